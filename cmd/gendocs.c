@@ -1,0 +1,308 @@
+#include "gendocs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* mdoc text: escape backslashes, and keep a leading '.' or '\'' from being
+ * read as a request. */
+static void mdoc_text(const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+static void mdoc_optname(const struct pw_opt *o)
+{
+    if (o->shrt)
+        printf("Fl %c , ", o->shrt);
+    printf("Fl \\-%s", o->lng);
+    if (o->arg == PW_REQARG)
+        printf(" Ar %s", o->argname);
+    else if (o->arg == PW_OPTARG)
+        printf(" Ns Op = Ns Ar %s", o->argname);
+}
+
+static void gen_mdoc_options(const struct pw_applet *a)
+{
+    printf(".Bl -tag -width Ds\n");
+    for (size_t i = 0; a->opts[i].lng; i++) {
+        printf(".It ");
+        mdoc_optname(&a->opts[i]);
+        printf("\n");
+        mdoc_text(a->opts[i].help);
+        printf(".\n");
+    }
+    printf(".El\n");
+}
+
+static void gen_mdoc_synopsis(const struct pw_applet *a)
+{
+    const char *s = a->synopsis;
+    while (*s) {
+        size_t l = strcspn(s, "\n");
+        printf(".Nm pushwire %s\n", a->name);
+        /* the synopsis line is shown literally, one .Li per line */
+        printf(".Li ");
+        for (size_t i = 0; i < l; i++) {
+            if (s[i] == '\\')
+                fputs("\\e", stdout);
+            else if (s[i] == '-' )
+                fputs("\\-", stdout);
+            else
+                putchar(s[i]);
+        }
+        printf("\n");
+        s += l;
+        if (*s) {
+            s++;
+            printf(".br\n");
+        }
+    }
+}
+
+static void words(const struct pw_applet *a, int with_short)
+{
+    for (size_t i = 0; a->opts[i].lng; i++) {
+        if (with_short && a->opts[i].shrt)
+            printf("-%c ", a->opts[i].shrt);
+        printf("--%s%s", a->opts[i].lng, a->opts[i + 1].lng ? " " : "");
+    }
+}
+
+static void gen_bash(const struct pw_applet *const *as, size_t n)
+{
+    printf("# bash completion for pushwire — generated from the option tables by\n"
+           "# tools/gendocs.sh; do not edit.\n"
+           "_pushwire()\n{\n"
+           "    local cur prev applet opts i=1\n"
+           "    cur=${COMP_WORDS[COMP_CWORD]}\n"
+           "    prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+           "    applet=${COMP_WORDS[0]##*/}\n"
+           "    applet=${applet#pushwire-}\n"
+           "    if [ \"$applet\" = pushwire ]; then\n"
+           "        if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+           "            COMPREPLY=($(compgen -W \"help --help --version");
+    for (size_t i = 0; i < n; i++)
+        printf(" %s", as[i]->name);
+    printf("\" -- \"$cur\"))\n"
+           "            return\n"
+           "        fi\n"
+           "        applet=${COMP_WORDS[1]}\n"
+           "    fi\n"
+           "    case \"$applet\" in\n"
+           "    help)\n        COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s", as[i]->name, i + 1 < n ? " " : "");
+    printf("\" -- \"$cur\"))\n        return ;;\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct pw_applet *a = as[i];
+        printf("    %s)\n        case \"$prev\" in\n", a->name);
+        for (size_t j = 0; a->opts[j].lng; j++) {
+            const struct pw_opt *o = &a->opts[j];
+            if (o->arg != PW_REQARG)
+                continue;
+            printf("        --%s%s%c)\n", o->lng, o->shrt ? "|-" : "", o->shrt ? o->shrt : ' ');
+            if (o->compl && strcmp(o->compl, "@file") == 0)
+                printf("            COMPREPLY=($(compgen -f -- \"$cur\"))\n");
+            else if (o->compl && strcmp(o->compl, "@dir") == 0)
+                printf("            COMPREPLY=($(compgen -d -- \"$cur\"))\n");
+            else if (o->compl)
+                printf("            COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n", o->compl);
+            else
+                printf("            COMPREPLY=()\n");
+            printf("            return ;;\n");
+        }
+        printf("        esac\n        opts=\"");
+        words(a, 1);
+        printf("\" ;;\n");
+    }
+    printf("    *) return ;;\n    esac\n"
+           "    if [[ \"$cur\" == -* ]]; then\n"
+           "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+           "    else\n"
+           "        COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+           "    fi\n"
+           "    (( i ))\n"
+           "}\n"
+           "complete -F _pushwire pushwire");
+    for (size_t i = 0; i < n; i++)
+        printf(" pushwire-%s", as[i]->name);
+    printf("\n");
+}
+
+static void zsh_quote(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputs("'\\''", stdout);
+        else if (*s == '[' || *s == ']' || *s == ':')
+            printf("\\%c", *s);
+        else
+            putchar(*s);
+    }
+}
+
+static void gen_zsh(const struct pw_applet *const *as, size_t n)
+{
+    printf("#compdef pushwire");
+    for (size_t i = 0; i < n; i++)
+        printf(" pushwire-%s", as[i]->name);
+    printf("\n# zsh completion for pushwire — generated from the option tables by\n"
+           "# tools/gendocs.sh; do not edit.\n\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct pw_applet *a = as[i];
+        printf("_pushwire_%s() {\n    _arguments -s \\\n", a->name);
+        for (size_t j = 0; a->opts[j].lng; j++) {
+            const struct pw_opt *o = &a->opts[j];
+            const char *act = "";
+            char buf[512];
+            if (o->arg != PW_NOARG) {
+                if (o->compl && strcmp(o->compl, "@file") == 0)
+                    act = "_files";
+                else if (o->compl && strcmp(o->compl, "@dir") == 0)
+                    act = "_files -/";
+                else if (o->compl) {
+                    snprintf(buf, sizeof buf, "(%s)", o->compl);
+                    act = buf;
+                }
+            }
+            const char *eq = o->arg == PW_OPTARG ? "=-" : o->arg == PW_REQARG ? "=" : "";
+            printf("        '");
+            if (o->shrt)
+                printf("(-%c --%s)'{-%c,--%s%s}'", o->shrt, o->lng, o->shrt, o->lng, eq);
+            else
+                printf("--%s%s", o->lng, eq);
+            printf("[");
+            zsh_quote(o->help);
+            printf("]");
+            if (o->arg != PW_NOARG)
+                printf(":%s:%s", o->argname, act);
+            printf("' \\\n");
+        }
+        printf("        '*:argument:_files'\n}\n\n");
+    }
+    printf("_pushwire() {\n    local applet=${service#pushwire-}\n"
+           "    if [[ $applet == pushwire ]]; then\n"
+           "        if (( CURRENT == 2 )); then\n"
+           "            local -a applets=(\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("                '%s:", as[i]->name);
+        zsh_quote(as[i]->summary);
+        printf("'\n");
+    }
+    printf("                'help:show help for an applet'\n"
+           "            )\n"
+           "            _describe applet applets\n"
+           "            return\n"
+           "        fi\n"
+           "        applet=${words[2]}\n"
+           "        shift words\n"
+           "        (( CURRENT-- ))\n"
+           "    fi\n"
+           "    case $applet in\n");
+    for (size_t i = 0; i < n; i++)
+        printf("    %s) _pushwire_%s ;;\n", as[i]->name, as[i]->name);
+    printf("    help) _values applet");
+    for (size_t i = 0; i < n; i++)
+        printf(" %s", as[i]->name);
+    printf(" ;;\n    esac\n}\n\n_pushwire \"$@\"\n");
+}
+
+static void fish_quote(const char *s)
+{
+    putchar('\'');
+    for (; *s; s++) {
+        if (*s == '\'' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('\'');
+}
+
+static void gen_fish(const struct pw_applet *const *as, size_t n)
+{
+    printf("# fish completion for pushwire — generated from the option tables by\n"
+           "# tools/gendocs.sh; do not edit.\n"
+           "complete -c pushwire -f\n"
+           "set -l __pw_applets");
+    for (size_t i = 0; i < n; i++)
+        printf(" %s", as[i]->name);
+    printf("\ncomplete -c pushwire -n \"not __fish_seen_subcommand_from $__pw_applets help\" "
+           "-a help -d 'show help for an applet'\n"
+           "complete -c pushwire -n \"__fish_seen_subcommand_from help\" -a \"$__pw_applets\"\n"
+           "complete -c pushwire -n \"not __fish_seen_subcommand_from $__pw_applets help\" "
+           "-l version -d 'print the version'\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct pw_applet *a = as[i];
+        printf("complete -c pushwire -n \"not __fish_seen_subcommand_from $__pw_applets help\" "
+               "-a %s -d ",
+               a->name);
+        fish_quote(a->summary);
+        printf("\n");
+        for (size_t j = 0; a->opts[j].lng; j++) {
+            const struct pw_opt *o = &a->opts[j];
+            for (int link = 0; link < 2; link++) {
+                if (link)
+                    printf("complete -c pushwire-%s", a->name);
+                else
+                    printf("complete -c pushwire -n \"__fish_seen_subcommand_from %s\"", a->name);
+                if (o->shrt)
+                    printf(" -s %c", o->shrt);
+                printf(" -l %s", o->lng);
+                if (o->arg != PW_NOARG) {
+                    if (o->compl && strcmp(o->compl, "@file") == 0)
+                        printf(" -r -F");
+                    else if (o->compl && strcmp(o->compl, "@dir") == 0)
+                        printf(" -r -a '(__fish_complete_directories)'");
+                    else if (o->compl)
+                        printf(" -x -a '%s'", o->compl);
+                    else
+                        printf(" -x");
+                }
+                printf(" -d ");
+                fish_quote(o->help);
+                printf("\n");
+            }
+        }
+    }
+}
+
+int pw_gendocs(const char *fmt, const char *name)
+{
+    size_t n;
+    const struct pw_applet *const *as = pw_applet_list(&n);
+    const struct pw_applet *a = NULL;
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(as[i]->name, name) == 0)
+            a = as[i];
+    if (strcmp(fmt, "bash") == 0)
+        gen_bash(as, n);
+    else if (strcmp(fmt, "zsh") == 0)
+        gen_zsh(as, n);
+    else if (strcmp(fmt, "fish") == 0)
+        gen_fish(as, n);
+    else if (strcmp(fmt, "applets") == 0)
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", as[i]->name);
+    else if (!a) {
+        fprintf(stderr, "pushwire help: --gen=%s needs an applet name\n", fmt);
+        return PW_EXIT_USAGE;
+    } else if (strcmp(fmt, "mdoc-options") == 0)
+        gen_mdoc_options(a);
+    else if (strcmp(fmt, "mdoc-synopsis") == 0)
+        gen_mdoc_synopsis(a);
+    else if (strcmp(fmt, "options") == 0)
+        for (size_t i = 0; a->opts[i].lng; i++)
+            printf("--%s\n", a->opts[i].lng);
+    else {
+        fprintf(stderr, "pushwire help: unknown generator '%s'\n", fmt);
+        return PW_EXIT_USAGE;
+    }
+    return pw_finish_stdout("help", 0);
+}

@@ -1,0 +1,96 @@
+/* http1.h — a small strict HTTP/1.1 head parser (RFC 9112), zero-copy.
+ *
+ * Contract (picohttpparser style):
+ *   int n = pw_http_parse_request(buf, len, &req, &limits);
+ *   n > 0      the head is complete and n bytes long (body, if any, follows);
+ *   PW_EAGAIN  the head is incomplete: call again with more bytes (the parser
+ *              keeps no state; the caller re-parses the whole buffer);
+ *   n < 0      another PW_EHTTP_* error: the request is malformed or over a
+ *              limit; pw_strerror/pw_errrule say which rule.
+ * All slices in `req` point into `buf` and live as long as it does.
+ * Limits are checked before anything is trusted: a head bigger than
+ * max_head is PW_EHTTP_HEAD_TOOBIG even while incomplete.
+ */
+#ifndef PW_HTTP1_H
+#define PW_HTTP1_H
+
+#include <stddef.h>
+
+#include "pw_err.h"
+
+#define PW_HTTP_ERRORS(X)                                                      \
+    X(HTTP_HEAD_TOOBIG, -300, "RFC 9112 §2.3 (431)", "request head larger than the limit") \
+    X(HTTP_TOO_MANY_HEADERS, -301, "RFC 9112 §5 (431)", "too many header fields") \
+    X(HTTP_METHOD, -302, "RFC 9112 §3.1", "malformed method")                 \
+    X(HTTP_TARGET, -303, "RFC 9112 §3.2", "malformed request target")         \
+    X(HTTP_VERSION, -304, "RFC 9112 §2.3", "malformed or unsupported HTTP version") \
+    X(HTTP_LINE, -305, "RFC 9112 §2.2", "bare CR or malformed line ending")   \
+    X(HTTP_HEADER_NAME, -306, "RFC 9112 §5.1", "malformed header field name") \
+    X(HTTP_HEADER_VALUE, -307, "RFC 9112 §5.5", "invalid character in header field value") \
+    X(HTTP_OBS_FOLD, -308, "RFC 9112 §5.2", "obsolete line folding is not accepted") \
+    X(HTTP_STATUS, -309, "RFC 9112 §4", "malformed status line")              \
+    X(HTTP_CONTENT_LENGTH, -310, "RFC 9112 §6.3", "invalid or conflicting Content-Length") \
+    X(HTTP_TE, -311, "RFC 9112 §6.1", "unsupported Transfer-Encoding")        \
+    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing or repeated Host header")
+
+enum { PW_HTTP_ERRORS(PW_ERR_ENUM) };
+
+struct pw_str {
+    const char *p;
+    size_t len;
+};
+
+struct pw_http_header {
+    struct pw_str name;
+    struct pw_str value; /* leading/trailing whitespace trimmed */
+};
+
+#define PW_HTTP_MAX_HEADERS 100 /* hard array bound; limits.max_headers <= this */
+
+struct pw_http_limits {
+    size_t max_head;      /* bytes, request line + headers + final CRLF (default 8192) */
+    size_t max_headers;   /* count (default 64) */
+};
+#define PW_HTTP_LIMITS_DEFAULT { 8192, 64 }
+
+struct pw_http_req {
+    struct pw_str method;
+    struct pw_str target;   /* as sent: "/ws/chan?since=3" */
+    struct pw_str path;     /* target before '?' */
+    struct pw_str query;    /* after '?', without it; len 0 if none */
+    int minor;              /* HTTP/1.<minor> (0 or 1) */
+    size_t nheaders;
+    struct pw_http_header headers[PW_HTTP_MAX_HEADERS];
+    long long content_length; /* -1 when absent */
+};
+
+struct pw_http_resp {
+    int minor;
+    int status;
+    struct pw_str reason;
+    size_t nheaders;
+    struct pw_http_header headers[PW_HTTP_MAX_HEADERS];
+    long long content_length; /* -1 when absent */
+};
+
+int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
+                          const struct pw_http_limits *lim);
+int pw_http_parse_response(const char *buf, size_t len, struct pw_http_resp *resp,
+                           const struct pw_http_limits *lim);
+
+/* Header lookup, case-insensitive name.  Returns the first match or NULL;
+ * *count (if not NULL) gets how many fields had that name. */
+const struct pw_str *pw_http_header_get(const struct pw_http_header *h, size_t n,
+                                        const char *name, int *count);
+/* 1 if the comma-separated list `value` contains `token` (case-insensitive,
+ * whitespace around elements ignored), as for Connection: keep-alive, Upgrade. */
+int pw_http_list_has(struct pw_str value, const char *token);
+/* Query string: finds `key` and percent-decodes its value into out (NUL
+ * terminated, at most outsz-1 bytes).  Returns the decoded length, -1 if
+ * absent, PW_ETOOBIG if it does not fit, PW_EINVAL on bad %-escapes. */
+int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t outsz);
+/* Case-insensitive compare of a slice with a C string. */
+int pw_str_ieq(struct pw_str s, const char *c);
+int pw_str_eq(struct pw_str s, const char *c);
+
+#endif
