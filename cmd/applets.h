@@ -5,8 +5,8 @@
 #ifndef PW_APPLETS_H
 #define PW_APPLETS_H
 
+/* keep alphabetical, one line each, every line ending in a backslash */
 #define PW_APPLETS(X) \
-    X(frame)          \
-    X(handshake)
+
 
 #endif

@@ -19,18 +19,22 @@
 #define PW_DECLARE(n) extern const struct pw_applet pw_applet_##n;
 PW_APPLETS(PW_DECLARE)
 #define PW_ROW(n) &pw_applet_##n,
-static const struct pw_applet *const applets[] = {PW_APPLETS(PW_ROW)};
-#define NAPPLETS (sizeof applets / sizeof applets[0])
+/* NULL-terminated so the list may be empty while applets are being added */
+static const struct pw_applet *const applets[] = {PW_APPLETS(PW_ROW) NULL};
+#define NAPPLETS (sizeof applets / sizeof applets[0] - 1) /* may be 0 */
 
 const struct pw_applet *const *pw_applet_list(size_t *n)
 {
-    *n = NAPPLETS;
+    size_t k = 0;
+    while (applets[k])
+        k++;
+    *n = k;
     return applets;
 }
 
 static const struct pw_applet *find(const char *name)
 {
-    for (size_t i = 0; i < NAPPLETS; i++)
+    for (size_t i = 0; applets[i]; i++)
         if (strcmp(applets[i]->name, name) == 0)
             return applets[i];
     return NULL;
@@ -42,7 +46,7 @@ static void top_usage(FILE *f)
                "       pushwire help APPLET | --help | --version\n\n"
                "WebSocket, Server-Sent Events and long polling, from the shell.\n\n"
                "applets:\n");
-    for (size_t i = 0; i < NAPPLETS; i++)
+    for (size_t i = 0; applets[i]; i++)
         fprintf(f, "  %-10s %s\n", applets[i]->name, applets[i]->summary);
     fprintf(f, "\nexit status: 0 ok, 1 failure, 2 usage, 3 protocol violation, 4 cannot "
                "connect,\n5 TLS, 6 rejected, 7 timeout, 8 abnormal close, 9 resume gap.\n"
@@ -51,10 +55,12 @@ static void top_usage(FILE *f)
 
 static int unknown_applet(const char *name)
 {
-    const char *names[NAPPLETS];
-    for (size_t i = 0; i < NAPPLETS; i++)
-        names[i] = applets[i]->name;
-    const char *near = pw_closest(name, names, NAPPLETS);
+    const char *names[NAPPLETS + 1];
+    size_t n = 0;
+    for (; applets[n]; n++)
+        names[n] = applets[n]->name;
+    names[n] = NULL;
+    const char *near = pw_closest(name, names, n);
     if (near)
         fprintf(stderr, "pushwire: '%s' is not an applet; did you mean '%s'?\n", name, near);
     else
