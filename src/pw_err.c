@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "http1.h"
+#include "net.h"
 #include "sse.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
@@ -20,6 +21,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_HTTP_ERRORS(PW_ERR_ROW)
     PW_HS_ERRORS(PW_ERR_ROW)
     PW_SSE_ERRORS(PW_ERR_ROW)
+    PW_NET_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)
