@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "http1.h"
+#include "json.h"
 #include "net.h"
 #include "sse.h"
 #include "ws_frame.h"
@@ -22,6 +23,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_HS_ERRORS(PW_ERR_ROW)
     PW_SSE_ERRORS(PW_ERR_ROW)
     PW_NET_ERRORS(PW_ERR_ROW)
+    PW_JSON_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)
