@@ -327,10 +327,15 @@ int pwc_message(const char *type, const char *id, const char *event, const uint8
         pwc_set_last_id(id);
     int stop = 0;
     if (A.until_set) {
-        regmatch_t m[1] = {{0, (regoff_t)len}};
-        /* REG_STARTEND: the data need not be NUL-terminated and may hold NULs */
-        if (regexec(&A.until, (const char *)data, 1, m, REG_STARTEND) == 0)
-            stop = 1;
+        /* a NUL-terminated copy: REG_STARTEND would avoid it, but sanitizers
+         * read the subject up to its NUL anyway */
+        struct pw_buf *b = &A.rxbuf;
+        b->len = 0;
+        if (pw_buf_append(b, data, len) == 0 && pw_buf_putc(b, 0) == 0) {
+            regmatch_t m[1] = {{0, (regoff_t)len}};
+            if (regexec(&A.until, (const char *)b->p, 1, m, REG_STARTEND) == 0)
+                stop = 1;
+        }
     }
     if (A.count && A.msgs_in >= A.count)
         stop = 1;
@@ -606,6 +611,7 @@ static int connect_main(int argc, char **argv)
         setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     pw_buf_init(&A.line, 0);
     pw_buf_init(&A.recline, 0);
+    pw_buf_init(&A.rxbuf, 0);
     A.t0 = now_s();
 
     A.loop = uv_default_loop();
@@ -643,6 +649,7 @@ static int connect_main(int argc, char **argv)
         regfree(&A.until);
     pw_buf_free(&A.line);
     pw_buf_free(&A.recline);
+    pw_buf_free(&A.rxbuf);
     pw_buf_free(&A.inbuf);
     return A.exit_code;
 }

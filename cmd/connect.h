@@ -47,7 +47,7 @@ struct app {
     struct pw_wsc *ws;
     struct pw_httpc *http;
     FILE *record;
-    struct pw_buf line, recline, inbuf;
+    struct pw_buf line, recline, inbuf, rxbuf;
     double t0;
     int finished, exit_code, done_receiving, interrupted, timed_out, cursor_warned;
     uint64_t msgs_in, msgs_out, gaps;

@@ -6,7 +6,7 @@ teardown() { peers_stop; }
 
 @test "stdin lines are sent and the echoes printed one per line" {
     ws_py echo
-    run bash -c '(printf "hello\nwörld\n"; sleep 0.5) | timeout 10 "$PW" connect "$0"' "$WS_URL"
+    run bash -c 'printf "hello\nwörld\n" | timeout 10 "$PW" connect --wait --count 2 "$0"' "$WS_URL"
     assert_success
     assert_output $'hello\nwörld'
 }
@@ -20,14 +20,14 @@ teardown() { peers_stop; }
 
 @test "--json prints id, event, data and type" {
     ws_py echo
-    run bash -c '(echo "a \"q\""; sleep 0.5) | timeout 10 "$PW" connect --json "$0"' "$WS_URL"
+    run bash -c 'echo "a \"q\"" | timeout 10 "$PW" connect --wait --count 1 --json "$0"' "$WS_URL"
     assert_success
     assert_output '{"id":null,"event":"message","data":"a \"q\"","type":"text"}'
 }
 
 @test "--binary sends binary messages, --json shows them as base64" {
     ws_py echo
-    run bash -c '(printf "\x00\x01\xff"; sleep 0.5) | timeout 10 "$PW" connect --binary --json "$0"' "$WS_URL"
+    run bash -c 'printf "\x00\x01\xff" | timeout 10 "$PW" connect --wait --count 1 --binary --json "$0"' "$WS_URL"
     assert_success
     assert_output '{"id":null,"event":"message","data":"AAH/","type":"binary","encoding":"base64"}'
 }
@@ -70,7 +70,7 @@ teardown() { peers_stop; }
 
 @test "a dropped TCP connection is 1006, exit 8" {
     ws_py drop
-    run bash -c '(echo x; sleep 1) | timeout 10 "$PW" connect -w "%{close_code}\n" "$0"' "$WS_URL"
+    run bash -c 'echo x | timeout 10 "$PW" connect --wait -w "%{close_code}\n" "$0"' "$WS_URL"
     assert_failure 8
     assert_output --partial '1006'
 }
@@ -129,7 +129,7 @@ teardown() { peers_stop; }
 
 @test "-v shows the request, the response and frames on stderr" {
     ws_py echo
-    run bash -c '(echo hi; sleep 0.5) | timeout 10 "$PW" connect -v "$0" 2>&1 >/dev/null' "$WS_URL"
+    run bash -c 'echo hi | timeout 10 "$PW" connect --wait --count 1 -v "$0" 2>&1 >/dev/null' "$WS_URL"
     assert_success
     assert_output --partial '> GET / HTTP/1.1'
     assert_output --partial '> Sec-WebSocket-Version: 13'
@@ -154,7 +154,7 @@ teardown() { peers_stop; }
 
 @test "--record writes a transcript with both directions" {
     ws_py echo
-    run bash -c '(echo hi; sleep 0.5) | timeout 10 "$PW" connect --record "$1" "$0"' "$WS_URL" "$BATS_TEST_TMPDIR/t.jsonl"
+    run bash -c 'echo hi | timeout 10 "$PW" connect --wait --count 1 --record "$1" "$0"' "$WS_URL" "$BATS_TEST_TMPDIR/t.jsonl"
     assert_success
     run cat "$BATS_TEST_TMPDIR/t.jsonl"
     assert_line --regexp '^\{"t":[0-9.e-]+,"dir":"out","type":"text","id":null,"event":"message","data":"hi"\}$'
@@ -163,7 +163,7 @@ teardown() { peers_stop; }
 
 @test "--max-message: a larger message is refused with close 1009" {
     ws_py echo
-    run bash -c '(head -c 3000 /dev/zero | tr "\0" a; echo; sleep 0.5) | timeout 10 "$PW" connect -v --max-message 1000 "$0" 2>&1' "$WS_URL"
+    run bash -c '(head -c 3000 /dev/zero | tr "\0" a; echo) | timeout 10 "$PW" connect --wait -v --max-message 1000 "$0" 2>&1' "$WS_URL"
     assert_failure 1
     assert_output --partial 'code=1009'
 }
