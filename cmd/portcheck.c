@@ -16,6 +16,7 @@
 #include "opt.h"
 #include "probe.h"
 #include "pw_err.h"
+#include "ws_frame.h"
 
 #define PORTCHECK_OPTS(X)                                                      \
     PW_COMMON_OPTS(X)                                                          \
@@ -490,7 +491,18 @@ static void explain(const struct pw_probe_stats *st, const struct pc_opts *o,
 {
     const struct pw_probe_err *f = &st->first;
     e->limit = "";
-    if (f->sys) {
+    if (f->stage == PW_PROBE_ST_HOLD && f->close_code) {
+        snprintf(e->name, sizeof e->name, "close %d", f->close_code);
+        snprintf(e->meaning, sizeof e->meaning,
+                 "the server closed a held WebSocket with code %d (%s)", f->close_code,
+                 pw_ws_close_code_name((unsigned)f->close_code));
+        e->limit = "server";
+    } else if (f->stage == PW_PROBE_ST_HOLD && f->sys == EPROTO) {
+        snprintf(e->name, sizeof e->name, "EPROTO");
+        snprintf(e->meaning, sizeof e->meaning,
+                 "the server sent a frame that breaks RFC 6455 to a held WebSocket");
+        e->limit = "server";
+    } else if (f->sys) {
         snprintf(e->name, sizeof e->name, "%s", errno_name(f->sys));
         const char *m = pw_probe_explain(f->sys, &e->limit);
         if (f->stage == PW_PROBE_ST_HOLD && f->sys == ECONNRESET)
@@ -555,8 +567,12 @@ static void lat(const char *label, uint32_t *v, size_t n, const struct pc_opts *
     for (size_t i = 0; i < n; i++)
         mx = v[i] > mx ? v[i] : mx;
     double p50 = pw_probe_percentile(v, n, 50) / 1e3, p99 = pw_probe_percentile(v, n, 99) / 1e3;
-    if (o->json)
+    if (o->json && !n)
+        printf(",\"%s_ms\":null", label);
+    else if (o->json)
         printf(",\"%s_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", label, p50, p99, mx / 1e3);
+    else if (!n)
+        row(o, label, "no %s completed", label);
     else {
         char l[32];
         snprintf(l, sizeof l, "%s latency", label);
@@ -732,8 +748,12 @@ static int probe(struct pc_opts *o, const char *target)
     }
     if (rc != PW_EXIT_OK && !o->json) {
         size_t ok = o->ws ? st.upgraded : st.connected;
-        pw_err(A, "%zu of %zu connections %s%s%s", ok, o->connections,
-               o->ws ? "upgraded" : "connected", *e.name ? "; first error " : "", e.name);
+        char dropped[64] = "";
+        if (st.dropped)
+            snprintf(dropped, sizeof dropped, ", %zu dropped while held", st.dropped);
+        pw_err(A, "%zu of %zu connections %s%s%s%s", ok, o->connections,
+               o->ws ? "upgraded" : "connected", dropped, *e.name ? "; first error " : "",
+               e.name);
     }
     pw_probe_free(&st);
     return rc;

@@ -13,6 +13,7 @@
 
 #include "http1.h"
 #include "pw_err.h"
+#include "ws_frame.h"
 #include "ws_handshake.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -24,7 +25,15 @@
 
 enum pw__cstate { C_IDLE = 0, C_CONNECTING, C_SENDING, C_READING, C_OPEN, C_DONE };
 
+/* A held WebSocket: enough to answer pings and notice a close. */
+struct pw__ws {
+    struct pw_ws_parser p;
+    uint8_t ctl[125];
+    uint8_t ctllen;
+};
+
 struct pw__conn {
+    struct pw__ws *ws; /* held WebSocket connections only */
     int fd;
     uint8_t state;
     int16_t src;
@@ -316,7 +325,21 @@ static void pw__close(struct pw__probe *pr, struct pw__conn *c)
     c->fd = -1;
     free(c->rbuf);
     c->rbuf = NULL;
+    free(c->ws);
+    c->ws = NULL;
     c->state = C_DONE;
+}
+
+/* Best effort, non-blocking: a masked frame from the client side. */
+static void pw__ws_send(struct pw__conn *c, int opcode, const uint8_t *payload, size_t len)
+{
+    uint8_t frame[14 + 125], mask[4];
+    uint32_t r = (uint32_t)rand();
+    memcpy(mask, &r, 4);
+    ssize_t n = pw_ws_encode(frame, sizeof frame, 1, 0, opcode, mask, payload, len, 0);
+    if (n > 0 && send(c->fd, frame, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        /* the peer is gone or its window is full: the close that follows tells */
+    }
 }
 
 static void pw__fail_conn(struct pw__probe *pr, size_t i, enum pw_probe_stage stage, int sys,
@@ -332,19 +355,32 @@ static uint32_t pw__us(double secs)
     return us < 0 ? 0 : us > 4e9 ? 4000000000u : (uint32_t)us;
 }
 
-static void pw__established(struct pw__probe *pr, size_t i)
+static int pw__ws_feed(struct pw__probe *pr, size_t i, uint8_t *in, size_t len);
+
+/* The connection is up (and upgraded); `extra` are bytes that arrived after
+ * the 101 head, already frames. */
+static void pw__established(struct pw__probe *pr, size_t i, uint8_t *extra, size_t nextra)
 {
     struct pw__conn *c = &pr->c[i];
     pr->inflight--;
     c->state = C_OPEN;
-    free(c->rbuf);
-    c->rbuf = NULL;
+    if (pr->cfg->ws_path) {
+        c->ws = calloc(1, sizeof *c->ws);
+        if (c->ws) {
+            struct pw_ws_parser_opts po = {.from = PW_WS_FROM_SERVER};
+            pw_ws_parser_init(&c->ws->p, &po);
+        }
+    }
     pr->st->open++;
     if (pr->st->open > pr->st->peak_open)
         pr->st->peak_open = pr->st->open;
     /* held connections only need to notice the peer closing */
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = i};
     epoll_ctl(pr->ep, EPOLL_CTL_MOD, c->fd, &ev);
+    if (nextra)
+        pw__ws_feed(pr, i, extra, nextra);
+    free(c->rbuf);
+    c->rbuf = NULL;
 }
 
 static void pw__on_connected(struct pw__probe *pr, size_t i)
@@ -362,7 +398,7 @@ static void pw__on_connected(struct pw__probe *pr, size_t i)
     pr->st->connected++;
     pr->st->connect_us[pr->st->nconnect++] = pw__us(c->t1 - c->t0);
     if (!pr->cfg->ws_path) {
-        pw__established(pr, i);
+        pw__established(pr, i, NULL, 0);
         return;
     }
     if (pw_ws_gen_key(c->key) != 0 || !(c->rbuf = malloc(PW__RESP_MAX))) {
@@ -435,35 +471,83 @@ static void pw__read_resp(struct pw__probe *pr, size_t i)
         }
         pr->st->upgraded++;
         pr->st->upgrade_us[pr->st->nupgrade++] = pw__us(pw__now() - c->t1);
-        pw__established(pr, i);
+        pw__established(pr, i, (uint8_t *)c->rbuf + r, c->rlen - (size_t)r);
         return;
     }
 }
 
-/* A held connection became readable: discard data, notice a close. */
+static void pw__dropped(struct pw__probe *pr, size_t i, int sys, int close_code)
+{
+    struct pw__conn *c = &pr->c[i];
+    int src = c->src;
+    pw__close(pr, c);
+    pr->st->dropped++;
+    if (pr->st->first.stage == PW_PROBE_ST_NONE) {
+        pr->st->first.stage = PW_PROBE_ST_HOLD;
+        pr->st->first.sys = sys;
+        pr->st->first.close_code = close_code;
+        pr->st->first.index = i;
+        pr->st->first.src = src;
+        pr->st->first.at = pw__now() - pr->t_start;
+    }
+}
+
+/* Frames from the server on a held WebSocket: answer pings, notice a close,
+ * ignore data.  Returns -1 when the connection was dropped. */
+static int pw__ws_feed(struct pw__probe *pr, size_t i, uint8_t *in, size_t len)
+{
+    struct pw__conn *c = &pr->c[i];
+    if (!c->ws)
+        return 0;
+    for (;;) { /* len may reach 0 with an END event still owed */
+        struct pw_ws_event ev;
+        ssize_t n = pw_ws_parse(&c->ws->p, in, len, &ev);
+        if (n < 0) {
+            pw__dropped(pr, i, EPROTO, 0);
+            return -1;
+        }
+        in += n;
+        len -= (size_t)n;
+        int op = ev.hdr.opcode;
+        if (ev.type == PW_WS_EV_HEADER && pw_ws_is_control(op))
+            c->ws->ctllen = 0;
+        else if (ev.type == PW_WS_EV_PAYLOAD && pw_ws_is_control(op) &&
+                 c->ws->ctllen + ev.len <= sizeof c->ws->ctl) {
+            memcpy(c->ws->ctl + c->ws->ctllen, ev.data, ev.len);
+            c->ws->ctllen = (uint8_t)(c->ws->ctllen + ev.len);
+        } else if (ev.type == PW_WS_EV_END && op == PW_WS_OP_PING) {
+            pw__ws_send(c, PW_WS_OP_PONG, c->ws->ctl, c->ws->ctllen);
+        } else if (ev.type == PW_WS_EV_END && op == PW_WS_OP_CLOSE) {
+            unsigned code = c->ws->ctllen >= 2 ? (unsigned)(c->ws->ctl[0] << 8 | c->ws->ctl[1])
+                                               : 1005;
+            pw__ws_send(c, PW_WS_OP_CLOSE, c->ws->ctl, c->ws->ctllen >= 2 ? 2 : 0);
+            pw__dropped(pr, i, 0, (int)code);
+            return -1;
+        }
+        if (n == 0 && ev.type == PW_WS_EV_NONE)
+            break;
+    }
+    return 0;
+}
+
+/* A held connection became readable: answer pings, notice a close. */
 static void pw__drain(struct pw__probe *pr, size_t i, uint32_t events)
 {
     struct pw__conn *c = &pr->c[i];
-    char buf[2048];
+    uint8_t buf[4096];
     for (;;) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
-        if (n > 0)
+        if (n > 0) {
+            if (pw__ws_feed(pr, i, buf, (size_t)n) < 0)
+                return;
             continue;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             if (!(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
                 return;
             n = 0;
         }
-        int e = n < 0 ? errno : ECONNRESET;
-        pw__close(pr, c);
-        pr->st->dropped++;
-        if (pr->st->first.stage == PW_PROBE_ST_NONE) {
-            pr->st->first.stage = PW_PROBE_ST_HOLD;
-            pr->st->first.sys = e;
-            pr->st->first.index = i;
-            pr->st->first.src = c->src;
-            pr->st->first.at = pw__now() - pr->t_start;
-        }
+        pw__dropped(pr, i, n < 0 ? errno : ECONNRESET, 0);
         return;
     }
 }
@@ -698,8 +782,13 @@ int pw_probe_run(const struct pw_probe_cfg *cfg, struct pw_probe_stats *st)
 
     /* release */
     for (size_t i = 0; i < cfg->connections; i++)
-        if (pr.c[i].state != C_IDLE && pr.c[i].state != C_DONE)
+        if (pr.c[i].state != C_IDLE && pr.c[i].state != C_DONE) {
+            if (pr.c[i].ws) { /* a clean goodbye: 1000 */
+                static const uint8_t bye[2] = {0x03, 0xe8};
+                pw__ws_send(&pr.c[i], PW_WS_OP_CLOSE, bye, 2);
+            }
             pw__close(&pr, &pr.c[i]); /* held, or interrupted in flight */
+        }
     close(pr.ep);
     st->phase = PW_PROBE_DONE;
     pw__progress(&pr, NULL);

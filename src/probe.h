@@ -2,6 +2,8 @@
  * to one destination (non-blocking, many in flight, on plain epoll),
  * optionally performs a WebSocket opening handshake on each, holds them,
  * and records what happened: successes, latencies, and the first error.
+ * Held WebSocket connections answer pings, so a --hold longer than the
+ * server's ping timeout does not drop them.
  *
  * Nothing here prints or exits; progress is reported through a callback.
  * Source addresses are bound before connect() with IP_BIND_ADDRESS_NO_PORT
@@ -57,6 +59,7 @@ struct pw_probe_err {
     int sys;          /* errno (ETIMEDOUT for a --timeout expiry), 0 if none */
     int pw;           /* PW_E* of a malformed or refused upgrade response, 0 if none */
     int status;       /* HTTP status of a refused upgrade, 0 if none */
+    int close_code;   /* close code the server sent to a held WebSocket, 0 if none */
     size_t index;     /* which attempt, 0-based */
     int src;          /* index of its source address, -1 when none */
     double at;        /* seconds since the start */
