@@ -181,6 +181,9 @@ int pw_badarg(const struct pw_optstate *st, const char *fmt, ...)
     const struct pw_opt *o = NULL;
     /* the option just returned is the last one getopt looked at */
     const char *cur = st->argv[optind - 1];
+    /* "--name VALUE": the value was the last word, the option the one before */
+    if (st->arg && cur == st->arg && optind >= 2)
+        cur = st->argv[optind - 2];
     for (size_t i = 0; st->applet->opts[i].lng; i++) {
         const char *l = st->applet->opts[i].lng;
         size_t ll = strlen(l);

@@ -41,7 +41,7 @@ const struct pw_applet pw_applet_portcheck = {
     .summary = "how many connections this host can hold and what stops it first",
     .synopsis = "[--json] [--target N] [--server] [--source LIST]\n"
                 "HOST:PORT --connections N [--source LIST] [--ws PATH] [--hold SECS] "
-                "[--rate R] [--timeout SECS] [--json]",
+                "[--rate R] [--parallel N] [--timeout SECS] [--json]",
     .description =
         "Without HOST:PORT, reads the limits that bound the number of TCP connections\n"
         "(open files, fs.file-max, fs.nr_open, ephemeral ports, somaxconn,\n"
@@ -160,6 +160,9 @@ static size_t commands_for(const struct pw_limits *l, const struct pc_opts *o, i
             CMD("sysctl -w fs.nr_open=%lld", want);
         if (id == PW_LIM_NR_OPEN)
             break;
+        if (l->nofile_soft != PW_LIM_UNLIMITED && l->nofile_soft < l->nofile_hard)
+            CMD("ulimit -n %lld", l->nofile_hard != PW_LIM_UNLIMITED && want > l->nofile_hard
+                                     ? l->nofile_hard : want);
         if (l->nofile_hard != PW_LIM_UNLIMITED && want > l->nofile_hard) {
             CMD("ulimit -Hn %lld && ulimit -n %lld   # as root (CAP_SYS_RESOURCE)%s", want, want,
                 l->cap_sys_resource ? "" : "; this process may not");
@@ -168,8 +171,6 @@ static size_t commands_for(const struct pw_limits *l, const struct pc_opts *o, i
                 want);
             CMD("LimitNOFILE=%lld   # in the [Service] section of a systemd unit", want);
             CMD("pushwire serve --workers N   # or spread connections over processes");
-        } else {
-            CMD("ulimit -n %lld", want);
         }
         break;
     }
@@ -567,17 +568,16 @@ static void lat(const char *label, uint32_t *v, size_t n, const struct pc_opts *
     for (size_t i = 0; i < n; i++)
         mx = v[i] > mx ? v[i] : mx;
     double p50 = pw_probe_percentile(v, n, 50) / 1e3, p99 = pw_probe_percentile(v, n, 99) / 1e3;
+    char l[32];
+    snprintf(l, sizeof l, "%s latency", label);
     if (o->json && !n)
         printf(",\"%s_ms\":null", label);
     else if (o->json)
         printf(",\"%s_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", label, p50, p99, mx / 1e3);
     else if (!n)
-        row(o, label, "no %s completed", label);
-    else {
-        char l[32];
-        snprintf(l, sizeof l, "%s latency", label);
+        row(o, l, "none (no %s completed)", label);
+    else
         row(o, l, "p50 %.3f ms, p99 %.3f ms, max %.3f ms", p50, p99, mx / 1e3);
-    }
 }
 
 static int probe(struct pc_opts *o, const char *target)

@@ -65,7 +65,8 @@ long long pw_limits_reserved_in(const char *s, long long lo, long long hi)
         else if (*s)
             return -1;
     }
-    return count;
+    /* overlapping entries are not double-counted past the whole range */
+    return count < hi - lo + 1 ? count : hi - lo + 1;
 }
 
 /* Reads a small file under proc into buf (NUL-terminated).  0 or -1. */
