@@ -181,20 +181,16 @@ int pw_badarg(const struct pw_optstate *st, const char *fmt, ...)
     const struct pw_opt *o = NULL;
     /* the option just returned is the last one getopt looked at */
     const char *cur = st->argv[optind - 1];
-    /* "--opt VALUE" leaves optind after VALUE: look one further back too */
-    for (int back = 1; back <= 2 && !o && optind - back >= 1; back++) {
-        const char *w = st->argv[optind - back];
-        if (back == 2 && w[0] == '-' && st->arg != st->argv[optind - 1])
+    /* "--name VALUE": the value was the last word, the option the one before */
+    if (st->arg && cur == st->arg && optind >= 2)
+        cur = st->argv[optind - 2];
+    for (size_t i = 0; st->applet->opts[i].lng; i++) {
+        const char *l = st->applet->opts[i].lng;
+        size_t ll = strlen(l);
+        if ((cur[0] == '-' && cur[1] == '-' && strncmp(cur + 2, l, ll) == 0) ||
+            (cur[0] == '-' && cur[1] == st->applet->opts[i].shrt && cur[1])) {
+            o = &st->applet->opts[i];
             break;
-        for (size_t i = 0; st->applet->opts[i].lng; i++) {
-            const char *l = st->applet->opts[i].lng;
-            size_t ll = strlen(l);
-            if ((w[0] == '-' && w[1] == '-' && strncmp(w + 2, l, ll) == 0 &&
-                 (w[2 + ll] == 0 || w[2 + ll] == '=')) ||
-                (w[0] == '-' && w[1] != '-' && w[1] == st->applet->opts[i].shrt && w[1])) {
-                o = &st->applet->opts[i];
-                break;
-            }
         }
     }
     va_list ap;
@@ -235,29 +231,28 @@ int pw_parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
-/* Edit distance where swapping two adjacent letters counts as one edit
- * (optimal string alignment): "hepl" is 1 away from "help". */
+/* Edit distance with adjacent transpositions counted as one edit (optimal
+ * string alignment), so "hepl" is one typo away from "help". */
 static size_t pw__lev(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
         return 99;
-    static size_t d[65][65];
+    size_t d[65][65];
     for (size_t i = 0; i <= la; i++)
         d[i][0] = i;
     for (size_t j = 0; j <= lb; j++)
         d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
+    for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
             size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
             size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            size_t best = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            size_t v = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
         }
-    }
     return d[la][lb];
 }
 

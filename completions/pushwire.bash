@@ -9,70 +9,43 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version connect" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version portcheck" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "connect" -- "$cur"))
+        COMPREPLY=($(compgen -W "portcheck" -- "$cur"))
         return ;;
-    connect)
+    portcheck)
         case "$prev" in
-        --header|-H)
+        --target|-t)
             COMPREPLY=()
             return ;;
-        --origin )
+        --connections|-n)
             COMPREPLY=()
             return ;;
-        --subprotocol )
+        --source|-s)
             COMPREPLY=()
             return ;;
-        --send )
+        --ws )
             COMPREPLY=()
             return ;;
-        --ping )
+        --hold )
             COMPREPLY=()
             return ;;
-        --max-message )
+        --rate|-r)
             COMPREPLY=()
             return ;;
-        --count|-n)
-            COMPREPLY=()
-            return ;;
-        --until )
+        --parallel|-p)
             COMPREPLY=()
             return ;;
         --timeout )
             COMPREPLY=()
             return ;;
-        --idle )
-            COMPREPLY=()
-            return ;;
-        --last-event-id )
-            COMPREPLY=()
-            return ;;
-        --since )
-            COMPREPLY=()
-            return ;;
-        --cursor-file )
-            COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
-        --record )
-            COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
-        --write-out|-w)
-            COMPREPLY=()
-            return ;;
-        --proxy )
-            COMPREPLY=()
-            return ;;
-        --cacert )
-            COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet --json -H --header --origin --subprotocol --compress --binary --no-stdin --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --cacert -k --insecure" ;;
+        opts="-h --help -v --verbose -q --quiet --json -t --target --server -n --connections -s --source --ws --hold -r --rate -p --parallel --timeout" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -82,4 +55,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-connect
+complete -F _pushwire pushwire pushwire-portcheck
