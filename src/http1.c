@@ -421,3 +421,164 @@ int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t ou
     }
     return -1;
 }
+
+/* ---- chunked transfer coding ---- */
+
+enum {
+    PW__CK_SIZE,    /* chunk-size hex digits */
+    PW__CK_BWS,     /* after the size: BWS, then ';' or CR */
+    PW__CK_EXT,     /* chunk extensions up to CR */
+    PW__CK_SIZE_LF, /* LF after the size line */
+    PW__CK_DATA,
+    PW__CK_DATA_CR, /* CRLF after the chunk data */
+    PW__CK_DATA_LF,
+    PW__CK_TR_START, /* start of a trailer line, or the final CRLF */
+    PW__CK_TR_NAME,
+    PW__CK_TR_VALUE,
+    PW__CK_TR_LF,
+    PW__CK_END_LF,
+    PW__CK_DONE,
+};
+
+#define PW__CK_LINE_MAX 4096
+
+void pw_http_chunked_init(struct pw_http_chunked *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+static int pw__ck_hex(uint8_t ch)
+{
+    return pw__hexval((char)ch);
+}
+
+static int pw__ck_ctl(uint8_t ch)
+{
+    return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
+/* One byte of everything but chunk data: 0 to go on, 1 done, <0 error. */
+static int pw__ck_byte(struct pw_http_chunked *c, uint8_t ch)
+{
+    if (c->state != PW__CK_SIZE_LF && c->state != PW__CK_DATA_CR && c->state != PW__CK_DATA_LF
+        && ++c->line > PW__CK_LINE_MAX)
+        return PW_EHTTP_CHUNKED;
+    switch (c->state) {
+    case PW__CK_SIZE: {
+        int d = pw__ck_hex(ch);
+        if (d >= 0) {
+            if (++c->ndigits > 15)
+                return PW_EHTTP_CHUNKED;
+            c->left = c->left << 4 | (uint64_t)d;
+            return 0;
+        }
+        if (c->ndigits == 0)
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_BWS;
+        c->line--; /* the byte after the digits, counted once */
+        return pw__ck_byte(c, ch);
+    }
+    case PW__CK_BWS:
+        if (ch == ' ' || ch == '\t')
+            return 0;
+        if (ch == ';')
+            c->state = PW__CK_EXT;
+        else if (ch == '\r')
+            c->state = PW__CK_SIZE_LF;
+        else
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_EXT:
+        if (ch == '\r')
+            c->state = PW__CK_SIZE_LF;
+        else if (pw__ck_ctl(ch))
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_SIZE_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->line = 0;
+        c->state = c->left ? PW__CK_DATA : PW__CK_TR_START;
+        return 0;
+    case PW__CK_DATA_CR:
+        if (ch != '\r')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_DATA_LF;
+        return 0;
+    case PW__CK_DATA_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_SIZE;
+        c->left = 0;
+        c->ndigits = 0;
+        c->line = 0;
+        return 0;
+    case PW__CK_TR_START:
+        if (ch == '\r')
+            c->state = PW__CK_END_LF;
+        else if (pw__tchar(ch))
+            c->state = PW__CK_TR_NAME;
+        else
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_TR_NAME:
+        if (ch == ':')
+            c->state = PW__CK_TR_VALUE;
+        else if (!pw__tchar(ch))
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_TR_VALUE:
+        if (ch == '\r')
+            c->state = PW__CK_TR_LF;
+        else if (pw__ck_ctl(ch))
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_TR_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_TR_START;
+        return 0;
+    case PW__CK_END_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_DONE;
+        return 1;
+    default:
+        return PW_EHTTP_CHUNKED;
+    }
+}
+
+int pw_http_chunked_feed(struct pw_http_chunked *c, const uint8_t *in, size_t len,
+                         struct pw_buf *out, size_t *used)
+{
+    *used = 0;
+    if (c->err)
+        return c->err;
+    if (c->state == PW__CK_DONE)
+        return 1;
+    size_t i = 0;
+    while (i < len) {
+        if (c->state == PW__CK_DATA) {
+            size_t k = len - i;
+            if ((uint64_t)k > c->left)
+                k = (size_t)c->left;
+            int rc = pw_buf_append(out, in + i, k);
+            if (rc)
+                return c->err = rc;
+            c->left -= k;
+            i += k;
+            if (!c->left)
+                c->state = PW__CK_DATA_CR;
+            continue;
+        }
+        int rc = pw__ck_byte(c, in[i++]);
+        if (rc < 0)
+            return c->err = rc;
+        if (rc == 1) {
+            *used = i;
+            return 1;
+        }
+    }
+    *used = len;
+    return 0;
+}
