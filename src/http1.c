@@ -35,6 +35,14 @@ static int pw__lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+static int pw__hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 /* At a line end: CRLF, or a bare LF (tolerated).  `other` is the error for
  * any other byte. */
 static int pw__eol(struct pw__hp *h, int other)
@@ -241,6 +249,37 @@ static int pw__request_line(struct pw__hp *h, struct pw_http_req *req)
     return pw__eol(h, PW_EHTTP_VERSION);
 }
 
+/* RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ], possibly
+ * empty.  IP-literals are checked for their character set only. */
+static int pw__host_ok(struct pw_str h)
+{
+    static const char regname[] = "-._~%!$&'()*+,;=";
+    size_t i = 0;
+    if (h.len && h.p[0] == '[') {
+        for (i = 1; i < h.len && h.p[i] != ']'; i++)
+            if (!(pw__hexval(h.p[i]) >= 0 || h.p[i] == ':' || h.p[i] == '.' || h.p[i] == 'v' || h.p[i] == 'V'))
+                return 0;
+        if (i == h.len)
+            return 0;
+        i++;
+    } else {
+        for (; i < h.len && h.p[i] != ':'; i++) {
+            char c = h.p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                  || memchr(regname, c, sizeof regname - 1)))
+                return 0;
+        }
+    }
+    if (i == h.len)
+        return 1;
+    if (h.p[i] != ':')
+        return 0;
+    for (i++; i < h.len; i++)
+        if (h.p[i] < '0' || h.p[i] > '9')
+            return 0;
+    return 1;
+}
+
 int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
                           const struct pw_http_limits *lim)
 {
@@ -256,8 +295,8 @@ int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
     if (rc)
         return pw__again_or_toobig(rc, len, max_head);
     int nhost;
-    pw_http_header_get(req->headers, req->nheaders, "host", &nhost);
-    if (nhost > 1 || (nhost == 0 && req->minor == 1))
+    const struct pw_str *host = pw_http_header_get(req->headers, req->nheaders, "host", &nhost);
+    if (nhost > 1 || (nhost == 0 && req->minor == 1) || (host && !pw__host_ok(*host)))
         return PW_EHTTP_HOST;
     rc = pw__framing(req->headers, req->nheaders, &req->content_length, &req->chunked);
     if (rc)
@@ -373,14 +412,6 @@ int pw_http_list_has(struct pw_str value, const char *token)
             return 1;
     }
     return 0;
-}
-
-static int pw__hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t outsz)

@@ -37,7 +37,8 @@
  *    with 501 or decode); any other coding, TE in an HTTP/1.0 request, or TE
  *    together with Content-Length is refused.
  *  - requests: HTTP/1.1 needs exactly one Host field; a second Host is
- *    refused in 1.0 too.
+ *    refused in 1.0 too; its value must be uri-host [":" port] (RFC 3986
+ *    characters; it may be empty).
  */
 #ifndef PW_HTTP1_H
 #define PW_HTTP1_H
@@ -61,7 +62,7 @@
     X(HTTP_STATUS, -309, "RFC 9112 §4", "malformed status line")              \
     X(HTTP_CONTENT_LENGTH, -310, "RFC 9112 §6.3", "invalid or conflicting Content-Length") \
     X(HTTP_TE, -311, "RFC 9112 §6.1", "unsupported Transfer-Encoding")        \
-    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing or repeated Host header") \
+    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing, repeated or invalid Host header") \
     X(HTTP_TE_CL, -313, "RFC 9112 §6.3", "both Transfer-Encoding and Content-Length") \
     X(HTTP_CHUNKED, -314, "RFC 9112 §7.1", "malformed chunked body")
 

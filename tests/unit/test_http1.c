@@ -129,6 +129,12 @@ static void test_request_forms(void)
     s = "PUT /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n";
     OK(parse_req(s, strlen(s), &req) > 0 && req.chunked == 1 && req.content_length == -1,
        "Transfer-Encoding: chunked is reported");
+    const char *hosts[] = {"", "127.0.0.1:8080", "[::1]:8080", "[::1]", "xn--bcher-kva.example", "a:", "my_host.local"};
+    for (size_t k = 0; k < sizeof hosts / sizeof hosts[0]; k++) {
+        char t[128];
+        snprintf(t, sizeof t, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[k]);
+        OK(parse_req(t, strlen(t), &req) > 0, "Host '%s' accepted", hosts[k]);
+    }
     s = "M-SEARCH~! /x HTTP/1.1\r\nHost: a\r\n\r\n";
     OK(parse_req(s, strlen(s), &req) > 0 && pw_str_eq(req.method, "M-SEARCH~!"), "any token is a method");
     s = "GET /{a}|^`[b]\"<>?q=|x| HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -201,6 +207,12 @@ static void test_request_errors(void)
         {"GET / HTTP/1.1\r\n\r\n", PW_EHTTP_HOST, "HTTP/1.1 without Host"},
         {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", PW_EHTTP_HOST, "two Host fields"},
         {"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", PW_EHTTP_HOST, "two Host fields in HTTP/1.0"},
+        {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", PW_EHTTP_HOST, "space in Host"},
+        {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", PW_EHTTP_HOST, "slash in Host"},
+        {"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", PW_EHTTP_HOST, "non-digit port"},
+        {"GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", PW_EHTTP_HOST, "userinfo in Host"},
+        {"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", PW_EHTTP_HOST, "unclosed IP-literal"},
+        {"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", PW_EHTTP_HOST, "junk after IP-literal"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         struct pw_http_req req;
