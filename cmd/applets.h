@@ -9,6 +9,7 @@
 #define PW_APPLETS(X) \
     X(connect) \
     X(portcheck) \
+    X(replay) \
 
 
 #endif

@@ -1,7 +1,7 @@
 # fish completion for pushwire — generated from the option tables by
 # tools/gendocs.sh; do not edit.
 complete -c pushwire -f
-set -l __pw_applets connect portcheck
+set -l __pw_applets connect portcheck replay
 complete -c pushwire -n "not __fish_seen_subcommand_from $__pw_applets help" -a help -d 'show help for an applet'
 complete -c pushwire -n "__fish_seen_subcommand_from help" -a "$__pw_applets"
 complete -c pushwire -n "not __fish_seen_subcommand_from $__pw_applets help" -l version -d 'print the version'
@@ -93,3 +93,32 @@ complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s p -l parallel
 complete -c pushwire-portcheck -s p -l parallel -x -d 'probe: at most N attempts in flight (default 256)'
 complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -l timeout -x -d 'probe: give up on an attempt after SECS (default 10)'
 complete -c pushwire-portcheck -l timeout -x -d 'probe: give up on an attempt after SECS (default 10)'
+complete -c pushwire -n "not __fish_seen_subcommand_from $__pw_applets help" -a replay -d 'play a recorded transcript to a server, or serve it to clients'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -s h -l help -d 'show this help and exit'
+complete -c pushwire-replay -s h -l help -d 'show this help and exit'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -s v -l verbose -d 'show the wire on stderr'
+complete -c pushwire-replay -s v -l verbose -d 'show the wire on stderr'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -s q -l quiet -d 'silence diagnostics'
+complete -c pushwire-replay -s q -l quiet -d 'silence diagnostics'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l speed -x -d 'play X times faster (default 1; 0.5 is half speed)'
+complete -c pushwire-replay -l speed -x -d 'play X times faster (default 1; 0.5 is half speed)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l no-delay -d 'send every message at once, ignoring the timing'
+complete -c pushwire-replay -l no-delay -d 'send every message at once, ignoring the timing'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l expect -d 'compare arriving messages with the transcript\'s in messages; exit 1 with a diff when they differ'
+complete -c pushwire-replay -l expect -d 'compare arriving messages with the transcript\'s in messages; exit 1 with a diff when they differ'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l wait -x -d 'with --expect, wait up to SECS after the last message for the expected ones (default 5)'
+complete -c pushwire-replay -l wait -x -d 'with --expect, wait up to SECS after the last message for the expected ones (default 5)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l max-diffs -x -d 'show at most N differences (default 10)'
+complete -c pushwire-replay -l max-diffs -x -d 'show at most N differences (default 10)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l serve -x -d 'serve the in messages to every client instead of playing to a URL'
+complete -c pushwire-replay -l serve -x -d 'serve the in messages to every client instead of playing to a URL'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l channel -x -d 'with --serve: the channel of the feed (default: the transcript\'s, else default)'
+complete -c pushwire-replay -l channel -x -d 'with --serve: the channel of the feed (default: the transcript\'s, else default)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l backlog -x -d 'with --serve: messages kept for resuming clients (default 1024)'
+complete -c pushwire-replay -l backlog -x -d 'with --serve: messages kept for resuming clients (default 1024)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l max-line -x -d 'longest transcript line accepted (default 16777216)'
+complete -c pushwire-replay -l max-line -x -d 'longest transcript line accepted (default 16777216)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l cacert -r -F -d 'trust the CA certificates in FILE (PEM)'
+complete -c pushwire-replay -l cacert -r -F -d 'trust the CA certificates in FILE (PEM)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -s k -l insecure -d 'do not verify the server certificate'
+complete -c pushwire-replay -s k -l insecure -d 'do not verify the server certificate'
