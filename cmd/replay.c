@@ -28,7 +28,7 @@
     X(SPEED, 0, "speed", PW_REQARG, "X", "play X times faster (default 1; 0.5 is half speed)", NULL) \
     X(NO_DELAY, 0, "no-delay", PW_NOARG, NULL, "send every message at once, ignoring the timing", NULL) \
     X(EXPECT, 0, "expect", PW_NOARG, NULL, "compare arriving messages with the transcript's in messages; exit 1 with a diff when they differ", NULL) \
-    X(WAIT, 0, "wait", PW_REQARG, "SECS", "with --expect, wait up to SECS after the last message for the expected ones (default 5)", NULL) \
+    X(WAIT, 0, "wait", PW_REQARG, "SECS", "with --expect, give up on missing messages when nothing arrives for SECS (default 5)", NULL) \
     X(MAX_DIFFS, 0, "max-diffs", PW_REQARG, "N", "show at most N differences (default 10)", NULL) \
     X(SERVE, 0, "serve", PW_REQARG, "ADDR:PORT", "serve the in messages to every client instead of playing to a URL", NULL) \
     X(CHANNEL, 0, "channel", PW_REQARG, "NAME", "with --serve: the channel of the feed (default: the transcript's, else default)", NULL) \
@@ -221,6 +221,8 @@ static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_
         fprintf(stderr, "< %s\n", show(binary, data, len));
     if (!R.o->expect)
         return;
+    if (R.played && uv_is_active((uv_handle_t *)&R.t_wait))
+        uv_timer_again(&R.t_wait); /* still coming: wait on */
     struct pw_trec want;
     if (!next_in(&want))
         diff_line(R.got, NULL, 1, binary, data, len);
@@ -232,7 +234,7 @@ static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_
 
 static void wait_cb(uv_timer_t *t)
 {
-    (void)t;
+    uv_timer_stop(t);
     /* what never came */
     struct pw_trec want;
     unsigned long idx = R.got;
@@ -248,8 +250,10 @@ static void play_cb(uv_timer_t *t);
 static void play_end(void)
 {
     R.played = 1;
-    if (R.o->expect && R.got < R.in_total)
-        uv_timer_start(&R.t_wait, wait_cb, (uint64_t)(R.o->wait_s * 1000), 0);
+    if (R.o->expect && R.got < R.in_total) {
+        uint64_t ms = (uint64_t)(R.o->wait_s * 1000);
+        uv_timer_start(&R.t_wait, wait_cb, ms, ms);
+    }
     maybe_done();
 }
 
@@ -475,6 +479,14 @@ static int replay_ws(const struct replay_opts *o, const struct pw_url *url)
 
 /* ---- options ------------------------------------------------------------- */
 
+/* a bad option value: the message, then the parser's memory back */
+#define BAD(...)                                                               \
+    do {                                                                       \
+        int bad_ = pw_badarg(&st, __VA_ARGS__);                                \
+        pw_opt_end(&st);                                                       \
+        return bad_;                                                           \
+    } while (0)
+
 static int replay_main(int argc, char **argv)
 {
     struct replay_opts o = {
@@ -492,17 +504,17 @@ static int replay_main(int argc, char **argv)
         case OPT_QUIET: pw_quiet = 1; break;
         case OPT_SPEED:
             if (pw_parse_double(st.arg, 1e-6, 1e6, &o.speed))
-                return pw_badarg(&st, "'%s': want a number above 0, e.g. 10", st.arg);
+                BAD("'%s': want a number above 0, e.g. 10", st.arg);
             break;
         case OPT_NO_DELAY: o.no_delay = 1; break;
         case OPT_EXPECT: o.expect = 1; break;
         case OPT_WAIT:
             if (pw_parse_double(st.arg, 0, 86400, &o.wait_s))
-                return pw_badarg(&st, "'%s': want seconds, 0 to 86400", st.arg);
+                BAD("'%s': want seconds, 0 to 86400", st.arg);
             break;
         case OPT_MAX_DIFFS:
             if (pw_parse_u64(st.arg, 1, 1000000, &u))
-                return pw_badarg(&st, "'%s': want a count, 1 to 1000000", st.arg);
+                BAD("'%s': want a count, 1 to 1000000", st.arg);
             o.max_diffs = (size_t)u;
             break;
         case OPT_SERVE: o.serve = st.arg; break;
@@ -511,12 +523,12 @@ static int replay_main(int argc, char **argv)
             break;
         case OPT_BACKLOG:
             if (pw_parse_u64(st.arg, 1, 100000000, &u))
-                return pw_badarg(&st, "'%s': want a count, 1 to 100000000", st.arg);
+                BAD("'%s': want a count, 1 to 100000000", st.arg);
             o.backlog = (size_t)u;
             break;
         case OPT_MAX_LINE:
             if (pw_parse_u64(st.arg, 64, (uint64_t)1 << 30, &u))
-                return pw_badarg(&st, "'%s': want bytes, 64 to 1073741824", st.arg);
+                BAD("'%s': want bytes, 64 to 1073741824", st.arg);
             o.max_line = (size_t)u;
             break;
         case OPT_CACERT: o.cacert = st.arg; break;
