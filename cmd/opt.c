@@ -181,6 +181,10 @@ int pw_badarg(const struct pw_optstate *st, const char *fmt, ...)
     const struct pw_opt *o = NULL;
     /* the option just returned is the last one getopt looked at */
     const char *cur = st->argv[optind - 1];
+    /* "--name VALUE" / "-n VALUE": argv[optind-1] is the value; the option
+     * is the word before it (frame helper's fix) */
+    if (cur == st->arg && optind >= 2)
+        cur = st->argv[optind - 2];
     for (size_t i = 0; st->applet->opts[i].lng; i++) {
         const char *l = st->applet->opts[i].lng;
         size_t ll = strlen(l);
