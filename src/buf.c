@@ -60,21 +60,28 @@ int pw_buf_putc(struct pw_buf *b, uint8_t c)
 
 int pw_buf_printf(struct pw_buf *b, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         return PW_EINVAL;
-    /* +1 for vsnprintf's terminator, which is not counted in len */
-    int rc = pw_buf_reserve(b, (size_t)n + 1);
-    if (rc)
-        return rc;
+    if ((size_t)n < sizeof small)
+        return pw_buf_append(b, small, (size_t)n);
+    /* long output: format into a scratch copy so vsnprintf's terminator
+     * never needs room past the cap */
+    if ((size_t)n > b->max - b->len)
+        return PW_ETOOBIG;
+    char *tmp = malloc((size_t)n + 1);
+    if (!tmp)
+        return PW_ENOMEM;
     va_start(ap, fmt);
-    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
-    return 0;
+    int rc = pw_buf_append(b, tmp, (size_t)n);
+    free(tmp);
+    return rc;
 }
 
 void pw_buf_consume(struct pw_buf *b, size_t n)

@@ -3,6 +3,8 @@
 #include <stddef.h>
 
 #include "http1.h"
+#include "json.h"
+#include "net.h"
 #include "sse.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
@@ -20,6 +22,8 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_HTTP_ERRORS(PW_ERR_ROW)
     PW_HS_ERRORS(PW_ERR_ROW)
     PW_SSE_ERRORS(PW_ERR_ROW)
+    PW_NET_ERRORS(PW_ERR_ROW)
+    PW_JSON_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

@@ -11,6 +11,7 @@
  *    -400 .. -499   WebSocket opening handshake             (ws_handshake.h)
  *    -500 .. -599   Server-Sent Events                      (sse.h)
  *    -600 .. -699   network and I/O (server, client)        (net.h)
+ *    -700 .. -749   JSON reader, base64                     (json.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.

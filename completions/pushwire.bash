@@ -1,0 +1,30 @@
+# bash completion for pushwire — generated from the option tables by
+# tools/gendocs.sh; do not edit.
+_pushwire()
+{
+    local cur prev applet opts i=1
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD-1]}
+    applet=${COMP_WORDS[0]##*/}
+    applet=${applet#pushwire-}
+    if [ "$applet" = pushwire ]; then
+        if [ "$COMP_CWORD" -eq 1 ]; then
+            COMPREPLY=($(compgen -W "help --help --version" -- "$cur"))
+            return
+        fi
+        applet=${COMP_WORDS[1]}
+    fi
+    case "$applet" in
+    help)
+        COMPREPLY=($(compgen -W "" -- "$cur"))
+        return ;;
+    *) return ;;
+    esac
+    if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+    (( i ))
+}
+complete -F _pushwire pushwire

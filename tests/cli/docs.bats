@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# One source of truth: the option tables generate --help, the man page
+# SYNOPSIS/OPTIONS blocks and the completions.  These tests fail when one
+# of them drifts from the tables, or when a page is not lint-clean.
+load helper
+
+applets() { "$PW" help --gen=applets; }
+
+@test "every man page is mandoc -Tlint clean" {
+    for f in "$TOP"/man/*.1; do
+        run mandoc -Tlint -Wwarning "$f"
+        assert_success
+        assert_output ''
+    done
+}
+
+@test "every applet has a man page and pushwire(1) names it" {
+    for a in $(applets); do
+        [ -f "$TOP/man/pushwire-$a.1" ] || fail "man/pushwire-$a.1 is missing"
+        grep -q "pushwire-$a" "$TOP/man/pushwire.1" || fail "pushwire.1 does not name $a"
+    done
+}
+
+@test "generated man page blocks and completions match the option tables" {
+    d=$(mktemp -d)
+    PW=$PW "$TOP/tools/gendocs.sh" "$d"
+    for a in $(applets); do
+        run diff -u "$TOP/man/pushwire-$a.1" "$d/man/pushwire-$a.1"
+        assert_success
+    done
+    for f in pushwire.bash _pushwire pushwire.fish; do
+        run diff -u "$TOP/completions/$f" "$d/completions/$f"
+        assert_success
+    done
+    rm -rf "$d"
+}
+
+@test "every option appears in --help, the man page and all three completions" {
+    for a in $(applets); do
+        help=$("$PW" "$a" --help)
+        man=$(mandoc -Tascii "$TOP/man/pushwire-$a.1" | col -b)
+        for o in $("$PW" help --gen=options "$a"); do
+            grep -q -- "$o" <<<"$help" || fail "$a: $o missing from --help"
+            grep -q -- "$o" <<<"$man" || fail "$a: $o missing from the man page"
+            grep -q -- "$o" "$TOP/completions/pushwire.bash" || fail "$a: $o missing from bash"
+            grep -q -- "$o" "$TOP/completions/_pushwire" || fail "$a: $o missing from zsh"
+            grep -q -- "-l ${o#--}" "$TOP/completions/pushwire.fish" || fail "$a: $o missing from fish"
+        done
+    done
+}
+
+@test "the man page documents no option the applet does not have" {
+    for a in $(applets); do
+        opts=$("$PW" help --gen=options "$a")
+        man=$(mandoc -Tascii "$TOP/man/pushwire-$a.1" | col -b | sed -n '/^OPTIONS/,/^[A-Z]/p')
+        for o in $(grep -oE -- '(^| )--[a-z][a-z0-9-]*' <<<"$man" | tr -d ' ' | sort -u); do
+            grep -qx -- "$o" <<<"$opts" || fail "$a: man OPTIONS has $o, the table does not"
+        done
+    done
+}
+
+@test "the bash completion completes applets and options" {
+    a=$(applets | head -n 1)
+    [ -n "$a" ] || skip "no applet registered"
+    run bash -c "source '$TOP/completions/pushwire.bash'
+        COMP_WORDS=(pushwire ''); COMP_CWORD=1; _pushwire; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(pushwire $a --he); COMP_CWORD=2; _pushwire; echo \"\${COMPREPLY[*]}\""
+    assert_success
+    assert_line --index 0 --partial "$a"
+    assert_line --index 1 '--help'
+}
+
+@test "zsh and fish completions are syntactically valid where the shells exist" {
+    if command -v zsh >/dev/null; then run zsh -n "$TOP/completions/_pushwire"; assert_success; fi
+    if command -v fish >/dev/null; then run fish -n "$TOP/completions/pushwire.fish"; assert_success; fi
+}
+
+@test "README shows the two set-up commands and an example for every applet" {
+    grep -q 'make run' "$TOP/README.md"
+    grep -q 'make test' "$TOP/README.md"
+    for a in $(applets); do
+        grep -q "pushwire $a" "$TOP/README.md" || fail "README has no example of $a"
+    done
+}

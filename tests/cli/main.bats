@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# The multi-call binary: dispatch, help, version, errors (SPEC §1).
+load helper
+
+applets() { "$PW" help --gen=applets; }
+first_applet() { applets | head -n 1; }
+
+@test "--version prints the name and a version" {
+    run pw --version
+    assert_success
+    assert_output --regexp '^pushwire [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "--help lists every applet with its summary" {
+    run pw --help
+    assert_success
+    assert_line --index 0 --partial 'usage: pushwire APPLET'
+    for a in $(applets); do assert_output --regexp "  $a +[a-z]"; done
+}
+
+@test "no arguments prints usage on stderr and exits 2" {
+    run pw
+    assert_failure 2
+    assert_output --partial 'usage: pushwire APPLET'
+}
+
+@test "unknown applet exits 2, names it and suggests the closest" {
+    a=$(first_applet)
+    [ -n "$a" ] || skip "no applet registered"
+    run pw "${a%?}"
+    assert_failure 2
+    assert_output "pushwire: '${a%?}' is not an applet; did you mean '$a'?"
+}
+
+@test "an applet name far from every applet gets no suggestion" {
+    run pw zzzzzzzzzz
+    assert_failure 2
+    assert_output "pushwire: 'zzzzzzzzzz' is not an applet; see 'pushwire --help'"
+}
+
+@test "unknown top-level option exits 2" {
+    run pw --frobnicate
+    assert_failure 2
+    assert_output --partial "unknown option '--frobnicate'"
+}
+
+@test "help APPLET and APPLET --help print the same usage" {
+    for a in $(applets); do
+        run pw help "$a"
+        assert_success
+        h1=$output
+        run pw "$a" --help
+        assert_success
+        [ "$output" = "$h1" ]
+        assert_line --index 0 --partial "usage: pushwire $a"
+    done
+}
+
+@test "help with an unknown applet exits 2" {
+    run pw help nosuchapplet
+    assert_failure 2
+    assert_output --partial "'nosuchapplet' is not an applet"
+}
+
+@test "dispatch by link name: APPLET and pushwire-APPLET" {
+    a=$(first_applet)
+    [ -n "$a" ] || skip "no applet registered"
+    d=$(mktemp -d)
+    ln -s "$PW" "$d/$a"
+    ln -s "$PW" "$d/pushwire-$a"
+    run "$d/$a" --help
+    assert_success
+    assert_line --index 0 --partial "usage: pushwire $a"
+    run "$d/pushwire-$a" --help
+    assert_success
+    assert_line --index 0 --partial "usage: pushwire $a"
+    rm -rf "$d"
+}
+
+@test "unknown option in an applet exits 2 and suggests the closest" {
+    for a in $(applets); do
+        run pw "$a" --hepl
+        assert_failure 2
+        assert_output "pushwire $a: unknown option '--hepl'; did you mean '--help'?"
+    done
+}
+
+@test "unknown short option in an applet exits 2" {
+    for a in $(applets); do
+        run pw "$a" -Z
+        assert_failure 2
+        assert_output --partial "pushwire $a: unknown option '-Z'"
+    done
+}
+
+@test "a write error on stdout is reported and fails" {
+    [ -w /dev/full ] || skip "no /dev/full"
+    run bash -c '"$PW" --help >/dev/full'
+    assert_failure 1
+    assert_output --partial 'write error on stdout'
+}
+
+@test "make install honours DESTDIR and PREFIX; install-links adds pushwire-APPLET" {
+    d=$(mktemp -d)
+    run make -C "$TOP" -s install install-links DESTDIR="$d" PREFIX=/opt/pw
+    assert_success
+    [ -x "$d/opt/pw/bin/pushwire" ]
+    [ -f "$d/opt/pw/share/man/man1/pushwire.1" ]
+    [ -f "$d/opt/pw/share/bash-completion/completions/pushwire" ]
+    [ -f "$d/opt/pw/share/zsh/site-functions/_pushwire" ]
+    [ -f "$d/opt/pw/share/fish/vendor_completions.d/pushwire.fish" ]
+    for a in $(applets); do
+        [ -L "$d/opt/pw/bin/pushwire-$a" ]
+        [ -f "$d/opt/pw/share/man/man1/pushwire-$a.1" ]
+    done
+    rm -rf "$d"
+}
