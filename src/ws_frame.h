@@ -117,6 +117,7 @@ struct pw_ws_parser {
     uint8_t hlen, hneed;
     uint64_t done;           /* payload bytes delivered in the current frame */
     struct pw_ws_header hdr;
+    int lenient;             /* see pw_ws_parser_lenient */
 };
 
 void pw_ws_parser_init(struct pw_ws_parser *p, const struct pw_ws_parser_opts *o);
@@ -126,6 +127,21 @@ ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
  * After the last payload byte the END event is still owed: call pw_ws_parse
  * (len 0 is fine) until it is reported, then the parser is idle. */
 int pw_ws_parser_idle(const struct pw_ws_parser *p);
+
+/* For inspectors (frame --decode), added by the frame helper: after
+ * pw_ws_parser_init, makes the parser enforce only the framing.  The header
+ * rules (RSV, opcode, control FIN and length, masking, strict_minimal) no
+ * longer fail; the caller checks each HEADER with pw_ws_header_violations,
+ * so a frame that breaks them is still taken apart and the stream goes on.
+ * A 64-bit length with its MSB set still fails: nothing after it can be
+ * framed.  max_frame still applies. */
+void pw_ws_parser_lenient(struct pw_ws_parser *p);
+/* Every header rule h breaks for a sender `from` (RSV beyond allowed_rsv,
+ * reserved opcode, control FIN, control length > 125, masking, minimal
+ * length), in the parser's order, as PW_EWS_* codes into errs[0..max).
+ * Returns how many (at most max). */
+int pw_ws_header_violations(const struct pw_ws_header *h, enum pw_ws_role from,
+                            unsigned allowed_rsv, int *errs, int max);
 
 /* Message layer: fragmentation rules (§5.4), interleaved control frames,
  * fail-fast UTF-8 of text across fragments (§8.1), the message size limit,
