@@ -597,8 +597,9 @@ static void wsdec_init(struct wsdec *d, const struct cfg *c, FILE *out)
     d->out = out;
     /* lenient: every header rule is checked here (check_header) so that a
      * frame breaking one is still taken apart and the stream goes on */
-    struct pw_ws_parser_opts o = {.from = PW_WS_FROM_ANY, .allowed_rsv = 7, .lenient = 1};
+    struct pw_ws_parser_opts o = {.from = PW_WS_FROM_ANY, .allowed_rsv = 7};
     pw_ws_parser_init(&d->p, &o);
+    pw_ws_parser_lenient(&d->p);
     pw_ws_msg_init(&d->m, 0);
     pw_buf_init(&d->pay, FRAME_MAX_INPUT);
     pw_buf_init(&d->ob, 0);
