@@ -703,8 +703,7 @@ static int decode_ws(const struct cfg *c, const char *path)
             stopped = 1;
             break;
         }
-        if (c->verbose || !c->json)
-            fflush(stdout); /* a live stream shows each frame as it comes */
+        fflush(stdout); /* a live stream shows each frame as it comes */
     }
     if (!stopped && wsdec_end(d) < 0)
         goto out;
@@ -813,9 +812,6 @@ static int encode_sse(const struct cfg *c, const uint8_t *data, size_t len)
     if (r < 0) {
         pw_err("frame", "cannot encode the event: %s", pw_strerror(r));
         rc = PW_EXIT_FAIL;
-    } else if (c->verbose && !pw_quiet) {
-        fprintf(stderr, "pushwire frame: %zu bytes, %s\n", b.len,
-                c->id || c->event || c->retry >= 0 ? "with fields" : "data only");
     }
     if (rc == PW_EXIT_OK && write_out(c, b.p, b.len) < 0)
         rc = PW_EXIT_FAIL;
