@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "ws_deflate.h"
+
 /* Parser states, named after the part of the frame being read. */
 enum {
     PS_HEADER = 0, /* the first two bytes */
@@ -455,6 +457,22 @@ int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
     if (reason_len)
         memcpy(out + 2, reason, reason_len);
     return (int)(2 + reason_len);
+}
+
+unsigned pw_ws_close_code_for(int err)
+{
+    switch (err) {
+    case PW_EWS_UTF8:
+    case PW_EWS_CLOSE_UTF8:
+    case PW_EWSD_DATA:
+        return 1007;
+    case PW_EWS_TOOBIG:
+    case PW_EWSD_TOOBIG:
+        return 1009;
+    }
+    if (err <= -100 && err >= -199)
+        return 1002;
+    return 1011;
 }
 
 const char *pw_ws_close_code_name(unsigned code)
