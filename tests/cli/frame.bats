@@ -2,6 +2,7 @@
 # frame.bats — `pushwire frame`: encode, decode, SSE (SPEC §6).
 load helper
 bats_require_minimum_version 1.5.0
+export PW  # for the pipelines run through bash -c
 
 VEC="$BATS_TEST_DIRNAME/../vectors/ws"
 
@@ -788,7 +789,7 @@ print(n)"' "$VEC"
     assert_success
     assert_output "data: one
 data: two
-data: 
+data:
 data: four"
 }
 
