@@ -66,7 +66,12 @@ void srv_http_response(struct srv_conn *c, int status, const char *ctype, const 
              ctype ? "\r\n" : "", len, c->keepalive ? "keep-alive" : "close", extra ? extra : "");
     if (!c->head_only)
         srv_out(c, body, len);
-    srv_log(c->srv, c, "response", status, 0, NULL);
+    const struct pw_http_req *r = c->srv->cur_req;
+    if (r)
+        srv_log(c->srv, c, "response", status, 0, "%.*s %.*s", (int)r->method.len, r->method.p,
+                (int)r->target.len, r->target.p);
+    else
+        srv_log(c->srv, c, "response", status, 0, NULL);
     srv__response_done(c);
 }
 
@@ -302,15 +307,20 @@ static int srv__poll_add(void *ud, struct pw_msg *m)
 static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, const char *cursor)
 {
     struct srv *s = c->srv;
-    struct pw_buf b;
+    struct pw_buf msgs, b;
     struct pw_fetch f;
+    pw_buf_init(&msgs, 0);
     pw_buf_init(&b, 0);
-    pw_buf_append(&b, "{\"messages\":[", 13);
-    struct srv__pollctx x = {&b, NULL, 0};
+    pw_buf_putc(&msgs, '[');
+    struct srv__pollctx x = {&msgs, NULL, 0};
     s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
-    pw_json_end(&b, ']');
+    pw_buf_putc(&msgs, ']');
+    /* no message: the cursor stays (or, after a gap, jumps to the newest) */
     const char *next = x.last ? x.last : f.gap || !cursor ? f.last : cursor;
+    pw_json_begin(&b, '{');
     pw_json_kcstr(&b, "cursor", next);
+    pw_json_key(&b, "messages");
+    pw_buf_append(&b, msgs.p, msgs.len);
     pw_json_kbool(&b, "gap", f.gap);
     if (f.gap) {
         pw_json_kcstr(&b, "after", cursor);
@@ -322,6 +332,7 @@ static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, c
     c->cursor = NULL;
     srv__json_ok(c, &b);
     pw_buf_free(&b);
+    pw_buf_free(&msgs);
 }
 
 static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
@@ -683,6 +694,8 @@ size_t srv_http_input(struct srv_conn *c, uint8_t *p, size_t n)
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %.*s %.*s HTTP/1.%d (%zu headers)", (int)req.method.len,
                 req.method.p, (int)req.target.len, req.target.p, req.minor, req.nheaders);
+    s->cur_req = &req;
     srv__route(c, &req);
+    s->cur_req = NULL;
     return (size_t)r;
 }
