@@ -6,6 +6,7 @@
 #include "json.h"
 #include "net.h"
 #include "sse.h"
+#include "ws_deflate.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
 
@@ -19,6 +20,7 @@ struct pw_errinfo {
 static const struct pw_errinfo pw__errtab[] = {
     PW_COMMON_ERRORS(PW_ERR_ROW)
     PW_WS_ERRORS(PW_ERR_ROW)
+    PW_WSD_ERRORS(PW_ERR_ROW)
     PW_HTTP_ERRORS(PW_ERR_ROW)
     PW_HS_ERRORS(PW_ERR_ROW)
     PW_SSE_ERRORS(PW_ERR_ROW)

@@ -7,6 +7,7 @@
  *
  *      -1 ..  -99   common (this file)
  *    -100 .. -199   WebSocket frames, UTF-8, close codes   (ws_frame.h)
+ *                   of which -150 .. -199 permessage-deflate (ws_deflate.h)
  *    -300 .. -399   HTTP/1.1 heads                          (http1.h)
  *    -400 .. -499   WebSocket opening handshake             (ws_handshake.h)
  *    -500 .. -599   Server-Sent Events                      (sse.h)
