@@ -798,6 +798,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     memset(&s, 0, sizeof s);
     err[0] = 0;
     s.o = o;
+    pw_buf_init(&s.scratch, 0);
     s.lim.max_head = o->max_head;
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
@@ -840,6 +841,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     pw_buf_free(&s.in_line);
+    pw_buf_free(&s.scratch);
     while (s.pool) {
         void *p = s.pool;
         s.pool = *(void **)p;

@@ -114,6 +114,7 @@ struct srv {
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
     uint64_t now;                 /* uv_now at the last tick */
+    struct pw_buf scratch;        /* per-message work space (compression) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     /* metrics */
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
+#include "ws_deflate.h"
 #include "ws_handshake.h"
 
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
@@ -23,6 +25,8 @@ struct srv_ws {
     const uint8_t *direct;        /* the current frame's payload, whole, in the input */
     size_t direct_len;
     uint8_t has_direct, close_sent, close_rcvd, awaiting_pong;
+    uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
+    struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
 };
 
 /* ---- encodings ---- */
@@ -79,6 +83,38 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
     }
 }
 
+/* A data message: compressed when permessage-deflate was agreed. */
+static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv_ws *w = c->ws;
+    if (!w->wsd) {
+        srv__send(c, opcode, p, len);
+        return 0;
+    }
+    struct pw_buf *z = &c->srv->scratch;
+    pw_buf_reset(z);
+    int rc = pw_wsd_compress(w->wsd, p, len, z);
+    if (rc)
+        return rc;
+    uint8_t h[14];
+    int n = pw_ws_encode_header(h, 1, 4, opcode, NULL, z->len, 0);
+    if (n < 0)
+        return n;
+    srv_out(c, h, (size_t)n);
+    srv_out(c, z->p, z->len);
+    if (z->cap > 256 * 1024)
+        pw_buf_free(z);
+    return 0;
+}
+
+/* The payload of a cached server frame (no mask: 2, 4 or 10 header bytes). */
+static const uint8_t *srv__frame_payload(const uint8_t *f, size_t flen, size_t *len)
+{
+    size_t hl = (f[1] & 0x7f) < 126 ? 2 : (f[1] & 0x7f) == 126 ? 4 : 10;
+    *len = flen - hl;
+    return f + hl;
+}
+
 static void srv__send_close(struct srv_conn *c, unsigned code, const char *reason)
 {
     uint8_t pl[125];
@@ -101,7 +137,15 @@ static void srv__ws_deliver(struct pw_sub *sub, struct pw_msg *m)
         srv_slow(c);
         return;
     }
-    srv_out_msg(c, m, slot);
+    if (c->ws->wsd) {
+        /* compressed per connection (context takeover): not shareable */
+        size_t plen;
+        const uint8_t *pl = srv__frame_payload(m->enc[slot].p, m->enc[slot].len, &plen);
+        int op = c->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
+        if (srv__send_data(c, op, pl, plen))
+            return;
+    } else
+        srv_out_msg(c, m, slot);
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
 }
@@ -121,6 +165,10 @@ void srv_ws_free(struct srv_conn *c)
         return;
     pw_buf_free(&c->ws->msg);
     free(c->ws->ctl);
+    if (c->ws->wsd) {
+        pw_wsd_free(c->ws->wsd);
+        free(c->ws->wsd);
+    }
     free(c->ws);
     c->ws = NULL;
 }
@@ -144,9 +192,10 @@ void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
 /* Fail the connection (§7.1.7): close frame with the code, then TCP close. */
 static size_t srv__fail(struct srv_conn *c, int err, size_t n)
 {
-    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 ? 1007
-                    : err == PW_EWS_TOOBIG                         ? 1009
-                                                                   : 1002;
+    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
+                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG || err == PW_ETOOBIG ? 1009
+                    : err == PW_ENOMEM || err == PW_EWSD_ZLIB                            ? 1011
+                                                                                         : 1002;
     c->srv->m_proto_errors++;
     srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
     srv_unsubscribe(c);
@@ -184,7 +233,7 @@ static void srv__data_message(struct srv_conn *c, int opcode, const uint8_t *p, 
     if (s->o->echo) {
         s->m_msgs_in++;
         s->m_msgs_out++;
-        srv__send(c, opcode, p, len);
+        srv__send_data(c, opcode, p, len);
         return;
     }
     if (s->o->read_only)
@@ -248,12 +297,18 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
         case PW_WS_EV_HEADER:
             w->has_direct = 0;
             w->ctl_len = 0;
+            if (!ctl && op != PW_WS_OP_CONT)
+                w->compressed = (ev.hdr.rsv & 4) != 0;
             if (c->srv->o->verbose)
                 srv_log(c->srv, c, "wire", 0, 0, "< frame %s fin=%d len=%llu", pw_ws_opcode_name(op),
                         ev.hdr.fin, (unsigned long long)ev.hdr.len);
             break;
         case PW_WS_EV_PAYLOAD:
-            if (ev.offset == 0 && ev.len == ev.hdr.len && (ctl || (ev.hdr.fin && w->msg.len == 0 && op != 0))) {
+            if (!ctl && w->compressed) {
+                rc = pw_wsd_decompress(w->wsd, ev.data, ev.len, 0, &w->msg);
+                if (rc)
+                    return srv__fail(c, rc, n);
+            } else if (ev.offset == 0 && ev.len == ev.hdr.len && (ctl || (ev.hdr.fin && w->msg.len == 0 && op != 0))) {
                 w->direct = ev.data;
                 w->direct_len = ev.len;
                 w->has_direct = 1;
@@ -275,6 +330,14 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
                     return n;
             } else if (ev.hdr.fin) {
                 int mop = w->m.opcode ? w->m.opcode : op;
+                if (w->compressed) {
+                    rc = pw_wsd_decompress(w->wsd, NULL, 0, 1, &w->msg);
+                    if (rc)
+                        return srv__fail(c, rc, n);
+                    if ((op ? op : mop) == PW_WS_OP_TEXT && !pw_utf8_valid(w->msg.p, w->msg.len))
+                        return srv__fail(c, PW_EWS_UTF8, n);
+                    w->compressed = 0;
+                }
                 if (w->has_direct)
                     srv__data_message(c, op ? op : mop, w->direct, w->direct_len);
                 else
@@ -343,7 +406,19 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         return PW_ENOMEM;
     }
     c->ws = w;
-    struct pw_ws_parser_opts po = {PW_WS_FROM_CLIENT, 0, s->o->max_message, 1};
+    char ext[128] = "";
+    struct pw_wsd_config cfg = {0};
+    struct pw_wsd_params params;
+    if (info.nexts && pw_wsd_server_accept(info.exts, info.nexts, &cfg, &params, ext, sizeof ext) == 1) {
+        w->wsd = calloc(1, sizeof *w->wsd);
+        if (!w->wsd || pw_wsd_init(w->wsd, &params, 1, -1, s->o->max_message)) {
+            free(w->wsd);
+            w->wsd = NULL;
+            ext[0] = 0; /* decline: no compression */
+        }
+    } else
+        ext[0] = 0;
+    struct pw_ws_parser_opts po = {PW_WS_FROM_CLIENT, w->wsd ? 4u : 0u, s->o->max_message, 1};
     pw_ws_parser_init(&w->p, &po);
     pw_ws_msg_init(&w->m, s->o->max_message);
     pw_buf_init(&w->msg, s->o->max_message);
@@ -351,8 +426,9 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
                 "Upgrade: websocket\r\n"
                 "Connection: Upgrade\r\n"
                 "Sec-WebSocket-Accept: %s\r\n"
-                "%s\r\n",
-             accept, envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "");
+                "%s%s%s%s\r\n",
+             accept, envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
+             ext[0] ? "Sec-WebSocket-Extensions: " : "", ext, ext[0] ? "\r\n" : "");
     c->envelope = (uint8_t)envelope;
     c->keepalive = 0;
     c->state = ST_WS;
@@ -361,8 +437,8 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
     c->t_deadline = 0;
     c->t_active = now;
     c->t_tick = s->o->ping > 0 ? now + (uint64_t)(s->o->ping * 1000) : 0;
-    srv_log(s, c, "upgrade", 101, 0, "%s%s%s", envelope ? SRV_SUBPROTOCOL : "websocket",
-            hs > 0 ? " since " : "", hs > 0 ? since : "");
+    srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", envelope ? SRV_SUBPROTOCOL : "websocket",
+            w->wsd ? " permessage-deflate" : "", hs > 0 ? " since " : "", hs > 0 ? since : "");
     if (s->o->echo)
         return 0;
     if (hs > 0) {
@@ -376,7 +452,7 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
             pw_json_kcstr(&b, "after", since);
             pw_json_kcstr(&b, "first", f.first);
             pw_json_end(&b, '}');
-            srv__send(c, PW_WS_OP_TEXT, b.p, b.len);
+            srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
             pw_buf_free(&b);
         }
         s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
