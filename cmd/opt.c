@@ -181,6 +181,9 @@ int pw_badarg(const struct pw_optstate *st, const char *fmt, ...)
     const struct pw_opt *o = NULL;
     /* the option just returned is the last one getopt looked at */
     const char *cur = st->argv[optind - 1];
+    /* "--opt VALUE": the value is the last word looked at, the option before it */
+    if (cur[0] != '-' && optind >= 2 && st->argv[optind - 2][0] == '-')
+        cur = st->argv[optind - 2];
     for (size_t i = 0; st->applet->opts[i].lng; i++) {
         const char *l = st->applet->opts[i].lng;
         size_t ll = strlen(l);

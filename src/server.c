@@ -474,23 +474,40 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     uint8_t *p = s->rbuf;
     size_t n = (size_t)nread;
-    if (c->in.len) {
-        /* an incomplete head is waiting: join it (the bound is in http) */
+    while (!c->closing) {
+        if (c->in.len) {
+            /* an incomplete head is waiting: join as much as the bound allows */
+            size_t take = c->in.max - c->in.len;
+            if (take > n)
+                take = n;
+            pw_buf_append(&c->in, p, take);
+            p += take;
+            n -= take;
+            size_t used = srv__input(c, c->in.p, c->in.len);
+            if (c->closing)
+                return;
+            pw_buf_consume(&c->in, used);
+            if (c->in.len == 0)
+                pw_buf_free(&c->in);
+            else if (used == 0 && take == 0)
+                break; /* cannot happen: the parser refuses a full buffer */
+            if (n == 0 && (used == 0 || c->in.len == 0))
+                return;
+            continue;
+        }
+        if (n == 0)
+            return;
+        size_t used = srv__input(c, p, n);
+        if (c->closing || used == n)
+            return;
+        p += used;
+        n -= used;
+        /* the rest is an incomplete head, smaller than the limit */
         if (pw_buf_append(&c->in, p, n)) {
             srv_http_error(c, 431, "request head larger than the limit", NULL);
             return;
         }
-        size_t used = srv__input(c, c->in.p, c->in.len);
-        if (!c->closing)
-            pw_buf_consume(&c->in, used);
-        if (!c->closing && c->in.len == 0)
-            pw_buf_free(&c->in);
         return;
-    }
-    size_t used = srv__input(c, p, n);
-    if (!c->closing && used < n) {
-        if (pw_buf_append(&c->in, p + used, n - used))
-            srv_http_error(c, 431, "request head larger than the limit", NULL);
     }
 }
 
