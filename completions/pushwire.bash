@@ -9,15 +9,43 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version portcheck" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "" -- "$cur"))
+        COMPREPLY=($(compgen -W "portcheck" -- "$cur"))
         return ;;
+    portcheck)
+        case "$prev" in
+        --target|-t)
+            COMPREPLY=()
+            return ;;
+        --connections|-n)
+            COMPREPLY=()
+            return ;;
+        --source|-s)
+            COMPREPLY=()
+            return ;;
+        --ws )
+            COMPREPLY=()
+            return ;;
+        --hold )
+            COMPREPLY=()
+            return ;;
+        --rate|-r)
+            COMPREPLY=()
+            return ;;
+        --parallel|-p)
+            COMPREPLY=()
+            return ;;
+        --timeout )
+            COMPREPLY=()
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet --json -t --target --server -n --connections -s --source --ws --hold -r --rate -p --parallel --timeout" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -27,4 +55,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire
+complete -F _pushwire pushwire pushwire-portcheck
