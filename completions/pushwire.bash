@@ -9,15 +9,70 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version portcheck serve" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version connect portcheck serve" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "portcheck serve" -- "$cur"))
+        COMPREPLY=($(compgen -W "connect portcheck serve" -- "$cur"))
         return ;;
+    connect)
+        case "$prev" in
+        --header|-H)
+            COMPREPLY=()
+            return ;;
+        --origin )
+            COMPREPLY=()
+            return ;;
+        --subprotocol )
+            COMPREPLY=()
+            return ;;
+        --send )
+            COMPREPLY=()
+            return ;;
+        --ping )
+            COMPREPLY=()
+            return ;;
+        --max-message )
+            COMPREPLY=()
+            return ;;
+        --count|-n)
+            COMPREPLY=()
+            return ;;
+        --until )
+            COMPREPLY=()
+            return ;;
+        --timeout )
+            COMPREPLY=()
+            return ;;
+        --idle )
+            COMPREPLY=()
+            return ;;
+        --last-event-id )
+            COMPREPLY=()
+            return ;;
+        --since )
+            COMPREPLY=()
+            return ;;
+        --cursor-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --record )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --write-out|-w)
+            COMPREPLY=()
+            return ;;
+        --proxy )
+            COMPREPLY=()
+            return ;;
+        --cacert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet --json -H --header --origin --subprotocol --compress --binary --no-stdin --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --cacert -k --insecure" ;;
     portcheck)
         case "$prev" in
         --target|-t)
@@ -107,4 +162,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-portcheck pushwire-serve
+complete -F _pushwire pushwire pushwire-connect pushwire-portcheck pushwire-serve

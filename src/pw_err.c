@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "client.h"
 #include "http1.h"
 #include "json.h"
 #include "net.h"
@@ -26,6 +27,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_SSE_ERRORS(PW_ERR_ROW)
     PW_NET_ERRORS(PW_ERR_ROW)
     PW_JSON_ERRORS(PW_ERR_ROW)
+    PW_CLIENT_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

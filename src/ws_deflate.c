@@ -228,11 +228,9 @@ static int pw__def_ready(struct pw_wsd *d)
     if (d->def_ready)
         return 0;
     memset(&d->def, 0, sizeof d->def);
-    /* see the header: window 8 is done as 9 with no back-references */
+    /* see the header: window 8 is done as 9, whose matches reach <= 250 */
     int bits = d->def_bits == 8 ? 9 : d->def_bits;
-    int strategy = d->def_bits == 8 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
-    int mem = d->def_bits < 9 ? 1 : d->def_bits - 7;
-    if (deflateInit2(&d->def, d->level, Z_DEFLATED, -bits, mem, strategy) != Z_OK)
+    if (deflateInit2(&d->def, d->level, Z_DEFLATED, -bits, bits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
         return PW_EWSD_ZLIB;
     d->def_ready = 1;
     return 0;

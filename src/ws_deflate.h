@@ -13,9 +13,10 @@
  *
  * Window bits 8: zlib's raw deflate refuses windowBits 8 (since 1.2.9).  When
  * our compressor must use an 8-bit window (the peer asked for it) we deflate
- * with windowBits 9 and strategy Z_HUFFMAN_ONLY: no LZ77 back-references at
- * all, so the output is valid for any window size, at a lower ratio.  The
- * inflater accepts 8 as is.
+ * with windowBits 9: zlib never emits a match farther back than the window
+ * minus its 262-byte lookahead, i.e. 250 bytes at 9 bits, so the output is
+ * valid for a 256-byte window (a unit test checks it with zlib inflating at
+ * 8 bits, in every chunking).  The inflater uses the negotiated 8 as is.
  *
  * Inflating with a window below 15 bits: zlib rejects a back-reference
  * beyond the negotiated window only when the referenced bytes have left its

@@ -272,15 +272,20 @@ ns_probe() {
 
 @test "a live probe holds 15000 connections (server in another process)" {
     if have_serve; then
-        start_serve
+        start_serve --max-conns 20000
         port=$SERVE_PORT
         ws=()
+        # WebSocket upgrades on every connection once serve speaks WebSocket
+        if "$PW" portcheck "127.0.0.1:$port" --connections 1 --ws /ws/test >/dev/null 2>&1; then
+            ws=(--ws /ws/test)
+        fi
     else
         start_listener
         port=$LPORT
         ws=()
     fi
-    run timeout 120 "$PW" portcheck "127.0.0.1:$port" --connections 15000 "${ws[@]}" --hold 1 --json
+    run timeout 150 "$PW" portcheck "127.0.0.1:$port" --connections 15000 "${ws[@]}" --hold 1 \
+        --timeout 60 --json
     assert_success
     [ "$(jq -r .attempted <<<"$output")" = 15000 ]
     [ "$(jq -r .held <<<"$output")" = 15000 ]
