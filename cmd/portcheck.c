@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "hostlimits.h"
 #include "opt.h"
 #include "probe.h"
 #include "pw_err.h"

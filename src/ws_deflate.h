@@ -124,7 +124,10 @@ void pw_wsd_free(struct pw_wsd *d);
 
 /* Compresses one whole message, appending the frame payload (without the
  * 00 00 ff ff tail, §7.2.1) to out.  The first frame of the message carries
- * RSV1.  Returns 0, PW_ETOOBIG/PW_ENOMEM from out, or PW_EWSD_ZLIB. */
+ * RSV1.  Returns 0, PW_ETOOBIG/PW_ENOMEM from out (a capped out needs room
+ * for 4 bytes more than the result: zlib writes the tail before it is cut),
+ * or PW_EWSD_ZLIB.  On failure out is as it was and the message is dropped
+ * from the compression context (the next message stays decodable). */
 int pw_wsd_compress(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_buf *out);
 
 /* Decompresses a message as its payload arrives: call for each chunk (frame

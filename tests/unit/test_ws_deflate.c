@@ -454,6 +454,22 @@ static void test_bomb(void)
     pw_buf_reset(&z);
     pw_wsd_compress(&tx, zeros, 5000, &z);
     IS(pw_wsd_decompress(&rx, z.p, z.len, 1, &small), PW_ETOOBIG, "a capped output buffer gives PW_ETOOBIG");
+    pw_wsd_free(&rx);
+    pw_wsd_free(&tx);
+    /* a message that exactly fills the capped buffer (and max_message) is fine */
+    pw_wsd_init(&tx, &defaults, 0, -1, 0);
+    pw_wsd_init(&rx, &defaults, 1, -1, 1000);
+    for (int i = 0; i < 2; i++) {
+        pw_buf_reset(&z);
+        pw_buf_reset(&small);
+        pw_wsd_compress(&tx, zeros, 1000, &z);
+        IS(pw_wsd_decompress(&rx, z.p, z.len, 1, &small), 0, "a message of exactly the buffer's cap inflates (%d)", i);
+        IS(small.len, 1000, "  all 1000 bytes");
+    }
+    pw_buf_reset(&z);
+    pw_buf_reset(&small);
+    pw_wsd_compress(&tx, zeros, 1001, &z);
+    IS(pw_wsd_decompress(&rx, z.p, z.len, 1, &small), PW_EWSD_TOOBIG, "one byte more is PW_EWSD_TOOBIG");
     IS(pw_wsd_compress(&tx, zeros, 100000, &small) < 0, 1, "compressing into a full buffer fails");
     pw_wsd_free(&rx);
     pw_wsd_free(&tx);
