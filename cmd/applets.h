@@ -11,6 +11,7 @@
     X(frame) \
     X(portcheck) \
     X(replay) \
+    X(serve) \
 
 
 #endif
