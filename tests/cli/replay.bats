@@ -235,7 +235,7 @@ bad() { # bad LINE2 EXPECTED-TEXT
     need_serve
     start_serve
     record_session
-    echo '{"t":0.2,"dir":"in","type":"text","data":"never"}' >>"$D/s.jsonl"
+    echo '{"t":1000,"dir":"in","type":"text","data":"never"}' >>"$D/s.jsonl"
     run timeout 20 "$PW" replay --expect --no-delay --wait 0.5 "$D/s.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/room5"
     assert_failure 1
     assert_line '- expected: text "never"'
@@ -340,13 +340,14 @@ need_embedded() {
     need_embedded
     run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
     assert_success
-    run timeout 10 "$PW" connect --count 2 --last-event-id 2 "http://$RS_URL/sse/default"
-    [[ "$output" == *"not implemented"* ]] && skip "connect has no SSE client yet"
+    run timeout 10 "$PW" connect --count 2 --json --last-event-id 2 "http://$RS_URL/sse/default"
     assert_success
-    assert_output "$(printf 'AAEC\nfour')"
-    run timeout 10 "$PW" connect --poll --count 2 --last-event-id 2 "http://$RS_URL/poll/default"
+    assert_line --index 0 --partial '{"id":"3",'
+    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
+    run timeout 10 "$PW" connect --poll --count 2 --json --last-event-id 2 "http://$RS_URL/poll/default"
     assert_success
-    assert_output "$(printf 'AAEC\nfour')"
+    assert_line --index 0 '{"id":"3","event":"message","data":"AAEC","type":"binary","encoding":"base64"}'
+    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
 }
 
 @test "replay --serve: the feed keeps its timing with --speed" {
