@@ -30,7 +30,7 @@ serve_start() {
         echo $! >"$SERVE_LOG.pid"
         wait $!
         echo $? >"$SERVE_LOG.rc"
-    ) 3>&- &
+    ) 3>&- </dev/null >/dev/null 2>&1 &
     for ((i = 0; i < 100; i++)); do [ -s "$SERVE_LOG.pid" ] && break; sleep 0.02; done
     SERVE_PID=$(cat "$SERVE_LOG.pid")
     for ((i = 0; i < SERVE_START_SECS * 20; i++)); do
@@ -44,10 +44,18 @@ serve_start() {
         kill -9 "$SERVE_PID" 2>/dev/null
         return 1
     fi
+    SERVE_OWNER=${BATS_TEST_NAME:-file}
     SERVE_PORT=${line##*:}
     SERVE_HTTP=http://127.0.0.1:$SERVE_PORT
     SERVE_WS=ws://127.0.0.1:$SERVE_PORT
-    export SERVE_PID SERVE_PORT SERVE_HTTP SERVE_WS SERVE_LOG
+    export SERVE_PID SERVE_PORT SERVE_HTTP SERVE_WS SERVE_LOG SERVE_OWNER
+}
+
+# serve_teardown — for teardown(): stops the server a test started itself
+# (not the one setup_file started for the whole file), even when it failed
+serve_teardown() {
+    [ "${SERVE_OWNER:-}" = "${BATS_TEST_NAME:-}" ] || return 0
+    serve_stop >/dev/null 2>&1 || true
 }
 
 # serve_stop — SIGTERM, wait up to 10 s (then SIGKILL and fail).  Returns

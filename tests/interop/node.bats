@@ -12,6 +12,10 @@ teardown_file() {
     serve_stop || true
 }
 
+teardown() {
+    serve_teardown
+}
+
 client() {
     run timeout 90 "$NODE" "$INTEROP/node_clients.js" "$@"
     echo "$output"

@@ -47,7 +47,9 @@ function open(path, opts = {}) {
     const ws = new WebSocket(`ws://127.0.0.1:${PORT}${path}`, opts.protocol || [],
                              { perMessageDeflate: deflate ? { threshold: 0 } : false, handshakeTimeout: WAIT_MS });
     ws.got = [];
+    ws.closedWith = null;
     ws.on('message', (data, isBinary) => ws.got.push({ binary: isBinary, data: Buffer.from(data) }));
+    ws.on('close', (code, reason) => { ws.closedWith = `${code} '${reason}'`; });
     ws.once('open', () => ok(ws));
     ws.once('error', ko);
     ws.once('unexpected-response', (req, res) => ko(new Error(`handshake answered ${res.statusCode}`)));
@@ -78,7 +80,8 @@ async function wsEcho() {
     ws.send(bin);
   }
   for (let i = 0; i < 200; i++) { const s = `small ${i}`; sent.push({ binary: false, data: Buffer.from(s) }); ws.send(s); }
-  await until(() => ws.got.length >= sent.length, `${sent.length} echoes`);
+  await until(() => ws.got.length >= sent.length || ws.closedWith, `${sent.length} echoes`);
+  check(!ws.closedWith, `the server closed with ${ws.closedWith} after ${ws.got.length} echoes (next: ${sent[ws.got.length] ? `${sent[ws.got.length].binary ? 'binary' : 'text'} of ${sent[ws.got.length].data.length} bytes` : 'none'})`);
   for (let i = 0; i < sent.length; i++) {
     check(ws.got[i].binary === sent[i].binary && ws.got[i].data.equals(sent[i].data),
           `echo ${i}: ${ws.got[i].binary ? 'binary' : 'text'} of ${ws.got[i].data.length} bytes for ${sent[i].binary ? 'binary' : 'text'} of ${sent[i].data.length}`);

@@ -11,6 +11,10 @@ teardown_file() {
     serve_stop || true
 }
 
+teardown() {
+    serve_teardown
+}
+
 client() {
     run timeout 120 "$PY" "$INTEROP/py_client.py" "$@"
     echo "$output"
