@@ -193,16 +193,18 @@ EOF
     return 1
 }
 
-# fan_ramp NAME PORT PID — 250 msg/s, then doubling while p99 <= 10 ms and nothing
-# is lost; prints each run, sets BEST (highest rate met) and AT1000 (that run)
+# fan_ramp NAME PORT PID — 250 msg/s, doubling while the publisher keeps the
+# rate and nothing is lost (at most 64 000/s); prints each run; sets BEST (the
+# highest rate with p99 <= 10 ms and no loss), TOP (the highest rate carried
+# with no loss, whatever the latency) and AT1000 (the 1000/s run)
 fan_ramp() {
     local name=$1 port=$2 rate=250 out p99 lost n=0
-    BEST=0 AT1000=""
-    while [ "$rate" -le 512000 ]; do
+    BEST=0 TOP=0 AT1000=""
+    while [ "$rate" -le 64000 ]; do
         n=$((n + 1))
         cpu_mark
-        local c0 t0 idle eff
-        c0=$(cpu_of "$3"); t0=$(now_ns)
+        local c0 idle eff
+        c0=$(cpu_of "$3")
         out=$("$B/loadgen" fanout --port "$port" --sse "/sse/fan$n" --pub "/pub/fan$n" -c "$SUBS" --rate "$rate" -d "$SECS" 2>&1)
         eff=$(per_cpu "$(field delivered "$out")" 1000000000 $(($(cpu_of "$3") - c0)))
         idle=$(cpu_idle)
@@ -212,10 +214,11 @@ fan_ramp() {
             "${lost:-?}" "$(field dup "$out")" "$(field p50_us "$out")" "${p99:-?}" "$eff" "$idle"
         [ "$rate" != 1000 ] || AT1000=$out
         [ -n "$p99" ] || { echo "    $out"; break; }
-        # publisher could not keep the rate (POST answers too slow): that rate is not sustained
+        [ "$lost" = 0 ] && [ "$(field dup "$out")" = 0 ] || break
+        # the publisher could not keep the rate (POST answers too slow): not carried
         awk -v a="$(field pub_rate "$out")" -v r="$rate" 'BEGIN { exit !(a < 0.9 * r) }' && break
-        [ "$lost" = 0 ] && [ "$(field dup "$out")" = 0 ] && [ "$p99" -le 10000 ] || break
-        BEST=$rate
+        TOP=$rate
+        if [ "$p99" -le 10000 ] && { [ "$rate" -eq 250 ] || [ "$BEST" -eq $((rate / 2)) ]; }; then BEST=$rate; fi
         rate=$((rate * 2))
     done
 }
@@ -224,17 +227,18 @@ if [[ " $ONLY " == *" fanout "* ]]; then
     echo "fan-out: $SUBS SSE subscribers on one channel, publisher over HTTP POST (highest rate with p99 <= 10 ms, no loss)"
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
     fan_ramp pushwire "$PORT" "$PID"
-    PWBEST=$BEST PWFIRST=$AT1000
+    PWBEST=$BEST PWTOP=$TOP PWFIRST=$AT1000
     stop "$PID"
     if nchan_start; then
         fan_ramp nchan "$PORT" "$(cat "$tmp/nginx.pid")"
-        NCBEST=$BEST
+        NCBEST=$BEST NCTOP=$TOP
         kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
         stop "$PID"
     else
-        NCBEST=0
+        NCBEST=0 NCTOP=0
     fi
     p99=$(field p99_us "$PWFIRST")
     echo "fan-out at 1000/s: pushwire p99 ${p99:-?} us, lost $(field lost "$PWFIRST") (target: all delivered, p99 <= 10 ms: $( [ "$(field lost "$PWFIRST")" = 0 ] && [ "${p99:-99999999}" -le 10000 ] && echo MET || echo MISSED))"
-    echo "fan-out highest rate: pushwire $PWBEST/s | nchan $NCBEST/s | ratio $(ratio "$PWBEST" "$NCBEST")x (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
+    echo "fan-out highest rate with p99 <= 10 ms: pushwire $PWBEST/s | nchan $NCBEST/s | ratio $(ratio "$PWBEST" "$NCBEST")x (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
+    echo "fan-out highest rate carried without loss (any latency): pushwire $PWTOP/s | nchan $NCTOP/s | ratio $(ratio "$PWTOP" "$NCTOP")x"
 fi
