@@ -7,6 +7,8 @@
 
 /* keep alphabetical, one line each, every line ending in a backslash */
 #define PW_APPLETS(X) \
+    X(connect) \
+    X(frame) \
     X(portcheck) \
 
 

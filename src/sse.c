@@ -90,7 +90,7 @@ static int pw__dispatch(struct pw_sse_parser *p)
 static int pw__field(struct pw_sse_parser *p, const uint8_t *name, size_t nl, const uint8_t *v, size_t vl)
 {
     if (nl == 5 && memcmp(name, "event", 5) == 0)
-        return vl > p->max_line ? PW_ESSE_LINE_TOOBIG : pw__set(&p->event, v, vl);
+        return pw__set(&p->event, v, vl); /* bounded by max_line (x3 after repair) */
     if (nl == 4 && memcmp(name, "data", 4) == 0) {
         if (vl + 1 > p->max_data - p->data.len || p->data.len > p->max_data)
             return PW_ESSE_EVENT_TOOBIG;

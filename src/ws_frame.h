@@ -22,8 +22,8 @@
  * the extended length) the 64-bit MSB, strict_minimal, max_frame.
  *
  * Changes (wscore): documented the event order and the message-layer rules;
- * added pw_ws_encode, pw_ws_close_build and private close fields in
- * pw_ws_msgstate.  All earlier declarations keep their shape.
+ * added pw_ws_encode, pw_ws_close_build, pw_ws_close_code_for and private
+ * close fields in pw_ws_msgstate.  All earlier declarations keep their shape.
  */
 #ifndef PW_WS_FRAME_H
 #define PW_WS_FRAME_H
@@ -208,6 +208,12 @@ int pw_ws_close_parse(const uint8_t *payload, size_t len, unsigned *code,
  * than 123 bytes.  The code is not checked (see pw_ws_close_code_valid). */
 int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
                       size_t reason_len);
+/* The close code an endpoint sends when it fails the connection for `err`
+ * (RFC 6455 §7.4.1): 1007 for invalid UTF-8 (text or close reason) and
+ * corrupt compressed data, 1009 for a message over the limit (also inflated,
+ * PW_EWSD_TOOBIG), 1002 for every other PW_EWS_* / PW_EWSD_* rule, 1011 for
+ * anything else (internal failure). */
+unsigned pw_ws_close_code_for(int err);
 /* A close-code's meaning ("normal closure", …) or "unknown". */
 const char *pw_ws_close_code_name(unsigned code);
 
