@@ -316,6 +316,8 @@ conf() {
 @test "13.3.2 unknown extension only: declined, works uncompressed" { conf 13.3.2; }
 @test "9.9.1 message announced larger than --max-message (4194304): 1009 before its payload" { conf 9.9.1; }
 @test "9.9.2 fragments adding up past --max-message (4194304): 1009" { conf 9.9.2; }
+@test "9.9.3 deflate: a message inflating to exactly --max-message (4194304) is echoed" { conf 9.9.3; }
+@test "9.9.4 deflate: a message inflating to --max-message + 1 (4194305): 1009" { conf 9.9.4; }
 # END CASES
 
 @test "conformance: serve is still running after every case and exits 0 on SIGTERM" {

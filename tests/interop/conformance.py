@@ -851,7 +851,12 @@ def limit_cases(limit):
     return [("9.9.1", f"message announced larger than --max-message ({limit}): 1009 before its payload",
              lambda c: too_big(c, limit), None),
             ("9.9.2", f"fragments adding up past --max-message ({limit}): 1009",
-             lambda c: too_big_fragmented(c, limit), None)]
+             lambda c: too_big_fragmented(c, limit), None),
+            ("9.9.3", f"deflate: a message inflating to exactly --max-message ({limit}) is echoed",
+             lambda c: deflate_case(PMD, [(B, b"z" * limit)])(c), PMD),
+            ("9.9.4", f"deflate: a message inflating to --max-message + 1 ({limit + 1}): 1009",
+             lambda c: (negotiated(c, PMD), c.send(frame(B, c.deflate.compress(b"z" * (limit + 1)), rsv=4)),
+                        failed_with(c, 1009)), PMD)]
 
 
 def main():
