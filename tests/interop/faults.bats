@@ -59,7 +59,7 @@ backlog_kib() {
 @test "faults: a subscriber that stops reading while 10 000 messages are published is cut and counted; the others get all" {
     # run twice on one channel: the first run fills the backlog (10 000), so
     # the second must leave memory where the first left it
-    serve_start --ping 0 --send-buffer 262144 --backlog 10000
+    serve_start --ping 0 --send-buffer 1048576 --backlog 10000
     [ "$(metric pushwire_slow_disconnects_total)" = 0 ]
     drill slow "$SERVE_PORT" 10000 slowch
     base=$(serve_rss)
