@@ -10,6 +10,7 @@
     X(connect) \
     X(frame) \
     X(portcheck) \
+    X(serve) \
 
 
 #endif
