@@ -9,15 +9,28 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version handshake" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "" -- "$cur"))
+        COMPREPLY=($(compgen -W "handshake" -- "$cur"))
         return ;;
+    handshake)
+        case "$prev" in
+        --response|-R)
+            COMPREPLY=()
+            return ;;
+        --subprotocol|-p)
+            COMPREPLY=()
+            return ;;
+        --extension|-e)
+            COMPREPLY=()
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet -g --gen-key -r --request -R --response -p --subprotocol -e --extension -j --json --lenient" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -27,4 +40,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire
+complete -F _pushwire pushwire pushwire-handshake
