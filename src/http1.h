@@ -5,11 +5,39 @@
  *   n > 0      the head is complete and n bytes long (body, if any, follows);
  *   PW_EAGAIN  the head is incomplete: call again with more bytes (the parser
  *              keeps no state; the caller re-parses the whole buffer);
- *   n < 0      another PW_EHTTP_* error: the request is malformed or over a
+ *   n < 0      another PW_EHTTP_* error: the message is malformed or over a
  *              limit; pw_strerror/pw_errrule say which rule.
- * All slices in `req` point into `buf` and live as long as it does.
+ * Errors are reported as soon as the bytes so far prove them, even while the
+ * head is incomplete.  All slices in `req` point into `buf` and live as long
+ * as it does (one exception: `path` of an absolute-form target without a path
+ * is the static string "/").  `req`/`resp` are only meaningful when n > 0.
  * Limits are checked before anything is trusted: a head bigger than
- * max_head is PW_EHTTP_HEAD_TOOBIG even while incomplete.
+ * max_head is PW_EHTTP_HEAD_TOOBIG even while incomplete, and the header
+ * that would be one too many is refused before its value is looked at.
+ *
+ * What is accepted (everything else is refused with the rule broken):
+ *  - request line: method = token; one SP; target in origin-form ("/..."),
+ *    absolute-form ("scheme://...") or asterisk-form ("*", OPTIONS only),
+ *    made of visible ASCII without '#' (authority-form is refused: pushwire
+ *    is no proxy); one SP; exactly "HTTP/1.0" or "HTTP/1.1".
+ *  - status line: "HTTP/1.0" or "HTTP/1.1", SP, three digits (1xx..5xx),
+ *    SP and a reason phrase of VCHAR/SP/HTAB/obs-text (the SP and reason may
+ *    be missing).
+ *  - empty lines before the request line are skipped (RFC 9112 §2.2 SHOULD).
+ *  - line ends: CRLF.  A bare LF is TOLERATED as a line end (RFC 9112 §2.2
+ *    allows it, nginx and curl do it, and requests typed into files have
+ *    them); a CR not followed by LF is an error (PW_EHTTP_LINE).
+ *  - header lines: name = token immediately followed by ':' (no whitespace
+ *    before the colon), value without CTLs except HTAB (obs-text allowed),
+ *    leading/trailing SP/HTAB trimmed; a line starting with SP/HTAB
+ *    (obs-fold) is refused.
+ *  - Content-Length: 1 to 18 digits, at most one field (even identical
+ *    duplicates are refused).  Transfer-Encoding: only a single field whose
+ *    value is "chunked" (reported in `chunked`; the caller decides to refuse
+ *    with 501 or decode); any other coding, TE in an HTTP/1.0 request, or TE
+ *    together with Content-Length is refused.
+ *  - requests: HTTP/1.1 needs exactly one Host field; a second Host is
+ *    refused in 1.0 too.
  */
 #ifndef PW_HTTP1_H
 #define PW_HTTP1_H
@@ -19,7 +47,7 @@
 #include "pw_err.h"
 
 #define PW_HTTP_ERRORS(X)                                                      \
-    X(HTTP_HEAD_TOOBIG, -300, "RFC 9112 §2.3 (431)", "request head larger than the limit") \
+    X(HTTP_HEAD_TOOBIG, -300, "RFC 9112 §2.3 (431)", "message head larger than the limit") \
     X(HTTP_TOO_MANY_HEADERS, -301, "RFC 9112 §5 (431)", "too many header fields") \
     X(HTTP_METHOD, -302, "RFC 9112 §3.1", "malformed method")                 \
     X(HTTP_TARGET, -303, "RFC 9112 §3.2", "malformed request target")         \
@@ -31,7 +59,8 @@
     X(HTTP_STATUS, -309, "RFC 9112 §4", "malformed status line")              \
     X(HTTP_CONTENT_LENGTH, -310, "RFC 9112 §6.3", "invalid or conflicting Content-Length") \
     X(HTTP_TE, -311, "RFC 9112 §6.1", "unsupported Transfer-Encoding")        \
-    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing or repeated Host header")
+    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing or repeated Host header") \
+    X(HTTP_TE_CL, -313, "RFC 9112 §6.3", "both Transfer-Encoding and Content-Length")
 
 enum { PW_HTTP_ERRORS(PW_ERR_ENUM) };
 
@@ -48,9 +77,10 @@ struct pw_http_header {
 #define PW_HTTP_MAX_HEADERS 100 /* hard array bound; limits.max_headers <= this */
 
 struct pw_http_limits {
-    size_t max_head;      /* bytes, request line + headers + final CRLF (default 8192) */
-    size_t max_headers;   /* count (default 64) */
+    size_t max_head;      /* bytes, start line + headers + final CRLF (default 8192) */
+    size_t max_headers;   /* count (default 64, at most PW_HTTP_MAX_HEADERS) */
 };
+/* A NULL limits pointer, or 0 in a field, means the default. */
 #define PW_HTTP_LIMITS_DEFAULT { 8192, 64 }
 
 struct pw_http_req {
@@ -62,6 +92,7 @@ struct pw_http_req {
     size_t nheaders;
     struct pw_http_header headers[PW_HTTP_MAX_HEADERS];
     long long content_length; /* -1 when absent */
+    int chunked;              /* Transfer-Encoding: chunked */
 };
 
 struct pw_http_resp {
@@ -71,6 +102,7 @@ struct pw_http_resp {
     size_t nheaders;
     struct pw_http_header headers[PW_HTTP_MAX_HEADERS];
     long long content_length; /* -1 when absent */
+    int chunked;              /* Transfer-Encoding: chunked */
 };
 
 int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
@@ -85,9 +117,12 @@ const struct pw_str *pw_http_header_get(const struct pw_http_header *h, size_t n
 /* 1 if the comma-separated list `value` contains `token` (case-insensitive,
  * whitespace around elements ignored), as for Connection: keep-alive, Upgrade. */
 int pw_http_list_has(struct pw_str value, const char *token);
-/* Query string: finds `key` and percent-decodes its value into out (NUL
- * terminated, at most outsz-1 bytes).  Returns the decoded length, -1 if
- * absent, PW_ETOOBIG if it does not fit, PW_EINVAL on bad %-escapes. */
+/* Query string: finds the first `key` (compared as sent, case-sensitive;
+ * pairs separated by '&', a key without '=' has the empty value) and decodes
+ * its value into out (NUL terminated, at most outsz-1 bytes) the
+ * application/x-www-form-urlencoded way: %XX is a byte, '+' is a space.
+ * Returns the decoded length, -1 if absent, PW_ETOOBIG if it does not fit,
+ * PW_EINVAL on a bad %-escape or a %00 (it would cut the C string). */
 int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t outsz);
 /* Case-insensitive compare of a slice with a C string. */
 int pw_str_ieq(struct pw_str s, const char *c);

@@ -3,7 +3,10 @@
 #include <stddef.h>
 
 #include "http1.h"
+#include "json.h"
+#include "net.h"
 #include "sse.h"
+#include "ws_deflate.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
 
@@ -17,9 +20,12 @@ struct pw_errinfo {
 static const struct pw_errinfo pw__errtab[] = {
     PW_COMMON_ERRORS(PW_ERR_ROW)
     PW_WS_ERRORS(PW_ERR_ROW)
+    PW_WSD_ERRORS(PW_ERR_ROW)
     PW_HTTP_ERRORS(PW_ERR_ROW)
     PW_HS_ERRORS(PW_ERR_ROW)
     PW_SSE_ERRORS(PW_ERR_ROW)
+    PW_NET_ERRORS(PW_ERR_ROW)
+    PW_JSON_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

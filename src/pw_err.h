@@ -7,10 +7,12 @@
  *
  *      -1 ..  -99   common (this file)
  *    -100 .. -199   WebSocket frames, UTF-8, close codes   (ws_frame.h)
+ *                   of which -150 .. -199 permessage-deflate (ws_deflate.h)
  *    -300 .. -399   HTTP/1.1 heads                          (http1.h)
  *    -400 .. -499   WebSocket opening handshake             (ws_handshake.h)
  *    -500 .. -599   Server-Sent Events                      (sse.h)
  *    -600 .. -699   network and I/O (server, client)        (net.h)
+ *    -700 .. -749   JSON reader, base64                     (json.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.

@@ -11,6 +11,19 @@
  * (ev.data/ev.len point into `in`, valid until the caller reuses `in`).
  * Input may be split at any byte.  Call in a loop until n == 0 with no event
  * or all input is consumed.
+ *
+ * One event per call, in this order for every frame: HEADER (n = the header
+ * bytes taken by this call), then PAYLOAD events (n = ev.len) while payload
+ * bytes are fed, then END, which consumes nothing (n == 0) and may be reported
+ * by a call with len == 0.  A frame with no payload gives HEADER then END.
+ * A header is checked as its bytes arrive: a violation in the first two
+ * bytes fails before the extended length or mask are read.  Header checks, in
+ * order: RSV, opcode, control FIN, control length, masking rule, then (from
+ * the extended length) the 64-bit MSB, strict_minimal, max_frame.
+ *
+ * Changes (wscore): documented the event order and the message-layer rules;
+ * added pw_ws_encode, pw_ws_close_build and private close fields in
+ * pw_ws_msgstate.  All earlier declarations keep their shape.
  */
 #ifndef PW_WS_FRAME_H
 #define PW_WS_FRAME_H
@@ -109,21 +122,42 @@ struct pw_ws_parser {
 void pw_ws_parser_init(struct pw_ws_parser *p, const struct pw_ws_parser_opts *o);
 ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
                     struct pw_ws_event *ev);
-/* 1 when the parser sits between frames (end of input there is clean). */
+/* 1 when the parser sits between frames (end of input there is clean).
+ * After the last payload byte the END event is still owed: call pw_ws_parse
+ * (len 0 is fine) until it is reported, then the parser is idle. */
 int pw_ws_parser_idle(const struct pw_ws_parser *p);
 
 /* Message layer: fragmentation rules (§5.4), interleaved control frames,
- * fail-fast UTF-8 of text across fragments (§8.1), the message size limit.
- * Feed it each parser event; it returns 0 or a PW_EWS_* error (sticky). */
+ * fail-fast UTF-8 of text across fragments (§8.1), the message size limit,
+ * close payload rules (§5.5.1, §7.4).
+ * Feed it each parser event; it returns 0 or a PW_EWS_* error (sticky).
+ *  - A text message's UTF-8 is checked as the bytes arrive: the PAYLOAD event
+ *    holding the first impossible byte fails with PW_EWS_UTF8, even while the
+ *    message is incomplete; a message ending inside a code point fails at END.
+ *  - max_message is checked at each HEADER (declared length), before any of
+ *    the payload arrives: PW_EWS_TOOBIG (close 1009).  For a compressed
+ *    message it bounds the compressed size; ws_deflate bounds the inflated one.
+ *  - RSV1 (permessage-deflate's "compressed" bit) on a control frame or on a
+ *    continuation frame is PW_EWS_RSV (RFC 7692 §6.1) — the parser lets it
+ *    through when allowed_rsv has RSV1.  Compressed text (RSV1 on the first
+ *    frame) is not UTF-8 checked here: check the inflated bytes.
+ *  - Close frames: a 1-byte payload fails at HEADER (PW_EWS_CLOSE_LEN), the
+ *    code when its 2nd byte arrives (PW_EWS_CLOSE_CODE), the reason's UTF-8
+ *    as it arrives (PW_EWS_CLOSE_UTF8).
+ * A data message is complete at the END event of a frame with hdr.fin set
+ * and a data opcode (or continuation). */
 struct pw_ws_msgstate {
     uint64_t max_message;    /* 0 = no limit */
-    int in_message;          /* 1 while a fragmented data message is open */
+    int in_message;          /* 1 from a data frame's HEADER until its message's last END */
     int opcode;              /* text or binary of the open message */
     int compressed;          /* RSV1 on its first frame (permessage-deflate) */
     uint64_t size;           /* bytes so far in the open message */
     struct pw_utf8 utf8;
     int check_utf8;          /* set 0 when payload is compressed (check after inflate) */
     int err;
+    /* private: the close frame being received */
+    uint8_t ctl_code[2];
+    struct pw_utf8 ctl_utf8;
 };
 void pw_ws_msg_init(struct pw_ws_msgstate *m, uint64_t max_message);
 int pw_ws_msg_event(struct pw_ws_msgstate *m, const struct pw_ws_event *ev);
@@ -131,9 +165,17 @@ int pw_ws_msg_event(struct pw_ws_msgstate *m, const struct pw_ws_event *ev);
 /* Encoder.  Writes the header for a frame with `len` payload bytes into out
  * (at least 14 bytes); returns its length.  mask == NULL: unmasked.
  * len_form 0 picks the minimal form, or forces 7, 16 or 64 (a form too small
- * for len returns PW_EINVAL). rsv as in pw_ws_header. */
+ * for len returns PW_EINVAL). rsv as in pw_ws_header.  Any opcode 0..15 and
+ * any length < 2^63 is encoded, even ones a parser must reject (control frames
+ * > 125, reserved opcodes): the frame applet builds such frames on purpose. */
 int pw_ws_encode_header(uint8_t out[14], int fin, unsigned rsv, int opcode,
                         const uint8_t *mask, uint64_t len, int len_form);
+/* Header + payload into out[0..cap): the payload is copied and, with a mask,
+ * masked.  Returns the frame's size, PW_ETOOBIG if cap is too small, or
+ * PW_EINVAL as pw_ws_encode_header.  payload may be NULL when len is 0. */
+ssize_t pw_ws_encode(uint8_t *out, size_t cap, int fin, unsigned rsv, int opcode,
+                     const uint8_t *mask, const uint8_t *payload, size_t len,
+                     int len_form);
 
 /* XOR buf with key starting at key position `offset` (payload offset mod 4),
  * word-at-a-time.  Masking and unmasking are the same operation. */
@@ -145,6 +187,11 @@ int pw_ws_close_code_valid(unsigned code);
  * *reason and *reason_len (slice of payload) are set.  Errors: PW_EWS_CLOSE_*. */
 int pw_ws_close_parse(const uint8_t *payload, size_t len, unsigned *code,
                       const uint8_t **reason, size_t *reason_len);
+/* Builds a close payload (code big-endian + reason) in out; code 0 gives an
+ * empty payload.  Returns its length, or PW_EINVAL when the reason is longer
+ * than 123 bytes.  The code is not checked (see pw_ws_close_code_valid). */
+int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
+                      size_t reason_len);
 /* A close-code's meaning ("normal closure", …) or "unknown". */
 const char *pw_ws_close_code_name(unsigned code);
 

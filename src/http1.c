@@ -1,0 +1,414 @@
+/* http1.c — see http1.h.  A cursor walks buf[0..n) where n is capped at
+ * max_head, so nothing past the limit is ever read; every scanner returns
+ * PW_EAGAIN when it runs off the end and an error as soon as a byte is
+ * wrong. */
+#include "http1.h"
+
+#include <stdint.h>
+#include <string.h>
+
+struct pw__hp {
+    const char *b;
+    size_t n, i;
+};
+
+/* RFC 9110 §5.6.2 tchar */
+static int pw__tchar(unsigned char c)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c && memchr(extra, c, sizeof extra - 1) != NULL;
+}
+
+static int pw__lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* At a line end: CRLF, or a bare LF (tolerated).  `other` is the error for
+ * any other byte. */
+static int pw__eol(struct pw__hp *h, int other)
+{
+    if (h->i >= h->n)
+        return PW_EAGAIN;
+    char c = h->b[h->i];
+    if (c == '\n') {
+        h->i++;
+        return 0;
+    }
+    if (c != '\r')
+        return other;
+    if (h->i + 1 >= h->n)
+        return PW_EAGAIN;
+    if (h->b[h->i + 1] != '\n')
+        return PW_EHTTP_LINE;
+    h->i += 2;
+    return 0;
+}
+
+/* "HTTP/1.0" or "HTTP/1.1", checked byte by byte so that a wrong prefix
+ * fails before the rest arrives. */
+static int pw__version(struct pw__hp *h, int *minor, int err)
+{
+    static const char want[] = "HTTP/1.";
+    for (size_t k = 0; k < 8; k++) {
+        if (h->i + k >= h->n)
+            return PW_EAGAIN;
+        char c = h->b[h->i + k];
+        if (k < 7 ? c != want[k] : (c != '0' && c != '1'))
+            return err;
+    }
+    *minor = h->b[h->i + 7] - '0';
+    h->i += 8;
+    return 0;
+}
+
+/* Header lines up to and including the empty line. */
+static int pw__headers(struct pw__hp *h, struct pw_http_header *hd, size_t *count, size_t max)
+{
+    *count = 0;
+    for (;;) {
+        if (h->i >= h->n)
+            return PW_EAGAIN;
+        char c = h->b[h->i];
+        if (c == '\r' || c == '\n')
+            return pw__eol(h, PW_EHTTP_LINE);
+        if (c == ' ' || c == '\t')
+            return PW_EHTTP_OBS_FOLD;
+        if (*count == max)
+            return PW_EHTTP_TOO_MANY_HEADERS;
+        size_t ns = h->i;
+        while (h->i < h->n && pw__tchar((unsigned char)h->b[h->i]))
+            h->i++;
+        if (h->i >= h->n)
+            return PW_EAGAIN;
+        if (h->b[h->i] != ':' || h->i == ns)
+            return PW_EHTTP_HEADER_NAME;
+        size_t ne = h->i++;
+        while (h->i < h->n && (h->b[h->i] == ' ' || h->b[h->i] == '\t'))
+            h->i++;
+        size_t vs = h->i;
+        for (; h->i < h->n; h->i++) {
+            unsigned char v = (unsigned char)h->b[h->i];
+            if (v == '\r' || v == '\n')
+                break;
+            if ((v < 0x20 && v != '\t') || v == 0x7f)
+                return PW_EHTTP_HEADER_VALUE;
+        }
+        size_t ve = h->i;
+        int rc = pw__eol(h, PW_EHTTP_LINE);
+        if (rc)
+            return rc;
+        while (ve > vs && (h->b[ve - 1] == ' ' || h->b[ve - 1] == '\t'))
+            ve--;
+        hd[*count].name = (struct pw_str){h->b + ns, ne - ns};
+        hd[*count].value = (struct pw_str){h->b + vs, ve - vs};
+        (*count)++;
+    }
+}
+
+/* Content-Length and Transfer-Encoding, the same for both directions. */
+static int pw__framing(const struct pw_http_header *hd, size_t n, long long *clen, int *chunked)
+{
+    int ncl, nte;
+    const struct pw_str *cl = pw_http_header_get(hd, n, "content-length", &ncl);
+    const struct pw_str *te = pw_http_header_get(hd, n, "transfer-encoding", &nte);
+    *clen = -1;
+    *chunked = 0;
+    if (cl) {
+        if (ncl > 1 || cl->len == 0 || cl->len > 18)
+            return PW_EHTTP_CONTENT_LENGTH;
+        long long v = 0;
+        for (size_t k = 0; k < cl->len; k++) {
+            if (cl->p[k] < '0' || cl->p[k] > '9')
+                return PW_EHTTP_CONTENT_LENGTH;
+            v = v * 10 + (cl->p[k] - '0');
+        }
+        *clen = v;
+    }
+    if (te) {
+        if (nte > 1 || !pw_str_ieq(*te, "chunked"))
+            return PW_EHTTP_TE;
+        if (cl)
+            return PW_EHTTP_TE_CL;
+        *chunked = 1;
+    }
+    return 0;
+}
+
+/* The bytes to look at (never more than max_head) and the header bound. */
+static size_t pw__limits(const struct pw_http_limits *lim, size_t len, size_t *max_head, size_t *maxh)
+{
+    *max_head = lim && lim->max_head ? lim->max_head : 8192;
+    if (*max_head > INT32_MAX) /* the head length is returned as an int */
+        *max_head = INT32_MAX;
+    *maxh = lim && lim->max_headers ? lim->max_headers : 64;
+    if (*maxh > PW_HTTP_MAX_HEADERS)
+        *maxh = PW_HTTP_MAX_HEADERS;
+    return len < *max_head ? len : *max_head;
+}
+
+/* Incomplete, but the buffer already holds max_head bytes: the head can only
+ * end past the limit. */
+static int pw__again_or_toobig(int rc, size_t len, size_t max_head)
+{
+    return rc == PW_EAGAIN && len >= max_head ? PW_EHTTP_HEAD_TOOBIG : rc;
+}
+
+/* Path and query of the target; checks its form (RFC 9112 §3.2). */
+static int pw__target(struct pw_http_req *req)
+{
+    const char *t = req->target.p;
+    size_t n = req->target.len, ps = 0;
+    if (n == 1 && t[0] == '*') {
+        if (!pw_str_eq(req->method, "OPTIONS"))
+            return PW_EHTTP_TARGET;
+        req->path = req->target;
+        req->query = (struct pw_str){t + n, 0};
+        return 0;
+    }
+    if (t[0] != '/') {
+        /* absolute-form: scheme "://" authority [path] */
+        size_t k = 0;
+        if (!((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z')))
+            return PW_EHTTP_TARGET;
+        while (k < n && (t[k] == '+' || t[k] == '-' || t[k] == '.' || (t[k] >= '0' && t[k] <= '9')
+                         || (t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z')))
+            k++;
+        if (n - k < 4 || memcmp(t + k, "://", 3) != 0 || t[k + 3] == '/' || t[k + 3] == '?')
+            return PW_EHTTP_TARGET;
+        ps = k + 3;
+        while (ps < n && t[ps] != '/' && t[ps] != '?')
+            ps++;
+    }
+    size_t q = ps;
+    while (q < n && t[q] != '?')
+        q++;
+    if (q == ps)
+        req->path = (struct pw_str){"/", 1};
+    else
+        req->path = (struct pw_str){t + ps, q - ps};
+    req->query = q < n ? (struct pw_str){t + q + 1, n - q - 1} : (struct pw_str){t + n, 0};
+    return 0;
+}
+
+static int pw__request_line(struct pw__hp *h, struct pw_http_req *req)
+{
+    /* RFC 9112 §2.2: empty lines before the request line are ignored */
+    while (h->i < h->n && (h->b[h->i] == '\r' || h->b[h->i] == '\n')) {
+        int rc = pw__eol(h, PW_EHTTP_LINE);
+        if (rc)
+            return rc;
+    }
+    size_t ms = h->i;
+    while (h->i < h->n && pw__tchar((unsigned char)h->b[h->i]))
+        h->i++;
+    if (h->i >= h->n)
+        return PW_EAGAIN;
+    if (h->b[h->i] != ' ' || h->i == ms)
+        return PW_EHTTP_METHOD;
+    req->method = (struct pw_str){h->b + ms, h->i - ms};
+    size_t ts = ++h->i;
+    while (h->i < h->n) {
+        unsigned char c = (unsigned char)h->b[h->i];
+        if (c <= 0x20 || c >= 0x7f || c == '#')
+            break;
+        h->i++;
+    }
+    if (h->i >= h->n)
+        return PW_EAGAIN;
+    char c = h->b[h->i];
+    if (h->i == ts || c != ' ')
+        return (c == '\r' || c == '\n') && h->i > ts ? PW_EHTTP_VERSION : PW_EHTTP_TARGET;
+    req->target = (struct pw_str){h->b + ts, h->i - ts};
+    int rc = pw__target(req);
+    if (rc)
+        return rc;
+    h->i++;
+    rc = pw__version(h, &req->minor, PW_EHTTP_VERSION);
+    if (rc)
+        return rc;
+    return pw__eol(h, PW_EHTTP_VERSION);
+}
+
+int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
+                          const struct pw_http_limits *lim)
+{
+    size_t max_head, maxh;
+    size_t n = pw__limits(lim, len, &max_head, &maxh);
+    struct pw__hp h = {buf, n, 0};
+    req->nheaders = 0;
+    req->content_length = -1;
+    req->chunked = 0;
+    int rc = pw__request_line(&h, req);
+    if (!rc)
+        rc = pw__headers(&h, req->headers, &req->nheaders, maxh);
+    if (rc)
+        return pw__again_or_toobig(rc, len, max_head);
+    int nhost;
+    pw_http_header_get(req->headers, req->nheaders, "host", &nhost);
+    if (nhost > 1 || (nhost == 0 && req->minor == 1))
+        return PW_EHTTP_HOST;
+    rc = pw__framing(req->headers, req->nheaders, &req->content_length, &req->chunked);
+    if (rc)
+        return rc;
+    if (req->chunked && req->minor == 0)
+        return PW_EHTTP_TE; /* RFC 9112 §6.1: faulty framing in 1.0 */
+    return (int)h.i;
+}
+
+static int pw__status_line(struct pw__hp *h, struct pw_http_resp *resp)
+{
+    int rc = pw__version(h, &resp->minor, PW_EHTTP_VERSION);
+    if (rc)
+        return rc;
+    if (h->i >= h->n)
+        return PW_EAGAIN;
+    if (h->b[h->i++] != ' ')
+        return PW_EHTTP_STATUS;
+    int st = 0;
+    for (int k = 0; k < 3; k++) {
+        if (h->i >= h->n)
+            return PW_EAGAIN;
+        char c = h->b[h->i++];
+        if (c < (k ? '0' : '1') || c > (k ? '9' : '5'))
+            return PW_EHTTP_STATUS;
+        st = st * 10 + (c - '0');
+    }
+    resp->status = st;
+    if (h->i >= h->n)
+        return PW_EAGAIN;
+    size_t rs = h->i;
+    if (h->b[h->i] == ' ') {
+        rs = ++h->i;
+        for (; h->i < h->n; h->i++) {
+            unsigned char c = (unsigned char)h->b[h->i];
+            if (c == '\r' || c == '\n')
+                break;
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return PW_EHTTP_STATUS;
+        }
+    }
+    resp->reason = (struct pw_str){h->b + rs, h->i - rs};
+    return pw__eol(h, PW_EHTTP_STATUS);
+}
+
+int pw_http_parse_response(const char *buf, size_t len, struct pw_http_resp *resp,
+                           const struct pw_http_limits *lim)
+{
+    size_t max_head, maxh;
+    size_t n = pw__limits(lim, len, &max_head, &maxh);
+    struct pw__hp h = {buf, n, 0};
+    resp->nheaders = 0;
+    resp->content_length = -1;
+    resp->chunked = 0;
+    int rc = pw__status_line(&h, resp);
+    if (!rc)
+        rc = pw__headers(&h, resp->headers, &resp->nheaders, maxh);
+    if (rc)
+        return pw__again_or_toobig(rc, len, max_head);
+    rc = pw__framing(resp->headers, resp->nheaders, &resp->content_length, &resp->chunked);
+    return rc ? rc : (int)h.i;
+}
+
+/* ---- helpers ---- */
+
+int pw_str_ieq(struct pw_str s, const char *c)
+{
+    size_t n = strlen(c);
+    if (s.len != n)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (pw__lower((unsigned char)s.p[k]) != pw__lower((unsigned char)c[k]))
+            return 0;
+    return 1;
+}
+
+int pw_str_eq(struct pw_str s, const char *c)
+{
+    size_t n = strlen(c);
+    return s.len == n && memcmp(s.p, c, n) == 0;
+}
+
+const struct pw_str *pw_http_header_get(const struct pw_http_header *h, size_t n,
+                                        const char *name, int *count)
+{
+    const struct pw_str *first = NULL;
+    int cnt = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!pw_str_ieq(h[k].name, name))
+            continue;
+        if (!first)
+            first = &h[k].value;
+        cnt++;
+    }
+    if (count)
+        *count = cnt;
+    return first;
+}
+
+int pw_http_list_has(struct pw_str value, const char *token)
+{
+    size_t k = 0;
+    while (k < value.len) {
+        size_t s = k;
+        while (k < value.len && value.p[k] != ',')
+            k++;
+        size_t e = k++;
+        while (s < e && (value.p[s] == ' ' || value.p[s] == '\t'))
+            s++;
+        while (e > s && (value.p[e - 1] == ' ' || value.p[e - 1] == '\t'))
+            e--;
+        if (e > s && pw_str_ieq((struct pw_str){value.p + s, e - s}, token))
+            return 1;
+    }
+    return 0;
+}
+
+static int pw__hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t outsz)
+{
+    size_t kl = strlen(key), k = 0;
+    while (k < query.len) {
+        size_t s = k;
+        while (k < query.len && query.p[k] != '&')
+            k++;
+        size_t e = k++;
+        size_t eq = s;
+        while (eq < e && query.p[eq] != '=')
+            eq++;
+        if (eq - s != kl || memcmp(query.p + s, key, kl) != 0)
+            continue;
+        size_t w = 0;
+        for (size_t r = eq < e ? eq + 1 : e; r < e; r++) {
+            int ch = (unsigned char)query.p[r];
+            if (ch == '+') {
+                ch = ' ';
+            } else if (ch == '%') {
+                if (e - r < 3)
+                    return PW_EINVAL;
+                int hi = pw__hexval(query.p[r + 1]), lo = pw__hexval(query.p[r + 2]);
+                if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                    return PW_EINVAL;
+                ch = hi << 4 | lo;
+                r += 2;
+            }
+            if (w + 1 >= outsz)
+                return PW_ETOOBIG;
+            out[w++] = (char)ch;
+        }
+        if (outsz == 0)
+            return PW_ETOOBIG;
+        out[w] = 0;
+        return w > INT32_MAX ? PW_ETOOBIG : (int)w;
+    }
+    return -1;
+}

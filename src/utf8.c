@@ -1,0 +1,114 @@
+/* utf8.c — fail-fast streaming UTF-8 validation (see utf8.h).
+ *
+ * A small explicit automaton: each state says which range the next byte must
+ * fall in and where it leads.  The ranges encode RFC 3629's table 3.9, so
+ * overlongs (E0 80.., F0 80..), surrogates (ED A0..) and code points above
+ * U+10FFFF (F4 90.., F5..) fail at the byte that makes them impossible.
+ */
+#include "utf8.h"
+
+#include <string.h>
+
+enum {
+    U_ACCEPT = 0,
+    U_C1,  /* one continuation byte 80..BF left */
+    U_C2,  /* two left */
+    U_C3,  /* three left */
+    U_E0,  /* after E0: A0..BF, then one more */
+    U_ED,  /* after ED: 80..9F (no surrogates), then one more */
+    U_F0,  /* after F0: 90..BF, then two more */
+    U_F4,  /* after F4: 80..8F (<= U+10FFFF), then two more */
+    U_BAD,
+};
+
+static const struct {
+    uint8_t lo, hi, next;
+} pw__ucont[U_BAD] = {
+    [U_C1] = {0x80, 0xBF, U_ACCEPT},
+    [U_C2] = {0x80, 0xBF, U_C1},
+    [U_C3] = {0x80, 0xBF, U_C2},
+    [U_E0] = {0xA0, 0xBF, U_C1},
+    [U_ED] = {0x80, 0x9F, U_C1},
+    [U_F0] = {0x90, 0xBF, U_C2},
+    [U_F4] = {0x80, 0x8F, U_C2},
+};
+
+static uint32_t pw__ulead(uint8_t b)
+{
+    if (b < 0x80)
+        return U_ACCEPT;
+    if (b < 0xC2) /* stray continuation, or C0/C1 (always overlong) */
+        return U_BAD;
+    if (b < 0xE0)
+        return U_C1;
+    if (b == 0xE0)
+        return U_E0;
+    if (b == 0xED)
+        return U_ED;
+    if (b < 0xF0)
+        return U_C2;
+    if (b == 0xF0)
+        return U_F0;
+    if (b < 0xF4)
+        return U_C3;
+    if (b == 0xF4)
+        return U_F4;
+    return U_BAD; /* F5..FF */
+}
+
+#define PW__HIGH8 0x8080808080808080ULL
+
+int pw_utf8_feed(struct pw_utf8 *u, const uint8_t *p, size_t n, size_t *bad_at)
+{
+    uint32_t s = u->state;
+    size_t i = 0;
+
+    if (s == U_BAD) {
+        if (bad_at)
+            *bad_at = 0;
+        return PW_UTF8_BAD;
+    }
+    while (i < n) {
+        if (s == U_ACCEPT) {
+            /* ASCII fast path: 32 bytes, then 8, at a time */
+            while (n - i >= 32) {
+                uint64_t w[4];
+                memcpy(w, p + i, 32);
+                if ((w[0] | w[1] | w[2] | w[3]) & PW__HIGH8)
+                    break;
+                i += 32;
+            }
+            while (n - i >= 8) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if (w & PW__HIGH8)
+                    break;
+                i += 8;
+            }
+            while (i < n && p[i] < 0x80)
+                i++;
+            if (i == n)
+                break;
+            s = pw__ulead(p[i]);
+        } else {
+            uint8_t b = p[i];
+            s = (b >= pw__ucont[s].lo && b <= pw__ucont[s].hi) ? pw__ucont[s].next : U_BAD;
+        }
+        if (s == U_BAD) {
+            u->state = U_BAD;
+            if (bad_at)
+                *bad_at = i;
+            return PW_UTF8_BAD;
+        }
+        i++;
+    }
+    u->state = s;
+    return s == U_ACCEPT ? PW_UTF8_OK : PW_UTF8_PARTIAL;
+}
+
+int pw_utf8_valid(const uint8_t *p, size_t n)
+{
+    struct pw_utf8 u;
+    pw_utf8_init(&u);
+    return pw_utf8_feed(&u, p, n, NULL) == PW_UTF8_OK;
+}
