@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "http1.h"
+#include "json.h"
 #include "opt.h"
 #include "ws_handshake.h"
 
@@ -50,106 +51,61 @@ struct hs_cfg {
     int json, lenient, verbose;
 };
 
-/* ---- JSON output: one verdict object, built in a buffer ---- */
+/* ---- JSON output: one verdict object, built in a buffer (src/json.h) ---- */
 
-/* A JSON string.  Control characters and quotes are escaped; other bytes are
- * copied (header values are ASCII: the HTTP parser refuses the rest). */
-static void hs_jstr(struct pw_buf *b, const char *s, size_t n)
-{
-    pw_buf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            pw_buf_printf(b, "\\%c", c);
-        else if (c == '\r')
-            pw_buf_printf(b, "\\r");
-        else if (c == '\n')
-            pw_buf_printf(b, "\\n");
-        else if (c < 0x20 || c == 0x7f)
-            pw_buf_printf(b, "\\u%04x", c);
-        else
-            pw_buf_putc(b, c);
-    }
-    pw_buf_putc(b, '"');
-}
-
-static void hs_jkey(struct pw_buf *b, const char *key)
-{
-    if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
-        pw_buf_putc(b, ',');
-    hs_jstr(b, key, strlen(key));
-    pw_buf_putc(b, ':');
-}
-
+/* "key":"slice", or "key":null for a NULL pointer */
 static void hs_jkstr(struct pw_buf *b, const char *key, const char *s, size_t n)
 {
-    hs_jkey(b, key);
     if (s)
-        hs_jstr(b, s, n);
+        pw_json_kstr(b, key, s, n);
     else
-        pw_buf_printf(b, "null");
+        pw_json_kcstr(b, key, NULL);
 }
 
-static void hs_jkcstr(struct pw_buf *b, const char *key, const char *s)
-{
-    hs_jkstr(b, key, s, s ? strlen(s) : 0);
-}
-
+/* an empty slice (an absent header) is null */
 static void hs_jkslice(struct pw_buf *b, const char *key, struct pw_str s)
 {
     hs_jkstr(b, key, s.len ? s.p : NULL, s.len);
 }
 
-static void hs_jkint(struct pw_buf *b, const char *key, long long v)
-{
-    hs_jkey(b, key);
-    pw_buf_printf(b, "%lld", v);
-}
-
-static void hs_jkbool(struct pw_buf *b, const char *key, int v)
-{
-    hs_jkey(b, key);
-    pw_buf_printf(b, "%s", v ? "true" : "false");
-}
-
 /* "error", "rule", "code" of a verdict */
 static void hs_jerr(struct pw_buf *b, int err)
 {
-    hs_jkcstr(b, "error", pw_strerror(err));
-    hs_jkcstr(b, "rule", *pw_errrule(err) ? pw_errrule(err) : NULL);
-    hs_jkcstr(b, "code", pw_errname(err));
+    pw_json_kcstr(b, "error", pw_strerror(err));
+    pw_json_kcstr(b, "rule", *pw_errrule(err) ? pw_errrule(err) : NULL);
+    pw_json_kcstr(b, "code", pw_errname(err));
 }
 
 static void hs_jexts(struct pw_buf *b, const struct pw_ws_ext *e, size_t n)
 {
-    hs_jkey(b, "extensions");
-    pw_buf_putc(b, '[');
+    pw_json_key(b, "extensions");
+    pw_json_begin(b, '[');
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            pw_buf_putc(b, ',');
-        pw_buf_putc(b, '{');
+        pw_json_sep(b);
+        pw_json_begin(b, '{');
         hs_jkslice(b, "name", e[i].name);
-        hs_jkey(b, "params");
-        pw_buf_putc(b, '[');
+        pw_json_key(b, "params");
+        pw_json_begin(b, '[');
         for (size_t k = 0; k < e[i].nparams; k++) {
             char v[256];
             int vl = pw_ws_ext_value(&e[i].params[k], v, sizeof v);
-            if (k)
-                pw_buf_putc(b, ',');
-            pw_buf_putc(b, '{');
+            pw_json_sep(b);
+            pw_json_begin(b, '{');
             hs_jkslice(b, "name", e[i].params[k].name);
             hs_jkstr(b, "value", vl >= 0 ? v : NULL, vl >= 0 ? (size_t)vl : 0);
-            pw_buf_putc(b, '}');
+            pw_json_end(b, '}');
         }
-        pw_buf_printf(b, "]}");
+        pw_json_end(b, ']');
+        pw_json_end(b, '}');
     }
-    pw_buf_putc(b, ']');
+    pw_json_end(b, ']');
 }
 
 /* Ends the object and writes it as one line. */
 static void hs_jflush(struct pw_buf *b)
 {
-    pw_buf_printf(b, "}\n");
+    pw_json_end(b, '}');
+    pw_buf_putc(b, '\n');
     fwrite(b->p, 1, b->len, stdout);
     pw_buf_free(b);
 }
@@ -292,11 +248,11 @@ static int hs_key(const struct hs_cfg *c)
     if (c->json) {
         struct pw_buf b;
         pw_buf_init(&b, 0);
-        pw_buf_putc(&b, '{');
-        hs_jkbool(&b, "valid", !bad);
-        hs_jkcstr(&b, "key", key);
+        pw_json_begin(&b, '{');
+        pw_json_kbool(&b, "valid", !bad);
+        pw_json_kcstr(&b, "key", key);
         if (have)
-            hs_jkcstr(&b, "accept", acc);
+            pw_json_kcstr(&b, "accept", acc);
         if (bad)
             hs_jerr(&b, bad);
         hs_jflush(&b);
@@ -318,9 +274,9 @@ static int hs_gen(const struct hs_cfg *c)
     if (c->json) {
         struct pw_buf b;
         pw_buf_init(&b, 0);
-        pw_buf_putc(&b, '{');
-        hs_jkcstr(&b, "key", key);
-        hs_jkcstr(&b, "accept", acc);
+        pw_json_begin(&b, '{');
+        pw_json_kcstr(&b, "key", key);
+        pw_json_kcstr(&b, "accept", acc);
         hs_jflush(&b);
     } else {
         printf("%s\n", key);
@@ -419,23 +375,22 @@ static int hs_request(const struct hs_cfg *c)
     if (c->json) {
         struct pw_buf b;
         pw_buf_init(&b, 0);
-        pw_buf_putc(&b, '{');
-        hs_jkbool(&b, "valid", err == 0);
-        hs_jkint(&b, "status", err == 0 ? 101 : atoi((const char *)out.p + 9));
+        pw_json_begin(&b, '{');
+        pw_json_kbool(&b, "valid", err == 0);
+        pw_json_kint(&b, "status", err == 0 ? 101 : atoi((const char *)out.p + 9));
         if (err == 0) {
             hs_jkslice(&b, "key", info->key);
-            hs_jkcstr(&b, "accept", acc);
+            pw_json_kcstr(&b, "accept", acc);
             hs_jkslice(&b, "origin", info->origin);
-            hs_jkey(&b, "protocols");
-            pw_buf_putc(&b, '[');
+            pw_json_key(&b, "protocols");
+            pw_json_begin(&b, '[');
             for (size_t i = 0; i < info->nprotos; i++) {
-                if (i)
-                    pw_buf_putc(&b, ',');
-                hs_jstr(&b, info->protos[i].p, info->protos[i].len);
+                pw_json_sep(&b);
+                pw_json_str(&b, info->protos[i].p, info->protos[i].len);
             }
-            pw_buf_putc(&b, ']');
+            pw_json_end(&b, ']');
             hs_jexts(&b, info->exts, info->nexts);
-            hs_jkcstr(&b, "protocol", proto);
+            pw_json_kcstr(&b, "protocol", proto);
         } else {
             hs_jerr(&b, err);
         }
@@ -456,13 +411,13 @@ static void hs_response_json(const struct pw_http_resp *resp, int err, const cha
 {
     struct pw_buf b;
     pw_buf_init(&b, 0);
-    pw_buf_putc(&b, '{');
-    hs_jkbool(&b, "valid", err == 0);
+    pw_json_begin(&b, '{');
+    pw_json_kbool(&b, "valid", err == 0);
     if (resp->status)
-        hs_jkint(&b, "status", resp->status);
+        pw_json_kint(&b, "status", resp->status);
     else
-        hs_jkcstr(&b, "status", NULL);
-    hs_jkcstr(&b, "accept", acc);
+        pw_json_kcstr(&b, "status", NULL);
+    pw_json_kcstr(&b, "accept", acc);
     if (err == 0) {
         hs_jkslice(&b, "protocol", info->protocol);
         hs_jexts(&b, info->exts, info->nexts);
