@@ -181,6 +181,9 @@ int pw_badarg(const struct pw_optstate *st, const char *fmt, ...)
     const struct pw_opt *o = NULL;
     /* the option just returned is the last one getopt looked at */
     const char *cur = st->argv[optind - 1];
+    /* "--name VALUE": the value was the last word, the option the one before */
+    if (st->arg && cur == st->arg && optind >= 2)
+        cur = st->argv[optind - 2];
     for (size_t i = 0; st->applet->opts[i].lng; i++) {
         const char *l = st->applet->opts[i].lng;
         size_t ll = strlen(l);
@@ -228,26 +231,29 @@ int pw_parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
+/* Edit distance with adjacent transpositions counted as one edit (optimal
+ * string alignment), so "hepl" is one typo away from "help". */
 static size_t pw__lev(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
         return 99;
-    size_t row[65];
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t sub = prev + (a[i - 1] != b[j - 1]);
-            size_t del = row[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            prev = cur;
+            size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            size_t v = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
         }
-    }
-    return row[lb];
+    return d[la][lb];
 }
 
 const char *pw_closest(const char *s, const char *const *words, size_t n)

@@ -9,14 +9,14 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version handshake" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version handshake portcheck" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "handshake" -- "$cur"))
+        COMPREPLY=($(compgen -W "handshake portcheck" -- "$cur"))
         return ;;
     handshake)
         case "$prev" in
@@ -31,6 +31,34 @@ _pushwire()
             return ;;
         esac
         opts="-h --help -v --verbose -q --quiet -g --gen-key -r --request -R --response -p --subprotocol -e --extension -j --json --lenient" ;;
+    portcheck)
+        case "$prev" in
+        --target|-t)
+            COMPREPLY=()
+            return ;;
+        --connections|-n)
+            COMPREPLY=()
+            return ;;
+        --source|-s)
+            COMPREPLY=()
+            return ;;
+        --ws )
+            COMPREPLY=()
+            return ;;
+        --hold )
+            COMPREPLY=()
+            return ;;
+        --rate|-r)
+            COMPREPLY=()
+            return ;;
+        --parallel|-p)
+            COMPREPLY=()
+            return ;;
+        --timeout )
+            COMPREPLY=()
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet --json -t --target --server -n --connections -s --source --ws --hold -r --rate -p --parallel --timeout" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -40,4 +68,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-handshake
+complete -F _pushwire pushwire pushwire-handshake pushwire-portcheck

@@ -1,7 +1,7 @@
 # fish completion for pushwire — generated from the option tables by
 # tools/gendocs.sh; do not edit.
 complete -c pushwire -f
-set -l __pw_applets handshake
+set -l __pw_applets handshake portcheck
 complete -c pushwire -n "not __fish_seen_subcommand_from $__pw_applets help" -a help -d 'show help for an applet'
 complete -c pushwire -n "__fish_seen_subcommand_from help" -a "$__pw_applets"
 complete -c pushwire -n "not __fish_seen_subcommand_from $__pw_applets help" -l version -d 'print the version'
@@ -26,3 +26,30 @@ complete -c pushwire -n "__fish_seen_subcommand_from handshake" -s j -l json -d 
 complete -c pushwire-handshake -s j -l json -d 'print the verdict as one JSON object'
 complete -c pushwire -n "__fish_seen_subcommand_from handshake" -l lenient -d 'compute the accept value even for a key that is not 16 bytes of base64'
 complete -c pushwire-handshake -l lenient -d 'compute the accept value even for a key that is not 16 bytes of base64'
+complete -c pushwire -n "not __fish_seen_subcommand_from $__pw_applets help" -a portcheck -d 'how many connections this host can hold and what stops it first'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s h -l help -d 'show this help and exit'
+complete -c pushwire-portcheck -s h -l help -d 'show this help and exit'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s v -l verbose -d 'show the wire on stderr'
+complete -c pushwire-portcheck -s v -l verbose -d 'show the wire on stderr'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s q -l quiet -d 'silence diagnostics'
+complete -c pushwire-portcheck -s q -l quiet -d 'silence diagnostics'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -l json -d 'print one JSON object instead of the table'
+complete -c pushwire-portcheck -l json -d 'print one JSON object instead of the table'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s t -l target -x -d 'exit 0 if N connections fit under every limit, 1 if not'
+complete -c pushwire-portcheck -s t -l target -x -d 'exit 0 if N connections fit under every limit, 1 if not'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -l server -d 'count incoming connections: ephemeral ports do not apply'
+complete -c pushwire-portcheck -l server -d 'count incoming connections: ephemeral ports do not apply'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s n -l connections -x -d 'probe: open N connections to HOST:PORT'
+complete -c pushwire-portcheck -s n -l connections -x -d 'probe: open N connections to HOST:PORT'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s s -l source -x -d 'source addresses, A,B,… or A-B, bound before connect'
+complete -c pushwire-portcheck -s s -l source -x -d 'source addresses, A,B,… or A-B, bound before connect'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -l ws -x -d 'probe: perform a WebSocket upgrade to PATH on each'
+complete -c pushwire-portcheck -l ws -x -d 'probe: perform a WebSocket upgrade to PATH on each'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -l hold -x -d 'probe: hold the connections SECS seconds (default 0)'
+complete -c pushwire-portcheck -l hold -x -d 'probe: hold the connections SECS seconds (default 0)'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s r -l rate -x -d 'probe: start at most R connections a second (default: no limit)'
+complete -c pushwire-portcheck -s r -l rate -x -d 'probe: start at most R connections a second (default: no limit)'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -s p -l parallel -x -d 'probe: at most N attempts in flight (default 256)'
+complete -c pushwire-portcheck -s p -l parallel -x -d 'probe: at most N attempts in flight (default 256)'
+complete -c pushwire -n "__fish_seen_subcommand_from portcheck" -l timeout -x -d 'probe: give up on an attempt after SECS (default 10)'
+complete -c pushwire-portcheck -l timeout -x -d 'probe: give up on an attempt after SECS (default 10)'

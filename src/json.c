@@ -625,16 +625,25 @@ int pw_json_parse(const void *text, size_t len, const struct pw_json_limits *lim
 {
     static const struct pw_json_limits defaults = PW_JSON_LIMITS_DEFAULT;
     struct pw__jp j;
+    struct pw_json_limits l = lim ? *lim : defaults;
     memset(&j, 0, sizeof j);
+    if (!l.max_size)
+        l.max_size = defaults.max_size;
+    if (!l.max_depth)
+        l.max_depth = defaults.max_depth;
+    if (l.max_depth > 1000)
+        l.max_depth = 1000;
+    if (!l.max_values)
+        l.max_values = defaults.max_values;
     j.s = text;
     j.n = len;
-    j.lim = lim ? lim : &defaults;
+    j.lim = &l;
     *root = NULL;
     if (err_at)
         *err_at = 0;
-    if (len > j.lim->max_size) {
+    if (len > l.max_size) {
         if (err_at)
-            *err_at = j.lim->max_size;
+            *err_at = l.max_size;
         return PW_EJSON_TOOBIG;
     }
     pw_buf_init(&j.counts, 0);

@@ -98,9 +98,11 @@ enum pw_json_type {
     PW_JSON_OBJECT,
 };
 
+/* 0 in a field means its default; lim NULL means all defaults. */
 struct pw_json_limits {
     size_t max_size;   /* bytes of text (default 1 MiB) */
-    size_t max_depth;  /* nested arrays/objects (default 64) */
+    size_t max_depth;  /* nested arrays/objects (default 64, at most 1000:
+                          the reader recurses) */
     size_t max_values; /* values in the whole text, members and elements
                           included (default 100000): bounds the tree's memory */
 };

@@ -16,6 +16,13 @@
  * with windowBits 9 and strategy Z_HUFFMAN_ONLY: no LZ77 back-references at
  * all, so the output is valid for any window size, at a lower ratio.  The
  * inflater accepts 8 as is.
+ *
+ * Inflating with a window below 15 bits: zlib rejects a back-reference
+ * beyond the negotiated window only when the referenced bytes have left its
+ * current output buffer, so a peer that oversteps the window it agreed to
+ * may be caught (PW_EWSD_DATA) or not depending on how its frames were
+ * chunked.  A correct peer always decodes; the window size still bounds our
+ * memory, which is what client_max_window_bits is for.
  */
 #ifndef PW_WS_DEFLATE_H
 #define PW_WS_DEFLATE_H

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "ws_deflate.h"
+
 /* Parser states, named after the part of the frame being read. */
 enum {
     PS_HEADER = 0, /* the first two bytes */
@@ -62,6 +64,8 @@ static int pw__first_two(struct pw_ws_parser *p)
     h->rsv = (b0 >> 4) & 7;
     h->opcode = b0 & 0xF;
     h->masked = b1 >> 7;
+    if (p->lenient)
+        goto framing; /* rules left to pw_ws_header_violations */
     if (h->rsv & ~p->o.allowed_rsv)
         return PW_EWS_RSV;
     if (!pw__op_known(h->opcode))
@@ -74,6 +78,7 @@ static int pw__first_two(struct pw_ws_parser *p)
         return PW_EWS_UNMASKED;
     if (p->o.from == PW_WS_FROM_SERVER && h->masked)
         return PW_EWS_MASKED;
+framing:
     if (l7 == 126) {
         h->len_form = 16;
         p->hneed = 4;
@@ -100,7 +105,7 @@ static int pw__extlen(struct pw_ws_parser *p)
         return PW_EWS_LEN_MSB;
     h->len = len;
     h->minimal = h->len_form == 16 ? len > 125 : len > 0xFFFF;
-    if (!h->minimal && p->o.strict_minimal)
+    if (!h->minimal && p->o.strict_minimal && !p->lenient)
         return PW_EWS_NONMINIMAL;
     return 0;
 }
@@ -194,6 +199,32 @@ ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
         p->state = PS_HEADER;
         return 0;
     }
+}
+
+/* --- inspection (frame --decode) --- */
+
+void pw_ws_parser_lenient(struct pw_ws_parser *p)
+{
+    p->lenient = 1;
+}
+
+int pw_ws_header_violations(const struct pw_ws_header *h, enum pw_ws_role from,
+                            unsigned allowed_rsv, int *errs, int max)
+{
+    int n = 0, ctl = pw_ws_is_control(h->opcode);
+    int rule[] = {
+        (h->rsv & ~allowed_rsv) ? PW_EWS_RSV : 0,
+        !pw__op_known(h->opcode) ? PW_EWS_OPCODE : 0,
+        ctl && !h->fin ? PW_EWS_CTRL_FRAG : 0,
+        ctl && h->len > 125 ? PW_EWS_CTRL_LEN : 0,
+        from == PW_WS_FROM_CLIENT && !h->masked ? PW_EWS_UNMASKED : 0,
+        from == PW_WS_FROM_SERVER && h->masked ? PW_EWS_MASKED : 0,
+        !h->minimal ? PW_EWS_NONMINIMAL : 0,
+    };
+    for (size_t i = 0; i < sizeof rule / sizeof rule[0] && n < max; i++)
+        if (rule[i])
+            errs[n++] = rule[i];
+    return n;
 }
 
 /* --- message layer --- */
@@ -426,6 +457,22 @@ int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
     if (reason_len)
         memcpy(out + 2, reason, reason_len);
     return (int)(2 + reason_len);
+}
+
+unsigned pw_ws_close_code_for(int err)
+{
+    switch (err) {
+    case PW_EWS_UTF8:
+    case PW_EWS_CLOSE_UTF8:
+    case PW_EWSD_DATA:
+        return 1007;
+    case PW_EWS_TOOBIG:
+    case PW_EWSD_TOOBIG:
+        return 1009;
+    }
+    if (err <= -100 && err >= -199)
+        return 1002;
+    return 1011;
 }
 
 const char *pw_ws_close_code_name(unsigned code)

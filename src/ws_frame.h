@@ -22,8 +22,8 @@
  * the extended length) the 64-bit MSB, strict_minimal, max_frame.
  *
  * Changes (wscore): documented the event order and the message-layer rules;
- * added pw_ws_encode, pw_ws_close_build and private close fields in
- * pw_ws_msgstate.  All earlier declarations keep their shape.
+ * added pw_ws_encode, pw_ws_close_build, pw_ws_close_code_for and private
+ * close fields in pw_ws_msgstate.  All earlier declarations keep their shape.
  */
 #ifndef PW_WS_FRAME_H
 #define PW_WS_FRAME_H
@@ -117,6 +117,7 @@ struct pw_ws_parser {
     uint8_t hlen, hneed;
     uint64_t done;           /* payload bytes delivered in the current frame */
     struct pw_ws_header hdr;
+    int lenient;             /* see pw_ws_parser_lenient */
 };
 
 void pw_ws_parser_init(struct pw_ws_parser *p, const struct pw_ws_parser_opts *o);
@@ -126,6 +127,21 @@ ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
  * After the last payload byte the END event is still owed: call pw_ws_parse
  * (len 0 is fine) until it is reported, then the parser is idle. */
 int pw_ws_parser_idle(const struct pw_ws_parser *p);
+
+/* For inspectors (frame --decode), added by the frame helper: after
+ * pw_ws_parser_init, makes the parser enforce only the framing.  The header
+ * rules (RSV, opcode, control FIN and length, masking, strict_minimal) no
+ * longer fail; the caller checks each HEADER with pw_ws_header_violations,
+ * so a frame that breaks them is still taken apart and the stream goes on.
+ * A 64-bit length with its MSB set still fails: nothing after it can be
+ * framed.  max_frame still applies. */
+void pw_ws_parser_lenient(struct pw_ws_parser *p);
+/* Every header rule h breaks for a sender `from` (RSV beyond allowed_rsv,
+ * reserved opcode, control FIN, control length > 125, masking, minimal
+ * length), in the parser's order, as PW_EWS_* codes into errs[0..max).
+ * Returns how many (at most max). */
+int pw_ws_header_violations(const struct pw_ws_header *h, enum pw_ws_role from,
+                            unsigned allowed_rsv, int *errs, int max);
 
 /* Message layer: fragmentation rules (§5.4), interleaved control frames,
  * fail-fast UTF-8 of text across fragments (§8.1), the message size limit,
@@ -192,6 +208,12 @@ int pw_ws_close_parse(const uint8_t *payload, size_t len, unsigned *code,
  * than 123 bytes.  The code is not checked (see pw_ws_close_code_valid). */
 int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
                       size_t reason_len);
+/* The close code an endpoint sends when it fails the connection for `err`
+ * (RFC 6455 §7.4.1): 1007 for invalid UTF-8 (text or close reason) and
+ * corrupt compressed data, 1009 for a message over the limit (also inflated,
+ * PW_EWSD_TOOBIG), 1002 for every other PW_EWS_* / PW_EWSD_* rule, 1011 for
+ * anything else (internal failure). */
+unsigned pw_ws_close_code_for(int err);
 /* A close-code's meaning ("normal closure", …) or "unknown". */
 const char *pw_ws_close_code_name(unsigned code);
 

@@ -314,6 +314,16 @@ static void test_reader_limits(void)
     IS(pw_json_parse(deep, n, NULL, &r, &at), PW_EJSON_DEPTH, "limits: 100000 '[' stops at the default depth");
     IS(at, 64, "limits: default depth is 64");
     free(deep);
+    deep = NULL;
+    lim = (struct pw_json_limits){0, 0, 0};
+    IS(pw_json_parse("[1,[2]]", 7, &lim, &r, &at), 0, "limits: zero fields mean the defaults");
+    pw_json_free(r);
+    lim.max_depth = 100000;
+    deep = malloc(5000);
+    memset(deep, '[', 5000);
+    IS(pw_json_parse(deep, 5000, &lim, &r, &at), PW_EJSON_DEPTH, "limits: max_depth is clamped to 1000");
+    IS(at, 1000, "limits: clamped depth error at byte 1000");
+    free(deep);
     char num[300];
     memset(num, '1', sizeof num);
     IS(pw_json_parse(num, sizeof num, NULL, &r, &at), PW_EJSON_NUMBER, "limits: a 300-digit number is refused");

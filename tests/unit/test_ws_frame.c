@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "tap.h"
+#include "ws_deflate.h"
 #include "ws_frame.h"
 
 /* --- a trace of what the parser and message layer report --------------
@@ -563,6 +564,14 @@ static void test_close(void)
     IS(pw_ws_close_build(out, 1000, (const char *)big, 124), PW_EINVAL, "a 124-byte reason is refused");
     IS(pw_ws_close_build(out, 1000, (const char *)big, 123), 125, "a 123-byte reason fits");
 
+    IS(pw_ws_close_code_for(PW_EWS_UTF8), 1007, "invalid UTF-8 closes with 1007");
+    IS(pw_ws_close_code_for(PW_EWS_CLOSE_UTF8), 1007, "invalid close reason closes with 1007");
+    IS(pw_ws_close_code_for(PW_EWS_TOOBIG), 1009, "a message over the limit closes with 1009");
+    IS(pw_ws_close_code_for(PW_EWSD_TOOBIG), 1009, "an inflated message over the limit closes with 1009");
+    IS(pw_ws_close_code_for(PW_EWSD_DATA), 1007, "corrupt compressed data closes with 1007");
+    IS(pw_ws_close_code_for(PW_EWS_UNMASKED), 1002, "an unmasked client frame closes with 1002");
+    IS(pw_ws_close_code_for(PW_EWS_CONT_EXPECTED), 1002, "a fragmentation error closes with 1002");
+    IS(pw_ws_close_code_for(PW_ENOMEM), 1011, "running out of memory closes with 1011");
     STREQ(pw_ws_close_code_name(1000), "normal closure", "1000 is normal closure");
     STREQ(pw_ws_close_code_name(1009), "message too big", "1009 is message too big");
     STREQ(pw_ws_close_code_name(1006), "abnormal closure", "1006 is abnormal closure");

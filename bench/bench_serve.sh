@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# bench_serve.sh — `pushwire serve` against its references (run by bench/run,
+# after `make bench` built bench/*.c into build/rel/bench/).
+#
+#   echo      pushwire serve --echo  vs  Node ws (bench/node_ws_echo.js)  vs
+#             the raw TCP echo ceiling (bench/tcp_echo.c); 100 connections,
+#             32 B and 4 KiB, 1 and 16 messages in flight
+#   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws
+#   fan-out   1 000 SSE subscribers, publisher over HTTP POST at 1 000 msg/s,
+#             then doubled until p99 > 10 ms or a message is lost; vs nginx+nchan
+#
+# Every figure is printed next to its reference, the ratio and the target
+# (issue 3), with the machine's idle CPU share during the run (/proc/stat).
+# Env: BENCH_SECS (default 5) per run, BENCH_IDLE_CONNS (10000),
+# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout".
+set -u
+cd "$(dirname "$0")/.."
+top=$PWD
+B=$top/build/rel/bench
+PW=${PW:-$top/pushwire}
+SECS=${BENCH_SECS:-5}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+SUBS=${BENCH_FANOUT_SUBS:-1000}
+ONLY=${BENCH_ONLY:-"echo idle fanout"}
+tmp=$(mktemp -d /tmp/pw-bench.XXXXXX)
+pids=()
+
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+    sleep 0.2
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for f in "$B/loadgen" "$B/tcp_echo" "$PW"; do
+    [ -x "$f" ] || { echo "bench_serve: '$f' is missing: run 'make bench'" >&2; exit 1; }
+done
+[ -d tests/interop/node_modules/ws ] || { echo "bench_serve: Node ws is missing: run 'make deps'" >&2; exit 1; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+# start NAME CMD... — runs a server in the background, waits (bounded) for
+# its `listening on 127.0.0.1:PORT` line; sets PORT and PID
+start() {
+    local name=$1 i line; shift
+    "$@" 2>"$tmp/$name.err" >/dev/null </dev/null &
+    PID=$!
+    pids+=("$PID")
+    for ((i = 0; i < 200; i++)); do
+        line=$(grep -m1 -o 'listening on 127\.0\.0\.1:[0-9]*' "$tmp/$name.err" 2>/dev/null) && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -n "${line:-}" ] || { echo "bench_serve: $name did not start:" >&2; cat "$tmp/$name.err" >&2; exit 1; }
+    PORT=${line##*:}
+}
+
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# CPU idle share over a run: cpu_mark before, cpu_idle after (prints NN%)
+cpu_mark() { local u n s i w q sq st; read -r _ u n s i w q sq st _ </proc/stat; CPU0=$((u + n + s + i + w + q + sq + st)); IDLE0=$((i + w)); }
+cpu_idle() {
+    local u n s i w q sq st t
+    read -r _ u n s i w q sq st _ </proc/stat
+    t=$((u + n + s + i + w + q + sq + st - CPU0))
+    [ "$t" -gt 0 ] || { echo "?"; return; }
+    echo "$(((i + w - IDLE0) * 100 / t))%"
+}
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v r="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { if (r == "n/a") print "?"; else if ((dir == "ge" && r + 0 >= t + 0) || (dir == "le" && r + 0 <= t + 0)) print "MET"; else print "MISSED" }'; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+echo "bench_serve: $(nproc) cores, $SECS s per run, $(date -u +%FT%TZ)"
+
+# --- echo --------------------------------------------------------------------
+if [[ " $ONLY " == *" echo "* ]]; then
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --echo --max-conns 20000 -q
+    PW_PID=$PID PW_PORT=$PORT
+    start node node bench/node_ws_echo.js
+    NODE_PID=$PID NODE_PORT=$PORT
+    start tcp "$B/tcp_echo" 0
+    TCP_PID=$PID TCP_PORT=$PORT
+    echo
+    echo "echo: 100 connections (pushwire serve --echo | Node ws | raw TCP echo ceiling)"
+    printf '%-18s %12s %9s %12s %9s %7s %12s %7s  %s\n' case pushwire p99_us node p99_us ratio tcp ratio "idle% (pw/node/tcp) and targets"
+    for spec in "32 1 2.0 0.9" "32 16 20 -" "4096 1 4 -" "4096 16 4 -"; do
+        read -r size k tnode ttcp <<<"$spec"
+        cpu_mark; p=$("$B/loadgen" echo --port "$PW_PORT" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1); ip=$(cpu_idle)
+        cpu_mark; n=$("$B/loadgen" echo --port "$NODE_PORT" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1); inode=$(cpu_idle)
+        cpu_mark; t=$("$B/loadgen" tcp --port "$TCP_PORT" -c 100 -k "$k" -s "$size" -d "$SECS"); itcp=$(cpu_idle)
+        pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t")
+        pp=$(field p99_us "$p"); np=$(field p99_us "$n")
+        rn=$(ratio "$pr" "$nr"); rt=$(ratio "$pr" "$tr")
+        tgt="vs node >=${tnode}x: $(verdict "$rn" "$tnode")"
+        [ "$ttcp" = - ] || tgt+="; vs tcp >=${ttcp}x: $(verdict "$rt" "$ttcp"); p99 <= node/2: $(verdict "$(ratio "$pp" "$np")" 0.5 le)"
+        printf '%-18s %12s %9s %12s %9s %7s %12s %7s  %s/%s/%s  %s\n' "${size}B k=$k" "$pr" "$pp" "$nr" "$np" "${rn}x" "$tr" "${rt}x" "$ip" "$inode" "$itcp" "$tgt"
+        [ -n "$pr" ] && [ "$(field failed "$p")" = 0 ] || echo "  pushwire run: ${p:-no output}"
+        [ -n "$nr" ] || echo "  node run: ${n:-no output}"
+    done
+    stop "$PW_PID"; stop "$NODE_PID"; stop "$TCP_PID"
+fi
+
+# --- idle connections --------------------------------------------------------
+idle_cost() { # PID PORT -> prints "KiB_per_conn total_growth_KiB open"
+    local pid=$1 port=$2 before after out lg i
+    sleep 0.5
+    before=$(rss_kib "$pid")
+    "$B/loadgen" idle --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
+    lg=$!
+    for ((i = 0; i < 1200; i++)); do grep -q '^open=' "$tmp/idle.out" && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
+    sleep 1
+    after=$(rss_kib "$pid")
+    out=$(head -1 "$tmp/idle.out")
+    kill "$lg" 2>/dev/null; wait "$lg" 2>/dev/null
+    awk -v a="$after" -v b="$before" -v n="$(field open "$out")" 'BEGIN { if (n > 0) printf "%.2f %d %d\n", (a - b) / n, a - b, n; else print "? ? 0" }'
+}
+if [[ " $ONLY " == *" idle "* ]]; then
+    echo
+    echo "idle: $IDLE_CONNS open WebSocket connections, server RSS growth per connection"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    read -r pk pg pn <<<"$(idle_cost "$PID" "$PORT")"
+    stop "$PID"
+    start node node bench/node_ws_echo.js
+    read -r nk ng nn <<<"$(idle_cost "$PID" "$PORT")"
+    stop "$PID"
+    echo "pushwire: $pk KiB/conn ($pg KiB for $pn conns) | node ws: $nk KiB/conn ($ng KiB for $nn) | target <= 1 KiB: $(verdict "$pk" 1 le)"
+fi
+
+# --- fan-out -----------------------------------------------------------------
+nchan_start() {
+    mkdir -p "$tmp/nginx"
+    local port
+    port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$tmp/nginx/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 19000; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location ~ ^/pub/([A-Za-z0-9._~-]+)\$ { nchan_publisher; nchan_channel_id \$1; nchan_message_buffer_length 1024; }
+    location ~ ^/sse/([A-Za-z0-9._~-]+)\$ { nchan_subscriber eventsource; nchan_channel_id \$1; }
+  }
+}
+EOF
+    nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx.err" &
+    PID=$!
+    pids+=("$PID")
+    PORT=$port
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/pub/probe" -d x && return 0
+        sleep 0.1
+    done
+    echo "bench_serve: nginx+nchan did not start:" >&2
+    cat "$tmp/nginx.err" "$tmp/nginx/error.log" >&2 2>/dev/null
+    return 1
+}
+
+# fan_ramp NAME PORT — 250 msg/s, then doubling while p99 <= 10 ms and nothing
+# is lost; prints each run, sets BEST (highest rate met) and AT1000 (that run)
+fan_ramp() {
+    local name=$1 port=$2 rate=250 out p99 lost n=0
+    BEST=0 AT1000=""
+    while [ "$rate" -le 512000 ]; do
+        n=$((n + 1))
+        cpu_mark
+        out=$("$B/loadgen" fanout --port "$port" --sse "/sse/fan$n" --pub "/pub/fan$n" -c "$SUBS" --rate "$rate" -d "$SECS" 2>&1)
+        local idle
+        idle=$(cpu_idle)
+        p99=$(field p99_us "$out"); lost=$(field lost "$out")
+        printf '  %-9s rate %6d/s: published %s/s, delivered %s of %s, lost %s, dup %s, p50 %s us, p99 %s us, idle %s\n' \
+            "$name" "$rate" "$(field pub_rate "$out")" "$(field delivered "$out")" "$(field expected "$out")" \
+            "${lost:-?}" "$(field dup "$out")" "$(field p50_us "$out")" "${p99:-?}" "$idle"
+        [ "$rate" != 1000 ] || AT1000=$out
+        [ -n "$p99" ] || { echo "    $out"; break; }
+        # publisher could not keep the rate (POST answers too slow): that rate is not sustained
+        awk -v a="$(field pub_rate "$out")" -v r="$rate" 'BEGIN { exit !(a < 0.9 * r) }' && break
+        [ "$lost" = 0 ] && [ "$(field dup "$out")" = 0 ] && [ "$p99" -le 10000 ] || break
+        BEST=$rate
+        rate=$((rate * 2))
+    done
+}
+if [[ " $ONLY " == *" fanout "* ]]; then
+    echo
+    echo "fan-out: $SUBS SSE subscribers on one channel, publisher over HTTP POST (highest rate with p99 <= 10 ms, no loss)"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    fan_ramp pushwire "$PORT"
+    PWBEST=$BEST PWFIRST=$AT1000
+    stop "$PID"
+    if nchan_start; then
+        fan_ramp nchan "$PORT"
+        NCBEST=$BEST
+        kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+        stop "$PID"
+    else
+        NCBEST=0
+    fi
+    p99=$(field p99_us "$PWFIRST")
+    echo "fan-out at 1000/s: pushwire p99 ${p99:-?} us, lost $(field lost "$PWFIRST") (target: all delivered, p99 <= 10 ms: $( [ "$(field lost "$PWFIRST")" = 0 ] && [ "${p99:-99999999}" -le 10000 ] && echo MET || echo MISSED))"
+    echo "fan-out highest rate: pushwire $PWBEST/s | nchan $NCBEST/s | ratio $(ratio "$PWBEST" "$NCBEST")x (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
+fi

@@ -1,0 +1,736 @@
+/* loadgen.c — pushwire's load generator (make bench; not part of the tests).
+ *
+ *   loadgen echo   --port P [--path /ws/x] [-c N] [-k K] [-s BYTES] [-d SECS] [--binary]
+ *   loadgen tcp    --port P [-c N] [-k K] [-s BYTES] [-d SECS]
+ *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS]
+ *   loadgen fanout --port P [--sse PATH | --poll PATH] --pub PATH [-c N]
+ *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M]
+ *
+ * echo: N WebSocket connections, each keeping K masked messages of BYTES in
+ *   flight (pipelining; a new one is sent for each echo received, all sends
+ *   of one loop turn in one write); reports msgs/s and round-trip p50/p99.
+ * tcp: the same against a raw TCP echo server (no framing): the ceiling.
+ * idle: opens N WebSocket connections, prints `open=N` when all are up and
+ *   holds them for SECS (the bench script measures the server's RSS).
+ * fanout: N subscribers (SSE, or long polling with cursors) on one channel
+ *   and a publisher POSTing at RATE msgs/s, each message stamped with its
+ *   send time and sequence number; every subscriber checks it got every
+ *   message exactly once and computes the delivery latency.
+ *
+ * Output: one line of key=value pairs on stdout.  Exit 1 on a setup error
+ * (cannot connect, handshake refused), 0 otherwise (losses are reported,
+ * judging them is the caller's business).  One thread, epoll, edge-triggered.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ws_frame.h"
+
+enum kind { K_WS, K_TCP, K_SSE, K_POLL, K_PUB };
+enum state { S_CONNECTING, S_HANDSHAKE, S_OPEN, S_DEAD };
+
+struct conn {
+    int fd, kind, state;
+    uint8_t *r;            /* raw bytes read, not yet consumed */
+    size_t rlen, rcap;
+    uint8_t *w;            /* bytes to write */
+    size_t wlen, woff, wcap;
+    uint64_t *ring;        /* echo: send times of the messages in flight */
+    unsigned rhead, rcount;
+    size_t partial;        /* tcp: bytes of the current echoed message */
+    /* HTTP response body state (sse, poll, pub) */
+    int chunked, in_body;
+    long long body_left;   /* content-length bytes left, -1 = until close */
+    size_t chunk_left;
+    uint8_t *l;            /* decoded body bytes (sse lines, poll body) */
+    size_t llen, lcap;
+    uint8_t *seen;         /* fanout: bitmap of sequence numbers received */
+    uint64_t got, dup;
+    char cursor[96];
+    int busy;              /* pub/poll: a request is outstanding */
+};
+
+static struct {
+    const char *mode, *path, *pub, *host;
+    int port, conns, inflight, size, binary, pubconns;
+    double secs, rate;
+} o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
+        .size = 32, .secs = 5, .rate = 1000, .pubconns = 32 };
+
+static int ep;
+static struct conn *cs;        /* subscribers / echo connections */
+static struct conn *pubs;      /* publisher connections */
+static int nopen, nconnecting, nfailed, nready;
+static const char *first_err;
+static uint64_t t_start, t_end, measuring;
+static uint64_t msgs, bytes_in;
+static uint64_t published, pub_errors, max_seq;
+static uint32_t hist[100001];  /* latency in µs; the last bucket is >= 100 ms */
+static uint64_t hist_n, lat_max;
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static volatile sig_atomic_t stop;
+static int quickack;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t rnd32(void)
+{
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q) { fprintf(stderr, "loadgen: out of memory\n"); exit(1); }
+    return q;
+}
+
+static void grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap) return;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need) n *= 2;
+    *p = xrealloc(*p, n);
+    *cap = n;
+}
+
+static void record_latency(uint64_t ns)
+{
+    uint64_t us = ns / 1000;
+    if (us > lat_max) lat_max = us;
+    hist[us > 100000 ? 100000 : us]++;
+    hist_n++;
+}
+
+static double percentile(double p)
+{
+    uint64_t want = (uint64_t)(p * (double)hist_n), acc = 0;
+    for (int i = 0; i <= 100000; i++) {
+        acc += hist[i];
+        if (acc > want || (acc == hist_n && hist_n)) return i;
+    }
+    return 0;
+}
+
+static void fail_conn(struct conn *c, const char *why)
+{
+    if (c->state == S_DEAD) return;
+    if (c->state != S_OPEN) nfailed++;
+    if (!first_err) first_err = why;
+    if (c->state == S_CONNECTING) nconnecting--;
+    if (c->state == S_OPEN) nopen--;
+    c->state = S_DEAD;
+    close(c->fd);
+    c->fd = -1;
+}
+
+/* --- writing -------------------------------------------------------------- */
+
+static void out(struct conn *c, const void *p, size_t n)
+{
+    grow(&c->w, &c->wcap, c->wlen + n);
+    memcpy(c->w + c->wlen, p, n);
+    c->wlen += n;
+}
+
+static void flush(struct conn *c)
+{
+    while (c->woff < c->wlen && c->state != S_DEAD) {
+        ssize_t n = write(c->fd, c->w + c->woff, c->wlen - c->woff);
+        if (n < 0) {
+            if (errno == EAGAIN) return;  /* EPOLLOUT (edge) calls us again */
+            if (errno == EINTR) continue;
+            fail_conn(c, "write failed");
+            return;
+        }
+        c->woff += (size_t)n;
+    }
+    c->wlen = c->woff = 0;
+}
+
+/* one masked client frame (RFC 6455 §5.3), payload stamped with nothing: the
+ * ring of send times gives the latency, since echoes come back in order */
+static void ws_send(struct conn *c, int opcode, const uint8_t *payload, size_t len)
+{
+    uint8_t hdr[14], key[4];
+    uint32_t k = rnd32();
+    memcpy(key, &k, 4);
+    int h = pw_ws_encode_header(hdr, 1, 0, opcode, key, len, 0);
+    grow(&c->w, &c->wcap, c->wlen + (size_t)h + len);
+    memcpy(c->w + c->wlen, hdr, (size_t)h);
+    memcpy(c->w + c->wlen + h, payload, len);
+    pw_ws_mask(c->w + c->wlen + h, len, key, 0);
+    c->wlen += (size_t)h + len;
+}
+
+static uint8_t *payload;
+
+static void echo_send_one(struct conn *c)
+{
+    if (c->kind == K_WS)
+        ws_send(c, o.binary ? PW_WS_OP_BINARY : PW_WS_OP_TEXT, payload, (size_t)o.size);
+    else
+        out(c, payload, (size_t)o.size);
+    c->ring[(c->rhead + c->rcount) % (unsigned)o.inflight] = now_ns();
+    c->rcount++;
+}
+
+static void echo_got_one(struct conn *c)
+{
+    uint64_t t = now_ns();
+    if (c->rcount) {
+        uint64_t sent = c->ring[c->rhead];
+        c->rhead = (c->rhead + 1) % (unsigned)o.inflight;
+        c->rcount--;
+        if (measuring) { record_latency(t - sent); msgs++; }
+    }
+    if (!stop && t < t_end) echo_send_one(c);
+}
+
+/* --- connecting ----------------------------------------------------------- */
+
+static struct sockaddr_in dst;
+
+static void ev_add(struct conn *c)
+{
+    struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, .data.ptr = c };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e) < 0) { perror("loadgen: epoll_ctl"); exit(1); }
+}
+
+static void start_connect(struct conn *c)
+{
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) { c->state = S_CONNECTING; nconnecting++; fail_conn(c, "socket: too many open files?"); return; }
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->state = S_CONNECTING;
+    nconnecting++;
+    if (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
+        fail_conn(c, "connect refused");
+        return;
+    }
+    ev_add(c);
+}
+
+static void send_request(struct conn *c)
+{
+    char req[512];
+    int n;
+    switch (c->kind) {
+    case K_WS:
+        n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                     o.path, o.host, o.port);
+        break;
+    case K_SSE:
+        n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n\r\n",
+                     o.path, o.host, o.port);
+        break;
+    case K_POLL:
+        n = snprintf(req, sizeof req, "GET %s?cursor=%s&timeout=30 HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
+                     o.path, c->cursor, o.host, o.port);
+        c->busy = 1;
+        break;
+    default:
+        return;
+    }
+    out(c, req, (size_t)n);
+    c->in_body = 0;
+    c->state = S_HANDSHAKE;
+}
+
+static void connected(struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) { fail_conn(c, err == ECONNREFUSED ? "connection refused" : "connect failed"); return; }
+    nconnecting--;
+    if (c->kind == K_TCP) {
+        c->state = S_OPEN; nopen++; nready++;
+        return;
+    }
+    if (c->kind == K_PUB) { c->state = S_OPEN; nopen++; return; }
+    send_request(c);
+    c->state = S_HANDSHAKE;
+}
+
+/* --- HTTP response head and body ------------------------------------------ */
+
+/* Parses a response head at c->r; returns head length, 0 if incomplete, -1
+ * on a status other than `want`. */
+static long http_head(struct conn *c, int want)
+{
+    uint8_t *e = memmem(c->r, c->rlen, "\r\n\r\n", 4);
+    if (!e) return 0;
+    long hl = e - c->r + 4;
+    int status = 0;
+    if (sscanf((char *)c->r, "HTTP/1.%*d %d", &status) != 1 || status != want) {
+        if (!first_err) {
+            static char msg[160];
+            snprintf(msg, sizeof msg, "server answered status %d (want %d)", status, want);
+            first_err = msg;
+        }
+        return -1;
+    }
+    c->chunked = 0;
+    c->body_left = -1;
+    for (uint8_t *p = c->r; p < e; ) {
+        uint8_t *nl = memmem(p, (size_t)(e - p) + 2, "\r\n", 2);
+        if (!nl) break;
+        if (nl - p > 18 && !strncasecmp((char *)p, "transfer-encoding:", 18) &&
+            memmem(p, (size_t)(nl - p), "chunked", 7))
+            c->chunked = 1;
+        if (nl - p > 15 && !strncasecmp((char *)p, "content-length:", 15))
+            c->body_left = strtoll((char *)p + 15, NULL, 10);
+        p = nl + 2;
+    }
+    c->chunk_left = 0;
+    c->in_body = 1;
+    return hl;
+}
+
+/* Moves body bytes from c->r to c->l, decoding chunked transfer coding.
+ * Returns 1 when the body is complete (poll/pub), 0 otherwise. */
+static int http_body(struct conn *c)
+{
+    size_t i = 0;
+    int done = !c->chunked && c->body_left == 0;
+    while (i < c->rlen && !done) {
+        if (!c->chunked) {
+            size_t n = c->rlen - i;
+            if (c->body_left >= 0 && (long long)n > c->body_left) n = (size_t)c->body_left;
+            grow(&c->l, &c->lcap, c->llen + n + 1);
+            memcpy(c->l + c->llen, c->r + i, n);
+            c->llen += n;
+            i += n;
+            if (c->body_left >= 0) { c->body_left -= (long long)n; if (!c->body_left) done = 1; }
+            continue;
+        }
+        if (c->chunk_left) {
+            size_t n = c->rlen - i;
+            if (n > c->chunk_left) n = c->chunk_left;
+            grow(&c->l, &c->lcap, c->llen + n + 1);
+            memcpy(c->l + c->llen, c->r + i, n);
+            c->llen += n; i += n; c->chunk_left -= n;
+            continue;
+        }
+        /* at a chunk boundary: optional CRLF ending the previous chunk, then size line */
+        uint8_t *nl = memmem(c->r + i, c->rlen - i, "\r\n", 2);
+        if (!nl) break;
+        if (nl == c->r + i) { i += 2; continue; }
+        size_t sz = strtoul((char *)c->r + i, NULL, 16);
+        if (sz == 0) {
+            uint8_t *end = memmem(nl, c->rlen - (size_t)(nl - c->r), "\r\n\r\n", 4);
+            if (!end) break;
+            i = (size_t)(end - c->r) + 4;
+            done = 1;
+            break;
+        }
+        c->chunk_left = sz;
+        i = (size_t)(nl - c->r) + 2;
+    }
+    memmove(c->r, c->r + i, c->rlen - i);
+    c->rlen -= i;
+    return done;
+}
+
+/* --- fan-out accounting ---------------------------------------------------- */
+
+#define MAXSEQ (1u << 22)
+
+static void fan_record(struct conn *c, const char *d, size_t n)
+{
+    char tmp[64];
+    if (n >= sizeof tmp) n = sizeof tmp - 1;
+    memcpy(tmp, d, n);
+    tmp[n] = 0;
+    unsigned long long seq, ts;
+    if (sscanf(tmp, "%llu %llu", &seq, &ts) != 2 || seq >= MAXSEQ) return;
+    if (!c->seen) c->seen = calloc(MAXSEQ / 8, 1);
+    if (!c->seen) { fprintf(stderr, "loadgen: out of memory\n"); exit(1); }
+    if (c->seen[seq / 8] & (1u << (seq % 8))) { c->dup++; return; }
+    c->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+    c->got++;
+    msgs++;
+    record_latency(now_ns() - ts);
+}
+
+static void sse_lines(struct conn *c)
+{
+    size_t i = 0;
+    for (;;) {
+        uint8_t *nl = memchr(c->l + i, '\n', c->llen - i);
+        if (!nl) break;
+        size_t n = (size_t)(nl - (c->l + i));
+        if (n >= 5 && !memcmp(c->l + i, "data:", 5)) {
+            size_t s = i + 5;
+            if (s < c->llen && c->l[s] == ' ') s++;
+            fan_record(c, (char *)c->l + s, (size_t)(nl - c->l) - s);
+        }
+        i += n + 1;
+    }
+    memmove(c->l, c->l + i, c->llen - i);
+    c->llen -= i;
+}
+
+/* long-poll body: {"cursor":"X","messages":[{"id":..,"event":..,"data":"SEQ TS"}..],..} */
+static void poll_body(struct conn *c)
+{
+    c->l[c->llen] = 0;
+    char *p = (char *)c->l, *q;
+    if ((q = strstr(p, "\"cursor\":\""))) {
+        q += 10;
+        char *e = strchr(q, '"');
+        if (e && (size_t)(e - q) < sizeof c->cursor) {
+            memcpy(c->cursor, q, (size_t)(e - q));
+            c->cursor[e - q] = 0;
+        }
+    }
+    while ((q = strstr(p, "\"data\":\""))) {
+        q += 8;
+        char *e = strchr(q, '"');
+        if (!e) break;
+        fan_record(c, q, (size_t)(e - q));
+        p = e + 1;
+    }
+    c->llen = 0;
+}
+
+/* --- reading -------------------------------------------------------------- */
+
+static void ws_frames(struct conn *c)
+{
+    size_t i = 0;
+    while (c->rlen - i >= 2) {
+        uint8_t *f = c->r + i;
+        uint64_t len = f[1] & 0x7f;
+        size_t hl = 2;
+        if (len == 126) { if (c->rlen - i < 4) break; len = (uint64_t)f[2] << 8 | f[3]; hl = 4; }
+        else if (len == 127) {
+            if (c->rlen - i < 10) break;
+            len = 0;
+            for (int k = 2; k < 10; k++) len = len << 8 | f[k];
+            hl = 10;
+        }
+        if (c->rlen - i < hl + len) break;
+        int op = f[0] & 0x0f;
+        if (op == PW_WS_OP_TEXT || op == PW_WS_OP_BINARY) {
+            bytes_in += len;
+            if (c->kind == K_WS && c->ring) echo_got_one(c);
+        } else if (op == PW_WS_OP_PING) {
+            ws_send(c, PW_WS_OP_PONG, f + hl, (size_t)len);
+        } else if (op == PW_WS_OP_CLOSE) {
+            fail_conn(c, "server closed the WebSocket");
+            return;
+        }
+        i += hl + (size_t)len;
+    }
+    memmove(c->r, c->r + i, c->rlen - i);
+    c->rlen -= i;
+}
+
+static void on_data(struct conn *c)
+{
+    if (c->state == S_HANDSHAKE && !c->in_body) {
+        int want = c->kind == K_WS ? 101 : 200;
+        long hl = http_head(c, want);
+        if (hl < 0) { fail_conn(c, first_err); return; }
+        if (hl == 0) return;
+        memmove(c->r, c->r + hl, c->rlen - (size_t)hl);
+        c->rlen -= (size_t)hl;
+        if (c->kind == K_WS) {
+            c->in_body = 0;
+            c->state = S_OPEN; nopen++; nready++;
+            if (c->ring) for (int k = 0; k < o.inflight; k++) echo_send_one(c);
+        } else if (c->kind == K_SSE) {
+            c->state = S_OPEN; nopen++; nready++;
+        } else {               /* first poll answer: the subscriber is in */
+            c->state = S_OPEN; nopen++; nready++;
+        }
+    }
+    switch (c->kind) {
+    case K_WS:
+        ws_frames(c);
+        break;
+    case K_TCP:
+        bytes_in += c->rlen;
+        c->partial += c->rlen;
+        c->rlen = 0;
+        while (c->partial >= (size_t)o.size) { c->partial -= (size_t)o.size; echo_got_one(c); }
+        break;
+    case K_SSE:
+        http_body(c);
+        sse_lines(c);
+        break;
+    case K_POLL:
+        if (!c->in_body) {
+            long hl = http_head(c, 200);
+            if (hl <= 0) { if (hl < 0) fail_conn(c, first_err); return; }
+            memmove(c->r, c->r + hl, c->rlen - (size_t)hl);
+            c->rlen -= (size_t)hl;
+        }
+        if (http_body(c)) {
+            poll_body(c);
+            c->in_body = 0;
+            c->busy = 0;
+            if (!stop) send_request(c), c->state = S_OPEN;
+        }
+        break;
+    case K_PUB:
+        if (!c->in_body) {
+            long hl = http_head(c, 200);
+            if (hl < 0) {   /* nchan answers 201/202 */
+                int st = 0;
+                if (sscanf((char *)c->r, "HTTP/1.%*d %d", &st) == 1 && st >= 200 && st < 300) {
+                    first_err = NULL;
+                    c->r[9] = '2'; c->r[10] = '0'; c->r[11] = '0';
+                    hl = http_head(c, 200);
+                } else { pub_errors++; fail_conn(c, first_err); return; }
+            }
+            if (hl == 0) return;
+            memmove(c->r, c->r + hl, c->rlen - (size_t)hl);
+            c->rlen -= (size_t)hl;
+        }
+        if (http_body(c)) { c->llen = 0; c->in_body = 0; c->busy = 0; }
+        break;
+    }
+}
+
+static void on_readable(struct conn *c)
+{
+    for (;;) {
+        grow(&c->r, &c->rcap, c->rlen + 65536);
+        ssize_t n = read(c->fd, c->r + c->rlen, c->rcap - c->rlen);
+        if (n > 0) {
+            if (quickack) {   /* ack at once: a server with Nagle on must not wait on our delayed ACK */
+                int one = 1;
+                setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+            }
+            c->rlen += (size_t)n;
+            on_data(c);
+            if (c->state == S_DEAD) return;
+            continue;
+        }
+        if (n == 0) { fail_conn(c, "server closed the connection"); return; }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) fail_conn(c, "read failed");
+        return;
+    }
+}
+
+/* --- publisher ------------------------------------------------------------ */
+
+static void publish_one(struct conn *c)
+{
+    char body[4096], req[512];
+    size_t sz = (size_t)o.size < sizeof body ? (size_t)o.size : sizeof body - 1;
+    int n = snprintf(body, sizeof body, "%" PRIu64 " %" PRIu64 " ", max_seq, now_ns());
+    while ((size_t)n < sz) body[n++] = 'x';
+    int h = snprintf(req, sizeof req,
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n",
+                     o.pub, o.host, o.port, n);
+    out(c, req, (size_t)h);
+    out(c, body, (size_t)n);
+    c->busy = 1;
+    max_seq++;
+    published++;
+    flush(c);
+}
+
+/* --- main ----------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: loadgen echo|tcp|idle|fanout --port P [options] (see the head of bench/loadgen.c)\n");
+    exit(2);
+}
+
+static void on_signal(int s) { (void)s; stop = 1; }
+
+static void loop_once(int timeout_ms)
+{
+    struct epoll_event evs[512];
+    int n = epoll_wait(ep, evs, 512, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        struct conn *c = evs[i].data.ptr;
+        if (c->state == S_DEAD) continue;
+        if (c->state == S_CONNECTING) {
+            if (!(evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
+            connected(c);
+            if (c->state == S_DEAD) continue;
+        }
+        if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+        if (c->state != S_DEAD) flush(c);
+    }
+}
+
+static void open_all(struct conn *arr, int n, int kind, double max_secs)
+{
+    uint64_t deadline = now_ns() + (uint64_t)(max_secs * 1e9);
+    int next = 0, before_ready = nready, before_failed = nfailed;
+    while (now_ns() < deadline && !stop) {
+        while (next < n && nconnecting < 256) {
+            arr[next].kind = kind;
+            if (kind == K_POLL) strcpy(arr[next].cursor, "0");
+            start_connect(&arr[next++]);
+        }
+        if (kind == K_PUB) { if (nopen + nfailed - before_failed >= n && next == n) break; }
+        else if (nready - before_ready + nfailed - before_failed >= n) break;
+        loop_once(10);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) usage();
+    o.mode = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--binary")) { o.binary = 1; continue; }
+        if (!strcmp(a, "--quickack")) { quickack = 1; continue; }
+        if (!v) usage();
+        i++;
+        if (!strcmp(a, "--port")) o.port = atoi(v);
+        else if (!strcmp(a, "--host")) o.host = v;
+        else if (!strcmp(a, "--path") || !strcmp(a, "--sse") || !strcmp(a, "--poll")) {
+            o.path = v;
+            if (!strcmp(a, "--poll")) o.binary = 2;  /* marks poll subscribers */
+        }
+        else if (!strcmp(a, "--pub")) o.pub = v;
+        else if (!strcmp(a, "-c")) o.conns = atoi(v);
+        else if (!strcmp(a, "-k")) o.inflight = atoi(v);
+        else if (!strcmp(a, "-s")) o.size = atoi(v);
+        else if (!strcmp(a, "-d")) o.secs = atof(v);
+        else if (!strcmp(a, "--rate")) o.rate = atof(v);
+        else if (!strcmp(a, "--pubconns")) o.pubconns = atoi(v);
+        else usage();
+    }
+    if (o.port <= 0 || o.conns <= 0 || o.inflight <= 0 || o.size < 0 || o.secs <= 0) usage();
+
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rng ^= (uint64_t)getpid() << 32 ^ now_ns();
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons((uint16_t)o.port);
+    if (inet_pton(AF_INET, o.host, &dst.sin_addr) != 1) { fprintf(stderr, "loadgen: host must be an IPv4 literal\n"); return 2; }
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    cs = calloc((size_t)o.conns, sizeof *cs);
+    payload = malloc((size_t)o.size + 1);
+    if (!cs || !payload) return 1;
+    memset(payload, 'x', (size_t)o.size);
+
+    int echo = !strcmp(o.mode, "echo"), tcp = !strcmp(o.mode, "tcp");
+    if (echo || tcp) {
+        for (int i = 0; i < o.conns; i++) cs[i].ring = calloc((size_t)o.inflight, sizeof(uint64_t));
+        t_end = UINT64_MAX;
+        open_all(cs, o.conns, tcp ? K_TCP : K_WS, 30);
+        if (nready < o.conns) {
+            fprintf(stderr, "loadgen: %d of %d connections up (%s)\n", nready, o.conns, first_err ? first_err : "timeout");
+            return 1;
+        }
+        if (tcp) for (int i = 0; i < o.conns; i++) { for (int k = 0; k < o.inflight; k++) echo_send_one(&cs[i]); flush(&cs[i]); }
+        uint64_t warm = now_ns() + 500000000ull;     /* 0.5 s warm-up, not measured */
+        while (now_ns() < warm && !stop) loop_once(10);
+        t_start = now_ns();
+        t_end = t_start + (uint64_t)(o.secs * 1e9);
+        measuring = 1;
+        while (now_ns() < t_end && !stop) loop_once(10);
+        measuring = 0;
+        double el = (double)(now_ns() - t_start) / 1e9;
+        printf("mode=%s conns=%d inflight=%d size=%d secs=%.2f msgs=%" PRIu64 " rate=%.0f p50_us=%.0f p99_us=%.0f max_us=%" PRIu64 " failed=%d\n",
+               o.mode, o.conns, o.inflight, o.size, el, msgs, (double)msgs / el,
+               percentile(0.50), percentile(0.99), lat_max, nfailed);
+        return 0;
+    }
+    if (!strcmp(o.mode, "idle")) {
+        open_all(cs, o.conns, K_WS, 60);
+        printf("open=%d failed=%d%s%s\n", nopen, nfailed, first_err ? " first_error=" : "", first_err ? first_err : "");
+        fflush(stdout);
+        uint64_t end = now_ns() + (uint64_t)(o.secs * 1e9);
+        while (now_ns() < end && !stop) loop_once(100);
+        return nopen == o.conns ? 0 : 1;
+    }
+    if (!strcmp(o.mode, "fanout")) {
+        if (!o.pub) usage();
+        int poll = o.binary == 2;
+        open_all(cs, o.conns, poll ? K_POLL : K_SSE, 60);
+        if (nready < o.conns) {
+            fprintf(stderr, "loadgen: %d of %d subscribers up (%s)\n", nready, o.conns, first_err ? first_err : "timeout");
+            return 1;
+        }
+        pubs = calloc((size_t)o.pubconns, sizeof *pubs);
+        open_all(pubs, o.pubconns, K_PUB, 10);
+        uint64_t settle = now_ns() + 200000000ull;
+        while (now_ns() < settle) loop_once(10);
+        measuring = 1;
+        t_start = now_ns();
+        t_end = t_start + (uint64_t)(o.secs * 1e9);
+        uint64_t behind = 0;
+        int rr = 0;
+        while (!stop) {
+            uint64_t t = now_ns();
+            if (t >= t_end) break;
+            uint64_t due = (uint64_t)((double)(t - t_start) / 1e9 * o.rate);
+            while (published < due) {
+                int k = 0, tries;
+                for (tries = 0; tries < o.pubconns; tries++) {
+                    k = (rr++) % o.pubconns;
+                    if (pubs[k].state == S_OPEN && !pubs[k].busy) break;
+                }
+                if (tries == o.pubconns) { behind++; break; }
+                publish_one(&pubs[k]);
+            }
+            loop_once(1);
+        }
+        double el = (double)(now_ns() - t_start) / 1e9;
+        /* drain: wait (bounded) until every subscriber has every message */
+        uint64_t drain = now_ns() + 5000000000ull;
+        while (now_ns() < drain && !stop) {
+            uint64_t all = 0;
+            for (int i = 0; i < o.conns; i++) all += cs[i].got;
+            if (all >= published * (uint64_t)o.conns) break;
+            loop_once(10);
+        }
+        uint64_t got = 0, dup = 0, lost = 0;
+        int dead = 0;
+        for (int i = 0; i < o.conns; i++) {
+            got += cs[i].got; dup += cs[i].dup;
+            if (cs[i].state == S_DEAD) dead++;
+        }
+        lost = published * (uint64_t)o.conns - got;
+        printf("mode=fanout transport=%s subs=%d rate=%.0f secs=%.2f published=%" PRIu64 " pub_rate=%.0f expected=%" PRIu64
+               " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64 " p50_us=%.0f p99_us=%.0f max_us=%" PRIu64
+               " subs_dropped=%d pub_errors=%" PRIu64 " pub_stalls=%" PRIu64 "\n",
+               poll ? "poll" : "sse", o.conns, o.rate, el, published, (double)published / el,
+               published * (uint64_t)o.conns, got, lost, dup, percentile(0.50), percentile(0.99), lat_max,
+               dead, pub_errors, behind);
+        return 0;
+    }
+    usage();
+    return 2;
+}
