@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "hostlimits.h"
 #include "opt.h"
 #include "probe.h"
 #include "pw_err.h"
@@ -669,7 +669,7 @@ static int probe(struct pc_opts *o, const char *target)
     double rate = st.open_secs > 0 ? (double)(o->ws ? st.upgraded : st.connected) / st.open_secs
                                    : 0;
     if (o->json) {
-        printf("{\"target\":");
+        printf("{\"destination\":");
         json_str(hosthdr);
         printf(",\"connections\":%zu,\"ws\":", o->connections);
         if (o->ws)

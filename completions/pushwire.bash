@@ -9,15 +9,70 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version handshake portcheck" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version connect handshake portcheck" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "handshake portcheck" -- "$cur"))
+        COMPREPLY=($(compgen -W "connect handshake portcheck" -- "$cur"))
         return ;;
+    connect)
+        case "$prev" in
+        --header|-H)
+            COMPREPLY=()
+            return ;;
+        --origin )
+            COMPREPLY=()
+            return ;;
+        --subprotocol )
+            COMPREPLY=()
+            return ;;
+        --send )
+            COMPREPLY=()
+            return ;;
+        --ping )
+            COMPREPLY=()
+            return ;;
+        --max-message )
+            COMPREPLY=()
+            return ;;
+        --count|-n)
+            COMPREPLY=()
+            return ;;
+        --until )
+            COMPREPLY=()
+            return ;;
+        --timeout )
+            COMPREPLY=()
+            return ;;
+        --idle )
+            COMPREPLY=()
+            return ;;
+        --last-event-id )
+            COMPREPLY=()
+            return ;;
+        --since )
+            COMPREPLY=()
+            return ;;
+        --cursor-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --record )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --write-out|-w)
+            COMPREPLY=()
+            return ;;
+        --proxy )
+            COMPREPLY=()
+            return ;;
+        --cacert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet --json -H --header --origin --subprotocol --compress --binary --no-stdin --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --cacert -k --insecure" ;;
     handshake)
         case "$prev" in
         --response|-R)
@@ -68,4 +123,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-handshake pushwire-portcheck
+complete -F _pushwire pushwire pushwire-connect pushwire-handshake pushwire-portcheck

@@ -35,6 +35,14 @@ static int pw__lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+static int pw__hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 /* At a line end: CRLF, or a bare LF (tolerated).  `other` is the error for
  * any other byte. */
 static int pw__eol(struct pw__hp *h, int other)
@@ -241,6 +249,37 @@ static int pw__request_line(struct pw__hp *h, struct pw_http_req *req)
     return pw__eol(h, PW_EHTTP_VERSION);
 }
 
+/* RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ], possibly
+ * empty.  IP-literals are checked for their character set only. */
+static int pw__host_ok(struct pw_str h)
+{
+    static const char regname[] = "-._~%!$&'()*+,;=";
+    size_t i = 0;
+    if (h.len && h.p[0] == '[') {
+        for (i = 1; i < h.len && h.p[i] != ']'; i++)
+            if (!(pw__hexval(h.p[i]) >= 0 || h.p[i] == ':' || h.p[i] == '.' || h.p[i] == 'v' || h.p[i] == 'V'))
+                return 0;
+        if (i == h.len)
+            return 0;
+        i++;
+    } else {
+        for (; i < h.len && h.p[i] != ':'; i++) {
+            char c = h.p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                  || memchr(regname, c, sizeof regname - 1)))
+                return 0;
+        }
+    }
+    if (i == h.len)
+        return 1;
+    if (h.p[i] != ':')
+        return 0;
+    for (i++; i < h.len; i++)
+        if (h.p[i] < '0' || h.p[i] > '9')
+            return 0;
+    return 1;
+}
+
 int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
                           const struct pw_http_limits *lim)
 {
@@ -256,8 +295,8 @@ int pw_http_parse_request(const char *buf, size_t len, struct pw_http_req *req,
     if (rc)
         return pw__again_or_toobig(rc, len, max_head);
     int nhost;
-    pw_http_header_get(req->headers, req->nheaders, "host", &nhost);
-    if (nhost > 1 || (nhost == 0 && req->minor == 1))
+    const struct pw_str *host = pw_http_header_get(req->headers, req->nheaders, "host", &nhost);
+    if (nhost > 1 || (nhost == 0 && req->minor == 1) || (host && !pw__host_ok(*host)))
         return PW_EHTTP_HOST;
     rc = pw__framing(req->headers, req->nheaders, &req->content_length, &req->chunked);
     if (rc)
@@ -375,14 +414,6 @@ int pw_http_list_has(struct pw_str value, const char *token)
     return 0;
 }
 
-static int pw__hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t outsz)
 {
     size_t kl = strlen(key), k = 0;
@@ -420,4 +451,165 @@ int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t ou
         return w > INT32_MAX ? PW_ETOOBIG : (int)w;
     }
     return -1;
+}
+
+/* ---- chunked transfer coding ---- */
+
+enum {
+    PW__CK_SIZE,    /* chunk-size hex digits */
+    PW__CK_BWS,     /* after the size: BWS, then ';' or CR */
+    PW__CK_EXT,     /* chunk extensions up to CR */
+    PW__CK_SIZE_LF, /* LF after the size line */
+    PW__CK_DATA,
+    PW__CK_DATA_CR, /* CRLF after the chunk data */
+    PW__CK_DATA_LF,
+    PW__CK_TR_START, /* start of a trailer line, or the final CRLF */
+    PW__CK_TR_NAME,
+    PW__CK_TR_VALUE,
+    PW__CK_TR_LF,
+    PW__CK_END_LF,
+    PW__CK_DONE,
+};
+
+#define PW__CK_LINE_MAX 4096
+
+void pw_http_chunked_init(struct pw_http_chunked *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+static int pw__ck_hex(uint8_t ch)
+{
+    return pw__hexval((char)ch);
+}
+
+static int pw__ck_ctl(uint8_t ch)
+{
+    return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
+/* One byte of everything but chunk data: 0 to go on, 1 done, <0 error. */
+static int pw__ck_byte(struct pw_http_chunked *c, uint8_t ch)
+{
+    if (c->state != PW__CK_SIZE_LF && c->state != PW__CK_DATA_CR && c->state != PW__CK_DATA_LF
+        && ++c->line > PW__CK_LINE_MAX)
+        return PW_EHTTP_CHUNKED;
+    switch (c->state) {
+    case PW__CK_SIZE: {
+        int d = pw__ck_hex(ch);
+        if (d >= 0) {
+            if (++c->ndigits > 15)
+                return PW_EHTTP_CHUNKED;
+            c->left = c->left << 4 | (uint64_t)d;
+            return 0;
+        }
+        if (c->ndigits == 0)
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_BWS;
+        c->line--; /* the byte after the digits, counted once */
+        return pw__ck_byte(c, ch);
+    }
+    case PW__CK_BWS:
+        if (ch == ' ' || ch == '\t')
+            return 0;
+        if (ch == ';')
+            c->state = PW__CK_EXT;
+        else if (ch == '\r')
+            c->state = PW__CK_SIZE_LF;
+        else
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_EXT:
+        if (ch == '\r')
+            c->state = PW__CK_SIZE_LF;
+        else if (pw__ck_ctl(ch))
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_SIZE_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->line = 0;
+        c->state = c->left ? PW__CK_DATA : PW__CK_TR_START;
+        return 0;
+    case PW__CK_DATA_CR:
+        if (ch != '\r')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_DATA_LF;
+        return 0;
+    case PW__CK_DATA_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_SIZE;
+        c->left = 0;
+        c->ndigits = 0;
+        c->line = 0;
+        return 0;
+    case PW__CK_TR_START:
+        if (ch == '\r')
+            c->state = PW__CK_END_LF;
+        else if (pw__tchar(ch))
+            c->state = PW__CK_TR_NAME;
+        else
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_TR_NAME:
+        if (ch == ':')
+            c->state = PW__CK_TR_VALUE;
+        else if (!pw__tchar(ch))
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_TR_VALUE:
+        if (ch == '\r')
+            c->state = PW__CK_TR_LF;
+        else if (pw__ck_ctl(ch))
+            return PW_EHTTP_CHUNKED;
+        return 0;
+    case PW__CK_TR_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_TR_START;
+        return 0;
+    case PW__CK_END_LF:
+        if (ch != '\n')
+            return PW_EHTTP_CHUNKED;
+        c->state = PW__CK_DONE;
+        return 1;
+    default:
+        return PW_EHTTP_CHUNKED;
+    }
+}
+
+int pw_http_chunked_feed(struct pw_http_chunked *c, const uint8_t *in, size_t len,
+                         struct pw_buf *out, size_t *used)
+{
+    *used = 0;
+    if (c->err)
+        return c->err;
+    if (c->state == PW__CK_DONE)
+        return 1;
+    size_t i = 0;
+    while (i < len) {
+        if (c->state == PW__CK_DATA) {
+            size_t k = len - i;
+            if ((uint64_t)k > c->left)
+                k = (size_t)c->left;
+            int rc = pw_buf_append(out, in + i, k);
+            if (rc)
+                return c->err = rc;
+            c->left -= k;
+            i += k;
+            if (!c->left)
+                c->state = PW__CK_DATA_CR;
+            continue;
+        }
+        int rc = pw__ck_byte(c, in[i++]);
+        if (rc < 0)
+            return c->err = rc;
+        if (rc == 1) {
+            *used = i;
+            return 1;
+        }
+    }
+    *used = len;
+    return 0;
 }

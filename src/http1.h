@@ -37,13 +37,16 @@
  *    with 501 or decode); any other coding, TE in an HTTP/1.0 request, or TE
  *    together with Content-Length is refused.
  *  - requests: HTTP/1.1 needs exactly one Host field; a second Host is
- *    refused in 1.0 too.
+ *    refused in 1.0 too; its value must be uri-host [":" port] (RFC 3986
+ *    characters; it may be empty).
  */
 #ifndef PW_HTTP1_H
 #define PW_HTTP1_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "buf.h"
 #include "pw_err.h"
 
 #define PW_HTTP_ERRORS(X)                                                      \
@@ -59,8 +62,9 @@
     X(HTTP_STATUS, -309, "RFC 9112 §4", "malformed status line")              \
     X(HTTP_CONTENT_LENGTH, -310, "RFC 9112 §6.3", "invalid or conflicting Content-Length") \
     X(HTTP_TE, -311, "RFC 9112 §6.1", "unsupported Transfer-Encoding")        \
-    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing or repeated Host header") \
-    X(HTTP_TE_CL, -313, "RFC 9112 §6.3", "both Transfer-Encoding and Content-Length")
+    X(HTTP_HOST, -312, "RFC 9112 §3.2", "missing, repeated or invalid Host header") \
+    X(HTTP_TE_CL, -313, "RFC 9112 §6.3", "both Transfer-Encoding and Content-Length") \
+    X(HTTP_CHUNKED, -314, "RFC 9112 §7.1", "malformed chunked body")
 
 enum { PW_HTTP_ERRORS(PW_ERR_ENUM) };
 
@@ -127,5 +131,29 @@ int pw_http_query_get(struct pw_str query, const char *key, char *out, size_t ou
 /* Case-insensitive compare of a slice with a C string. */
 int pw_str_ieq(struct pw_str s, const char *c);
 int pw_str_eq(struct pw_str s, const char *c);
+
+/* Chunked transfer coding (RFC 9112 §7.1), incremental: feed the body bytes
+ * as they come, split anywhere; the chunk data is appended to `out`, whose
+ * own cap bounds the body (PW_ETOOBIG: answer 413).  Strict: chunk sizes are
+ * hex digits (at most 15 of them), every line ends with CRLF (no bare LF
+ * here: a framing disagreement is how requests get smuggled), extensions
+ * and trailer fields are checked for CTLs and discarded, the size line with
+ * its extensions and the trailer section are limited to 4096 bytes each.
+ *   rc = pw_http_chunked_feed(&c, in, len, &out, &used);
+ *   rc == 0   all of in was used, more is needed;
+ *   rc == 1   the body is complete: `used` bytes of in belonged to it, the
+ *             rest is the next message;
+ *   rc < 0    PW_EHTTP_CHUNKED, PW_ETOOBIG or PW_ENOMEM (sticky).
+ * The state is caller-owned; zero it with pw_http_chunked_init. */
+struct pw_http_chunked {
+    /* private */
+    int state, err;
+    uint64_t left;   /* data bytes left in this chunk, or the size so far */
+    size_t line;     /* bytes in the current size/trailer line or section */
+    int ndigits;
+};
+void pw_http_chunked_init(struct pw_http_chunked *c);
+int pw_http_chunked_feed(struct pw_http_chunked *c, const uint8_t *in, size_t len,
+                         struct pw_buf *out, size_t *used);
 
 #endif

@@ -36,24 +36,34 @@ int pw_json_str(struct pw_buf *b, const void *s, size_t n)
     const uint8_t *p = s;
     size_t saved = b->len;
     PW__JTRY(b, saved, pw_buf_putc(b, '"'));
+    if (n < b->max - b->len) /* usually the final size: one allocation */
+        pw_buf_reserve(b, n + 1);
     size_t i = 0;
     while (i < n) {
+        /* the longest run that is copied as is: safe ASCII, valid UTF-8 */
         size_t j = i;
-        while (j < n && pw__json_safe(p[j]))
-            j++;
+        while (j < n) {
+            if (p[j] < 0x80) {
+                if (!pw__json_safe(p[j]))
+                    break;
+                j++;
+                continue;
+            }
+            uint32_t cp;
+            size_t k = pw__u8_next(p + j, n - j, &cp);
+            if (cp == 0xFFFD && !(k == 3 && p[j] == 0xEF && p[j + 1] == 0xBF && p[j + 2] == 0xBD))
+                break;
+            j += k;
+        }
         PW__JTRY(b, saved, pw_buf_append(b, p + i, j - i));
         if (j == n)
             break;
         i = j;
         uint8_t c = p[i];
-        if (c >= 0x80) {
+        if (c >= 0x80) { /* ill-formed: one U+FFFD for the maximal subpart */
             uint32_t cp;
-            size_t k = pw__u8_next(p + i, n - i, &cp);
-            if (cp == 0xFFFD)
-                PW__JTRY(b, saved, pw_buf_append(b, "\xEF\xBF\xBD", 3));
-            else
-                PW__JTRY(b, saved, pw_buf_append(b, p + i, k));
-            i += k;
+            i += pw__u8_next(p + i, n - i, &cp);
+            PW__JTRY(b, saved, pw_buf_append(b, "\xEF\xBF\xBD", 3));
             continue;
         }
         char esc[7] = {'\\', 0};

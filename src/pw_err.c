@@ -2,10 +2,12 @@
 
 #include <stddef.h>
 
+#include "client.h"
 #include "http1.h"
 #include "json.h"
 #include "net.h"
 #include "sse.h"
+#include "transcript.h"
 #include "ws_deflate.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
@@ -26,6 +28,8 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_SSE_ERRORS(PW_ERR_ROW)
     PW_NET_ERRORS(PW_ERR_ROW)
     PW_JSON_ERRORS(PW_ERR_ROW)
+    PW_CLIENT_ERRORS(PW_ERR_ROW)
+    PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

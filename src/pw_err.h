@@ -13,6 +13,7 @@
  *    -500 .. -599   Server-Sent Events                      (sse.h)
  *    -600 .. -699   network and I/O (server, client)        (net.h)
  *    -700 .. -749   JSON reader, base64                     (json.h)
+ *    -750 .. -799   transcripts                             (transcript.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.

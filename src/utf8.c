@@ -58,6 +58,28 @@ static uint32_t pw__ulead(uint8_t b)
 
 #define PW__HIGH8 0x8080808080808080ULL
 
+static int pw__cont(uint8_t b)
+{
+    return (b & 0xC0) == 0x80;
+}
+
+/* Length of the valid multi-byte sequence at p (4 bytes readable), or 0. */
+static size_t pw__whole_seq(const uint8_t *p)
+{
+    uint8_t b = p[0];
+    if (b >= 0xC2 && b <= 0xDF)
+        return pw__cont(p[1]) ? 2 : 0;
+    if (b >= 0xE0 && b <= 0xEF) {
+        uint8_t lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && pw__cont(p[2]) ? 3 : 0;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {
+        uint8_t lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && pw__cont(p[2]) && pw__cont(p[3]) ? 4 : 0;
+    }
+    return 0;
+}
+
 int pw_utf8_feed(struct pw_utf8 *u, const uint8_t *p, size_t n, size_t *bad_at)
 {
     uint32_t s = u->state;
@@ -70,25 +92,37 @@ int pw_utf8_feed(struct pw_utf8 *u, const uint8_t *p, size_t n, size_t *bad_at)
     }
     while (i < n) {
         if (s == U_ACCEPT) {
-            /* ASCII fast path: 32 bytes, then 8, at a time */
-            while (n - i >= 32) {
-                uint64_t w[4];
-                memcpy(w, p + i, 32);
-                if ((w[0] | w[1] | w[2] | w[3]) & PW__HIGH8)
+            if (p[i] < 0x80) {
+                /* ASCII fast path: 32 bytes, then 8, at a time */
+                while (n - i >= 32) {
+                    uint64_t w[4];
+                    memcpy(w, p + i, 32);
+                    if ((w[0] | w[1] | w[2] | w[3]) & PW__HIGH8)
+                        break;
+                    i += 32;
+                }
+                while (n - i >= 8) {
+                    uint64_t w;
+                    memcpy(&w, p + i, 8);
+                    if (w & PW__HIGH8)
+                        break;
+                    i += 8;
+                }
+                while (i < n && p[i] < 0x80)
+                    i++;
+                if (i == n)
                     break;
-                i += 32;
             }
-            while (n - i >= 8) {
-                uint64_t w;
-                memcpy(&w, p + i, 8);
-                if (w & PW__HIGH8)
-                    break;
-                i += 8;
+            /* a whole multi-byte sequence in view: check it in one go;
+             * anything else (errors, a sequence cut by the end of input)
+             * goes byte by byte below so the bad byte is found exactly */
+            if (n - i >= 4) {
+                size_t k = pw__whole_seq(p + i);
+                if (k) {
+                    i += k;
+                    continue;
+                }
             }
-            while (i < n && p[i] < 0x80)
-                i++;
-            if (i == n)
-                break;
             s = pw__ulead(p[i]);
         } else {
             uint8_t b = p[i];

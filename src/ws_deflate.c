@@ -228,11 +228,9 @@ static int pw__def_ready(struct pw_wsd *d)
     if (d->def_ready)
         return 0;
     memset(&d->def, 0, sizeof d->def);
-    /* see the header: window 8 is done as 9 with no back-references */
+    /* see the header: window 8 is done as 9, whose matches reach <= 250 */
     int bits = d->def_bits == 8 ? 9 : d->def_bits;
-    int strategy = d->def_bits == 8 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
-    int mem = d->def_bits < 9 ? 1 : d->def_bits - 7;
-    if (deflateInit2(&d->def, d->level, Z_DEFLATED, -bits, mem, strategy) != Z_OK)
+    if (deflateInit2(&d->def, d->level, Z_DEFLATED, -bits, bits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
         return PW_EWSD_ZLIB;
     d->def_ready = 1;
     return 0;
@@ -335,18 +333,29 @@ static int pw__inflate(struct pw_wsd *d, const uint8_t *in, size_t len, struct p
         size_t room = 16384;
         if (d->max_message && room > d->max_message - d->inf_total + 1)
             room = (size_t)(d->max_message - d->inf_total + 1);
-        if (room > out->max - out->len)
+        /* out full: inflate into one spare byte to learn whether any output
+         * is left (a message that exactly fills out is fine) */
+        uint8_t spare;
+        int full = room > out->max - out->len;
+        if (full)
             room = out->max - out->len;
-        if (room == 0)
-            return PW_ETOOBIG;
-        if ((rc = pw_buf_reserve(out, room)) < 0)
-            return rc;
-        d->inf.next_out = out->p + out->len;
-        d->inf.avail_out = (uInt)room;
+        if (room == 0) {
+            d->inf.next_out = &spare;
+            d->inf.avail_out = 1;
+        } else {
+            if ((rc = pw_buf_reserve(out, room)) < 0)
+                return rc;
+            d->inf.next_out = out->p + out->len;
+            d->inf.avail_out = (uInt)room;
+        }
+        size_t avail = d->inf.avail_out;
         uInt in_before = d->inf.avail_in;
         int zr = inflate(&d->inf, Z_SYNC_FLUSH);
-        size_t made = room - d->inf.avail_out;
-        out->len += made;
+        size_t made = avail - d->inf.avail_out;
+        if (room == 0 && made)
+            return d->max_message && d->inf_total + made > d->max_message ? PW_EWSD_TOOBIG : PW_ETOOBIG;
+        if (room)
+            out->len += made;
         d->inf_total += made;
         if (d->max_message && d->inf_total > d->max_message)
             return PW_EWSD_TOOBIG;

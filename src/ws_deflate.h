@@ -13,9 +13,10 @@
  *
  * Window bits 8: zlib's raw deflate refuses windowBits 8 (since 1.2.9).  When
  * our compressor must use an 8-bit window (the peer asked for it) we deflate
- * with windowBits 9 and strategy Z_HUFFMAN_ONLY: no LZ77 back-references at
- * all, so the output is valid for any window size, at a lower ratio.  The
- * inflater accepts 8 as is.
+ * with windowBits 9: zlib never emits a match farther back than the window
+ * minus its 262-byte lookahead, i.e. 250 bytes at 9 bits, so the output is
+ * valid for a 256-byte window (a unit test checks it with zlib inflating at
+ * 8 bits, in every chunking).  The inflater uses the negotiated 8 as is.
  *
  * Inflating with a window below 15 bits: zlib rejects a back-reference
  * beyond the negotiated window only when the referenced bytes have left its
@@ -123,7 +124,10 @@ void pw_wsd_free(struct pw_wsd *d);
 
 /* Compresses one whole message, appending the frame payload (without the
  * 00 00 ff ff tail, §7.2.1) to out.  The first frame of the message carries
- * RSV1.  Returns 0, PW_ETOOBIG/PW_ENOMEM from out, or PW_EWSD_ZLIB. */
+ * RSV1.  Returns 0, PW_ETOOBIG/PW_ENOMEM from out (a capped out needs room
+ * for 4 bytes more than the result: zlib writes the tail before it is cut),
+ * or PW_EWSD_ZLIB.  On failure out is as it was and the message is dropped
+ * from the compression context (the next message stays decodable). */
 int pw_wsd_compress(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_buf *out);
 
 /* Decompresses a message as its payload arrives: call for each chunk (frame

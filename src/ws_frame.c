@@ -162,7 +162,8 @@ ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
             size_t take = p->hneed - p->hlen;
             if (take > len - used)
                 take = len - used;
-            memcpy(p->hbuf + p->hlen, in + used, take);
+            if (take) /* in may be NULL when len is 0 */
+                memcpy(p->hbuf + p->hlen, in + used, take);
             p->hlen += take;
             used += take;
             if (p->hlen < p->hneed)

@@ -64,7 +64,7 @@ applets() { "$PW" help --gen=applets; }
     [ -n "$a" ] || skip "no applet registered"
     run bash -c "source '$TOP/completions/pushwire.bash'
         COMP_WORDS=(pushwire ''); COMP_CWORD=1; _pushwire; echo \"\${COMPREPLY[*]}\"
-        COMP_WORDS=(pushwire $a --he); COMP_CWORD=2; _pushwire; echo \"\${COMPREPLY[*]}\""
+        COMP_WORDS=(pushwire $a --hel); COMP_CWORD=2; _pushwire; echo \"\${COMPREPLY[*]}\""
     assert_success
     assert_line --index 0 --partial "$a"
     assert_line --index 1 '--help'

@@ -201,6 +201,53 @@ sysval() { cut -f"${2:-1}" "/proc/sys/$1"; }
     [ "$(grep -c '^127.0.0.9$' "$BATS_TEST_TMPDIR/peers")" = 75 ]
 }
 
+# ns_probe ARGS… — in a fresh network namespace whose ephemeral port range is
+# 100 ports, start a listener and probe it with ARGS
+ns_probe() {
+    unshare -n true 2>/dev/null || skip "cannot create a network namespace here"
+    run timeout 60 unshare -n bash -c '
+        ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="40000 40099" || exit 99
+        pf=$(mktemp); /usr/bin/python3 "$2/tests/cli/tcp_hold.py" >"$pf" 2>/dev/null &
+        l=$!; for i in $(seq 100); do p=$(head -n 1 "$pf"); [ -n "$p" ] && break; sleep 0.05; done
+        pw=$1; shift 2
+        "$pw" portcheck "127.0.0.1:$p" "$@"; rc=$?
+        kill $l; rm -f "$pf"; exit $rc' _ "$PW" "$TOP" "$@"
+    [ "$status" -ne 99 ] || skip "cannot set the port range in a namespace here"
+}
+
+@test "past the ephemeral ports of one source address the probe reports EADDRNOTAVAIL" {
+    ns_probe --connections 150 --json
+    assert_failure 1
+    j=$(grep '^{' <<<"$output")
+    [ "$(jq -r .first_error.error <<<"$j")" = EADDRNOTAVAIL ]
+    [ "$(jq -r .first_error.limit <<<"$j")" = ports ]
+    [ "$(jq -r .held <<<"$j")" -le 100 ]
+    assert_output --partial 'expect EADDRNOTAVAIL (add --source)'
+}
+
+@test "more source addresses go past the ephemeral ports of one" {
+    ns_probe --connections 150 --source 127.0.0.2-127.0.0.3 --json
+    assert_success
+    [ "$(jq -r .held <<<"$output")" = 150 ]
+    ns_probe --connections 250 --source 127.0.0.2-127.0.0.3
+    assert_failure 1
+    assert_output --regexp 'first error: EADDRNOTAVAIL at attempt [0-9]+ \(connect, from 127\.0\.0\.[23]'
+    assert_line 'limit hit: ports'
+}
+
+@test "on a terminal: a table, and a progress line rewritten in place" {
+    command -v script >/dev/null || skip "no script(1)"
+    start_listener
+    run timeout 60 script -qec "'$PW' portcheck 127.0.0.1:$LPORT --connections 300 --hold 0.3" /dev/null
+    assert_success
+    assert_output --partial $'\r'
+    assert_output --regexp 'opening|holding|done'
+    assert_output --partial 'probe 127.0.0.1:'
+    run timeout 30 script -qec "'$PW' portcheck" /dev/null
+    assert_success
+    assert_output --partial '<- binds first'
+}
+
 @test "--ws against a server that is not WebSocket reports the refusal and exits 6" {
     timeout 60 "$PY" -m http.server --bind 127.0.0.1 0 >"$BATS_TEST_TMPDIR/http" 2>&1 3>&- &
     LISTEN_PID=$!
@@ -225,15 +272,20 @@ sysval() { cut -f"${2:-1}" "/proc/sys/$1"; }
 
 @test "a live probe holds 15000 connections (server in another process)" {
     if have_serve; then
-        start_serve
+        start_serve --max-conns 20000
         port=$SERVE_PORT
         ws=()
+        # WebSocket upgrades on every connection once serve speaks WebSocket
+        if "$PW" portcheck "127.0.0.1:$port" --connections 1 --ws /ws/test >/dev/null 2>&1; then
+            ws=(--ws /ws/test)
+        fi
     else
         start_listener
         port=$LPORT
         ws=()
     fi
-    run timeout 120 "$PW" portcheck "127.0.0.1:$port" --connections 15000 "${ws[@]}" --hold 1 --json
+    run timeout 150 "$PW" portcheck "127.0.0.1:$port" --connections 15000 "${ws[@]}" --hold 1 \
+        --timeout 60 --json
     assert_success
     [ "$(jq -r .attempted <<<"$output")" = 15000 ]
     [ "$(jq -r .held <<<"$output")" = 15000 ]

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "hostlimits.h"
 #include "probe.h"
 #include "pw_err.h"
 

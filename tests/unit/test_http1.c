@@ -129,6 +129,12 @@ static void test_request_forms(void)
     s = "PUT /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n";
     OK(parse_req(s, strlen(s), &req) > 0 && req.chunked == 1 && req.content_length == -1,
        "Transfer-Encoding: chunked is reported");
+    const char *hosts[] = {"", "127.0.0.1:8080", "[::1]:8080", "[::1]", "xn--bcher-kva.example", "a:", "my_host.local"};
+    for (size_t k = 0; k < sizeof hosts / sizeof hosts[0]; k++) {
+        char t[128];
+        snprintf(t, sizeof t, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[k]);
+        OK(parse_req(t, strlen(t), &req) > 0, "Host '%s' accepted", hosts[k]);
+    }
     s = "M-SEARCH~! /x HTTP/1.1\r\nHost: a\r\n\r\n";
     OK(parse_req(s, strlen(s), &req) > 0 && pw_str_eq(req.method, "M-SEARCH~!"), "any token is a method");
     s = "GET /{a}|^`[b]\"<>?q=|x| HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -201,6 +207,12 @@ static void test_request_errors(void)
         {"GET / HTTP/1.1\r\n\r\n", PW_EHTTP_HOST, "HTTP/1.1 without Host"},
         {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", PW_EHTTP_HOST, "two Host fields"},
         {"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", PW_EHTTP_HOST, "two Host fields in HTTP/1.0"},
+        {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", PW_EHTTP_HOST, "space in Host"},
+        {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", PW_EHTTP_HOST, "slash in Host"},
+        {"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", PW_EHTTP_HOST, "non-digit port"},
+        {"GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", PW_EHTTP_HOST, "userinfo in Host"},
+        {"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", PW_EHTTP_HOST, "unclosed IP-literal"},
+        {"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", PW_EHTTP_HOST, "junk after IP-literal"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         struct pw_http_req req;
@@ -370,8 +382,94 @@ static void test_helpers(void)
        "str_ieq / str_eq");
 }
 
+/* Feeds s in two pieces cut at `cut`; returns the final rc, the body in
+ * out and the bytes of s used in *used. */
+static int chunked_run(const char *s, size_t n, size_t cut, struct pw_buf *out, size_t *used)
+{
+    struct pw_http_chunked c;
+    pw_http_chunked_init(&c);
+    pw_buf_reset(out);
+    size_t u1 = 0, u2 = 0;
+    int rc = pw_http_chunked_feed(&c, (const uint8_t *)s, cut, out, &u1);
+    if (rc == 0)
+        rc = pw_http_chunked_feed(&c, (const uint8_t *)s + cut, n - cut, out, &u2);
+    *used = u1 + u2;
+    return rc;
+}
+
+static void test_chunked(void)
+{
+    struct pw_buf out;
+    pw_buf_init(&out, 0);
+    size_t used = 0;
+    const char *s = "5\r\nhello\r\n6;name=\"v\";x\r\n world\r\nA \t;e\r\n0123456789\r\n0\r\nX-Sum: 1\r\n\r\nNEXT";
+    size_t n = strlen(s);
+    int bad = -1;
+    for (size_t cut = 0; cut <= n; cut++) {
+        int rc = chunked_run(s, n, cut, &out, &used);
+        if (rc != 1 || used != n - 4 || out.len != 21 || memcmp(out.p, "hello world0123456789", 21) != 0) {
+            bad = (int)cut;
+            break;
+        }
+    }
+    OK(bad < 0, "chunked: sizes, extensions, BWS, trailer; same at every split (first bad %d)", bad);
+    struct pw_http_chunked c;
+    pw_http_chunked_init(&c);
+    pw_buf_reset(&out);
+    for (size_t i = 0; i < n - 4; i++) {
+        int rc = pw_http_chunked_feed(&c, (const uint8_t *)s + i, 1, &out, &used);
+        if (rc != (i == n - 5) || used != 1)
+            bad = (int)i;
+    }
+    OK(bad < 0 && out.len == 21, "chunked: one byte at a time, done exactly at the final LF");
+    IS(pw_http_chunked_feed(&c, (const uint8_t *)"x", 1, &out, &used), 1, "chunked: after the end it stays done");
+    IS(used, 0, "chunked: and uses nothing more");
+    s = "0\r\n\r\n";
+    OK(chunked_run(s, strlen(s), 0, &out, &used) == 1 && out.len == 0 && used == 5, "chunked: empty body");
+    static const struct bad cases[] = {
+        {"\r\n", PW_EHTTP_CHUNKED, "no size digits"},
+        {"g\r\n", PW_EHTTP_CHUNKED, "non-hex size"},
+        {"-1\r\n", PW_EHTTP_CHUNKED, "negative size"},
+        {"0x5\r\n", PW_EHTTP_CHUNKED, "0x prefix"},
+        {"1000000000000000\r\n", PW_EHTTP_CHUNKED, "16 hex digits"},
+        {"5\nhello\r\n0\r\n\r\n", PW_EHTTP_CHUNKED, "bare LF after the size"},
+        {"5 x\r\n", PW_EHTTP_CHUNKED, "junk after the size"},
+        {"5;a\x01\r\n", PW_EHTTP_CHUNKED, "control char in an extension"},
+        {"5;a\nhello", PW_EHTTP_CHUNKED, "bare LF in an extension"},
+        {"5\r\nhelloX\r\n", PW_EHTTP_CHUNKED, "data longer than its size"},
+        {"5\r\nhello\n0\r\n\r\n", PW_EHTTP_CHUNKED, "bare LF after data"},
+        {"5\r\nhello\r\r", PW_EHTTP_CHUNKED, "CR CR after data"},
+        {"0\r\nX : v\r\n\r\n", PW_EHTTP_CHUNKED, "space before colon in a trailer"},
+        {"0\r\nX: v\x01\r\n\r\n", PW_EHTTP_CHUNKED, "control char in a trailer"},
+        {"0\r\n v\r\n\r\n", PW_EHTTP_CHUNKED, "folded trailer"},
+        {"0\r\nX: v\n\r\n", PW_EHTTP_CHUNKED, "bare LF after a trailer"},
+        {"0\r\n\rX", PW_EHTTP_CHUNKED, "bare CR at the end"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int rc = chunked_run(cases[k].in, strlen(cases[k].in), 0, &out, &used);
+        OK(rc == cases[k].err, "chunked refused: %s (got %s)", cases[k].name, pw_errname(rc));
+    }
+    char *big = malloc(6000);
+    memset(big, 'a', 6000);
+    memcpy(big, "5;", 2);
+    IS(chunked_run(big, 6000, 0, &out, &used), PW_EHTTP_CHUNKED, "chunked: a 4 KiB size line is the limit");
+    memcpy(big, "0\r\nX: ", 6);
+    IS(chunked_run(big, 6000, 0, &out, &used), PW_EHTTP_CHUNKED, "chunked: a 4 KiB trailer section is the limit");
+    free(big);
+    s = "8\r\n12345678\r\n0\r\n\r\n";
+    out.max = 4;
+    pw_http_chunked_init(&c);
+    pw_buf_reset(&out);
+    IS(pw_http_chunked_feed(&c, (const uint8_t *)s, strlen(s), &out, &used), PW_ETOOBIG,
+       "chunked: the output buffer's cap bounds the body");
+    IS(pw_http_chunked_feed(&c, (const uint8_t *)"0\r\n\r\n", 5, &out, &used), PW_ETOOBIG, "chunked: errors are sticky");
+    pw_buf_free(&out);
+    STREQ(pw_errrule(PW_EHTTP_CHUNKED), "RFC 9112 §7.1", "chunked: error names RFC 9112 §7.1");
+}
+
 int main(void)
 {
+    test_chunked();
     test_browser_upgrade();
     test_curl_post();
     test_request_forms();

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "hostlimits.h"
 #include "probe.h"
 #include "pw_err.h"
 #include "tap.h"

@@ -209,8 +209,59 @@ static void test_exhaustive(void)
     OK(agree, "4-byte strings led by F0..F7 agree with the RFC 3629 definition");
 }
 
+/* Result and bad offset fed one byte at a time (the byte-wise automaton
+ * only) must equal those of one call (which checks whole sequences at once
+ * when 4 bytes are in view). */
+static int bytewise_agrees(const uint8_t *p, size_t n)
+{
+    struct pw_utf8 u;
+    size_t bad0 = (size_t)-1, bad = (size_t)-1, at;
+    int r0 = whole(p, n, &bad0), r = PW_UTF8_OK;
+    pw_utf8_init(&u);
+    for (size_t i = 0; i < n; i++) {
+        r = pw_utf8_feed(&u, p + i, 1, &at);
+        if (r == PW_UTF8_BAD) {
+            bad = i;
+            break;
+        }
+    }
+    if (n == 0)
+        r = PW_UTF8_OK;
+    return r == r0 && (r != PW_UTF8_BAD || bad == bad0);
+}
+
+static void test_whole_sequence_path(void)
+{
+    uint8_t b[8];
+    int agree = 1;
+    for (unsigned x = 0; x < 0x400000; x++) {
+        b[0] = (uint8_t)(0xC0 | x >> 16), b[1] = (uint8_t)(x >> 8), b[2] = (uint8_t)x;
+        memcpy(b + 3, "abcde", 5);
+        for (size_t n = 4; n <= 8; n += 4)
+            if (!bytewise_agrees(b, n) || pw_utf8_valid(b, n) != ref_valid(b, n))
+                agree = 0;
+    }
+    OK(agree, "every lead C0..FF with 2 more bytes, padded to 4 and 8: one call agrees with byte-wise and RFC 3629");
+    agree = 1;
+    uint32_t x = 12345;
+    uint8_t r[64];
+    for (int t = 0; t < 200000; t++) {
+        for (size_t i = 0; i < sizeof r; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            /* mostly plausible UTF-8 pieces, some noise */
+            static const uint8_t pick[] = {'a', 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80,
+                                           0xED, 0xA0, 0xF4, 0x90, 0xE0, 0x80, 0xBF, 0xC0, 0xFF, ' '};
+            r[i] = pick[x % sizeof pick];
+        }
+        if (!bytewise_agrees(r, 1 + x % sizeof r))
+            agree = 0;
+    }
+    OK(agree, "200000 random UTF-8-ish strings: one call agrees with byte-wise (result and bad offset)");
+}
+
 int main(void)
 {
+    test_whole_sequence_path();
     test_vectors();
     test_partial_then_complete();
     test_fast_path_positions();

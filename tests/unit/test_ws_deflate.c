@@ -47,7 +47,7 @@ static void test_server_negotiation(void)
           "permessage-deflate; server_max_window_bits=10", "server_max_window_bits=10 accepted");
     IS(p.server_max_window_bits, 10, "  params say 10");
     STREQ(server_says("permessage-deflate; server_max_window_bits=8", NULL, &p),
-          "permessage-deflate; server_max_window_bits=8", "server_max_window_bits=8 accepted (Huffman-only)");
+          "permessage-deflate; server_max_window_bits=8", "server_max_window_bits=8 accepted (deflated with 9 bits)");
     STREQ(server_says("permessage-deflate; client_max_window_bits=9", NULL, &p),
           "permessage-deflate; client_max_window_bits=9", "client_max_window_bits=9 accepted");
     IS(p.client_max_window_bits, 9, "  params say 9");
@@ -366,6 +366,43 @@ static void test_window8_has_no_far_references(void)
     pw_wsd_free(&tx);
 }
 
+/* zlib deflating with 9 bits (what "8" becomes) reaches back at most 250
+ * bytes, so an 8-bit (256-byte) inflater reads it in any chunking */
+static void test_window9_fits_window8(void)
+{
+    uint8_t msg[3000], z[4000], line[250];
+    fill(line, sizeof line, 1, 9); /* 250 random bytes, repeated: matches 250 back */
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = line[i % sizeof line];
+    struct pw_wsd_params p = {0, 0, 8, 8};
+    struct pw_wsd tx, rx;
+    struct pw_buf zb, out;
+    pw_buf_init(&zb, 0);
+    pw_buf_init(&out, 0);
+    pw_wsd_init(&tx, &p, 0, 6, 0);
+    pw_wsd_compress(&tx, msg, sizeof msg, &zb);
+    size_t zlen = zb.len;
+    memcpy(z, zb.p, zlen);
+    OK(zlen < 600, "window 8 (deflated as 9) uses matches: 3000 bytes of 250-byte repeats -> %zu", zlen);
+    int ok = 1;
+    for (size_t chunk = 1; chunk <= zlen; chunk = chunk * 2 + 1) {
+        pw_wsd_init(&rx, &p, 1, -1, 0);
+        pw_buf_reset(&out);
+        int rc = 0;
+        for (size_t off = 0; off < zlen && rc == 0; off += chunk) {
+            size_t n = zlen - off < chunk ? zlen - off : chunk;
+            rc = pw_wsd_decompress(&rx, z + off, n, off + n == zlen, &out);
+        }
+        if (rc != 0 || out.len != sizeof msg || memcmp(out.p, msg, sizeof msg) != 0)
+            ok = 0;
+        pw_wsd_free(&rx);
+    }
+    OK(ok, "  and an 8-bit inflater reads it in chunks of every size");
+    pw_buf_free(&zb);
+    pw_buf_free(&out);
+    pw_wsd_free(&tx);
+}
+
 static void test_bomb(void)
 {
     size_t big = 20u << 20;
@@ -417,6 +454,22 @@ static void test_bomb(void)
     pw_buf_reset(&z);
     pw_wsd_compress(&tx, zeros, 5000, &z);
     IS(pw_wsd_decompress(&rx, z.p, z.len, 1, &small), PW_ETOOBIG, "a capped output buffer gives PW_ETOOBIG");
+    pw_wsd_free(&rx);
+    pw_wsd_free(&tx);
+    /* a message that exactly fills the capped buffer (and max_message) is fine */
+    pw_wsd_init(&tx, &defaults, 0, -1, 0);
+    pw_wsd_init(&rx, &defaults, 1, -1, 1000);
+    for (int i = 0; i < 2; i++) {
+        pw_buf_reset(&z);
+        pw_buf_reset(&small);
+        pw_wsd_compress(&tx, zeros, 1000, &z);
+        IS(pw_wsd_decompress(&rx, z.p, z.len, 1, &small), 0, "a message of exactly the buffer's cap inflates (%d)", i);
+        IS(small.len, 1000, "  all 1000 bytes");
+    }
+    pw_buf_reset(&z);
+    pw_buf_reset(&small);
+    pw_wsd_compress(&tx, zeros, 1001, &z);
+    IS(pw_wsd_decompress(&rx, z.p, z.len, 1, &small), PW_EWSD_TOOBIG, "one byte more is PW_EWSD_TOOBIG");
     IS(pw_wsd_compress(&tx, zeros, 100000, &small) < 0, 1, "compressing into a full buffer fails");
     pw_wsd_free(&rx);
     pw_wsd_free(&tx);
@@ -486,6 +539,7 @@ int main(void)
     test_rfc7692_examples();
     test_roundtrips();
     test_window8_has_no_far_references();
+    test_window9_fits_window8();
     test_bomb();
     return tap_done();
 }

@@ -442,6 +442,8 @@ static void test_events(void)
     IS(ev.type, PW_WS_EV_END, "  is END");
     IS(pw_ws_parse(&p, in + 6, 0, &ev), 0, "no input: nothing");
     IS(ev.type, PW_WS_EV_NONE, "  NONE");
+    IS(pw_ws_parse(&p, NULL, 0, &ev), 0, "NULL input of length 0 is fine");
+    IS(ev.type, PW_WS_EV_NONE, "  NONE");
 }
 
 /* --- encoder --- */

@@ -1,4 +1,4 @@
-#include "limits.h"
+#include "hostlimits.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,5 +1,6 @@
-/* limits.h — what bounds the number of TCP connections a process can hold:
- * RLIMIT_NOFILE, the kernel's file and port tables, conntrack, memory.
+/* hostlimits.h — what bounds the number of TCP connections a process can
+ * hold: RLIMIT_NOFILE, the kernel's file and port tables, conntrack, memory.
+ * (Not "limits.h": with -Isrc it would shadow the C library's <limits.h>.)
  *
  * pw_limits_read() reads the live values (getrlimit and files under a /proc
  * root, so tests can point it at a fake tree); pw_limits_capacity() turns
@@ -7,8 +8,8 @@
  * prints or exits.  Every numeric field is -1 when the kernel does not
  * expose it (e.g. conntrack when nf_conntrack is not loaded).
  */
-#ifndef PW_LIMITS_H
-#define PW_LIMITS_H
+#ifndef PW_HOSTLIMITS_H
+#define PW_HOSTLIMITS_H
 
 #include <stddef.h>
 

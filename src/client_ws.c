@@ -1,0 +1,521 @@
+/* client_ws.c — WebSocket client: opening handshake, frames in and out,
+ * pings, the closing handshake.  See client_ws.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client_ws.h"
+#include "http1.h"
+#include "utf8.h"
+#include "ws_handshake.h"
+
+#define PW_WSC_MAX_HEAD 65536
+#define PW_WSC_MAX_BODY 65536
+
+static void pw__wsc_end(struct pw_wsc *ws, int err)
+{
+    if (ws->ended || ws->freed)
+        return;
+    ws->ended = 1;
+    ws->state = PW_WSC_DONE;
+    ws->cb.on_end(ws, err);
+}
+
+/* end once what is queued (a close frame) is in the kernel */
+static void pw__wsc_end_after_flush(struct pw_wsc *ws, int err)
+{
+    if (ws->ending)
+        return;
+    ws->ending = 1;
+    ws->end_err = err;
+    if (pw_stream_pending(&ws->st) == 0)
+        pw__wsc_end(ws, err);
+}
+
+static int pw__wsc_frame(struct pw_wsc *ws, int opcode, unsigned rsv, const void *data, size_t len)
+{
+    if (ws->st.state != PW_ST_OPEN || ws->st.ended)
+        return PW_ESTATE;
+    uint8_t key[4];
+    if (pw_rand_bytes(key, 4))
+        return PW_EIO;
+    uint8_t hdr[14];
+    int hl = pw_ws_encode_header(hdr, 1, rsv, opcode, key, len, 0);
+    if (hl < 0)
+        return hl;
+    struct pw_buf *f = &ws->frame;
+    f->len = 0;
+    int rc = pw_buf_reserve(f, (size_t)hl + len);
+    if (rc)
+        return rc;
+    memcpy(f->p, hdr, (size_t)hl);
+    if (len)
+        memcpy(f->p + hl, data, len);
+    if (ws->cb.on_frame) {
+        struct pw_wsc_frame fr = {1, 1, (int)rsv, opcode, 1, len, data, len < 4096 ? len : 4096};
+        ws->cb.on_frame(ws, &fr);
+    }
+    pw_ws_mask(f->p + hl, len, key, 0);
+    f->len = (size_t)hl + len;
+    return pw_stream_write(&ws->st, f->p, f->len);
+}
+
+int pw_wsc_send(struct pw_wsc *ws, int opcode, const void *data, size_t len)
+{
+    if (ws->state != PW_WSC_OPEN && !(ws->state == PW_WSC_CLOSING && pw_ws_is_control(opcode) &&
+                                      opcode != PW_WS_OP_CLOSE))
+        return PW_ESTATE;
+    if (pw_ws_is_control(opcode) && len > 125)
+        return PW_EINVAL;
+    int rc = pw__wsc_frame(ws, opcode, 0, data, len);
+    if (rc == 0 && !pw_ws_is_control(opcode))
+        ws->msgs_out++;
+    return rc;
+}
+
+static int pw__wsc_send_close(struct pw_wsc *ws, unsigned code, const char *reason)
+{
+    uint8_t p[125];
+    size_t n = 0;
+    if (code) {
+        p[0] = (uint8_t)(code >> 8);
+        p[1] = (uint8_t)code;
+        n = 2;
+        size_t rl = reason ? strlen(reason) : 0;
+        if (rl > 123)
+            rl = 123;
+        if (rl)
+            memcpy(p + 2, reason, rl);
+        n += rl;
+    }
+    ws->close_out = (int)(code ? code : 1005);
+    return pw__wsc_frame(ws, PW_WS_OP_CLOSE, 0, p, n);
+}
+
+int pw_wsc_close(struct pw_wsc *ws, unsigned code, const char *reason)
+{
+    if (ws->state != PW_WSC_OPEN)
+        return PW_ESTATE;
+    ws->state = PW_WSC_CLOSING;
+    return pw__wsc_send_close(ws, code, reason);
+}
+
+size_t pw_wsc_pending(const struct pw_wsc *ws) { return pw_stream_pending(&ws->st); }
+
+void pw_wsc_pause(struct pw_wsc *ws, int paused) { pw_stream_pause(&ws->st, paused); }
+
+/* the server broke a rule: tell it with the right close code, then end */
+static void pw__wsc_violation(struct pw_wsc *ws, int err)
+{
+    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 ? 1007
+                    : err == PW_EWS_TOOBIG                         ? 1009
+                                                                   : 1002;
+    snprintf(ws->detail, sizeof ws->detail, "server broke %s: %s (closing with %u)",
+             pw_errrule(err)[0] ? pw_errrule(err) : "the protocol", pw_strerror(err), code);
+    if (ws->close_out < 0)
+        pw__wsc_send_close(ws, code, pw_strerror(err));
+    ws->state = PW_WSC_CLOSING;
+    pw__wsc_end_after_flush(ws, err);
+}
+
+static void pw__wsc_control(struct pw_wsc *ws)
+{
+    const uint8_t *p = ws->ctrl;
+    size_t n = ws->ctrl_len;
+    switch (ws->cur.opcode) {
+    case PW_WS_OP_PING:
+        if (ws->close_out < 0)
+            pw__wsc_frame(ws, PW_WS_OP_PONG, 0, p, n);
+        break;
+    case PW_WS_OP_PONG:
+        if (ws->cb.on_pong)
+            ws->cb.on_pong(ws, p, n);
+        break;
+    case PW_WS_OP_CLOSE: {
+        unsigned code = 0;
+        const uint8_t *reason = NULL;
+        size_t rl = 0;
+        int rc = pw_ws_close_parse(p, n, &code, &reason, &rl);
+        if (rc < 0) {
+            pw__wsc_violation(ws, rc);
+            return;
+        }
+        ws->close_in = code ? (int)code : 1005;
+        if (rl >= sizeof ws->close_in_reason)
+            rl = sizeof ws->close_in_reason - 1;
+        if (rl)
+            memcpy(ws->close_in_reason, reason, rl);
+        ws->close_in_reason[rl] = 0;
+        if (ws->cb.on_close)
+            ws->cb.on_close(ws, (unsigned)ws->close_in, ws->close_in_reason);
+        if (ws->ended || ws->freed)
+            return;
+        if (ws->close_out < 0) /* echo the code, as §5.5.1 suggests */
+            pw__wsc_send_close(ws, code, NULL);
+        ws->state = PW_WSC_CLOSING;
+        pw__wsc_end_after_flush(ws, 0);
+        break;
+    }
+    }
+}
+
+static void pw__wsc_deliver(struct pw_wsc *ws)
+{
+    const uint8_t *d = ws->direct ? ws->direct : ws->msg.p;
+    size_t n = ws->direct ? ws->direct_len : ws->msg.len;
+    static const uint8_t empty[1];
+    if (!d)
+        d = empty;
+    ws->msgs_in++;
+    ws->cb.on_message(ws, ws->msg_op, d, n);
+    ws->direct = NULL;
+    ws->direct_len = 0;
+    ws->msg.len = 0;
+}
+
+static void pw__wsc_frames(struct pw_wsc *ws, uint8_t *p, size_t n)
+{
+    /* keep calling with n == 0 too: an END event may still be owed */
+    while (!ws->ending && !ws->ended && !ws->freed) {
+        struct pw_ws_event ev;
+        ssize_t k = pw_ws_parse(&ws->parser, p, n, &ev);
+        if (k < 0) {
+            pw__wsc_violation(ws, (int)k);
+            return;
+        }
+        p += k;
+        n -= (size_t)k;
+        if (ev.type == PW_WS_EV_NONE) {
+            if (k == 0)
+                break;
+            continue;
+        }
+        int rc = pw_ws_msg_event(&ws->ms, &ev);
+        if (rc < 0) {
+            pw__wsc_violation(ws, rc);
+            return;
+        }
+        int ctl = pw_ws_is_control(ev.hdr.opcode);
+        switch (ev.type) {
+        case PW_WS_EV_HEADER:
+            ws->cur = ev.hdr;
+            if (ctl) {
+                ws->ctrl_len = 0;
+            } else if (ev.hdr.opcode != PW_WS_OP_CONT) {
+                ws->msg_op = ev.hdr.opcode;
+                ws->msg.len = 0;
+                ws->direct = NULL;
+            }
+            if (ws->cb.on_frame) {
+                struct pw_wsc_frame fr = {0, ev.hdr.fin, (int)ev.hdr.rsv, ev.hdr.opcode,
+                                          ev.hdr.masked, ev.hdr.len, NULL, 0};
+                /* the payload is shown at END for control frames; data frames
+                 * show only their header here */
+                if (!ctl)
+                    ws->cb.on_frame(ws, &fr);
+            }
+            break;
+        case PW_WS_EV_PAYLOAD:
+            if (ctl) {
+                size_t room = sizeof ws->ctrl - ws->ctrl_len;
+                size_t c = ev.len < room ? ev.len : room;
+                memcpy(ws->ctrl + ws->ctrl_len, ev.data, c);
+                ws->ctrl_len += c;
+            } else if (ws->cur.fin && ws->cur.opcode != PW_WS_OP_CONT && ev.offset == 0 &&
+                       ev.len == ws->cur.len && ws->msg.len == 0) {
+                ws->direct = ev.data; /* whole message in this read: no copy */
+                ws->direct_len = ev.len;
+            } else {
+                if (ws->direct) { /* cannot happen with one chunk per frame, be safe */
+                    if (pw_buf_append(&ws->msg, ws->direct, ws->direct_len)) {
+                        pw__wsc_violation(ws, PW_EWS_TOOBIG);
+                        return;
+                    }
+                    ws->direct = NULL;
+                }
+                if ((rc = pw_buf_append(&ws->msg, ev.data, ev.len)) != 0) {
+                    if (rc == PW_ENOMEM) {
+                        snprintf(ws->detail, sizeof ws->detail, "out of memory");
+                        pw__wsc_end(ws, PW_ENOMEM);
+                        return;
+                    }
+                    pw__wsc_violation(ws, PW_EWS_TOOBIG);
+                    return;
+                }
+            }
+            break;
+        case PW_WS_EV_END:
+            if (ctl) {
+                if (ws->cb.on_frame) {
+                    struct pw_wsc_frame fr = {0, ws->cur.fin, (int)ws->cur.rsv, ws->cur.opcode,
+                                              ws->cur.masked, ws->cur.len, ws->ctrl, ws->ctrl_len};
+                    ws->cb.on_frame(ws, &fr);
+                }
+                pw__wsc_control(ws);
+            } else if (ws->cur.fin) {
+                pw__wsc_deliver(ws);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* ---- opening handshake ------------------------------------------------ */
+
+static int pw__has_header(const struct pw_wsc_opts *o, const char *name)
+{
+    size_t l = strlen(name);
+    for (size_t i = 0; i < o->nheaders; i++)
+        if (strncasecmp(o->headers[i], name, l) == 0 && o->headers[i][l] == ':')
+            return 1;
+    return 0;
+}
+
+static void pw__wsc_stream_open(struct pw_stream *s)
+{
+    struct pw_wsc *ws = s->ud;
+    if (pw_ws_gen_key(ws->key)) {
+        snprintf(ws->detail, sizeof ws->detail, "no random bytes for the key");
+        pw__wsc_end(ws, PW_EIO);
+        return;
+    }
+    struct pw_buf *r = &ws->request;
+    char hp[300];
+    pw_url_hostport(&ws->url, hp, sizeof hp, 0);
+    pw_buf_printf(r, "GET %s HTTP/1.1\r\n", ws->url.target);
+    if (!pw__has_header(&ws->o, "Host"))
+        pw_buf_printf(r, "Host: %s\r\n", hp);
+    pw_buf_printf(r, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", ws->key);
+    if (ws->o.origin && !pw__has_header(&ws->o, "Origin"))
+        pw_buf_printf(r, "Origin: %s\r\n", ws->o.origin);
+    if (ws->o.nprotos) {
+        pw_buf_printf(r, "Sec-WebSocket-Protocol: ");
+        for (size_t i = 0; i < ws->o.nprotos; i++)
+            pw_buf_printf(r, "%s%s", i ? ", " : "", ws->o.protos[i]);
+        pw_buf_printf(r, "\r\n");
+    }
+    if (ws->o.compress)
+        pw_buf_printf(r, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+    if (!pw__has_header(&ws->o, "User-Agent"))
+        pw_buf_printf(r, "User-Agent: pushwire\r\n");
+    for (size_t i = 0; i < ws->o.nheaders; i++)
+        pw_buf_printf(r, "%s\r\n", ws->o.headers[i]);
+    if (pw_buf_printf(r, "\r\n")) {
+        snprintf(ws->detail, sizeof ws->detail, "request head too large");
+        pw__wsc_end(ws, PW_ETOOBIG);
+        return;
+    }
+    if (ws->cb.on_head)
+        ws->cb.on_head(ws, 1, (const char *)r->p, r->len);
+    ws->state = PW_WSC_HANDSHAKE;
+    ws->t_req = uv_hrtime();
+    pw_stream_write(&ws->st, r->p, r->len);
+}
+
+static void pw__wsc_rejected(struct pw_wsc *ws)
+{
+    snprintf(ws->detail, sizeof ws->detail, "server answered %d instead of 101", ws->http_status);
+    pw__wsc_end(ws, PW_ECL_REJECTED);
+}
+
+static void pw__wsc_head(struct pw_wsc *ws)
+{
+    struct pw_http_resp resp;
+    struct pw_http_limits lim = {PW_WSC_MAX_HEAD, PW_HTTP_MAX_HEADERS};
+    int hl = pw_http_parse_response((const char *)ws->response.p, ws->response.len, &resp, &lim);
+    if (hl == PW_EAGAIN)
+        return;
+    if (hl < 0) {
+        snprintf(ws->detail, sizeof ws->detail, "malformed handshake response: %s (%s)",
+                 pw_strerror(hl), pw_errrule(hl));
+        pw__wsc_end(ws, hl);
+        return;
+    }
+    ws->head_len = (size_t)hl;
+    ws->http_status = resp.status;
+    ws->handshake_ms = (double)(uv_hrtime() - ws->t_req) / 1e6;
+    if (ws->cb.on_head)
+        ws->cb.on_head(ws, 0, (const char *)ws->response.p, (size_t)hl);
+    if (resp.status != 101) {
+        /* keep the body for the user: Content-Length bytes, or until EOF */
+        size_t have = ws->response.len - (size_t)hl;
+        long long want = resp.content_length >= 0 ? resp.content_length : -1;
+        if (want >= 0 && (size_t)want <= have) {
+            ws->response.len = (size_t)hl + (size_t)want;
+            pw__wsc_rejected(ws);
+            return;
+        }
+        ws->body_left = want < 0 ? -1 : (int)(want > PW_WSC_MAX_BODY ? PW_WSC_MAX_BODY : want) - (int)have;
+        if (resp.status == 204 || resp.status == 304 || ws->body_left == 0)
+            pw__wsc_rejected(ws);
+        return;
+    }
+    static const char *const deflate_name[] = {"permessage-deflate"};
+    struct pw_ws_response_info info;
+    int rc = pw_ws_check_response(&resp, ws->key, ws->o.protos, ws->o.nprotos,
+                                  deflate_name, ws->o.compress ? 1 : 0, &info);
+    if (rc < 0) {
+        snprintf(ws->detail, sizeof ws->detail, "bad handshake response: %s (%s)", pw_strerror(rc),
+                 pw_errrule(rc));
+        pw__wsc_end(ws, rc);
+        return;
+    }
+    if (info.protocol.len && info.protocol.len < sizeof ws->protocol) {
+        memcpy(ws->protocol, info.protocol.p, info.protocol.len);
+        ws->protocol[info.protocol.len] = 0;
+    }
+    const struct pw_str *ext = pw_http_header_get(resp.headers, resp.nheaders,
+                                                  "Sec-WebSocket-Extensions", NULL);
+    if (ext)
+        snprintf(ws->extensions, sizeof ws->extensions, "%.*s", (int)ext->len, ext->p);
+    if (info.nexts) {
+        /* permessage-deflate needs ws_deflate.h, which is not in the core yet */
+        snprintf(ws->detail, sizeof ws->detail,
+                 "server chose permessage-deflate, which this build cannot inflate yet");
+        pw__wsc_end(ws, PW_EHS_EXTENSION);
+        return;
+    }
+    struct pw_ws_parser_opts po = {PW_WS_FROM_SERVER, 0, ws->o.max_message, 0};
+    pw_ws_parser_init(&ws->parser, &po);
+    pw_ws_msg_init(&ws->ms, ws->o.max_message);
+    ws->state = PW_WSC_OPEN;
+    size_t rest = ws->response.len - (size_t)hl;
+    uint8_t *tmp = NULL;
+    if (rest) { /* frames that came with the head */
+        tmp = malloc(rest);
+        if (!tmp) {
+            pw__wsc_end(ws, PW_ENOMEM);
+            return;
+        }
+        memcpy(tmp, ws->response.p + hl, rest);
+    }
+    ws->response.len = (size_t)hl;
+    ws->cb.on_open(ws);
+    if (tmp && !ws->ended && !ws->freed)
+        pw__wsc_frames(ws, tmp, rest);
+    free(tmp);
+}
+
+static void pw__wsc_data(struct pw_stream *s, uint8_t *data, size_t len)
+{
+    struct pw_wsc *ws = s->ud;
+    if (ws->ended || ws->freed)
+        return;
+    if (ws->state == PW_WSC_HANDSHAKE) {
+        if (ws->http_status) { /* body of a refusal */
+            size_t take = len;
+            if (ws->body_left >= 0 && take > (size_t)ws->body_left)
+                take = (size_t)ws->body_left;
+            if (ws->response.len + take > ws->head_len + PW_WSC_MAX_BODY)
+                take = ws->head_len + PW_WSC_MAX_BODY - ws->response.len;
+            pw_buf_append(&ws->response, data, take);
+            if (ws->body_left >= 0)
+                ws->body_left -= (int)take;
+            if (ws->body_left == 0 || ws->response.len >= ws->head_len + PW_WSC_MAX_BODY)
+                pw__wsc_rejected(ws);
+            return;
+        }
+        if (pw_buf_append(&ws->response, data, len)) {
+            snprintf(ws->detail, sizeof ws->detail, "handshake response head larger than %d bytes",
+                     PW_WSC_MAX_HEAD);
+            pw__wsc_end(ws, PW_EHTTP_HEAD_TOOBIG);
+            return;
+        }
+        pw__wsc_head(ws);
+        return;
+    }
+    if (ws->state == PW_WSC_OPEN || ws->state == PW_WSC_CLOSING)
+        pw__wsc_frames(ws, data, len);
+}
+
+static void pw__wsc_stream_end(struct pw_stream *s, int err)
+{
+    struct pw_wsc *ws = s->ud;
+    if (ws->ended || ws->freed)
+        return;
+    if (err) {
+        snprintf(ws->detail, sizeof ws->detail, "%s", s->detail);
+        pw__wsc_end(ws, err);
+        return;
+    }
+    if (ws->ending) { /* the server closed TCP after its close frame: fine */
+        pw__wsc_end(ws, ws->end_err);
+        return;
+    }
+    if (ws->state == PW_WSC_HANDSHAKE && ws->http_status && ws->http_status != 101) {
+        pw__wsc_rejected(ws);
+        return;
+    }
+    if (ws->state == PW_WSC_HANDSHAKE)
+        snprintf(ws->detail, sizeof ws->detail, "server closed the connection during the handshake");
+    else
+        snprintf(ws->detail, sizeof ws->detail, "connection closed without a close frame (1006)");
+    pw__wsc_end(ws, PW_ECL_ABNORMAL);
+}
+
+static void pw__wsc_drain(struct pw_stream *s)
+{
+    struct pw_wsc *ws = s->ud;
+    if (ws->freed)
+        return;
+    if (ws->ending && !ws->ended) {
+        pw__wsc_end(ws, ws->end_err);
+        return;
+    }
+    if (ws->cb.on_drain && !ws->ended)
+        ws->cb.on_drain(ws);
+}
+
+static void pw__wsc_closed(struct pw_stream *s)
+{
+    struct pw_wsc *ws = s->ud;
+    pw_buf_free(&ws->request);
+    pw_buf_free(&ws->response);
+    pw_buf_free(&ws->msg);
+    pw_buf_free(&ws->frame);
+    free(ws);
+}
+
+struct pw_wsc *pw_wsc_new(uv_loop_t *loop, const struct pw_wsc_opts *o,
+                          const struct pw_wsc_cb *cb, void *ud)
+{
+    struct pw_wsc *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+    ws->loop = loop;
+    ws->o = *o;
+    ws->url = *o->url;
+    ws->o.url = &ws->url;
+    if (o->proxy) {
+        ws->proxy = *o->proxy;
+        ws->o.proxy = &ws->proxy;
+    }
+    ws->cb = *cb;
+    ws->ud = ud;
+    ws->close_in = ws->close_out = -1;
+    ws->state = PW_WSC_CONNECTING;
+    pw_buf_init(&ws->request, 16384);
+    pw_buf_init(&ws->response, PW_WSC_MAX_HEAD + PW_WSC_MAX_BODY);
+    pw_buf_init(&ws->msg, o->max_message);
+    pw_buf_init(&ws->frame, 0);
+    ws->st.ud = ws;
+    struct pw_stream_opts so = {&ws->url, o->proxy ? &ws->proxy : NULL, o->cacert, o->insecure,
+                                "http/1.1"};
+    static const struct pw_stream_cb scb = {pw__wsc_stream_open, pw__wsc_data, pw__wsc_stream_end,
+                                            pw__wsc_drain, pw__wsc_closed};
+    pw_stream_open(&ws->st, loop, &so, &scb);
+    ws->st.ud = ws;
+    return ws;
+}
+
+void pw_wsc_free(struct pw_wsc *ws)
+{
+    if (!ws || ws->freed)
+        return;
+    ws->freed = 1;
+    pw_stream_close(&ws->st);
+}

@@ -1,0 +1,120 @@
+/* client_ws.h — a WebSocket client connection (RFC 6455) on libuv, over the
+ * client stream (proxy, TLS) and the protocol core (handshake, frames).
+ *
+ * Life: pw_wsc_new → callbacks → on_end exactly once → pw_wsc_free (the
+ * memory goes when the stream's handles are closed).  Never prints.
+ */
+#ifndef PW_CLIENT_WS_H
+#define PW_CLIENT_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "client.h"
+#include "ws_frame.h"
+
+struct pw_wsc;
+
+struct pw_wsc_opts {
+    const struct pw_url *url;
+    const struct pw_url *proxy;     /* NULL: direct */
+    const char *cacert;
+    int insecure;
+    const char *const *headers;     /* "Name: value" lines, sent as given */
+    size_t nheaders;
+    const char *origin;             /* NULL: no Origin header */
+    const char *const *protos;      /* offered subprotocols */
+    size_t nprotos;
+    int compress;                   /* offer permessage-deflate */
+    uint64_t max_message;           /* 0: no limit */
+};
+
+/* what a frame looked like, for the wire view */
+struct pw_wsc_frame {
+    int out;                        /* 1: we sent it */
+    int fin, rsv, opcode, masked;
+    uint64_t len;
+    const uint8_t *payload;         /* control frames and data frames < 4 KiB */
+    size_t plen;                    /* bytes at payload (may be < len) */
+};
+
+struct pw_wsc_cb {
+    void (*on_open)(struct pw_wsc *ws);
+    /* a complete message; `data` valid during the call only */
+    void (*on_message)(struct pw_wsc *ws, int opcode, const uint8_t *data, size_t len);
+    void (*on_pong)(struct pw_wsc *ws, const uint8_t *data, size_t len);
+    /* the server's close frame (code 1005 when it carried none) */
+    void (*on_close)(struct pw_wsc *ws, unsigned code, const char *reason);
+    /* the end: 0 after a completed close handshake; otherwise a PW_E* code
+     * and ws->detail.  Exactly once. */
+    void (*on_end)(struct pw_wsc *ws, int err);
+    /* wire view (may be NULL): request/response heads and every frame */
+    void (*on_head)(struct pw_wsc *ws, int out, const char *text, size_t len);
+    void (*on_frame)(struct pw_wsc *ws, const struct pw_wsc_frame *f);
+    /* all queued frames reached the kernel (may be NULL): for backpressure */
+    void (*on_drain)(struct pw_wsc *ws);
+};
+
+enum pw_wsc_state { PW_WSC_CONNECTING, PW_WSC_HANDSHAKE, PW_WSC_OPEN, PW_WSC_CLOSING, PW_WSC_DONE };
+
+struct pw_wsc {
+    /* public, read-only */
+    int state;
+    int http_status;            /* of the handshake response, 0 before */
+    struct pw_buf request;      /* the request head we sent */
+    struct pw_buf response;     /* response head + body (status != 101) */
+    size_t head_len;            /* bytes of response that are the head */
+    char protocol[128];         /* negotiated subprotocol, "" if none */
+    char extensions[256];       /* Sec-WebSocket-Extensions as answered */
+    int deflate;                /* permessage-deflate in use */
+    int close_in;               /* code the server sent, -1 none yet (1005: empty) */
+    char close_in_reason[128];
+    int close_out;              /* code we sent, -1 none yet */
+    char detail[512];
+    uint64_t msgs_in, msgs_out;
+    double handshake_ms;        /* request written → response complete */
+    struct pw_stream st;        /* the transport (st.peer, byte counters) */
+    void *ud;
+    /* private */
+    uv_loop_t *loop;
+    struct pw_wsc_opts o;
+    struct pw_url url, proxy;
+    struct pw_wsc_cb cb;
+    char key[32];
+    uint64_t t_req;
+    int ending, end_err, ended, freed;
+    int body_left;              /* -1: until EOF */
+    struct pw_ws_parser parser;
+    struct pw_ws_msgstate ms;
+    struct pw_ws_header cur;
+    int msg_op;
+    struct pw_buf msg;          /* payload of a message arriving in pieces */
+    const uint8_t *direct;      /* a single-frame message delivered in place */
+    size_t direct_len;
+    uint8_t ctrl[128];
+    size_t ctrl_len;
+    struct pw_buf frame;        /* scratch for building an outgoing frame */
+    void *deflate_state;
+};
+
+/* Allocates and starts a connection.  Returns NULL on out-of-memory only;
+ * every other failure arrives through on_end. */
+struct pw_wsc *pw_wsc_new(uv_loop_t *loop, const struct pw_wsc_opts *o,
+                          const struct pw_wsc_cb *cb, void *ud);
+/* Queues one message (text/binary) or control frame (ping/pong), masked
+ * with a fresh key.  0, PW_ESTATE when not open, PW_ENOMEM, PW_ETOOBIG. */
+int pw_wsc_send(struct pw_wsc *ws, int opcode, const void *data, size_t len);
+/* Starts the closing handshake (code 0: no code).  Messages still arrive
+ * until the server's close; then on_end(0). */
+int pw_wsc_close(struct pw_wsc *ws, unsigned code, const char *reason);
+/* Bytes queued, not yet in the kernel. */
+size_t pw_wsc_pending(const struct pw_wsc *ws);
+/* Stop/resume reading from the server (stdout backpressure). */
+void pw_wsc_pause(struct pw_wsc *ws, int paused);
+/* Tears the connection down (no more callbacks) and frees it once its
+ * handles are closed. */
+void pw_wsc_free(struct pw_wsc *ws);
+
+#endif

@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# pushwire connect: what needs only the binary and local tools.
+load helper
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+@test "connect with no URL is a usage error" {
+    run pw connect
+    assert_failure 2
+    assert_output --partial "a URL is needed"
+}
+
+@test "connect with two URLs is a usage error naming the extra one" {
+    run pw connect ws://a/ ws://b/
+    assert_failure 2
+    assert_output --partial "'ws://b/' is extra"
+}
+
+@test "an unsupported scheme is a usage error" {
+    run pw connect ftp://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad URL 'ftp://127.0.0.1/'"
+}
+
+@test "a bad port is a usage error" {
+    run pw connect ws://127.0.0.1:99999/
+    assert_failure 2
+    assert_output --partial "port out of range"
+}
+
+@test "--poll with a ws URL is a usage error" {
+    run pw connect --poll ws://127.0.0.1/
+    assert_failure 2
+}
+
+@test "bad option values name the option" {
+    run pw connect --count 0 ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad value for --count"
+    run pw connect --timeout abc ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad value for --timeout"
+    run pw connect --until '(' ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad value for --until"
+    run pw connect -H novalue ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad value for --header"
+    run pw connect --subprotocol 'a b' ws://127.0.0.1/
+    assert_failure 2
+    run pw connect --proxy ftp://p:1 ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad proxy URL"
+}
+
+@test "connection refused is exit 4 and names the address" {
+    p=$(free_port)
+    run timeout 10 "$PW" connect --no-stdin "ws://127.0.0.1:$p/"
+    assert_failure 4
+    assert_output --partial "cannot connect to '127.0.0.1' port $p"
+}
+
+@test "a name that does not resolve is exit 4" {
+    run timeout 20 "$PW" connect --no-stdin "ws://no-such-host.invalid/"
+    assert_failure 4
+    assert_output --partial "cannot resolve 'no-such-host.invalid'"
+}
+
+@test "a refused proxy is exit 4" {
+    p=$(free_port)
+    run timeout 10 "$PW" connect --no-stdin --proxy "http://127.0.0.1:$p" "ws://127.0.0.1:1/"
+    assert_failure 4
+    assert_output --partial "cannot connect to proxy '127.0.0.1'"
+}
+
+@test "--reconnect=2 gives up after two failed attempts" {
+    p=$(free_port)
+    run timeout 20 "$PW" connect --no-stdin --reconnect=2 "ws://127.0.0.1:$p/"
+    assert_failure 4
+    assert_output --partial "giving up after 2 reconnect attempts"
+}
+
+@test "--timeout bounds a connection that never answers (exit 7)" {
+    # a listening socket that never accepts: the handshake never completes
+    /usr/bin/python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port" 3>&- &
+    pid=$!
+    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+    run timeout 10 "$PW" connect --no-stdin --timeout 0.5 "ws://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/"
+    kill $pid
+    assert_failure 7
+    assert_output --partial "timed out after 0.5 s"
+}
+
+@test "connect --help lists the options" {
+    run pw connect --help
+    assert_success
+    assert_output --partial "--reconnect[=MAX]"
+    assert_output --partial "--cursor-file FILE"
+}

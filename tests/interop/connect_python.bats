@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# pushwire connect against Debian's python3-websockets servers.
+load connect_helper
+
+teardown() { peers_stop; }
+
+@test "stdin lines are sent and the echoes printed one per line" {
+    ws_py echo
+    run bash -c 'printf "hello\nwörld\n" | timeout 10 "$PW" connect --wait --count 2 "$0"' "$WS_URL"
+    assert_success
+    assert_output $'hello\nwörld'
+}
+
+@test "a last line without a newline is still sent" {
+    ws_py echo
+    run bash -c 'printf "one\ntwo" | timeout 10 "$PW" connect --wait --count 2 "$0"' "$WS_URL"
+    assert_success
+    assert_output $'one\ntwo'
+}
+
+@test "--json prints id, event, data and type" {
+    ws_py echo
+    run bash -c 'echo "a \"q\"" | timeout 10 "$PW" connect --wait --count 1 --json "$0"' "$WS_URL"
+    assert_success
+    assert_output '{"id":null,"event":"message","data":"a \"q\"","type":"text"}'
+}
+
+@test "--binary sends binary messages, --json shows them as base64" {
+    ws_py echo
+    run bash -c 'printf "\x00\x01\xff" | timeout 10 "$PW" connect --wait --count 1 --binary --json "$0"' "$WS_URL"
+    assert_success
+    assert_output '{"id":null,"event":"message","data":"AAH/","type":"binary","encoding":"base64"}'
+}
+
+@test "a server close 1000 after N messages: --count-free run exits 0 with everything printed" {
+    ws_py count 3
+    run timeout 10 "$PW" connect --no-stdin -w '%{close_code} %{close_reason} %{messages_in}\n' "$WS_URL"
+    assert_success
+    assert_output $'message 1\nmessage 2\nmessage 3\n1000 done 3'
+}
+
+@test "--count N exits 0 after N messages" {
+    ws_py count 5
+    run timeout 10 "$PW" connect --no-stdin --count 2 "$WS_URL"
+    assert_success
+    assert_output $'message 1\nmessage 2'
+}
+
+@test "--until REGEX exits 0 after the first match" {
+    ws_py count 5
+    run timeout 10 "$PW" connect --no-stdin --until 'e 3$' "$WS_URL"
+    assert_success
+    assert_output $'message 1\nmessage 2\nmessage 3'
+}
+
+@test "server close 1011 is exit 8 with the code and reason" {
+    ws_py close 1011 boom now
+    run timeout 10 "$PW" connect --no-stdin "$WS_URL"
+    assert_failure 8
+    assert_output --partial '1011'
+    assert_output --partial 'boom'
+}
+
+@test "server close 1001 is a normal end (exit 0)" {
+    ws_py close 1001 bye now
+    run timeout 10 "$PW" connect --no-stdin -w '%{close_code}\n' "$WS_URL"
+    assert_success
+    assert_output '1001'
+}
+
+@test "a dropped TCP connection is 1006, exit 8" {
+    ws_py drop
+    run bash -c 'echo x | timeout 10 "$PW" connect --wait -w "%{close_code}\n" "$0"' "$WS_URL"
+    assert_failure 8
+    assert_output --partial '1006'
+}
+
+@test "a 403 refusal is exit 6 with status and body" {
+    ws_py reject
+    run timeout 10 "$PW" connect --no-stdin "$WS_URL"
+    assert_failure 6
+    assert_output --partial '403 Forbidden'
+    assert_output --partial 'go away: no token'
+}
+
+@test "invalid UTF-8 from the server: exit 3, close 1007, rule named" {
+    ws_py badutf8
+    run timeout 10 "$PW" connect --no-stdin -v "$WS_URL"
+    assert_failure 3
+    assert_output --partial 'RFC 6455 §8.1'
+    assert_output --partial 'code=1007'
+}
+
+@test "a reserved opcode from the server: exit 3, close 1002" {
+    ws_py badframe
+    run timeout 10 "$PW" connect --no-stdin -v "$WS_URL"
+    assert_failure 3
+    assert_output --partial 'reserved opcode'
+    assert_output --partial 'code=1002'
+}
+
+@test "a masked server frame: exit 3 (RFC 6455 §5.1)" {
+    ws_py masked
+    run timeout 10 "$PW" connect --no-stdin "$WS_URL"
+    assert_failure 3
+    assert_output --partial '§5.1'
+}
+
+@test "--subprotocol is offered and the server's choice is accepted" {
+    ws_py proto
+    run timeout 10 "$PW" connect --no-stdin --count 1 --subprotocol chat.v1 --subprotocol x "$WS_URL"
+    assert_success
+    assert_output 'subprotocol=chat.v1'
+}
+
+@test "server pings are answered" {
+    ws_py ping
+    run timeout 10 "$PW" connect --no-stdin --count 1 "$WS_URL"
+    assert_success
+    assert_output 'pong received'
+}
+
+@test "--ping sends pings and %{rtt_ms} reports the round trip" {
+    ws_py echo
+    run timeout 10 "$PW" connect --no-stdin --ping 0.2 --timeout 1 -w '%{rtt_ms}\n' "$WS_URL"
+    assert_failure 7
+    assert_output --regexp '^pushwire connect: timed out.*[0-9]+\.[0-9]+$'
+}
+
+@test "-v shows the request, the response and frames on stderr" {
+    ws_py echo
+    run bash -c 'echo hi | timeout 10 "$PW" connect --wait --count 1 -v "$0" 2>&1 >/dev/null' "$WS_URL"
+    assert_success
+    assert_output --partial '> GET / HTTP/1.1'
+    assert_output --partial '> Sec-WebSocket-Version: 13'
+    assert_output --partial '< HTTP/1.1 101'
+    assert_output --partial '> text len=2 masked "hi"'
+    assert_output --partial '< text len=2'
+}
+
+@test "-H and --origin are sent" {
+    ws_py echo
+    run bash -c 'timeout 10 "$PW" connect -v --no-stdin --timeout 0.5 -H "X-A: b" --origin http://o.example "$0" 2>&1' "$WS_URL"
+    assert_output --partial '> X-A: b'
+    assert_output --partial '> Origin: http://o.example'
+}
+
+@test "--send messages go first" {
+    ws_py echo
+    run timeout 10 "$PW" connect --no-stdin --send one --send two --count 2 "$WS_URL"
+    assert_success
+    assert_output $'one\ntwo'
+}
+
+@test "--record writes a transcript with both directions" {
+    ws_py echo
+    run bash -c 'echo hi | timeout 10 "$PW" connect --wait --count 1 --record "$1" "$0"' "$WS_URL" "$BATS_TEST_TMPDIR/t.jsonl"
+    assert_success
+    run cat "$BATS_TEST_TMPDIR/t.jsonl"
+    assert_line --regexp '^\{"t":[0-9.e-]+,"dir":"out","type":"text","id":null,"event":"message","data":"hi"\}$'
+    assert_line --regexp '^\{"t":[0-9.e-]+,"dir":"in","type":"text","id":null,"event":"message","data":"hi"\}$'
+}
+
+@test "--max-message: a larger message is refused with close 1009" {
+    ws_py echo
+    run bash -c '(head -c 3000 /dev/zero | tr "\0" a; echo) | timeout 10 "$PW" connect --wait -v --max-message 1000 "$0" 2>&1' "$WS_URL"
+    assert_failure 1
+    assert_output --partial 'code=1009'
+}
+
+@test "--idle gives up when nothing arrives (exit 7)" {
+    ws_py echo
+    run timeout 10 "$PW" connect --no-stdin --idle 0.3 "$WS_URL"
+    assert_failure 7
+    assert_output --partial 'idle'
+}
+
+@test "--reconnect resumes after a server close until --count" {
+    ws_py count 2
+    run timeout 20 "$PW" connect --no-stdin --reconnect=3 --count 4 "$WS_URL"
+    assert_success
+    assert_output --partial $'message 1\nmessage 2\n'
+    assert_output --partial 'reconnecting'
+}

@@ -1,0 +1,204 @@
+/* test_transcript.c — transcript writer and streaming reader. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "transcript.h"
+
+/* Reads text through the streaming reader; returns the last result and
+ * the number of records in *n. */
+static int read_all(const char *text, size_t len, size_t max_line, int *n,
+                    struct pw_treader *r)
+{
+    FILE *f = fmemopen((void *)text, len, "r");
+    pw_treader_init(r, f, max_line);
+    struct pw_trec rec;
+    int rc;
+    *n = 0;
+    while ((rc = pw_treader_next(r, &rec)) == 1)
+        (*n)++;
+    fclose(f);
+    return rc;
+}
+
+static void refused(const char *text, int code, unsigned long line, const char *why_has,
+                    const char *name)
+{
+    struct pw_treader r;
+    int n;
+    int rc = read_all(text, strlen(text), 0, &n, &r);
+    OK(rc == code && r.line == line && strstr(r.why, why_has),
+       "refused: %s (rc %d line %lu: %s)", name, rc, r.line, r.why);
+    pw_treader_free(&r);
+}
+
+static void test_roundtrip(void)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    struct pw_trec w[] = {
+        {0, 1, PW_TREC_TEXT, NULL, NULL, NULL, (const uint8_t *)"hello", 5},
+        {0.25, 0, PW_TREC_TEXT, "1", NULL, NULL, (const uint8_t *)"line1\nline2", 11},
+        {1.5, 0, PW_TREC_BINARY, "2", NULL, NULL, (const uint8_t *)"\0\1\2\xff", 4},
+        {1.5, 0, PW_TREC_EVENT, "3", "tick", "room", (const uint8_t *)"{\"a\":1}", 7},
+        {2.000001, 1, PW_TREC_TEXT, NULL, NULL, NULL, (const uint8_t *)"bad\xc3", 4},
+        {3, 0, PW_TREC_EVENT, NULL, NULL, NULL, (const uint8_t *)"", 0},
+    };
+    size_t nw = sizeof w / sizeof w[0];
+    for (size_t i = 0; i < nw; i++)
+        OK(pw_trec_write(&b, &w[i]) == 0, "write record %zu", i);
+    OK(b.len && b.p[b.len - 1] == '\n', "a record ends with a newline");
+    OK(strstr((char *)b.p, "{\"t\":0.25,\"dir\":\"in\",\"type\":\"text\",\"id\":\"1\"") != NULL,
+       "t written short, fields in order");
+    OK(strstr((char *)b.p, "\"data\":\"AAEC/w==\",\"encoding\":\"base64\"") != NULL,
+       "binary written as base64");
+    OK(strstr((char *)b.p, "\"t\":2.000001") != NULL, "microsecond precision kept");
+
+    FILE *f = fmemopen(b.p, b.len, "r");
+    struct pw_treader r;
+    pw_treader_init(&r, f, 0);
+    struct pw_trec rec;
+    for (size_t i = 0; i < nw; i++) {
+        int rc = pw_treader_next(&r, &rec);
+        OK(rc == 1 && rec.t == w[i].t && rec.out == w[i].out && rec.type == w[i].type &&
+               rec.len == w[i].len && memcmp(rec.data, w[i].data, rec.len) == 0 &&
+               ((!rec.id && !w[i].id) || (rec.id && w[i].id && !strcmp(rec.id, w[i].id))) &&
+               ((!w[i].channel && !rec.channel) ||
+                (rec.channel && w[i].channel && !strcmp(rec.channel, w[i].channel))),
+           "record %zu reads back the same (rc %d, %s)", i, rc, r.why);
+        if (i == 3)
+            OK(rec.event && strcmp(rec.event, "tick") == 0, "event name kept");
+        if (i == 0)
+            OK(rec.event && strcmp(rec.event, "message") == 0, "default event written as message");
+    }
+    IS(pw_treader_next(&r, &rec), 0, "end of file");
+    IS(pw_treader_next(&r, &rec), 0, "end of file again");
+    pw_treader_free(&r);
+    fclose(f);
+
+    b.max = b.len + 10;
+    size_t keep = b.len;
+    IS(pw_trec_write(&b, &w[1]), PW_ETOOBIG, "writer refuses past the buffer cap");
+    IS(b.len, keep, "buffer unchanged after a failed write");
+    pw_buf_free(&b);
+}
+
+static void test_accepted(void)
+{
+    struct pw_treader r;
+    int n;
+    const char *t = "\n{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\r\n"
+                    "   \n"
+                    "{\"t\":0,\"dir\":\"out\",\"type\":\"event\",\"data\":\"y\",\"id\":null,"
+                    "\"event\":null,\"encoding\":null,\"extra\":[1,2]}\n"
+                    "{\"t\":1e1,\"dir\":\"in\",\"type\":\"binary\",\"data\":\"\",\"encoding\":\"base64\"}";
+    int rc = read_all(t, strlen(t), 0, &n, &r);
+    OK(rc == 0 && n == 3, "blank lines, CRLF, nulls, unknown members, last line without newline (rc %d n %d %s)",
+       rc, n, r.why);
+    IS(r.line, 5, "lines counted including blank ones");
+    pw_treader_free(&r);
+}
+
+static void test_refused(void)
+{
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\nnot json\n",
+            PW_ETR_JSON, 2, "not JSON", "not JSON, on line 2");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"\n", PW_ETR_JSON, 1,
+            "not JSON", "truncated object");
+    refused("[1,2]\n", PW_ETR_OBJECT, 1, "an array", "array instead of object");
+    refused("{\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_MISSING, 1, "\"t\"",
+            "t missing");
+    refused("{\"t\":0,\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_MISSING, 1, "\"dir\"",
+            "dir missing");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\"}\n", PW_ETR_MISSING, 1, "\"data\"",
+            "data missing");
+    refused("{\"t\":0,\"dir\":\"in\",\"data\":\"x\"}\n", PW_ETR_MISSING, 1, "\"type\"",
+            "type missing");
+    refused("{\"t\":\"0\",\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_TYPE, 1,
+            "a string", "t a string");
+    refused("{\"t\":-1,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_TIME, 1,
+            "0 or more", "t negative");
+    refused("{\"t\":2,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n"
+            "{\"t\":1.5,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n",
+            PW_ETR_BACKWARDS, 2, "backwards", "t going backwards");
+    refused("{\"t\":0,\"dir\":\"up\",\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_DIR, 1,
+            "\"up\"", "unknown dir");
+    refused("{\"t\":0,\"dir\":1,\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_TYPE, 1,
+            "\"dir\"", "dir a number");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"ping\",\"data\":\"x\"}\n", PW_ETR_KIND, 1,
+            "\"ping\"", "unknown type");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":5}\n", PW_ETR_TYPE, 1,
+            "\"data\"", "data a number");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\",\"id\":7}\n", PW_ETR_TYPE, 1,
+            "\"id\"", "id a number");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\",\"encoding\":\"hex\"}\n",
+            PW_ETR_ENCODING, 1, "\"hex\"", "unknown encoding");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"binary\",\"data\":\"A===\",\"encoding\":\"base64\"}\n",
+            PW_ETR_BASE64, 1, "base64", "bad base64");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\",\"event\":\"a\\nb\"}\n",
+            PW_ETR_EVENT, 1, "CR, LF", "event with a newline");
+    refused("{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\",\"event\":\"\"}\n",
+            PW_ETR_EVENT, 1, "1-128", "empty event name");
+}
+
+static void test_line_limit(void)
+{
+    struct pw_treader r;
+    int n;
+    char big[300];
+    memset(big, ' ', sizeof big);
+    const char *rec = "{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n";
+    memcpy(big, rec, strlen(rec));
+    memcpy(big + strlen(rec), rec, strlen(rec) - 1);
+    big[sizeof big - 1] = '\n';
+    int rc = read_all(big, sizeof big, 100, &n, &r);
+    OK(rc == PW_ETR_LINE && r.line == 2 && n == 1, "line past max_line refused with its number (rc %d line %lu)",
+       rc, r.line);
+    pw_treader_free(&r);
+
+    /* the same line fits under the default */
+    rc = read_all(big, sizeof big, 0, &n, &r);
+    OK(rc == 0 && n == 2, "trailing spaces after the object are fine (rc %d %s)", rc, r.why);
+    pw_treader_free(&r);
+}
+
+/* Many lines through the 64 KiB read-ahead: records straddle block edges. */
+static void test_many(void)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    for (int i = 0; i < 20000; i++) {
+        char d[32];
+        int dl = snprintf(d, sizeof d, "message %d", i);
+        struct pw_trec w = {i / 1000.0, i & 1, PW_TREC_TEXT, NULL, NULL, NULL,
+                            (const uint8_t *)d, (size_t)dl};
+        pw_trec_write(&b, &w);
+    }
+    FILE *f = fmemopen(b.p, b.len, "r");
+    struct pw_treader r;
+    pw_treader_init(&r, f, 0);
+    struct pw_trec rec;
+    int n = 0, bad = 0, rc;
+    while ((rc = pw_treader_next(&r, &rec)) == 1) {
+        char d[32];
+        int dl = snprintf(d, sizeof d, "message %d", n);
+        if ((size_t)dl != rec.len || memcmp(d, rec.data, rec.len) || rec.out != (n & 1))
+            bad++;
+        n++;
+    }
+    OK(rc == 0 && n == 20000 && bad == 0, "20000 records across read blocks (n %d bad %d)", n, bad);
+    pw_treader_free(&r);
+    fclose(f);
+    pw_buf_free(&b);
+}
+
+int main(void)
+{
+    test_roundtrip();
+    test_accepted();
+    test_refused();
+    test_line_limit();
+    test_many();
+    STREQ(pw_strerror(PW_ETR_BACKWARDS), "t goes backwards", "errors are in the table");
+    return tap_done();
+}
