@@ -8,6 +8,7 @@
 /* keep alphabetical, one line each, every line ending in a backslash */
 #define PW_APPLETS(X) \
     X(connect) \
+    X(frame) \
     X(handshake) \
     X(portcheck) \
 

@@ -640,6 +640,7 @@ static int connect_main(int argc, char **argv)
         pwc_finish(A.exit_code);
     uv_run(A.loop, UV_RUN_DEFAULT);
     uv_loop_close(A.loop);
+    pwc_http_cleanup();
 
     fflush(stdout);
     write_out();

@@ -100,5 +100,6 @@ void pwc_ws_start(void);
 void pwc_ws_done(void);
 void pwc_http_start(void);
 void pwc_http_done(void);
+void pwc_http_cleanup(void);
 
 #endif

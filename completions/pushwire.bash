@@ -9,14 +9,14 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version connect handshake portcheck" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version connect frame handshake portcheck" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "connect handshake portcheck" -- "$cur"))
+        COMPREPLY=($(compgen -W "connect frame handshake portcheck" -- "$cur"))
         return ;;
     connect)
         case "$prev" in
@@ -73,6 +73,37 @@ _pushwire()
             return ;;
         esac
         opts="-h --help -v --verbose -q --quiet --json -H --header --origin --subprotocol --compress --binary --no-stdin --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --cacert -k --insecure" ;;
+    frame)
+        case "$prev" in
+        --role|-r)
+            COMPREPLY=($(compgen -W "client server" -- "$cur"))
+            return ;;
+        --opcode|-o)
+            COMPREPLY=($(compgen -W "text binary continuation close ping pong" -- "$cur"))
+            return ;;
+        --mask|-m)
+            COMPREPLY=($(compgen -W "random" -- "$cur"))
+            return ;;
+        --close-code|-c)
+            COMPREPLY=()
+            return ;;
+        --len-form|-l)
+            COMPREPLY=($(compgen -W "7 16 64" -- "$cur"))
+            return ;;
+        --file|-f)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --id|-i)
+            COMPREPLY=()
+            return ;;
+        --event|-e)
+            COMPREPLY=()
+            return ;;
+        --retry )
+            COMPREPLY=()
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet -d --decode -x --hex -j --json -r --role -o --opcode --no-fin --rsv1 --rsv2 --rsv3 -m --mask -n --no-mask -c --close-code -l --len-form -f --file -s --sse -i --id -e --event --retry" ;;
     handshake)
         case "$prev" in
         --response|-R)
@@ -123,4 +154,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-connect pushwire-handshake pushwire-portcheck
+complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck

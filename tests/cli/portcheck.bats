@@ -165,6 +165,23 @@ sysval() { cut -f"${2:-1}" "/proc/sys/$1"; }
     [ "$(jq -r .connected <<<"$output")" = 0 ]
 }
 
+@test "a probe to a closed IPv6 port reports ECONNREFUSED too" {
+    [ -e /proc/net/if_inet6 ] || skip "no IPv6"
+    p=$(closed_port)
+    run "$PW" portcheck "[::1]:$p" --connections 3 --json
+    [ "$status" -eq 4 ] || skip "no IPv6 loopback here (exit $status)"
+    [ "$(jq -r .first_error.error <<<"$output")" = ECONNREFUSED ]
+    [ "$(jq -r .destination <<<"$output")" = "[::1]:$p" ]
+}
+
+@test "--rate and --parallel pace the probe, and every connection still opens" {
+    start_listener
+    run "$PW" portcheck "127.0.0.1:$LPORT" --connections 100 --rate 400 --parallel 4 --json
+    assert_success
+    [ "$(jq -r .held <<<"$output")" = 100 ]
+    [ "$(jq -r .connect_ms.p50 <<<"$output")" != null ]
+}
+
 @test "a probe past its own open-files limit reports EMFILE as the cause" {
     start_listener
     run bash -c "ulimit -n 200 && exec '$PW' portcheck 127.0.0.1:$LPORT --connections 500"

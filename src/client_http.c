@@ -1,0 +1,341 @@
+/* client_http.c — libcurl multi on a libuv loop.  See client_http.h. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "client.h"
+#include "client_http.h"
+
+struct pw__sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct pw_httpc *h;
+};
+
+static void pw__h_check(struct pw_httpc *h);
+
+static int pw__map_curl(CURLcode c)
+{
+    switch (c) {
+    case CURLE_OK:
+        return 0;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return PW_ECL_RESOLVE;
+    case CURLE_COULDNT_CONNECT:
+        return PW_ECL_CONNECT;
+#if LIBCURL_VERSION_NUM >= 0x074900
+    case CURLE_PROXY:
+        return PW_ECL_PROXY;
+#endif
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return PW_ECL_TLS_VERIFY;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_USE_SSL_FAILED:
+        return PW_ECL_TLS;
+    case CURLE_OPERATION_TIMEDOUT:
+        return PW_ECL_TIMEOUT;
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+        return PW_ECL_ABNORMAL;
+    default:
+        return PW_ECL_IO;
+    }
+}
+
+static void pw__sock_closed(uv_handle_t *hd) { free(hd->data); }
+
+static void pw__poll_cb(uv_poll_t *p, int status, int events)
+{
+    struct pw__sock *s = p->data;
+    struct pw_httpc *h = s->h;
+    if (h->freed)
+        return;
+    int flags = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    int running;
+    curl_multi_socket_action(h->multi, s->fd, flags, &running);
+    pw__h_check(h);
+}
+
+static int pw__socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)e;
+    struct pw_httpc *h = userp;
+    struct pw__sock *s = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            uv_poll_stop(&s->poll);
+            s->poll.data = s;
+            uv_close((uv_handle_t *)&s->poll, pw__sock_closed);
+            curl_multi_assign(h->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return -1;
+        s->fd = fd;
+        s->h = h;
+        if (uv_poll_init_socket(h->loop, &s->poll, fd) < 0) {
+            free(s);
+            return -1;
+        }
+        s->poll.data = s;
+        curl_multi_assign(h->multi, fd, s);
+    }
+    int ev = 0;
+    if (what & CURL_POLL_IN)
+        ev |= UV_READABLE;
+    if (what & CURL_POLL_OUT)
+        ev |= UV_WRITABLE;
+    uv_poll_start(&s->poll, ev, pw__poll_cb);
+    return 0;
+}
+
+static void pw__timer_cb(uv_timer_t *t)
+{
+    struct pw_httpc *h = t->data;
+    if (h->freed)
+        return;
+    int running;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    pw__h_check(h);
+}
+
+static int pw__timerfn(CURLM *m, long ms, void *userp)
+{
+    (void)m;
+    struct pw_httpc *h = userp;
+    if (ms < 0)
+        uv_timer_stop(&h->timer);
+    else
+        uv_timer_start(&h->timer, pw__timer_cb, (uint64_t)ms, 0);
+    return 0;
+}
+
+static void pw__h_done(struct pw_httpc *h, int err)
+{
+    if (h->done || h->freed)
+        return;
+    h->done = 1;
+    h->cb.on_done(h, err);
+}
+
+static void pw__h_check(struct pw_httpc *h)
+{
+    CURLMsg *m;
+    int left;
+    while (!h->freed && (m = curl_multi_info_read(h->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURLcode c = m->data.result;
+        if (h->stopped) {
+            pw__h_done(h, 0);
+            continue;
+        }
+        int err = pw__map_curl(c);
+        if (err)
+            snprintf(h->detail, sizeof h->detail, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(c));
+        pw__h_done(h, err);
+    }
+}
+
+static void pw__copy_value(char *out, size_t outsz, const char *v, size_t n)
+{
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+        n--;
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, v, n);
+    out[n] = 0;
+}
+
+static size_t pw__header_cb(char *p, size_t sz, size_t nm, void *ud)
+{
+    struct pw_httpc *h = ud;
+    size_t n = sz * nm;
+    if (h->freed)
+        return 0;
+    if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after 1xx or redirects) */
+        const char *sp = memchr(p, ' ', n);
+        h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        h->content_type[0] = h->etag[0] = h->last_modified[0] = 0;
+        return n;
+    }
+    const char *colon = memchr(p, ':', n);
+    if (colon) {
+        size_t nl = (size_t)(colon - p);
+        const char *v = colon + 1;
+        size_t vl = n - nl - 1;
+        if (nl == 12 && strncasecmp(p, "Content-Type", 12) == 0)
+            pw__copy_value(h->content_type, sizeof h->content_type, v, vl);
+        else if (nl == 4 && strncasecmp(p, "ETag", 4) == 0)
+            pw__copy_value(h->etag, sizeof h->etag, v, vl);
+        else if (nl == 13 && strncasecmp(p, "Last-Modified", 13) == 0)
+            pw__copy_value(h->last_modified, sizeof h->last_modified, v, vl);
+    }
+    if ((n == 2 && p[0] == '\r') || (n == 1 && p[0] == '\n')) {
+        if (h->status >= 200 && !h->head_seen) {
+            h->head_seen = 1;
+            if (h->cb.on_head && h->cb.on_head(h) < 0) {
+                h->stopped = 1;
+                return 0;
+            }
+        }
+    }
+    return n;
+}
+
+static size_t pw__write_cb(char *p, size_t sz, size_t nm, void *ud)
+{
+    struct pw_httpc *h = ud;
+    size_t n = sz * nm;
+    if (h->freed || h->stopped)
+        return 0;
+    if (!h->head_seen) {
+        h->head_seen = 1;
+        if (h->cb.on_head && h->cb.on_head(h) < 0) {
+            h->stopped = 1;
+            return 0;
+        }
+    }
+    if (h->cb.on_data(h, (const uint8_t *)p, n) < 0) {
+        h->stopped = 1;
+        return 0;
+    }
+    return n;
+}
+
+static int pw__debug_cb(CURL *e, curl_infotype t, char *p, size_t n, void *ud)
+{
+    (void)e;
+    struct pw_httpc *h = ud;
+    if (h->freed || !h->cb.on_wire)
+        return 0;
+    if (t == CURLINFO_HEADER_OUT)
+        h->cb.on_wire(h, 1, p, n);
+    else if (t == CURLINFO_HEADER_IN)
+        h->cb.on_wire(h, 0, p, n);
+    return 0;
+}
+
+struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,
+                              const struct pw_httpc_cb *cb, void *ud)
+{
+    static int inited;
+    if (!inited) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        inited = 1;
+    }
+    struct pw_httpc *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->loop = loop;
+    h->cb = *cb;
+    h->ud = ud;
+    h->multi = curl_multi_init();
+    h->easy = curl_easy_init();
+    if (!h->multi || !h->easy) {
+        if (h->easy)
+            curl_easy_cleanup(h->easy);
+        if (h->multi)
+            curl_multi_cleanup(h->multi);
+        free(h);
+        return NULL;
+    }
+    uv_timer_init(loop, &h->timer);
+    h->timer.data = h;
+    uv_timer_init(loop, &h->reaper);
+    h->reaper.data = h;
+    CURL *e = h->easy;
+    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, pw__header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, pw__write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, h);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "pushwire");
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 65536L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    if (o->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, o->proxy);
+    else if (o->no_proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+    if (o->cacert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
+    if (o->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    struct curl_slist *sl = NULL;
+    for (size_t i = 0; i < o->nheaders; i++)
+        sl = curl_slist_append(sl, o->headers[i]);
+    h->slist = sl;
+    if (sl)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, sl);
+    if (cb->on_wire) {
+        curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, pw__debug_cb);
+        curl_easy_setopt(e, CURLOPT_DEBUGDATA, h);
+        curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    }
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, pw__socket_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, pw__timerfn);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    curl_multi_add_handle(h->multi, e);
+    return h;
+}
+
+static void pw__h_closed(uv_handle_t *hd)
+{
+    struct pw_httpc *h = hd->data;
+    if (--h->closing == 0)
+        free(h);
+}
+
+static void pw__reap(uv_timer_t *t)
+{
+    struct pw_httpc *h = t->data;
+    /* outside every curl callback now: safe to tear down */
+    curl_multi_remove_handle(h->multi, h->easy);
+    curl_easy_cleanup(h->easy);
+    curl_multi_cleanup(h->multi);
+    curl_slist_free_all(h->slist);
+    h->closing = 2;
+    uv_close((uv_handle_t *)&h->timer, pw__h_closed);
+    uv_close((uv_handle_t *)&h->reaper, pw__h_closed);
+}
+
+void pw_httpc_free(struct pw_httpc *h)
+{
+    if (!h || h->freed)
+        return;
+    h->freed = 1;
+    uv_timer_stop(&h->timer);
+    uv_timer_start(&h->reaper, pw__reap, 0, 0);
+}
