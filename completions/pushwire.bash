@@ -9,14 +9,14 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version connect frame handshake portcheck" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version connect frame handshake portcheck serve" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "connect frame handshake portcheck" -- "$cur"))
+        COMPREPLY=($(compgen -W "connect frame handshake portcheck serve" -- "$cur"))
         return ;;
     connect)
         case "$prev" in
@@ -145,6 +145,58 @@ _pushwire()
             return ;;
         esac
         opts="-h --help -v --verbose -q --quiet --json -t --target --server -n --connections -s --source --ws --hold -r --rate -p --parallel --timeout" ;;
+    serve)
+        case "$prev" in
+        --listen|-l)
+            COMPREPLY=()
+            return ;;
+        --channel|-c)
+            COMPREPLY=()
+            return ;;
+        --backlog )
+            COMPREPLY=()
+            return ;;
+        --heartbeat )
+            COMPREPLY=()
+            return ;;
+        --retry )
+            COMPREPLY=()
+            return ;;
+        --poll-timeout )
+            COMPREPLY=()
+            return ;;
+        --ping )
+            COMPREPLY=()
+            return ;;
+        --max-message )
+            COMPREPLY=()
+            return ;;
+        --max-conns )
+            COMPREPLY=()
+            return ;;
+        --max-header-size )
+            COMPREPLY=()
+            return ;;
+        --max-headers )
+            COMPREPLY=()
+            return ;;
+        --send-buffer )
+            COMPREPLY=()
+            return ;;
+        --handshake-timeout )
+            COMPREPLY=()
+            return ;;
+        --idle-timeout )
+            COMPREPLY=()
+            return ;;
+        --log )
+            COMPREPLY=($(compgen -W "text json" -- "$cur"))
+            return ;;
+        --log-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -154,4 +206,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck
+complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck pushwire-serve

@@ -303,7 +303,7 @@ static int pw__fetch_after(struct pw_pubsub *ps, const char *ch, size_t n, const
     } else {
         from = (size_t)(x + 1 - first);
     }
-    for (size_t i = from; c && i < c->count; i++)
+    for (size_t i = from; fn && c && i < c->count; i++)
         if (fn(ud, c->ring[(c->head + i) % c->cap]))
             break;
     return 0;

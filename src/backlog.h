@@ -86,6 +86,7 @@ struct pw_pubsub_ops {
     /* Every kept message with an id after `after` (NULL: none, just fill
      * out->last).  An id newer than the newest, or older than the oldest kept
      * minus one, is a gap: out->gap = 1 and every kept message follows.
+     * fn may be NULL (only out is filled).
      * 0, PW_ENET_ID (malformed id) or PW_ENET_CHANNEL. */
     int (*fetch_after)(struct pw_pubsub *ps, const char *ch, size_t chlen,
                        const char *after, struct pw_fetch *out, pw_fetch_fn fn, void *ud);

@@ -1,0 +1,871 @@
+/* server.c — the loop: listeners, connections, the shared read buffer, the
+ * corked output queue, timers, signals and stdin publishing.  See srv.h. */
+#include "srv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const srv_tr_name[TR_N] = {"http", "ws", "sse", "poll"};
+
+static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+
+/* ---- logging (formatted by the applet) ---- */
+
+void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, int code,
+             const char *fmt, ...)
+{
+    if (!s->o->log)
+        return;
+    char detail[512], peer[64] = "";
+    detail[0] = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    struct pw_log ev = {0};
+    ev.event = event;
+    if (c) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+            pw_net_format_addr((struct sockaddr *)&ss, peer, sizeof peer);
+        ev.conn = c->id;
+        ev.peer = peer[0] ? peer : NULL;
+        ev.transport = srv_tr_name[c->tr];
+        ev.channel = c->channel;
+    }
+    ev.status = status;
+    ev.code = code;
+    ev.detail = detail[0] ? detail : NULL;
+    s->o->log(s->o->ud, &ev);
+}
+
+/* ---- output queue ---- */
+
+static uint8_t *srv__chunk_get(struct srv *s)
+{
+    if (s->pool) {
+        uint8_t *p = s->pool;
+        s->pool = *(void **)p;
+        s->npool--;
+        return p;
+    }
+    return malloc(SRV_CHUNK);
+}
+
+static void srv__seg_release(struct srv *s, struct srv_seg *g)
+{
+    if (g->ref)
+        pw_msg_unref(g->ref);
+    else if (g->cap == SRV_CHUNK && s->npool < 256) {
+        *(void **)g->base = s->pool;
+        s->pool = g->base;
+        s->npool++;
+    } else
+        free(g->base);
+}
+
+static struct srv_seg *srv__seg_new(struct srv_conn *c)
+{
+    if (c->nseg == c->capseg) {
+        if (c->capseg >= 4096)
+            return NULL;
+        uint16_t nc = c->capseg ? (uint16_t)(c->capseg * 2) : 4;
+        struct srv_seg *g = realloc(c->seg, nc * sizeof *g);
+        if (!g)
+            return NULL;
+        c->seg = g;
+        c->capseg = nc;
+    }
+    struct srv_seg *g = &c->seg[c->nseg++];
+    memset(g, 0, sizeof *g);
+    return g;
+}
+
+int srv_out(struct srv_conn *c, const void *p, size_t n)
+{
+    if (c->closing || n == 0)
+        return c->closing ? PW_ENET_CLOSED : 0;
+    const uint8_t *src = p;
+    while (n) {
+        struct srv_seg *g = c->nseg > c->busy ? &c->seg[c->nseg - 1] : NULL;
+        if (!g || g->ref || g->end == g->cap) {
+            g = srv__seg_new(c);
+            if (!g)
+                return PW_ENOMEM;
+            size_t cap = n > SRV_CHUNK ? n : SRV_CHUNK;
+            g->base = cap == SRV_CHUNK ? srv__chunk_get(c->srv) : malloc(cap);
+            if (!g->base) {
+                c->nseg--;
+                return PW_ENOMEM;
+            }
+            g->cap = (uint32_t)cap;
+        }
+        size_t k = g->cap - g->end;
+        if (k > n)
+            k = n;
+        memcpy(g->base + g->end, src, k);
+        g->end += (uint32_t)k;
+        src += k;
+        n -= k;
+        c->qbytes += k;
+    }
+    srv_dirty(c);
+    return 0;
+}
+
+int srv_outf(struct srv_conn *c, const char *fmt, ...)
+{
+    char tmp[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return PW_ETOOBIG;
+    return srv_out(c, tmp, (size_t)n);
+}
+
+int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc)
+{
+    size_t len = m->enc[enc].len;
+    if (c->closing)
+        return PW_ENET_CLOSED;
+    if (len <= SRV_COPY_MAX)
+        return srv_out(c, m->enc[enc].p, len);
+    struct srv_seg *g = srv__seg_new(c);
+    if (!g)
+        return PW_ENOMEM;
+    g->ref = pw_msg_ref(m);
+    g->base = m->enc[enc].p;
+    g->end = (uint32_t)len;
+    c->qbytes += len;
+    srv_dirty(c);
+    return 0;
+}
+
+int srv_over_limit(struct srv_conn *c, size_t more)
+{
+    return c->qbytes + more > c->srv->o->send_buffer;
+}
+
+/* drop n written bytes from the front of the queue */
+static void srv__consume(struct srv_conn *c, size_t n)
+{
+    uint16_t i = 0;
+    c->qbytes -= n;
+    while (n && i < c->nseg) {
+        struct srv_seg *g = &c->seg[i];
+        size_t have = g->end - g->start;
+        if (n < have) {
+            g->start += (uint32_t)n;
+            break;
+        }
+        n -= have;
+        srv__seg_release(c->srv, g);
+        i++;
+    }
+    /* a fully written last chunk could be reused, but keeping it would cost
+     * an idle connection 16 KiB: give it back */
+    if (i) {
+        memmove(c->seg, c->seg + i, (c->nseg - i) * sizeof *c->seg);
+        c->nseg = (uint16_t)(c->nseg - i);
+    }
+    if (c->nseg == 0 && c->capseg > 8) {
+        free(c->seg);
+        c->seg = NULL;
+        c->capseg = 0;
+    }
+}
+
+static void srv__drop_queue(struct srv_conn *c)
+{
+    for (uint16_t i = c->busy; i < c->nseg; i++) {
+        c->qbytes -= c->seg[i].end - c->seg[i].start;
+        srv__seg_release(c->srv, &c->seg[i]);
+    }
+    c->nseg = c->busy;
+}
+
+static void srv__flush(struct srv_conn *c);
+
+static void srv__write_cb(uv_write_t *req, int status)
+{
+    struct srv_conn *c = req->data;
+    free(req);
+    size_t n = 0;
+    for (uint16_t i = 0; i < c->busy; i++)
+        n += c->seg[i].end - c->seg[i].start;
+    uint16_t busy = c->busy;
+    c->busy = 0;
+    c->writing = 0;
+    (void)busy;
+    srv__consume(c, n);
+    if (status < 0) {
+        if (!c->closing)
+            srv_close(c, uv_strerror(status));
+        return;
+    }
+    c->srv->m_bytes_out += n;
+    if (!c->closing)
+        srv__flush(c);
+}
+
+static void srv__shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct srv_conn *c = req->data;
+    free(req);
+    (void)status;
+    /* wait (bounded) for the peer's FIN so a reset does not eat our answer */
+    if (!c->closing)
+        c->t_deadline = uv_now(c->srv->loop) + SRV_CLOSE_GRACE_MS;
+}
+
+static void srv__flush(struct srv_conn *c)
+{
+    if (c->closing || c->writing)
+        return;
+    while (c->nseg) {
+        uv_buf_t iov[64];
+        unsigned k = c->nseg < 64 ? c->nseg : 64;
+        for (unsigned i = 0; i < k; i++)
+            iov[i] = uv_buf_init((char *)c->seg[i].base + c->seg[i].start,
+                                 c->seg[i].end - c->seg[i].start);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
+        if (r == UV_EAGAIN)
+            r = 0;
+        if (r < 0) {
+            srv_close(c, uv_strerror(r));
+            return;
+        }
+        c->srv->m_bytes_out += (uint64_t)r;
+        srv__consume(c, (size_t)r);
+        if (c->nseg == 0)
+            break;
+        /* the socket is full (or partial write): hand the rest to libuv */
+        k = c->nseg < 64 ? c->nseg : 64;
+        for (unsigned i = 0; i < k; i++) {
+            iov[i] = uv_buf_init((char *)c->seg[i].base + c->seg[i].start,
+                                 c->seg[i].end - c->seg[i].start);
+        }
+        uv_write_t *req = malloc(sizeof *req);
+        if (!req) {
+            srv_close(c, "out of memory");
+            return;
+        }
+        req->data = c;
+        c->busy = (uint16_t)k;
+        c->writing = 1;
+        r = uv_write(req, (uv_stream_t *)&c->tcp, iov, k, srv__write_cb);
+        if (r < 0) {
+            free(req);
+            c->busy = 0;
+            c->writing = 0;
+            srv_close(c, uv_strerror(r));
+        }
+        return;
+    }
+    if (!c->reading && !c->closing && c->state != ST_DONE && c->qbytes < c->srv->o->send_buffer / 4)
+        srv_read_pause(c, 0);
+    if (c->close_after && !c->shut) {
+        c->shut = 1;
+        uv_shutdown_t *req = malloc(sizeof *req);
+        if (!req || uv_shutdown(req, (uv_stream_t *)&c->tcp, srv__shutdown_cb) < 0) {
+            free(req);
+            srv_close(c, NULL);
+            return;
+        }
+        req->data = c;
+        if (!c->reading)
+            srv_read_pause(c, 0); /* to see the peer's FIN */
+    }
+}
+
+void srv_dirty(struct srv_conn *c)
+{
+    if (c->dirty || c->closing)
+        return;
+    c->dirty = 1;
+    c->dnext = c->srv->dirty;
+    c->srv->dirty = c;
+}
+
+static void srv__check_cb(uv_check_t *h)
+{
+    struct srv *s = h->data;
+    while (s->dirty) {
+        struct srv_conn *c = s->dirty;
+        s->dirty = c->dnext;
+        c->dirty = 0;
+        if (c->closing)
+            continue;
+        if (c->tr == TR_POLL && c->poll_ready)
+            srv_poll_flush(c);
+        srv__flush(c);
+    }
+}
+
+/* ---- connections ---- */
+
+static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct srv_conn *c = h->data;
+    (void)hint;
+    /* one buffer per loop: read_cb consumes it before the next alloc */
+    *buf = uv_buf_init((char *)c->srv->rbuf, SRV_RBUF);
+}
+
+static void srv__on_close(uv_handle_t *h)
+{
+    struct srv_conn *c = h->data;
+    struct srv *s = c->srv;
+    for (uint16_t i = 0; i < c->nseg; i++)
+        srv__seg_release(s, &c->seg[i]);
+    free(c->seg);
+    pw_buf_free(&c->in);
+    pw_buf_free(&c->body);
+    free(c->channel);
+    free(c->cursor);
+    free(c->pub_event);
+    free(c);
+}
+
+void srv_close(struct srv_conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    struct srv *s = c->srv;
+    srv_log(s, c, "close", 0, 0, "%s", why ? why : "done");
+    srv_unsubscribe(c);
+    srv__drop_queue(c);
+    if (c->ws)
+        srv_ws_free(c);
+    c->closing = 1;
+    s->m_by_tr[c->tr]--;
+    s->nconns--;
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    uv_close((uv_handle_t *)&c->tcp, srv__on_close);
+}
+
+void srv_end(struct srv_conn *c)
+{
+    c->state = ST_DONE;
+    c->close_after = 1;
+    if (c->t_deadline == 0 || c->t_deadline > uv_now(c->srv->loop) + 5000)
+        c->t_deadline = uv_now(c->srv->loop) + 5000;
+    srv_unsubscribe(c);
+    srv_dirty(c);
+}
+
+void srv_set_transport(struct srv_conn *c, int tr)
+{
+    c->srv->m_by_tr[c->tr]--;
+    c->tr = (uint8_t)tr;
+    c->srv->m_by_tr[tr]++;
+}
+
+int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
+                  void (*deliver)(struct pw_sub *, struct pw_msg *))
+{
+    struct pw_pubsub *ps = c->srv->ps;
+    c->sub.deliver = deliver;
+    return ps->ops->subscribe(ps, ch, len, &c->sub);
+}
+
+void srv_unsubscribe(struct srv_conn *c)
+{
+    if (c->sub.chan)
+        c->srv->ps->ops->unsubscribe(c->srv->ps, &c->sub);
+}
+
+void srv_slow(struct srv_conn *c)
+{
+    if (c->slow)
+        return;
+    c->slow = 1;
+    c->srv->m_slow++;
+    srv_log(c->srv, c, "slow", 0, c->tr == TR_WS ? 1013 : 0,
+            "subscriber cannot keep up (%zu bytes queued): disconnected", c->qbytes);
+    srv_unsubscribe(c);
+    if (c->tr == TR_WS)
+        srv_ws_close(c, 1013, "slow consumer");
+    else
+        srv_end(c);
+}
+
+int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
+                const void *data, size_t len, int binary, struct pw_msg **out)
+{
+    struct pw_msg *m = pw_msg_new(ch, chlen, event, data, len, binary);
+    if (!m)
+        return PW_ENOMEM;
+    if (out)
+        *out = pw_msg_ref(m);
+    int rc = s->ps->ops->publish(s->ps, m);
+    if (rc) {
+        if (out) {
+            pw_msg_unref(*out);
+            *out = NULL;
+        }
+        return rc;
+    }
+    s->m_msgs_in++;
+    return 0;
+}
+
+void srv_read_pause(struct srv_conn *c, int pause)
+{
+    if (c->closing)
+        return;
+    if (pause && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    } else if (!pause && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, srv__alloc_cb, srv__read_cb) == 0)
+            c->reading = 1;
+    }
+}
+
+/* Feeds bytes to the connection's protocol; returns bytes consumed. */
+static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
+{
+    size_t used = 0;
+    while (used < n && !c->closing) {
+        size_t k;
+        int st = c->state;
+        if (st == ST_WS)
+            k = srv_ws_input(c, p + used, n - used);
+        else if (st == ST_HEAD || st == ST_BODY)
+            k = srv_http_input(c, p + used, n - used);
+        else
+            k = n - used; /* SSE / parked poll / done: input is ignored */
+        used += k;
+        if (k == 0 && c->state == st)
+            break;
+    }
+    return used;
+}
+
+static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct srv_conn *c = st->data;
+    struct srv *s = c->srv;
+    (void)buf;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        if (c->tr == TR_WS && c->state == ST_WS)
+            srv_close(c, nread == UV_EOF ? "peer closed without a close frame (1006)"
+                                         : uv_strerror((int)nread));
+        else
+            srv_close(c, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+        return;
+    }
+    s->m_bytes_in += (uint64_t)nread;
+    c->t_active = uv_now(s->loop);
+    if (c->shut) /* answered; only waiting for FIN */
+        return;
+    uint8_t *p = s->rbuf;
+    size_t n = (size_t)nread;
+    while (!c->closing) {
+        if (c->in.len) {
+            /* an incomplete head is waiting: join as much as the bound allows */
+            size_t take = c->in.max - c->in.len;
+            if (take > n)
+                take = n;
+            pw_buf_append(&c->in, p, take);
+            p += take;
+            n -= take;
+            size_t used = srv__input(c, c->in.p, c->in.len);
+            if (c->closing)
+                return;
+            pw_buf_consume(&c->in, used);
+            if (c->in.len == 0)
+                pw_buf_free(&c->in);
+            else if (used == 0 && take == 0)
+                break; /* cannot happen: the parser refuses a full buffer */
+            if (n == 0 && (used == 0 || c->in.len == 0))
+                return;
+            continue;
+        }
+        if (n == 0)
+            return;
+        size_t used = srv__input(c, p, n);
+        if (c->closing || used == n)
+            return;
+        p += used;
+        n -= used;
+        /* the rest is an incomplete head, smaller than the limit */
+        if (pw_buf_append(&c->in, p, n)) {
+            srv_http_error(c, 431, "request head larger than the limit", NULL);
+            return;
+        }
+        return;
+    }
+}
+
+static void srv__accept_cb(uv_stream_t *ls, int status)
+{
+    struct srv_listener *l = ls->data;
+    struct srv *s = l->srv;
+    if (status < 0)
+        return;
+    struct srv_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = s;
+    if (uv_tcp_init(s->loop, &c->tcp)) {
+        free(c);
+        return;
+    }
+    c->tcp.data = c;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->id = ++s->next_id;
+    c->next = &s->conns;
+    c->prev = s->conns.prev;
+    s->conns.prev->next = c;
+    s->conns.prev = c;
+    s->nconns++;
+    s->m_by_tr[TR_HTTP]++;
+    s->m_accepted++;
+    pw_buf_init(&c->in, s->o->max_head + 1);
+    pw_buf_init(&c->body, s->o->max_message);
+    uint64_t now = uv_now(s->loop);
+    c->t_active = now;
+    c->t_deadline = now + (uint64_t)(s->o->handshake_timeout * 1000);
+    srv_log(s, c, "open", 0, 0, NULL);
+    if (s->stopping) {
+        srv_close(c, "shutting down");
+        return;
+    }
+    srv_read_pause(c, 0);
+    if (s->nconns > s->o->max_conns) {
+        s->m_rejected_conns++;
+        srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
+    }
+}
+
+/* ---- timers ---- */
+
+static void srv__maybe_finish(struct srv *s);
+
+static void srv__tick_cb(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    srv__maybe_finish(s);
+    if (s->finished)
+        return;
+    uint64_t now = uv_now(s->loop);
+    s->now = now;
+    double idle = s->o->idle_timeout;
+    for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
+        nx = c->next;
+        if (c->t_deadline && now >= c->t_deadline) {
+            c->t_deadline = 0;
+            if (c->state == ST_POLL) {
+                srv_poll_timeout(c);
+            } else if (c->state == ST_HEAD || c->state == ST_BODY) {
+                s->m_timeouts++;
+                srv_log(s, c, "timeout", 0, 0, "no complete request within %gs (--handshake-timeout)",
+                        s->o->handshake_timeout);
+                srv_close(c, "handshake timeout");
+            } else {
+                srv_close(c, c->state == ST_WS ? "close handshake timed out" : NULL);
+            }
+            continue;
+        }
+        if (idle > 0 && (c->state == ST_WS || c->state == ST_SSE) &&
+            now - c->t_active >= (uint64_t)(idle * 1000)) {
+            s->m_timeouts++;
+            srv_log(s, c, "timeout", 0, 0, "idle for %gs (--idle-timeout)", idle);
+            c->t_active = now;
+            if (c->state == ST_WS)
+                srv_ws_close(c, 1001, "idle timeout");
+            else
+                srv_end(c);
+            continue;
+        }
+        if (c->t_tick && now >= c->t_tick) {
+            if (c->state == ST_WS)
+                srv_ws_tick(c);
+            else if (c->state == ST_SSE)
+                srv_sse_heartbeat(c);
+            else
+                c->t_tick = 0;
+        }
+    }
+}
+
+/* ---- stdin ---- */
+
+static void srv__stdin_lines(struct srv *s, const char *p, size_t n)
+{
+    const char *ch = s->o->stdin_channel;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\n') {
+            if (s->in_line_overlong)
+                continue;
+            if (pw_buf_putc(&s->in_line, (uint8_t)p[i])) {
+                s->in_line_overlong = 1;
+                srv_log(s, NULL, "stdin", 0, 0, "line longer than --max-message: dropped");
+            }
+            continue;
+        }
+        size_t len = s->in_line.len;
+        if (len && s->in_line.p[len - 1] == '\r')
+            len--;
+        if (!s->in_line_overlong &&
+            srv_publish(s, ch, strlen(ch), NULL, s->in_line.p, len, 0, NULL))
+            srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
+        s->in_line_overlong = 0;
+        pw_buf_reset(&s->in_line);
+    }
+}
+
+static void srv__stdin_eof(struct srv *s)
+{
+    if (s->in_line.len && !s->in_line_overlong)
+        srv__stdin_lines(s, "\n", 1);
+    pw_buf_free(&s->in_line);
+    s->in_kind = 0;
+}
+
+static void srv__pipe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct srv *s = h->data;
+    (void)hint;
+    *buf = uv_buf_init(s->in_fbuf, sizeof s->in_fbuf);
+}
+
+static void srv__pipe_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct srv *s = st->data;
+    if (n > 0)
+        srv__stdin_lines(s, buf->base, (size_t)n);
+    else if (n < 0) {
+        uv_close((uv_handle_t *)st, NULL);
+        srv__stdin_eof(s);
+    }
+}
+
+static void srv__fs_read(uv_fs_t *req)
+{
+    struct srv *s = req->data;
+    ssize_t n = req->result;
+    uv_fs_req_cleanup(req);
+    if (n > 0 && !s->stopping) {
+        srv__stdin_lines(s, s->in_fbuf, (size_t)n);
+        uv_buf_t b = uv_buf_init(s->in_fbuf, sizeof s->in_fbuf);
+        if (uv_fs_read(s->loop, &s->in_fs, 0, &b, 1, -1, srv__fs_read) == 0)
+            return;
+    }
+    srv__stdin_eof(s);
+}
+
+static void srv__stdin_start(struct srv *s)
+{
+    pw_buf_init(&s->in_line, s->o->max_message);
+    uv_handle_type t = uv_guess_handle(0);
+    if (t == UV_TTY && uv_tty_init(s->loop, &s->in_tty, 0, 1) == 0) {
+        s->in_tty.data = s;
+        if (uv_read_start((uv_stream_t *)&s->in_tty, srv__pipe_alloc, srv__pipe_read) == 0) {
+            s->in_kind = 1;
+            return;
+        }
+        uv_close((uv_handle_t *)&s->in_tty, NULL);
+    } else if (t == UV_NAMED_PIPE || t == UV_TCP) {
+        if (uv_pipe_init(s->loop, &s->in_pipe, 0) == 0) {
+            s->in_pipe.data = s;
+            if (uv_pipe_open(&s->in_pipe, 0) == 0 &&
+                uv_read_start((uv_stream_t *)&s->in_pipe, srv__pipe_alloc, srv__pipe_read) == 0) {
+                s->in_kind = 1;
+                return;
+            }
+            uv_close((uv_handle_t *)&s->in_pipe, NULL);
+        }
+    }
+    s->in_fs.data = s;
+    uv_buf_t b = uv_buf_init(s->in_fbuf, sizeof s->in_fbuf);
+    if (uv_fs_read(s->loop, &s->in_fs, 0, &b, 1, -1, srv__fs_read) == 0)
+        s->in_kind = 2;
+}
+
+/* ---- signals and shutdown ---- */
+
+static void srv__hard_stop_cb(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
+        nx = c->next;
+        srv_close(c, "shutting down");
+    }
+    srv__maybe_finish(s);
+}
+
+static void srv__walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Once stopping and the last connection is gone, the loop may end. */
+static void srv__maybe_finish(struct srv *s)
+{
+    if (!s->stopping || s->nconns || s->finished)
+        return;
+    s->finished = 1;
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->hard_stop, NULL);
+}
+
+static void srv__stop(struct srv *s, const char *why)
+{
+    if (s->stopping) {
+        srv__hard_stop_cb(&s->hard_stop);
+        return;
+    }
+    s->stopping = 1;
+    srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
+    for (size_t i = 0; i < s->nls; i++)
+        uv_close((uv_handle_t *)&s->ls[i].tcp, NULL);
+    if (s->in_kind == 1) {
+        uv_close((uv_handle_t *)&s->in_pipe, NULL); /* or in_tty: same storage */
+        s->in_kind = 0;
+    }
+    for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
+        nx = c->next;
+        switch (c->state) {
+        case ST_WS: srv_ws_close(c, 1001, "server shutting down"); break;
+        case ST_SSE: srv_sse_shutdown(c); break;
+        case ST_POLL: srv_poll_timeout(c); break;
+        case ST_DONE: break;
+        default: srv_close(c, "shutting down");
+        }
+    }
+    uv_timer_start(&s->hard_stop, srv__hard_stop_cb, 3000, 0);
+    for (int i = 0; i < 3; i++)
+        uv_close((uv_handle_t *)&s->sig[i], NULL);
+    srv__maybe_finish(s);
+}
+
+static void srv__signal_cb(uv_signal_t *h, int signum)
+{
+    struct srv *s = h->data;
+    if (signum == SIGHUP) {
+        if (s->o->on_hup)
+            s->o->on_hup(s->o->ud);
+        srv_log(s, NULL, "reopen", 0, 0, "SIGHUP: log reopened");
+        return;
+    }
+    srv__stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* ---- run ---- */
+
+static int srv__listen(struct srv *s, char *err, size_t errsz)
+{
+    s->ls = calloc(s->o->nlisten, sizeof *s->ls);
+    if (!s->ls)
+        return PW_ENOMEM;
+    for (size_t i = 0; i < s->o->nlisten; i++) {
+        const char *a = s->o->listen[i];
+        struct sockaddr_storage ss;
+        struct srv_listener *l = &s->ls[i];
+        if (pw_net_parse_listen(a, &ss)) {
+            snprintf(err, errsz, "bad listen address '%s': want HOST:PORT or [IPv6]:PORT", a);
+            return PW_ENET_ADDR;
+        }
+        uv_tcp_init(s->loop, &l->tcp);
+        s->nls++;
+        l->srv = s;
+        l->tcp.data = l;
+        int r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
+                            ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+        if (r == 0)
+            r = uv_listen((uv_stream_t *)&l->tcp, 4096, srv__accept_cb);
+        if (r) {
+            snprintf(err, errsz, "cannot listen on '%s': %s", a, uv_strerror(r));
+            return PW_ENET_BIND;
+        }
+        char name[80];
+        int len = sizeof ss;
+        uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
+        pw_net_format_addr((struct sockaddr *)&ss, name, sizeof name);
+        srv_log(s, NULL, "listen", 0, 0, "%s", name);
+    }
+    return 0;
+}
+
+int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
+{
+    struct srv s;
+    memset(&s, 0, sizeof s);
+    err[0] = 0;
+    s.o = o;
+    pw_buf_init(&s.scratch, 0);
+    s.lim.max_head = o->max_head;
+    s.lim.max_headers = o->max_headers;
+    s.conns.next = s.conns.prev = &s.conns;
+    s.rbuf = malloc(SRV_RBUF);
+    s.ps = pw_backlog_new(o->backlog);
+    uv_loop_t loop;
+    if (!s.rbuf || !s.ps || uv_loop_init(&loop)) {
+        free(s.rbuf);
+        if (s.ps)
+            s.ps->ops->destroy(s.ps);
+        snprintf(err, errsz, "out of memory");
+        return PW_ENOMEM;
+    }
+    s.loop = &loop;
+    int rc = srv__listen(&s, err, errsz);
+    if (rc == 0) {
+        uv_check_init(&loop, &s.check);
+        s.check.data = &s;
+        uv_check_start(&s.check, srv__check_cb);
+        uv_timer_init(&loop, &s.tick);
+        s.tick.data = &s;
+        uv_timer_start(&s.tick, srv__tick_cb, SRV_TICK_MS, SRV_TICK_MS);
+        uv_timer_init(&loop, &s.hard_stop);
+        s.hard_stop.data = &s;
+        static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+        for (int i = 0; i < 3; i++) {
+            uv_signal_init(&loop, &s.sig[i]);
+            s.sig[i].data = &s;
+            uv_signal_start(&s.sig[i], srv__signal_cb, sigs[i]);
+        }
+        if (o->read_stdin)
+            srv__stdin_start(&s);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    /* close whatever is left (bind errors, a file read still pending) */
+    if (!s.stopping)
+        for (size_t i = 0; i < s.nls; i++)
+            uv_close((uv_handle_t *)&s.ls[i].tcp, NULL);
+    uv_walk(&loop, srv__walk_close, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    pw_buf_free(&s.in_line);
+    pw_buf_free(&s.scratch);
+    while (s.pool) {
+        void *p = s.pool;
+        s.pool = *(void **)p;
+        free(p);
+    }
+    s.ps->ops->destroy(s.ps);
+    free(s.ls);
+    free(s.rbuf);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* server.h — the push server behind `pushwire serve` (SPEC §3): one libuv
+ * loop, WebSocket, SSE and long polling over the pub/sub interface of
+ * backlog.h.  The core never prints: every event goes to opts.log, which the
+ * applet formats (text or JSON) and writes where it wants.
+ */
+#ifndef PW_SERVER_H
+#define PW_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
+
+/* One connection event, for the log callback.  Strings may be NULL; they
+ * live only during the call. */
+struct pw_log {
+    const char *event;      /* "listen", "open", "request", "upgrade", "close",
+                               "reject", "slow", "timeout", "wire", "stdin",
+                               "shutdown", "error" */
+    uint64_t conn;          /* connection number, 0 if none */
+    const char *peer;       /* "127.0.0.1:5555" */
+    const char *transport;  /* "http", "ws", "sse", "poll" */
+    const char *method, *path, *channel;
+    int status;             /* HTTP status, 0 if none */
+    int code;               /* WebSocket close code, 0 if none */
+    const char *detail;     /* free text: reason, rule broken, wire line */
+};
+
+struct pw_server_opts {
+    const char *const *listen;   /* "HOST:PORT" / "[V6]:PORT"; port 0 = any */
+    size_t nlisten;
+    size_t backlog;              /* messages kept per channel (>= 1) */
+    double heartbeat;            /* SSE comment every N s while idle; 0 = off */
+    double poll_timeout;         /* upper bound for ?timeout= (s) */
+    double ping;                 /* WebSocket ping interval (s); 0 = off */
+    double handshake_timeout;    /* a request head must arrive within this (s) */
+    double idle_timeout;         /* nothing in or out for this long closes; 0 = off */
+    size_t max_message;          /* bytes; WebSocket 1009, HTTP 413 */
+    size_t max_conns;            /* beyond it: 503 */
+    size_t max_head, max_headers;/* request head bytes / header count: 431 */
+    size_t send_buffer;          /* per-connection queued output bound */
+    int echo;                    /* WebSocket: echo to the sender, do not publish */
+    int read_only;               /* clients may not publish */
+    int verbose;                 /* log the wire ("wire" events) */
+    int read_stdin;              /* publish stdin lines to stdin_channel */
+    const char *stdin_channel;
+    const char *retry_ms;        /* SSE retry: value sent first */
+    void (*log)(void *ud, const struct pw_log *ev);
+    void (*on_hup)(void *ud);    /* SIGHUP: reopen the log */
+    void *ud;
+};
+
+/* Runs until SIGINT or SIGTERM, then closes every connection cleanly
+ * (WebSocket 1001, SSE/poll responses ended) within a few seconds and
+ * returns 0.  Errors before serving (bad address, bind) return a negative
+ * PW_E* code with a message in err. */
+int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz);
+
+#endif

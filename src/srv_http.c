@@ -1,0 +1,701 @@
+/* srv_http.c — HTTP/1.1 requests: routing, plain responses, POST /pub,
+ * /healthz, /metrics, the page, Server-Sent Events and long polling.  The
+ * WebSocket upgrade is handed to srv_ws.c. */
+#include "srv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "sse.h"
+#include "utf8.h"
+
+#define SRV_POLL_BODY_MAX (1u << 20) /* a poll answer stops growing here */
+#define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
+
+static const char *srv__reason(int st)
+{
+    switch (st) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+/* After a complete response: next request on the same connection, or end. */
+static void srv__response_done(struct srv_conn *c)
+{
+    srv_unsubscribe(c);
+    free(c->channel);
+    c->channel = NULL;
+    if (c->tr != TR_HTTP)
+        srv_set_transport(c, TR_HTTP);
+    if (c->keepalive && !c->srv->stopping) {
+        c->state = ST_HEAD;
+        c->t_tick = 0;
+        c->t_deadline = uv_now(c->srv->loop) + (uint64_t)(c->srv->o->handshake_timeout * 1000);
+    } else {
+        srv_end(c);
+    }
+}
+
+void srv_http_response(struct srv_conn *c, int status, const char *ctype, const char *extra,
+                       const void *body, size_t len)
+{
+    srv_outf(c,
+             "HTTP/1.1 %d %s\r\n"
+             "%s%s%s"
+             "Content-Length: %zu\r\n"
+             "Access-Control-Allow-Origin: *\r\n"
+             "Cache-Control: no-cache\r\n"
+             "Connection: %s\r\n"
+             "%s\r\n",
+             status, srv__reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+             ctype ? "\r\n" : "", len, c->keepalive ? "keep-alive" : "close", extra ? extra : "");
+    if (!c->head_only)
+        srv_out(c, body, len);
+    const struct pw_http_req *r = c->srv->cur_req;
+    if (r)
+        srv_log(c->srv, c, "response", status, 0, "%.*s %.*s", (int)r->method.len, r->method.p,
+                (int)r->target.len, r->target.p);
+    else
+        srv_log(c->srv, c, "response", status, 0, NULL);
+    srv__response_done(c);
+}
+
+void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 4096);
+    pw_json_begin(&b, '{');
+    pw_json_kcstr(&b, "error", msg);
+    pw_json_kint(&b, "status", status);
+    if (rule && *rule)
+        pw_json_kcstr(&b, "rule", rule);
+    pw_json_end(&b, '}');
+    pw_buf_putc(&b, '\n');
+    c->keepalive = 0; /* the rest of the input cannot be trusted */
+    if (c->state == ST_BODY)
+        c->state = ST_HEAD;
+    srv_http_response(c, status, "application/json", status == 503 ? "Retry-After: 1\r\n" : NULL,
+                      b.p, b.len);
+    pw_buf_free(&b);
+}
+
+static void srv__json_ok(struct srv_conn *c, struct pw_buf *b)
+{
+    pw_buf_putc(b, '\n');
+    srv_http_response(c, 200, "application/json", NULL, b->p, b->len);
+}
+
+/* ---- message encodings, built once per message and shared ---- */
+
+static int srv__b64(struct pw_buf *out, const uint8_t *p, size_t n)
+{
+    /* pw_json_b64 writes a quoted string: keep what is between the quotes */
+    size_t at = out->len;
+    int rc = pw_json_b64(out, p, n);
+    if (rc)
+        return rc;
+    memmove(out->p + at, out->p + at + 1, out->len - at - 2);
+    out->len -= 2;
+    return 0;
+}
+
+static int srv__poll_obj(struct pw_buf *b, struct pw_msg *m)
+{
+    int rc = pw_json_begin(b, '{');
+    rc = rc ? rc : pw_json_kstr(b, "id", m->id, m->id_len);
+    rc = rc ? rc : pw_json_kstr(b, "event", m->event, m->event_len);
+    if (m->binary) {
+        rc = rc ? rc : pw_json_key(b, "data");
+        rc = rc ? rc : pw_json_b64(b, m->data, m->len);
+        rc = rc ? rc : pw_json_kcstr(b, "encoding", "base64");
+    } else
+        rc = rc ? rc : pw_json_kstr(b, "data", m->data, m->len);
+    return rc ? rc : pw_json_end(b, '}');
+}
+
+static int srv__build(struct pw_msg *m, int enc, struct pw_buf *b)
+{
+    int rc = 0;
+    switch (enc) {
+    case ENC_SSE:
+        if (m->binary) {
+            struct pw_buf t;
+            pw_buf_init(&t, 0);
+            rc = srv__b64(&t, m->data, m->len);
+            rc = rc ? rc : pw_sse_encode(b, m->id, m->event, t.p, t.len, -1);
+            pw_buf_free(&t);
+        } else
+            rc = pw_sse_encode(b, m->id, m->event, m->data, m->len, -1);
+        break;
+    case ENC_POLL:
+        rc = srv__poll_obj(b, m);
+        break;
+    default:
+        rc = srv_ws_enc(m, enc == ENC_WS_ENV);
+        break;
+    }
+    return rc;
+}
+
+const uint8_t *srv_msg_enc(struct srv_conn *c, struct pw_msg *m, int enc, size_t *len)
+{
+    (void)c;
+    if (!m->enc[enc].p) {
+        if (enc == ENC_WS || enc == ENC_WS_ENV) {
+            if (srv_ws_enc(m, enc == ENC_WS_ENV))
+                return NULL;
+        } else {
+            struct pw_buf b;
+            pw_buf_init(&b, 0);
+            if (srv__build(m, enc, &b) || !b.p) {
+                pw_buf_free(&b);
+                return NULL;
+            }
+            m->enc[enc].p = b.p;
+            m->enc[enc].len = b.len;
+        }
+    }
+    *len = m->enc[enc].len;
+    return m->enc[enc].p;
+}
+
+/* ---- Server-Sent Events ---- */
+
+static void srv__sse_deliver(struct pw_sub *sub, struct pw_msg *m)
+{
+    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
+    size_t len;
+    if (!srv_msg_enc(c, m, ENC_SSE, &len))
+        return;
+    if (srv_over_limit(c, len)) {
+        srv_slow(c);
+        return;
+    }
+    srv_out_msg(c, m, ENC_SSE);
+    c->srv->m_msgs_out++;
+    c->t_active = uv_now(c->srv->loop);
+    if (c->srv->o->heartbeat > 0)
+        c->t_tick = c->t_active + (uint64_t)(c->srv->o->heartbeat * 1000);
+}
+
+static int srv__sse_backlog(void *ud, struct pw_msg *m)
+{
+    srv__sse_deliver(&((struct srv_conn *)ud)->sub, m);
+    return ((struct srv_conn *)ud)->slow;
+}
+
+void srv_sse_heartbeat(struct srv_conn *c)
+{
+    static const char hb[] = ": heartbeat\n\n";
+    srv_out(c, hb, sizeof hb - 1);
+    c->t_tick = uv_now(c->srv->loop) + (uint64_t)(c->srv->o->heartbeat * 1000);
+}
+
+void srv_sse_shutdown(struct srv_conn *c)
+{
+    srv_end(c);
+}
+
+static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    struct srv *s = c->srv;
+    char last[PW_ID_MAX + 1];
+    const struct pw_str *h = pw_http_header_get(req->headers, req->nheaders, "Last-Event-ID", NULL);
+    const char *after = NULL;
+    if (h && h->len) {
+        if (h->len >= sizeof last) {
+            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave", NULL);
+            return;
+        }
+        memcpy(last, h->p, h->len);
+        last[h->len] = 0;
+        after = last;
+    } else {
+        int r = pw_http_query_get(req->query, "lastEventId", last, sizeof last);
+        if (r > 0)
+            after = last;
+        else if (r < -1) {
+            srv_http_error(c, 400, "bad lastEventId parameter", NULL);
+            return;
+        }
+    }
+    struct pw_fetch f;
+    /* check the id before answering 200 */
+    int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
+    if (rc == PW_ENET_ID) {
+        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave", "pushwire SPEC §2");
+        return;
+    }
+    if (rc) {
+        srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
+        return;
+    }
+    c->keepalive = 0;
+    srv_set_transport(c, TR_SSE);
+    c->state = ST_SSE;
+    c->t_deadline = 0;
+    c->channel = strndup(ch, chlen);
+    srv_outf(c, "HTTP/1.1 200 OK\r\n"
+                "Content-Type: text/event-stream\r\n"
+                "Cache-Control: no-cache\r\n"
+                "X-Accel-Buffering: no\r\n"
+                "Access-Control-Allow-Origin: *\r\n"
+                "Connection: close\r\n"
+                "\r\n"
+                "retry: %s\n\n",
+             s->o->retry_ms ? s->o->retry_ms : "3000");
+    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
+    if (s->o->heartbeat > 0)
+        c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->heartbeat * 1000);
+    if (after) {
+        /* the gap first, then what is kept, then live: all in this turn */
+        rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
+        if (f.gap) {
+            struct pw_buf b;
+            pw_buf_init(&b, 1024);
+            pw_json_begin(&b, '{');
+            pw_json_kcstr(&b, "after", after);
+            pw_json_kcstr(&b, "first", f.first);
+            pw_json_end(&b, '}');
+            srv_outf(c, "event: gap\ndata: %.*s\n\n", (int)b.len, (const char *)b.p);
+            pw_buf_free(&b);
+        }
+        s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, srv__sse_backlog, c);
+    }
+    if (!c->slow && srv_subscribe(c, ch, chlen, srv__sse_deliver))
+        srv_end(c);
+}
+
+/* ---- long polling ---- */
+
+struct srv__pollctx {
+    struct pw_buf *b;
+    const char *last;
+    size_t n;
+};
+
+static int srv__poll_add(void *ud, struct pw_msg *m)
+{
+    struct srv__pollctx *x = ud;
+    size_t len;
+    const uint8_t *p = srv_msg_enc(NULL, m, ENC_POLL, &len);
+    if (!p)
+        return 1;
+    pw_json_sep(x->b);
+    if (pw_buf_append(x->b, p, len))
+        return 1;
+    x->last = m->id;
+    x->n++;
+    return x->b->len >= SRV_POLL_BODY_MAX;
+}
+
+static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, const char *cursor)
+{
+    struct srv *s = c->srv;
+    struct pw_buf msgs, b;
+    struct pw_fetch f;
+    pw_buf_init(&msgs, 0);
+    pw_buf_init(&b, 0);
+    pw_buf_putc(&msgs, '[');
+    struct srv__pollctx x = {&msgs, NULL, 0};
+    s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
+    pw_buf_putc(&msgs, ']');
+    /* no message: the cursor stays (or, after a gap, jumps to the newest) */
+    const char *next = x.last ? x.last : f.gap || !cursor ? f.last : cursor;
+    pw_json_begin(&b, '{');
+    pw_json_kcstr(&b, "cursor", next);
+    pw_json_key(&b, "messages");
+    pw_buf_append(&b, msgs.p, msgs.len);
+    pw_json_kbool(&b, "gap", f.gap);
+    if (f.gap) {
+        pw_json_kcstr(&b, "after", cursor);
+        pw_json_kcstr(&b, "first", f.first);
+    }
+    pw_json_end(&b, '}');
+    s->m_msgs_out += x.n;
+    free(c->cursor);
+    c->cursor = NULL;
+    srv__json_ok(c, &b);
+    pw_buf_free(&b);
+    pw_buf_free(&msgs);
+}
+
+static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
+{
+    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
+    (void)m;
+    /* answer in the check phase, with everything published this turn */
+    c->poll_ready = 1;
+    srv_dirty(c);
+}
+
+void srv_poll_flush(struct srv_conn *c)
+{
+    c->poll_ready = 0;
+    if (c->state != ST_POLL)
+        return;
+    srv__poll_answer(c, c->channel, strlen(c->channel), c->cursor);
+}
+
+void srv_poll_timeout(struct srv_conn *c)
+{
+    srv_poll_flush(c);
+}
+
+static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    struct srv *s = c->srv;
+    char cursor[PW_ID_MAX + 1], tbuf[32];
+    int have = pw_http_query_get(req->query, "cursor", cursor, sizeof cursor);
+    if (have < -1 || have == 0) {
+        srv_http_error(c, 400, "bad cursor parameter", "pushwire SPEC §3");
+        return;
+    }
+    double timeout = 30;
+    int tr = pw_http_query_get(req->query, "timeout", tbuf, sizeof tbuf);
+    if (tr != -1) {
+        char *end;
+        timeout = tr > 0 ? strtod(tbuf, &end) : -1;
+        if (tr <= 0 || *end || !(timeout >= 0)) {
+            srv_http_error(c, 400, "bad timeout parameter: want seconds >= 0", "pushwire SPEC §3");
+            return;
+        }
+    }
+    if (timeout > s->o->poll_timeout)
+        timeout = s->o->poll_timeout;
+    struct pw_fetch f;
+    size_t found = 0;
+    int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, have > 0 ? cursor : NULL, &f, NULL, NULL);
+    if (rc) {
+        srv_http_error(c, 400, rc == PW_ENET_ID ? "cursor is not an id this server gave" : pw_strerror(rc),
+                       pw_errrule(rc));
+        return;
+    }
+    if (have > 0) {
+        /* anything after the cursor?  (count via a second pass) */
+        struct pw_buf tmp;
+        pw_buf_init(&tmp, 0);
+        struct srv__pollctx x = {&tmp, NULL, 0};
+        s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
+        found = x.n;
+        pw_buf_free(&tmp);
+    }
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
+    srv_set_transport(c, TR_POLL);
+    if (found || f.gap || timeout == 0) {
+        srv__poll_answer(c, ch, chlen, have > 0 ? cursor : f.last);
+        return;
+    }
+    /* park: no thread waits, the connection just sits subscribed */
+    c->cursor = strdup(have > 0 ? cursor : f.last);
+    if (!c->cursor || srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
+    c->state = ST_POLL;
+    c->t_deadline = uv_now(s->loop) + (uint64_t)(timeout * 1000);
+    if (c->t_deadline == uv_now(s->loop))
+        c->t_deadline++;
+}
+
+/* ---- POST /pub ---- */
+
+static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
+{
+    struct srv *s = c->srv;
+    struct pw_msg *m;
+    int binary = c->pub_binary || !pw_utf8_valid(data, len);
+    int rc = srv_publish(s, c->channel, strlen(c->channel), c->pub_event, data, len, binary, &m);
+    free(c->pub_event);
+    c->pub_event = NULL;
+    pw_buf_free(&c->body);
+    c->state = ST_HEAD;
+    if (rc) {
+        srv_http_error(c, 500, pw_strerror(rc), NULL);
+        return;
+    }
+    struct pw_buf b;
+    pw_buf_init(&b, 256);
+    pw_json_begin(&b, '{');
+    pw_json_kcstr(&b, "id", m->id);
+    pw_json_end(&b, '}');
+    pw_msg_unref(m);
+    srv__json_ok(c, &b);
+    pw_buf_free(&b);
+}
+
+static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
+{
+    size_t k = n < c->body_need ? n : c->body_need;
+    if (c->body.len == 0 && k == c->body_need) {
+        c->body_need = 0;
+        srv__pub_finish(c, p, k);
+        return k;
+    }
+    if (pw_buf_append(&c->body, p, k)) {
+        srv_http_error(c, 413, "message larger than --max-message", NULL);
+        return n;
+    }
+    c->body_need -= k;
+    if (c->body_need == 0)
+        srv__pub_finish(c, c->body.p, c->body.len);
+    return k;
+}
+
+static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    struct srv *s = c->srv;
+    if (s->o->read_only) {
+        srv_http_error(c, 403, "publishing is disabled (--read-only)", NULL);
+        return;
+    }
+    if (req->content_length < 0) {
+        srv_http_error(c, 411, "POST needs a Content-Length", "RFC 9112 §6.3");
+        return;
+    }
+    if ((unsigned long long)req->content_length > s->o->max_message) {
+        srv_http_error(c, 413, "message larger than --max-message", NULL);
+        return;
+    }
+    char ev[PW_EVENT_MAX + 1];
+    int r = pw_http_query_get(req->query, "event", ev, sizeof ev);
+    if (r == 0 || r < -1 || (r > 0 && !pw_event_valid(ev, (size_t)r))) {
+        srv_http_error(c, 400, "bad event name: 1-128 bytes, no line breaks", NULL);
+        return;
+    }
+    const struct pw_str *ct = pw_http_header_get(req->headers, req->nheaders, "Content-Type", NULL);
+    c->pub_binary = ct && ct->len >= 24 && strncasecmp(ct->p, "application/octet-stream", 24) == 0;
+    c->pub_event = r > 0 ? strdup(ev) : NULL;
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
+    c->state = ST_BODY;
+    c->body_need = (size_t)req->content_length;
+    c->t_deadline = uv_now(s->loop) + (uint64_t)(s->o->handshake_timeout * 1000);
+    pw_buf_init(&c->body, s->o->max_message);
+    if (c->body_need == 0)
+        srv__pub_finish(c, (const uint8_t *)"", 0);
+}
+
+/* ---- /metrics, /healthz, OPTIONS ---- */
+
+struct srv__mctx {
+    struct pw_buf *b;
+    int pass;
+    size_t n;
+};
+
+static void srv__metric_chan(void *ud, const char *ch, size_t msgs, size_t bytes, size_t subs)
+{
+    struct srv__mctx *x = ud;
+    if (x->n++ >= 1000) /* a bounded answer, whatever the channel count */
+        return;
+    if (x->pass == 0)
+        pw_buf_printf(x->b, "pushwire_backlog_messages{channel=\"%s\"} %zu\n", ch, msgs);
+    else if (x->pass == 1)
+        pw_buf_printf(x->b, "pushwire_backlog_bytes{channel=\"%s\"} %zu\n", ch, bytes);
+    else
+        pw_buf_printf(x->b, "pushwire_subscribers{channel=\"%s\"} %zu\n", ch, subs);
+}
+
+void srv_metrics(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    pw_buf_printf(&b, "# HELP pushwire_connections Open connections by transport.\n"
+                      "# TYPE pushwire_connections gauge\n");
+    for (int t = 0; t < TR_N; t++)
+        pw_buf_printf(&b, "pushwire_connections{transport=\"%s\"} %zu\n", srv_tr_name[t], s->m_by_tr[t]);
+#define CNT(name, help, v)                                                                  \
+    pw_buf_printf(&b, "# HELP pushwire_" name " " help "\n# TYPE pushwire_" name " counter\n" \
+                      "pushwire_" name " %llu\n", (unsigned long long)(v))
+    CNT("connections_accepted_total", "Connections accepted.", s->m_accepted);
+    CNT("connections_rejected_total", "Connections refused with 503 (--max-conns).", s->m_rejected_conns);
+    CNT("requests_total", "HTTP requests parsed.", s->m_requests);
+    CNT("messages_in_total", "Messages published.", s->m_msgs_in);
+    CNT("messages_out_total", "Messages sent to subscribers.", s->m_msgs_out);
+    CNT("bytes_in_total", "Bytes read from clients.", s->m_bytes_in);
+    CNT("bytes_out_total", "Bytes written to clients.", s->m_bytes_out);
+    CNT("slow_disconnects_total", "Subscribers disconnected for not keeping up.", s->m_slow);
+    CNT("protocol_errors_total", "Connections failed for a protocol violation.", s->m_proto_errors);
+    CNT("timeouts_total", "Connections closed by a timeout.", s->m_timeouts);
+#undef CNT
+    static const char *const g[3][2] = {
+        {"backlog_messages", "Messages kept per channel."},
+        {"backlog_bytes", "Data bytes kept per channel."},
+        {"subscribers", "Subscribers per channel."},
+    };
+    for (int pass = 0; pass < 3; pass++) {
+        pw_buf_printf(&b, "# HELP pushwire_%s %s\n# TYPE pushwire_%s gauge\n", g[pass][0], g[pass][1],
+                      g[pass][0]);
+        struct srv__mctx x = {&b, pass, 0};
+        s->ps->ops->each_channel(s->ps, &x, srv__metric_chan);
+    }
+    srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
+    pw_buf_free(&b);
+}
+
+static void srv__preflight(struct srv_conn *c)
+{
+    srv_outf(c, "HTTP/1.1 204 No Content\r\n"
+                "Access-Control-Allow-Origin: *\r\n"
+                "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+                "Access-Control-Allow-Headers: Content-Type, Last-Event-ID, Cache-Control\r\n"
+                "Access-Control-Max-Age: 86400\r\n"
+                "Connection: %s\r\n\r\n",
+             c->keepalive ? "keep-alive" : "close");
+    srv_log(c->srv, c, "response", 204, 0, "preflight");
+    srv__response_done(c);
+}
+
+/* ---- routing ---- */
+
+static int srv__prefix(struct pw_str path, const char *pre, const char **ch, size_t *len)
+{
+    size_t n = strlen(pre);
+    if (path.len < n || memcmp(path.p, pre, n) != 0)
+        return 0;
+    *ch = path.p + n;
+    *len = path.len - n;
+    return 1;
+}
+
+static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
+{
+    char extra[64];
+    snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+    struct pw_buf b;
+    pw_buf_init(&b, 512);
+    pw_buf_printf(&b, "{\"error\":\"method not allowed\",\"status\":405,\"allow\":\"%s\"}\n", allow);
+    srv_http_response(c, 405, "application/json", extra, b.p, b.len);
+    pw_buf_free(&b);
+}
+
+static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
+{
+    struct pw_str path = req->path, m = req->method;
+    int get = pw_str_eq(m, "GET"), head = pw_str_eq(m, "HEAD"), post = pw_str_eq(m, "POST");
+    int options = pw_str_eq(m, "OPTIONS");
+    const char *ch = NULL;
+    size_t chlen = 0;
+    int kind; /* 1 ws, 2 sse, 3 poll, 4 pub */
+    c->head_only = head;
+    if (pw_str_eq(path, "/") || pw_str_eq(path, "/index.html")) {
+        if (!get && !head)
+            return srv__method_not_allowed(c, "GET, HEAD");
+        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
+        return;
+    }
+    if (pw_str_eq(path, "/healthz")) {
+        if (!get && !head)
+            return srv__method_not_allowed(c, "GET, HEAD");
+        srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+        return;
+    }
+    if (pw_str_eq(path, "/metrics")) {
+        if (!get && !head)
+            return srv__method_not_allowed(c, "GET, HEAD");
+        srv_metrics(c);
+        return;
+    }
+    if (srv__prefix(path, "/ws/", &ch, &chlen))
+        kind = 1;
+    else if (srv__prefix(path, "/sse/", &ch, &chlen))
+        kind = 2;
+    else if (srv__prefix(path, "/poll/", &ch, &chlen))
+        kind = 3;
+    else if (srv__prefix(path, "/pub/", &ch, &chlen))
+        kind = 4;
+    else {
+        srv_http_error(c, 404, "no such endpoint: try /ws/CHANNEL, /sse/CHANNEL, /poll/CHANNEL, "
+                               "/pub/CHANNEL, /healthz, /metrics",
+                       NULL);
+        return;
+    }
+    if (!pw_channel_valid(ch, chlen)) {
+        srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
+        return;
+    }
+    if (options)
+        return srv__preflight(c);
+    const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
+    int wants_sse = acc && pw_http_list_has(*acc, "text/event-stream");
+    const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
+    if (kind == 1 && (up || !wants_sse)) {
+        if (!get)
+            return srv__method_not_allowed(c, "GET");
+        srv_ws_upgrade(c, req, ch, chlen);
+        return;
+    }
+    if (kind == 4 && !wants_sse) {
+        if (!post)
+            return srv__method_not_allowed(c, "POST, OPTIONS");
+        srv__pub(c, req, ch, chlen);
+        return;
+    }
+    if (!get)
+        return srv__method_not_allowed(c, "GET, OPTIONS");
+    if (kind == 3 && !wants_sse)
+        srv__poll(c, req, ch, chlen);
+    else
+        srv__sse(c, req, ch, chlen);
+}
+
+static int srv__keepalive(const struct pw_http_req *req)
+{
+    const struct pw_str *conn = pw_http_header_get(req->headers, req->nheaders, "Connection", NULL);
+    if (req->minor == 0)
+        return conn && pw_http_list_has(*conn, "keep-alive");
+    return !(conn && pw_http_list_has(*conn, "close"));
+}
+
+size_t srv_http_input(struct srv_conn *c, uint8_t *p, size_t n)
+{
+    struct srv *s = c->srv;
+    if (c->state == ST_BODY)
+        return srv__body_input(c, p, n);
+    struct pw_http_req req;
+    int r = pw_http_parse_request((const char *)p, n, &req, &s->lim);
+    if (r == PW_EAGAIN)
+        return 0;
+    s->m_requests++;
+    if (r < 0) {
+        s->m_proto_errors++;
+        int st = r == PW_EHTTP_HEAD_TOOBIG || r == PW_EHTTP_TOO_MANY_HEADERS ? 431 : 400;
+        srv_log(s, c, "error", st, 0, "%s (%s)", pw_strerror(r), pw_errrule(r));
+        srv_http_error(c, st, pw_strerror(r), pw_errrule(r));
+        return n;
+    }
+    c->keepalive = srv__keepalive(&req);
+    if (req.content_length > 0 && !pw_str_eq(req.method, "POST"))
+        c->keepalive = 0; /* we will not read that body */
+    if (s->o->verbose)
+        srv_log(s, c, "wire", 0, 0, "< %.*s %.*s HTTP/1.%d (%zu headers)", (int)req.method.len,
+                req.method.p, (int)req.target.len, req.target.p, req.minor, req.nheaders);
+    s->cur_req = &req;
+    srv__route(c, &req);
+    s->cur_req = NULL;
+    return (size_t)r;
+}

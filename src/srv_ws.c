@@ -1,0 +1,463 @@
+/* srv_ws.c — WebSocket connections: the upgrade (RFC 6455 §4.2), frames
+ * and messages through ws_frame.h, control frames, the close handshake,
+ * keepalive pings, echo or publish, and fan-out frames (plain or the
+ * pushwire.v1 JSON envelope). */
+#include "srv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "utf8.h"
+#include "ws_deflate.h"
+#include "ws_handshake.h"
+
+#define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
+#define SRV_SUBPROTOCOL "pushwire.v1"
+
+struct srv_ws {
+    struct pw_ws_parser p;
+    struct pw_ws_msgstate m;
+    struct pw_buf msg;            /* a data message split over frames or reads */
+    uint8_t *ctl;                 /* a control payload split over reads (125 B) */
+    size_t ctl_len;
+    const uint8_t *direct;        /* the current frame's payload, whole, in the input */
+    size_t direct_len;
+    uint8_t has_direct, close_sent, close_rcvd, awaiting_pong;
+    uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
+    struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
+};
+
+/* ---- encodings ---- */
+
+static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, size_t len)
+{
+    uint8_t *f = malloc(len + 14);
+    if (!f)
+        return PW_ENOMEM;
+    int h = pw_ws_encode_header(f, 1, 0, opcode, NULL, len, 0);
+    if (h < 0) {
+        free(f);
+        return h;
+    }
+    memcpy(f + h, p, len);
+    m->enc[slot].p = f;
+    m->enc[slot].len = (size_t)h + len;
+    return 0;
+}
+
+int srv_ws_enc(struct pw_msg *m, int envelope)
+{
+    if (!envelope)
+        return m->enc[ENC_WS].p ? 0
+                                : srv__frame(m, ENC_WS, m->binary ? PW_WS_OP_BINARY : PW_WS_OP_TEXT,
+                                             m->data, m->len);
+    if (m->enc[ENC_WS_ENV].p)
+        return 0;
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    int rc = pw_json_begin(&b, '{');
+    rc = rc ? rc : pw_json_kstr(&b, "id", m->id, m->id_len);
+    rc = rc ? rc : pw_json_kstr(&b, "channel", m->channel, m->channel_len);
+    rc = rc ? rc : pw_json_kstr(&b, "event", m->event, m->event_len);
+    if (m->binary) {
+        rc = rc ? rc : pw_json_key(&b, "data");
+        rc = rc ? rc : pw_json_b64(&b, m->data, m->len);
+        rc = rc ? rc : pw_json_kcstr(&b, "encoding", "base64");
+    } else
+        rc = rc ? rc : pw_json_kstr(&b, "data", m->data, m->len);
+    rc = rc ? rc : pw_json_end(&b, '}');
+    rc = rc ? rc : srv__frame(m, ENC_WS_ENV, PW_WS_OP_TEXT, b.p, b.len);
+    pw_buf_free(&b);
+    return rc;
+}
+
+static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
+{
+    uint8_t h[14];
+    int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
+    if (n > 0) {
+        srv_out(c, h, (size_t)n);
+        srv_out(c, p, len);
+    }
+}
+
+/* A data message: compressed when permessage-deflate was agreed. */
+static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv_ws *w = c->ws;
+    if (!w->wsd) {
+        srv__send(c, opcode, p, len);
+        return 0;
+    }
+    struct pw_buf *z = &c->srv->scratch;
+    pw_buf_reset(z);
+    int rc = pw_wsd_compress(w->wsd, p, len, z);
+    if (rc)
+        return rc;
+    uint8_t h[14];
+    int n = pw_ws_encode_header(h, 1, 4, opcode, NULL, z->len, 0);
+    if (n < 0)
+        return n;
+    srv_out(c, h, (size_t)n);
+    srv_out(c, z->p, z->len);
+    if (z->cap > 256 * 1024)
+        pw_buf_free(z);
+    return 0;
+}
+
+/* The payload of a cached server frame (no mask: 2, 4 or 10 header bytes). */
+static const uint8_t *srv__frame_payload(const uint8_t *f, size_t flen, size_t *len)
+{
+    size_t hl = (f[1] & 0x7f) < 126 ? 2 : (f[1] & 0x7f) == 126 ? 4 : 10;
+    *len = flen - hl;
+    return f + hl;
+}
+
+static void srv__send_close(struct srv_conn *c, unsigned code, const char *reason)
+{
+    uint8_t pl[125];
+    int n = pw_ws_close_build(pl, code, reason, reason ? strlen(reason) : 0);
+    if (n < 0)
+        n = pw_ws_close_build(pl, code, NULL, 0);
+    srv__send(c, PW_WS_OP_CLOSE, pl, n > 0 ? (size_t)n : 0);
+    c->ws->close_sent = 1;
+}
+
+/* ---- fan-out ---- */
+
+static void srv__ws_deliver(struct pw_sub *sub, struct pw_msg *m)
+{
+    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
+    int slot = c->envelope ? ENC_WS_ENV : ENC_WS;
+    if (srv_ws_enc(m, c->envelope))
+        return;
+    if (srv_over_limit(c, m->enc[slot].len)) {
+        srv_slow(c);
+        return;
+    }
+    if (c->ws->wsd) {
+        /* compressed per connection (context takeover): not shareable */
+        size_t plen;
+        const uint8_t *pl = srv__frame_payload(m->enc[slot].p, m->enc[slot].len, &plen);
+        int op = c->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
+        if (srv__send_data(c, op, pl, plen))
+            return;
+    } else
+        srv_out_msg(c, m, slot);
+    c->srv->m_msgs_out++;
+    c->t_active = uv_now(c->srv->loop);
+}
+
+static int srv__ws_backlog(void *ud, struct pw_msg *m)
+{
+    struct srv_conn *c = ud;
+    srv__ws_deliver(&c->sub, m);
+    return c->slow;
+}
+
+/* ---- closing ---- */
+
+void srv_ws_free(struct srv_conn *c)
+{
+    if (!c->ws)
+        return;
+    pw_buf_free(&c->ws->msg);
+    free(c->ws->ctl);
+    if (c->ws->wsd) {
+        pw_wsd_free(c->ws->wsd);
+        free(c->ws->wsd);
+    }
+    free(c->ws);
+    c->ws = NULL;
+}
+
+void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
+{
+    struct srv_ws *w = c->ws;
+    if (!w || w->close_sent) {
+        if (c->srv->stopping)
+            srv_end(c);
+        return;
+    }
+    srv_unsubscribe(c);
+    srv__send_close(c, code, reason);
+    srv_log(c->srv, c, "close-sent", 0, (int)code, "%s", reason ? reason : "");
+    /* wait (bounded) for the peer's close frame */
+    c->t_deadline = uv_now(c->srv->loop) + SRV_CLOSE_GRACE_MS;
+    c->t_tick = 0;
+}
+
+/* Fail the connection (§7.1.7): close frame with the code, then TCP close. */
+static size_t srv__fail(struct srv_conn *c, int err, size_t n)
+{
+    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
+                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG || err == PW_ETOOBIG ? 1009
+                    : err == PW_ENOMEM || err == PW_EWSD_ZLIB                            ? 1011
+                                                                                         : 1002;
+    c->srv->m_proto_errors++;
+    srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
+    srv_unsubscribe(c);
+    if (!c->ws->close_sent)
+        srv__send_close(c, code, pw_strerror(err));
+    srv_end(c);
+    return n;
+}
+
+void srv_ws_tick(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->ws->awaiting_pong) {
+        s->m_timeouts++;
+        srv_log(s, c, "timeout", 0, 0, "no pong within %gs (--ping)", s->o->ping);
+        srv_close(c, "ping timeout");
+        return;
+    }
+    if (!c->ws->close_sent) {
+        srv__send(c, PW_WS_OP_PING, "pw", 2);
+        c->ws->awaiting_pong = 1;
+    }
+    c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
+}
+
+/* ---- input ---- */
+
+static void srv__data_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv *s = c->srv;
+    if (c->ws->close_sent)
+        return; /* closing: data is not answered any more (§5.5.1) */
+    if (s->o->verbose)
+        srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
+    if (s->o->echo) {
+        s->m_msgs_in++;
+        s->m_msgs_out++;
+        srv__send_data(c, opcode, p, len);
+        return;
+    }
+    if (s->o->read_only)
+        return;
+    if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
+        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
+}
+
+/* A complete control frame. Returns 1 when input should stop. */
+static int srv__control(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv_ws *w = c->ws;
+    if (opcode == PW_WS_OP_PING) {
+        if (!w->close_sent)
+            srv__send(c, PW_WS_OP_PONG, p, len);
+        return 0;
+    }
+    if (opcode == PW_WS_OP_PONG) {
+        w->awaiting_pong = 0;
+        return 0;
+    }
+    unsigned code = 0;
+    const uint8_t *reason = NULL;
+    size_t rlen = 0;
+    pw_ws_close_parse(p, len, &code, &reason, &rlen); /* checked by the message layer */
+    w->close_rcvd = 1;
+    srv_log(c->srv, c, "close-received", 0, (int)code, "%.*s", (int)rlen, (const char *)reason);
+    srv_unsubscribe(c);
+    if (!w->close_sent) {
+        /* echo the code (§5.5.1); an empty close gets an empty close */
+        uint8_t pl[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        srv__send(c, PW_WS_OP_CLOSE, pl, code ? 2 : 0);
+        w->close_sent = 1;
+    }
+    srv_end(c); /* the server closes TCP first (§7.1.1) */
+    return 1;
+}
+
+size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
+{
+    struct srv_ws *w = c->ws;
+    size_t used = 0;
+    if (w->close_rcvd)
+        return n;
+    while (used < n || !pw_ws_parser_idle(&w->p)) {
+        struct pw_ws_event ev;
+        ssize_t k = pw_ws_parse(&w->p, in + used, n - used, &ev);
+        if (k < 0)
+            return srv__fail(c, (int)k, n);
+        used += (size_t)k;
+        if (ev.type == PW_WS_EV_NONE) {
+            if (k == 0)
+                break;
+            continue;
+        }
+        int rc = pw_ws_msg_event(&w->m, &ev);
+        if (rc)
+            return srv__fail(c, rc, n);
+        int op = ev.hdr.opcode, ctl = pw_ws_is_control(op);
+        switch (ev.type) {
+        case PW_WS_EV_HEADER:
+            w->has_direct = 0;
+            w->ctl_len = 0;
+            if (!ctl && op != PW_WS_OP_CONT)
+                w->compressed = (ev.hdr.rsv & 4) != 0;
+            if (c->srv->o->verbose)
+                srv_log(c->srv, c, "wire", 0, 0, "< frame %s fin=%d len=%llu", pw_ws_opcode_name(op),
+                        ev.hdr.fin, (unsigned long long)ev.hdr.len);
+            break;
+        case PW_WS_EV_PAYLOAD:
+            if (!ctl && w->compressed) {
+                rc = pw_wsd_decompress(w->wsd, ev.data, ev.len, 0, &w->msg);
+                if (rc)
+                    return srv__fail(c, rc, n);
+            } else if (ev.offset == 0 && ev.len == ev.hdr.len && (ctl || (ev.hdr.fin && w->msg.len == 0 && op != 0))) {
+                w->direct = ev.data;
+                w->direct_len = ev.len;
+                w->has_direct = 1;
+            } else if (ctl) {
+                if (!w->ctl && !(w->ctl = malloc(125)))
+                    return srv__fail(c, PW_ENOMEM, n);
+                memcpy(w->ctl + w->ctl_len, ev.data, ev.len); /* len <= 125 by the parser */
+                w->ctl_len += ev.len;
+            } else if (pw_buf_append(&w->msg, ev.data, ev.len)) {
+                return srv__fail(c, PW_EWS_TOOBIG, n);
+            }
+            break;
+        case PW_WS_EV_END:
+            if (ctl) {
+                const uint8_t *p = w->has_direct ? w->direct : w->ctl;
+                size_t len = w->has_direct ? w->direct_len : w->ctl_len;
+                w->has_direct = 0;
+                if (srv__control(c, op, p, len))
+                    return n;
+            } else if (ev.hdr.fin) {
+                int mop = w->m.opcode ? w->m.opcode : op;
+                if (w->compressed) {
+                    rc = pw_wsd_decompress(w->wsd, NULL, 0, 1, &w->msg);
+                    if (rc)
+                        return srv__fail(c, rc, n);
+                    if ((op ? op : mop) == PW_WS_OP_TEXT && !pw_utf8_valid(w->msg.p, w->msg.len))
+                        return srv__fail(c, PW_EWS_UTF8, n);
+                    w->compressed = 0;
+                }
+                if (w->has_direct)
+                    srv__data_message(c, op ? op : mop, w->direct, w->direct_len);
+                else
+                    srv__data_message(c, op ? op : mop, w->msg.p ? w->msg.p : (const uint8_t *)"",
+                                      w->msg.len);
+                w->has_direct = 0;
+                pw_buf_reset(&w->msg);
+                if (w->msg.cap > 64 * 1024)
+                    pw_buf_free(&w->msg);
+            }
+            break;
+        default:
+            break;
+        }
+        if (c->state != ST_WS)
+            return n;
+    }
+    /* a peer that pipelines faster than it reads: stop reading for a while */
+    if (c->qbytes > c->srv->o->send_buffer / 2)
+        srv_read_pause(c, 1);
+    return used;
+}
+
+/* ---- the upgrade ---- */
+
+int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    struct srv *s = c->srv;
+    struct pw_ws_request_info info;
+    int rc = pw_ws_check_request(req, &info);
+    if (rc == PW_EHS_WS_VERSION) {
+        c->keepalive = 0;
+        static const char body[] = "{\"error\":\"Sec-WebSocket-Version must be 13\",\"status\":426}\n";
+        srv_http_response(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
+                          body, sizeof body - 1);
+        return rc;
+    }
+    if (rc) {
+        srv_log(s, c, "error", 400, 0, "%s (%s)", pw_strerror(rc), pw_errrule(rc));
+        srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
+        return rc;
+    }
+    char since[PW_ID_MAX + 1];
+    int hs = pw_http_query_get(req->query, "since", since, sizeof since);
+    if (hs == 0 || hs < -1) {
+        srv_http_error(c, 400, "bad since parameter", "pushwire SPEC §3");
+        return PW_ENET_ID;
+    }
+    struct pw_fetch f;
+    rc = s->ps->ops->fetch_after(s->ps, ch, chlen, hs > 0 ? since : NULL, &f, NULL, NULL);
+    if (rc) {
+        srv_http_error(c, 400, rc == PW_ENET_ID ? "since is not an id this server gave" : pw_strerror(rc),
+                       pw_errrule(rc));
+        return rc;
+    }
+    int envelope = 0;
+    for (size_t i = 0; i < info.nprotos; i++)
+        if (pw_str_eq(info.protos[i], SRV_SUBPROTOCOL))
+            envelope = 1;
+    char accept[PW_WS_ACCEPT_LEN + 1];
+    struct srv_ws *w = calloc(1, sizeof *w);
+    c->channel = strndup(ch, chlen);
+    if (!w || !c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
+        free(w);
+        srv_http_error(c, 500, "out of memory", NULL);
+        return PW_ENOMEM;
+    }
+    c->ws = w;
+    char ext[128] = "";
+    struct pw_wsd_config cfg = {0};
+    struct pw_wsd_params params;
+    if (info.nexts && pw_wsd_server_accept(info.exts, info.nexts, &cfg, &params, ext, sizeof ext) == 1) {
+        w->wsd = calloc(1, sizeof *w->wsd);
+        if (!w->wsd || pw_wsd_init(w->wsd, &params, 1, -1, s->o->max_message)) {
+            free(w->wsd);
+            w->wsd = NULL;
+            ext[0] = 0; /* decline: no compression */
+        }
+    } else
+        ext[0] = 0;
+    struct pw_ws_parser_opts po = {PW_WS_FROM_CLIENT, w->wsd ? 4u : 0u, s->o->max_message, 1};
+    pw_ws_parser_init(&w->p, &po);
+    pw_ws_msg_init(&w->m, s->o->max_message);
+    pw_buf_init(&w->msg, s->o->max_message);
+    srv_outf(c, "HTTP/1.1 101 Switching Protocols\r\n"
+                "Upgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                "Sec-WebSocket-Accept: %s\r\n"
+                "%s%s%s%s\r\n",
+             accept, envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
+             ext[0] ? "Sec-WebSocket-Extensions: " : "", ext, ext[0] ? "\r\n" : "");
+    c->envelope = (uint8_t)envelope;
+    c->keepalive = 0;
+    c->state = ST_WS;
+    srv_set_transport(c, TR_WS);
+    uint64_t now = uv_now(s->loop);
+    c->t_deadline = 0;
+    c->t_active = now;
+    c->t_tick = s->o->ping > 0 ? now + (uint64_t)(s->o->ping * 1000) : 0;
+    srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", envelope ? SRV_SUBPROTOCOL : "websocket",
+            w->wsd ? " permessage-deflate" : "", hs > 0 ? " since " : "", hs > 0 ? since : "");
+    if (s->o->echo)
+        return 0;
+    if (hs > 0) {
+        s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
+        if (f.gap && envelope) {
+            struct pw_buf b;
+            pw_buf_init(&b, 0);
+            pw_json_begin(&b, '{');
+            pw_json_kcstr(&b, "event", "gap");
+            pw_json_kstr(&b, "channel", ch, chlen);
+            pw_json_kcstr(&b, "after", since);
+            pw_json_kcstr(&b, "first", f.first);
+            pw_json_end(&b, '}');
+            srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+            pw_buf_free(&b);
+        }
+        s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
+    }
+    if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
+        srv_ws_close(c, 1011, "cannot subscribe");
+    return 0;
+}

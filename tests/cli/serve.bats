@@ -1,0 +1,508 @@
+#!/usr/bin/env bats
+# pushwire serve (SPEC §2, §3): endpoints, options and error paths, with curl
+# and a small peer (tests/cli/serve_peer.py; python3-websockets for
+# ordinary WebSocket use, raw sockets for rule breaking).  The third-party
+# interop, conformance and load suites live in tests/interop and bench/.
+load helper
+
+PEER="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_peer.py"
+C() { curl -s --max-time 5 "$@"; }
+pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
+
+teardown() { stop_serve; }
+
+# ---- the listener ----
+
+@test "port 0 prints one 'listening on' line per listener, IPv4 and IPv6" {
+    start_serve --listen '[::1]:0'
+    run grep -c '^pushwire serve: listening on ' "$SERVE_LOG"
+    assert_output 2
+    run grep -E '^pushwire serve: listening on \[::1\]:[0-9]+$' "$SERVE_LOG"
+    assert_success
+    p6=$(sed -n 's/^pushwire serve: listening on \[::1\]:\([0-9]*\)$/\1/p' "$SERVE_LOG")
+    run C -g "http://[::1]:$p6/healthz"
+    assert_output ok
+}
+
+@test "a port in use is exit 1 naming the address" {
+    start_serve
+    run timeout 5 "$PW" serve --listen "127.0.0.1:$SERVE_PORT" </dev/null
+    assert_failure 1
+    assert_output --partial "pushwire serve: cannot listen on '127.0.0.1:$SERVE_PORT'"
+}
+
+@test "bad option values are usage errors that name the option" {
+    run "$PW" serve --listen nonsense
+    assert_failure 2
+    assert_output --partial 'bad value for --listen'
+    run "$PW" serve --backlog 0
+    assert_failure 2
+    assert_output --partial 'bad value for --backlog'
+    run "$PW" serve --log xml
+    assert_failure 2
+    assert_output --partial 'bad value for --log'
+    run "$PW" serve --channel 'a b'
+    assert_failure 2
+    run "$PW" serve extra
+    assert_failure 2
+}
+
+@test "--help lists the options" {
+    run "$PW" serve --help
+    assert_success
+    for o in listen channel echo read-only backlog heartbeat poll-timeout ping max-message \
+             max-conns handshake-timeout idle-timeout log log-file; do
+        assert_output --partial -- "--$o"
+    done
+}
+
+# ---- plain endpoints ----
+
+@test "GET /healthz answers ok" {
+    start_serve
+    run C -i "$SERVE_URL/healthz"
+    assert_line --partial 'HTTP/1.1 200 OK'
+    assert_line ok
+}
+
+@test "GET / is the embedded page with all three transports and no external assets" {
+    start_serve
+    run C "$SERVE_URL/"
+    assert_output --partial '<!doctype html>'
+    assert_output --partial 'new WebSocket('
+    assert_output --partial 'new EventSource('
+    assert_output --partial '/poll/'
+    refute_output --regexp '(src|href)="(https?:)?//'
+}
+
+@test "src/page.c is generated from src/page.html" {
+    "$TOP/tools/page2c.sh" "$BATS_TEST_TMPDIR/page.c"
+    run diff "$TOP/src/page.c" "$BATS_TEST_TMPDIR/page.c"
+    assert_success
+}
+
+@test "POST /pub answers the id; ids count per channel" {
+    start_serve
+    run pub a one
+    assert_output '{"id":"1"}'
+    run pub a two
+    assert_output '{"id":"2"}'
+    run pub b other
+    assert_output '{"id":"1"}'
+}
+
+@test "a bad channel name is 400 with a JSON error" {
+    start_serve
+    run C -i "$SERVE_URL/sse/bad%20name"
+    assert_line --partial 'HTTP/1.1 400'
+    assert_line --partial 'Content-Type: application/json'
+    assert_output --partial '"error":"channel name must be 1-128 characters'
+    long=$(printf 'x%.0s' $(seq 129))
+    run C -o /dev/null -w '%{http_code}' -d x "$SERVE_URL/pub/$long"
+    assert_output 400
+}
+
+@test "unknown path 404, wrong method 405 with Allow" {
+    start_serve
+    run C -o /dev/null -w '%{http_code}' "$SERVE_URL/nowhere"
+    assert_output 404
+    run C -i "$SERVE_URL/pub/x"
+    assert_line --partial 'HTTP/1.1 405'
+    assert_line --partial 'Allow: POST'
+    run C -o /dev/null -w '%{http_code}' -X DELETE "$SERVE_URL/sse/x"
+    assert_output 405
+}
+
+@test "a body over --max-message is 413" {
+    start_serve --max-message 10
+    run C -o /dev/null -w '%{http_code}' -d 0123456789 "$SERVE_URL/pub/x"
+    assert_output 200
+    run C -o /dev/null -w '%{http_code}' -d 0123456789A "$SERVE_URL/pub/x"
+    assert_output 413
+}
+
+@test "POST without Content-Length is 411" {
+    start_serve
+    run $PEER raw "$SERVE_PORT" 'POST /pub/x HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --partial 'HTTP/1.1 411'
+}
+
+@test "a malformed request is 400 and names the rule" {
+    start_serve
+    run $PEER raw "$SERVE_PORT" 'GET /healthz HTTP/1.1\r\nHost x\r\n\r\n'
+    assert_line --partial 'HTTP/1.1 400'
+    assert_output --partial '"rule":"RFC 9112'
+}
+
+@test "a head over --max-header-size or --max-headers is 431" {
+    start_serve --max-header-size 300 --max-headers 3
+    run C -o /dev/null -w '%{http_code}' -H "X-Big: $(printf 'y%.0s' $(seq 400))" "$SERVE_URL/healthz"
+    assert_output 431
+    run C -o /dev/null -w '%{http_code}' -H 'A: 1' -H 'B: 2' -H 'C: 3' "$SERVE_URL/healthz"
+    assert_output 431
+    run C -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz"
+    assert_output 200
+}
+
+@test "--max-conns: one connection too many is 503" {
+    start_serve --max-conns 1
+    C -N "$SERVE_URL/sse/x" >/dev/null &
+    cpid=$!
+    for i in $(seq 50); do grep -q 'sse.*response 200' "$SERVE_LOG" && break; sleep 0.1; done
+    run C -i "$SERVE_URL/healthz"
+    assert_line --partial 'HTTP/1.1 503'
+    assert_line --partial 'Retry-After:'
+    kill $cpid
+}
+
+@test "a client dribbling its request head is dropped after --handshake-timeout" {
+    start_serve --handshake-timeout 1
+    run timeout 20 $PEER dribble "$SERVE_PORT" 8
+    assert_output dropped
+    run C "$SERVE_URL/metrics"
+    assert_line --regexp '^pushwire_timeouts_total [1-9]'
+}
+
+@test "CORS: preflight allows Last-Event-ID; responses carry Allow-Origin *" {
+    start_serve
+    run C -i -X OPTIONS -H 'Origin: http://elsewhere' -H 'Access-Control-Request-Method: POST' "$SERVE_URL/pub/x"
+    assert_line --partial 'HTTP/1.1 204'
+    assert_line --partial 'Access-Control-Allow-Origin: *'
+    assert_line --regexp 'Access-Control-Allow-Headers: .*Last-Event-ID'
+    assert_line --regexp 'Access-Control-Allow-Methods: .*POST'
+    run C -i -d x "$SERVE_URL/pub/x"
+    assert_line --partial 'Access-Control-Allow-Origin: *'
+    run C -i "$SERVE_URL/poll/x?cursor=0&timeout=0"
+    assert_line --partial 'Access-Control-Allow-Origin: *'
+}
+
+@test "/metrics is Prometheus text: connections, messages, bytes, drops, backlog" {
+    start_serve
+    pub m hello >/dev/null
+    run C -i "$SERVE_URL/metrics"
+    assert_line --partial 'Content-Type: text/plain; version=0.0.4'
+    assert_line '# TYPE pushwire_connections gauge'
+    assert_line --regexp '^pushwire_connections\{transport="http"\} [0-9]+'
+    assert_line --regexp '^pushwire_connections\{transport="sse"\} 0'
+    assert_line 'pushwire_messages_in_total 1'
+    assert_line --regexp '^pushwire_bytes_in_total [1-9]'
+    assert_line --regexp '^pushwire_slow_disconnects_total 0'
+    assert_line 'pushwire_backlog_messages{channel="m"} 1'
+}
+
+# ---- Server-Sent Events ----
+
+@test "SSE: headers, retry first, id/event/data lines, multi-line data" {
+    start_serve
+    pub s 'one' >/dev/null
+    C -d $'two\nlines' "$SERVE_URL/pub/s?event=price" >/dev/null
+    run C -i -N --max-time 1 -H 'Last-Event-ID: 0' "$SERVE_URL/sse/s"
+    assert_line --partial 'Content-Type: text/event-stream'
+    assert_line --partial 'Cache-Control: no-cache'
+    assert_line --partial 'X-Accel-Buffering: no'
+    body=$(printf '%s\n' "$output" | tr -d '\r' | sed '1,/^$/d')
+    expected=$(printf 'retry: 3000\n\nid: 1\ndata: one\n\nid: 2\nevent: price\ndata: two\ndata: lines\n')
+    [ "$body" = "$expected" ] || { echo "got: $body"; false; }
+}
+
+@test "SSE: Accept: text/event-stream on a channel URL is SSE" {
+    start_serve
+    run C -i -N --max-time 1 -H 'Accept: text/event-stream' "$SERVE_URL/poll/s"
+    assert_line --partial 'Content-Type: text/event-stream'
+    assert_line 'retry: 3000'
+}
+
+@test "SSE: live messages arrive; ?lastEventId= resumes" {
+    start_serve --retry 1500
+    for i in 1 2 3; do pub r "m$i" >/dev/null; done
+    C -N --max-time 2 "$SERVE_URL/sse/r?lastEventId=2" >"$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    sleep 0.5
+    pub r m4 >/dev/null
+    wait $cpid || true
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line 'retry: 1500'
+    refute_line 'data: m2'
+    assert_line 'data: m3'
+    assert_line 'data: m4'
+    assert_line 'id: 4'
+}
+
+@test "SSE: resume older than the backlog sends the gap event first" {
+    start_serve --backlog 2
+    for i in 1 2 3 4 5; do pub g "m$i" >/dev/null; done
+    run C -N --max-time 1 -H 'Last-Event-ID: 1' "$SERVE_URL/sse/g"
+    body=$(printf '%s\n' "$output" | sed '/^retry/,+1d')
+    expected=$(printf 'event: gap\ndata: {"after":"1","first":"4"}\n\nid: 4\ndata: m4\n\nid: 5\ndata: m5\n')
+    [ "$body" = "$expected" ] || { echo "got: $body"; false; }
+}
+
+@test "SSE: a heartbeat comment every --heartbeat seconds while idle" {
+    start_serve --heartbeat 0.3
+    run C -N --max-time 1.5 "$SERVE_URL/sse/h"
+    assert_line ': heartbeat'
+}
+
+@test "SSE: a Last-Event-ID that is no id is 400" {
+    start_serve
+    run C -o /dev/null -w '%{http_code}' -H 'Last-Event-ID: abc' "$SERVE_URL/sse/x"
+    assert_output 400
+}
+
+# ---- long polling ----
+
+@test "poll: answers at once with every message after the cursor" {
+    start_serve
+    for i in 1 2 3; do pub p "m$i" >/dev/null; done
+    run C "$SERVE_URL/poll/p?cursor=1"
+    assert_output '{"cursor":"3","messages":[{"id":"2","event":"message","data":"m2"},{"id":"3","event":"message","data":"m3"}],"gap":false}'
+}
+
+@test "poll: parks until a message arrives" {
+    start_serve
+    pub p m1 >/dev/null
+    C "$SERVE_URL/poll/p?cursor=1&timeout=10" >"$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    sleep 0.5
+    kill -0 $cpid    # still waiting
+    pub p m2 >/dev/null
+    wait $cpid
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_output '{"cursor":"2","messages":[{"id":"2","event":"message","data":"m2"}],"gap":false}'
+}
+
+@test "poll: timeout answers an empty list and keeps the cursor" {
+    start_serve
+    pub p m1 >/dev/null
+    run C "$SERVE_URL/poll/p?cursor=1&timeout=0.3"
+    assert_output '{"cursor":"1","messages":[],"gap":false}'
+}
+
+@test "poll: no cursor waits for the next new message, not old ones" {
+    start_serve
+    pub p old >/dev/null
+    C "$SERVE_URL/poll/p?timeout=10" >"$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    sleep 0.5
+    pub p new >/dev/null
+    wait $cpid
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_output '{"cursor":"2","messages":[{"id":"2","event":"message","data":"new"}],"gap":false}'
+    run C "$SERVE_URL/poll/p?timeout=0"
+    assert_output '{"cursor":"2","messages":[],"gap":false}'
+}
+
+@test "poll: a message published between two polls comes with the next one" {
+    start_serve
+    pub p m1 >/dev/null
+    cursor=$(C "$SERVE_URL/poll/p?cursor=0" | sed 's/.*"cursor":"\([0-9]*\)".*/\1/')
+    [ "$cursor" = 1 ]
+    pub p between >/dev/null
+    run C "$SERVE_URL/poll/p?cursor=$cursor&timeout=5"
+    assert_output --partial '"data":"between"'
+}
+
+@test "poll: a cursor older than the backlog reports the gap" {
+    start_serve --backlog 1
+    for i in 1 2 3; do pub p "m$i" >/dev/null; done
+    run C "$SERVE_URL/poll/p?cursor=1"
+    assert_output '{"cursor":"3","messages":[{"id":"3","event":"message","data":"m3"}],"gap":true,"after":"1","first":"3"}'
+}
+
+@test "poll: bad cursor or timeout is 400; timeout is capped by --poll-timeout" {
+    start_serve --poll-timeout 0.5
+    run C -o /dev/null -w '%{http_code}' "$SERVE_URL/poll/p?cursor=x"
+    assert_output 400
+    run C -o /dev/null -w '%{http_code}' "$SERVE_URL/poll/p?cursor=0&timeout=-1"
+    assert_output 400
+    run C --max-time 4 "$SERVE_URL/poll/p?cursor=0&timeout=60"
+    assert_output '{"cursor":"0","messages":[],"gap":false}'
+}
+
+@test "poll: binary messages come base64 with encoding" {
+    start_serve
+    printf '\xff\x00\x01' | C --data-binary @- -H 'Content-Type: application/octet-stream' "$SERVE_URL/pub/b" >/dev/null
+    run C "$SERVE_URL/poll/b?cursor=0"
+    assert_output --partial '"data":"/wAB","encoding":"base64"'
+}
+
+# ---- publishing sources and modes ----
+
+@test "stdin lines are published to --channel" {
+    SERVE_LOG=$BATS_TEST_TMPDIR/log
+    # stdin stays open a while: the server must not wait for its end
+    { printf 'first\nsecond\n'; sleep 3; } 3>&- | "$PW" serve --listen 127.0.0.1:0 --channel news 2>"$SERVE_LOG" 3>&- &
+    SERVE_PID=$!
+    for i in $(seq 50); do grep -q 'listening on' "$SERVE_LOG" && break; sleep 0.1; done
+    SERVE_PORT=$(sed -n 's/^pushwire serve: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SERVE_LOG")
+    SERVE_URL=http://127.0.0.1:$SERVE_PORT
+    run C "$SERVE_URL/poll/news?cursor=0&timeout=3"
+    assert_output --partial '"data":"first"'
+    assert_output --partial '"data":"second"'
+}
+
+@test "--read-only: POST is 403 and WebSocket messages are not published" {
+    start_serve --read-only
+    run C -o /dev/null -w '%{http_code}' -d x "$SERVE_URL/pub/ro"
+    assert_output 403
+    run timeout 10 $PEER ws-send "$SERVE_PORT" /ws/ro hello
+    assert_output 'closed 1000'
+    run C "$SERVE_URL/poll/ro?cursor=0&timeout=0"
+    assert_output '{"cursor":"0","messages":[],"gap":false}'
+}
+
+# ---- WebSocket ----
+
+@test "WebSocket: client messages are published, channel messages delivered" {
+    start_serve
+    $PEER ws-recv "$SERVE_PORT" /ws/w 2 >"$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    for i in $(seq 50); do grep -q subprotocol "$BATS_TEST_TMPDIR/out" 2>/dev/null && break; sleep 0.1; done
+    pub w 'from http' >/dev/null
+    run timeout 10 $PEER ws-send "$SERVE_PORT" /ws/w 'from ws' 'b64:AAEC'
+    assert_output 'closed 1000'
+    wait $cpid
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line --index 0 'subprotocol None'
+    assert_line --index 1 'from http'
+    assert_line --index 2 'from ws'
+    run C "$SERVE_URL/poll/w?cursor=1"
+    assert_output --partial '"data":"from ws"'
+    assert_output --partial '"data":"AAEC","encoding":"base64"'
+}
+
+@test "WebSocket: pushwire.v1 envelopes, ?since= resume and the gap envelope" {
+    start_serve --backlog 2
+    for i in 1 2 3; do pub v "m$i" >/dev/null; done
+    run timeout 10 $PEER ws-recv "$SERVE_PORT" '/ws/v?since=0' 3 pushwire.v1
+    assert_line --index 0 'subprotocol pushwire.v1'
+    assert_line --index 1 '{"event":"gap","channel":"v","after":"0","first":"2"}'
+    assert_line --index 2 '{"id":"2","channel":"v","event":"message","data":"m2"}'
+    assert_line --index 3 '{"id":"3","channel":"v","event":"message","data":"m3"}'
+}
+
+@test "WebSocket --echo: echo to the sender only, text and binary, ping answered" {
+    start_serve --echo
+    run timeout 10 $PEER ws-echo "$SERVE_PORT"
+    assert_output "$(printf 'True\nTrue\npong\nb heard nothing')"
+}
+
+@test "WebSocket: permessage-deflate when the client offers it" {
+    start_serve --echo
+    run timeout 10 $PEER ws-echo "$SERVE_PORT" deflate
+    assert_line --index 0 --partial 'ext permessage-deflate'
+    assert_line --index 1 True
+    assert_line --index 2 True
+}
+
+@test "WebSocket: fragments with a ping between them make one message" {
+    start_serve --echo
+    run timeout 10 $PEER ws-frag "$SERVE_PORT"
+    assert_output "$(printf '10 p\n1 Hello wörld\n8 1000')"
+}
+
+@test "WebSocket handshake: 400 for a broken request, 426 for another version" {
+    start_serve
+    run $PEER raw "$SERVE_PORT" 'GET /ws/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n'
+    assert_line --partial 'HTTP/1.1 400'
+    assert_output --partial 'RFC 6455'
+    run $PEER raw "$SERVE_PORT" 'GET /ws/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n'
+    assert_line --partial 'HTTP/1.1 426'
+    assert_line --partial 'Sec-WebSocket-Version: 13'
+    run $PEER raw "$SERVE_PORT" 'GET /ws/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' 1
+    assert_line --partial 'HTTP/1.1 101'
+    assert_line --partial 'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo='
+}
+
+@test "WebSocket: protocol violations close with 1002" {
+    start_serve
+    for k in unmasked rsv opcode bigping fragping cont closecode; do
+        run timeout 10 $PEER ws-bad "$SERVE_PORT" $k
+        [ "$output" = 1002 ] || { echo "$k: $output"; false; }
+    done
+}
+
+@test "WebSocket: invalid UTF-8 closes 1007, over --max-message 1009" {
+    start_serve --max-message 1000
+    run timeout 10 $PEER ws-bad "$SERVE_PORT" utf8
+    assert_output 1007
+    run timeout 10 $PEER ws-bad "$SERVE_PORT" big
+    assert_output 1009
+}
+
+@test "WebSocket: --ping pings, and a peer that never answers is closed" {
+    start_serve --ping 0.5
+    run timeout 15 $PEER ws-silent "$SERVE_PORT" 6
+    assert_output --partial pings
+    run grep -c 'no pong within' "$SERVE_LOG"
+    assert_output 1
+}
+
+@test "--idle-timeout closes an idle WebSocket with 1001" {
+    start_serve --idle-timeout 0.5 --ping 0
+    run timeout 10 $PEER ws-wait-close "$SERVE_PORT" /ws/idle
+    assert_output "$(printf 'open\nclose 1001')"
+}
+
+@test "a subscriber that does not read is dropped and counted" {
+    start_serve --send-buffer 65536 --max-message 2000
+    HOLD=30 $PEER ws-slow-sub "$SERVE_PORT" >/dev/null 3>&- &
+    cpid=$!
+    for i in $(seq 50); do grep -q "sse 'slow' response 200" "$SERVE_LOG" && break; sleep 0.1; done
+    # more than the kernel's socket buffers can absorb
+    run timeout 60 $PEER pub-flood "$SERVE_PORT" slow 8000 1500
+    assert_output 'published 8000'
+    run C "$SERVE_URL/metrics"
+    assert_line 'pushwire_slow_disconnects_total 1'
+    assert_line 'pushwire_messages_in_total 8000'
+    assert_line 'pushwire_subscribers{channel="slow"} 0'
+    kill $cpid 2>/dev/null || true
+    run grep -c 'slow: subscriber cannot keep up' "$SERVE_LOG"
+    assert_output 1
+}
+
+# ---- logs and signals ----
+
+@test "--log json writes one JSON object per line" {
+    start_serve --log json
+    C "$SERVE_URL/healthz" >/dev/null
+    stop_serve
+    run grep -c '^{"time":"[0-9T:.-]*Z","event":"' "$SERVE_LOG"
+    [ "$output" -ge 3 ]
+    run grep '"event":"response"' "$SERVE_LOG"
+    assert_output --partial '"status":200'
+    assert_output --partial '"detail":"GET /healthz"'
+}
+
+@test "--log-file is reopened on SIGHUP" {
+    start_serve --log-file "$BATS_TEST_TMPDIR/a.log"
+    C "$SERVE_URL/healthz" >/dev/null
+    mv "$BATS_TEST_TMPDIR/a.log" "$BATS_TEST_TMPDIR/a.log.1"
+    kill -HUP "$SERVE_PID"
+    for i in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/a.log" ] && break; sleep 0.1; done
+    C "$SERVE_URL/healthz" >/dev/null
+    sleep 0.2
+    run grep -c 'response 200' "$BATS_TEST_TMPDIR/a.log"
+    assert_output 1
+    run grep -c 'response 200' "$BATS_TEST_TMPDIR/a.log.1"
+    assert_output 1
+}
+
+@test "SIGTERM: WebSocket clients get 1001, SSE ends, exit 0" {
+    start_serve
+    $PEER ws-wait-close "$SERVE_PORT" /ws/bye >"$BATS_TEST_TMPDIR/ws" &
+    wpid=$!
+    C -N --max-time 10 "$SERVE_URL/sse/bye" >"$BATS_TEST_TMPDIR/sse" &
+    spid=$!
+    for i in $(seq 50); do grep -q open "$BATS_TEST_TMPDIR/ws" 2>/dev/null && grep -q "sse 'bye'" "$SERVE_LOG" && break; sleep 0.1; done
+    kill -TERM "$SERVE_PID"
+    run timeout 6 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
+    assert_success
+    wait "$SERVE_PID"; rc=$?
+    SERVE_PID=
+    [ "$rc" -eq 0 ]
+    wait $wpid
+    run cat "$BATS_TEST_TMPDIR/ws"
+    assert_line 'close 1001'
+    wait $spid   # curl sees a clean end of the stream
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""serve_peer.py — small clients for tests/cli/serve.bats.
+
+Raw sockets for what a friendly client library will not send (bad frames,
+dribbled heads), Debian's python3-websockets for ordinary WebSocket use.
+Every operation is bounded in time.  Usage: serve_peer.py SCENARIO PORT [ARGS]
+"""
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+HOST = "127.0.0.1"
+
+
+def connect(port, rcvbuf=None):
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(5)
+    s.connect((HOST, port))
+    return s
+
+
+def read_until_close(s, limit=5.0):
+    out = b""
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            out += b"<RESET>"
+            break
+        if not d:
+            out += b"<EOF>"
+            break
+        out += d
+    return out
+
+
+def ws_open(port, path="/ws/t", extra=""):
+    s = connect(port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(1)
+        if not d:
+            raise SystemExit("closed during handshake: " + head.decode())
+        head += d
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise SystemExit("no 101: " + head.decode())
+    return s
+
+
+def frame(op, payload, mask=True, fin=True, rsv=0):
+    b0 = (0x80 if fin else 0) | (rsv << 4) | op
+    n = len(payload)
+    if n < 126:
+        h = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+    elif n < 65536:
+        h = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+    else:
+        h = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+    if not mask:
+        return h + payload
+    k = os.urandom(4)
+    return h + k + bytes(c ^ k[i % 4] for i, c in enumerate(payload))
+
+
+def read_frames(s, limit=5.0):
+    """Server frames until close/EOF: list of (opcode, payload)."""
+    data = read_until_close(s, limit)
+    frames = []
+    i = 0
+    while i + 2 <= len(data):
+        op = data[i] & 0x0F
+        n = data[i + 1] & 0x7F
+        j = i + 2
+        if n == 126:
+            n = struct.unpack("!H", data[j:j + 2])[0]
+            j += 2
+        elif n == 127:
+            n = struct.unpack("!Q", data[j:j + 8])[0]
+            j += 8
+        if j + n > len(data):
+            break
+        frames.append((op, data[j:j + n]))
+        i = j + n
+    return frames
+
+
+def close_code(frames):
+    for op, p in frames:
+        if op == 8:
+            return struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005
+    return None
+
+
+# ---- scenarios ----
+
+def sc_raw(port, text, secs="2"):
+    """send TEXT (with \\r\\n escapes) and print what comes back"""
+    s = connect(port)
+    s.sendall(text.encode().decode("unicode_escape").encode("latin-1"))
+    sys.stdout.write(read_until_close(s, float(secs)).decode("latin-1"))
+
+
+def sc_dribble(port, secs="8"):
+    """send a head one byte a second; print when the server drops us"""
+    s = connect(port)
+    t0 = time.time()
+    for c in b"GET /healthz HTTP/1.1\r\nHost: x\r\n":
+        try:
+            s.sendall(bytes([c]))
+        except OSError:
+            break
+        s.settimeout(1)
+        try:
+            d = s.recv(100)
+            if not d:
+                print("dropped")
+                return
+        except socket.timeout:
+            pass
+        if time.time() - t0 > float(secs):
+            break
+    print("still open")
+
+
+def sc_ws_bad(port, kind):
+    """a WebSocket that breaks a rule; prints the close code the server sent"""
+    s = ws_open(port, "/ws/bad")
+    if kind == "unmasked":
+        s.sendall(frame(1, b"hi", mask=False))
+    elif kind == "utf8":
+        s.sendall(frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"))
+    elif kind == "rsv":
+        s.sendall(frame(1, b"hi", rsv=2))
+    elif kind == "opcode":
+        s.sendall(frame(3, b""))
+    elif kind == "bigping":
+        s.sendall(frame(9, b"x" * 126))
+    elif kind == "fragping":
+        s.sendall(frame(9, b"x", fin=False))
+    elif kind == "cont":
+        s.sendall(frame(0, b"x"))
+    elif kind == "closecode":
+        s.sendall(frame(8, struct.pack("!H", 1005)))
+    elif kind == "big":
+        s.sendall(frame(2, b"x" * 2000))
+    print(close_code(read_frames(s)))
+
+
+def sc_ws_frag(port):
+    """fragmented text with a ping in between, on --echo: one message back"""
+    s = ws_open(port, "/ws/e")
+    s.sendall(frame(1, b"Hel", fin=False) + frame(9, b"p") + frame(0, b"lo ", fin=False)
+              + frame(0, "wörld".encode()) + frame(8, struct.pack("!H", 1000)))
+    for op, p in read_frames(s):
+        print(op, p.decode("utf-8", "replace") if op != 8 else struct.unpack("!H", p[:2])[0])
+
+
+def sc_ws_silent(port, secs="6"):
+    """never answer pings; print how the connection ended"""
+    s = ws_open(port, "/ws/silent")
+    fr = read_frames(s, float(secs))
+    ops = [op for op, _ in fr]
+    print("pings" if 9 in ops else "no-ping", "closed" if fr is not None else "")
+
+
+def sc_ws_slow_sub(port):
+    """subscribe and never read (tiny receive buffer); hold for a while"""
+    s = connect(port, rcvbuf=4096)
+    s.sendall(b"GET /sse/slow HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(float(os.environ.get("HOLD", "4")))
+    print("held")
+
+
+async def _ws(port, path, proto=None, compression=None):
+    import websockets
+    return await websockets.connect(f"ws://{HOST}:{port}{path}",
+                                    subprotocols=[proto] if proto else None,
+                                    compression=compression, open_timeout=5)
+
+
+def sc_ws_recv(port, path, n, proto=""):
+    """connect, print the first N messages (binary as b64:...)"""
+    async def run():
+        ws = await _ws(port, path, proto or None)
+        print("subprotocol", ws.subprotocol)
+        sys.stdout.flush()
+        for _ in range(int(n)):
+            m = await asyncio.wait_for(ws.recv(), 5)
+            print(m if isinstance(m, str) else "b64:" + base64.b64encode(m).decode())
+            sys.stdout.flush()
+        await ws.close()
+    asyncio.run(run())
+
+
+def sc_ws_send(port, path, *msgs):
+    """send each message (b64:... for binary), close normally"""
+    async def run():
+        ws = await _ws(port, path)
+        for m in msgs:
+            await ws.send(base64.b64decode(m[4:]) if m.startswith("b64:") else m)
+        await ws.close()
+        print("closed", ws.close_code)
+    asyncio.run(run())
+
+
+def sc_pub_flood(port, channel, n, size):
+    """POST N messages of SIZE bytes, pipelined on one keep-alive connection"""
+    import threading
+    n = int(n)
+    s = connect(port)
+    s.settimeout(30)
+    req = (f"POST /pub/{channel} HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n"
+           + "z" * int(size)).encode()
+    t = threading.Thread(target=lambda: [s.sendall(req) for _ in range(n)])
+    t.start()
+    got = b""
+    while got.count(b"HTTP/1.1 200") < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    t.join()
+    print("published", got.count(b"HTTP/1.1 200"))
+
+
+def sc_ws_echo(port, compression=""):
+    """--echo: send and get it back; a second client hears nothing"""
+    async def run():
+        a = await _ws(port, "/ws/e", compression="deflate" if compression else None)
+        b = await _ws(port, "/ws/e")
+        if compression:
+            print("ext", a.response_headers.get("Sec-WebSocket-Extensions", "none"))
+        await a.send("ping me " * 20)
+        print(await asyncio.wait_for(a.recv(), 5) == "ping me " * 20)
+        await a.send(b"\x00\xff")
+        print(await asyncio.wait_for(a.recv(), 5) == b"\x00\xff")
+        pong = await a.ping(b"x")
+        await asyncio.wait_for(pong, 5)
+        print("pong")
+        try:
+            await asyncio.wait_for(b.recv(), 0.5)
+            print("b heard something")
+        except asyncio.TimeoutError:
+            print("b heard nothing")
+        await a.close()
+        await b.close()
+    asyncio.run(run())
+
+
+def sc_ws_wait_close(port, path):
+    """connect, print the close code when the server closes"""
+    async def run():
+        import websockets
+        ws = await _ws(port, path)
+        print("open")
+        sys.stdout.flush()
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+        except websockets.ConnectionClosed as e:
+            print("close", e.rcvd.code if e.rcvd else None)
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    name, port, *args = sys.argv[1:]
+    globals()["sc_" + name.replace("-", "_")](int(port), *args)
