@@ -306,6 +306,7 @@ ns_probe() {
     assert_success
     [ "$(jq -r .attempted <<<"$output")" = 15000 ]
     [ "$(jq -r .held <<<"$output")" = 15000 ]
+    [ "${#ws[@]}" -eq 0 ] || [ "$(jq -r .upgraded <<<"$output")" = 15000 ]
     [ "$(jq -r .failed <<<"$output")" = 0 ]
     [ "$(jq -r .dropped <<<"$output")" = 0 ]
     [ "$(jq -r .first_error <<<"$output")" = null ]
