@@ -27,6 +27,7 @@
 #include "connect.h"
 #include "json.h"
 #include "opt.h"
+#include "ws_deflate.h"
 
 #define CONNECT_OPTS(X)                                                        \
     PW_COMMON_OPTS(X)                                                          \
@@ -157,6 +158,7 @@ int pwc_exit_for(int err)
     case PW_ECL_ABNORMAL:
         return PW_EXIT_ABNORMAL;
     case PW_EWS_TOOBIG: /* our own limit, not the peer's fault */
+    case PW_EWSD_TOOBIG:
         return PW_EXIT_FAIL;
     default:
         return pw_errrule(err)[0] ? PW_EXIT_PROTO : PW_EXIT_FAIL;

@@ -68,7 +68,15 @@ int pw_wsc_send(struct pw_wsc *ws, int opcode, const void *data, size_t len)
         return PW_ESTATE;
     if (pw_ws_is_control(opcode) && len > 125)
         return PW_EINVAL;
-    int rc = pw__wsc_frame(ws, opcode, 0, data, len);
+    int rc;
+    if (ws->deflate && !pw_ws_is_control(opcode)) {
+        ws->ztmp.len = 0;
+        rc = pw_wsd_compress(&ws->wsd, data, len, &ws->ztmp);
+        if (rc == 0)
+            rc = pw__wsc_frame(ws, opcode, 4, ws->ztmp.p, ws->ztmp.len);
+    } else {
+        rc = pw__wsc_frame(ws, opcode, 0, data, len);
+    }
     if (rc == 0 && !pw_ws_is_control(opcode))
         ws->msgs_out++;
     return rc;
@@ -108,9 +116,9 @@ void pw_wsc_pause(struct pw_wsc *ws, int paused) { pw_stream_pause(&ws->st, paus
 /* the server broke a rule: tell it with the right close code, then end */
 static void pw__wsc_violation(struct pw_wsc *ws, int err)
 {
-    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 ? 1007
-                    : err == PW_EWS_TOOBIG                         ? 1009
-                                                                   : 1002;
+    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
+                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG                   ? 1009
+                                                                                     : 1002;
     snprintf(ws->detail, sizeof ws->detail, "server broke %s: %s (closing with %u)",
              pw_errrule(err)[0] ? pw_errrule(err) : "the protocol", pw_strerror(err), code);
     if (ws->close_out < 0)
@@ -222,6 +230,12 @@ static void pw__wsc_frames(struct pw_wsc *ws, uint8_t *p, size_t n)
                 size_t c = ev.len < room ? ev.len : room;
                 memcpy(ws->ctrl + ws->ctrl_len, ev.data, c);
                 ws->ctrl_len += c;
+            } else if (ws->ms.compressed) {
+                rc = pw_wsd_decompress(&ws->wsd, ev.data, ev.len, 0, &ws->msg);
+                if (rc < 0) {
+                    pw__wsc_violation(ws, rc == PW_ETOOBIG ? PW_EWSD_TOOBIG : rc);
+                    return;
+                }
             } else if (ws->cur.fin && ws->cur.opcode != PW_WS_OP_CONT && ev.offset == 0 &&
                        ev.len == ws->cur.len && ws->msg.len == 0) {
                 ws->direct = ev.data; /* whole message in this read: no copy */
@@ -254,6 +268,16 @@ static void pw__wsc_frames(struct pw_wsc *ws, uint8_t *p, size_t n)
                 }
                 pw__wsc_control(ws);
             } else if (ws->cur.fin) {
+                if (ws->ms.compressed) {
+                    rc = pw_wsd_decompress(&ws->wsd, NULL, 0, 1, &ws->msg);
+                    if (rc == 0 && ws->msg_op == PW_WS_OP_TEXT &&
+                        !pw_utf8_valid(ws->msg.p ? ws->msg.p : (const uint8_t *)"", ws->msg.len))
+                        rc = PW_EWS_UTF8; /* checked after inflating (RFC 7692 §8) */
+                    if (rc < 0) {
+                        pw__wsc_violation(ws, rc == PW_ETOOBIG ? PW_EWSD_TOOBIG : rc);
+                        return;
+                    }
+                }
                 pw__wsc_deliver(ws);
             }
             break;
@@ -298,8 +322,11 @@ static void pw__wsc_stream_open(struct pw_stream *s)
             pw_buf_printf(r, "%s%s", i ? ", " : "", ws->o.protos[i]);
         pw_buf_printf(r, "\r\n");
     }
-    if (ws->o.compress)
-        pw_buf_printf(r, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+    if (ws->o.compress) {
+        char offer[128];
+        if (pw_wsd_client_offer(&ws->wsd_cfg, offer, sizeof offer) > 0)
+            pw_buf_printf(r, "Sec-WebSocket-Extensions: %s\r\n", offer);
+    }
     if (!pw__has_header(&ws->o, "User-Agent"))
         pw_buf_printf(r, "User-Agent: pushwire\r\n");
     for (size_t i = 0; i < ws->o.nheaders; i++)
@@ -372,14 +399,27 @@ static void pw__wsc_head(struct pw_wsc *ws)
                                                   "Sec-WebSocket-Extensions", NULL);
     if (ext)
         snprintf(ws->extensions, sizeof ws->extensions, "%.*s", (int)ext->len, ext->p);
+    unsigned rsv_ok = 0;
     if (info.nexts) {
-        /* permessage-deflate needs ws_deflate.h, which is not in the core yet */
-        snprintf(ws->detail, sizeof ws->detail,
-                 "server chose permessage-deflate, which this build cannot inflate yet");
-        pw__wsc_end(ws, PW_EHS_EXTENSION);
-        return;
+        struct pw_wsd_params prm;
+        int d = pw_wsd_client_check(info.exts, info.nexts, &ws->wsd_cfg, &prm);
+        if (d < 0) {
+            snprintf(ws->detail, sizeof ws->detail, "bad handshake response: %s (%s)",
+                     pw_strerror(d), pw_errrule(d));
+            pw__wsc_end(ws, d);
+            return;
+        }
+        if (d == 1) {
+            if (pw_wsd_init(&ws->wsd, &prm, 0, -1, ws->o.max_message) < 0) {
+                snprintf(ws->detail, sizeof ws->detail, "zlib could not be set up");
+                pw__wsc_end(ws, PW_EWSD_ZLIB);
+                return;
+            }
+            ws->deflate = 1;
+            rsv_ok = 4;
+        }
     }
-    struct pw_ws_parser_opts po = {PW_WS_FROM_SERVER, 0, ws->o.max_message, 0};
+    struct pw_ws_parser_opts po = {PW_WS_FROM_SERVER, rsv_ok, ws->o.max_message, 0};
     pw_ws_parser_init(&ws->parser, &po);
     pw_ws_msg_init(&ws->ms, ws->o.max_message);
     ws->state = PW_WSC_OPEN;
@@ -477,6 +517,9 @@ static void pw__wsc_closed(struct pw_stream *s)
     pw_buf_free(&ws->response);
     pw_buf_free(&ws->msg);
     pw_buf_free(&ws->frame);
+    pw_buf_free(&ws->ztmp);
+    if (ws->deflate)
+        pw_wsd_free(&ws->wsd);
     free(ws);
 }
 
@@ -502,6 +545,7 @@ struct pw_wsc *pw_wsc_new(uv_loop_t *loop, const struct pw_wsc_opts *o,
     pw_buf_init(&ws->response, PW_WSC_MAX_HEAD + PW_WSC_MAX_BODY);
     pw_buf_init(&ws->msg, o->max_message);
     pw_buf_init(&ws->frame, 0);
+    pw_buf_init(&ws->ztmp, 0);
     ws->st.ud = ws;
     struct pw_stream_opts so = {&ws->url, o->proxy ? &ws->proxy : NULL, o->cacert, o->insecure,
                                 "http/1.1"};

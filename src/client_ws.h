@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "ws_deflate.h"
 #include "ws_frame.h"
 
 struct pw_wsc;
@@ -96,7 +97,9 @@ struct pw_wsc {
     uint8_t ctrl[128];
     size_t ctrl_len;
     struct pw_buf frame;        /* scratch for building an outgoing frame */
-    void *deflate_state;
+    struct pw_wsd wsd;          /* permessage-deflate, when deflate == 1 */
+    struct pw_wsd_config wsd_cfg;
+    struct pw_buf ztmp;         /* a compressed outgoing message */
 };
 
 /* Allocates and starts a connection.  Returns NULL on out-of-memory only;

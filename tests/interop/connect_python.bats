@@ -182,3 +182,21 @@ teardown() { peers_stop; }
     assert_output --partial $'message 1\nmessage 2\n'
     assert_output --partial 'reconnecting'
 }
+
+@test "--compress negotiates permessage-deflate and round-trips" {
+    ws_py deflate
+    run bash -c '(echo "hello hello hello hello"; echo wörld) | timeout 10 "$PW" connect -v --compress --wait --count 2 "$0" 2>&1' "$WS_URL"
+    assert_success
+    assert_output --partial '< Sec-WebSocket-Extensions: permessage-deflate'
+    assert_output --partial '> text rsv len=11 masked'
+    assert_line 'hello hello hello hello'
+    assert_line 'wörld'
+}
+
+@test "without --compress no extension is offered" {
+    ws_py deflate
+    run bash -c 'echo plain | timeout 10 "$PW" connect -v --wait --count 1 "$0" 2>&1' "$WS_URL"
+    assert_success
+    refute_output --partial 'Sec-WebSocket-Extensions'
+    assert_line 'plain'
+}
