@@ -9,6 +9,7 @@
 #define PW_APPLETS(X) \
     X(connect) \
     X(frame) \
+    X(handshake) \
     X(portcheck) \
     X(replay) \
     X(serve) \

@@ -9,14 +9,14 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version connect frame portcheck replay serve" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version connect frame handshake portcheck replay serve" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "connect frame portcheck replay serve" -- "$cur"))
+        COMPREPLY=($(compgen -W "connect frame handshake portcheck replay serve" -- "$cur"))
         return ;;
     connect)
         case "$prev" in
@@ -104,6 +104,19 @@ _pushwire()
             return ;;
         esac
         opts="-h --help -v --verbose -q --quiet -d --decode -x --hex -j --json -r --role -o --opcode --no-fin --rsv1 --rsv2 --rsv3 -m --mask -n --no-mask -c --close-code -l --len-form -f --file -s --sse -i --id -e --event --retry" ;;
+    handshake)
+        case "$prev" in
+        --response|-R)
+            COMPREPLY=()
+            return ;;
+        --subprotocol|-p)
+            COMPREPLY=()
+            return ;;
+        --extension|-e)
+            COMPREPLY=()
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet -g --gen-key -r --request -R --response -p --subprotocol -e --extension -j --json --lenient" ;;
     portcheck)
         case "$prev" in
         --target|-t)
@@ -221,4 +234,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-portcheck pushwire-replay pushwire-serve
+complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck pushwire-replay pushwire-serve

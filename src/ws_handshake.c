@@ -486,9 +486,9 @@ int pw_ws_check_response(const struct pw_http_resp *resp, const char *key,
     if (resp->status != 101)
         return PW_EHS_STATUS;
     if (!pw__response_upgrade(h, n))
-        return PW_EHS_UPGRADE;
+        return PW_EHS_RESP_UPGRADE;
     if (!pw__hlist_has(h, n, "Connection", "Upgrade"))
-        return PW_EHS_CONNECTION;
+        return PW_EHS_RESP_CONNECTION;
     char want[PW_WS_ACCEPT_LEN + 1];
     int r = pw_ws_accept_key(key, strlen(key), want);
     if (r < 0)

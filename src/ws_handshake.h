@@ -30,7 +30,9 @@
     X(HS_EXTENSION, -412, "RFC 6455 §4.1", "server chose an extension the client did not offer") \
     X(HS_EXT_SYNTAX, -413, "RFC 6455 §9.1", "malformed Sec-WebSocket-Extensions header") \
     X(HS_PROTO_SYNTAX, -414, "RFC 6455 §4.1", "malformed Sec-WebSocket-Protocol header") \
-    X(HS_TARGET, -415, "RFC 6455 §4.2.1 item 1", "request target is not a path (origin-form) or an http(s) URI")
+    X(HS_TARGET, -415, "RFC 6455 §4.2.1 item 1", "request target is not a path (origin-form) or an http(s) URI") \
+    X(HS_RESP_UPGRADE, -416, "RFC 6455 §4.1", "Upgrade header is not \"websocket\"") \
+    X(HS_RESP_CONNECTION, -417, "RFC 6455 §4.1", "Connection header does not include \"Upgrade\"")
 
 enum { PW_HS_ERRORS(PW_ERR_ENUM) };
 
@@ -122,7 +124,10 @@ int pw_ws_check_request(const struct pw_http_req *req, struct pw_ws_request_info
  * offered_protos (case-sensitive).  offered_protos == NULL (or offered_exts
  * == NULL) means "the offer is unknown": that header is checked for syntax
  * only; a non-NULL pointer with a count of 0 means nothing was offered.
- * Returns 0 or the first error; info is zeroed first. */
+ * Returns 0 or the first error (PW_EHS_STATUS, PW_EHS_RESP_UPGRADE,
+ * PW_EHS_RESP_CONNECTION, PW_EHS_ACCEPT, PW_EHS_EXT_SYNTAX,
+ * PW_EHS_EXTENSION, PW_EHS_PROTO_SYNTAX, PW_EHS_PROTOCOL, in that order);
+ * info is zeroed first. */
 struct pw_ws_response_info {
     struct pw_str protocol;    /* chosen subprotocol, len 0 if none */
     size_t nexts;

@@ -925,3 +925,24 @@ event 1
     assert_failure 3
     assert_output --partial "WHATWG HTML §9.2.6"
 }
+
+@test "sse: no DATA is one empty data line, which browsers dispatch" {
+    run "$PW" frame --sse --hex
+    assert_success
+    assert_output "64 61 74 61 3a 0a 0a"
+    run bash -c '"$PW" frame --sse | "$PW" frame --sse -d --json'
+    assert_output '{"id":"","event":"message","data":""}'
+}
+
+@test "sse: an empty --id writes 'id:', which resets the last event id" {
+    run bash -c '{ "$PW" frame --sse --id 9 a; "$PW" frame --sse --id "" b; } | "$PW" frame --sse -d --json'
+    assert_success
+    assert_output '{"id":"9","event":"message","data":"a"}
+{"id":"","event":"message","data":"b"}'
+}
+
+@test "sse decode: bytes that are not UTF-8 become U+FFFD, as in a browser" {
+    run bash -c 'printf "data: a\xffb\n\n" | "$PW" frame --sse -d --json'
+    assert_success
+    assert_output '{"id":"","event":"message","data":"a�b"}'
+}

@@ -337,15 +337,15 @@ static void test_response(void)
     mkresp(426, "Sec-WebSocket-Version: 13", NULL);
     IS(rcheck(NULL, 0, NULL, 0), PW_EHS_STATUS, "response: 426");
     mkresp(101, R_CONN, R_ACC, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_UPGRADE, "response: Upgrade missing");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_RESP_UPGRADE, "response: Upgrade missing");
     mkresp(101, "Upgrade: websocket, h2c", R_CONN, R_ACC, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_UPGRADE, "response: Upgrade with another protocol");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_RESP_UPGRADE, "response: Upgrade with another protocol");
     mkresp(101, "Upgrade: ", R_CONN, R_ACC, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_UPGRADE, "response: Upgrade empty");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_RESP_UPGRADE, "response: Upgrade empty");
     mkresp(101, R_UPG, R_ACC, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_CONNECTION, "response: Connection missing");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_RESP_CONNECTION, "response: Connection missing");
     mkresp(101, R_UPG, "Connection: close", R_ACC, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_CONNECTION, "response: Connection: close");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_RESP_CONNECTION, "response: Connection: close");
     mkresp(101, R_UPG, R_CONN, NULL);
     IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT, "response: Accept missing");
     mkresp(101, R_UPG, R_CONN, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo", NULL);
@@ -382,7 +382,7 @@ static void test_rules_named(void)
                                 PW_EHS_CONNECTION, PW_EHS_KEY_MISSING, PW_EHS_WS_VERSION,
                                 PW_EHS_STATUS, PW_EHS_ACCEPT, PW_EHS_PROTOCOL,
                                 PW_EHS_EXTENSION, PW_EHS_EXT_SYNTAX, PW_EHS_PROTO_SYNTAX,
-                                PW_EHS_TARGET};
+                                PW_EHS_TARGET, PW_EHS_RESP_UPGRADE, PW_EHS_RESP_CONNECTION};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         OK(strncmp(pw_errrule(codes[i]), "RFC 6455 §", strlen("RFC 6455 §")) == 0,
            "%s names its rule: %s", pw_errname(codes[i]), pw_errrule(codes[i]));
