@@ -15,6 +15,7 @@
 #include "net.h"
 #include "opt.h"
 #include "server.h"
+#include "serve_record.h"
 
 #define SERVE_OPTS(X)                                                                         \
     PW_COMMON_OPTS(X)                                                                         \
@@ -47,7 +48,8 @@
     X(IDLE_TIMEOUT, 0, "idle-timeout", PW_REQARG, "SECS",                                    \
       "close WebSocket/SSE connections idle this long (default 0: never)", NULL)             \
     X(LOG, 0, "log", PW_REQARG, "FORMAT", "log format: text or json", "text json")           \
-    X(LOG_FILE, 0, "log-file", PW_REQARG, "FILE", "log to FILE (reopened on SIGHUP)", "@file")
+    X(LOG_FILE, 0, "log-file", PW_REQARG, "FILE", "log to FILE (reopened on SIGHUP)", "@file") \
+    X(RECORD, 0, "record", PW_REQARG, "FILE", "write every published message to FILE as a transcript (see pushwire-replay(1))", "@file")
 
 extern const struct pw_applet pw_applet_serve;
 enum { SERVE_OPTS(PW_OPT_ENUM) };
@@ -169,6 +171,7 @@ static int serve_main(int argc, char **argv)
     const char *listen[MAX_LISTEN];
     size_t nlisten = 0;
     int force_stdin = 0;
+    const char *record_path = NULL;
     uint64_t u;
     double d;
     o.backlog = 1024;
@@ -268,6 +271,7 @@ static int serve_main(int argc, char **argv)
                 rc = pw_badarg(&st, "'%s': want text or json", a);
             break;
         case OPT_LOG_FILE: lg.path = a; break;
+        case OPT_RECORD: record_path = a; break;
         }
     }
     int ind = st.ind;
@@ -298,8 +302,29 @@ static int serve_main(int argc, char **argv)
     o.on_hup = serve_reopen;
     o.ud = &lg;
     serve_raise_nofile();
+    /* --record: the backlog behind a pub/sub that writes each message */
+    FILE *rec = NULL;
+    if (record_path) {
+        rec = fopen(record_path, "w");
+        if (!rec) {
+            pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
+            return PW_EXIT_FAIL;
+        }
+        o.pubsub = serve_record_new(o.backlog, rec);
+        if (!o.pubsub) {
+            fclose(rec);
+            pw_err("serve", "out of memory");
+            return PW_EXIT_FAIL;
+        }
+    }
     char err[256];
     int r = pw_server_run(&o, err, sizeof err);
+    if (rec) {
+        if (serve_record_failed(o.pubsub))
+            pw_err("serve", "writing '%s' failed; the transcript is incomplete", record_path);
+        o.pubsub->ops->destroy(o.pubsub);
+        fclose(rec);
+    }
     if (lg.f && lg.f != stderr)
         fclose(lg.f);
     if (r < 0) {

@@ -223,8 +223,11 @@ _pushwire()
         --log-file )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
+        --record )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

@@ -231,3 +231,5 @@ complete -c pushwire -n "__fish_seen_subcommand_from serve" -l log -x -a 'text j
 complete -c pushwire-serve -l log -x -a 'text json' -d 'log format: text or json'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l log-file -r -F -d 'log to FILE (reopened on SIGHUP)'
 complete -c pushwire-serve -l log-file -r -F -d 'log to FILE (reopened on SIGHUP)'
+complete -c pushwire -n "__fish_seen_subcommand_from serve" -l record -r -F -d 'write every published message to FILE as a transcript (see pushwire-replay(1))'
+complete -c pushwire-serve -l record -r -F -d 'write every published message to FILE as a transcript (see pushwire-replay(1))'

@@ -380,3 +380,19 @@ EOF
     RS_PID=
     [ "$rc" = 0 ]
 }
+
+@test "serve --record writes each published message; replay --serve plays it back" {
+    need_serve
+    start_serve --record "$D/srec.jsonl"
+    printf 'x\ny\n' | timeout 10 "$PW" connect --wait --count 2 "ws://127.0.0.1:$SERVE_PORT/ws/room" >/dev/null
+    curl -s -d 'posted' "$SERVE_URL/pub/room?event=tick" >/dev/null
+    stop_serve
+    run cat "$D/srec.jsonl"
+    assert_line --index 0 --regexp '^\{"t":[0-9.]+,"dir":"in","type":"event","id":"1","event":"message","channel":"room","data":"x"\}$'
+    assert_line --index 2 --regexp '"id":"3","event":"tick","channel":"room","data":"posted"'
+    start_replay_serve "$D/srec.jsonl" --no-delay
+    run timeout 10 "$PW" connect --count 3 --json "http://$RS_URL/sse/room"
+    assert_success
+    assert_line --index 0 '{"id":"1","event":"message","data":"x","type":"text"}'
+    assert_line --index 2 '{"id":"3","event":"tick","data":"posted","type":"text"}'
+}
