@@ -69,11 +69,18 @@ UNIT_ABIN = $(UNIT:tests/unit/%.c=$(BA)/tests/%)
 build-tests: pushwire $(UNIT_BIN)
 build-asan: $(BA)/pushwire $(UNIT_ABIN)
 
-# --- fuzzers (clang libFuzzer) ---
-FUZZ_BIN = $(FUZZ:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(SRC) $(wildcard src/*.h)
-	@mkdir -p build/fuzz
-	clang $(STD) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $< $(SRC) -o $@ $(LIBS)
+# --- fuzzers (clang libFuzzer): the core is compiled once with the fuzzer's
+# instrumentation into build/fuzz/libpw.a, then each target links against it ---
+BF = build/fuzz
+FUZZ_BIN = $(FUZZ:tests/fuzz/%.c=$(BF)/%)
+FUZZFLAGS = -g -O1 -fsanitize=address,undefined
+$(BF)/obj/%.o: %.c $(HEADERS_OK)
+	@mkdir -p $(dir $@)
+	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer-no-link $(WARN) -MMD -MP -c $< -o $@
+$(BF)/libpw.a: $(SRC:%.c=$(BF)/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+$(BF)/fuzz_%: tests/fuzz/fuzz_%.c $(BF)/libpw.a
+	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(BF)/libpw.a -o $@ $(LIBS)
 
 build-fuzz: $(FUZZ_BIN)
 fuzz: deps-auto build-fuzz
@@ -101,9 +108,9 @@ run: deps-auto pushwire
 	./pushwire serve
 
 test: deps-auto
-	$(MAKE) pushwire build-tests
-	$(MAKE) build-asan
-	$(MAKE) build-fuzz
+	$(MAKE) -j2 pushwire build-tests
+	$(MAKE) -j2 build-asan
+	$(MAKE) -j2 build-fuzz
 	tests/run
 
 # regenerate man page SYNOPSIS/OPTIONS blocks and completions from the tables

@@ -16,7 +16,7 @@
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
-B=$top/build/rel/bench
+B=${PW_BENCH_BIN:-$top/build/rel/bench}
 PW=${PW:-$top/pushwire}
 SECS=${BENCH_SECS:-5}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
@@ -69,6 +69,19 @@ cpu_idle() {
     echo "$(((i + w - IDLE0) * 100 / t))%"
 }
 
+# server CPU time in ticks (utime + stime) of PID and its children processes
+cpu_of() {
+    local t=0 p
+    for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+TCK=$(getconf CLK_TCK)
+now_ns() { date +%s%N; }
+# work per server CPU-second: per_cpu RATE WALL_NS TICKS -> "N k/cpu-s"
+per_cpu() { awk -v r="$1" -v w="$2" -v t="$3" -v hz="$TCK" 'BEGIN { if (t > 0) printf "%.0fk", r * w / 1e9 / (t / hz) / 1000; else print "?" }'; }
+
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 verdict() { awk -v r="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { if (r == "n/a") print "?"; else if ((dir == "ge" && r + 0 >= t + 0) || (dir == "le" && r + 0 <= t + 0)) print "MET"; else print "MISSED" }'; }
@@ -86,18 +99,27 @@ if [[ " $ONLY " == *" echo "* ]]; then
     TCP_PID=$PID TCP_PORT=$PORT
     echo
     echo "echo: 100 connections (pushwire serve --echo | Node ws | raw TCP echo ceiling)"
-    printf '%-18s %12s %9s %12s %9s %7s %12s %7s  %s\n' case pushwire p99_us node p99_us ratio tcp ratio "idle% (pw/node/tcp) and targets"
+    echo "(msgs/s and p99 round trip; k/cpu-s = messages echoed per second of the server's own CPU time,"
+    echo " which stays meaningful when other work shares the machine)"
+    printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s  %s\n' case pushwire p99_us k/cpu-s node p99_us k/cpu-s ratio tcp k/cpu-s ratio "idle (pw/node/tcp); targets"
     for spec in "32 1 2.0 0.9" "32 16 20 -" "4096 1 4 -" "4096 16 4 -"; do
         read -r size k tnode ttcp <<<"$spec"
-        cpu_mark; p=$("$B/loadgen" echo --port "$PW_PORT" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1); ip=$(cpu_idle)
-        cpu_mark; n=$("$B/loadgen" echo --port "$NODE_PORT" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1); inode=$(cpu_idle)
-        cpu_mark; t=$("$B/loadgen" tcp --port "$TCP_PORT" -c 100 -k "$k" -s "$size" -d "$SECS"); itcp=$(cpu_idle)
+        run_echo() { # PORT MODE PID -> sets OUT IDLE EFF
+            local c0 t0
+            cpu_mark; c0=$(cpu_of "$3"); t0=$(now_ns)
+            OUT=$("$B/loadgen" "$2" --port "$1" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1)
+            EFF=$(per_cpu "$(field rate "$OUT")" $(($(now_ns) - t0)) $(($(cpu_of "$3") - c0)))
+            IDLE=$(cpu_idle)
+        }
+        run_echo "$PW_PORT" echo "$PW_PID"; p=$OUT ip=$IDLE ep=$EFF
+        run_echo "$NODE_PORT" echo "$NODE_PID"; n=$OUT inode=$IDLE en=$EFF
+        run_echo "$TCP_PORT" tcp "$TCP_PID"; t=$OUT itcp=$IDLE et=$EFF
         pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t")
         pp=$(field p99_us "$p"); np=$(field p99_us "$n")
         rn=$(ratio "$pr" "$nr"); rt=$(ratio "$pr" "$tr")
         tgt="vs node >=${tnode}x: $(verdict "$rn" "$tnode")"
         [ "$ttcp" = - ] || tgt+="; vs tcp >=${ttcp}x: $(verdict "$rt" "$ttcp"); p99 <= node/2: $(verdict "$(ratio "$pp" "$np")" 0.5 le)"
-        printf '%-18s %12s %9s %12s %9s %7s %12s %7s  %s/%s/%s  %s\n' "${size}B k=$k" "$pr" "$pp" "$nr" "$np" "${rn}x" "$tr" "${rt}x" "$ip" "$inode" "$itcp" "$tgt"
+        printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s  %s/%s/%s; %s\n' "${size}B k=$k" "$pr" "$pp" "$ep" "$nr" "$np" "$en" "${rn}x" "$tr" "$et" "${rt}x" "$ip" "$inode" "$itcp" "$tgt"
         [ -n "$pr" ] && [ "$(field failed "$p")" = 0 ] || echo "  pushwire run: ${p:-no output}"
         [ -n "$nr" ] || echo "  node run: ${n:-no output}"
     done
@@ -171,27 +193,32 @@ EOF
     return 1
 }
 
-# fan_ramp NAME PORT — 250 msg/s, then doubling while p99 <= 10 ms and nothing
-# is lost; prints each run, sets BEST (highest rate met) and AT1000 (that run)
+# fan_ramp NAME PORT PID — 250 msg/s, doubling while the publisher keeps the
+# rate and nothing is lost (at most 64 000/s); prints each run; sets BEST (the
+# highest rate with p99 <= 10 ms and no loss), TOP (the highest rate carried
+# with no loss, whatever the latency) and AT1000 (the 1000/s run)
 fan_ramp() {
     local name=$1 port=$2 rate=250 out p99 lost n=0
-    BEST=0 AT1000=""
-    while [ "$rate" -le 512000 ]; do
+    BEST=0 TOP=0 AT1000=""
+    while [ "$rate" -le 64000 ]; do
         n=$((n + 1))
         cpu_mark
+        local c0 idle eff
+        c0=$(cpu_of "$3")
         out=$("$B/loadgen" fanout --port "$port" --sse "/sse/fan$n" --pub "/pub/fan$n" -c "$SUBS" --rate "$rate" -d "$SECS" 2>&1)
-        local idle
+        eff=$(per_cpu "$(field delivered "$out")" 1000000000 $(($(cpu_of "$3") - c0)))
         idle=$(cpu_idle)
         p99=$(field p99_us "$out"); lost=$(field lost "$out")
-        printf '  %-9s rate %6d/s: published %s/s, delivered %s of %s, lost %s, dup %s, p50 %s us, p99 %s us, idle %s\n' \
+        printf '  %-9s rate %6d/s: published %s/s, delivered %s of %s, lost %s, dup %s, p50 %s us, p99 %s us, %s deliveries/cpu-s, idle %s\n' \
             "$name" "$rate" "$(field pub_rate "$out")" "$(field delivered "$out")" "$(field expected "$out")" \
-            "${lost:-?}" "$(field dup "$out")" "$(field p50_us "$out")" "${p99:-?}" "$idle"
+            "${lost:-?}" "$(field dup "$out")" "$(field p50_us "$out")" "${p99:-?}" "$eff" "$idle"
         [ "$rate" != 1000 ] || AT1000=$out
         [ -n "$p99" ] || { echo "    $out"; break; }
-        # publisher could not keep the rate (POST answers too slow): that rate is not sustained
+        [ "$lost" = 0 ] && [ "$(field dup "$out")" = 0 ] || break
+        # the publisher could not keep the rate (POST answers too slow): not carried
         awk -v a="$(field pub_rate "$out")" -v r="$rate" 'BEGIN { exit !(a < 0.9 * r) }' && break
-        [ "$lost" = 0 ] && [ "$(field dup "$out")" = 0 ] && [ "$p99" -le 10000 ] || break
-        BEST=$rate
+        TOP=$rate
+        if [ "$p99" -le 10000 ] && { [ "$rate" -eq 250 ] || [ "$BEST" -eq $((rate / 2)) ]; }; then BEST=$rate; fi
         rate=$((rate * 2))
     done
 }
@@ -199,18 +226,19 @@ if [[ " $ONLY " == *" fanout "* ]]; then
     echo
     echo "fan-out: $SUBS SSE subscribers on one channel, publisher over HTTP POST (highest rate with p99 <= 10 ms, no loss)"
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
-    fan_ramp pushwire "$PORT"
-    PWBEST=$BEST PWFIRST=$AT1000
+    fan_ramp pushwire "$PORT" "$PID"
+    PWBEST=$BEST PWTOP=$TOP PWFIRST=$AT1000
     stop "$PID"
     if nchan_start; then
-        fan_ramp nchan "$PORT"
-        NCBEST=$BEST
+        fan_ramp nchan "$PORT" "$(cat "$tmp/nginx.pid")"
+        NCBEST=$BEST NCTOP=$TOP
         kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
         stop "$PID"
     else
-        NCBEST=0
+        NCBEST=0 NCTOP=0
     fi
     p99=$(field p99_us "$PWFIRST")
     echo "fan-out at 1000/s: pushwire p99 ${p99:-?} us, lost $(field lost "$PWFIRST") (target: all delivered, p99 <= 10 ms: $( [ "$(field lost "$PWFIRST")" = 0 ] && [ "${p99:-99999999}" -le 10000 ] && echo MET || echo MISSED))"
-    echo "fan-out highest rate: pushwire $PWBEST/s | nchan $NCBEST/s | ratio $(ratio "$PWBEST" "$NCBEST")x (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
+    echo "fan-out highest rate with p99 <= 10 ms: pushwire $PWBEST/s | nchan $NCBEST/s | ratio $(ratio "$PWBEST" "$NCBEST")x (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
+    echo "fan-out highest rate carried without loss (any latency): pushwire $PWTOP/s | nchan $NCTOP/s | ratio $(ratio "$PWTOP" "$NCTOP")x"
 fi

@@ -78,7 +78,7 @@ static const char *first_err;
 static uint64_t t_start, t_end, measuring;
 static uint64_t msgs, bytes_in;
 static uint64_t published, pub_errors, max_seq;
-static uint32_t hist[100001];  /* latency in µs; the last bucket is >= 100 ms */
+static uint32_t hist[1000001]; /* latency in µs; the last bucket is >= 1 s */
 static uint64_t hist_n, lat_max;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static volatile sig_atomic_t stop;
@@ -117,14 +117,14 @@ static void record_latency(uint64_t ns)
 {
     uint64_t us = ns / 1000;
     if (us > lat_max) lat_max = us;
-    hist[us > 100000 ? 100000 : us]++;
+    hist[us > 1000000 ? 1000000 : us]++;
     hist_n++;
 }
 
 static double percentile(double p)
 {
     uint64_t want = (uint64_t)(p * (double)hist_n), acc = 0;
-    for (int i = 0; i <= 100000; i++) {
+    for (int i = 0; i <= 1000000; i++) {
         acc += hist[i];
         if (acc > want || (acc == hist_n && hist_n)) return i;
     }

@@ -11,6 +11,7 @@
     X(frame) \
     X(handshake) \
     X(portcheck) \
+    X(replay) \
     X(serve) \
 
 

@@ -170,7 +170,7 @@ static size_t commands_for(const struct pw_limits *l, const struct pc_opts *o, i
                 "echo '* hard nofile %lld' >> /etc/security/limits.conf   # next login", want,
                 want);
             CMD("LimitNOFILE=%lld   # in the [Service] section of a systemd unit", want);
-            CMD("pushwire serve --workers N   # or spread connections over processes");
+            CMD("# or spread connections over several server processes");
         }
         break;
     }

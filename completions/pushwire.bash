@@ -9,14 +9,14 @@ _pushwire()
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
         if [ "$COMP_CWORD" -eq 1 ]; then
-            COMPREPLY=($(compgen -W "help --help --version connect frame handshake portcheck serve" -- "$cur"))
+            COMPREPLY=($(compgen -W "help --help --version connect frame handshake portcheck replay serve" -- "$cur"))
             return
         fi
         applet=${COMP_WORDS[1]}
     fi
     case "$applet" in
     help)
-        COMPREPLY=($(compgen -W "connect frame handshake portcheck serve" -- "$cur"))
+        COMPREPLY=($(compgen -W "connect frame handshake portcheck replay serve" -- "$cur"))
         return ;;
     connect)
         case "$prev" in
@@ -154,6 +154,34 @@ _pushwire()
             return ;;
         esac
         opts="-h --help -v --verbose -q --quiet --json -t --target --server -n --connections -s --source --ws --hold -r --rate -p --parallel --timeout" ;;
+    replay)
+        case "$prev" in
+        --speed )
+            COMPREPLY=()
+            return ;;
+        --wait )
+            COMPREPLY=()
+            return ;;
+        --max-diffs )
+            COMPREPLY=()
+            return ;;
+        --serve )
+            COMPREPLY=()
+            return ;;
+        --channel )
+            COMPREPLY=()
+            return ;;
+        --backlog )
+            COMPREPLY=()
+            return ;;
+        --max-line )
+            COMPREPLY=()
+            return ;;
+        --cacert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        esac
+        opts="-h --help -v --verbose -q --quiet --speed --no-delay --expect --wait --max-diffs --serve --channel --backlog --max-line --cacert -k --insecure" ;;
     serve)
         case "$prev" in
         --listen|-l)
@@ -215,4 +243,4 @@ _pushwire()
     fi
     (( i ))
 }
-complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck pushwire-serve
+complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck pushwire-replay pushwire-serve

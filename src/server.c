@@ -820,11 +820,11 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
-    s.ps = pw_backlog_new(o->backlog);
+    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog);
     uv_loop_t loop;
     if (!s.rbuf || !s.ps || uv_loop_init(&loop)) {
         free(s.rbuf);
-        if (s.ps)
+        if (s.ps && !o->pubsub)
             s.ps->ops->destroy(s.ps);
         snprintf(err, errsz, "out of memory");
         return PW_ENOMEM;
@@ -848,6 +848,8 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         }
         if (o->read_stdin)
             srv__stdin_start(&s);
+        if (o->on_ready)
+            o->on_ready(o->ud, &loop);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     /* close whatever is left (bind errors, a file read still pending) */
@@ -864,7 +866,8 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         s.pool = *(void **)p;
         free(p);
     }
-    s.ps->ops->destroy(s.ps);
+    if (!o->pubsub)
+        s.ps->ops->destroy(s.ps);
     free(s.ls);
     free(s.rbuf);
     return rc;

@@ -9,7 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "net.h"
+
+struct pw_pubsub;
 
 /* One connection event, for the log callback.  Strings may be NULL; they
  * live only during the call. */
@@ -48,6 +52,14 @@ struct pw_server_opts {
     void (*log)(void *ud, const struct pw_log *ev);
     void (*on_hup)(void *ud);    /* SIGHUP: reopen the log */
     void *ud;
+    /* Embedding (used by `replay --serve`).  pubsub: serve from this one
+     * instead of a new embedded backlog (the caller keeps and destroys it;
+     * `backlog` is then unused).  on_ready: called once the listeners are
+     * bound, before serving, with the server's loop, so the caller can add
+     * its own handles (unref them: the server's handles decide when the
+     * loop ends; any left are closed when it does).  Both may be NULL. */
+    struct pw_pubsub *pubsub;
+    void (*on_ready)(void *ud, uv_loop_t *loop);
 };
 
 /* Runs until SIGINT or SIGTERM, then closes every connection cleanly

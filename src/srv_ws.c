@@ -421,7 +421,9 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
     struct pw_ws_parser_opts po = {PW_WS_FROM_CLIENT, w->wsd ? 4u : 0u, s->o->max_message, 1};
     pw_ws_parser_init(&w->p, &po);
     pw_ws_msg_init(&w->m, s->o->max_message);
-    pw_buf_init(&w->msg, s->o->max_message);
+    /* inflating writes one byte past --max-message to tell "exactly the
+     * limit" from "over it" (ws_deflate.h): leave room for that byte */
+    pw_buf_init(&w->msg, w->wsd && s->o->max_message ? s->o->max_message + 1 : s->o->max_message);
     srv_outf(c, "HTTP/1.1 101 Switching Protocols\r\n"
                 "Upgrade: websocket\r\n"
                 "Connection: Upgrade\r\n"

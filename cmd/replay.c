@@ -1,0 +1,592 @@
+/* replay.c — `pushwire replay FILE URL`: plays a transcript to a server as a
+ * client, keeping its timing, and with --expect compares what comes back
+ * with the transcript's `in` messages.  `--serve` is in replay_serve.c.
+ *
+ * The transcript is streamed, never loaded: one reader walks it to send the
+ * `out` messages when they are due, a second reader on the same file walks
+ * the `in` messages that arrivals are compared with.  Before anything is
+ * sent, a first pass checks every line, so a malformed line never leaves a
+ * session half played (not possible for stdin, which is read once).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "backlog.h"
+#include "client.h"
+#include "client_ws.h"
+#include "json.h"
+#include "opt.h"
+#include "replay.h"
+
+#define REPLAY_OPTS(X)                                                         \
+    PW_COMMON_OPTS(X)                                                          \
+    X(SPEED, 0, "speed", PW_REQARG, "X", "play X times faster (default 1; 0.5 is half speed)", NULL) \
+    X(NO_DELAY, 0, "no-delay", PW_NOARG, NULL, "send every message at once, ignoring the timing", NULL) \
+    X(EXPECT, 0, "expect", PW_NOARG, NULL, "compare arriving messages with the transcript's in messages; exit 1 with a diff when they differ", NULL) \
+    X(WAIT, 0, "wait", PW_REQARG, "SECS", "with --expect, give up on missing messages when nothing arrives for SECS (default 5)", NULL) \
+    X(MAX_DIFFS, 0, "max-diffs", PW_REQARG, "N", "show at most N differences (default 10)", NULL) \
+    X(SERVE, 0, "serve", PW_REQARG, "ADDR:PORT", "serve the in messages to every client instead of playing to a URL", NULL) \
+    X(CHANNEL, 0, "channel", PW_REQARG, "NAME", "with --serve: the channel of the feed (default: the transcript's, else default)", NULL) \
+    X(BACKLOG, 0, "backlog", PW_REQARG, "N", "with --serve: messages kept for resuming clients (default 1024)", NULL) \
+    X(MAX_LINE, 0, "max-line", PW_REQARG, "BYTES", "longest transcript line accepted (default 16777216)", NULL) \
+    X(CACERT, 0, "cacert", PW_REQARG, "FILE", "trust the CA certificates in FILE (PEM)", "@file") \
+    X(INSECURE, 'k', "insecure", PW_NOARG, NULL, "do not verify the server certificate", NULL)
+
+enum { REPLAY_OPTS(PW_OPT_ENUM) };
+static const struct pw_opt replay_opts_tab[] = {REPLAY_OPTS(PW_OPT_ROW){0}};
+
+static int replay_main(int argc, char **argv);
+
+const struct pw_applet pw_applet_replay = {
+    "replay",
+    "play a recorded transcript to a server, or serve it to clients",
+    "[OPTIONS] FILE URL\n[OPTIONS] FILE --serve ADDR:PORT",
+    "Plays the transcript FILE (JSON Lines from 'connect --record' or 'serve\n"
+    "--record') to URL keeping its timing: 'out' messages are sent, and with\n"
+    "--expect the 'in' messages are compared with what arrives.  With --serve,\n"
+    "serves the 'in' messages with their timing to every client that connects\n"
+    "over WebSocket, SSE or long polling.  FILE '-' is stdin.",
+    replay_opts_tab,
+    replay_main,
+};
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+FILE *replay_open(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        pw_err("replay", "cannot open '%s': %s", path, strerror(errno));
+    return f;
+}
+
+int replay_bad_line(const char *path, const struct pw_treader *r, int rc)
+{
+    pw_err("replay", "'%s' line %lu: %s", path, r->line, r->why[0] ? r->why : pw_strerror(rc));
+    return rc == PW_ETR_READ ? PW_EXIT_FAIL : PW_EXIT_PROTO;
+}
+
+uint64_t replay_due_ms(const struct replay_opts *o, double t)
+{
+    if (o->no_delay)
+        return 0;
+    double ms = t * 1000.0 / o->speed;
+    return ms > 1e15 ? (uint64_t)1e15 : (uint64_t)ms;
+}
+
+/* Checks every line of the file once (streamed) and notes the first
+ * channel an `in` record names.  0, or an exit status. */
+static int replay_check(struct replay_opts *o, unsigned long *nin, unsigned long *nout)
+{
+    static char first[PW_CHANNEL_MAX + 1];
+    FILE *f = replay_open(o->file);
+    if (!f)
+        return PW_EXIT_FAIL;
+    struct pw_treader r;
+    pw_treader_init(&r, f, o->max_line);
+    struct pw_trec rec;
+    int rc;
+    *nin = *nout = 0;
+    while ((rc = pw_treader_next(&r, &rec)) == 1) {
+        ++*(rec.out ? nout : nin);
+        if (!first[0] && !rec.out && rec.channel && pw_channel_valid(rec.channel, strlen(rec.channel))) {
+            snprintf(first, sizeof first, "%s", rec.channel);
+            o->first_channel = first;
+        }
+    }
+    int ex = rc < 0 ? replay_bad_line(o->file, &r, rc) : 0;
+    pw_treader_free(&r);
+    fclose(f);
+    return ex;
+}
+
+/* ---- the client mode --------------------------------------------------- */
+
+#define REPLAY_HIGH_WATER (1u << 20) /* queued bytes before waiting for drain */
+#define REPLAY_BATCH 1024            /* records handled per loop turn */
+
+static struct {
+    const struct replay_opts *o;
+    uv_loop_t *loop;
+    FILE *fa, *fb;
+    struct pw_treader ra, rb;   /* ra: everything, to send; rb: the in side */
+    struct pw_trec next;
+    int have_next, a_done, b_done, played;
+    struct pw_wsc *ws;
+    struct pw_url url;
+    uv_timer_t t_play, t_wait, t_close;
+    uv_signal_t sigint, sigterm;
+    uint64_t t0;
+    unsigned long sent, in_total, got, diffs, missing;
+    int exit_code, finished, closing, drain_wait;
+    struct pw_buf show;
+} R;
+
+static void replay_finish(int code);
+
+static void handle_close(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void replay_finish(int code)
+{
+    if (R.finished)
+        return;
+    R.finished = 1;
+    R.exit_code = code;
+    handle_close((uv_handle_t *)&R.t_play);
+    handle_close((uv_handle_t *)&R.t_wait);
+    handle_close((uv_handle_t *)&R.t_close);
+    handle_close((uv_handle_t *)&R.sigint);
+    handle_close((uv_handle_t *)&R.sigterm);
+    if (R.ws) {
+        struct pw_wsc *ws = R.ws;
+        R.ws = NULL;
+        pw_wsc_free(ws);
+    }
+}
+
+/* `text "…"` / `binary N bytes "base64…"`, escaped, cut at 200 bytes */
+static const char *show(int binary, const uint8_t *d, size_t n)
+{
+    struct pw_buf *b = &R.show;
+    b->len = 0;
+    size_t cut = n > 200 ? 200 : n;
+    if (binary) {
+        pw_buf_printf(b, "binary %zu bytes ", n);
+        pw_json_b64(b, d, cut);
+    } else {
+        pw_buf_printf(b, "text ");
+        pw_json_str(b, d, cut);
+    }
+    if (cut < n)
+        pw_buf_printf(b, "...");
+    pw_buf_putc(b, 0);
+    return (const char *)b->p;
+}
+
+static int rec_binary(const struct pw_trec *r) { return r->type == PW_TREC_BINARY; }
+
+static void diff_line(unsigned long idx, const struct pw_trec *want, int have, int binary,
+                      const uint8_t *d, size_t n)
+{
+    if (++R.diffs > R.o->max_diffs)
+        return;
+    printf("message %lu", idx);
+    if (want)
+        printf(" (line %lu, t=%g)", R.rb.line, want->t);
+    printf(":\n- expected: %s\n", want ? show(rec_binary(want), want->data, want->len) : "nothing");
+    printf("+ got:      %s\n", have ? show(binary, d, n) : "nothing");
+}
+
+/* The next `in` record of the comparison reader, or 0 at its end. */
+static int next_in(struct pw_trec *rec)
+{
+    if (R.b_done)
+        return 0;
+    int rc;
+    while ((rc = pw_treader_next(&R.rb, rec)) == 1)
+        if (!rec->out)
+            return 1;
+    R.b_done = 1;
+    return 0;
+}
+
+static void start_close(void);
+
+static void maybe_done(void)
+{
+    if (!R.played || R.closing || R.finished)
+        return;
+    if (R.o->expect && R.got < R.in_total)
+        return; /* t_wait is running */
+    start_close();
+}
+
+static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_t len)
+{
+    (void)ws;
+    R.got++;
+    int binary = opcode == PW_WS_OP_BINARY;
+    if (R.o->verbose && !pw_quiet)
+        fprintf(stderr, "< %s\n", show(binary, data, len));
+    if (!R.o->expect)
+        return;
+    if (R.played && uv_is_active((uv_handle_t *)&R.t_wait))
+        uv_timer_again(&R.t_wait); /* still coming: wait on */
+    struct pw_trec want;
+    if (!next_in(&want))
+        diff_line(R.got, NULL, 1, binary, data, len);
+    else if (rec_binary(&want) != binary || want.len != len ||
+             (len && memcmp(want.data, data, len) != 0))
+        diff_line(R.got, &want, 1, binary, data, len);
+    maybe_done();
+}
+
+static void wait_cb(uv_timer_t *t)
+{
+    uv_timer_stop(t);
+    /* what never came */
+    struct pw_trec want;
+    unsigned long idx = R.got;
+    while (next_in(&want)) {
+        R.missing++;
+        diff_line(++idx, &want, 0, 0, NULL, 0);
+    }
+    start_close();
+}
+
+static void play_cb(uv_timer_t *t);
+
+static void play_end(void)
+{
+    R.played = 1;
+    if (R.o->expect && R.got < R.in_total) {
+        uint64_t ms = (uint64_t)(R.o->wait_s * 1000);
+        uv_timer_start(&R.t_wait, wait_cb, ms, ms);
+    }
+    maybe_done();
+}
+
+static void play_step(void)
+{
+    if (R.finished || R.closing || !R.ws || R.ws->state != PW_WSC_OPEN)
+        return;
+    for (int i = 0; i < REPLAY_BATCH; i++) {
+        if (!R.have_next) {
+            int rc = pw_treader_next(&R.ra, &R.next);
+            if (rc < 0) {
+                replay_finish(replay_bad_line(R.o->file, &R.ra, rc));
+                return;
+            }
+            if (rc == 0) {
+                R.a_done = 1;
+                play_end();
+                return;
+            }
+            R.have_next = 1;
+        }
+        uint64_t due = replay_due_ms(R.o, R.next.t);
+        uint64_t now = uv_now(R.loop) - R.t0;
+        if (due > now) {
+            uv_timer_start(&R.t_play, play_cb, due - now, 0);
+            return;
+        }
+        if (R.next.out) {
+            if (pw_wsc_pending(R.ws) > REPLAY_HIGH_WATER) {
+                R.drain_wait = 1; /* on_drain resumes */
+                return;
+            }
+            int bin = rec_binary(&R.next);
+            if (R.o->verbose && !pw_quiet)
+                fprintf(stderr, "> %s\n", show(bin, R.next.data, R.next.len));
+            int rc = pw_wsc_send(R.ws, bin ? PW_WS_OP_BINARY : PW_WS_OP_TEXT, R.next.data,
+                                 R.next.len);
+            if (rc) {
+                pw_err("replay", "cannot send the message of line %lu: %s", R.ra.line,
+                       pw_strerror(rc));
+                replay_finish(PW_EXIT_FAIL);
+                return;
+            }
+            R.sent++;
+        } else {
+            R.in_total++;
+        }
+        R.have_next = 0;
+    }
+    uv_timer_start(&R.t_play, play_cb, 0, 0); /* let the loop breathe */
+}
+
+static void play_cb(uv_timer_t *t)
+{
+    (void)t;
+    play_step();
+}
+
+static void on_drain(struct pw_wsc *ws)
+{
+    (void)ws;
+    if (R.drain_wait) {
+        R.drain_wait = 0;
+        play_step();
+    }
+}
+
+static void on_open(struct pw_wsc *ws)
+{
+    (void)ws;
+    uv_update_time(R.loop);
+    R.t0 = uv_now(R.loop);
+    play_step();
+}
+
+static void close_timeout_cb(uv_timer_t *t)
+{
+    (void)t;
+    replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
+}
+
+static void start_close(void)
+{
+    if (R.closing || R.finished)
+        return;
+    R.closing = 1;
+    uv_timer_stop(&R.t_play);
+    uv_timer_stop(&R.t_wait);
+    if (!R.ws || pw_wsc_close(R.ws, 1000, "") != 0) {
+        replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
+        return;
+    }
+    uv_timer_start(&R.t_close, close_timeout_cb, 3000, 0);
+}
+
+static int exit_for(int err)
+{
+    switch (err) {
+    case PW_ECL_RESOLVE:
+    case PW_ECL_CONNECT:
+    case PW_ECL_PROXY:
+        return PW_EXIT_CONNECT;
+    case PW_ECL_TLS:
+    case PW_ECL_TLS_VERIFY:
+        return PW_EXIT_TLS;
+    case PW_ECL_REJECTED:
+        return PW_EXIT_REJECTED;
+    case PW_ECL_TIMEOUT:
+        return PW_EXIT_TIMEOUT;
+    case PW_ECL_ABNORMAL:
+        return PW_EXIT_ABNORMAL;
+    default:
+        return pw_errrule(err)[0] ? PW_EXIT_PROTO : PW_EXIT_FAIL;
+    }
+}
+
+static void on_end(struct pw_wsc *ws, int err)
+{
+    if (R.finished)
+        return;
+    if (R.closing && (err == 0 || err == PW_ECL_ABNORMAL)) {
+        replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
+        return;
+    }
+    if (err == PW_ECL_REJECTED)
+        pw_err("replay", "server refused the WebSocket upgrade (HTTP %d)", ws->http_status);
+    else if (err)
+        pw_err("replay", "%s", ws->detail[0] ? ws->detail : pw_strerror(err));
+    else
+        pw_err("replay", "server closed the connection (%d%s%s) before the transcript ended",
+               ws->close_in, ws->close_in_reason[0] ? " " : "", ws->close_in_reason);
+    int code = err ? exit_for(err) : PW_EXIT_FAIL;
+    if (!err && ws->close_in != 1000 && ws->close_in != 1001 && ws->close_in != 1005)
+        code = PW_EXIT_ABNORMAL;
+    if (R.o->expect && R.ws) {
+        R.ws = NULL; /* no more arrivals: what is left is missing */
+        pw_wsc_free(ws);
+        struct pw_trec want;
+        unsigned long idx = R.got;
+        while (next_in(&want)) {
+            R.missing++;
+            diff_line(++idx, &want, 0, 0, NULL, 0);
+        }
+    }
+    replay_finish(R.diffs && code == PW_EXIT_FAIL ? PW_EXIT_FAIL : code);
+}
+
+static void signal_cb(uv_signal_t *h, int sig)
+{
+    (void)h;
+    pw_err("replay", "interrupted (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    replay_finish(PW_EXIT_FAIL);
+}
+
+static int replay_ws(const struct replay_opts *o, const struct pw_url *url)
+{
+    memset(&R, 0, sizeof R);
+    R.url = *url;
+    R.o = o;
+    R.loop = uv_default_loop();
+    R.fa = replay_open(o->file);
+    if (!R.fa)
+        return PW_EXIT_FAIL;
+    pw_treader_init(&R.ra, R.fa, o->max_line);
+    if (o->expect) {
+        R.fb = replay_open(o->file);
+        if (!R.fb) {
+            pw_treader_free(&R.ra);
+            fclose(R.fa);
+            return PW_EXIT_FAIL;
+        }
+        pw_treader_init(&R.rb, R.fb, o->max_line);
+    }
+    pw_buf_init(&R.show, 0);
+    uv_timer_init(R.loop, &R.t_play);
+    uv_timer_init(R.loop, &R.t_wait);
+    uv_timer_init(R.loop, &R.t_close);
+    uv_signal_init(R.loop, &R.sigint);
+    uv_signal_init(R.loop, &R.sigterm);
+    uv_signal_start(&R.sigint, signal_cb, SIGINT);
+    uv_signal_start(&R.sigterm, signal_cb, SIGTERM);
+    uv_unref((uv_handle_t *)&R.sigint);
+    uv_unref((uv_handle_t *)&R.sigterm);
+
+    struct pw_wsc_opts wo = {
+        .url = &R.url,
+        .cacert = o->cacert,
+        .insecure = o->insecure,
+    };
+    static const struct pw_wsc_cb cb = {
+        .on_open = on_open, .on_message = on_message, .on_end = on_end, .on_drain = on_drain,
+    };
+    R.exit_code = PW_EXIT_FAIL;
+    R.ws = pw_wsc_new(R.loop, &wo, &cb, NULL);
+    if (!R.ws) {
+        pw_err("replay", "out of memory");
+        replay_finish(PW_EXIT_FAIL);
+    }
+    uv_run(R.loop, UV_RUN_DEFAULT);
+    if (!R.finished)
+        replay_finish(R.exit_code);
+    uv_run(R.loop, UV_RUN_DEFAULT);
+    uv_loop_close(R.loop);
+    fflush(stdout);
+    if (R.diffs) {
+        pw_err("replay", "%lu of the expected messages differ%s (%lu sent, %lu expected, %lu arrived)",
+               R.diffs, R.diffs > o->max_diffs ? "; the first ones are shown" : "", R.sent,
+               R.in_total, R.got);
+        if (R.exit_code == PW_EXIT_OK)
+            R.exit_code = PW_EXIT_FAIL;
+    } else if (o->verbose && !pw_quiet) {
+        fprintf(stderr, "pushwire replay: %lu sent, %lu arrived\n", R.sent, R.got);
+    }
+    pw_treader_free(&R.ra);
+    fclose(R.fa);
+    if (R.fb) {
+        pw_treader_free(&R.rb);
+        fclose(R.fb);
+    }
+    pw_buf_free(&R.show);
+    return R.exit_code;
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+/* a bad option value: the message, then the parser's memory back */
+#define BAD(...)                                                               \
+    do {                                                                       \
+        int bad_ = pw_badarg(&st, __VA_ARGS__);                                \
+        pw_opt_end(&st);                                                       \
+        return bad_;                                                           \
+    } while (0)
+
+static int replay_main(int argc, char **argv)
+{
+    struct replay_opts o = {
+        .speed = 1, .wait_s = 5, .backlog = 1024, .max_diffs = 10,
+    };
+    struct pw_optstate st;
+    uint64_t u;
+    int c;
+    pw_opt_begin(&st, &pw_applet_replay, argc, argv);
+    while ((c = pw_opt_next(&st)) != PW_OPT_END) {
+        switch (c) {
+        case PW_OPT_ERR: pw_opt_end(&st); return PW_EXIT_USAGE;
+        case OPT_HELP: pw_opt_end(&st); pw_usage(&pw_applet_replay); return PW_EXIT_OK;
+        case OPT_VERBOSE: o.verbose = 1; break;
+        case OPT_QUIET: pw_quiet = 1; break;
+        case OPT_SPEED:
+            if (pw_parse_double(st.arg, 1e-6, 1e6, &o.speed))
+                BAD("'%s': want a number above 0, e.g. 10", st.arg);
+            break;
+        case OPT_NO_DELAY: o.no_delay = 1; break;
+        case OPT_EXPECT: o.expect = 1; break;
+        case OPT_WAIT:
+            if (pw_parse_double(st.arg, 0, 86400, &o.wait_s))
+                BAD("'%s': want seconds, 0 to 86400", st.arg);
+            break;
+        case OPT_MAX_DIFFS:
+            if (pw_parse_u64(st.arg, 1, 1000000, &u))
+                BAD("'%s': want a count, 1 to 1000000", st.arg);
+            o.max_diffs = (size_t)u;
+            break;
+        case OPT_SERVE: o.serve = st.arg; break;
+        case OPT_CHANNEL:
+            o.channel = st.arg;
+            break;
+        case OPT_BACKLOG:
+            if (pw_parse_u64(st.arg, 1, 100000000, &u))
+                BAD("'%s': want a count, 1 to 100000000", st.arg);
+            o.backlog = (size_t)u;
+            break;
+        case OPT_MAX_LINE:
+            if (pw_parse_u64(st.arg, 64, (uint64_t)1 << 30, &u))
+                BAD("'%s': want bytes, 64 to 1073741824", st.arg);
+            o.max_line = (size_t)u;
+            break;
+        case OPT_CACERT: o.cacert = st.arg; break;
+        case OPT_INSECURE: o.insecure = 1; break;
+        }
+    }
+    int ind = st.ind;
+    pw_opt_end(&st);
+    int nargs = argc - ind;
+    if (nargs < 1) {
+        pw_err("replay", "a transcript FILE is needed; see 'pushwire replay --help'");
+        return PW_EXIT_USAGE;
+    }
+    o.file = argv[ind];
+    if (o.serve ? nargs != 1 : nargs != 2) {
+        if (o.serve)
+            pw_err("replay", "with --serve, only FILE: '%s' is extra", argv[ind + 1]);
+        else if (nargs == 1)
+            pw_err("replay", "a URL to play to is needed (or --serve ADDR:PORT)");
+        else
+            pw_err("replay", "FILE and one URL only: '%s' is extra", argv[ind + 2]);
+        return PW_EXIT_USAGE;
+    }
+    if (o.serve && o.expect) {
+        pw_err("replay", "--expect compares what a server sends back: it does not go with --serve");
+        return PW_EXIT_USAGE;
+    }
+    if (o.channel && !pw_channel_valid(o.channel, strlen(o.channel))) {
+        pw_err("replay", "bad channel name '%s': 1-128 of A-Z a-z 0-9 . _ ~ -", o.channel);
+        return PW_EXIT_USAGE;
+    }
+    if (o.expect && strcmp(o.file, "-") == 0) {
+        pw_err("replay", "--expect reads the transcript twice: give a file, not '-'");
+        return PW_EXIT_USAGE;
+    }
+    static struct pw_url url;
+    if (!o.serve) {
+        o.url = argv[ind + 1];
+        const char *why = "";
+        int r = pw_url_parse(o.url, &url, &why);
+        if (r == 0 && strncmp(url.scheme, "socks", 5) == 0)
+            r = PW_ECL_SCHEME, why = "not a server URL";
+        if (r) {
+            pw_err("replay", "bad URL '%s': %s (want ws://, wss://, http:// or https://)", o.url, why);
+            return PW_EXIT_USAGE;
+        }
+    }
+    if (strcmp(o.file, "-") != 0) {
+        unsigned long nin, nout;
+        int ex = replay_check(&o, &nin, &nout);
+        if (ex)
+            return ex;
+    }
+    if (o.serve)
+        return replay_serve_main(&o);
+
+    if (url.scheme[0] == 'w')
+        return pw_finish_stdout("replay", replay_ws(&o, &url));
+    pw_err("replay", "http:// and https:// are not supported yet: use ws:// or wss://");
+    return PW_EXIT_USAGE;
+}

@@ -1,0 +1,40 @@
+/* replay.h — shared between the parts of `pushwire replay`: replay.c
+ * (options, transcript pacing, the client mode) and replay_serve.c (the
+ * --serve mode on the embedded server). */
+#ifndef PW_REPLAY_H
+#define PW_REPLAY_H
+
+#include <stdio.h>
+#include <uv.h>
+
+#include "transcript.h"
+
+struct replay_opts {
+    const char *file;         /* transcript path, "-" for stdin */
+    const char *url;          /* client mode */
+    const char *serve;        /* --serve ADDR:PORT */
+    double speed;             /* > 0 */
+    int no_delay;
+    int expect;
+    double wait_s;            /* --wait: grace for expected messages */
+    const char *channel;      /* --serve: channel the feed goes to */
+    const char *first_channel;/* the first channel named in the file, or NULL */
+    size_t backlog;           /* --serve: messages kept */
+    size_t max_line;
+    size_t max_diffs;
+    const char *cacert;
+    int insecure;
+    int verbose;
+};
+
+/* Opens the transcript ("-": stdin).  NULL with a message printed. */
+FILE *replay_open(const char *path);
+/* Prints "FILE:LINE: WHY" for a reader error; returns the exit status
+ * (PW_EXIT_PROTO for a malformed line, PW_EXIT_FAIL for a read error). */
+int replay_bad_line(const char *path, const struct pw_treader *r, int rc);
+/* The moment a record is due, in ms after the start of the play. */
+uint64_t replay_due_ms(const struct replay_opts *o, double t);
+
+int replay_serve_main(const struct replay_opts *o);
+
+#endif

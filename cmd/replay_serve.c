@@ -1,0 +1,232 @@
+/* replay_serve.c — `pushwire replay FILE --serve ADDR:PORT`: the embedded
+ * push server of `serve` (src/server.h), fed with the transcript's `in`
+ * messages at their times instead of by publishers.
+ *
+ * The feed's clock starts when the first client subscribes (WebSocket, SSE
+ * or a long poll on any channel), so a client that connects right after
+ * start sees the whole feed with its timing.  A thin pub/sub in front of the
+ * server's backlog notices that first subscription; the messages themselves
+ * go through the backlog, so they get ids and resuming works exactly as with
+ * `serve`.  The transcript is streamed: one record is held at a time.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "backlog.h"
+#include "opt.h"
+#include "replay.h"
+#include "server.h"
+
+#define FEED_BATCH 64 /* messages published per loop turn when several are due */
+
+static struct {
+    const struct replay_opts *o;
+    struct pw_pubsub base;       /* what the server sees */
+    struct pw_pubsub *inner;     /* the backlog */
+    uv_loop_t *loop;
+    uv_timer_t timer;
+    int timer_init, started, done, failed;
+    uint64_t t0;
+    FILE *f;
+    struct pw_treader r;
+    struct pw_trec next;
+    int have_next;
+    const char *channel;         /* default channel */
+    unsigned long published;
+} F;
+
+static void feed_cb(uv_timer_t *t);
+
+static void feed_start(void)
+{
+    if (F.started || !F.timer_init)
+        return;
+    F.started = 1;
+    uv_update_time(F.loop);
+    F.t0 = uv_now(F.loop);
+    /* a timer, not a call: the subscription in progress completes first */
+    uv_timer_start(&F.timer, feed_cb, 0, 0);
+}
+
+static void feed_end(int rc)
+{
+    F.done = 1;
+    if (rc < 0) {
+        F.failed = replay_bad_line(F.o->file, &F.r, rc);
+        pw_err("replay", "the feed stopped at that line; clients keep what they got");
+    } else if (!pw_quiet) {
+        fprintf(stderr, "pushwire replay: the transcript ended: %lu messages published\n",
+                F.published);
+    }
+}
+
+static void feed_cb(uv_timer_t *t)
+{
+    (void)t;
+    for (int i = 0; i < FEED_BATCH && !F.done; i++) {
+        if (!F.have_next) {
+            int rc;
+            while ((rc = pw_treader_next(&F.r, &F.next)) == 1 && F.next.out)
+                ;
+            if (rc != 1) {
+                feed_end(rc);
+                return;
+            }
+            F.have_next = 1;
+        }
+        uint64_t due = replay_due_ms(F.o, F.next.t);
+        uint64_t now = uv_now(F.loop) - F.t0;
+        if (due > now) {
+            uv_timer_start(&F.timer, feed_cb, due - now, 0);
+            return;
+        }
+        const char *ch = F.o->channel ? F.o->channel
+                         : F.next.channel && pw_channel_valid(F.next.channel, strlen(F.next.channel))
+                             ? F.next.channel
+                             : F.channel;
+        struct pw_msg *m = pw_msg_new(ch, strlen(ch), F.next.event, F.next.data, F.next.len,
+                                      F.next.type == PW_TREC_BINARY);
+        if (!m || F.inner->ops->publish(F.inner, m) != 0) {
+            pw_err("replay", "out of memory publishing line %lu", F.r.line);
+            F.done = 1;
+            F.failed = PW_EXIT_FAIL;
+            return;
+        }
+        F.published++;
+        F.have_next = 0;
+    }
+    if (!F.done)
+        uv_timer_start(&F.timer, feed_cb, 0, 0);
+}
+
+/* ---- the pub/sub in front of the backlog ---- */
+
+static int rps_publish(struct pw_pubsub *ps, struct pw_msg *m)
+{
+    (void)ps;
+    return F.inner->ops->publish(F.inner, m);
+}
+
+static int rps_subscribe(struct pw_pubsub *ps, const char *ch, size_t chlen, struct pw_sub *s)
+{
+    (void)ps;
+    int rc = F.inner->ops->subscribe(F.inner, ch, chlen, s);
+    if (rc == 0)
+        feed_start();
+    return rc;
+}
+
+static void rps_unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
+{
+    (void)ps;
+    F.inner->ops->unsubscribe(F.inner, s);
+}
+
+static int rps_fetch_after(struct pw_pubsub *ps, const char *ch, size_t chlen, const char *after,
+                           struct pw_fetch *out, pw_fetch_fn fn, void *ud)
+{
+    (void)ps;
+    /* a long poll fetches before (or instead of) subscribing */
+    int rc = F.inner->ops->fetch_after(F.inner, ch, chlen, after, out, fn, ud);
+    if (rc == 0)
+        feed_start();
+    return rc;
+}
+
+static void rps_each_channel(struct pw_pubsub *ps, void *ud,
+                             void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes,
+                                        size_t subs))
+{
+    (void)ps;
+    F.inner->ops->each_channel(F.inner, ud, fn);
+}
+
+static void rps_destroy(struct pw_pubsub *ps) { (void)ps; }
+
+static const struct pw_pubsub_ops rps_ops = {
+    rps_publish, rps_subscribe, rps_unsubscribe, rps_fetch_after, rps_each_channel, rps_destroy,
+};
+
+/* ---- server hooks ---- */
+
+static void on_ready(void *ud, uv_loop_t *loop)
+{
+    (void)ud;
+    F.loop = loop;
+    uv_timer_init(loop, &F.timer);
+    /* the server's handles keep the loop alive, not the feed: after
+     * SIGTERM the server ends whether or not the feed is done */
+    uv_unref((uv_handle_t *)&F.timer);
+    F.timer_init = 1;
+}
+
+static void on_log(void *ud, const struct pw_log *e)
+{
+    (void)ud;
+    if (strcmp(e->event, "listen") == 0) {
+        fprintf(stderr, "pushwire replay: listening on %s\n", e->detail);
+        return;
+    }
+    if (pw_quiet)
+        return;
+    if (strcmp(e->event, "error") == 0 || (F.o->verbose && strcmp(e->event, "wire") != 0))
+        fprintf(stderr, "pushwire replay: #%llu %s %s%s%s%s%s\n", (unsigned long long)e->conn,
+                e->event, e->transport ? e->transport : "", e->channel ? " '" : "",
+                e->channel ? e->channel : "", e->channel ? "' " : " ", e->detail ? e->detail : "");
+}
+
+int replay_serve_main(const struct replay_opts *o)
+{
+    memset(&F, 0, sizeof F);
+    F.o = o;
+    F.channel = o->first_channel ? o->first_channel : "default";
+    F.f = replay_open(o->file);
+    if (!F.f)
+        return PW_EXIT_FAIL;
+    pw_treader_init(&F.r, F.f, o->max_line);
+    F.inner = pw_backlog_new(o->backlog);
+    if (!F.inner) {
+        pw_err("replay", "out of memory");
+        return PW_EXIT_FAIL;
+    }
+    F.base.ops = &rps_ops;
+
+    const char *listen[1] = {o->serve};
+    size_t maxmsg = o->max_line ? o->max_line : PW_TREADER_MAX_LINE_DEFAULT;
+    struct pw_server_opts so = {
+        .listen = listen,
+        .nlisten = 1,
+        .backlog = o->backlog,
+        .heartbeat = 15,
+        .poll_timeout = 120,
+        .ping = 30,
+        .handshake_timeout = 10,
+        .max_message = maxmsg,
+        .max_conns = 10000,
+        .max_head = 8192,
+        .max_headers = 64,
+        /* a feed played with --no-delay arrives in bursts */
+        .send_buffer = maxmsg + (16u << 20),
+        .read_only = 1, /* the feed is the transcript's */
+        .verbose = o->verbose,
+        .stdin_channel = "default",
+        .retry_ms = "1000",
+        .log = on_log,
+        .pubsub = &F.base,
+        .on_ready = on_ready,
+    };
+    char err[256];
+    int rc = pw_server_run(&so, err, sizeof err);
+    F.inner->ops->destroy(F.inner);
+    pw_treader_free(&F.r);
+    if (F.f != stdin)
+        fclose(F.f);
+    if (rc) {
+        pw_err("replay", "%s", err[0] ? err : pw_strerror(rc));
+        return rc == PW_ENET_ADDR ? PW_EXIT_USAGE : PW_EXIT_FAIL;
+    }
+    return F.failed ? F.failed : PW_EXIT_OK;
+}

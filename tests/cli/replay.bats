@@ -1,0 +1,382 @@
+#!/usr/bin/env bats
+# replay.bats — pushwire replay: transcripts played to serve (with --expect),
+# served with --serve to connect/curl over each transport, malformed
+# transcripts refused with the line number, a large transcript streamed.
+
+load helper
+
+need_serve() {
+    "$PW" serve --help >/dev/null 2>&1 || skip "the serve applet is not built in"
+}
+
+setup() {
+    D=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+    stop_serve
+    stop_replay_serve
+}
+
+# start_replay_serve FILE [ARGS…] — like start_serve, for replay --serve.
+start_replay_serve() {
+    RS_LOG=$(mktemp "$D/rs.XXXXXX")
+    "$PW" replay "$@" --serve 127.0.0.1:0 </dev/null 2>"$RS_LOG" >/dev/null &
+    RS_PID=$!
+    local i
+    for i in $(seq 100); do
+        RS_PORT=$(sed -n 's/^pushwire replay: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$RS_LOG" | head -n 1)
+        [ -n "$RS_PORT" ] && break
+        kill -0 "$RS_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -n "$RS_PORT" ] || { cat "$RS_LOG" >&2; return 1; }
+    RS_URL=127.0.0.1:$RS_PORT
+}
+
+stop_replay_serve() {
+    [ -n "${RS_PID:-}" ] || return 0
+    kill -TERM "$RS_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do
+        kill -0 "$RS_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$RS_PID" 2>/dev/null || true
+    wait "$RS_PID" 2>/dev/null || true
+    RS_PID=
+}
+
+# a session recorded by connect against serve: a, b, c out and back in
+record_session() {
+    printf 'a\nb\nc\n' | timeout 10 "$PW" connect --wait --count 3 --record "$D/s.jsonl" \
+        "ws://127.0.0.1:$SERVE_PORT/ws/room" >/dev/null
+    [ "$(grep -c '"dir":"out"' "$D/s.jsonl")" = 3 ]
+    [ "$(grep -c '"dir":"in"' "$D/s.jsonl")" = 3 ]
+}
+
+feed() { # a small feed: text, an event with two lines, binary, text
+    cat >"$D/feed.jsonl" <<'EOF'
+{"t":0,"dir":"out","type":"text","data":"hello"}
+{"t":0.01,"dir":"in","type":"text","data":"one"}
+{"t":0.02,"dir":"in","type":"event","event":"tick","data":"two\nlines"}
+{"t":0.03,"dir":"in","type":"binary","data":"AAEC","encoding":"base64"}
+{"t":0.04,"dir":"in","type":"text","data":"four"}
+EOF
+}
+
+# ---- usage ----
+
+@test "replay: no FILE is a usage error" {
+    run "$PW" replay
+    assert_failure 2
+    assert_output --partial "a transcript FILE is needed"
+}
+
+@test "replay: FILE without URL or --serve is a usage error" {
+    feed
+    run "$PW" replay "$D/feed.jsonl"
+    assert_failure 2
+    assert_output --partial "a URL to play to is needed"
+}
+
+@test "replay: --speed must be above 0" {
+    feed
+    run "$PW" replay --speed 0 "$D/feed.jsonl" ws://127.0.0.1:1/
+    assert_failure 2
+    assert_output --partial "--speed"
+}
+
+@test "replay: --expect needs a file, not stdin" {
+    run "$PW" replay --expect - ws://127.0.0.1:1/
+    assert_failure 2
+    assert_output --partial "give a file"
+}
+
+@test "replay: --expect does not go with --serve" {
+    feed
+    run "$PW" replay --expect "$D/feed.jsonl" --serve 127.0.0.1:0
+    assert_failure 2
+}
+
+@test "replay: a missing transcript file exits 1 and names it" {
+    run "$PW" replay "$D/nope.jsonl" ws://127.0.0.1:1/
+    assert_failure 1
+    assert_output --partial "cannot open '$D/nope.jsonl'"
+}
+
+# ---- malformed transcripts: exit 3, line number and rule, before connecting ----
+
+mkbad() { # a transcript whose line 1 is good and line 2 is $1
+    printf '%s\n%s\n' '{"t":1,"dir":"out","type":"text","data":"ok"}' "$1" >"$D/bad.jsonl"
+}
+
+bad() { # bad LINE2 EXPECTED-TEXT
+    mkbad "$1"
+    # port 1: nothing listens, so exit 3 (not 4) shows the file was refused first
+    run "$PW" replay "$D/bad.jsonl" ws://127.0.0.1:1/ws/x
+    assert_failure 3
+    assert_output --partial "'$D/bad.jsonl' line 2: $2"
+}
+
+@test "replay: a line that is not JSON is refused with its number" {
+    bad 'not json' 'not JSON'
+}
+
+@test "replay: a line that is not an object is refused" {
+    bad '[1,2]' 'the line is an array, not a JSON object'
+}
+
+@test "replay: a missing required field is refused" {
+    bad '{"t":1,"dir":"in","data":"x"}' 'required field "type" is missing'
+}
+
+@test "replay: a field of the wrong type is refused" {
+    bad '{"t":"1","dir":"in","type":"text","data":"x"}' '"t" must be a number, not a string'
+}
+
+@test "replay: a negative t is refused" {
+    printf '%s\n' '{"t":-0.5,"dir":"in","type":"text","data":"x"}' >"$D/bad.jsonl"
+    run "$PW" replay "$D/bad.jsonl" ws://127.0.0.1:1/ws/x
+    assert_failure 3
+    assert_output --partial "line 1: \"t\" is -0.5: it must be 0 or more"
+}
+
+@test "replay: t going backwards is refused" {
+    bad '{"t":0.5,"dir":"in","type":"text","data":"x"}' '"t" goes backwards: 0.5 after 1'
+}
+
+@test "replay: an unknown dir is refused" {
+    bad '{"t":1,"dir":"both","type":"text","data":"x"}' '"dir" is "both": want "in" or "out"'
+}
+
+@test "replay: an unknown type is refused" {
+    bad '{"t":1,"dir":"in","type":"ping","data":"x"}' '"type" is "ping"'
+}
+
+@test "replay: an unknown encoding is refused" {
+    bad '{"t":1,"dir":"in","type":"binary","data":"00","encoding":"hex"}' '"encoding" is "hex"'
+}
+
+@test "replay: bad base64 is refused" {
+    bad '{"t":1,"dir":"in","type":"binary","data":"AA=A","encoding":"base64"}' '"data" is not valid base64'
+}
+
+@test "replay: an event name with a newline is refused" {
+    bad '{"t":1,"dir":"in","type":"event","event":"a\nb","data":"x"}' '"event" must be 1-128 bytes'
+}
+
+@test "replay: a line over --max-line is refused" {
+    mkbad "{\"t\":1,\"dir\":\"in\",\"type\":\"text\",\"data\":\"$(head -c 300 /dev/zero | tr '\0' x)\"}"
+    run "$PW" replay --max-line 200 "$D/bad.jsonl" ws://127.0.0.1:1/ws/x
+    assert_failure 3
+    assert_output --partial "line 2: line longer than 200 bytes"
+}
+
+@test "replay: --serve refuses a malformed transcript before listening" {
+    mkbad '{"t":1,"dir":"in","type":"text"}'
+    run "$PW" replay "$D/bad.jsonl" --serve 127.0.0.1:0
+    assert_failure 3
+    assert_output --partial "line 2: required field \"data\" is missing"
+    refute_output --partial "listening"
+}
+
+# ---- playing to serve ----
+
+@test "replay: cannot connect exits 4" {
+    feed
+    run "$PW" replay "$D/feed.jsonl" ws://127.0.0.1:1/ws/x
+    assert_failure 4
+}
+
+@test "replay: a session recorded by connect replays to serve with --expect" {
+    need_serve
+    start_serve
+    record_session
+    run timeout 20 "$PW" replay --expect "$D/s.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/room2"
+    assert_success
+    assert_output ""
+}
+
+@test "replay: the out messages reach the server's subscribers in order" {
+    need_serve
+    start_serve
+    record_session
+    timeout 10 "$PW" connect --no-stdin --count 3 "ws://127.0.0.1:$SERVE_PORT/ws/room3" >"$D/sub.out" &
+    local sub=$!
+    # the subscriber is in once the channel has it; the metrics say so
+    for i in $(seq 100); do
+        curl -s "$SERVE_URL/metrics" | grep -q 'room3' && break
+        sleep 0.05
+    done
+    run timeout 20 "$PW" replay --no-delay "$D/s.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/room3"
+    assert_success
+    wait $sub
+    run cat "$D/sub.out"
+    assert_output "$(printf 'a\nb\nc')"
+}
+
+@test "replay: --expect with a changed transcript exits 1 with the diff" {
+    need_serve
+    start_serve
+    record_session
+    # change the second message that came in
+    awk '/"dir":"in"/ && ++n == 2 { sub(/"data":"b"/, "\"data\":\"B\"") } { print }' \
+        "$D/s.jsonl" >"$D/changed.jsonl"
+    run timeout 20 "$PW" replay --expect "$D/changed.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/room4"
+    assert_failure 1
+    assert_line --partial "message 2 (line"
+    assert_line '- expected: text "B"'
+    assert_line '+ got:      text "b"'
+    assert_output --partial "1 of the expected messages differ"
+}
+
+@test "replay: --expect reports a message that never arrives" {
+    need_serve
+    start_serve
+    record_session
+    echo '{"t":1000,"dir":"in","type":"text","data":"never"}' >>"$D/s.jsonl"
+    run timeout 20 "$PW" replay --expect --no-delay --wait 0.5 "$D/s.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/room5"
+    assert_failure 1
+    assert_line '- expected: text "never"'
+    assert_line '+ got:      nothing'
+}
+
+@test "replay: binary messages are sent as binary and compared as binary" {
+    need_serve
+    start_serve
+    cat >"$D/bin.jsonl" <<'EOF'
+{"t":0,"dir":"out","type":"binary","data":"AAEC/w==","encoding":"base64"}
+{"t":0,"dir":"in","type":"binary","data":"AAEC/w==","encoding":"base64"}
+EOF
+    run timeout 20 "$PW" replay --expect "$D/bin.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/bin"
+    assert_success
+    sed 's/"in","type":"binary"/"in","type":"text"/' "$D/bin.jsonl" >"$D/bin2.jsonl"
+    run timeout 20 "$PW" replay --expect "$D/bin2.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/bin"
+    assert_failure 1
+    assert_line '+ got:      binary 4 bytes "AAEC/w=="'
+}
+
+@test "replay: a 200000-line transcript streams with --no-delay in small memory" {
+    need_serve
+    start_serve --max-message 65536
+    awk 'BEGIN { for (i = 0; i < 100000; i++) {
+        printf "{\"t\":%.3f,\"dir\":\"out\",\"type\":\"text\",\"data\":\"message %d\"}\n", i / 1000, i
+        printf "{\"t\":%.3f,\"dir\":\"in\",\"type\":\"text\",\"data\":\"message %d\"}\n", i / 1000, i } }' \
+        >"$D/big.jsonl"
+    [ "$(wc -l <"$D/big.jsonl")" = 200000 ]
+    # ASan keeps freed memory in quarantine: keep that small to measure ours
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4 \
+    run timeout 300 /usr/bin/time -f 'maxrss_kb=%M' "$PW" replay --no-delay --expect "$D/big.jsonl" \
+        "ws://127.0.0.1:$SERVE_PORT/ws/big"
+    assert_success
+    local kb
+    kb=$(sed -n 's/^maxrss_kb=//p' <<<"$output")
+    echo "max RSS ${kb} KB for a $(wc -c <"$D/big.jsonl")-byte transcript" >&3
+    # the file is ~11 MB; loaded whole (plus a parsed tree) it would be far more.
+    # ASan's shadow memory inflates the figure, hence the generous bound.
+    [ "$kb" -lt 64000 ]
+}
+
+# ---- --serve ----
+
+need_embedded() {
+    need_serve
+    feed
+    start_replay_serve "$D/feed.jsonl" || skip "replay --serve is not available"
+}
+
+@test "replay --serve: prints the listening line for port 0" {
+    need_embedded
+    [ "$RS_PORT" -gt 0 ]
+}
+
+@test "replay --serve: a WebSocket client gets the in messages in order, text and binary" {
+    need_embedded
+    run timeout 10 "$PW" connect --no-stdin --count 4 --json "ws://$RS_URL/ws/default"
+    assert_success
+    assert_line --index 0 '{"id":null,"event":"message","data":"one","type":"text"}'
+    assert_line --index 1 '{"id":null,"event":"message","data":"two\nlines","type":"text"}'
+    assert_line --index 2 '{"id":null,"event":"message","data":"AAEC","type":"binary","encoding":"base64"}'
+    assert_line --index 3 '{"id":null,"event":"message","data":"four","type":"text"}'
+}
+
+@test "replay --serve: WebSocket resume with --last-event-id gets what follows" {
+    need_embedded
+    run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
+    assert_success
+    run timeout 10 "$PW" connect --no-stdin --count 2 --json --last-event-id 2 "ws://$RS_URL/ws/default"
+    assert_success
+    assert_line --index 0 --partial '"id":"3"'
+    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
+}
+
+@test "replay --serve: SSE with ids and event names (curl)" {
+    need_embedded
+    run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
+    assert_success
+    run curl -s -N -m 2 -H 'Last-Event-ID: 1' "http://$RS_URL/sse/default"
+    assert_line 'id: 2'
+    assert_line 'event: tick'
+    assert_line 'data: two'
+    assert_line 'data: lines'
+    assert_line 'id: 4'
+    assert_line 'data: four'
+    refute_line 'data: one'
+}
+
+@test "replay --serve: long polling with a cursor (curl)" {
+    need_embedded
+    run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
+    assert_success
+    run curl -s -m 5 "http://$RS_URL/poll/default?cursor=2"
+    assert_success
+    assert_output --partial '"cursor":"4"'
+    assert_output --partial '{"id":"4","event":"message","data":"four"}'
+    refute_output --partial '"data":"one"'
+}
+
+@test "replay --serve: connect over SSE and long polling, resuming" {
+    need_embedded
+    run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
+    assert_success
+    run timeout 10 "$PW" connect --count 2 --json --last-event-id 2 "http://$RS_URL/sse/default"
+    assert_success
+    assert_line --index 0 --partial '{"id":"3",'
+    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
+    run timeout 10 "$PW" connect --poll --count 2 --json --last-event-id 2 "http://$RS_URL/poll/default"
+    assert_success
+    assert_line --index 0 '{"id":"3","event":"message","data":"AAEC","type":"binary","encoding":"base64"}'
+    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
+}
+
+@test "replay --serve: the feed keeps its timing with --speed" {
+    need_serve
+    cat >"$D/slow.jsonl" <<'EOF'
+{"t":0,"dir":"in","type":"text","data":"first"}
+{"t":1,"dir":"in","type":"text","data":"second"}
+EOF
+    start_replay_serve "$D/slow.jsonl" --speed 4
+    # with --json ids; the second message is due 0.25 s after the first
+    run timeout 10 "$PW" connect --no-stdin --count 2 "ws://$RS_URL/ws/default"
+    assert_success
+    assert_output "$(printf 'first\nsecond')"
+}
+
+@test "replay --serve: --channel names the feed's channel" {
+    need_serve
+    feed
+    start_replay_serve "$D/feed.jsonl" --channel news
+    run timeout 10 "$PW" connect --no-stdin --count 1 "ws://$RS_URL/ws/news"
+    assert_success
+    assert_output "one"
+}
+
+@test "replay --serve: SIGTERM ends it with status 0" {
+    need_embedded
+    kill -TERM "$RS_PID"
+    local rc=0
+    wait "$RS_PID" || rc=$?
+    RS_PID=
+    [ "$rc" = 0 ]
+}
