@@ -33,7 +33,9 @@ sys.stdout.buffer.write(b"0123456789abcdef0123456789abcde\n" * int(sys.argv[1]))
 
 if "$PW" help --gen=applets | grep -qx serve; then
     server="pushwire serve --echo"
-    "$PW" serve --echo --listen 127.0.0.1:0 </dev/null >/dev/null 2>"$tmp/server.log" &
+    # a large send buffer: a client that writes everything before reading
+    # (the Node reference does) must not be dropped as a slow subscriber
+    "$PW" serve --echo --send-buffer 1073741824 --listen 127.0.0.1:0 </dev/null >/dev/null 2>"$tmp/server.log" &
 else
     server="node ws echo"
     node bench/node_ws_echo.js 2>"$tmp/server.log" &

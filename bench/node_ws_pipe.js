@@ -26,5 +26,6 @@ ws.on('message', (data) => {
   }
   if (got === want) ws.close(1000);
 });
-ws.on('close', () => process.exit(0));
+// exit once stdout has drained (process.exit would drop pending writes)
+ws.on('close', () => process.stdout.write('', () => process.exit(0)));
 ws.on('error', (e) => { console.error('node_ws_pipe: ' + e.message); process.exit(1); });

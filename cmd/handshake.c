@@ -13,6 +13,7 @@
 #include "http1.h"
 #include "json.h"
 #include "opt.h"
+#include "handshake_url.h"
 #include "ws_handshake.h"
 
 #define HS_OPTS(X)                                                             \
@@ -28,7 +29,11 @@
       "with --response: an extension the client offered; repeatable", NULL)  \
     X(JSON, 'j', "json", PW_NOARG, NULL, "print the verdict as one JSON object", NULL) \
     X(LENIENT, 0, "lenient", PW_NOARG, NULL,                                   \
-      "compute the accept value even for a key that is not 16 bytes of base64", NULL)
+      "compute the accept value even for a key that is not 16 bytes of base64", NULL) \
+    X(HEADER, 'H', "header", PW_REQARG, "'NAME: VALUE'", "with URL: add a request header (repeatable)", NULL) \
+    X(ORIGIN, 0, "origin", PW_REQARG, "ORIGIN", "with URL: send this Origin header", NULL) \
+    X(CACERT, 0, "cacert", PW_REQARG, "FILE", "with a wss URL: trust the CA certificates in FILE", "@file") \
+    X(INSECURE, 'k', "insecure", PW_NOARG, NULL, "with a wss URL: do not verify the certificate", NULL)
 
 enum { HS_OPTS(PW_OPT_ENUM) };
 extern const struct pw_applet pw_applet_handshake;
@@ -49,6 +54,10 @@ struct hs_cfg {
     const char *exts[PW_WS_MAX_EXTS];
     size_t nexts;
     int json, lenient, verbose;
+    const char *headers[64]; /* URL mode */
+    size_t nheaders;
+    const char *origin, *cacert;
+    int insecure;
 };
 
 /* ---- JSON output: one verdict object, built in a buffer (src/json.h) ---- */
@@ -544,6 +553,17 @@ static int hs_options(struct pw_optstate *st, struct hs_cfg *c, int *help)
         case OPT_EXTENSION:
             rc = hs_token_arg(st, c->exts, &c->nexts, PW_WS_MAX_EXTS, "extension");
             break;
+        case OPT_HEADER:
+            if (!strchr(st->arg, ':') || st->arg[0] == ':' || strpbrk(st->arg, "\r\n"))
+                rc = pw_badarg(st, "'%s' is not 'Name: value'", st->arg);
+            else if (c->nheaders >= 64)
+                rc = pw_badarg(st, "too many headers");
+            else
+                c->headers[c->nheaders++] = st->arg;
+            break;
+        case OPT_ORIGIN: c->origin = st->arg; break;
+        case OPT_CACERT: c->cacert = st->arg; break;
+        case OPT_INSECURE: c->insecure = 1; break;
         }
         if (rc)
             return rc;
@@ -623,6 +643,16 @@ static int hs_main(int argc, char **argv)
         pw_usage(&pw_applet_handshake);
         return PW_EXIT_OK;
     }
+    if (c.mode == HS_KEY && argc - ind == 1 && strstr(argv[ind], "://")) {
+        /* the live mode: the operand is a URL */
+        struct pw_hs_url_opts uo = {argv[ind], c.protos, c.nprotos, c.exts, c.nexts,
+                                    c.headers, c.nheaders, c.origin, c.cacert, c.insecure, c.json};
+        return pw_hs_url(&uo);
+    }
+    if (c.nheaders || c.origin || c.cacert || c.insecure) {
+        pw_err(HS_NAME, "-H, --origin, --cacert and --insecure go with a URL");
+        return PW_EXIT_USAGE;
+    }
     rc = hs_operands(&c, argc - ind, argv + ind);
     if (rc)
         return rc;
@@ -638,14 +668,16 @@ static int hs_main(int argc, char **argv)
 const struct pw_applet pw_applet_handshake = {
     .name = "handshake",
     .summary = "compute and check the WebSocket opening handshake",
-    .synopsis = "[-jqv] [--lenient] KEY\n"
+    .synopsis = "[-jqv] [-p NAME]... [-e permessage-deflate] [-H HEADER]... [--origin O] [--cacert F] [-k] URL\n"
+                "[-jqv] [--lenient] KEY\n"
                 "[-jqv] --gen-key\n"
                 "[-jqv] [-p NAME]... --request [FILE]\n"
                 "[-jqv] [--lenient] [-p NAME]... [-e NAME]... --response KEY [FILE]",
     .description =
         "Computes Sec-WebSocket-Accept for KEY, makes a fresh key, or checks a raw\n"
         "upgrade request (RFC 6455 section 4.2.1) or server response (section 4.1)\n"
-        "read from FILE or standard input.  Exit 3 names the rule broken.",
+        "read from FILE or standard input, or performs the handshake against a live\n"
+        "ws:// or wss:// URL.  Exit 3 names the rule broken.",
     .opts = hs_opts,
     .main = hs_main,
 };

@@ -115,8 +115,17 @@ _pushwire()
         --extension|-e)
             COMPREPLY=()
             return ;;
+        --header|-H)
+            COMPREPLY=()
+            return ;;
+        --origin )
+            COMPREPLY=()
+            return ;;
+        --cacert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -g --gen-key -r --request -R --response -p --subprotocol -e --extension -j --json --lenient" ;;
+        opts="-h --help -v --verbose -q --quiet -g --gen-key -r --request -R --response -p --subprotocol -e --extension -j --json --lenient -H --header --origin --cacert -k --insecure" ;;
     portcheck)
         case "$prev" in
         --target|-t)

@@ -200,3 +200,30 @@ teardown() { peers_stop; }
     refute_output --partial 'Sec-WebSocket-Extensions'
     assert_line 'plain'
 }
+
+@test "handshake URL: prints request and response and the verdict" {
+    ws_py proto
+    run timeout 10 "$PW" handshake -p chat.v1 "$WS_URL/"
+    assert_success
+    assert_line '> GET / HTTP/1.1'
+    assert_line '> Sec-WebSocket-Protocol: chat.v1'
+    assert_line '< HTTP/1.1 101 Switching Protocols'
+    assert_line --partial 'ok: 101 Switching Protocols'
+    assert_line 'subprotocol: chat.v1'
+}
+
+@test "handshake URL --json: a verdict object" {
+    ws_py echo
+    run timeout 10 "$PW" handshake --json "$WS_URL/x"
+    assert_success
+    assert_output --regexp '^\{"url":"ws://127\.0\.0\.1:[0-9]+/x","ok":true,"status":101,"request":"GET /x HTTP/1\.1\\r\\n.*"exit":0\}$'
+}
+
+@test "handshake URL: a refusal is exit 6, with permessage-deflate offered" {
+    ws_py reject
+    run timeout 10 "$PW" handshake -e permessage-deflate "$WS_URL/"
+    assert_failure 6
+    assert_line '> Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'
+    assert_line '< HTTP/1.1 403 Forbidden'
+    assert_output --partial 'go away: no token'
+}
