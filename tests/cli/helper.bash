@@ -3,6 +3,7 @@ bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/lo
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
 
 : "${PW:=$BATS_TEST_DIRNAME/../../pushwire}"
+export PW
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
 # run the binary; under ASan the suite sets PW to the sanitizer build
