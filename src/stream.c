@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* -Isrc makes <limits.h> find src/limits.h (portcheck's) instead of the C
- * library's, and OpenSSL's err.h needs INT_MAX from it */
-#ifndef INT_MAX
-#define INT_MAX __INT_MAX__
-#endif
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
