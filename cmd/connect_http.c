@@ -409,7 +409,7 @@ static void http_start(void)
             hdrs[n++] = hdrbuf[3];
         }
     }
-    struct pw_httpc_opts o = {url, hdrs, n, A.proxy_str, A.no_proxy, A.cacert, A.insecure};
+    struct pw_httpc_opts o = {url, hdrs, n, A.proxy_str, A.no_proxy, A.cacert, A.insecure, NULL, 0};
     static const struct pw_httpc_cb cb = {on_head, on_data, on_done, on_wire};
     mode = M_NONE;
     A.http = pw_httpc_new(A.loop, &o, &cb, NULL);

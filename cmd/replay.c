@@ -18,10 +18,12 @@
 
 #include "backlog.h"
 #include "client.h"
+#include "client_http.h"
 #include "client_ws.h"
 #include "json.h"
 #include "opt.h"
 #include "replay.h"
+#include "sse.h"
 
 #define REPLAY_OPTS(X)                                                         \
     PW_COMMON_OPTS(X)                                                          \
@@ -121,6 +123,13 @@ static struct {
     int have_next, a_done, b_done, played;
     struct pw_wsc *ws;
     struct pw_url url;
+    /* http(s):// — the in side is an SSE subscription, out messages are POSTs */
+    int http, sse_open, post_wait;
+    struct pw_httpc *sse, *post;
+    struct pw_sse_parser parser;
+    int parser_err;
+    char pub_url[4400];
+    struct pw_buf b64;
     uv_timer_t t_play, t_wait, t_close;
     uv_signal_t sigint, sigterm;
     uint64_t t0;
@@ -152,6 +161,16 @@ static void replay_finish(int code)
         struct pw_wsc *ws = R.ws;
         R.ws = NULL;
         pw_wsc_free(ws);
+    }
+    if (R.sse) {
+        struct pw_httpc *h = R.sse;
+        R.sse = NULL;
+        pw_httpc_free(h);
+    }
+    if (R.post) {
+        struct pw_httpc *h = R.post;
+        R.post = NULL;
+        pw_httpc_free(h);
     }
 }
 
@@ -212,11 +231,23 @@ static void maybe_done(void)
     start_close();
 }
 
-static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_t len)
+/* Over SSE every event is text, and serve sends a binary message as its
+ * base64: an expected binary message matches that text. */
+static int differs(const struct pw_trec *want, int binary, const uint8_t *data, size_t len)
 {
-    (void)ws;
+    if (R.http && rec_binary(want)) {
+        R.b64.len = 0;
+        if (pw_json_b64(&R.b64, want->data, want->len) != 0)
+            return 1;
+        return binary || R.b64.len - 2 != len || memcmp(R.b64.p + 1, data, len) != 0;
+    }
+    return rec_binary(want) != binary || want->len != len ||
+           (len && memcmp(want->data, data, len) != 0);
+}
+
+static void arrived(int binary, const uint8_t *data, size_t len)
+{
     R.got++;
-    int binary = opcode == PW_WS_OP_BINARY;
     if (R.o->verbose && !pw_quiet)
         fprintf(stderr, "< %s\n", show(binary, data, len));
     if (!R.o->expect)
@@ -226,10 +257,15 @@ static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_
     struct pw_trec want;
     if (!next_in(&want))
         diff_line(R.got, NULL, 1, binary, data, len);
-    else if (rec_binary(&want) != binary || want.len != len ||
-             (len && memcmp(want.data, data, len) != 0))
+    else if (differs(&want, binary, data, len))
         diff_line(R.got, &want, 1, binary, data, len);
     maybe_done();
+}
+
+static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_t len)
+{
+    (void)ws;
+    arrived(opcode == PW_WS_OP_BINARY, data, len);
 }
 
 static void wait_cb(uv_timer_t *t)
@@ -257,9 +293,13 @@ static void play_end(void)
     maybe_done();
 }
 
+static int post_start(int binary, const uint8_t *data, size_t len);
+
 static void play_step(void)
 {
-    if (R.finished || R.closing || !R.ws || R.ws->state != PW_WSC_OPEN)
+    if (R.finished || R.closing || R.post_wait)
+        return;
+    if (R.http ? !R.sse_open : !R.ws || R.ws->state != PW_WSC_OPEN)
         return;
     for (int i = 0; i < REPLAY_BATCH; i++) {
         if (!R.have_next) {
@@ -270,6 +310,10 @@ static void play_step(void)
             }
             if (rc == 0) {
                 R.a_done = 1;
+                if (R.post) {
+                    R.post_wait = 1; /* the last POST first */
+                    return;
+                }
                 play_end();
                 return;
             }
@@ -281,7 +325,17 @@ static void play_step(void)
             uv_timer_start(&R.t_play, play_cb, due - now, 0);
             return;
         }
-        if (R.next.out) {
+        if (R.next.out && R.http) {
+            if (R.post) {
+                R.post_wait = 1; /* one POST at a time keeps the order */
+                return;
+            }
+            if (R.o->verbose && !pw_quiet)
+                fprintf(stderr, "> %s\n", show(rec_binary(&R.next), R.next.data, R.next.len));
+            if (post_start(rec_binary(&R.next), R.next.data, R.next.len) != 0)
+                return;
+            R.sent++;
+        } else if (R.next.out) {
             if (pw_wsc_pending(R.ws) > REPLAY_HIGH_WATER) {
                 R.drain_wait = 1; /* on_drain resumes */
                 return;
@@ -342,6 +396,10 @@ static void start_close(void)
     R.closing = 1;
     uv_timer_stop(&R.t_play);
     uv_timer_stop(&R.t_wait);
+    if (R.http) { /* nothing to say goodbye with: drop the stream */
+        replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
+        return;
+    }
     if (!R.ws || pw_wsc_close(R.ws, 1000, "") != 0) {
         replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
         return;
@@ -401,6 +459,162 @@ static void on_end(struct pw_wsc *ws, int err)
     replay_finish(R.diffs && code == PW_EXIT_FAIL ? PW_EXIT_FAIL : code);
 }
 
+/* ---- http(s)://: SSE in, POST out ----------------------------------------- */
+
+/* what never came, once nothing more can arrive */
+static void list_missing(void)
+{
+    if (!R.o->expect)
+        return;
+    struct pw_trec want;
+    unsigned long idx = R.got;
+    while (next_in(&want)) {
+        R.missing++;
+        diff_line(++idx, &want, 0, 0, NULL, 0);
+    }
+}
+
+static void sse_event(void *ud, const struct pw_sse_event *ev)
+{
+    (void)ud;
+    if (!R.finished && !R.closing)
+        arrived(0, (const uint8_t *)ev->data, ev->data_len);
+}
+
+static int sse_head(struct pw_httpc *h)
+{
+    if (h->status / 100 != 2) {
+        pw_err("replay", "server answered HTTP %ld to the SSE subscription '%s'", h->status, R.o->url);
+        replay_finish(PW_EXIT_REJECTED);
+        return -1;
+    }
+    const char *ct = h->content_type;
+    if (strncasecmp(ct, "text/event-stream", 17) != 0 || (ct[17] && ct[17] != ';' && ct[17] != ' ')) {
+        pw_err("replay", "'%s' is not an event stream (Content-Type '%s'); want a pushwire /sse/CHANNEL URL",
+               R.o->url, ct);
+        replay_finish(PW_EXIT_PROTO);
+        return -1;
+    }
+    R.sse_open = 1;
+    uv_update_time(R.loop);
+    R.t0 = uv_now(R.loop);
+    play_step();
+    return 0;
+}
+
+static int sse_data(struct pw_httpc *h, const uint8_t *p, size_t n)
+{
+    (void)h;
+    if (R.finished || R.closing)
+        return -1;
+    int rc = pw_sse_parser_feed(&R.parser, p, n);
+    if (rc < 0) {
+        R.parser_err = rc;
+        return -1;
+    }
+    return R.finished || R.closing ? -1 : 0;
+}
+
+static void sse_done(struct pw_httpc *h, int err)
+{
+    if (R.finished || R.closing || h != R.sse)
+        return;
+    R.sse = NULL;
+    int code;
+    if (R.parser_err) {
+        pw_err("replay", "bad event stream: %s", pw_strerror(R.parser_err));
+        code = PW_EXIT_PROTO;
+    } else if (err) {
+        pw_err("replay", "%s", h->detail[0] ? h->detail : pw_strerror(err));
+        code = exit_for(err);
+    } else {
+        pw_sse_parser_end(&R.parser);
+        pw_err("replay", "server ended the event stream before the transcript ended");
+        code = PW_EXIT_FAIL;
+    }
+    pw_httpc_free(h);
+    list_missing();
+    replay_finish(code);
+}
+
+static int post_head(struct pw_httpc *h)
+{
+    if (h->status / 100 != 2) {
+        pw_err("replay", "server answered HTTP %ld to POST '%s' (line %lu)", h->status, R.pub_url,
+               R.ra.line);
+        replay_finish(PW_EXIT_REJECTED);
+        return -1;
+    }
+    return 0;
+}
+
+static int post_data(struct pw_httpc *h, const uint8_t *p, size_t n)
+{
+    (void)h, (void)p, (void)n;
+    return 0;
+}
+
+static void post_done(struct pw_httpc *h, int err)
+{
+    if (h != R.post)
+        return;
+    R.post = NULL;
+    if (err && !R.finished) {
+        pw_err("replay", "POST '%s': %s", R.pub_url, h->detail[0] ? h->detail : pw_strerror(err));
+        pw_httpc_free(h);
+        replay_finish(exit_for(err));
+        return;
+    }
+    pw_httpc_free(h);
+    if (R.post_wait && !R.finished) {
+        R.post_wait = 0;
+        if (R.a_done)
+            play_end();
+        else
+            play_step();
+    }
+}
+
+static int post_start(int binary, const uint8_t *data, size_t len)
+{
+    static const char *const text_hdrs[] = {"Content-Type: text/plain; charset=utf-8", "Expect:"};
+    static const char *const bin_hdrs[] = {"Content-Type: application/octet-stream", "Expect:"};
+    static const struct pw_httpc_cb cb = {post_head, post_data, post_done, NULL};
+    struct pw_httpc_opts ho = {
+        .url = R.pub_url,
+        .headers = binary ? bin_hdrs : text_hdrs,
+        .nheaders = 2,
+        .no_proxy = 1,
+        .cacert = R.o->cacert,
+        .insecure = R.o->insecure,
+        .body = len ? (const void *)data : "",
+        .body_len = len,
+    };
+    R.post = pw_httpc_new(R.loop, &ho, &cb, NULL);
+    if (!R.post) {
+        pw_err("replay", "out of memory");
+        replay_finish(PW_EXIT_FAIL);
+        return -1;
+    }
+    return 0;
+}
+
+/* /sse/CHANNEL[?query] → /pub/CHANNEL on the same origin; -1 otherwise */
+static int pub_url_for(const struct pw_url *u)
+{
+    const char *t = u->target;
+    if (strncmp(t, "/sse/", 5) != 0)
+        return -1;
+    size_t n = strcspn(t + 5, "?");
+    if (n == 0 || memchr(t + 5, '/', n))
+        return -1;
+    char hp[300];
+    pw_url_hostport(u, hp, sizeof hp, 1);
+    int w = snprintf(R.pub_url, sizeof R.pub_url, "%s://%s/pub/%.*s", u->tls ? "https" : "http", hp,
+                     (int)n, t + 5);
+    return w > 0 && (size_t)w < sizeof R.pub_url ? 0 : -1;
+}
+
 static void signal_cb(uv_signal_t *h, int sig)
 {
     (void)h;
@@ -408,10 +622,16 @@ static void signal_cb(uv_signal_t *h, int sig)
     replay_finish(PW_EXIT_FAIL);
 }
 
-static int replay_ws(const struct replay_opts *o, const struct pw_url *url)
+static int replay_client(const struct replay_opts *o, const struct pw_url *url)
 {
     memset(&R, 0, sizeof R);
     R.url = *url;
+    R.http = url->scheme[0] == 'h';
+    if (R.http && pub_url_for(url) != 0) {
+        pw_err("replay", "'%s': an http(s):// URL must be a pushwire /sse/CHANNEL URL "
+               "(messages are POSTed to /pub/CHANNEL)", o->url);
+        return PW_EXIT_USAGE;
+    }
     R.o = o;
     R.loop = uv_default_loop();
     R.fa = replay_open(o->file);
@@ -428,6 +648,7 @@ static int replay_ws(const struct replay_opts *o, const struct pw_url *url)
         pw_treader_init(&R.rb, R.fb, o->max_line);
     }
     pw_buf_init(&R.show, 0);
+    pw_buf_init(&R.b64, 0);
     uv_timer_init(R.loop, &R.t_play);
     uv_timer_init(R.loop, &R.t_wait);
     uv_timer_init(R.loop, &R.t_close);
@@ -447,8 +668,25 @@ static int replay_ws(const struct replay_opts *o, const struct pw_url *url)
         .on_open = on_open, .on_message = on_message, .on_end = on_end, .on_drain = on_drain,
     };
     R.exit_code = PW_EXIT_FAIL;
-    R.ws = pw_wsc_new(R.loop, &wo, &cb, NULL);
-    if (!R.ws) {
+    if (R.http) {
+        static const struct pw_sse_callbacks pcb = {sse_event, NULL, NULL};
+        static const char *const sse_hdrs[] = {"Accept: text/event-stream", "Cache-Control: no-cache"};
+        static const struct pw_httpc_cb hcb = {sse_head, sse_data, sse_done, NULL};
+        pw_sse_parser_init(&R.parser, &pcb, NULL, 0, o->max_line ? o->max_line : 0);
+        struct pw_httpc_opts ho = {
+            .url = o->url,
+            .headers = sse_hdrs,
+            .nheaders = 2,
+            .no_proxy = 1,
+            .cacert = o->cacert,
+            .insecure = o->insecure,
+        };
+        R.sse = pw_httpc_new(R.loop, &ho, &hcb, NULL);
+        if (!R.sse) {
+            pw_err("replay", "out of memory");
+            replay_finish(PW_EXIT_FAIL);
+        }
+    } else if (!(R.ws = pw_wsc_new(R.loop, &wo, &cb, NULL))) {
         pw_err("replay", "out of memory");
         replay_finish(PW_EXIT_FAIL);
     }
@@ -474,6 +712,9 @@ static int replay_ws(const struct replay_opts *o, const struct pw_url *url)
         fclose(R.fb);
     }
     pw_buf_free(&R.show);
+    pw_buf_free(&R.b64);
+    if (R.http)
+        pw_sse_parser_free(&R.parser);
     return R.exit_code;
 }
 
@@ -585,8 +826,5 @@ static int replay_main(int argc, char **argv)
     if (o.serve)
         return replay_serve_main(&o);
 
-    if (url.scheme[0] == 'w')
-        return pw_finish_stdout("replay", replay_ws(&o, &url));
-    pw_err("replay", "http:// and https:// are not supported yet: use ws:// or wss://");
-    return PW_EXIT_USAGE;
+    return pw_finish_stdout("replay", replay_client(&o, &url));
 }

@@ -1,4 +1,4 @@
-/* client_http.h — one HTTP GET through libcurl's multi interface, driven
+/* client_http.h — one HTTP GET (or a POST) through libcurl's multi interface, driven
  * by the caller's libuv loop (CURLMOPT_SOCKETFUNCTION → uv_poll,
  * CURLMOPT_TIMERFUNCTION → uv_timer), streaming the body to a callback.
  * Used for SSE and long polling.  Never prints.
@@ -23,6 +23,9 @@ struct pw_httpc_opts {
     int no_proxy;                /* ignore the environment */
     const char *cacert;
     int insecure;
+    /* a POST of these bytes (copied) instead of a GET when body is set */
+    const void *body;
+    size_t body_len;
 };
 
 struct pw_httpc_cb {

@@ -242,6 +242,73 @@ bad() { # bad LINE2 EXPECTED-TEXT
     assert_line '+ got:      nothing'
 }
 
+# ---- http(s):// URLs: the in side subscribes over SSE, out messages are POSTed ----
+
+@test "replay: a session recorded over ws replays to http://.../sse/CHANNEL with --expect" {
+    need_serve
+    start_serve
+    record_session
+    run timeout 20 "$PW" replay --expect "$D/s.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/room6"
+    assert_success
+    assert_output ""
+}
+
+@test "replay: over http, a changed transcript exits 1 with the diff" {
+    need_serve
+    start_serve
+    record_session
+    awk '/"dir":"in"/ && ++n == 3 { sub(/"data":"c"/, "\"data\":\"C\"") } { print }' \
+        "$D/s.jsonl" >"$D/changed.jsonl"
+    run timeout 20 "$PW" replay --expect "$D/changed.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/room7"
+    assert_failure 1
+    assert_line --partial "message 3 (line"
+    assert_line '- expected: text "C"'
+    assert_line '+ got:      text "c"'
+    assert_output --partial "1 of the expected messages differ"
+}
+
+@test "replay: over http, POSTed messages reach a WebSocket subscriber in order" {
+    need_serve
+    start_serve
+    record_session
+    timeout 10 "$PW" connect --no-stdin --count 3 "ws://127.0.0.1:$SERVE_PORT/ws/room8" >"$D/sub.out" &
+    local sub=$!
+    for i in $(seq 100); do
+        curl -s "http://127.0.0.1:$SERVE_PORT/metrics" | grep -q 'room8' && break
+        sleep 0.05
+    done
+    run timeout 20 "$PW" replay --no-delay "$D/s.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/room8"
+    assert_success
+    wait $sub
+    run cat "$D/sub.out"
+    assert_output "$(printf 'a\nb\nc')"
+}
+
+@test "replay: over http, a binary message is POSTed as binary and expected as its base64" {
+    need_serve
+    start_serve
+    cat >"$D/bin.jsonl" <<'EOF'
+{"t":0,"dir":"out","type":"binary","data":"AAEC/w==","encoding":"base64"}
+{"t":0,"dir":"in","type":"binary","data":"AAEC/w==","encoding":"base64"}
+EOF
+    run timeout 20 "$PW" replay --expect "$D/bin.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/hbin"
+    assert_success
+}
+
+@test "replay: an http URL that is not /sse/CHANNEL is refused with exit 2 naming the rule" {
+    feed
+    run "$PW" replay "$D/feed.jsonl" "http://127.0.0.1:1/poll/x"
+    assert_failure 2
+    assert_output --partial "must be a pushwire /sse/CHANNEL URL"
+    assert_output --partial "/pub/CHANNEL"
+}
+
+@test "replay: over http, cannot connect exits 4" {
+    feed
+    run "$PW" replay "$D/feed.jsonl" "http://127.0.0.1:1/sse/x"
+    assert_failure 4
+}
+
 @test "replay: binary messages are sent as binary and compared as binary" {
     need_serve
     start_serve
