@@ -62,6 +62,13 @@ void pw_url_hostport(const struct pw_url *u, char *out, size_t outsz, int always
  * The pointer is into the environment. */
 const char *pw_proxy_from_env(const char *scheme, const char *host);
 
+/* One SOCKS5 (RFC 1928/1929) reply at `step` of the tunnel set-up: 0 the
+ * method choice, 1 the user/password status, 2 the CONNECT reply.  Returns
+ * the bytes the reply takes (> 0), 0 when more are needed, or PW_ECL_PROXY.
+ * *val: the chosen method (step 0), the status (1), the REP code (2), or -1
+ * when the reply is malformed (bad address type). */
+int pw_socks5_reply(int step, const uint8_t *b, size_t len, int *val);
+
 /* ---- the stream ------------------------------------------------------- */
 
 struct pw_stream;

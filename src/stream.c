@@ -419,6 +419,32 @@ static int pw__socks_request(struct pw_stream *s)
     return pw__st_queue(s, r, n);
 }
 
+int pw_socks5_reply(int step, const uint8_t *b, size_t len, int *val)
+{
+    *val = -1;
+    if (step == 0 || step == 1) {
+        if (len < 2)
+            return 0;
+        *val = b[1];
+        if (step == 0 ? b[0] != 5 || b[1] == 0xff : b[1] != 0)
+            return PW_ECL_PROXY;
+        return 2;
+    }
+    if (len < 5)
+        return 0;
+    if (b[1] != 0) {
+        *val = b[1];
+        return PW_ECL_PROXY;
+    }
+    size_t need = b[3] == 1 ? 10 : b[3] == 4 ? 22 : b[3] == 3 ? 7u + b[4] : 0;
+    if (!need)
+        return PW_ECL_PROXY;
+    if (len < need)
+        return 0;
+    *val = 0;
+    return (int)need;
+}
+
 static const char *pw__socks_rep(int rep)
 {
     static const char *m[] = {"succeeded", "general SOCKS server failure",
@@ -479,17 +505,27 @@ static void pw__proxy_read(struct pw_stream *s, const uint8_t *p, size_t n)
     }
     /* SOCKS5: step 0 method reply, 1 auth reply, 2 connect reply */
     for (;;) {
-        if (s->proxy_step == 0) {
-            if (len < 2)
-                return;
-            if (b[0] != 5 || b[1] == 0xff) {
+        int val;
+        int used = pw_socks5_reply(s->proxy_step, b, len, &val);
+        if (used == 0)
+            return;
+        if (used < 0) {
+            if (s->proxy_step == 0)
                 pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' accepts none of our auth methods%s",
                             s->proxy.host, s->proxy.user[0] ? "" : " (it may need a user and password)");
-                return;
-            }
-            int method = b[1];
-            pw_buf_consume(&s->phase, 2);
-            if (method == 2) {
+            else if (s->proxy_step == 1)
+                pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' rejected the user and password",
+                            s->proxy.host);
+            else if (val > 0)
+                pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' could not connect: %s",
+                            s->proxy.host, pw__socks_rep(val));
+            else
+                pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' sent a bad reply", s->proxy.host);
+            return;
+        }
+        if (s->proxy_step == 0) {
+            pw_buf_consume(&s->phase, (size_t)used);
+            if (val == 2) {
                 if (!s->proxy.user[0]) {
                     pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' wants a user and password",
                                 s->proxy.host);
@@ -511,34 +547,13 @@ static void pw__proxy_read(struct pw_stream *s, const uint8_t *p, size_t n)
                 s->proxy_step = 2;
             }
         } else if (s->proxy_step == 1) {
-            if (len < 2)
-                return;
-            if (b[1] != 0) {
-                pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' rejected the user and password",
-                            s->proxy.host);
-                return;
-            }
-            pw_buf_consume(&s->phase, 2);
+            pw_buf_consume(&s->phase, (size_t)used);
             pw__socks_request(s);
             s->proxy_step = 2;
         } else {
-            if (len < 5)
-                return;
-            if (b[1] != 0) {
-                pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' could not connect: %s",
-                            s->proxy.host, pw__socks_rep(b[1]));
-                return;
-            }
-            size_t need = b[3] == 1 ? 10 : b[3] == 4 ? 22 : b[3] == 3 ? 7u + b[4] : 0;
-            if (!need) {
-                pw__st_fail(s, PW_ECL_PROXY, "SOCKS5 proxy '%s' sent a bad reply", s->proxy.host);
-                return;
-            }
-            if (len < need)
-                return;
             uint8_t tmp[65536];
-            size_t rest = len - need;
-            memcpy(tmp, b + need, rest);
+            size_t rest = len - (size_t)used;
+            memcpy(tmp, b + used, rest);
             pw__st_tunnel_up(s, tmp, rest);
             return;
         }
