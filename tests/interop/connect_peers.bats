@@ -47,6 +47,41 @@ node_echo() { # [--deflate]
     assert_output 1048577
 }
 
+node_peer() { # MODE [ARGS]
+    [ -d "$INTEROP/node_modules/ws" ] || skip "npm packages missing: run 'make deps'"
+    peer_start NODEP node "$INTEROP/node_ws_peer.js" "$@"
+    NODEP_URL=ws://127.0.0.1:$NODEP_PORT/
+}
+
+@test "node ws: the subprotocol the server picks is the one used" {
+    node_peer proto
+    run timeout 10 "$PW" connect --no-stdin --count 1 --subprotocol x --subprotocol chat "$NODEP_URL"
+    assert_success
+    assert_output 'proto=chat'
+}
+
+@test "node ws: a server close 4001 is exit 8 with code and reason" {
+    node_peer close 4001 'go away'
+    run bash -c 'echo hi | timeout 10 "$PW" connect --wait "$0"' "$NODEP_URL"
+    assert_failure 8
+    assert_output --partial '4001'
+    assert_output --partial 'go away'
+}
+
+@test "node ws: a server close 1000 is exit 0" {
+    node_peer close 1000 done
+    run bash -c 'echo hi | timeout 10 "$PW" connect --wait -w "%{close_code}\n" "$0"' "$NODEP_URL"
+    assert_success
+    assert_output --partial '1000'
+}
+
+@test "node ws: a server ping is answered with a pong carrying its data" {
+    node_peer ping
+    run timeout 10 "$PW" connect --no-stdin --count 1 "$NODEP_URL"
+    assert_success
+    assert_output 'pong:hi'
+}
+
 @test "websocketd: each line goes to the program and its output comes back" {
     local port i
     port=$(free_port)
