@@ -23,8 +23,10 @@ static int pw__trec_body(struct pw_buf *b, const struct pw_trec *r)
     int rc = 0;
     /* microseconds, without the float noise %.17g would show */
     double t = r->t > 0 && isfinite(r->t) ? floor(r->t * 1e6 + 0.5) / 1e6 : 0;
-    char num[64];
+    char num[352]; /* DBL_MAX in %.6f is 309 digits + ".000000" */
     int n = snprintf(num, sizeof num, "%.6f", t);
+    if (n < 1 || (size_t)n >= sizeof num)
+        return PW_EINVAL;
     while (n > 1 && num[n - 1] == '0')
         n--;
     if (num[n - 1] == '.')

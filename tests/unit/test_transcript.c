@@ -192,8 +192,24 @@ static void test_many(void)
     pw_buf_free(&b);
 }
 
+/* the fuzzer found it: a huge t overflowed the writer's number buffer */
+static void test_huge_time(void)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    struct pw_trec r = {0};
+    r.t = 1e300;
+    r.type = PW_TREC_TEXT;
+    r.data = (const uint8_t *)"x";
+    r.len = 1;
+    IS(pw_trec_write(&b, &r), 0, "a record with t = 1e300 is written");
+    OK(b.len > 300 && b.p[b.len - 1] == '\n', "as one whole line (%zu bytes)", b.len);
+    pw_buf_free(&b);
+}
+
 int main(void)
 {
+    test_huge_time();
     test_roundtrip();
     test_accepted();
     test_refused();
