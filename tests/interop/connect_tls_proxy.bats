@@ -145,3 +145,34 @@ microsocks_start() {
     assert_failure 4
     assert_output --partial "rejected the user and password"
 }
+
+# SSE goes through libcurl, which takes the same --proxy and environment
+sse_serve() {
+    start_serve
+    curl -s -d 'one' "$SERVE_URL/pub/px" >/dev/null
+    curl -s -d 'two' "$SERVE_URL/pub/px" >/dev/null
+}
+
+@test "SSE through tinyproxy with --proxy" {
+    sse_serve
+    tinyproxy_start
+    run timeout 10 "$PW" connect --count 2 --last-event-id 0 --proxy "$HTTP_PROXY_URL" "$SERVE_URL/sse/px"
+    stop_serve
+    assert_success
+    assert_output $'one\ntwo'
+    grep -q 'sse/px' "$BATS_TEST_TMPDIR/tp.log"
+}
+
+@test "SSE through microsocks (SOCKS5, user and password) from all_proxy" {
+    sse_serve
+    microsocks_start
+    run env all_proxy="socks5://alice:s3cret@127.0.0.1:$SOCKS_PORT" no_proxy= \
+        timeout 10 "$PW" connect --count 2 --last-event-id 0 "$SERVE_URL/sse/px"
+    assert_success
+    assert_output $'one\ntwo'
+    # the same with a wrong password fails: the stream really went through the proxy
+    run env all_proxy="socks5://alice:wrong@127.0.0.1:$SOCKS_PORT" no_proxy= \
+        timeout 10 "$PW" connect --count 2 --last-event-id 0 "$SERVE_URL/sse/px"
+    stop_serve
+    assert_failure
+}
