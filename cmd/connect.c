@@ -56,8 +56,7 @@
     X(WRITE_OUT, 'w', "write-out", PW_REQARG, "FORMAT", "print FORMAT at exit (%{close_code} %{messages_in} ...)", NULL) \
     X(PROXY, 0, "proxy", PW_REQARG, "URL", "use this proxy (http://, socks5://, socks5h://; user:pass@ allowed)", NULL) \
     X(NO_PROXY, 0, "no-proxy", PW_NOARG, NULL, "ignore proxy environment variables", NULL) \
-    X(CACERT, 0, "cacert", PW_REQARG, "FILE", "trust the CA certificates in FILE (PEM)", "@file") \
-    X(INSECURE, 'k', "insecure", PW_NOARG, NULL, "do not verify the server certificate", NULL)
+    PW_TLS_CLIENT_OPTS(X)
 
 enum { CONNECT_OPTS(PW_OPT_ENUM) };
 static const struct pw_opt connect_opts[] = {CONNECT_OPTS(PW_OPT_ROW){0}};

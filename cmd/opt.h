@@ -42,6 +42,11 @@ struct pw_opt {
     X(VERBOSE, 'v', "verbose", PW_NOARG, NULL, "show the wire on stderr", NULL) \
     X(QUIET, 'q', "quiet", PW_NOARG, NULL, "silence diagnostics", NULL)
 
+/* TLS verification, shared by the client applets (connect, replay). */
+#define PW_TLS_CLIENT_OPTS(X)                                                  \
+    X(CACERT, 0, "cacert", PW_REQARG, "FILE", "trust the CA certificates in FILE (PEM)", "@file") \
+    X(INSECURE, 'k', "insecure", PW_NOARG, NULL, "do not verify the server certificate", NULL)
+
 struct pw_applet {
     const char *name;
     const char *summary;          /* one line, lower case, no period */

@@ -36,8 +36,7 @@
     X(CHANNEL, 0, "channel", PW_REQARG, "NAME", "with --serve: the channel of the feed (default: the transcript's, else default)", NULL) \
     X(BACKLOG, 0, "backlog", PW_REQARG, "N", "with --serve: messages kept for resuming clients (default 1024)", NULL) \
     X(MAX_LINE, 0, "max-line", PW_REQARG, "BYTES", "longest transcript line accepted (default 16777216)", NULL) \
-    X(CACERT, 0, "cacert", PW_REQARG, "FILE", "trust the CA certificates in FILE (PEM)", "@file") \
-    X(INSECURE, 'k', "insecure", PW_NOARG, NULL, "do not verify the server certificate", NULL)
+    PW_TLS_CLIENT_OPTS(X)
 
 enum { REPLAY_OPTS(PW_OPT_ENUM) };
 static const struct pw_opt replay_opts_tab[] = {REPLAY_OPTS(PW_OPT_ROW){0}};
