@@ -20,6 +20,7 @@
 #include "client.h"
 #include "client_http.h"
 #include "client_ws.h"
+#include "connect.h" /* pwc_exit_for: one error → exit status map for every client */
 #include "json.h"
 #include "opt.h"
 #include "replay.h"
@@ -406,26 +407,6 @@ static void start_close(void)
     uv_timer_start(&R.t_close, close_timeout_cb, 3000, 0);
 }
 
-static int exit_for(int err)
-{
-    switch (err) {
-    case PW_ECL_RESOLVE:
-    case PW_ECL_CONNECT:
-    case PW_ECL_PROXY:
-        return PW_EXIT_CONNECT;
-    case PW_ECL_TLS:
-    case PW_ECL_TLS_VERIFY:
-        return PW_EXIT_TLS;
-    case PW_ECL_REJECTED:
-        return PW_EXIT_REJECTED;
-    case PW_ECL_TIMEOUT:
-        return PW_EXIT_TIMEOUT;
-    case PW_ECL_ABNORMAL:
-        return PW_EXIT_ABNORMAL;
-    default:
-        return pw_errrule(err)[0] ? PW_EXIT_PROTO : PW_EXIT_FAIL;
-    }
-}
 
 static void on_end(struct pw_wsc *ws, int err)
 {
@@ -442,7 +423,7 @@ static void on_end(struct pw_wsc *ws, int err)
     else
         pw_err("replay", "server closed the connection (%d%s%s) before the transcript ended",
                ws->close_in, ws->close_in_reason[0] ? " " : "", ws->close_in_reason);
-    int code = err ? exit_for(err) : PW_EXIT_FAIL;
+    int code = err ? pwc_exit_for(err) : PW_EXIT_FAIL;
     if (!err && ws->close_in != 1000 && ws->close_in != 1001 && ws->close_in != 1005)
         code = PW_EXIT_ABNORMAL;
     if (R.o->expect && R.ws) {
@@ -525,7 +506,7 @@ static void sse_done(struct pw_httpc *h, int err)
         code = PW_EXIT_PROTO;
     } else if (err) {
         pw_err("replay", "%s", h->detail[0] ? h->detail : pw_strerror(err));
-        code = exit_for(err);
+        code = pwc_exit_for(err);
     } else {
         pw_sse_parser_end(&R.parser);
         pw_err("replay", "server ended the event stream before the transcript ended");
@@ -561,7 +542,7 @@ static void post_done(struct pw_httpc *h, int err)
     if (err && !R.finished) {
         pw_err("replay", "POST '%s': %s", R.pub_url, h->detail[0] ? h->detail : pw_strerror(err));
         pw_httpc_free(h);
-        replay_finish(exit_for(err));
+        replay_finish(pwc_exit_for(err));
         return;
     }
     pw_httpc_free(h);
