@@ -16,19 +16,6 @@
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 #define SRV_SUBPROTOCOL "pushwire.v1"
 
-struct srv_ws {
-    struct pw_ws_parser p;
-    struct pw_ws_msgstate m;
-    struct pw_buf msg;            /* a data message split over frames or reads */
-    uint8_t *ctl;                 /* a control payload split over reads (125 B) */
-    size_t ctl_len;
-    const uint8_t *direct;        /* the current frame's payload, whole, in the input */
-    size_t direct_len;
-    uint8_t has_direct, close_sent, close_rcvd, awaiting_pong;
-    uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
-    struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
-};
-
 /* ---- encodings ---- */
 
 static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, size_t len)
@@ -169,8 +156,8 @@ void srv_ws_free(struct srv_conn *c)
         pw_wsd_free(c->ws->wsd);
         free(c->ws->wsd);
     }
-    free(c->ws);
     c->ws = NULL;
+    memset(&c->u, 0, sizeof c->u); /* nothing left for srv_http_st_free */
 }
 
 void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
@@ -398,13 +385,14 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         if (pw_str_eq(info.protos[i], SRV_SUBPROTOCOL))
             envelope = 1;
     char accept[PW_WS_ACCEPT_LEN + 1];
-    struct srv_ws *w = calloc(1, sizeof *w);
     c->channel = strndup(ch, chlen);
-    if (!w || !c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
-        free(w);
+    if (!c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return PW_ENOMEM;
     }
+    srv_http_st_free(c); /* the union turns into WebSocket state */
+    struct srv_ws *w = &c->u.ws;
+    memset(w, 0, sizeof *w);
     c->ws = w;
     char ext[128] = "";
     struct pw_wsd_config cfg = {0};
