@@ -177,7 +177,7 @@ static void srv__consume(struct srv_conn *c, size_t n)
         memmove(c->seg, c->seg + i, (c->nseg - i) * sizeof *c->seg);
         c->nseg = (uint16_t)(c->nseg - i);
     }
-    if (c->nseg == 0 && c->capseg > 8) {
+    if (c->nseg == 0 && c->capseg) { /* an idle connection keeps no array */
         free(c->seg);
         c->seg = NULL;
         c->capseg = 0;
@@ -329,10 +329,9 @@ static void srv__on_close(uv_handle_t *h)
         srv__seg_release(s, &c->seg[i]);
     free(c->seg);
     pw_buf_free(&c->in);
-    pw_buf_free(&c->body);
+    if (!c->ws)
+        srv_http_st_free(c);
     free(c->channel);
-    free(c->cursor);
-    free(c->pub_event);
     free(c);
 }
 
@@ -540,7 +539,6 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
     s->m_by_tr[TR_HTTP]++;
     s->m_accepted++;
     pw_buf_init(&c->in, s->o->max_head + 1);
-    pw_buf_init(&c->body, s->o->max_message);
     uint64_t now = uv_now(s->loop);
     c->t_active = now;
     c->t_deadline = now + (uint64_t)(s->o->handshake_timeout * 1000);

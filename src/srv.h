@@ -50,7 +50,29 @@ struct srv_seg {
     uint32_t cap, start, end;
 };
 
-struct srv_ws; /* WebSocket state, srv_ws.c */
+/* WebSocket state (srv_ws.c); lives in the connection, in the union below */
+struct srv_ws {
+    struct pw_ws_parser p;
+    struct pw_ws_msgstate m;
+    struct pw_buf msg;            /* a data message split over frames or reads */
+    uint8_t *ctl;                 /* a control payload split over reads (125 B) */
+    size_t ctl_len;
+    const uint8_t *direct;        /* the current frame's payload, whole, in the input */
+    size_t direct_len;
+    uint8_t has_direct, close_sent, close_rcvd;
+    uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
+    uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
+    struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
+};
+
+/* State only a plain HTTP exchange needs (a POST body, a parked poll). */
+struct srv_http_st {
+    struct pw_buf body;           /* ST_BODY: the POST body so far */
+    size_t body_need;             /* ST_BODY: bytes still expected */
+    char *pub_event;              /* ST_BODY: ?event= */
+    char *cursor;                 /* poll: id to fetch after */
+    uint8_t pub_binary;
+};
 
 struct srv_conn {
     uv_tcp_t tcp;                 /* first: handle <-> conn casts */
@@ -67,17 +89,18 @@ struct srv_conn {
     uint64_t t_active;            /* last activity, for --idle-timeout */
     struct pw_sub sub;            /* subscription (ws, sse, poll) */
     char *channel;                /* heap, NUL-terminated; NULL if none */
-    char *cursor;                 /* poll: id to fetch after */
-    struct pw_buf in;             /* leftover input (incomplete head) */
-    struct pw_buf body;           /* ST_BODY: the POST body so far */
-    size_t body_need;             /* ST_BODY: bytes still expected */
-    char *pub_event;              /* ST_BODY: ?event= */
-    uint8_t pub_binary;
+    struct pw_buf in;             /* leftover input (incomplete head); empty when idle */
     /* output queue */
     struct srv_seg *seg;
     uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
     size_t qbytes;
-    struct srv_ws *ws;            /* heap, only for WebSocket connections */
+    struct srv_ws *ws;            /* &u.ws once upgraded, else NULL */
+    /* Idle connections are most of them: what one transport needs shares
+     * the space with the other's (a connection is HTTP until it upgrades). */
+    union {
+        struct srv_http_st h;     /* while tr is TR_HTTP or TR_POLL */
+        struct srv_ws ws;         /* once state is ST_WS */
+    } u;
 };
 
 struct srv_listener {
@@ -151,6 +174,7 @@ void srv_http_response(struct srv_conn *c, int status, const char *ctype, const 
                        const void *body, size_t len);
 void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule);
 void srv_poll_flush(struct srv_conn *c);
+void srv_http_st_free(struct srv_conn *c); /* frees c->u.h and zeroes it */
 void srv_poll_timeout(struct srv_conn *c);
 void srv_sse_heartbeat(struct srv_conn *c);
 void srv_sse_shutdown(struct srv_conn *c);

@@ -328,8 +328,8 @@ static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, c
     }
     pw_json_end(&b, '}');
     s->m_msgs_out += x.n;
-    free(c->cursor);
-    c->cursor = NULL;
+    free(c->u.h.cursor);
+    c->u.h.cursor = NULL;
     srv__json_ok(c, &b);
     pw_buf_free(&b);
     pw_buf_free(&msgs);
@@ -344,12 +344,20 @@ static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
     srv_dirty(c);
 }
 
+void srv_http_st_free(struct srv_conn *c)
+{
+    pw_buf_free(&c->u.h.body);
+    free(c->u.h.pub_event);
+    free(c->u.h.cursor);
+    memset(&c->u.h, 0, sizeof c->u.h);
+}
+
 void srv_poll_flush(struct srv_conn *c)
 {
     c->poll_ready = 0;
     if (c->state != ST_POLL)
         return;
-    srv__poll_answer(c, c->channel, strlen(c->channel), c->cursor);
+    srv__poll_answer(c, c->channel, strlen(c->channel), c->u.h.cursor);
 }
 
 void srv_poll_timeout(struct srv_conn *c)
@@ -406,8 +414,8 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         return;
     }
     /* park: no thread waits, the connection just sits subscribed */
-    c->cursor = strdup(have > 0 ? cursor : f.last);
-    if (!c->cursor || srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
+    c->u.h.cursor = strdup(have > 0 ? cursor : f.last);
+    if (!c->u.h.cursor || srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
@@ -423,11 +431,11 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
 {
     struct srv *s = c->srv;
     struct pw_msg *m;
-    int binary = c->pub_binary || !pw_utf8_valid(data, len);
-    int rc = srv_publish(s, c->channel, strlen(c->channel), c->pub_event, data, len, binary, &m);
-    free(c->pub_event);
-    c->pub_event = NULL;
-    pw_buf_free(&c->body);
+    int binary = c->u.h.pub_binary || !pw_utf8_valid(data, len);
+    int rc = srv_publish(s, c->channel, strlen(c->channel), c->u.h.pub_event, data, len, binary, &m);
+    free(c->u.h.pub_event);
+    c->u.h.pub_event = NULL;
+    pw_buf_free(&c->u.h.body);
     c->state = ST_HEAD;
     if (rc) {
         srv_http_error(c, 500, pw_strerror(rc), NULL);
@@ -445,19 +453,19 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
 {
-    size_t k = n < c->body_need ? n : c->body_need;
-    if (c->body.len == 0 && k == c->body_need) {
-        c->body_need = 0;
+    size_t k = n < c->u.h.body_need ? n : c->u.h.body_need;
+    if (c->u.h.body.len == 0 && k == c->u.h.body_need) {
+        c->u.h.body_need = 0;
         srv__pub_finish(c, p, k);
         return k;
     }
-    if (pw_buf_append(&c->body, p, k)) {
+    if (pw_buf_append(&c->u.h.body, p, k)) {
         srv_http_error(c, 413, "message larger than --max-message", NULL);
         return n;
     }
-    c->body_need -= k;
-    if (c->body_need == 0)
-        srv__pub_finish(c, c->body.p, c->body.len);
+    c->u.h.body_need -= k;
+    if (c->u.h.body_need == 0)
+        srv__pub_finish(c, c->u.h.body.p, c->u.h.body.len);
     return k;
 }
 
@@ -483,18 +491,18 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     const struct pw_str *ct = pw_http_header_get(req->headers, req->nheaders, "Content-Type", NULL);
-    c->pub_binary = ct && ct->len >= 24 && strncasecmp(ct->p, "application/octet-stream", 24) == 0;
-    c->pub_event = r > 0 ? strdup(ev) : NULL;
+    c->u.h.pub_binary = ct && ct->len >= 24 && strncasecmp(ct->p, "application/octet-stream", 24) == 0;
+    c->u.h.pub_event = r > 0 ? strdup(ev) : NULL;
     c->channel = strndup(ch, chlen);
     if (!c->channel) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
     c->state = ST_BODY;
-    c->body_need = (size_t)req->content_length;
+    c->u.h.body_need = (size_t)req->content_length;
     c->t_deadline = uv_now(s->loop) + (uint64_t)(s->o->handshake_timeout * 1000);
-    pw_buf_init(&c->body, s->o->max_message);
-    if (c->body_need == 0)
+    pw_buf_init(&c->u.h.body, s->o->max_message);
+    if (c->u.h.body_need == 0)
         srv__pub_finish(c, (const uint8_t *)"", 0);
 }
 

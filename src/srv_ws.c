@@ -16,20 +16,6 @@
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 #define SRV_SUBPROTOCOL "pushwire.v1"
 
-struct srv_ws {
-    struct pw_ws_parser p;
-    struct pw_ws_msgstate m;
-    struct pw_buf msg;            /* a data message split over frames or reads */
-    uint8_t *ctl;                 /* a control payload split over reads (125 B) */
-    size_t ctl_len;
-    const uint8_t *direct;        /* the current frame's payload, whole, in the input */
-    size_t direct_len;
-    uint8_t has_direct, close_sent, close_rcvd, awaiting_pong;
-    uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
-    uint64_t t_ping;              /* when the oldest unanswered ping went out (ms) */
-    struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
-};
-
 /* ---- encodings ---- */
 
 static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, size_t len)
@@ -170,8 +156,8 @@ void srv_ws_free(struct srv_conn *c)
         pw_wsd_free(c->ws->wsd);
         free(c->ws->wsd);
     }
-    free(c->ws);
     c->ws = NULL;
+    memset(&c->u, 0, sizeof c->u); /* nothing left for srv_http_st_free */
 }
 
 void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
@@ -214,8 +200,9 @@ void srv_ws_tick(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     struct srv_ws *w = c->ws;
-    uint64_t now = uv_now(s->loop), iv = (uint64_t)(s->o->ping * 1000);
-    if (w->awaiting_pong && now - w->t_ping >= 2 * iv) {
+    /* ticks come an interval apart: the second one after an unanswered
+     * ping is two intervals after it */
+    if (w->awaiting_pong && ++w->awaiting_pong > 2) {
         s->m_timeouts++;
         srv_log(s, c, "timeout", 0, 0, "no pong within %gs (--ping)", 2 * s->o->ping);
         srv_close(c, "ping timeout");
@@ -223,12 +210,10 @@ void srv_ws_tick(struct srv_conn *c)
     }
     if (!w->close_sent) {
         srv__send(c, PW_WS_OP_PING, "pw", 2);
-        if (!w->awaiting_pong) {
+        if (!w->awaiting_pong)
             w->awaiting_pong = 1;
-            w->t_ping = now;
-        }
     }
-    c->t_tick = now + iv;
+    c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
 }
 
 /* ---- input ---- */
@@ -429,13 +414,14 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         if (pw_str_eq(info.protos[i], SRV_SUBPROTOCOL))
             envelope = 1;
     char accept[PW_WS_ACCEPT_LEN + 1];
-    struct srv_ws *w = calloc(1, sizeof *w);
     c->channel = strndup(ch, chlen);
-    if (!w || !c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
-        free(w);
+    if (!c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return PW_ENOMEM;
     }
+    srv_http_st_free(c); /* the union turns into WebSocket state */
+    struct srv_ws *w = &c->u.ws;
+    memset(w, 0, sizeof *w);
     c->ws = w;
     char ext[128] = "";
     struct pw_wsd_config cfg = {0};
