@@ -318,7 +318,14 @@ static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     struct srv_conn *c = h->data;
     (void)hint;
     /* one buffer per loop: read_cb consumes it before the next alloc */
-    *buf = uv_buf_init((char *)c->srv->rbuf, SRV_RBUF);
+    size_t len = SRV_RBUF;
+    if (c->state == ST_POLL && c->in.max - c->in.len < len) {
+        /* parked: read no more than c->in can keep, so nothing is lost and a
+         * client that goes away is still seen while there is room; none
+         * left gives UV_ENOBUFS and reading pauses (srv__read_cb) */
+        len = c->in.max - c->in.len;
+    }
+    *buf = uv_buf_init((char *)c->srv->rbuf, len);
 }
 
 static void srv__on_close(uv_handle_t *h)
@@ -443,8 +450,10 @@ static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
             k = srv_ws_input(c, p + used, n - used);
         else if (st == ST_HEAD || st == ST_BODY)
             k = srv_http_input(c, p + used, n - used);
+        else if (st == ST_POLL)
+            break; /* pipelined behind a parked poll: waits for its answer */
         else
-            k = n - used; /* SSE / parked poll / done: input is ignored */
+            k = n - used; /* SSE (an endless answer) / done: input is ignored */
         used += k;
         if (k == 0 && c->state == st)
             break;
@@ -452,30 +461,25 @@ static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
     return used;
 }
 
-static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+/* Input that came behind a parked poll is kept in c->in (HTTP/1.1 answers
+ * go out in request order, and a pipelined POST must not run before the
+ * answers before it): as much as c->in may hold, or the rest of the read
+ * the poll came in, which srv__alloc_cb bounds to SRV_RBUF. */
+static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
 {
-    struct srv_conn *c = st->data;
-    struct srv *s = c->srv;
-    (void)buf;
-    if (nread == 0 || c->closing)
-        return;
-    if (nread < 0) {
-        if (c->tr == TR_WS && c->state == ST_WS)
-            srv_close(c, nread == UV_EOF ? "peer closed without a close frame (1006)"
-                                         : uv_strerror((int)nread));
-        else
-            srv_close(c, nread == UV_EOF ? NULL : uv_strerror((int)nread));
-        return;
-    }
-    s->m_bytes_in += (uint64_t)nread;
-    c->t_active = uv_now(s->loop);
-    if (c->shut) /* answered; only waiting for FIN */
-        return;
-    uint8_t *p = s->rbuf;
-    size_t n = (size_t)nread;
+    if (c->in.max - c->in.len < n)
+        c->in.max = c->in.len + n;
+    if (pw_buf_append(&c->in, p, n))
+        srv_close(c, "out of memory");
+}
+
+/* Feeds input in order: first what c->in holds (an incomplete head, or what
+ * came behind a parked poll), then p[0..n). */
+static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
+{
     while (!c->closing) {
         if (c->in.len) {
-            /* an incomplete head is waiting: join as much as the bound allows */
+            /* join as much as the bound allows */
             size_t take = c->in.max - c->in.len;
             if (take > n)
                 take = n;
@@ -486,9 +490,15 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             if (c->closing)
                 return;
             pw_buf_consume(&c->in, used);
-            if (c->in.len == 0)
+            if (c->in.len == 0) {
                 pw_buf_free(&c->in);
-            else if (used == 0 && take == 0)
+                c->in.max = c->srv->o->max_head + 1;
+            }
+            if (c->state == ST_POLL) {
+                srv__keep(c, p, n);
+                return;
+            }
+            if (used == 0 && take == 0)
                 break; /* cannot happen: the parser refuses a full buffer */
             if (n == 0 && (used == 0 || c->in.len == 0))
                 return;
@@ -501,6 +511,10 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             return;
         p += used;
         n -= used;
+        if (c->state == ST_POLL) {
+            srv__keep(c, p, n);
+            return;
+        }
         /* the rest is an incomplete head, smaller than the limit */
         if (pw_buf_append(&c->in, p, n)) {
             srv_http_error(c, 431, "request head larger than the limit", NULL);
@@ -508,6 +522,39 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         }
         return;
     }
+}
+
+void srv_input_pending(struct srv_conn *c)
+{
+    if (!c->closing && c->state != ST_POLL && c->in.len)
+        srv__feed(c, c->srv->rbuf, 0);
+}
+
+static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct srv_conn *c = st->data;
+    struct srv *s = c->srv;
+    (void)buf;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread == UV_ENOBUFS) {
+        /* parked with c->in full: the poll's answer reads on (srv_input_pending) */
+        srv_read_pause(c, 1);
+        return;
+    }
+    if (nread < 0) {
+        if (c->tr == TR_WS && c->state == ST_WS)
+            srv_close(c, nread == UV_EOF ? "peer closed without a close frame (1006)"
+                                         : uv_strerror((int)nread));
+        else
+            srv_close(c, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+        return;
+    }
+    s->m_bytes_in += (uint64_t)nread;
+    c->t_active = uv_now(s->loop);
+    if (c->shut) /* answered; only waiting for FIN */
+        return;
+    srv__feed(c, s->rbuf, (size_t)nread);
 }
 
 static void srv__accept_cb(uv_stream_t *ls, int status)

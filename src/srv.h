@@ -162,6 +162,9 @@ int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *));
 void srv_unsubscribe(struct srv_conn *c);
 void srv_read_pause(struct srv_conn *c, int pause);
+/* After a parked poll's answer is queued: the input the client pipelined
+ * behind it (kept in c->in), in order. */
+void srv_input_pending(struct srv_conn *c);
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
                 const void *data, size_t len, int binary, struct pw_msg **out);
 /* 1 if the queue is over the send bound: the subscriber is too slow. */

@@ -358,6 +358,7 @@ void srv_poll_flush(struct srv_conn *c)
     if (c->state != ST_POLL)
         return;
     srv__poll_answer(c, c->channel, strlen(c->channel), c->u.h.cursor);
+    srv_input_pending(c);
 }
 
 void srv_poll_timeout(struct srv_conn *c)

@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# pushwire serve (SPEC §3): HTTP/1.1 requests pipelined behind a parked long
+# poll or an event stream (RFC 9112 §9.3.2: answered in order, a POST only
+# run after the answers before it).  Raw clients in serve_edge.py.
+load helper
+
+EDGE="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_edge.py"
+C() { curl -s --max-time 5 "$@"; }
+pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
+
+# the server's log must show no sanitizer report (ASan build)
+teardown() {
+    stop_serve
+    ! grep -E 'Sanitizer|runtime error' "${SERVE_LOG:-/dev/null}" >&2
+}
+
+# wait_metric LINE — up to 5 s for /metrics to show LINE exactly
+wait_metric() {
+    local i
+    for i in $(seq 50); do
+        C "$SERVE_URL/metrics" | grep -qxF "$1" && return 0
+        sleep 0.1
+    done
+    echo "metrics never showed: $1" >&2
+    C "$SERVE_URL/metrics" | grep -v '^#' >&2
+    return 1
+}
+
+# wait_metric_gone LINE — up to 5 s for /metrics to stop showing LINE
+wait_metric_gone() {
+    local i
+    for i in $(seq 50); do
+        C "$SERVE_URL/metrics" | grep -qxF "$1" || return 0
+        sleep 0.1
+    done
+    echo "metrics still show: $1" >&2
+    return 1
+}
+
+# ---- pipelining behind a parked long poll ----
+
+@test "pipelining: a request behind a parked poll is answered after it, in order" {
+    start_serve
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 2 \
+        'GET /poll/x?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
+    assert_line --index 1 '200 ok'
+    assert_line --index 2 'open'
+}
+
+@test "pipelining: a POST behind a parked poll runs only after the poll is answered" {
+    start_serve
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 3 \
+        'GET /poll/p?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        'POST /pub/p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' \
+        'GET /poll/p?cursor=0 HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
+    assert_line --index 1 '200 {"id":"1"}'
+    assert_line --index 2 '200 {"cursor":"1","messages":[{"id":"1","event":"message","data":"hello"}],"gap":false}'
+}
+
+@test "pipelining: a parked poll woken by another client's message, then the next request" {
+    start_serve
+    pub w m1 >/dev/null
+    $EDGE pipe "$SERVE_PORT" 2 \
+        'GET /poll/w?cursor=1&timeout=10 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >"$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    wait_metric 'pushwire_connections{transport="poll"} 1'
+    pub w m2 >/dev/null
+    timeout 15 tail --pid=$cpid -f /dev/null
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line --index 0 '200 {"cursor":"2","messages":[{"id":"2","event":"message","data":"m2"}],"gap":false}'
+    assert_line --index 1 '200 ok'
+}
+
+@test "pipelining: two polls that park in turn, then a request" {
+    start_serve
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 3 \
+        'GET /poll/t?timeout=0.3 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        'GET /poll/t?cursor=0&timeout=0.3 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
+    assert_line --index 1 '200 {"cursor":"0","messages":[],"gap":false}'
+    assert_line --index 2 '200 ok'
+}
+
+@test "pipelining: more than the head limit behind a parked poll waits, then is read" {
+    start_serve --max-header-size 1024
+    body=$(head -c 100000 /dev/zero | tr '\0' z)
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 3 \
+        'GET /poll/big?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        "POST /pub/big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n$body" \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
+    assert_line --index 1 '200 {"id":"1"}'
+    assert_line --index 2 '200 ok'
+    run C "$SERVE_URL/metrics"
+    assert_line 'pushwire_backlog_bytes{channel="big"} 100000'
+}
+
+@test "pipelining: Connection: close on the poll ends the connection after its answer" {
+    start_serve
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 1 \
+        'GET /poll/c?timeout=0.3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_output "$(printf '%s\n%s' '200 {"cursor":"0","messages":[],"gap":false}' eof)"
+}
+
+@test "a parked poll whose client goes away is cleaned up" {
+    start_serve
+    $EDGE park-close "$SERVE_PORT" '/poll/gone?timeout=30' 1 >/dev/null &
+    cpid=$!
+    wait_metric 'pushwire_connections{transport="poll"} 1'
+    wait_metric 'pushwire_subscribers{channel="gone"} 1'
+    timeout 10 tail --pid=$cpid -f /dev/null
+    wait_metric 'pushwire_connections{transport="poll"} 0'
+    wait_metric_gone 'pushwire_subscribers{channel="gone"} 1'
+}
+
+@test "an event stream ignores requests pipelined behind it and keeps streaming" {
+    start_serve
+    $EDGE sse-pipe "$SERVE_PORT" s >"$BATS_TEST_TMPDIR/out" &
+    cpid=$!
+    wait_metric 'pushwire_connections{transport="sse"} 1'
+    pub s hello >/dev/null
+    timeout 15 tail --pid=$cpid -f /dev/null
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_output "$(printf 'responses 1\ndata')"
+}
