@@ -21,6 +21,7 @@
 enum { IN_NONE, IN_TTY, IN_PIPE, IN_FILE };
 
 static int closing_by_us;
+static int since_dropped; /* after close 4410: reconnect without ?since= */
 static char target_buf[sizeof ((struct pw_url *)0)->target];
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -594,6 +595,30 @@ static void schedule_retry(void)
     uv_timer_start(&A.t_retry, pwc__ws_retry_cb, (uint64_t)ms, 0);
 }
 
+/* Close 4410 "gap: after X, first held Y" (or "…, nothing held") is how
+ * `pushwire serve` refuses a ?since= resume it cannot honour when the
+ * client did not ask for pushwire.v1 (no envelope to carry a gap).  Report
+ * it as the gap it is; 1 when it was one. */
+static int gap_close(int code, const char *reason)
+{
+    static const char pre[] = "gap: after ";
+    if (code != 4410 || strncmp(reason, pre, sizeof pre - 1) != 0)
+        return 0;
+    char after[sizeof A.close_reason], *first = NULL;
+    size_t n = strnlen(reason + sizeof pre - 1, sizeof after - 1);
+    memcpy(after, reason + sizeof pre - 1, n);
+    after[n] = 0;
+    char *p = strstr(after, ", first held ");
+    if (p) {
+        *p = 0;
+        first = p + 13;
+    } else if ((p = strstr(after, ", nothing held")) != NULL) {
+        *p = 0;
+    }
+    pwc_gap(after, first, reason);
+    return 1;
+}
+
 static void on_end(struct pw_wsc *ws, int err)
 {
     int by_us = closing_by_us;
@@ -620,6 +645,14 @@ static void on_end(struct pw_wsc *ws, int err)
         if (by_us || A.done_receiving) {
             pwc_finish(normal || by_us ? A.exit_code : PW_EXIT_ABNORMAL);
             return;
+        }
+        if (gap_close(code, A.close_reason)) {
+            if (A.finished) /* --fail-on-gap */
+                return;
+            /* asking again after the same id gets the same answer: a
+             * reconnect takes the loss (reported above) and goes on from now */
+            since_dropped = 1;
+            A.last_id[0] = 0;
         }
         if (!normal)
             pwc_info("server closed the connection with %d (%s)%s%s", code,
@@ -676,7 +709,7 @@ static void on_drain(struct pw_wsc *ws)
 static const char *resume_target(void)
 {
     const char *t = A.url.target;
-    if (!A.last_id[0])
+    if (!A.last_id[0] && !since_dropped)
         return t;
     size_t k = 0;
     const char *q = strchr(t, '?');
@@ -698,6 +731,8 @@ static const char *resume_target(void)
                 break;
         }
     }
+    if (!A.last_id[0])
+        return target_buf; /* since_dropped: resume from now */
     k += (size_t)snprintf(target_buf + k, sizeof target_buf - k, "%csince=", sep);
     for (const char *p = A.last_id; *p && k + 4 < sizeof target_buf; p++) {
         unsigned char c = (unsigned char)*p;

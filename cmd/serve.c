@@ -33,7 +33,7 @@
     X(POLL_TIMEOUT, 0, "poll-timeout", PW_REQARG, "SECS",                                    \
       "longest a long poll is held (default 120)", NULL)                                     \
     X(PING, 0, "ping", PW_REQARG, "SECS",                                                     \
-      "WebSocket ping interval; no pong by the next one closes (default 30; 0 off)", NULL)   \
+      "WebSocket ping interval; 2 intervals with nothing from the peer close (default 30; 0 off)", NULL)   \
     X(MAX_MESSAGE, 0, "max-message", PW_REQARG, "BYTES",                                     \
       "largest message (default 1048576): WebSocket 1009, HTTP 413", NULL)                   \
     X(MAX_CONNS, 0, "max-conns", PW_REQARG, "N", "open connections at most (default 10000): 503", \

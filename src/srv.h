@@ -59,7 +59,8 @@ struct srv_ws {
     size_t ctl_len;
     const uint8_t *direct;        /* the current frame's payload, whole, in the input */
     size_t direct_len;
-    uint8_t has_direct, close_sent, close_rcvd, awaiting_pong;
+    uint8_t has_direct, close_sent, close_rcvd;
+    uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
     uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
     struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
 };

@@ -192,18 +192,26 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
     return n;
 }
 
+/* Keepalive.  A peer is dropped only when nothing at all (no pong, no other
+ * frame: any byte proves it alive, see srv_ws_input) has come from it for
+ * two ping intervals after a ping: one late pong on a loaded machine or a
+ * slow link must not cost a live client its connection. */
 void srv_ws_tick(struct srv_conn *c)
 {
     struct srv *s = c->srv;
-    if (c->ws->awaiting_pong) {
+    struct srv_ws *w = c->ws;
+    /* ticks come an interval apart: the second one after an unanswered
+     * ping is two intervals after it */
+    if (w->awaiting_pong && ++w->awaiting_pong > 2) {
         s->m_timeouts++;
-        srv_log(s, c, "timeout", 0, 0, "no pong within %gs (--ping)", s->o->ping);
+        srv_log(s, c, "timeout", 0, 0, "no pong within %gs (--ping)", 2 * s->o->ping);
         srv_close(c, "ping timeout");
         return;
     }
-    if (!c->ws->close_sent) {
+    if (!w->close_sent) {
         srv__send(c, PW_WS_OP_PING, "pw", 2);
-        c->ws->awaiting_pong = 1;
+        if (!w->awaiting_pong)
+            w->awaiting_pong = 1;
     }
     c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
 }
@@ -265,6 +273,8 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
     size_t used = 0;
     if (w->close_rcvd)
         return n;
+    if (n)
+        w->awaiting_pong = 0; /* the peer is alive (srv_ws_tick) */
     while (used < n || !pw_ws_parser_idle(&w->p)) {
         struct pw_ws_event ev;
         ssize_t k = pw_ws_parse(&w->p, in + used, n - used, &ev);
@@ -350,6 +360,25 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 
 /* ---- the upgrade ---- */
 
+/* A resume that cannot be honoured, without pushwire.v1: plain messages are
+ * all data, so there is nowhere to put a gap signal.  Rather than lose
+ * messages silently, close with 4410 and the gap as the reason, sending
+ * nothing; the client reconnects without ?since= (accepting the loss) or
+ * with pushwire.v1 (the gap envelope, then the backlog). */
+static void srv__gap_close(struct srv_conn *c, const char *after, const char *first)
+{
+    char why[124]; /* a close reason holds 123 bytes */
+    int n = first[0] ? snprintf(why, sizeof why, "gap: after %s, first held %s", after, first)
+                     : snprintf(why, sizeof why, "gap: after %s, nothing held", after);
+    if (n >= (int)sizeof why) {
+        size_t k = sizeof why - 1;
+        while (k && ((unsigned char)why[k] & 0xc0) == 0x80)
+            k--; /* never cut a UTF-8 sequence */
+        why[k] = 0;
+    }
+    srv_ws_close(c, 4410, why);
+}
+
 int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv *s = c->srv;
@@ -433,7 +462,11 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         return 0;
     if (hs > 0) {
         s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
-        if (f.gap && envelope) {
+        if (f.gap && !envelope) {
+            srv__gap_close(c, since, f.first);
+            return 0;
+        }
+        if (f.gap) {
             struct pw_buf b;
             pw_buf_init(&b, 0);
             pw_json_begin(&b, '{');

@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""serve_edge.py — raw clients for tests/cli/serve_pipeline.bats and
+serve_ws_edge.bats: HTTP/1.1 pipelining behind a parked long poll,
+WebSocket resume without the pushwire.v1 subprotocol, and peers that answer
+--ping late or not at all.
+
+Every operation is bounded in time.  Usage: serve_edge.py SCENARIO PORT [ARGS]
+"""
+import base64
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+
+
+def connect(port):
+    s = socket.socket()
+    s.settimeout(5)
+    s.connect((HOST, port))
+    return s
+
+
+def unescape(text):
+    return text.encode().decode("unicode_escape").encode("latin-1")
+
+
+def read_response(s, buf, deadline):
+    """One HTTP/1.1 response with a Content-Length body: (status, body, rest)
+    or (None, what arrived, b"") when the peer closes or time runs out."""
+    while b"\r\n\r\n" not in buf:
+        d = recv_until(s, deadline)
+        if not d:
+            return None, buf, b""
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = lines[0].split(" ")[1]
+    n = 0
+    for h in lines[1:]:
+        k, _, v = h.partition(":")
+        if k.strip().lower() == "content-length":
+            n = int(v)
+    while len(rest) < n:
+        d = recv_until(s, deadline)
+        if not d:
+            return None, buf, b""
+        rest += d
+    return status, rest[:n], rest[n:]
+
+
+def recv_until(s, deadline):
+    """bytes, b"" at EOF (or reset), None when time runs out"""
+    left = deadline - time.time()
+    if left <= 0:
+        return None
+    s.settimeout(left)
+    try:
+        return s.recv(65536)
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        return b""
+
+
+def sc_pipe(port, n, *reqs):
+    """send every request in one write; print each of the first N responses
+    as 'STATUS BODY' (body's last newline dropped), then 'eof' or 'open'"""
+    s = connect(port)
+    data = b"".join(unescape(r) for r in reqs)
+    # the server may stop reading while a poll is parked: write from a thread
+    t = threading.Thread(target=lambda: s.sendall(data), daemon=True)
+    t.start()
+    deadline = time.time() + 10
+    buf = b""
+    for _ in range(int(n)):
+        status, body, buf = read_response(s, buf, deadline)
+        if status is None:
+            print("incomplete", repr(body[:200]))
+            sys.stdout.flush()
+            return
+        print(status, body.decode("utf-8", "replace").rstrip("\n"))
+        sys.stdout.flush()
+    d = buf or recv_until(s, time.time() + 0.5)
+    print("eof" if d == b"" else "open" if d is None else "more " + repr(d[:80]))
+
+
+def sc_park_close(port, path, hold="0.5"):
+    """park a request (a second one pipelined behind it), close after HOLD s"""
+    s = connect(port)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    time.sleep(float(hold))
+    s.close()
+    print("closed")
+
+
+def sc_sse_pipe(port, channel):
+    """an event stream with a request pipelined behind it; print the stream
+    (up to the first message) and whether a second response ever came"""
+    s = connect(port)
+    s.sendall(f"GET /sse/{channel} HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    deadline = time.time() + 10
+    buf = b""
+    while b"data: " not in buf or not buf.endswith(b"\n\n"):
+        d = recv_until(s, deadline)
+        if not d:
+            break
+        buf += d
+    print("responses", buf.count(b"HTTP/1.1 "))
+    print("data" if b"data: hello" in buf else "no data")
+
+
+# ---- WebSocket ----
+
+def sc_ws_lib_close(port, path):
+    """python3-websockets: connect, print the server's close code and reason"""
+    import asyncio
+    import websockets
+
+    async def run():
+        ws = await websockets.connect(f"ws://{HOST}:{port}{path}", open_timeout=5)
+        try:
+            m = await asyncio.wait_for(ws.recv(), 5)
+            print("message", m)
+        except websockets.ConnectionClosed as e:
+            print("close", e.rcvd.code if e.rcvd else None, e.rcvd.reason if e.rcvd else "")
+    asyncio.run(run())
+
+def ws_open(port, path, proto=None):
+    s = connect(port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    extra = f"Sec-WebSocket-Protocol: {proto}\r\n" if proto else ""
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(1)
+        if not d:
+            raise SystemExit("closed during handshake: " + head.decode())
+        head += d
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise SystemExit("no 101: " + head.decode().split("\r\n")[0])
+    return s
+
+
+def frame(op, payload):
+    n = len(payload)
+    if n < 126:
+        h = struct.pack("!BB", 0x80 | op, 0x80 | n)
+    else:
+        h = struct.pack("!BBH", 0x80 | op, 0x80 | 126, n)
+    k = os.urandom(4)
+    return h + k + bytes(c ^ k[i % 4] for i, c in enumerate(payload))
+
+
+def parse_frames(buf):
+    """complete server frames at the front of buf: ([(op, payload)], rest)"""
+    out = []
+    while len(buf) >= 2:
+        n = buf[1] & 0x7F
+        j = 2
+        if n == 126:
+            if len(buf) < 4:
+                break
+            n = struct.unpack("!H", buf[2:4])[0]
+            j = 4
+        elif n == 127:
+            if len(buf) < 10:
+                break
+            n = struct.unpack("!Q", buf[2:10])[0]
+            j = 10
+        if len(buf) < j + n:
+            break
+        out.append((buf[0] & 0x0F, buf[j:j + n]))
+        buf = buf[j + n:]
+    return out, buf
+
+
+def sc_ws_frames(port, path, n, proto=""):
+    """open, print server frames (a close as 'close CODE REASON', answered)
+    until the close, N data frames or 5 s ('timeout')"""
+    s = ws_open(port, path, proto or None)
+    deadline = time.time() + 5
+    buf = b""
+    seen = 0
+    while seen < int(n):
+        d = recv_until(s, deadline)
+        if not d:
+            print("eof" if d == b"" else "timeout")
+            return
+        frames, buf = parse_frames(buf + d)
+        for op, p in frames:
+            if op == 8:
+                code = struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005
+                print("close", code, p[2:].decode("utf-8", "replace"))
+                s.sendall(frame(8, p[:2]))
+                return
+            print("text" if op == 1 else "op%d" % op, p.decode("utf-8", "replace"))
+            sys.stdout.flush()
+            seen += 1
+            if seen == int(n):
+                break
+
+
+def sc_ws_pinged(port, secs, pong_delay="", chat=""):
+    """stay SECS seconds; answer each ping after PONG_DELAY seconds ('' =
+    never), send a text message every CHAT seconds ('' = never); print
+    'open N' (pings seen) at the end, or 'dropped N' when the server closes"""
+    s = ws_open(port, "/ws/keep")
+    s.setblocking(False)
+    end = time.time() + float(secs)
+    pongs = []  # (when, payload)
+    next_chat = time.time() + float(chat) if chat else None
+    buf = b""
+    pings = 0
+    while time.time() < end:
+        now = time.time()
+        wake = [end]
+        if pongs:
+            wake.append(pongs[0][0])
+        if next_chat:
+            wake.append(next_chat)
+        r, _, _ = select.select([s], [], [], max(0, min(wake) - now))
+        if r:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                print("dropped", pings)
+                return
+            frames, buf = parse_frames(buf + d)
+            for op, p in frames:
+                if op == 9:
+                    pings += 1
+                    if pong_delay:
+                        pongs.append((time.time() + float(pong_delay), p))
+                elif op == 8:
+                    print("dropped", pings, "close", struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005)
+                    return
+        now = time.time()
+        while pongs and pongs[0][0] <= now:
+            s.setblocking(True)
+            s.sendall(frame(10, pongs.pop(0)[1]))
+            s.setblocking(False)
+        if next_chat and next_chat <= now:
+            s.setblocking(True)
+            s.sendall(frame(1, b"still here"))
+            s.setblocking(False)
+            next_chat = now + float(chat)
+    print("open", pings)
+
+
+if __name__ == "__main__":
+    name, port, *args = sys.argv[1:]
+    globals()["sc_" + name.replace("-", "_")](int(port), *args)

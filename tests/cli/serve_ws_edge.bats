@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# pushwire serve (SPEC §2, §3): WebSocket resume without the pushwire.v1
+# subprotocol (close 4410, never a silent loss) and the --ping keepalive's
+# patience.  Raw clients in serve_edge.py; python3-websockets and
+# `pushwire connect` as real peers.
+load helper
+
+EDGE="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_edge.py"
+C() { curl -s --max-time 5 "$@"; }
+pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
+
+# the server's log must show no sanitizer report (ASan build)
+teardown() {
+    stop_serve
+    ! grep -E 'Sanitizer|runtime error' "${SERVE_LOG:-/dev/null}" >&2
+}
+
+# wait_metric LINE — up to 5 s for /metrics to show LINE exactly
+wait_metric() {
+    local i
+    for i in $(seq 50); do
+        C "$SERVE_URL/metrics" | grep -qxF "$1" && return 0
+        sleep 0.1
+    done
+    echo "metrics never showed: $1" >&2
+    C "$SERVE_URL/metrics" | grep -v '^#' >&2
+    return 1
+}
+
+# ---- WebSocket resume without pushwire.v1 ----
+
+@test "WebSocket: ?since= older than the backlog without pushwire.v1 closes 4410, sends nothing" {
+    start_serve --backlog 1
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=1' 5
+    assert_output 'close 4410 gap: after 1, first held 3'
+    grep -q 'close-sent.*4410' "$SERVE_LOG"
+}
+
+@test "WebSocket: ?since= newer than the newest id (a restarted server) is a gap too" {
+    start_serve
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=99' 5
+    assert_output 'close 4410 gap: after 99, first held 1'
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/empty?since=5' 5
+    assert_output 'close 4410 gap: after 5, nothing held'
+}
+
+@test "WebSocket: ?since= within the backlog without pushwire.v1 sends the rest as plain messages" {
+    start_serve --backlog 2
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=2' 1
+    assert_output 'text m3'
+}
+
+@test "WebSocket: with pushwire.v1 the gap is an envelope and the backlog follows" {
+    start_serve --backlog 1
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=1' 2 pushwire.v1
+    assert_line --index 0 'text {"event":"gap","channel":"g","after":"1","first":"3"}'
+    assert_line --index 1 'text {"id":"3","channel":"g","event":"message","data":"m3"}'
+}
+
+@test "WebSocket: python3-websockets sees close 4410 with the gap as the reason" {
+    start_serve --backlog 1
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-lib-close "$SERVE_PORT" '/ws/g?since=1'
+    assert_output 'close 4410 gap: after 1, first held 3'
+}
+
+@test "connect: close 4410 is reported as a gap; --fail-on-gap exits 9, else 8" {
+    start_serve --backlog 1
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    url="ws://127.0.0.1:$SERVE_PORT/ws/g?since=1"
+    run timeout 10 "$PW" connect --no-stdin --fail-on-gap "$url"
+    assert_failure 9
+    assert_output --partial "gap: messages after '1' are gone; the first one still held is '3'"
+    run timeout 10 "$PW" connect --no-stdin "$url"
+    assert_failure 8
+    assert_output --partial "gap: messages after '1' are gone"
+    assert_output --partial 4410
+    run timeout 10 "$PW" connect --no-stdin --json "$url" 2>/dev/null
+    assert_failure 8
+    assert_line --partial '"type":"gap","after":"1","first":"3"'
+}
+
+@test "connect --reconnect after close 4410 resumes from now instead of asking again" {
+    start_serve --backlog 1
+    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    "$PW" connect --no-stdin --subprotocol chat --reconnect=3 --count 1 \
+        "ws://127.0.0.1:$SERVE_PORT/ws/g?since=1" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+    cpid=$!
+    wait_metric 'pushwire_connections{transport="ws"} 1'
+    pub g live >/dev/null
+    run timeout 15 tail --pid=$cpid -f /dev/null
+    wait $cpid
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_output live
+    run grep -c 'gap: messages after' "$BATS_TEST_TMPDIR/err"
+    assert_output 1
+}
+
+# ---- --ping patience ----
+
+@test "--ping: a peer that never answers is dropped within a few intervals" {
+    start_serve --ping 0.5
+    run timeout 15 $EDGE ws-pinged "$SERVE_PORT" 10
+    assert_output --regexp '^dropped [1-9]'
+    run grep -c 'no pong' "$SERVE_LOG"
+    assert_output 1
+}
+
+@test "--ping: a peer that answers each ping promptly is kept" {
+    start_serve --ping 0.5
+    run timeout 15 $EDGE ws-pinged "$SERVE_PORT" 3 0
+    assert_output --regexp '^open ([3-9]|[1-9][0-9])$'
+}
+
+@test "--ping: a pong later than one interval (but within two) keeps the peer" {
+    start_serve --ping 1
+    run timeout 15 $EDGE ws-pinged "$SERVE_PORT" 5 1.4
+    assert_output --regexp '^open [2-9]'
+}
+
+@test "--ping: any frame from the peer proves it alive, pong or not" {
+    start_serve --ping 0.5 --read-only
+    run timeout 15 $EDGE ws-pinged "$SERVE_PORT" 4 '' 0.3
+    assert_output --regexp '^open [2-9]'
+}
