@@ -299,6 +299,7 @@ static int serve_main(int argc, char **argv)
         }
     }
     o.log = serve_log;
+    o.quiet = lg.quiet; /* -q: the server does not even format connection events */
     o.on_hup = serve_reopen;
     o.ud = &lg;
     serve_raise_nofile();

@@ -18,7 +18,7 @@ static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, int code,
              const char *fmt, ...)
 {
-    if (!s->o->log)
+    if (!s->o->log || (c && s->o->quiet))
         return;
     char detail[512], peer[64] = "";
     detail[0] = 0;

@@ -46,6 +46,7 @@ struct pw_server_opts {
     int echo;                    /* WebSocket: echo to the sender, do not publish */
     int read_only;               /* clients may not publish */
     int verbose;                 /* log the wire ("wire" events) */
+    int quiet;                   /* no connection events to log (not even formatted) */
     int read_stdin;              /* publish stdin lines to stdin_channel */
     const char *stdin_channel;
     const char *retry_ms;        /* SSE retry: value sent first */
