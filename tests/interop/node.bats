@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # node.bats — Node clients from npm against `pushwire serve`: `ws` without
-# and with permessage-deflate (echo and publish/subscribe) and `eventsource`.
+# and with permessage-deflate (echo and publish/subscribe, resume past the
+# backlog) and `eventsource`.
 # The scenarios are in node_clients.js.
 load helper
 
@@ -40,6 +41,10 @@ client() {
 
 @test "node ws + permessage-deflate: publish/subscribe between two clients and from POST" {
     client ws-pubsub "$SERVE_PORT" deflate
+}
+
+@test "node ws: a ?since= resume past the newest id without pushwire.v1 is close 4410 with the gap; with it, the gap envelope" {
+    client ws-resume-gap "$SERVE_PORT"
 }
 
 @test "node eventsource: messages in order, multi-line data, named events" {
