@@ -63,7 +63,7 @@ static void srv__seg_release(struct srv *s, struct srv_seg *g)
 {
     if (g->ref)
         pw_msg_unref(g->ref);
-    else if (g->cap == SRV_CHUNK && s->npool < 256) {
+    else if (g->cap == SRV_CHUNK && s->npool < 1024) {
         *(void **)g->base = s->pool;
         s->pool = g->base;
         s->npool++;
@@ -172,7 +172,7 @@ static void srv__consume(struct srv_conn *c, size_t n)
         i++;
     }
     /* a fully written last chunk could be reused, but keeping it would cost
-     * an idle connection 16 KiB: give it back */
+     * an idle connection a chunk: give it back */
     if (i) {
         memmove(c->seg, c->seg + i, (c->nseg - i) * sizeof *c->seg);
         c->nseg = (uint16_t)(c->nseg - i);
