@@ -17,26 +17,61 @@ start_serve() {
     SERVE_LOG=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/serve.XXXXXX")
     "$PW" serve --listen 127.0.0.1:0 "$@" </dev/null 2>"$SERVE_LOG" >/dev/null &
     SERVE_PID=$!
-    local i
-    for i in $(seq 100); do
-        SERVE_PORT=$(sed -n 's/^pushwire serve: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SERVE_LOG" | head -n 1)
-        [ -n "$SERVE_PORT" ] && break
-        kill -0 "$SERVE_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -n "$SERVE_PORT" ] || { cat "$SERVE_LOG" >&2; return 1; }
+    SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID") || return 1
     SERVE_URL=http://127.0.0.1:$SERVE_PORT
 }
 
 stop_serve() {
-    [ -n "${SERVE_PID:-}" ] || return 0
-    kill -TERM "$SERVE_PID" 2>/dev/null || true
-    local i
+    stop_pid "${SERVE_PID:-}"
+    SERVE_PID=
+}
+
+# wait_listen LOG APPLET PID — prints PORT once LOG shows `pushwire APPLET:
+# listening on 127.0.0.1:PORT` (5 s at most, or until PID is gone; then the
+# log goes to stderr and it fails)
+wait_listen() {
+    local i port
     for i in $(seq 100); do
-        kill -0 "$SERVE_PID" 2>/dev/null || break
+        port=$(sed -n "s/^pushwire $2: listening on 127\.0\.0\.1:\([0-9]*\)\$/\1/p" "$1" | head -n 1)
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        kill -0 "$3" 2>/dev/null || break
         sleep 0.05
     done
-    kill -KILL "$SERVE_PID" 2>/dev/null || true
-    wait "$SERVE_PID" 2>/dev/null || true
-    SERVE_PID=
+    cat "$1" >&2
+    return 1
+}
+
+# stop_pid PID — SIGTERM, up to 5 s to exit, then SIGKILL; reaps it
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# C ARGS — curl, quiet, bounded to 5 s
+C() { curl -s --max-time 5 "$@"; }
+
+# stop_serve_clean — stop_serve, then fail if the server's log holds a
+# sanitizer report (ASan build)
+stop_serve_clean() {
+    stop_serve
+    ! grep -E 'Sanitizer|runtime error' "${SERVE_LOG:-/dev/null}" >&2
+}
+
+# wait_metric LINE — up to 5 s for $SERVE_URL/metrics to show LINE exactly
+wait_metric() {
+    local i
+    for i in $(seq 50); do
+        C "$SERVE_URL/metrics" | grep -qxF "$1" && return 0
+        sleep 0.1
+    done
+    echo "metrics never showed: $1" >&2
+    C "$SERVE_URL/metrics" | grep -v '^#' >&2
+    return 1
 }

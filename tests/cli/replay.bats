@@ -23,27 +23,12 @@ start_replay_serve() {
     RS_LOG=$(mktemp "$D/rs.XXXXXX")
     "$PW" replay "$@" --serve 127.0.0.1:0 </dev/null 2>"$RS_LOG" >/dev/null &
     RS_PID=$!
-    local i
-    for i in $(seq 100); do
-        RS_PORT=$(sed -n 's/^pushwire replay: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$RS_LOG" | head -n 1)
-        [ -n "$RS_PORT" ] && break
-        kill -0 "$RS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -n "$RS_PORT" ] || { cat "$RS_LOG" >&2; return 1; }
+    RS_PORT=$(wait_listen "$RS_LOG" replay "$RS_PID") || return 1
     RS_URL=127.0.0.1:$RS_PORT
 }
 
 stop_replay_serve() {
-    [ -n "${RS_PID:-}" ] || return 0
-    kill -TERM "$RS_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 100); do
-        kill -0 "$RS_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$RS_PID" 2>/dev/null || true
-    wait "$RS_PID" 2>/dev/null || true
+    stop_pid "${RS_PID:-}"
     RS_PID=
 }
 

@@ -6,7 +6,6 @@
 load helper
 
 PEER="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_peer.py"
-C() { curl -s --max-time 5 "$@"; }
 pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
 
 teardown() { stop_serve; }

@@ -6,8 +6,6 @@ WebSocket resume without the pushwire.v1 subprotocol, and peers that answer
 
 Every operation is bounded in time.  Usage: serve_edge.py SCENARIO PORT [ARGS]
 """
-import base64
-import os
 import select
 import socket
 import struct
@@ -15,14 +13,8 @@ import sys
 import threading
 import time
 
-HOST = "127.0.0.1"
-
-
-def connect(port):
-    s = socket.socket()
-    s.settimeout(5)
-    s.connect((HOST, port))
-    return s
+# the raw WebSocket pieces are serve_peer.py's (same directory)
+from serve_peer import HOST, connect, frame, ws_open as peer_ws_open
 
 
 def unescape(text):
@@ -132,31 +124,7 @@ def sc_ws_lib_close(port, path):
     asyncio.run(run())
 
 def ws_open(port, path, proto=None):
-    s = connect(port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    extra = f"Sec-WebSocket-Protocol: {proto}\r\n" if proto else ""
-    s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = s.recv(1)
-        if not d:
-            raise SystemExit("closed during handshake: " + head.decode())
-        head += d
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise SystemExit("no 101: " + head.decode().split("\r\n")[0])
-    return s
-
-
-def frame(op, payload):
-    n = len(payload)
-    if n < 126:
-        h = struct.pack("!BB", 0x80 | op, 0x80 | n)
-    else:
-        h = struct.pack("!BBH", 0x80 | op, 0x80 | 126, n)
-    k = os.urandom(4)
-    return h + k + bytes(c ^ k[i % 4] for i, c in enumerate(payload))
+    return peer_ws_open(port, path, f"Sec-WebSocket-Protocol: {proto}\r\n" if proto else "")
 
 
 def parse_frames(buf):

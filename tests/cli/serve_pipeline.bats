@@ -5,26 +5,10 @@
 load helper
 
 EDGE="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_edge.py"
-C() { curl -s --max-time 5 "$@"; }
 pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
 
 # the server's log must show no sanitizer report (ASan build)
-teardown() {
-    stop_serve
-    ! grep -E 'Sanitizer|runtime error' "${SERVE_LOG:-/dev/null}" >&2
-}
-
-# wait_metric LINE — up to 5 s for /metrics to show LINE exactly
-wait_metric() {
-    local i
-    for i in $(seq 50); do
-        C "$SERVE_URL/metrics" | grep -qxF "$1" && return 0
-        sleep 0.1
-    done
-    echo "metrics never showed: $1" >&2
-    C "$SERVE_URL/metrics" | grep -v '^#' >&2
-    return 1
-}
+teardown() { stop_serve_clean; }
 
 # wait_metric_gone LINE — up to 5 s for /metrics to stop showing LINE
 wait_metric_gone() {
