@@ -177,7 +177,7 @@ static void srv__consume(struct srv_conn *c, size_t n)
         memmove(c->seg, c->seg + i, (c->nseg - i) * sizeof *c->seg);
         c->nseg = (uint16_t)(c->nseg - i);
     }
-    if (c->nseg == 0 && c->capseg) { /* an idle connection keeps no array */
+    if (c->nseg == 0 && c->capseg > 8) { /* a burst's big array; small ones: the tick */
         free(c->seg);
         c->seg = NULL;
         c->capseg = 0;
@@ -616,6 +616,13 @@ static void srv__tick_cb(uv_timer_t *t)
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
+        if (c->nseg == 0 && c->seg) {
+            /* an idle connection keeps no segment array; a busy one keeps it
+             * between writes instead of a malloc and a free per loop turn */
+            free(c->seg);
+            c->seg = NULL;
+            c->capseg = 0;
+        }
         if (c->t_deadline && now >= c->t_deadline) {
             c->t_deadline = 0;
             if (c->state == ST_POLL) {
