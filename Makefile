@@ -11,9 +11,16 @@ WARN      = -Wall -Wextra -Werror
 CPPFLAGS += -D_GNU_SOURCE -Isrc -Icmd
 STD       = -std=c11
 LIBS      = -luv -lcurl -lssl -lcrypto -lz -lm -lpthread
+PURE_LIBS = -lcrypto -lz -lm
 FUZZ_SECONDS ?= 60
 
-SRC  := $(sort $(wildcard src/*.c))
+# src/ in layers, one library each; the binary links them all.  proto/ is
+# pure (no libuv, no curl, no sockets): it compiles with -Isrc/proto only and
+# every unit test and fuzzer links it with -lz -lcrypto -lm and nothing else,
+# so a proto module that reached for I/O would not link.
+LAYERS := proto host client server
+PROTO_CPPFLAGS = -D_GNU_SOURCE -Isrc/proto
+LAYER_SRC = $(sort $(wildcard src/$(1)/*.c))
 CMD  := $(sort $(wildcard cmd/*.c))
 UNIT := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -37,6 +44,14 @@ $(HEADERS_OK):
 	@touch $@
 
 # --- the binary ---
+$(B)/src/proto/%.o: src/proto/%.c $(HEADERS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(PROTO_CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BA)/src/proto/%.o: src/proto/%.c $(HEADERS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(PROTO_CPPFLAGS) $(ASANFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
 $(B)/%.o: %.c $(HEADERS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(STD) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
@@ -45,23 +60,37 @@ $(BA)/%.o: %.c $(HEADERS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(STD) $(CPPFLAGS) $(ASANFLAGS) $(WARN) -MMD -MP -c $< -o $@
 
-$(B)/libpw.a: $(SRC:%.c=$(B)/%.o)
-	rm -f $@ && ar rcs $@ $^
+# one archive per layer: build/<variant>/libpw<layer>.a
+define LAYER_LIB
+$(B)/libpw$(1).a: $$(patsubst %.c,$(B)/%.o,$$(call LAYER_SRC,$(1)))
+	rm -f $$@ && ar rcs $$@ $$^
+$(BA)/libpw$(1).a: $$(patsubst %.c,$(BA)/%.o,$$(call LAYER_SRC,$(1)))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call LAYER_LIB,$(l))))
+# link order: upper layers first
+ALL_LIBS = server client host proto
+LIBS_OF = $(foreach l,$(ALL_LIBS),$(1)/libpw$(l).a)
 
-$(BA)/libpw.a: $(SRC:%.c=$(BA)/%.o)
-	rm -f $@ && ar rcs $@ $^
-
-pushwire: $(CMD:%.c=$(B)/%.o) $(B)/libpw.a
+pushwire: $(CMD:%.c=$(B)/%.o) $(call LIBS_OF,$(B))
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(BA)/libpw.a
+$(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(call LIBS_OF,$(BA))
 	$(CC) $(ASANFLAGS) -o $@ $^ $(LIBS)
 
-# --- unit tests: one program per tests/unit/test_*.c, linked with the core ---
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libpw.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
-$(BA)/tests/%: $(BA)/tests/unit/%.o $(BA)/libpw.a
-	$(CC) $(ASANFLAGS) -o $@ $^ $(LIBS)
+# --- unit tests: one program per tests/unit/test_*.c.  A test of a pure
+# module links libpwproto.a alone; a test of an I/O-layer module names its
+# layer below and links that layer and proto.  Either way only $(PURE_LIBS):
+# no libuv, no curl. ---
+LAYER_test_backlog = server
+LAYER_test_limits = host
+LAYER_fuzz_portcheck = host
+TEST_LIBS = $(if $(LAYER_$(1)),$(2)/libpw$(LAYER_$(1)).a) $(2)/libpwproto.a
+.SECONDEXPANSION:
+$(B)/tests/%: $(B)/tests/unit/%.o $$(call TEST_LIBS,$$*,$(B))
+	$(CC) $(CFLAGS) -o $@ $^ $(PURE_LIBS)
+$(BA)/tests/%: $(BA)/tests/unit/%.o $$(call TEST_LIBS,$$*,$(BA))
+	$(CC) $(ASANFLAGS) -o $@ $^ $(PURE_LIBS)
 
 UNIT_BIN  = $(UNIT:tests/unit/%.c=$(B)/tests/%)
 UNIT_ABIN = $(UNIT:tests/unit/%.c=$(BA)/tests/%)
@@ -70,17 +99,23 @@ build-tests: pushwire $(UNIT_BIN)
 build-asan: $(BA)/pushwire $(UNIT_ABIN)
 
 # --- fuzzers (clang libFuzzer): the core is compiled once with the fuzzer's
-# instrumentation into build/fuzz/libpw.a, then each target links against it ---
+# instrumentation into build/fuzz/libpw<layer>.a, then each target links proto
+# (and its layer, as the unit tests) ---
 BF = build/fuzz
 FUZZ_BIN = $(FUZZ:tests/fuzz/%.c=$(BF)/%)
 FUZZFLAGS = -g -O1 -fsanitize=address,undefined
+$(BF)/obj/src/proto/%.o: src/proto/%.c $(HEADERS_OK)
+	@mkdir -p $(dir $@)
+	clang $(STD) $(PROTO_CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer-no-link $(WARN) -MMD -MP -c $< -o $@
 $(BF)/obj/%.o: %.c $(HEADERS_OK)
 	@mkdir -p $(dir $@)
 	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer-no-link $(WARN) -MMD -MP -c $< -o $@
-$(BF)/libpw.a: $(SRC:%.c=$(BF)/obj/%.o)
+$(BF)/libpwproto.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,proto))
 	rm -f $@ && ar rcs $@ $^
-$(BF)/fuzz_%: tests/fuzz/fuzz_%.c $(BF)/libpw.a
-	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(BF)/libpw.a -o $@ $(LIBS)
+$(BF)/libpwhost.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,host))
+	rm -f $@ && ar rcs $@ $^
+$(BF)/fuzz_%: tests/fuzz/fuzz_%.c $$(call TEST_LIBS,fuzz_$$*,$(BF))
+	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(call TEST_LIBS,fuzz_$*,$(BF)) -o $@ $(PURE_LIBS)
 
 build-fuzz: $(FUZZ_BIN)
 fuzz: deps-auto build-fuzz
@@ -91,9 +126,9 @@ fuzz: deps-auto build-fuzz
 
 # --- bench ---
 BENCH_BIN = $(BENCH_C:bench/%.c=$(B)/bench/%)
-$(B)/bench/%: bench/%.c $(B)/libpw.a $(HEADERS_OK)
+$(B)/bench/%: bench/%.c $(B)/libpwproto.a $(HEADERS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpw.a -o $@ $(LIBS)
+	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwproto.a -o $@ $(PURE_LIBS)
 bench: deps-auto pushwire $(BENCH_BIN)
 	bench/run
 

@@ -18,9 +18,9 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "ws_deflate.h"
-#include "ws_frame.h"
-#include "ws_handshake.h"
+#include "proto/ws_deflate.h"
+#include "proto/ws_frame.h"
+#include "proto/ws_handshake.h"
 
 static double round_s = 0.2;
 

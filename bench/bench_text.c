@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "http1.h"
-#include "json.h"
-#include "sse.h"
+#include "proto/http1.h"
+#include "proto/json.h"
+#include "proto/sse.h"
 
 static double round_s = 0.2;
 

@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ws_frame.h"
+#include "proto/ws_frame.h"
 
 enum kind { K_WS, K_TCP, K_SSE, K_POLL, K_PUB };
 enum state { S_CONNECTING, S_HANDSHAKE, S_OPEN, S_DEAD };

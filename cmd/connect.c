@@ -21,13 +21,13 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "client.h"
-#include "client_http.h"
-#include "client_ws.h"
+#include "client/client.h"
+#include "client/client_http.h"
+#include "client/client_ws.h"
 #include "connect.h"
-#include "json.h"
+#include "proto/json.h"
 #include "opt.h"
-#include "ws_deflate.h"
+#include "proto/ws_deflate.h"
 
 #define CONNECT_OPTS(X)                                                        \
     PW_COMMON_OPTS(X)                                                          \

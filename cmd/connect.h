@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <uv.h>
 
-#include "buf.h"
-#include "client.h"
+#include "proto/buf.h"
+#include "client/client.h"
 
 #define PWC_MAX_LIST 64
 

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "client_http.h"
+#include "client/client_http.h"
 #include "connect.h"
-#include "json.h"
+#include "proto/json.h"
 #include "opt.h"
-#include "sse.h"
-#include "ws_frame.h"
+#include "proto/sse.h"
+#include "proto/ws_frame.h"
 
 #define ERR_BODY_MAX 65536
 

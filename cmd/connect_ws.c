@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client_ws.h"
+#include "client/client_ws.h"
 #include "connect.h"
-#include "json.h"
+#include "proto/json.h"
 #include "opt.h"
-#include "utf8.h"
-#include "ws_frame.h"
+#include "proto/utf8.h"
+#include "proto/ws_frame.h"
 
 #define CLOSE_WAIT_MS 3000
 #define STDIN_HIGH_WATER (4u << 20)

@@ -25,11 +25,11 @@
 
 #include <openssl/rand.h>
 
-#include "buf.h"
-#include "json.h"
+#include "proto/buf.h"
+#include "proto/json.h"
 #include "opt.h"
-#include "sse.h"
-#include "ws_frame.h"
+#include "proto/sse.h"
+#include "proto/ws_frame.h"
 
 #define FRAME_MAX_INPUT ((size_t)64 << 20) /* bytes to encode, payload shown */
 #define FRAME_SHOW_PLAIN 1024              /* payload bytes shown without -v */

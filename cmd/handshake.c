@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "http1.h"
-#include "json.h"
+#include "proto/buf.h"
+#include "proto/http1.h"
+#include "proto/json.h"
 #include "opt.h"
 #include "handshake_url.h"
-#include "ws_handshake.h"
+#include "proto/ws_handshake.h"
 
 #define HS_OPTS(X)                                                             \
     PW_COMMON_OPTS(X)                                                          \

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <uv.h>
 
-#include "client.h"
-#include "client_ws.h"
+#include "client/client.h"
+#include "client/client_ws.h"
 #include "handshake_url.h"
-#include "json.h"
+#include "proto/json.h"
 #include "opt.h"
 
 #define HSU_TIMEOUT_MS 10000

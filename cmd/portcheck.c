@@ -12,11 +12,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "hostlimits.h"
+#include "host/hostlimits.h"
 #include "opt.h"
-#include "probe.h"
-#include "pw_err.h"
-#include "ws_frame.h"
+#include "host/probe.h"
+#include "proto/pw_err.h"
+#include "proto/ws_frame.h"
 
 #define PORTCHECK_OPTS(X)                                                      \
     PW_COMMON_OPTS(X)                                                          \

@@ -16,15 +16,15 @@
 #include <string.h>
 #include <uv.h>
 
-#include "backlog.h"
-#include "client.h"
-#include "client_http.h"
-#include "client_ws.h"
+#include "server/backlog.h"
+#include "client/client.h"
+#include "client/client_http.h"
+#include "client/client_ws.h"
 #include "connect.h" /* pwc_exit_for: one error → exit status map for every client */
-#include "json.h"
+#include "proto/json.h"
 #include "opt.h"
 #include "replay.h"
-#include "sse.h"
+#include "proto/sse.h"
 
 #define REPLAY_OPTS(X)                                                         \
     PW_COMMON_OPTS(X)                                                          \

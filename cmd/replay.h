@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <uv.h>
 
-#include "transcript.h"
+#include "proto/transcript.h"
 
 struct replay_opts {
     const char *file;         /* transcript path, "-" for stdin */

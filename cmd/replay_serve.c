@@ -15,10 +15,10 @@
 #include <string.h>
 #include <uv.h>
 
-#include "backlog.h"
+#include "server/backlog.h"
 #include "opt.h"
 #include "replay.h"
-#include "server.h"
+#include "server/server.h"
 
 #define FEED_BATCH 64 /* messages published per loop turn when several are due */
 

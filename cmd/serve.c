@@ -8,13 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backlog.h"
-#include "buf.h"
-#include "http1.h"
-#include "json.h"
-#include "net.h"
+#include "server/backlog.h"
+#include "proto/buf.h"
+#include "proto/http1.h"
+#include "proto/json.h"
+#include "host/net.h"
 #include "opt.h"
-#include "server.h"
+#include "server/server.h"
 #include "serve_record.h"
 
 #define SERVE_OPTS(X)                                                                         \

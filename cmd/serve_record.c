@@ -10,7 +10,7 @@
 #include <uv.h>
 
 #include "serve_record.h"
-#include "transcript.h"
+#include "proto/transcript.h"
 
 struct serve_rec {
     struct pw_pubsub base;   /* first: the server sees this */

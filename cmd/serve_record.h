@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "backlog.h"
+#include "server/backlog.h"
 
 /* An embedded backlog keeping `keep` messages per channel that also writes
  * every published message to f (the caller's; flushed per line).  Destroy

@@ -74,9 +74,9 @@ teardown() { stop_serve; }
     refute_output --regexp '(src|href)="(https?:)?//'
 }
 
-@test "src/page.c is generated from src/page.html" {
+@test "src/server/page.c is generated from src/server/page.html" {
     "$TOP/tools/page2c.sh" "$BATS_TEST_TMPDIR/page.c"
-    run diff "$TOP/src/page.c" "$BATS_TEST_TMPDIR/page.c"
+    run diff "$TOP/src/server/page.c" "$BATS_TEST_TMPDIR/page.c"
     assert_success
 }
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws_frame.h"
+#include "proto/ws_frame.h"
 
 struct sum {
     uint64_t h;    /* FNV-1a over events and payload bytes (chunking-free) */

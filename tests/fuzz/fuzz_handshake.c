@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ws_handshake.h"
+#include "proto/ws_handshake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http1.h"
+#include "proto/http1.h"
 
 static void inside(const char *b, size_t n, struct pw_str s)
 {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws_deflate.h"
+#include "proto/ws_deflate.h"
 
 static int inflate_all(const struct pw_wsd_params *p, uint64_t maxmsg, const uint8_t *data,
                        size_t size, int split, uint64_t *hash, size_t *total)

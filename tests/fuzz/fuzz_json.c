@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "utf8_repair.h"
+#include "proto/json.h"
+#include "proto/utf8_repair.h"
 
 static void write_tree(struct pw_buf *b, const struct pw_json *v)
 {

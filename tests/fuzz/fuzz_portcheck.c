@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostlimits.h"
-#include "probe.h"
-#include "pw_err.h"
+#include "host/hostlimits.h"
+#include "host/probe.h"
+#include "proto/pw_err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

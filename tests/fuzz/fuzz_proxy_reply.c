@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "http1.h"
+#include "client/client.h"
+#include "proto/http1.h"
 
 static void socks(int step, const uint8_t *b, size_t n)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sse.h"
-#include "utf8_repair.h"
+#include "proto/sse.h"
+#include "proto/utf8_repair.h"
 
 static void on_event(void *ud, const struct pw_sse_event *ev)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transcript.h"
+#include "proto/transcript.h"
 
 static void same_after_rewrite(const struct pw_trec *a)
 {

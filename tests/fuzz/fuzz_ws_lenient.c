@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws_frame.h"
+#include "proto/ws_frame.h"
 
 struct trace {
     uint64_t sum;     /* a running hash of everything seen */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backlog.h"
-#include "net.h"
+#include "server/backlog.h"
+#include "host/net.h"
 #include "tap.h"
 
 struct got {

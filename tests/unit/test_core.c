@@ -2,8 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
-#include "pw_err.h"
+#include "proto/buf.h"
+#include "proto/pw_err.h"
 #include "tap.h"
 
 static void test_buf_cap(void)

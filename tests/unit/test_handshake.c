@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "ws_handshake.h"
+#include "proto/ws_handshake.h"
 
 #define KEY "dGhlIHNhbXBsZSBub25jZQ=="
 #define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="

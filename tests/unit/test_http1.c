@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "http1.h"
+#include "proto/http1.h"
 #include "tap.h"
 
 #define CRLF "\r\n"

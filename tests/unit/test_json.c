@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "proto/json.h"
 #include "tap.h"
 
 /* Writes n bytes with pw_json_str and compares with the expected text. */

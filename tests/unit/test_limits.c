@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hostlimits.h"
-#include "probe.h"
-#include "pw_err.h"
+#include "host/hostlimits.h"
+#include "host/probe.h"
+#include "proto/pw_err.h"
 #include "tap.h"
 
 static char root[256];

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sse.h"
+#include "proto/sse.h"
 #include "tap.h"
 
 #define VEC_DIR "tests/vectors/sse"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "transcript.h"
+#include "proto/transcript.h"
 
 /* Reads text through the streaming reader; returns the last result and
  * the number of records in *n. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "tap.h"
-#include "utf8.h"
+#include "proto/utf8.h"
 
 /* Validates p[0..n) in one go; returns the result and the bad offset. */
 static int whole(const uint8_t *p, size_t n, size_t *bad)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "tap.h"
-#include "ws_deflate.h"
-#include "ws_frame.h"
-#include "ws_handshake.h"
+#include "proto/ws_deflate.h"
+#include "proto/ws_frame.h"
+#include "proto/ws_handshake.h"
 
 static struct pw_ws_ext exts[PW_WS_MAX_EXTS];
 

@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "buf.h"
+#include "proto/buf.h"
 #include "tap.h"
-#include "ws_deflate.h"
-#include "ws_frame.h"
+#include "proto/ws_deflate.h"
+#include "proto/ws_frame.h"
 
 /* --- a trace of what the parser and message layer report --------------
  * One line per frame: "op fin rsv masked len form minimal payload" with the

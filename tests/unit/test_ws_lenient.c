@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "ws_frame.h"
+#include "proto/ws_frame.h"
 
 /* Parses in[0..n) fed in pieces of `step` bytes; records the opcode and
  * length of each complete frame.  Returns the number of frames, or the

@@ -14,60 +14,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "buf.h"
-#include "pw_err.h"
+#include "proto/buf.h"
+#include "proto/pw_errio.h"
+#include "proto/url.h"
 
-#define PW_CLIENT_ERRORS(X)                                                    \
-    X(CL_URL, -650, NULL, "malformed URL")                                     \
-    X(CL_SCHEME, -651, NULL, "unsupported URL scheme")                         \
-    X(CL_RESOLVE, -652, NULL, "cannot resolve host")                           \
-    X(CL_CONNECT, -653, NULL, "cannot connect")                                \
-    X(CL_TLS, -654, NULL, "TLS handshake failed")                              \
-    X(CL_TLS_VERIFY, -655, NULL, "certificate verification failed")            \
-    X(CL_PROXY, -656, NULL, "proxy refused the tunnel")                        \
-    X(CL_REJECTED, -657, NULL, "server answered with an HTTP error status")    \
-    X(CL_ABNORMAL, -658, NULL, "connection closed without a close frame (1006)") \
-    X(CL_TIMEOUT, -659, NULL, "timed out")                                     \
-    X(CL_CLOSE_TIMEOUT, -660, NULL, "server did not answer the close frame in time") \
-    X(CL_IO, -661, NULL, "network read or write failed")
-
-enum { PW_CLIENT_ERRORS(PW_ERR_ENUM) };
-
-/* ---- URLs -------------------------------------------------------------- */
-
-struct pw_url {
-    char scheme[16];   /* lower case: ws wss http https socks5 socks5h */
-    int tls;           /* wss, https */
-    char host[256];    /* without [] for IPv6 literals */
-    int ipv6;          /* host was a [bracketed] literal */
-    char port[8];      /* explicit or the scheme's default */
-    int port_explicit;
-    char user[128];    /* percent-decoded userinfo, "" when absent */
-    char pass[128];
-    char target[4096]; /* path + "?" query, at least "/" (fragment dropped) */
-};
-
-/* Parses an absolute URL.  0, PW_ECL_URL (with the reason in why, static),
- * or PW_ECL_SCHEME.  Known schemes: ws wss http https socks5 socks5h socks4?
- * (no: only the first six). */
-int pw_url_parse(const char *s, struct pw_url *u, const char **why);
-
-/* "host" or "[v6]" followed by ":port" unless it is the default one. */
-void pw_url_hostport(const struct pw_url *u, char *out, size_t outsz, int always_port);
-
-/* The proxy URL from the environment for a URL of `scheme` and `host`,
- * curl's rules: http_proxy (lower case only) for ws/http, https_proxy or
- * HTTPS_PROXY for wss/https, then all_proxy/ALL_PROXY; no_proxy/NO_PROXY
- * (comma list of host suffixes, "*" for all) wins.  NULL when none.
- * The pointer is into the environment. */
-const char *pw_proxy_from_env(const char *scheme, const char *host);
-
-/* One SOCKS5 (RFC 1928/1929) reply at `step` of the tunnel set-up: 0 the
- * method choice, 1 the user/password status, 2 the CONNECT reply.  Returns
- * the bytes the reply takes (> 0), 0 when more are needed, or PW_ECL_PROXY.
- * *val: the chosen method (step 0), the status (1), the REP code (2), or -1
- * when the reply is malformed (bad address type). */
-int pw_socks5_reply(int step, const uint8_t *b, size_t len, int *val);
 
 /* ---- the stream ------------------------------------------------------- */
 
@@ -151,8 +101,5 @@ void pw_stream_close(struct pw_stream *s);
  * frame does not cost a call into the RNG.  0 or PW_EIO. */
 int pw_rand_bytes(uint8_t *out, size_t n);
 
-/* Base64 (standard alphabet, padded) into out, NUL-terminated; returns the
- * length.  outsz must be >= 4*((n+2)/3)+1. */
-size_t pw_base64(const uint8_t *in, size_t n, char *out, size_t outsz);
 
 #endif

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http1.h"
-#include "pw_err.h"
-#include "ws_frame.h"
-#include "ws_handshake.h"
+#include "proto/http1.h"
+#include "proto/pw_err.h"
+#include "proto/ws_frame.h"
+#include "proto/ws_handshake.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24

@@ -16,7 +16,8 @@
 #include <openssl/x509v3.h>
 
 #include "client.h"
-#include "http1.h"
+#include "proto/http1.h"
+#include "proto/base64.h"
 
 #define PW_STREAM_MAX_OUT (64u << 20) /* queued bytes before writes fail */
 
@@ -60,13 +61,6 @@ int pw_rand_bytes(uint8_t *out, size_t n)
         n -= k;
     }
     return 0;
-}
-
-size_t pw_base64(const uint8_t *in, size_t n, char *out, size_t outsz)
-{
-    if (outsz < 4 * ((n + 2) / 3) + 1)
-        return 0;
-    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
 /* ---- writes ----------------------------------------------------------- */
@@ -417,32 +411,6 @@ static int pw__socks_request(struct pw_stream *s)
     r[n++] = (uint8_t)(port >> 8);
     r[n++] = (uint8_t)port;
     return pw__st_queue(s, r, n);
-}
-
-int pw_socks5_reply(int step, const uint8_t *b, size_t len, int *val)
-{
-    *val = -1;
-    if (step == 0 || step == 1) {
-        if (len < 2)
-            return 0;
-        *val = b[1];
-        if (step == 0 ? b[0] != 5 || b[1] == 0xff : b[1] != 0)
-            return PW_ECL_PROXY;
-        return 2;
-    }
-    if (len < 5)
-        return 0;
-    if (b[1] != 0) {
-        *val = b[1];
-        return PW_ECL_PROXY;
-    }
-    size_t need = b[3] == 1 ? 10 : b[3] == 4 ? 22 : b[3] == 3 ? 7u + b[4] : 0;
-    if (!need)
-        return PW_ECL_PROXY;
-    if (len < need)
-        return 0;
-    *val = 0;
-    return (int)need;
 }
 
 static const char *pw__socks_rep(int rep)

@@ -1,11 +1,11 @@
-/* url.c — absolute URLs for the client and proxies from the environment. */
+/* url.c — absolute URLs, proxies from the environment, SOCKS5 replies (url.h). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "client.h"
+#include "url.h"
 
 static const struct {
     const char *scheme;
@@ -218,4 +218,30 @@ const char *pw_proxy_from_env(const char *scheme, const char *host)
     if (!p || !*p)
         p = getenv("ALL_PROXY");
     return p && *p ? p : NULL;
+}
+
+int pw_socks5_reply(int step, const uint8_t *b, size_t len, int *val)
+{
+    *val = -1;
+    if (step == 0 || step == 1) {
+        if (len < 2)
+            return 0;
+        *val = b[1];
+        if (step == 0 ? b[0] != 5 || b[1] == 0xff : b[1] != 0)
+            return PW_ECL_PROXY;
+        return 2;
+    }
+    if (len < 5)
+        return 0;
+    if (b[1] != 0) {
+        *val = b[1];
+        return PW_ECL_PROXY;
+    }
+    size_t need = b[3] == 1 ? 10 : b[3] == 4 ? 22 : b[3] == 3 ? 7u + b[4] : 0;
+    if (!need)
+        return PW_ECL_PROXY;
+    if (len < need)
+        return 0;
+    *val = 0;
+    return (int)need;
 }

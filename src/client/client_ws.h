@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "buf.h"
+#include "proto/buf.h"
 #include "client.h"
-#include "ws_deflate.h"
-#include "ws_frame.h"
+#include "proto/ws_deflate.h"
+#include "proto/ws_frame.h"
 
 struct pw_wsc;
 

@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "pw_err.h"
+#include "proto/pw_err.h"
 
 #define PW__CAP_SYS_RESOURCE 24 /* linux/capability.h */
 

@@ -2,10 +2,9 @@
 
 #include <stddef.h>
 
-#include "client.h"
 #include "http1.h"
 #include "json.h"
-#include "net.h"
+#include "pw_errio.h"
 #include "sse.h"
 #include "transcript.h"
 #include "ws_deflate.h"

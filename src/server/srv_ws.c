@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "utf8.h"
-#include "ws_deflate.h"
-#include "ws_handshake.h"
+#include "proto/json.h"
+#include "proto/utf8.h"
+#include "proto/ws_deflate.h"
+#include "proto/ws_handshake.h"
 
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 #define SRV_SUBPROTOCOL "pushwire.v1"

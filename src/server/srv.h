@@ -19,10 +19,10 @@
 #include <uv.h>
 
 #include "backlog.h"
-#include "buf.h"
-#include "http1.h"
+#include "proto/buf.h"
+#include "proto/http1.h"
 #include "server.h"
-#include "ws_frame.h"
+#include "proto/ws_frame.h"
 
 #define SRV_RBUF (64 * 1024)        /* the loop's one read buffer */
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers

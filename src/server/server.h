@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include "net.h"
+#include "host/net.h"
 
 struct pw_pubsub;
 

@@ -6,9 +6,9 @@
 #include <strings.h>
 
 #include "client_ws.h"
-#include "http1.h"
-#include "utf8.h"
-#include "ws_handshake.h"
+#include "proto/http1.h"
+#include "proto/utf8.h"
+#include "proto/ws_handshake.h"
 
 #define PW_WSC_MAX_HEAD 65536
 #define PW_WSC_MAX_BODY 65536

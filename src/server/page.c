@@ -1,4 +1,4 @@
-/* page.c — GENERATED from src/page.html by tools/page2c.sh; do not edit.
+/* page.c — GENERATED from src/server/page.html by tools/page2c.sh; do not edit.
  * The demo page served at / (no external assets). */
 #include <stddef.h>
 

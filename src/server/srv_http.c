@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "sse.h"
-#include "utf8.h"
+#include "proto/json.h"
+#include "proto/sse.h"
+#include "proto/utf8.h"
 
 #define SRV_POLL_BODY_MAX (1u << 20) /* a poll answer stops growing here */
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))

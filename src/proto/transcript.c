@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "backlog.h"
+#include "msg.h"
 #include "utf8.h"
 
 static const char *const pw__trec_names[] = {"text", "binary", "event"};
