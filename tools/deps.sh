@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libcurl4-openssl-dev libuv1-dev zlib1g-dev libhiredis-dev"
 TEST="clang libclang-rt-14-dev bats bats-assert bats-support mandoc valgrind curl python3 python3-websockets
- nodejs npm chromium nginx libnginx-mod-nchan websocketd redis-server tinyproxy microsocks procps iproute2 jq"
+ nodejs npm chromium nginx libnginx-mod-nchan websocketd redis-server tinyproxy microsocks procps iproute2 jq
+ dpkg-dev lintian"
 
 missing() {
     for p in $BUILD $TEST; do
