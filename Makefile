@@ -169,6 +169,45 @@ install-links:
 	install -d $(DESTDIR)$(BINDIR)
 	for a in $(APPLETS); do ln -sf pushwire $(DESTDIR)$(BINDIR)/pushwire-$$a; done
 
+# --- the systemd unit and the Debian package (packaging/) ---
+# `make install` also installs the unit for `pushwire serve` into UNITDIR
+# (systemd reads /usr/local/lib/systemd/system and /usr/lib/systemd/system);
+# the unit reads /etc/default/pushwire, which install leaves alone.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: install-unit
+install-unit:
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/pushwire.service.in >$(DESTDIR)$(UNITDIR)/pushwire.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/pushwire.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pushwire $(DESTDIR)$(UNITDIR)/pushwire.service
+	for a in $(APPLETS); do rm -f $(DESTDIR)$(BINDIR)/pushwire-$$a \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire-$$a; done
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(wildcard man/*.1)) \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pushwire \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pushwire.fish
+
+# `make deb` compiles its own binary under DEB_DIR/obj with all of Debian's
+# hardening flags (dpkg-buildflags), leaving ./pushwire alone, and writes
+# DEB_DIR/pushwire_VERSION_ARCH.deb (the version is PW_VERSION in cmd/main.c).
+DEB_DIR ?= build/deb
+DEB_B = $(abspath $(DEB_DIR))/obj
+DEB_FLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get
+deb:
+	@command -v dpkg-buildflags >/dev/null || { echo "pushwire: make deb needs dpkg-dev: run 'make deps'" >&2; exit 1; }
+	$(MAKE) B=$(DEB_B) CFLAGS="$$($(DEB_FLAGS) CPPFLAGS) $$($(DEB_FLAGS) CFLAGS)" \
+	  LDFLAGS="$$($(DEB_FLAGS) LDFLAGS)" $(DEB_B)/pushwire
+	packaging/mkdeb.sh $(DEB_B)/pushwire $(DEB_DIR)
+# the packaged binary, linked with LDFLAGS (the ./pushwire rule takes none)
+$(B)/pushwire: $(CMD:%.c=$(B)/%.o) $(call LIBS_OF,$(B))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+# a DEB_DIR outside build/ keeps its header dependencies too
+-include $(if $(filter-out build/% $(abspath build)/%,$(B)),$(shell find $(B) -type f -name '*.d' 2>/dev/null))
+
+.PHONY: install-unit uninstall deb
+
 clean:
 	rm -rf build pushwire
 
