@@ -214,4 +214,4 @@ clean:
 .PHONY: all deps deps-auto run test docs install install-links clean fuzz build-fuzz bench build-tests build-asan
 .SECONDARY:
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
