@@ -6,7 +6,7 @@
 load helper
 
 need_serve() {
-    "$PW" serve --help >/dev/null 2>&1 || skip "the serve applet is not built in"
+    "$PW" serve --help >/dev/null 2>&1 || fail "the serve applet is not built in"
 }
 
 setup() {
@@ -335,7 +335,7 @@ EOF
 need_embedded() {
     need_serve
     feed
-    start_replay_serve "$D/feed.jsonl" || skip "replay --serve is not available"
+    start_replay_serve "$D/feed.jsonl" || fail "replay --serve did not start"
 }
 
 @test "replay --serve: prints the listening line for port 0" {
