@@ -1,4 +1,4 @@
-/* server.h — the push server behind `pushwire serve` (SPEC §3): one libuv
+/* server.h — the push server behind `pushwire serve` (docs/PROTOCOL.md): one libuv
  * loop, WebSocket, SSE and long polling over the pub/sub interface of
  * backlog.h.  The core never prints: every event goes to opts.log, which the
  * applet formats (text or JSON) and writes where it wants.

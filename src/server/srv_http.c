@@ -219,7 +219,8 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
     const char *after = NULL;
     if (h && h->len) {
         if (h->len >= sizeof last) {
-            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave", NULL);
+            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
+                           "docs/PROTOCOL.md#ids-and-resume");
             return;
         }
         memcpy(last, h->p, h->len);
@@ -238,7 +239,8 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
     /* check the id before answering 200 */
     int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
     if (rc == PW_ENET_ID) {
-        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave", "pushwire SPEC §2");
+        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
+                       "docs/PROTOCOL.md#ids-and-resume");
         return;
     }
     if (rc) {
@@ -372,7 +374,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
     char cursor[PW_ID_MAX + 1], tbuf[32];
     int have = pw_http_query_get(req->query, "cursor", cursor, sizeof cursor);
     if (have < -1 || have == 0) {
-        srv_http_error(c, 400, "bad cursor parameter", "pushwire SPEC §3");
+        srv_http_error(c, 400, "bad cursor parameter", "docs/PROTOCOL.md#ids-and-resume");
         return;
     }
     double timeout = 30;
@@ -381,7 +383,8 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         char *end;
         timeout = tr > 0 ? strtod(tbuf, &end) : -1;
         if (tr <= 0 || *end || !(timeout >= 0)) {
-            srv_http_error(c, 400, "bad timeout parameter: want seconds >= 0", "pushwire SPEC §3");
+            srv_http_error(c, 400, "bad timeout parameter: want seconds >= 0",
+                           "docs/PROTOCOL.md#long-polling");
             return;
         }
     }
