@@ -48,7 +48,7 @@ struct pw_server_opts {
     int verbose;                 /* log the wire ("wire" events) */
     int quiet;                   /* no connection events to log (not even formatted) */
     int read_stdin;              /* publish stdin lines to stdin_channel */
-    const char *stdin_channel;
+    const char *stdin_channel;   /* also the channel the page at / watches by default */
     const char *retry_ms;        /* SSE retry: value sent first */
     void (*log)(void *ud, const struct pw_log *ev);
     void (*on_hup)(void *ud);    /* SIGHUP: reopen the log */

@@ -594,6 +594,31 @@ static int srv__prefix(struct pw_str path, const char *pre, const char **ch, siz
     return 1;
 }
 
+/* GET /: the page, with serve's --channel as the channel it watches when its
+ * URL has no ?channel= (written into <meta name="pushwire-channel">).  A
+ * channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
+static void srv__page(struct srv_conn *c)
+{
+    static const char mark[] = "{{channel}}";
+    const char *ch = c->srv->o->stdin_channel ? c->srv->o->stdin_channel : "default";
+    const char *at = strstr(srv_page_html, mark);
+    if (!at || !pw_channel_valid(ch, strlen(ch))) {
+        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
+        return;
+    }
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    size_t pre = (size_t)(at - srv_page_html);
+    if (pw_buf_append(&b, srv_page_html, pre) || pw_buf_append(&b, ch, strlen(ch)) ||
+        pw_buf_append(&b, at + sizeof mark - 1, srv_page_len - pre - (sizeof mark - 1))) {
+        pw_buf_free(&b);
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
+    srv_http_response(c, 200, "text/html; charset=utf-8", NULL, b.p, b.len);
+    pw_buf_free(&b);
+}
+
 static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
 {
     char extra[64];
@@ -617,7 +642,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
     if (pw_str_eq(path, "/") || pw_str_eq(path, "/index.html")) {
         if (!get && !head)
             return srv__method_not_allowed(c, "GET, HEAD");
-        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
+        srv__page(c);
         return;
     }
     if (pw_str_eq(path, "/healthz")) {
