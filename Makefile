@@ -140,7 +140,7 @@ deps-auto:
 	@tools/deps.sh check || tools/deps.sh install
 
 run: deps-auto pushwire
-	./pushwire serve
+	./pushwire serve --channel news
 
 test: deps-auto
 	$(MAKE) -j2 pushwire build-tests

@@ -137,7 +137,7 @@ void pwc_finish(int code)
     close_handle((uv_handle_t *)&A.flush);
 }
 
-/* the error of a connection attempt → exit status (SPEC §1) */
+/* the error of a connection attempt → exit status (pushwire(1)) */
 int pwc_exit_for(int err)
 {
     switch (err) {

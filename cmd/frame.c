@@ -1,5 +1,5 @@
 /* frame.c — `pushwire frame`: WebSocket frames and SSE events, built and
- * taken apart (SPEC §6).  A thin layer over the core: src/ws_frame.h encodes,
+ * taken apart (pushwire-frame(1)).  A thin layer over the core: src/ws_frame.h encodes,
  * parses and checks frames, src/sse.h encodes and parses event streams,
  * src/json.h writes JSON.  This file only reads input, maps options to core
  * calls and prints.

@@ -56,7 +56,7 @@ struct pw_applet {
     int (*main)(int argc, char **argv);
 };
 
-/* Exit codes, SPEC §1. */
+/* Exit codes, the table of pushwire(1). */
 enum pw_exit {
     PW_EXIT_OK = 0,
     PW_EXIT_FAIL = 1,

@@ -1,4 +1,4 @@
-/* serve.c — `pushwire serve`: the push server (SPEC §3).  Parses options,
+/* serve.c — `pushwire serve`: the push server (docs/PROTOCOL.md).  Parses options,
  * formats the server's log events (text or JSON Lines) and runs src/server. */
 #include <errno.h>
 #include <stdio.h>

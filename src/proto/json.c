@@ -126,7 +126,17 @@ int pw_json_num(struct pw_buf *b, double v)
         return pw_json_null(b);
     if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && (double)(long long)v == v)
         return pw_buf_printf(b, "%lld", (long long)v);
-    return pw_buf_printf(b, "%.17g", v);
+    /* the shortest of 15, 16 or 17 digits that reads back as v: 0.0266, not
+     * %.17g's 0.026599999999999999 (17 digits always read back exactly) */
+    char num[32]; /* "-1.2345678901234567e-308" is 24 */
+    for (int prec = 15; prec <= 17; prec++) {
+        int n = snprintf(num, sizeof num, "%.*g", prec, v);
+        if (n < 1 || (size_t)n >= sizeof num)
+            return PW_EINVAL;
+        if (prec == 17 || strtod(num, NULL) == v) /* no setlocale(): '.' both ways */
+            return pw_buf_append(b, num, (size_t)n);
+    }
+    return PW_EINVAL; /* not reached */
 }
 
 int pw_json_bool(struct pw_buf *b, int v)

@@ -68,7 +68,9 @@ int pw_json_cstr(struct pw_buf *b, const char *s); /* NULL writes null */
 /* A quoted standard base64 string (RFC 4648 §4, padded). */
 int pw_json_b64(struct pw_buf *b, const void *p, size_t n);
 int pw_json_int(struct pw_buf *b, long long v);
-int pw_json_num(struct pw_buf *b, double v); /* NaN/inf are written as null */
+/* A double in the shortest text that reads back as the same value (integral
+ * values without a fraction); NaN/inf are written as null. */
+int pw_json_num(struct pw_buf *b, double v);
 int pw_json_bool(struct pw_buf *b, int v);
 int pw_json_null(struct pw_buf *b);
 int pw_json_sep(struct pw_buf *b);                 /* ',' when needed */

@@ -14,8 +14,8 @@
     X(NET_BIND, -601, NULL, "cannot bind the listen address")                 \
     X(NET_LISTEN, -602, NULL, "cannot listen on the address")                 \
     X(NET_LOOP, -603, NULL, "event loop failure")                             \
-    X(NET_CHANNEL, -604, "pushwire SPEC §2", "channel name must be 1-128 characters of [A-Za-z0-9._~-]") \
-    X(NET_ID, -605, "pushwire SPEC §2", "malformed message id")               \
+    X(NET_CHANNEL, -604, "docs/PROTOCOL.md#channels", "channel name must be 1-128 characters of [A-Za-z0-9._~-]") \
+    X(NET_ID, -605, "docs/PROTOCOL.md#ids-and-resume", "malformed message id") \
     X(NET_SLOW, -606, NULL, "subscriber cannot keep up (send buffer full)")   \
     X(NET_CLOSED, -607, NULL, "connection closed")
 

@@ -1,5 +1,5 @@
 /* transcript.h — the transcript format of `connect --record`, `serve
- * --record` and `replay` (SPEC §4, §7): JSON Lines, one message a line.
+ * --record` and `replay` (pushwire-replay(1)): JSON Lines, one message a line.
  *
  *   {"t":0.25,"dir":"in","type":"text","id":"7","event":"message","data":"hi"}
  *

@@ -1,4 +1,4 @@
-/* server.h — the push server behind `pushwire serve` (SPEC §3): one libuv
+/* server.h — the push server behind `pushwire serve` (docs/PROTOCOL.md): one libuv
  * loop, WebSocket, SSE and long polling over the pub/sub interface of
  * backlog.h.  The core never prints: every event goes to opts.log, which the
  * applet formats (text or JSON) and writes where it wants.
@@ -48,7 +48,7 @@ struct pw_server_opts {
     int verbose;                 /* log the wire ("wire" events) */
     int quiet;                   /* no connection events to log (not even formatted) */
     int read_stdin;              /* publish stdin lines to stdin_channel */
-    const char *stdin_channel;
+    const char *stdin_channel;   /* also the channel the page at / watches by default */
     const char *retry_ms;        /* SSE retry: value sent first */
     void (*log)(void *ud, const struct pw_log *ev);
     void (*on_hup)(void *ud);    /* SIGHUP: reopen the log */

@@ -219,7 +219,8 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
     const char *after = NULL;
     if (h && h->len) {
         if (h->len >= sizeof last) {
-            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave", NULL);
+            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
+                           "docs/PROTOCOL.md#ids-and-resume");
             return;
         }
         memcpy(last, h->p, h->len);
@@ -238,7 +239,8 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
     /* check the id before answering 200 */
     int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
     if (rc == PW_ENET_ID) {
-        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave", "pushwire SPEC §2");
+        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
+                       "docs/PROTOCOL.md#ids-and-resume");
         return;
     }
     if (rc) {
@@ -372,7 +374,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
     char cursor[PW_ID_MAX + 1], tbuf[32];
     int have = pw_http_query_get(req->query, "cursor", cursor, sizeof cursor);
     if (have < -1 || have == 0) {
-        srv_http_error(c, 400, "bad cursor parameter", "pushwire SPEC §3");
+        srv_http_error(c, 400, "bad cursor parameter", "docs/PROTOCOL.md#ids-and-resume");
         return;
     }
     double timeout = 30;
@@ -381,7 +383,8 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         char *end;
         timeout = tr > 0 ? strtod(tbuf, &end) : -1;
         if (tr <= 0 || *end || !(timeout >= 0)) {
-            srv_http_error(c, 400, "bad timeout parameter: want seconds >= 0", "pushwire SPEC §3");
+            srv_http_error(c, 400, "bad timeout parameter: want seconds >= 0",
+                           "docs/PROTOCOL.md#long-polling");
             return;
         }
     }
@@ -591,6 +594,31 @@ static int srv__prefix(struct pw_str path, const char *pre, const char **ch, siz
     return 1;
 }
 
+/* GET /: the page, with serve's --channel as the channel it watches when its
+ * URL has no ?channel= (written into <meta name="pushwire-channel">).  A
+ * channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
+static void srv__page(struct srv_conn *c)
+{
+    static const char mark[] = "{{channel}}";
+    const char *ch = c->srv->o->stdin_channel ? c->srv->o->stdin_channel : "default";
+    const char *at = strstr(srv_page_html, mark);
+    if (!at || !pw_channel_valid(ch, strlen(ch))) {
+        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
+        return;
+    }
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    size_t pre = (size_t)(at - srv_page_html);
+    if (pw_buf_append(&b, srv_page_html, pre) || pw_buf_append(&b, ch, strlen(ch)) ||
+        pw_buf_append(&b, at + sizeof mark - 1, srv_page_len - pre - (sizeof mark - 1))) {
+        pw_buf_free(&b);
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
+    srv_http_response(c, 200, "text/html; charset=utf-8", NULL, b.p, b.len);
+    pw_buf_free(&b);
+}
+
 static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
 {
     char extra[64];
@@ -614,7 +642,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
     if (pw_str_eq(path, "/") || pw_str_eq(path, "/index.html")) {
         if (!get && !head)
             return srv__method_not_allowed(c, "GET, HEAD");
-        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
+        srv__page(c);
         return;
     }
     if (pw_str_eq(path, "/healthz")) {

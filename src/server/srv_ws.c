@@ -399,7 +399,7 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
     char since[PW_ID_MAX + 1];
     int hs = pw_http_query_get(req->query, "since", since, sizeof since);
     if (hs == 0 || hs < -1) {
-        srv_http_error(c, 400, "bad since parameter", "pushwire SPEC §3");
+        srv_http_error(c, 400, "bad since parameter", "docs/PROTOCOL.md#ids-and-resume");
         return PW_ENET_ID;
     }
     struct pw_fetch f;

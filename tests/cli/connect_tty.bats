@@ -6,7 +6,7 @@
 load helper
 
 setup() {
-    command -v script >/dev/null || skip "script(1) (util-linux) is not installed"
+    command -v script >/dev/null || missing "script(1) (bsdutils) is not installed"
     start_serve --echo
     export URL=ws://127.0.0.1:$SERVE_PORT/ws/c OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
 }

@@ -61,7 +61,7 @@ applets() { "$PW" help --gen=applets; }
 
 @test "the bash completion completes applets and options" {
     a=$(applets | head -n 1)
-    [ -n "$a" ] || skip "no applet registered"
+    [ -n "$a" ] || fail "no applet registered"
     run bash -c "source '$TOP/completions/pushwire.bash'
         COMP_WORDS=(pushwire ''); COMP_CWORD=1; _pushwire; echo \"\${COMPREPLY[*]}\"
         COMP_WORDS=(pushwire $a --hel); COMP_CWORD=2; _pushwire; echo \"\${COMPREPLY[*]}\""
@@ -70,9 +70,16 @@ applets() { "$PW" help --gen=applets; }
     assert_line --index 1 '--help'
 }
 
-@test "zsh and fish completions are syntactically valid where the shells exist" {
-    if command -v zsh >/dev/null; then run zsh -n "$TOP/completions/_pushwire"; assert_success; fi
-    if command -v fish >/dev/null; then run fish -n "$TOP/completions/pushwire.fish"; assert_success; fi
+@test "the zsh completion is syntactically valid" {
+    command -v zsh >/dev/null || missing "zsh is not installed"
+    run zsh -n "$TOP/completions/_pushwire"
+    assert_success
+}
+
+@test "the fish completion is syntactically valid" {
+    command -v fish >/dev/null || missing "fish is not installed"
+    run fish -n "$TOP/completions/pushwire.fish"
+    assert_success
 }
 
 @test "README shows the two set-up commands and an example for every applet" {

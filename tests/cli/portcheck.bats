@@ -166,10 +166,10 @@ sysval() { cut -f"${2:-1}" "/proc/sys/$1"; }
 }
 
 @test "a probe to a closed IPv6 port reports ECONNREFUSED too" {
-    [ -e /proc/net/if_inet6 ] || skip "no IPv6"
+    [ -e /proc/net/if_inet6 ] || missing "no IPv6"
     p=$(closed_port)
     run "$PW" portcheck "[::1]:$p" --connections 3 --json
-    [ "$status" -eq 4 ] || skip "no IPv6 loopback here (exit $status)"
+    [ "$status" -eq 4 ] || missing "no IPv6 loopback here (exit $status)"
     [ "$(jq -r .first_error.error <<<"$output")" = ECONNREFUSED ]
     [ "$(jq -r .destination <<<"$output")" = "[::1]:$p" ]
 }
@@ -221,7 +221,7 @@ sysval() { cut -f"${2:-1}" "/proc/sys/$1"; }
 # ns_probe ARGS… — in a fresh network namespace whose ephemeral port range is
 # 100 ports, start a listener and probe it with ARGS
 ns_probe() {
-    unshare -n true 2>/dev/null || skip "cannot create a network namespace here"
+    unshare -n true 2>/dev/null || missing "cannot create a network namespace here"
     run timeout 60 unshare -n bash -c '
         ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="40000 40099" || exit 99
         pf=$(mktemp); /usr/bin/python3 "$2/tests/cli/tcp_hold.py" >"$pf" 2>/dev/null &
@@ -229,7 +229,7 @@ ns_probe() {
         pw=$1; shift 2
         "$pw" portcheck "127.0.0.1:$p" "$@"; rc=$?
         kill $l; rm -f "$pf"; exit $rc' _ "$PW" "$TOP" "$@"
-    [ "$status" -ne 99 ] || skip "cannot set the port range in a namespace here"
+    [ "$status" -ne 99 ] || missing "cannot set the port range in a namespace here"
 }
 
 @test "past the ephemeral ports of one source address the probe reports EADDRNOTAVAIL" {
@@ -253,7 +253,7 @@ ns_probe() {
 }
 
 @test "on a terminal: a table, and a progress line rewritten in place" {
-    command -v script >/dev/null || skip "no script(1)"
+    command -v script >/dev/null || missing "script(1) (bsdutils) is not installed"
     start_listener
     run timeout 60 script -qec "'$PW' portcheck 127.0.0.1:$LPORT --connections 300 --hold 0.3" /dev/null
     assert_success

@@ -6,7 +6,7 @@
 load helper
 
 need_serve() {
-    "$PW" serve --help >/dev/null 2>&1 || skip "the serve applet is not built in"
+    "$PW" serve --help >/dev/null 2>&1 || fail "the serve applet is not built in"
 }
 
 setup() {
@@ -335,7 +335,7 @@ EOF
 need_embedded() {
     need_serve
     feed
-    start_replay_serve "$D/feed.jsonl" || skip "replay --serve is not available"
+    start_replay_serve "$D/feed.jsonl" || fail "replay --serve did not start"
 }
 
 @test "replay --serve: prints the listening line for port 0" {
@@ -431,6 +431,31 @@ EOF
     wait "$RS_PID" || rc=$?
     RS_PID=
     [ "$rc" = 0 ]
+}
+
+# every "t" of a transcript: microseconds at most, no float noise
+# (0.0266, not 0.026599999999999999)
+t_reads_well() {
+    local t bad=0
+    [ "$(grep -c '"t":' "$1")" -gt 0 ] || { echo "no t in $1" >&2; return 1; }
+    for t in $(grep -o '^{"t":[^,]*' "$1" | cut -d: -f2); do
+        [[ $t =~ ^[0-9]+(\.[0-9]{1,6})?$ ]] || { echo "t $t in $1 does not read well" >&2; bad=1; }
+    done
+    return $bad
+}
+
+@test "connect --record and serve --record write t in microseconds at most, without float noise" {
+    need_serve
+    start_serve --record "$D/srec.jsonl"
+    for i in 1 2 3; do
+        seq 20 | timeout 10 "$PW" connect --wait --count 20 --record "$D/c$i.jsonl" \
+            "ws://127.0.0.1:$SERVE_PORT/ws/room" >/dev/null
+        [ "$(grep -c '"dir":"in"' "$D/c$i.jsonl")" = 20 ]
+        t_reads_well "$D/c$i.jsonl"
+    done
+    stop_serve
+    [ "$(grep -c '"dir":"in"' "$D/srec.jsonl")" = 60 ]
+    t_reads_well "$D/srec.jsonl"
 }
 
 @test "serve --record writes each published message; replay --serve plays it back" {

@@ -74,6 +74,20 @@ teardown() { stop_serve; }
     refute_output --regexp '(src|href)="(https?:)?//'
 }
 
+@test "GET / names serve's --channel as the page's default channel; HEAD has the same length" {
+    start_serve --channel news
+    run C "$SERVE_URL/"
+    assert_output --partial '<meta name="pushwire-channel" content="news">'
+    refute_output --partial '{{channel}}'
+    len=$(C "$SERVE_URL/" | wc -c)
+    run C -I "$SERVE_URL/"
+    assert_line --partial "Content-Length: $len"
+    stop_serve
+    start_serve
+    run C "$SERVE_URL/index.html"
+    assert_output --partial '<meta name="pushwire-channel" content="default">'
+}
+
 @test "src/server/page.c is generated from src/server/page.html" {
     "$TOP/tools/page2c.sh" "$BATS_TEST_TMPDIR/page.c"
     run diff "$TOP/src/server/page.c" "$BATS_TEST_TMPDIR/page.c"

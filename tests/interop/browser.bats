@@ -1,22 +1,39 @@
 #!/usr/bin/env bats
 # browser.bats — Chromium headless (Debian's /usr/bin/chromium, driven by
 # playwright-core from npm; no browser download) against `pushwire serve`:
-# the embedded page, WebSocket, EventSource with a server-side drop and the
-# browser's own reconnect with Last-Event-ID, and a fetch long-poll loop.
+# the embedded page (its channel, backlog, drop and resume, the gap signal,
+# the metrics sparklines), WebSocket, EventSource with a server-side drop and
+# the browser's own reconnect with Last-Event-ID, and a fetch long-poll loop.
 # The browser is the reference client.  browser.js holds the scenarios; one
 # browser runs them all in setup_file (its start-up is the slow part) and
 # each test below checks its scenario's verdict.
 load helper
 
 setup_file() {
-    # --retry: the browser's reconnect delay after the drop (SSE retry:, ms)
-    serve_start --retry 250 --ping 0
-    export RESULTS=$BATS_FILE_TMPDIR/browser.out
-    timeout 240 "$NODE" "$INTEROP/browser.js" all "$SERVE_PORT" >"$RESULTS" 2>&1 || true
+    # a second server whose backlog is 2 messages, for the page's gap signal
+    serve_start --retry 250 --ping 0 --backlog 2
+    export GAP_PID=$SERVE_PID GAP_PORT=$SERVE_PORT GAP_LOG=$SERVE_LOG
+    # --retry: the browser's reconnect delay after the drop (SSE retry:, ms);
+    # --channel: the channel the page watches without ?channel=
+    export PAGE_CHANNEL=pagedemo
+    serve_start --retry 250 --ping 0 --channel "$PAGE_CHANNEL"
+    export RESULTS=${BROWSER_RESULTS:-$BATS_FILE_TMPDIR/browser.out}
+    timeout 300 "$NODE" "$INTEROP/browser.js" all "$SERVE_PORT" >"$RESULTS" 2>&1 || true
+}
+
+# gap_serve CMD — runs a serve_* helper on the --backlog 2 server
+gap_serve() {
+    local pid=$SERVE_PID log=$SERVE_LOG rc=0
+    SERVE_PID=$GAP_PID SERVE_LOG=$GAP_LOG
+    "$@" || rc=$?
+    GAP_PID=$SERVE_PID
+    SERVE_PID=$pid SERVE_LOG=$log
+    return $rc
 }
 
 teardown_file() {
     serve_stop || true
+    gap_serve serve_stop || true
 }
 
 scenario() {
@@ -24,8 +41,24 @@ scenario() {
     grep -q "^ok $1:" "$RESULTS"
 }
 
-@test "browser: the embedded page loads with no external asset and shows a message on all three transports" {
+@test "browser: the embedded page loads with no external asset, watches serve's --channel with its backlog, and shows a message on all three transports" {
     scenario page
+}
+
+@test "browser: the page with ?channel= watches that channel and shows its backlog on load" {
+    scenario page-channel
+}
+
+@test "browser: the page's drop and resume: what was published meanwhile arrives once, in order, in each panel" {
+    scenario page-drop
+}
+
+@test "browser: the page's drop and resume past a tiny --backlog shows the gap signal in each panel" {
+    scenario page-gap
+}
+
+@test "browser: the page's metrics sparklines show connections and messages per second after traffic" {
+    scenario page-metrics
 }
 
 @test "browser: WebSocket text and binary between two browser sockets, POST delivery, pushwire.v1 resume, close 1000" {
@@ -42,5 +75,7 @@ scenario() {
 
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
+    gap_serve serve_alive
     serve_stop
+    gap_serve serve_stop
 }

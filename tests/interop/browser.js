@@ -3,7 +3,10 @@
 // browser is downloaded) against a running `pushwire serve`.
 //
 //   node browser.js all|SCENARIO PORT
-//   SCENARIO: page | websocket | eventsource-drop | longpoll
+//   SCENARIO: page | page-channel | page-drop | page-gap | page-metrics |
+//             websocket | eventsource-drop | longpoll
+//   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
+//   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
 //
 // One browser runs the scenarios in turn; each prints `ok NAME: what was
 // checked` or `FAIL NAME: why`; exit 1 if any failed.
@@ -21,6 +24,8 @@ const [scenario, portArg] = process.argv.slice(2);
 const PORT = Number(portArg);
 const HTTP = `http://127.0.0.1:${PORT}`;
 const uniq = `${process.pid}-${Date.now() % 100000}`;
+const PAGE_CHANNEL = process.env.PAGE_CHANNEL || '';
+const GAP_PORT = Number(process.env.GAP_PORT || 0);
 
 function fail(msg) { const e = new Error(msg); e.check = true; throw e; }
 function check(cond, msg) { if (!cond) fail(msg); }
@@ -69,38 +74,201 @@ async function launch() {
 
 // --- scenarios ---------------------------------------------------------------
 
-// GET / : no external asset, no script error, the three transports open, and a
-// message published over POST shows up once in each of the three panes.
-async function page(ctx) {
+// --- the page at / ----------------------------------------------------------
+
+const PANELS = ['ws', 'sse', 'poll'];
+
+// opens URL in a new page and records what it asks for: errors, requests to
+// other hosts, every request and WebSocket URL (path + query)
+async function openPage(ctx, url, port = PORT) {
   const p = await ctx.newPage();
-  const errors = [], foreign = [], paths = [];
-  p.on('pageerror', (e) => errors.push(String(e)));
+  const seen = { errors: [], foreign: [], urls: [] };
+  p.on('pageerror', (e) => seen.errors.push(String(e)));
   // a 404 for /favicon.ico is the browser asking, not the page failing
-  p.on('response', (r) => { if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') errors.push(`${r.status()} for ${r.url()}`); });
+  p.on('response', (r) => { if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') seen.errors.push(`${r.status()} for ${r.url()}`); });
   p.on('request', (r) => {
     const u = new URL(r.url());
-    if (u.host !== `127.0.0.1:${PORT}`) foreign.push(r.url());
-    paths.push(u.pathname);
+    if (u.protocol !== 'data:' && u.host !== `127.0.0.1:${port}`) seen.foreign.push(r.url());
+    seen.urls.push(u.pathname + u.search);
   });
-  p.on('websocket', (w) => paths.push(new URL(w.url()).pathname));
-  const res = await p.goto(`${HTTP}/`, { timeout: WAIT_MS });
-  check(res.status() === 200, `GET / answered ${res.status()}`);
+  p.on('websocket', (w) => { const u = new URL(w.url()); seen.urls.push(u.pathname + u.search); });
+  const res = await p.goto(url, { timeout: WAIT_MS });
+  check(res.status() === 200, `GET ${url} answered ${res.status()}`);
   check(/text\/html/.test(res.headers()['content-type'] || ''), `GET / is ${res.headers()['content-type']}, not text/html`);
+  return { p, seen };
+}
+
+// every panel's lines: {cls, id, text} (messages have an id; gap and note lines a class)
+function panelLines(p) {
+  return p.evaluate((ids) => Object.fromEntries(ids.map((id) => [id,
+    Array.from(document.querySelectorAll(`#${id} ol li`)).map((li) => ({
+      cls: li.className, id: li.dataset.id || '', after: li.dataset.after, first: li.dataset.first,
+      text: li.textContent, shown: li.offsetHeight > 0 })),
+  ])), PANELS);
+}
+// the data of a panel's message lines ("ID data" → "data")
+const msgData = (lines) => lines.filter((l) => l.id).map((l) => l.text.slice(l.text.indexOf(' ') + 1));
+
+// waits until every panel in `which` satisfies fn(lines of that panel)
+async function untilPanels(p, which, fn, what) {
+  return until(async () => { const all = await panelLines(p); return which.every((id) => fn(all[id])) && all; }, what);
+}
+
+// the panels' transports are open (or polling) for the first time
+async function panelsOpen(p) {
+  await until(() => p.evaluate((ids) => ids.every((id) => /^(open|polling)/.test(document.querySelector(`#${id} .state`).textContent)), PANELS),
+              'the three panels to connect');
+}
+
+async function clickDrop(p, id, want) {
+  await p.click(`#${id} .drop`);
+  await until(() => p.evaluate(({ id, want }) => document.querySelector(`#${id} .drop`).textContent.startsWith(want), { id, want }),
+              `the ${id} button to read '${want}…'`);
+}
+
+// GET / without ?channel=: no external asset, no script error, it watches
+// the serve's --channel over the three transports from the start of its
+// backlog, and a message published over POST shows up once in each panel.
+async function page(ctx) {
+  const pre = [];
+  if (PAGE_CHANNEL)
+    for (let i = 0; i < 2; i++) { const b = `backlog-${uniq}-${i}`; await publish(PAGE_CHANNEL, b); pre.push(b); }
+  const { p, seen } = await openPage(ctx, `${HTTP}/`);
+  const paths = seen.urls;
   await until(() => ['/ws/', '/sse/', '/poll/'].every((t) => paths.some((x) => x.startsWith(t))),
               `the page to open /ws/, /sse/ and /poll/ (it opened ${[...new Set(paths)].join(' ')})`);
-  const ch = paths.find((x) => x.startsWith('/sse/')).slice(5);
-  check(foreign.length === 0, `the page loads assets from elsewhere: ${foreign.join(' ')}`);
-  // the WebSocket must be open before publishing (it does not resume by itself)
-  await sleep(300);
+  const ch = paths.find((x) => x.startsWith('/sse/')).slice(5).replace(/\?.*/, '');
+  if (PAGE_CHANNEL) check(ch === PAGE_CHANNEL, `the page watches '${ch}', not the serve's --channel '${PAGE_CHANNEL}'`);
+  check(seen.foreign.length === 0, `the page loads assets from elsewhere: ${seen.foreign.join(' ')}`);
+  await panelsOpen(p);
   const token = `tok-${uniq}`;
   await publish(ch, token);
-  const count = () => p.evaluate((t) => document.body.innerText.split(t).length - 1, token);
-  await until(async () => (await count()) >= 3, `'${token}' to appear in the three panes`);
+  const count = (t) => p.evaluate((t) => document.body.innerText.split(t).length - 1, t);
+  await until(async () => (await count(token)) >= 3, `'${token}' to appear in the three panes`);
   await sleep(300);
-  const n = await count();
+  const n = await count(token);
   check(n === 3, `'${token}' appears ${n} times on the page, expected 3 (one per transport)`);
-  check(errors.length === 0, `page errors: ${errors.join(' | ')}`);
-  console.log(`ok page: GET / is HTML with no external asset; it subscribed to '${decodeURIComponent(ch)}' over ws, sse, poll; a POSTed message showed in all three panes`);
+  for (const b of pre) { const k = await count(b); check(k === 3, `backlog message '${b}' appears ${k} times, expected 3`); }
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page: GET / is HTML with no external asset; with no ?channel= it watches the serve's --channel '${decodeURIComponent(ch)}' over ws, sse, poll; its backlog (${pre.length}) and a POSTed message showed once in each pane`);
+}
+
+// GET /?channel=X watches X and shows its backlog on load: each transport
+// resumes after 0 (since=0, lastEventId=0, cursor=0).
+async function pageChannel(ctx) {
+  const ch = `bq-${uniq}`;
+  const want = [];
+  for (let i = 0; i < 3; i++) { want.push(`q-${i}`); await publish(ch, `q-${i}`); }
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  await untilPanels(p, PANELS, (l) => msgData(l).length >= 3, 'the backlog in the three panels');
+  await sleep(300);
+  const all = await panelLines(p);
+  for (const id of PANELS)
+    check(JSON.stringify(msgData(all[id])) === JSON.stringify(want), `${id} panel shows ${JSON.stringify(msgData(all[id]))}, expected the backlog ${JSON.stringify(want)}`);
+  for (const u of [`/ws/${ch}?since=0`, `/sse/${ch}?lastEventId=0`, `/poll/${ch}?timeout=25&cursor=0`])
+    check(seen.urls.includes(u), `the page never asked for ${u} (it asked for ${[...new Set(seen.urls)].join(' ')})`);
+  check(!seen.urls.some((u) => /^\/(ws|sse|poll)\//.test(u) && !u.includes(`/${ch}`)), `the page also watched another channel: ${seen.urls.join(' ')}`);
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-channel: /?channel=${ch} watched ${ch} only, from the start (since=0, lastEventId=0, cursor=0), and showed its 3 backlog messages once per panel`);
+}
+
+// drop and resume: messages published while a panel is dropped arrive once,
+// in order, when it resumes after the last id it saw; the other panels go on.
+async function pageDrop(ctx) {
+  const ch = `bd-${uniq}`;
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  await panelsOpen(p);
+  const sent = [], ids = [];
+  const pub = async (d) => { sent.push(d); ids.push((await publish(ch, d)).id); };
+  for (let i = 1; i <= 3; i++) await pub(`d-${i}`);
+  await untilPanels(p, PANELS, (l) => msgData(l).length >= 3, 'd-1..d-3 in the three panels');
+  // 1: all three dropped at once
+  for (const id of PANELS) await clickDrop(p, id, 'resume');
+  for (let i = 4; i <= 8; i++) await pub(`d-${i}`);
+  await sleep(400);
+  let all = await panelLines(p);
+  for (const id of PANELS) check(msgData(all[id]).length === 3, `${id} panel got messages while dropped: ${msgData(all[id])}`);
+  for (const id of PANELS) await clickDrop(p, id, 'drop');
+  await untilPanels(p, PANELS, (l) => msgData(l).length >= 8, 'd-1..d-8 in the three panels after resuming');
+  const resumeAt = ids[2];
+  for (const u of [`/ws/${ch}?since=${resumeAt}`, `/sse/${ch}?lastEventId=${resumeAt}`, `/poll/${ch}?timeout=25&cursor=${resumeAt}`])
+    check(seen.urls.includes(u), `no resume request ${u} (the page asked for ${[...new Set(seen.urls)].join(' ')})`);
+  // 2: one panel dropped while the other two stay live
+  await clickDrop(p, 'sse', 'resume');
+  await pub('d-9');
+  await untilPanels(p, ['ws', 'poll'], (l) => msgData(l).length >= 9, 'd-9 in the live panels');
+  all = await panelLines(p);
+  check(msgData(all.sse).length === 8, `the dropped sse panel got ${msgData(all.sse).length} messages`);
+  await clickDrop(p, 'sse', 'drop');
+  await untilPanels(p, ['sse'], (l) => msgData(l).length >= 9, 'd-9 in the sse panel after resuming');
+  await sleep(500);   // a duplicate would arrive now
+  all = await panelLines(p);
+  for (const id of PANELS) {
+    const lines = all[id].filter((l) => l.id);
+    check(JSON.stringify(msgData(all[id])) === JSON.stringify(sent), `${id} panel: lost or repeated: ${JSON.stringify(msgData(all[id]))}`);
+    check(JSON.stringify(lines.map((l) => l.id)) === JSON.stringify(ids), `${id} panel ids ${lines.map((l) => l.id)} are not the POST ids ${ids}`);
+    check(!all[id].some((l) => l.cls === 'gap'), `${id} panel shows a gap`);
+  }
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-drop: 5 messages published while the three panels were dropped, 1 while only sse was; after resume each panel shows all ${sent.length} once, in order, with the POST ids (resumed with since=, lastEventId=, cursor= ${resumeAt})`);
+}
+
+// drop and resume past a tiny backlog (GAP_PORT: serve --backlog 2): each
+// panel shows the gap signal, visibly, then what is still held.
+async function pageGap(ctx) {
+  check(GAP_PORT, 'GAP_PORT (a serve with --backlog 2) is not set');
+  const ch = `bg-${uniq}`;
+  const { p, seen } = await openPage(ctx, `http://127.0.0.1:${GAP_PORT}/?channel=${ch}`, GAP_PORT);
+  await panelsOpen(p);
+  const ids = [];
+  ids.push((await publish(ch, 'g-1', GAP_PORT)).id);
+  await untilPanels(p, PANELS, (l) => msgData(l).length >= 1, 'g-1 in the three panels');
+  for (const id of PANELS) await clickDrop(p, id, 'resume');
+  for (let i = 2; i <= 6; i++) ids.push((await publish(ch, `g-${i}`, GAP_PORT)).id);
+  for (const id of PANELS) await clickDrop(p, id, 'drop');
+  await untilPanels(p, PANELS, (l) => msgData(l).length >= 3, 'the gap and g-5, g-6 in the three panels');
+  await sleep(500);
+  const all = await panelLines(p);
+  for (const id of PANELS) {
+    check(JSON.stringify(msgData(all[id])) === JSON.stringify(['g-1', 'g-5', 'g-6']), `${id} panel: ${JSON.stringify(msgData(all[id]))}, expected g-1, g-5, g-6`);
+    const gaps = all[id].filter((l) => l.cls === 'gap');
+    check(gaps.length === 1, `${id} panel shows ${gaps.length} gap lines, expected 1: ${JSON.stringify(all[id])}`);
+    check(gaps[0].after === ids[0] && gaps[0].first === ids[4], `${id} gap says after ${gaps[0].after}, first ${gaps[0].first}; expected after ${ids[0]}, first ${ids[4]}`);
+    check(gaps[0].shown, `${id} gap line is not visible`);
+    const at = all[id].findIndex((l) => l.cls === 'gap');
+    check(all[id][at + 1] && all[id][at + 1].id === ids[4], `${id} panel: the gap does not come right before g-5`);
+  }
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-gap: with --backlog 2, resuming after ${ids[0]} showed the gap (first held ${ids[4]}) in each panel, then g-5 and g-6`);
+}
+
+// the metrics panel: sparklines with non-zero numbers once there is traffic
+async function pageMetrics(ctx) {
+  const ch = `bm-${uniq}`;
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  await panelsOpen(p);
+  const peak = (id) => p.evaluate((id) => Number(document.querySelector(`#m-${id}`).dataset.peak), id);
+  const end = Date.now() + WAIT_MS;
+  let i = 0;
+  // publish until a one-second sample has caught messages in and out
+  while (!((await peak('in')) > 0 && (await peak('out')) > 0)) {
+    check(Date.now() < end, `messages in/out per second stayed 0 (in ${await peak('in')}, out ${await peak('out')})`);
+    await publish(ch, `m-${i++}`);
+    await sleep(100);
+  }
+  await until(async () => (await peak('ws')) >= 1 && (await peak('sse')) >= 1 && (await peak('poll')) >= 1,
+              'WebSocket, SSE and held-poll connections to show at least 1');
+  const sparks = () => p.evaluate(() => Array.from(document.querySelectorAll('#metrics .spark')).map((d) => ({
+    id: d.id, label: d.querySelector('span').textContent, text: d.querySelector('b').textContent,
+    points: d.querySelector('polyline').getAttribute('points').split(' ').filter(Boolean).length })));
+  const r = await sparks();
+  for (const id of ['m-ws', 'm-sse', 'm-poll', 'm-in', 'm-out', 'm-slow'])
+    check(r.some((x) => x.id === id), `no ${id} sparkline`);
+  // a line needs two samples (a rate's first comes one second after the first fetch)
+  await until(async () => (await sparks()).every((x) => x.points >= 2 && /^[0-9.]+$/.test(x.text)),
+              'every sparkline to have a line and a number');
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-metrics: after ${i} messages the sparklines showed ws/sse/poll connections >= 1 and messages in (peak ${(await peak('in')).toFixed(1)}/s) and out (peak ${(await peak('out')).toFixed(1)}/s) above 0`);
 }
 
 // same-origin blank context for API-level tests
@@ -285,7 +453,8 @@ async function longpoll(ctx) {
   console.log(`ok longpoll: 60 messages in 6 bursts over ${r.requests} fetch requests, in order, none lost or repeated`);
 }
 
-const SCENARIOS = { page, websocket, 'eventsource-drop': eventsourceDrop, longpoll };
+const SCENARIOS = { page, 'page-channel': pageChannel, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
+                    websocket, 'eventsource-drop': eventsourceDrop, longpoll };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
@@ -301,6 +470,7 @@ const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.
   let rc = 0;
   try {
     for (const n of names) {   // one browser for all: its start-up is the slow part
+      const before = new Set(ctx.pages());
       try {
         await SCENARIOS[n](ctx);
         trace(`${n} done`);
@@ -308,6 +478,9 @@ const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.
         console.log(`FAIL ${n}: ${e.check ? e.message : e.stack}`);
         rc = 1;
       }
+      // a page left open keeps its event stream and long poll: Chromium's 6
+      // connections per host would run out for the next scenarios
+      for (const pg of ctx.pages()) if (!before.has(pg)) await pg.close().catch(() => {});
     }
   } finally {
     await ctx.close().catch(() => {});

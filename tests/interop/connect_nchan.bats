@@ -8,8 +8,8 @@ load connect_helper
 NCHAN_SO=/usr/lib/nginx/modules/ngx_nchan_module.so
 
 setup() {
-    [ -r "$NCHAN_SO" ] || skip "libnginx-mod-nchan is not installed"
-    command -v nginx >/dev/null || skip "nginx is not installed"
+    [ -r "$NCHAN_SO" ] || missing "libnginx-mod-nchan is not installed"
+    command -v nginx >/dev/null || missing "nginx is not installed"
     local d=$BATS_TEST_TMPDIR/nginx i
     mkdir -p "$d/tmp"
     NPORT=$(free_port)

@@ -6,7 +6,7 @@ teardown() { peers_stop; }
 
 node_echo() { # [--deflate]
     local log=$BATS_TEST_TMPDIR/node.log i
-    [ -d "$INTEROP/node_modules/ws" ] || skip "npm packages missing: run 'make deps'"
+    [ -d "$INTEROP/node_modules/ws" ] || missing "npm packages missing: run 'make deps'"
     node "$TOP/bench/node_ws_echo.js" "$@" 2>"$log" 3>&- &
     PEER_PIDS="${PEER_PIDS:-} $!"
     for i in $(seq 200); do
@@ -48,7 +48,7 @@ node_echo() { # [--deflate]
 }
 
 node_peer() { # MODE [ARGS]
-    [ -d "$INTEROP/node_modules/ws" ] || skip "npm packages missing: run 'make deps'"
+    [ -d "$INTEROP/node_modules/ws" ] || missing "npm packages missing: run 'make deps'"
     peer_start NODEP node "$INTEROP/node_ws_peer.js" "$@"
     NODEP_URL=ws://127.0.0.1:$NODEP_PORT/
 }

@@ -1,4 +1,6 @@
 /* test_json.c — JSON writer, base64 and the strict reader. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +81,73 @@ static void test_writer_values(void)
     OK(b.len == 12 && memcmp(b.p, "null,null,42", 12) == 0,
        "writer: NaN and inf as null, integral double without fraction");
     pw_buf_free(&b);
+}
+
+/* Numbers are written in the shortest text that reads back as the same
+ * double: a transcript's "t" reads 0.0266, not 0.026599999999999999. */
+static void num_is(double v, const char *want)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    int rc = pw_json_num(&b, v);
+    OK(rc == 0 && b.len == strlen(want) && memcmp(b.p, want, b.len) == 0, "writer: number %s (got %.*s)",
+       want, (int)b.len, b.p ? (char *)b.p : "");
+    pw_buf_free(&b);
+}
+
+/* significant digits of a %g-style text */
+static int sig_digits(const char *s)
+{
+    int n = 0, lead = 1;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9')
+            continue;
+        if (lead && *s == '0')
+            continue;
+        lead = 0;
+        n++;
+    }
+    return n;
+}
+
+static void test_writer_numbers(void)
+{
+    num_is(0.0266, "0.0266");
+    num_is(0.026599999999999999, "0.0266");
+    num_is(0.1, "0.1");
+    num_is(-2.5, "-2.5");
+    num_is(12.345678, "12.345678");
+    num_is(1.0 / 3, "0.3333333333333333");
+    num_is(0.1 + 0.2, "0.30000000000000004");
+    num_is(1e300, "1e+300");
+    num_is(1e-7, "1e-07");
+    num_is(1e22, "1e+22");
+    /* pseudo-random doubles over the whole range: each reads back exactly,
+     * and one digit fewer would not (when more than 15 were needed) */
+    uint64_t x = 88172645463325252ULL;
+    int bad = 0, n = 0;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof v);
+        if (v != v || v - v != 0)
+            continue;
+        n++;
+        struct pw_buf b;
+        pw_buf_init(&b, 0);
+        char txt[40] = "", shorter[40];
+        if (pw_json_num(&b, v) == 0 && b.len < sizeof txt)
+            memcpy(txt, b.p, b.len);
+        pw_buf_free(&b);
+        int sig = sig_digits(txt);
+        if (!txt[0] || strtod(txt, NULL) != v || sig > 17)
+            bad++;
+        else if (sig > 15 && (snprintf(shorter, sizeof shorter, "%.*g", sig - 1, v),
+                              strtod(shorter, NULL) == v))
+            bad++;
+    }
+    OK(bad == 0 && n > 19000, "writer: %d random doubles read back exactly, in the fewest digits (%d bad)",
+       n, bad);
 }
 
 static void test_writer_cap(void)
@@ -366,6 +435,7 @@ int main(void)
 {
     test_writer_strings();
     test_writer_values();
+    test_writer_numbers();
     test_writer_cap();
     test_base64();
     test_reader_values();

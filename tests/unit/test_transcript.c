@@ -1,4 +1,5 @@
 /* test_transcript.c — transcript writer and streaming reader. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +193,44 @@ static void test_many(void)
     pw_buf_free(&b);
 }
 
+/* "t" reads well: microseconds at most, no float noise, and it reads back
+ * as the value written (rounded to the microsecond). */
+static void t_is(double t, const char *want, double back)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    struct pw_trec r = {0};
+    r.t = t;
+    r.type = PW_TREC_TEXT;
+    r.data = (const uint8_t *)"x";
+    r.len = 1;
+    char pre[64];
+    int n = snprintf(pre, sizeof pre, "{\"t\":%s,", want);
+    int rc = pw_trec_write(&b, &r);
+    OK(rc == 0 && b.len > (size_t)n && memcmp(b.p, pre, (size_t)n) == 0, "t %.9g is written %s (%.*s)", t, want,
+       (int)(b.len ? b.len - 1 : 0), b.p ? (char *)b.p : "");
+    FILE *f = fmemopen(b.p, b.len, "r");
+    struct pw_treader rd;
+    pw_treader_init(&rd, f, 0);
+    struct pw_trec got;
+    OK(pw_treader_next(&rd, &got) == 1 && got.t == back, "t %s reads back as %.9g", want, back);
+    pw_treader_free(&rd);
+    fclose(f);
+    pw_buf_free(&b);
+}
+
+static void test_time_text(void)
+{
+    t_is(0.0266, "0.0266", 0.0266);
+    t_is(0.026599999999999999, "0.0266", 0.0266);
+    t_is(0.1 + 0.2, "0.3", 0.3);
+    t_is(12.3456789, "12.345679", 12.345679);
+    t_is(0.0000015, "0.000002", 0.000002);
+    t_is(3.0, "3", 3.0);
+    t_is(0, "0", 0);
+    t_is(86400.000001, "86400.000001", 86400.000001);
+}
+
 /* the fuzzer found it: a huge t overflowed the writer's number buffer */
 static void test_huge_time(void)
 {
@@ -210,6 +249,7 @@ static void test_huge_time(void)
 int main(void)
 {
     test_huge_time();
+    test_time_text();
     test_roundtrip();
     test_accepted();
     test_refused();
