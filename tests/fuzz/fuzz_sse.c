@@ -36,7 +36,7 @@ static void on_comment(void *ud, const char *t, size_t n)
     pw_buf_append(ud, t, n);
 }
 
-static const struct pw_sse_callbacks cbs = {on_event, on_retry, on_comment};
+static const struct pw_sse_callbacks cbs = {on_event, on_retry, on_comment, NULL};
 
 static int run(const uint8_t *in, size_t n, size_t step, uint32_t seed, size_t ml, size_t md, struct pw_buf *out)
 {
