@@ -295,6 +295,57 @@ int pw_sse_parser_set_last_id(struct pw_sse_parser *p, const char *id)
     return 0;
 }
 
+/* ---- the response's Content-Type ---- */
+
+static const char *pw__ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* s starts with word (ASCII case-insensitive) followed by one of `end` */
+static int pw__word(const char *s, const char *word, const char *end)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != word[i])
+            return 0;
+    }
+    return strchr(end, s[n]) != NULL; /* the NUL counts as an end too */
+}
+
+int pw_sse_check_content_type(const char *ct)
+{
+    if (!ct)
+        return PW_ESSE_NOT_STREAM;
+    const char *s = pw__ws(ct);
+    if (!pw__word(s, "text/event-stream", " \t;"))
+        return PW_ESSE_NOT_STREAM;
+    s = pw__ws(s + 17);
+    if (*s && *s != ';')
+        return PW_ESSE_NOT_STREAM; /* "text/event-stream x" */
+    while (*s == ';') {
+        s = pw__ws(s + 1);
+        size_t vl = strcspn(s, ";");
+        if (pw__word(s, "charset", "=")) {
+            const char *v = s + 8;
+            size_t n = vl - 8;
+            while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                n--;
+            if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+                v++, n -= 2;
+            if (n != 5 || !pw__word(v, "utf-8", "\"; \t"))
+                return PW_ESSE_CHARSET;
+        }
+        s += vl;
+    }
+    return 0;
+}
+
 /* ---- encoder ---- */
 
 static int pw__has_eol(const char *s)

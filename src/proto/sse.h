@@ -50,7 +50,9 @@
 
 #define PW_SSE_ERRORS(X)                                                       \
     X(SSE_LINE_TOOBIG, -500, "WHATWG HTML §9.2.6 (limit)", "event-stream line longer than the limit") \
-    X(SSE_EVENT_TOOBIG, -501, "WHATWG HTML §9.2.6 (limit)", "event data larger than the limit")
+    X(SSE_EVENT_TOOBIG, -501, "WHATWG HTML §9.2.6 (limit)", "event data larger than the limit") \
+    X(SSE_NOT_STREAM, -502, "WHATWG HTML §9.2.3", "the response is not text/event-stream") \
+    X(SSE_CHARSET, -503, "WHATWG HTML §9.2.3 (as Chromium)", "the event stream's charset is not UTF-8")
 
 enum { PW_SSE_ERRORS(PW_ERR_ENUM) };
 
@@ -107,6 +109,14 @@ const char *pw_sse_parser_last_id(const struct pw_sse_parser *p);
  * 0 or PW_ENOMEM (then unchanged). */
 int pw_sse_parser_set_last_id(struct pw_sse_parser *p, const char *id);
 void pw_sse_parser_free(struct pw_sse_parser *p);
+
+/* The Content-Type value of a response, as EventSource judges it: its MIME
+ * type must be text/event-stream (ASCII case-insensitive, whitespace and
+ * parameters allowed), and a charset parameter, when there is one, must be
+ * UTF-8 (Chromium fails the connection otherwise; the stream is always read
+ * as UTF-8).  ct may be NULL (no header).  0, PW_ESSE_NOT_STREAM or
+ * PW_ESSE_CHARSET. */
+int pw_sse_check_content_type(const char *ct);
 
 /* Encoder: appends one event to out.  id/event may be NULL (omitted; event
  * "message" is omitted too); retry_ms < 0 omits retry.  Data is split on

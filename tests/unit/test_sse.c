@@ -377,6 +377,32 @@ static void test_last_id(void)
     pw_buf_free(&got);
 }
 
+/* ---- Content-Type, as EventSource judges it ---- */
+
+static void test_content_type(void)
+{
+    static const struct { const char *ct; int want; } v[] = {
+        {"text/event-stream", 0},
+        {"TEXT/Event-Stream", 0},
+        {"  text/event-stream  ", 0},
+        {"text/event-stream;charset=utf-8", 0},
+        {"text/event-stream; charset=UTF-8", 0},
+        {"text/event-stream ; charset=\"utf-8\" ; x=y", 0},
+        {"text/event-stream; foo=bar", 0},
+        {"text/event-stream; charset=iso-8859-1", PW_ESSE_CHARSET},
+        {"text/event-stream; charset=utf8", PW_ESSE_CHARSET},
+        {"text/event-stream; charset=", PW_ESSE_CHARSET},
+        {"text/event-streams", PW_ESSE_NOT_STREAM},
+        {"text/event-stream x", PW_ESSE_NOT_STREAM},
+        {"text/html", PW_ESSE_NOT_STREAM},
+        {"text/plain; x=text/event-stream", PW_ESSE_NOT_STREAM},
+        {"", PW_ESSE_NOT_STREAM},
+        {NULL, PW_ESSE_NOT_STREAM},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        IS(pw_sse_check_content_type(v[i].ct), v[i].want, "content type: '%s'", v[i].ct ? v[i].ct : "(none)");
+}
+
 /* ---- encoder ---- */
 
 static void enc_is(const char *id, const char *ev, const char *data, size_t n, long long retry, const char *want,
@@ -484,6 +510,7 @@ int main(void)
     test_last_id();
     test_last_id_changes();
     test_big_event();
+    test_content_type();
     test_encoder();
     test_roundtrip();
     return tap_done();
