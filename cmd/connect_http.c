@@ -385,10 +385,14 @@ static void on_done(struct pw_httpc *h, int err)
         pwc_finish(PW_EXIT_OK);
         return;
     }
-    if (mode == M_NONE) { /* no response head at all */
-        pwc_info("server answered %ld with no event stream; the stream ends for good", status);
+    if (mode == M_NONE) { /* no answer at all: a network error, which EventSource retries */
+        pwc_info("%s", h->detail[0] ? h->detail : "the server closed the connection without an answer");
         pw_httpc_free(h);
-        pwc_finish(PW_EXIT_REJECTED);
+        if (pwc_may_retry()) {
+            schedule(500, 0);
+            return;
+        }
+        pwc_finish(PW_EXIT_ABNORMAL);
         return;
     }
     pw_sse_parser_end(&sse);

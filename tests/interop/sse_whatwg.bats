@@ -8,7 +8,7 @@
 # by request (sse_whatwg_cmp.py), then checks the rule itself.
 load connect_helper
 
-SCENARIOS="emptyid idcarry r301 r302 r303 r307 r308 loop cross big lines st204 st201 st206 st300
+SCENARIOS="emptyid idcarry r301 r302 r303 r307 r308 loop noanswer cross big lines st204 st201 st206 st300
            st404 st500 st503 html notype upper utf8cs latin1"
 
 setup_file() {
@@ -32,11 +32,11 @@ NODE=${NODE:-node}
 export NODE_PATH=$INTEROP/node_modules
 
 # pw_sse SCENARIO [ARGS...] — pushwire connect --json ARGS on the scenario, as
-# its own run; sets PW_RC, PW_OUT (stdout), PW_ERR (stderr), PWRUN
+# run of its own; sets PW_RC, PW_OUT (stdout), PW_ERR (stderr), PWRUN
 pw_sse() {
     local sc=$1
     shift
-    PWRUN=p$BATS_TEST_NUMBER-$sc
+    PWRUN=p$BATS_TEST_NUMBER-$sc-$((++PW_N))
     PW_OUT=$BATS_TEST_TMPDIR/$sc.out PW_ERR=$BATS_TEST_TMPDIR/$sc.err PW_RC=0
     timeout 60 "$PW" connect --json "$@" "http://127.0.0.1:$SSE_PORT/s/$sc/start?run=$PWRUN" \
         >"$PW_OUT" 2>"$PW_ERR" || PW_RC=$?
@@ -115,6 +115,14 @@ redirect_case() {
     [ "$PW_RC" -eq 1 ]
     run cat "$PW_ERR"
     assert_output --partial 'redirects'
+}
+
+@test "a connection closed without an answer is a network error: reconnected with --reconnect (as EventSource), exit 8 without" {
+    pw_sse noanswer --reconnect
+    same_as_browser noanswer
+    [ "$PW_RC" -eq 0 ]
+    pw_sse noanswer
+    [ "$PW_RC" -eq 8 ]
 }
 
 @test "a redirect to another origin: followed, and the reconnection goes there with Last-Event-ID" {

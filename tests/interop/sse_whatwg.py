@@ -40,6 +40,9 @@ class Resp:
         self.headers, self.bytewise = list(headers), bytewise
 
 
+NOTHING = Resp(0)  # close the connection without an answer
+
+
 class Req:
     def __init__(self, leaf, conn, visit, query):
         self.leaf, self.conn, self.visit, self.query = leaf, conn, visit, query
@@ -164,6 +167,15 @@ def s_lines(r):
     return stop()
 
 
+def s_noanswer(r):
+    """a connection closed before any answer is a network error: reconnect"""
+    if r.conn == 1:
+        return NOTHING
+    if r.conn == 2:
+        return Resp(body=[R50 + b"data: after no answer\n\n"])
+    return stop()
+
+
 def status(code, ctype=ES, headers=()):
     def s(r):
         if r.conn > 1:
@@ -179,6 +191,7 @@ SCENARIOS = {
     "r301": redirect(301), "r302": redirect(302), "r303": redirect(303),
     "r307": redirect(307), "r308": redirect(308),
     "loop": s_loop,
+    "noanswer": s_noanswer,
     "cross": s_cross,
     "big": s_big,
     "lines": s_lines,
@@ -234,6 +247,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send(SCENARIOS[name](Req(leaf, conn, visit, u.query)))
 
     def send(self, r):
+        if r is NOTHING:
+            self.close_connection = True
+            return
         self.send_response(r.status)
         if r.ctype:
             self.send_header("Content-Type", r.ctype)
