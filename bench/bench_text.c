@@ -110,7 +110,7 @@ static void do_sse(void *a)
 {
     struct job *j = a;
     struct pw_sse_parser p;
-    struct pw_sse_callbacks cb = {on_event, NULL, NULL};
+    struct pw_sse_callbacks cb = {on_event, NULL, NULL, NULL};
     pw_sse_parser_init(&p, &cb, j, 0, 0);
     for (size_t o = 0; o < j->len; o += 4096)
         if (pw_sse_parser_feed(&p, j->in + o, j->len - o < 4096 ? j->len - o : 4096) != 0)

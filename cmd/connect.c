@@ -244,7 +244,7 @@ void pwc_record(const char *dir, const char *type, const char *id, const char *e
 
 static void cursor_save(void)
 {
-    if (!A.cursor_file || !A.last_id[0])
+    if (!A.cursor_file)
         return;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", A.cursor_file, (int)getpid());
@@ -267,6 +267,16 @@ void pwc_set_last_id(const char *id)
     if (!id || !*id)
         return;
     snprintf(A.last_id, sizeof A.last_id, "%s", id);
+    cursor_save();
+}
+
+/* SSE: an empty id: field emptied the last event ID string; the next
+ * connection (and the next run, through --cursor-file) resumes from none */
+void pwc_clear_last_id(void)
+{
+    if (!A.last_id[0])
+        return;
+    A.last_id[0] = 0;
     cursor_save();
 }
 

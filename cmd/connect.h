@@ -83,6 +83,7 @@ void pwc_record(const char *dir, const char *type, const char *id, const char *e
 int pwc_message(const char *type, const char *id, const char *event, const uint8_t *data,
                 size_t len);
 void pwc_set_last_id(const char *id);
+void pwc_clear_last_id(void);
 void pwc_gap(const char *after, const char *first, const char *raw);
 void pwc_activity(void);
 

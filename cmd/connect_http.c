@@ -1,5 +1,13 @@
 /* connect_http.c — the SSE and long-polling side of `connect`, over libcurl
- * (src/client_http.c) on the same loop as everything else. */
+ * (src/client/client_http.c) on the same loop as everything else.
+ *
+ * SSE follows the WHATWG processing model as Chromium implements it: only a
+ * 200 with a text/event-stream Content-Type (charset, if any, UTF-8) opens a
+ * stream; 204 ends it for good (exit 0), every other answer fails it for
+ * good (exit 6) — except that --reconnect retries 5xx and 429, a deliberate
+ * difference.  A reconnection goes to the URL the last stream came from
+ * (after redirects) and carries the last event ID string as Last-Event-ID
+ * unless that string is empty. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +26,12 @@
 enum { M_NONE, M_STREAM, M_BODY, M_ERRBODY, M_NOTHING };
 
 static struct pw_sse_parser sse;
-static int sse_inited, mode, sse_error;
+static int sse_inited, mode, sse_error, id_changed;
+static char *sse_url;          /* where the last stream came from (after redirects) */
+static struct pw_buf lei_hdr;  /* "Last-Event-ID: ..." */
 static struct pw_buf body;
 static char etag[256], last_mod[128];
-static char hdrbuf[4][1200];
+static char hdrbuf[3][1200];
 static const char *hdrs[PWC_MAX_LIST + 8];
 static char urlbuf[8400];
 
@@ -48,6 +58,8 @@ static void schedule(double base_ms, int immediate)
         uint8_t r;
         pw_rand_bytes(&r, 1);
         ms += ms * 0.25 * (r / 255.0);
+        if (ms > 1e12) /* a retry: of centuries would overflow the timer */
+            ms = 1e12;
     } else {
         ms = pwc_backoff_ms(A.attempts, base_ms);
     }
@@ -64,6 +76,12 @@ static void on_event(void *ud, const struct pw_sse_event *ev)
     if (A.finished || A.done_receiving)
         return;
     const char *id = ev->id && ev->id[0] ? ev->id : NULL;
+    if (id_changed && !id) { /* an empty id: field cleared the last event ID */
+        id_changed = 0;
+        pwc_clear_last_id();
+    }
+    if (id)
+        id_changed = 0; /* pwc_message keeps it, after printing the event */
     if (strcmp(ev->event, "gap") == 0) {
         struct pw_json *j = NULL;
         const char *after = NULL, *first = NULL;
@@ -73,6 +91,8 @@ static void on_event(void *ud, const struct pw_sse_event *ev)
         }
         pwc_gap(after, first, ev->data);
         pw_json_free(j);
+        if (id)
+            pwc_set_last_id(id);
         return;
     }
     pwc_message("text", id, ev->event, (const uint8_t *)ev->data, ev->data_len);
@@ -81,8 +101,37 @@ static void on_event(void *ud, const struct pw_sse_event *ev)
 static void on_retry(void *ud, uint64_t ms)
 {
     (void)ud;
+    if (ms == PW_SSE_RETRY_DEFAULT) { /* an empty retry: (Chromium: back to its default) */
+        A.retry_ms = 0;
+        pwc_verbose("* retry: default (our backoff from 0.5 s)");
+        return;
+    }
     A.retry_ms = (double)ms;
     pwc_verbose("* retry: %llu ms", (unsigned long long)ms);
+}
+
+/* The last event ID string changed.  Kept as the resume id once the event
+ * that carries it is printed, or at once when no event follows (`id: 7` and
+ * an empty line with no data). */
+static void on_last_id(void *ud, const char *id)
+{
+    (void)ud;
+    (void)id;
+    if (!A.finished && !A.done_receiving)
+        id_changed = 1;
+}
+
+/* after each piece of the stream: an id change no event carried */
+static void sync_last_id(void)
+{
+    if (!id_changed || A.finished || A.done_receiving)
+        return;
+    id_changed = 0;
+    const char *id = pw_sse_parser_last_id(&sse);
+    if (id[0])
+        pwc_set_last_id(id);
+    else
+        pwc_clear_last_id();
 }
 
 /* ---- the response --------------------------------------------------------- */
@@ -103,12 +152,6 @@ static void on_wire(struct pw_httpc *h, int out, const char *p, size_t n)
     }
 }
 
-static int is_type(const char *ct, const char *want)
-{
-    size_t l = strlen(want);
-    return strncasecmp(ct, want, l) == 0 && (ct[l] == 0 || ct[l] == ';' || ct[l] == ' ');
-}
-
 static int on_head(struct pw_httpc *h)
 {
     A.http_status = (int)h->status;
@@ -127,16 +170,26 @@ static int on_head(struct pw_httpc *h)
         mode = M_NOTHING;
         return -1;
     }
-    if (h->status / 100 != 2) {
+    if (h->status != 200) { /* 201, 206, 3xx not followed, 4xx, 5xx: fail */
         mode = M_ERRBODY;
         return 0;
     }
-    if (!is_type(h->content_type, "text/event-stream")) {
+    sse_error = pw_sse_check_content_type(h->content_type[0] ? h->content_type : NULL);
+    if (sse_error) {
         mode = M_NONE;
         return -1;
     }
     mode = M_STREAM;
     A.attempts = 0;
+    const char *u = pw_httpc_url(h);
+    if (u && strcmp(u, sse_url ? sse_url : A.url_str) != 0) {
+        char *dup = strdup(u);
+        if (dup) {
+            free(sse_url);
+            sse_url = dup;
+            pwc_verbose("* reconnections go to %s, where the redirects led", sse_url);
+        }
+    }
     pwc_verbose("* event stream open");
     pw_sse_parser_reset(&sse);
     return 0;
@@ -150,6 +203,7 @@ static int on_data(struct pw_httpc *h, const uint8_t *p, size_t n)
     pwc_activity();
     if (mode == M_STREAM) {
         int rc = pw_sse_parser_feed(&sse, p, n);
+        sync_last_id();
         if (rc < 0) {
             sse_error = rc;
             return -1;
@@ -173,7 +227,8 @@ static int on_data(struct pw_httpc *h, const uint8_t *p, size_t n)
 
 static void show_refusal(struct pw_httpc *h)
 {
-    pwc_info("server answered %ld%s%s", h->status, h->content_type[0] ? ", " : "", h->content_type);
+    pwc_info("server answered %ld%s%s%s", h->status, h->content_type[0] ? ", " : "", h->content_type,
+             !A.poll && h->status / 100 == 2 ? " (an event stream is a 200 answer: the stream ends for good)" : "");
     if (body.len && !pw_quiet) {
         fwrite(body.p, 1, body.len, stderr);
         if (body.p[body.len - 1] != '\n')
@@ -245,11 +300,26 @@ static void on_done(struct pw_httpc *h, int err)
         pw_httpc_free(h);
         return;
     }
+    if (sse_error && mode == M_NONE) { /* the Content-Type fails the connection */
+        int e = sse_error;
+        sse_error = 0;
+        pwc_info("server answered %ld with '%s': %s; the stream ends for good", status,
+                 h->content_type[0] ? h->content_type : "no Content-Type", pw_strerror(e));
+        pw_httpc_free(h);
+        pwc_finish(PW_EXIT_REJECTED);
+        return;
+    }
     if (sse_error) {
         int e = sse_error;
         sse_error = 0;
         pw_httpc_free(h);
         if (e == PW_EWS_TOOBIG) {
+            pwc_finish(PW_EXIT_FAIL);
+            return;
+        }
+        if (e == PW_ESSE_EVENT_TOOBIG || e == PW_ESSE_LINE_TOOBIG) { /* our limit, as for WebSocket */
+            pwc_info("an event larger than --max-message (%llu bytes) arrived; the stream ends",
+                     (unsigned long long)A.max_message);
             pwc_finish(PW_EXIT_FAIL);
             return;
         }
@@ -315,11 +385,14 @@ static void on_done(struct pw_httpc *h, int err)
         pwc_finish(PW_EXIT_OK);
         return;
     }
-    if (mode == M_NONE) {
-        pwc_info("server answered %ld with '%s', not text/event-stream; the stream ends for good",
-                 status, h->content_type[0] ? h->content_type : "no Content-Type");
+    if (mode == M_NONE) { /* no answer at all: a network error, which EventSource retries */
+        pwc_info("%s", h->detail[0] ? h->detail : "the server closed the connection without an answer");
         pw_httpc_free(h);
-        pwc_finish(PW_EXIT_REJECTED);
+        if (pwc_may_retry()) {
+            schedule(500, 0);
+            return;
+        }
+        pwc_finish(PW_EXIT_ABNORMAL);
         return;
     }
     pw_sse_parser_end(&sse);
@@ -377,9 +450,17 @@ static void http_start(void)
     if (A.finished)
         return;
     if (!sse_inited) {
-        static const struct pw_sse_callbacks cb = {on_event, on_retry, NULL};
+        static const struct pw_sse_callbacks cb = {on_event, on_retry, NULL, on_last_id};
+        /* one limit: the line limit follows the data limit */
         pw_sse_parser_init(&sse, &cb, NULL, 0, A.max_message);
+        /* --last-event-id / --cursor-file: the last event ID string to begin with */
+        if (pw_sse_parser_set_last_id(&sse, A.last_id)) {
+            pwc_info("out of memory");
+            pwc_finish(PW_EXIT_FAIL);
+            return;
+        }
         pw_buf_init(&body, A.max_message);
+        pw_buf_init(&lei_hdr, 0);
         sse_inited = 1;
     }
     size_t n = 0;
@@ -403,11 +484,14 @@ static void http_start(void)
     } else {
         hdrs[n++] = "Accept: text/event-stream";
         hdrs[n++] = "Cache-Control: no-cache";
-        const char *lid = sse_inited && pw_sse_parser_last_id(&sse)[0] ? pw_sse_parser_last_id(&sse) : A.last_id;
-        if (lid[0]) {
-            snprintf(hdrbuf[3], sizeof hdrbuf[3], "Last-Event-ID: %s", lid);
-            hdrs[n++] = hdrbuf[3];
-        }
+        /* the last event ID string, whole; none when it is empty, as a
+         * browser does (an `id:` with no value empties it) */
+        const char *lid = pw_sse_parser_last_id(&sse);
+        lei_hdr.len = 0;
+        if (lid[0] && pw_buf_printf(&lei_hdr, "Last-Event-ID: %s", lid) == 0 && pw_buf_putc(&lei_hdr, 0) == 0)
+            hdrs[n++] = (const char *)lei_hdr.p;
+        if (sse_url)
+            url = sse_url;
     }
     struct pw_httpc_opts o = {url, hdrs, n, A.proxy_str, A.no_proxy, A.cacert, A.insecure, NULL, 0};
     static const struct pw_httpc_cb cb = {on_head, on_data, on_done, on_wire};
@@ -433,6 +517,9 @@ void pwc_http_cleanup(void)
     if (sse_inited) {
         pw_sse_parser_free(&sse);
         pw_buf_free(&body);
+        pw_buf_free(&lei_hdr);
         sse_inited = 0;
     }
+    free(sse_url);
+    sse_url = NULL;
 }

@@ -860,7 +860,9 @@ static void on_sse_event(void *ud, const struct pw_sse_event *ev)
 static void on_sse_retry(void *ud, uint64_t ms)
 {
     struct ssedec *s = ud;
-    if (s->c->json)
+    if (ms == PW_SSE_RETRY_DEFAULT) /* an empty retry: back to the default delay */
+        pw_buf_printf(&s->ob, s->c->json ? "{\"retry\":null}\n" : "retry default\n");
+    else if (s->c->json)
         pw_buf_printf(&s->ob, "{\"retry\":%llu}\n", (unsigned long long)ms);
     else
         pw_buf_printf(&s->ob, "retry %llu\n", (unsigned long long)ms);
@@ -883,7 +885,7 @@ static int decode_sse(const struct cfg *c, const char *path)
 {
     struct ssedec sd = {.c = c};
     struct pw_sse_parser p;
-    struct pw_sse_callbacks cb = {on_sse_event, on_sse_retry, on_sse_comment};
+    struct pw_sse_callbacks cb = {on_sse_event, on_sse_retry, on_sse_comment, NULL};
     struct src *s = calloc(1, sizeof *s);
     uint8_t *chunk = malloc(FRAME_CHUNK);
     int rc = PW_EXIT_FAIL;

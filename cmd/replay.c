@@ -649,7 +649,7 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
     };
     R.exit_code = PW_EXIT_FAIL;
     if (R.http) {
-        static const struct pw_sse_callbacks pcb = {sse_event, NULL, NULL};
+        static const struct pw_sse_callbacks pcb = {sse_event, NULL, NULL, NULL};
         static const char *const sse_hdrs[] = {"Accept: text/event-stream", "Cache-Control: no-cache"};
         static const struct pw_httpc_cb hcb = {sse_head, sse_data, sse_done, NULL};
         pw_sse_parser_init(&R.parser, &pcb, NULL, 0, o->max_line ? o->max_line : 0);

@@ -161,12 +161,45 @@ static void pw__copy_value(char *out, size_t outsz, const char *v, size_t n)
 {
     while (n && (*v == ' ' || *v == '\t'))
         v++, n--;
-    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
         n--;
     if (n >= outsz)
         n = outsz - 1;
     memcpy(out, v, n);
     out[n] = 0;
+}
+
+/* fetch's redirect statuses: libcurl follows these, and on_head waits for
+ * the response at the end of the chain */
+static int pw__is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* The final response's head is complete: on_head.  -1 stops the transfer. */
+static int pw__final_head(struct pw_httpc *h)
+{
+    h->head_seen = 1;
+    char *u = NULL;
+    if (curl_easy_getinfo(h->easy, CURLINFO_EFFECTIVE_URL, &u) == CURLE_OK && u)
+        h->url = strdup(u);
+    int rc = h->cb.on_head ? h->cb.on_head(h) : 0;
+    /* a 3xx that fetch does not follow would be followed by libcurl */
+    if (rc < 0 || (h->has_location && h->status / 100 == 3)) {
+        h->stopped = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* The end of a response head.  -1 stops the transfer. */
+static int pw__head_end(struct pw_httpc *h)
+{
+    if (h->status < 200 || h->head_seen)
+        return 0;
+    if (h->has_location && pw__is_redirect(h->status))
+        return 0; /* a hop: libcurl follows it */
+    return pw__final_head(h);
 }
 
 static size_t pw__header_cb(char *p, size_t sz, size_t nm, void *ud)
@@ -179,6 +212,7 @@ static size_t pw__header_cb(char *p, size_t sz, size_t nm, void *ud)
         const char *sp = memchr(p, ' ', n);
         h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         h->content_type[0] = h->etag[0] = h->last_modified[0] = 0;
+        h->has_location = 0;
         return n;
     }
     const char *colon = memchr(p, ':', n);
@@ -192,16 +226,11 @@ static size_t pw__header_cb(char *p, size_t sz, size_t nm, void *ud)
             pw__copy_value(h->etag, sizeof h->etag, v, vl);
         else if (nl == 13 && strncasecmp(p, "Last-Modified", 13) == 0)
             pw__copy_value(h->last_modified, sizeof h->last_modified, v, vl);
+        else if (nl == 8 && strncasecmp(p, "Location", 8) == 0)
+            h->has_location = 1;
     }
-    if ((n == 2 && p[0] == '\r') || (n == 1 && p[0] == '\n')) {
-        if (h->status >= 200 && !h->head_seen) {
-            h->head_seen = 1;
-            if (h->cb.on_head && h->cb.on_head(h) < 0) {
-                h->stopped = 1;
-                return 0;
-            }
-        }
-    }
+    if ((n == 2 && p[0] == '\r') || (n == 1 && p[0] == '\n'))
+        return pw__head_end(h) < 0 ? 0 : n;
     return n;
 }
 
@@ -211,13 +240,8 @@ static size_t pw__write_cb(char *p, size_t sz, size_t nm, void *ud)
     size_t n = sz * nm;
     if (h->freed || h->stopped)
         return 0;
-    if (!h->head_seen) {
-        h->head_seen = 1;
-        if (h->cb.on_head && h->cb.on_head(h) < 0) {
-            h->stopped = 1;
-            return 0;
-        }
-    }
+    if (!h->head_seen && pw__final_head(h) < 0)
+        return 0;
     if (h->cb.on_data(h, (const uint8_t *)p, n) < 0) {
         h->stopped = 1;
         return 0;
@@ -276,7 +300,7 @@ struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,
     curl_easy_setopt(e, CURLOPT_PRIVATE, h);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)PW_HTTPC_MAX_REDIRECTS);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "pushwire");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 65536L);
@@ -330,9 +354,15 @@ static void pw__reap(uv_timer_t *t)
     curl_easy_cleanup(h->easy);
     curl_multi_cleanup(h->multi);
     curl_slist_free_all(h->slist);
+    free(h->url);
     h->closing = 2;
     uv_close((uv_handle_t *)&h->timer, pw__h_closed);
     uv_close((uv_handle_t *)&h->reaper, pw__h_closed);
+}
+
+const char *pw_httpc_url(const struct pw_httpc *h)
+{
+    return h->url;
 }
 
 void pw_httpc_free(struct pw_httpc *h)

@@ -5,6 +5,16 @@
  *
  * Life: pw_httpc_new → on_head → on_data… → on_done exactly once →
  * pw_httpc_free (deferred: safe inside any callback).
+ *
+ * Redirects are followed as fetch() follows them (a browser's EventSource
+ * and XMLHttpRequest): 301, 302, 303, 307 and 308 with a Location, at most
+ * PW_HTTPC_MAX_REDIRECTS in a row (one more is PW_ECL_IO, "too many
+ * redirects"); on_head sees only the final response, and pw_httpc_url()
+ * says where it came from.  Request headers go along to every hop, except
+ * that libcurl drops Authorization and Cookie when a hop leaves the origin
+ * (scheme, host, port), as fetch drops Authorization.  Another 3xx with a
+ * Location (300, 304, …), which fetch does not follow, is a final response:
+ * on_head sees it and the transfer then stops (its body is not read).
  */
 #ifndef PW_CLIENT_HTTP_H
 #define PW_CLIENT_HTTP_H
@@ -12,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#define PW_HTTPC_MAX_REDIRECTS 20 /* fetch's limit */
 
 struct pw_httpc;
 
@@ -53,12 +65,16 @@ struct pw_httpc {
     struct pw_httpc_cb cb;
     void *multi, *easy, *slist;
     uv_timer_t timer, reaper;
-    int head_seen, stopped, done, freed, closing;
+    char *url;              /* the final response's URL (malloc'd) */
+    int head_seen, stopped, done, freed, closing, has_location;
     char errbuf[256];
 };
 
 struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,
                               const struct pw_httpc_cb *cb, void *ud);
 void pw_httpc_free(struct pw_httpc *h);
+/* The URL of the final response, after redirects (NUL-terminated, owned by
+ * h, valid until pw_httpc_free); NULL before on_head. */
+const char *pw_httpc_url(const struct pw_httpc *h);
 
 #endif

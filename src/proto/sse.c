@@ -9,7 +9,6 @@
 
 #include "utf8_repair.h"
 
-#define PW__SSE_MAX_LINE (64u * 1024)
 #define PW__SSE_MAX_DATA (1024u * 1024)
 
 static const uint8_t pw__bom[3] = {0xEF, 0xBB, 0xBF};
@@ -20,8 +19,11 @@ void pw_sse_parser_init(struct pw_sse_parser *p, const struct pw_sse_callbacks *
     memset(p, 0, sizeof *p);
     p->cb = *cb;
     p->ud = ud;
-    p->max_line = max_line ? max_line : PW__SSE_MAX_LINE;
     p->max_data = max_data ? max_data : PW__SSE_MAX_DATA;
+    /* one limit: a line may carry a whole event's data */
+    if (!max_line)
+        max_line = p->max_data > SIZE_MAX - PW_SSE_LINE_SLACK ? SIZE_MAX : p->max_data + PW_SSE_LINE_SLACK;
+    p->max_line = max_line;
     pw_buf_init(&p->line, 0);
     pw_buf_init(&p->data, 0);
     pw_buf_init(&p->event, 0);
@@ -57,15 +59,23 @@ static int pw__set(struct pw_buf *b, const uint8_t *v, size_t n)
     return pw_buf_append(b, v, n);
 }
 
+static int pw__same(const struct pw_buf *a, const struct pw_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+}
+
 static int pw__dispatch(struct pw_sse_parser *p)
 {
     struct pw_sse_event ev;
     /* 1. the last event ID string takes the buffer's value, data or not */
-    int rc = pw__set(&p->last_id, p->id.p, p->id.len);
+    int changed = !pw__same(&p->last_id, &p->id);
+    int rc = changed ? pw__set(&p->last_id, p->id.p, p->id.len) : 0;
     if (!rc)
         rc = pw__cstr(&p->last_id, &ev.id); /* kept terminated for _last_id() */
     if (rc)
         return rc;
+    if (changed && p->cb.on_last_id)
+        p->cb.on_last_id(p->ud, ev.id);
     /* 2. no data: reset the type and dispatch nothing */
     if (p->data.len == 0) {
         pw_buf_reset(&p->event);
@@ -87,12 +97,32 @@ static int pw__dispatch(struct pw_sse_parser *p)
     return 0;
 }
 
+/* Only ASCII digits set the reconnection time; anything else is ignored, and
+ * so is a number past 64 bits (Chromium parses it strictly and drops it).
+ * Empty: PW_SSE_RETRY_DEFAULT, Chromium's "back to the default". */
+static void pw__retry(struct pw_sse_parser *p, const uint8_t *v, size_t vl)
+{
+    uint64_t ms = 0;
+    for (size_t k = 0; k < vl; k++) {
+        if (v[k] < '0' || v[k] > '9')
+            return;
+        unsigned d = v[k] - '0';
+        if (ms > (UINT64_MAX - 1 - d) / 10)
+            return; /* keeps every value below PW_SSE_RETRY_DEFAULT */
+        ms = ms * 10 + d;
+    }
+    if (p->cb.on_retry)
+        p->cb.on_retry(p->ud, vl ? ms : PW_SSE_RETRY_DEFAULT);
+}
+
 static int pw__field(struct pw_sse_parser *p, const uint8_t *name, size_t nl, const uint8_t *v, size_t vl)
 {
     if (nl == 5 && memcmp(name, "event", 5) == 0)
         return pw__set(&p->event, v, vl); /* bounded by max_line (x3 after repair) */
     if (nl == 4 && memcmp(name, "data", 4) == 0) {
-        if (vl + 1 > p->max_data - p->data.len || p->data.len > p->max_data)
+        /* the buffer holds one LF per line; the last one is not delivered,
+         * so the buffer may reach max_data + 1 */
+        if (vl > p->max_data || p->data.len > p->max_data - vl)
             return PW_ESSE_EVENT_TOOBIG;
         int rc = pw_buf_reserve(&p->data, vl + 1);
         if (rc)
@@ -106,19 +136,8 @@ static int pw__field(struct pw_sse_parser *p, const uint8_t *name, size_t nl, co
             return 0; /* an id with NULL is ignored */
         return pw__set(&p->id, v, vl);
     }
-    if (nl == 5 && memcmp(name, "retry", 5) == 0) {
-        if (vl == 0)
-            return 0;
-        uint64_t ms = 0;
-        for (size_t k = 0; k < vl; k++) {
-            if (v[k] < '0' || v[k] > '9')
-                return 0; /* only ASCII digits, else ignored */
-            unsigned d = v[k] - '0';
-            ms = ms > (UINT64_MAX - d) / 10 ? UINT64_MAX : ms * 10 + d;
-        }
-        if (p->cb.on_retry)
-            p->cb.on_retry(p->ud, ms);
-    }
+    if (nl == 5 && memcmp(name, "retry", 5) == 0)
+        pw__retry(p, v, vl);
     return 0; /* other fields are ignored */
 }
 
@@ -254,6 +273,77 @@ void pw_sse_parser_reset(struct pw_sse_parser *p)
 const char *pw_sse_parser_last_id(const struct pw_sse_parser *p)
 {
     return p->last_id.len ? (const char *)p->last_id.p : "";
+}
+
+int pw_sse_parser_set_last_id(struct pw_sse_parser *p, const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    struct pw_buf nb, ni;
+    pw_buf_init(&nb, 0);
+    pw_buf_init(&ni, 0);
+    const char *s;
+    /* build both first so that a failure leaves the parser as it was */
+    if (pw_buf_append(&nb, id, n) || pw__cstr(&nb, &s) || pw_buf_append(&ni, id, n)) {
+        pw_buf_free(&nb);
+        pw_buf_free(&ni);
+        return PW_ENOMEM;
+    }
+    pw_buf_free(&p->last_id);
+    pw_buf_free(&p->id);
+    p->last_id = nb;
+    p->id = ni;
+    return 0;
+}
+
+/* ---- the response's Content-Type ---- */
+
+static const char *pw__ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* s starts with word (ASCII case-insensitive) followed by one of `end` */
+static int pw__word(const char *s, const char *word, const char *end)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != word[i])
+            return 0;
+    }
+    return strchr(end, s[n]) != NULL; /* the NUL counts as an end too */
+}
+
+int pw_sse_check_content_type(const char *ct)
+{
+    if (!ct)
+        return PW_ESSE_NOT_STREAM;
+    const char *s = pw__ws(ct);
+    if (!pw__word(s, "text/event-stream", " \t;"))
+        return PW_ESSE_NOT_STREAM;
+    s = pw__ws(s + 17);
+    if (*s && *s != ';')
+        return PW_ESSE_NOT_STREAM; /* "text/event-stream x" */
+    while (*s == ';') {
+        s = pw__ws(s + 1);
+        size_t vl = strcspn(s, ";");
+        if (pw__word(s, "charset", "=")) {
+            const char *v = s + 8;
+            size_t n = vl - 8;
+            while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                n--;
+            if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+                v++, n -= 2;
+            if (n != 5 || !pw__word(v, "utf-8", "\"; \t"))
+                return PW_ESSE_CHARSET;
+        }
+        s += vl;
+    }
+    return 0;
 }
 
 /* ---- encoder ---- */

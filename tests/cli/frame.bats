@@ -921,7 +921,7 @@ event 1
 }
 
 @test "sse decode: a line over the limit is exit 3 naming the rule" {
-    run bash -c 'head -c 200000 /dev/zero | tr "\0" a | "$PW" frame --sse -d'
+    run bash -c 'head -c 1100000 /dev/zero | tr "\0" a | "$PW" frame --sse -d'
     assert_failure 3
     assert_output --partial "WHATWG HTML §9.2.6"
 }

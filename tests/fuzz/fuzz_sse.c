@@ -1,9 +1,11 @@
-/* fuzz_sse.c — the event-stream parser and encoder.
+/* fuzz_sse.c — the event-stream parser and encoder, and the Content-Type
+ * check.
  * Byte 0: bits 0-1 pick the limits, bits 2-7 seed the split points.
  * Invariants: the stream fed whole, split at data-chosen points, or one
- * byte at a time gives the same callbacks and the same error; the encoder's
- * output for any data parses back to that data (line ends as LF, invalid
- * UTF-8 as U+FFFD). */
+ * byte at a time gives the same callbacks (last-id changes included) and the
+ * same error; the encoder's output for any data parses back to that data
+ * (line ends as LF, invalid UTF-8 as U+FFFD); the Content-Type check of the
+ * input as a string answers one of its three codes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +38,21 @@ static void on_comment(void *ud, const char *t, size_t n)
     pw_buf_append(ud, t, n);
 }
 
-static const struct pw_sse_callbacks cbs = {on_event, on_retry, on_comment};
+static void on_last_id(void *ud, const char *id)
+{
+    size_t n = strlen(id);
+    pw_buf_printf(ud, "N%zu:", n);
+    pw_buf_append(ud, id, n);
+}
+
+static const struct pw_sse_callbacks cbs = {on_event, on_retry, on_comment, on_last_id};
 
 static int run(const uint8_t *in, size_t n, size_t step, uint32_t seed, size_t ml, size_t md, struct pw_buf *out)
 {
     struct pw_sse_parser p;
     pw_sse_parser_init(&p, &cbs, out, ml, md);
+    if (pw_sse_parser_set_last_id(&p, "seed") != 0)
+        abort();
     size_t at = 0;
     int rc = 0;
     while (at < n && !rc) {
@@ -94,6 +105,13 @@ static void roundtrip(const uint8_t *d, size_t n)
     pw_buf_printf(&want, "E1:eI1:iD%zu:", norm.len);
     pw_buf_append(&want, norm.p, norm.len);
     pw_buf_printf(&want, "Li");
+    /* the seeded id is replaced by the encoder's, before the event */
+    struct pw_buf w2;
+    pw_buf_init(&w2, 0);
+    pw_buf_printf(&w2, "N1:i");
+    pw_buf_append(&w2, want.p, want.len);
+    pw_buf_free(&want);
+    want = w2;
     if (run(enc.p, enc.len, 0, 7, SIZE_MAX / 4, SIZE_MAX / 4, &got) != 0)
         abort();
     if (got.len != want.len || (got.len && memcmp(got.p, want.p, got.len)))
@@ -126,5 +144,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pw_buf_free(&b);
     pw_buf_free(&c);
     roundtrip(data, size);
+    char *ct = malloc(size + 1);
+    if (!ct)
+        return 0;
+    memcpy(ct, data, size);
+    ct[size] = 0;
+    int r = pw_sse_check_content_type(ct);
+    if (r != 0 && r != PW_ESSE_NOT_STREAM && r != PW_ESSE_CHARSET)
+        abort();
+    free(ct);
     return 0;
 }

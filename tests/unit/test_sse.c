@@ -39,7 +39,10 @@ static void on_event(void *ud, const struct pw_sse_event *ev)
 
 static void on_retry(void *ud, uint64_t ms)
 {
-    pw_buf_printf(ud, "retry: %llu\n", (unsigned long long)ms);
+    if (ms == PW_SSE_RETRY_DEFAULT)
+        pw_buf_printf(ud, "retry: default\n");
+    else
+        pw_buf_printf(ud, "retry: %llu\n", (unsigned long long)ms);
 }
 
 static void on_comment(void *ud, const char *t, size_t n)
@@ -49,7 +52,7 @@ static void on_comment(void *ud, const char *t, size_t n)
     pw_buf_putc(ud, '\n');
 }
 
-static const struct pw_sse_callbacks cbs = {on_event, on_retry, on_comment};
+static const struct pw_sse_callbacks cbs = {on_event, on_retry, on_comment, NULL};
 
 /* Feeds `in` in pieces ending at the offsets in cuts[] (then the rest) and
  * ends the stream; returns the first error or 0.  out gets the transcript. */
@@ -206,10 +209,15 @@ static void test_limits(void)
     s = "data: 123456789012345678901234567890";
     IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 13, 0), PW_ESSE_LINE_TOOBIG,
        "limits: an unterminated line over max_line is refused before its end arrives");
-    s = "data: 1234\ndata: 12345\n\n"; /* data "1234\n12345\n" = 11 bytes */
-    IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 0, 11), 0, "limits: event data of exactly max_data");
-    IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 0, 10), PW_ESSE_EVENT_TOOBIG, "limits: data over max_data");
+    s = "data: 1234\ndata: 12345\n\n"; /* delivers "1234\n12345", 10 bytes */
+    IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 0, 10), 0,
+       "limits: event data of exactly max_data (the final LF is not delivered, so not counted)");
+    STREQ(cs(&got), "event: message | id:  | data: 1234\\n12345\n", "limits: ... and it is delivered whole");
+    IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 0, 9), PW_ESSE_EVENT_TOOBIG, "limits: data over max_data");
     OK(got.len == 0, "limits: nothing dispatched from an oversized event");
+    s = "data\ndata\n\n"; /* delivers "\n": one byte */
+    IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 0, 1), 0, "limits: empty data lines count their LF between them");
+    IS(run((const uint8_t *)s, strlen(s), NULL, 0, &got, 14, 0), 0, "limits: max_data 0 is the 1 MiB default");
 
     struct pw_sse_parser p;
     pw_sse_parser_init(&p, &cbs, &got, 8, 0);
@@ -221,6 +229,111 @@ static void test_limits(void)
     pw_sse_parser_reset(&p);
     IS(pw_sse_parser_feed(&p, (const uint8_t *)"data:x\n\n", 8), 0, "reset: a new connection clears the error");
     STREQ(cs(&got), "event: message | id:  | data: x\n", "reset: events flow again");
+    pw_sse_parser_free(&p);
+    pw_buf_free(&got);
+}
+
+/* one event of 2 MiB + 1, on one line and on 2049 data: lines, split in 64 KiB
+ * reads: with only max_data given, the line limit follows it */
+static size_t big_events;
+static size_t big_len[2];
+
+static void on_big(void *ud, const struct pw_sse_event *ev)
+{
+    (void)ud;
+    if (big_events < 2)
+        big_len[big_events] = ev->data_len;
+    big_events++;
+}
+
+static int feed_in_reads(struct pw_sse_parser *p, const struct pw_buf *b)
+{
+    int rc = 0;
+    for (size_t at = 0; at < b->len && !rc; at += 65536)
+        rc = pw_sse_parser_feed(p, b->p + at, b->len - at < 65536 ? b->len - at : 65536);
+    return rc;
+}
+
+static void test_big_event(void)
+{
+    const size_t n = 2 * 1024 * 1024 + 1;
+    struct pw_buf one, many;
+    pw_buf_init(&one, 0);
+    pw_buf_init(&many, 0);
+    pw_buf_append(&one, "data: ", 6);
+    for (size_t i = 0; i < n; i++)
+        pw_buf_putc(&one, (uint8_t)('a' + i % 26));
+    pw_buf_append(&one, "\n\n", 2);
+    for (size_t i = 0; i < n; i += 1024) { /* 2049 lines: 2048 of 1024 bytes and one of 1 */
+        pw_buf_append(&many, "data:", 5);
+        for (size_t k = i; k < i + 1024 && k < n; k++)
+            pw_buf_putc(&many, 'b');
+        pw_buf_putc(&many, '\n');
+    }
+    pw_buf_putc(&many, '\n');
+    size_t many_len = n + 2048; /* the LFs between the lines */
+    static const struct pw_sse_callbacks bcb = {on_big, NULL, NULL, NULL};
+    struct pw_sse_parser p;
+
+    pw_sse_parser_init(&p, &bcb, NULL, 0, many_len);
+    big_events = 0;
+    IS(feed_in_reads(&p, &one), 0, "big: a 2 MiB event on one line passes with max_data alone (no hidden line limit)");
+    IS(feed_in_reads(&p, &many), 0, "big: a 2 MiB event on 2049 data: lines passes");
+    OK(big_events == 2 && big_len[0] == n && big_len[1] == many_len, "big: both delivered whole (%zu, %zu bytes)",
+       big_len[0], big_len[1]);
+    pw_sse_parser_free(&p);
+
+    pw_sse_parser_init(&p, &bcb, NULL, 0, n);
+    big_events = 0;
+    IS(feed_in_reads(&p, &one), 0, "big: an event of exactly max_data bytes on one line passes");
+    IS(feed_in_reads(&p, &many), PW_ESSE_EVENT_TOOBIG, "big: the same limit refuses more data spread over many lines");
+    OK(big_events == 1 && big_len[0] == n, "big: only the event within the limit was delivered");
+    pw_sse_parser_free(&p);
+
+    pw_sse_parser_init(&p, &bcb, NULL, 0, n - 1);
+    big_events = 0;
+    int rc = feed_in_reads(&p, &one);
+    OK(rc == PW_ESSE_EVENT_TOOBIG || rc == PW_ESSE_LINE_TOOBIG, "big: one byte over max_data on one line is refused");
+    OK(big_events == 0, "big: ... and not delivered");
+    pw_sse_parser_free(&p);
+    pw_buf_free(&one);
+    pw_buf_free(&many);
+}
+
+/* on_last_id: every change of the last event ID string, in order */
+static void on_id_ev(void *ud, const struct pw_sse_event *ev)
+{
+    pw_buf_printf(ud, "[%s:%s]", ev->id, ev->data);
+}
+
+static void on_id(void *ud, const char *id)
+{
+    pw_buf_printf(ud, "<%s>", id);
+}
+
+static void test_last_id_changes(void)
+{
+    struct pw_buf got;
+    pw_buf_init(&got, 0);
+    static const struct pw_sse_callbacks icb = {on_id_ev, NULL, NULL, on_id};
+    struct pw_sse_parser p;
+    pw_sse_parser_init(&p, &icb, &got, 0, 0);
+    static const char in[] = "id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\n\nid: x\0y\ndata: d\n\nid: 3\ndata: e";
+    IS(pw_sse_parser_feed(&p, (const uint8_t *)in, sizeof in - 1), 0, "on_last_id: the stream parses");
+    const char *s;
+    pw_sse_parser_end(&p);
+    STREQ(cs(&got), "<1>[1:a][1:b]<>[:c]<2>[2:d]",
+          "on_last_id: reported before its event, once per change; empty id clears; an id without data "
+          "counts; NUL id ignored; the unterminated event's id does not");
+    pw_buf_reset(&got);
+    IS(pw_sse_parser_set_last_id(&p, "42"), 0, "set_last_id: ok");
+    STREQ(pw_sse_parser_last_id(&p), "42", "set_last_id: the last event ID string");
+    pw_sse_parser_reset(&p);
+    s = "data: f\n\nid: 42\ndata: g\n\n";
+    pw_sse_parser_feed(&p, (const uint8_t *)s, strlen(s));
+    STREQ(cs(&got), "[42:f][42:g]", "set_last_id: events without id carry it, and sending it again is no change");
+    IS(pw_sse_parser_set_last_id(&p, ""), 0, "set_last_id: empty");
+    STREQ(pw_sse_parser_last_id(&p), "", "set_last_id: cleared");
     pw_sse_parser_free(&p);
     pw_buf_free(&got);
 }
@@ -254,7 +367,7 @@ static void test_last_id(void)
     pw_sse_parser_free(&p);
 
     /* NULL callbacks for retry and comments are allowed */
-    struct pw_sse_callbacks only = {on_event, NULL, NULL};
+    struct pw_sse_callbacks only = {on_event, NULL, NULL, NULL};
     pw_sse_parser_init(&p, &only, &got, 0, 0);
     pw_buf_reset(&got);
     s = ": c\nretry: 5\ndata: e\n\n";
@@ -262,6 +375,32 @@ static void test_last_id(void)
     STREQ(cs(&got), "event: message | id:  | data: e\n", "callbacks: events still dispatched");
     pw_sse_parser_free(&p);
     pw_buf_free(&got);
+}
+
+/* ---- Content-Type, as EventSource judges it ---- */
+
+static void test_content_type(void)
+{
+    static const struct { const char *ct; int want; } v[] = {
+        {"text/event-stream", 0},
+        {"TEXT/Event-Stream", 0},
+        {"  text/event-stream  ", 0},
+        {"text/event-stream;charset=utf-8", 0},
+        {"text/event-stream; charset=UTF-8", 0},
+        {"text/event-stream ; charset=\"utf-8\" ; x=y", 0},
+        {"text/event-stream; foo=bar", 0},
+        {"text/event-stream; charset=iso-8859-1", PW_ESSE_CHARSET},
+        {"text/event-stream; charset=utf8", PW_ESSE_CHARSET},
+        {"text/event-stream; charset=", PW_ESSE_CHARSET},
+        {"text/event-streams", PW_ESSE_NOT_STREAM},
+        {"text/event-stream x", PW_ESSE_NOT_STREAM},
+        {"text/html", PW_ESSE_NOT_STREAM},
+        {"text/plain; x=text/event-stream", PW_ESSE_NOT_STREAM},
+        {"", PW_ESSE_NOT_STREAM},
+        {NULL, PW_ESSE_NOT_STREAM},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        IS(pw_sse_check_content_type(v[i].ct), v[i].want, "content type: '%s'", v[i].ct ? v[i].ct : "(none)");
 }
 
 /* ---- encoder ---- */
@@ -369,6 +508,9 @@ int main(void)
     test_vectors();
     test_limits();
     test_last_id();
+    test_last_id_changes();
+    test_big_event();
+    test_content_type();
     test_encoder();
     test_roundtrip();
     return tap_done();
