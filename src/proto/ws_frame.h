@@ -163,11 +163,12 @@ int pw_ws_header_violations(const struct pw_ws_header *h, enum pw_ws_role from,
  * A data message is complete at the END event of a frame with hdr.fin set
  * and a data opcode (or continuation). */
 struct pw_ws_msgstate {
+    /* (the 64-bit fields first: every server connection holds one) */
     uint64_t max_message;    /* 0 = no limit */
+    uint64_t size;           /* bytes so far in the open message */
     int in_message;          /* 1 from a data frame's HEADER until its message's last END */
     int opcode;              /* text or binary of the open message */
     int compressed;          /* RSV1 on its first frame (permessage-deflate) */
-    uint64_t size;           /* bytes so far in the open message */
     struct pw_utf8 utf8;     /* initialised per message; unused here when
                                 check_utf8 is 0 (ws_reader.c then checks the
                                 inflated text with it) */
