@@ -13,6 +13,10 @@
 
 static const uint8_t pw__empty[1];
 
+/* What the event handlers return besides 0 and errors: a callback's STOP,
+ * or the close was delivered (the rest of the input is ignored). */
+enum { PW__WSR_CLOSED = 2 };
+
 /* Any non-zero answer from a callback is a STOP. */
 static inline int pw__said(int v) { return v ? PW_WSR_STOP : PW_WSR_GO; }
 
@@ -149,7 +153,8 @@ static int pw__wsr_data_end(struct pw_wsr *r, const struct pw_ws_header *h, cons
     const uint8_t *d = direct ? direct : msg.p ? msg.p : pw__empty;
     size_t n = direct ? (size_t)h->len : msg.len;
     rc = pw__said(cb->on_message(ud, r->m.opcode, d, n));
-    free(msg.p);
+    if (msg.p) /* not for a message delivered in place: the usual case */
+        free(msg.p);
     return rc;
 }
 
@@ -175,7 +180,8 @@ static int pw__wsr_control_end(struct pw_wsr *r, const struct pw_ws_header *h,
     size_t n = direct ? (size_t)h->len : r->ctl_len;
     r->ctl = NULL;
     r->ctl_len = 0;
-    if (h->opcode == PW_WS_OP_CLOSE)
+    int close = h->opcode == PW_WS_OP_CLOSE;
+    if (close)
         r->closed = 1;
     int rc = PW_WSR_GO;
     if (cb->on_frame) {
@@ -184,12 +190,13 @@ static int pw__wsr_control_end(struct pw_wsr *r, const struct pw_ws_header *h,
     }
     if (rc == PW_WSR_GO)
         rc = pw__wsr_control(h->opcode, p, n, cb, ud);
-    free(ctl);
-    return rc;
+    if (ctl)
+        free(ctl);
+    return rc == PW_WSR_GO && close ? PW__WSR_CLOSED : rc;
 }
 
 /* One parser event the message layer accepted: 0 (go on), PW_WSR_STOP,
- * or an error. */
+ * PW__WSR_CLOSED, or an error. */
 static int pw__wsr_event(struct pw_wsr *r, const struct pw_ws_event *ev, size_t avail,
                          const uint8_t **direct, const struct pw_wsr_cb *cb, void *ud)
 {
@@ -220,27 +227,29 @@ ssize_t pw_wsr_feed(struct pw_wsr *r, uint8_t *in, size_t len, const struct pw_w
         return (ssize_t)len; /* after a close the peer sends nothing (§5.5.1) */
     const uint8_t *direct = NULL;
     size_t used = 0;
-    /* an END event may still be owed once all bytes are in */
-    while (used < len || !pw_ws_parser_idle(&r->p)) {
+    for (;;) {
         struct pw_ws_event ev;
         ssize_t k = pw_ws_parse(&r->p, in + used, len - used, &ev);
         if (k < 0)
             return pw__wsr_fail(r, (int)k);
         used += (size_t)k;
-        if (ev.type == PW_WS_EV_NONE) {
-            if (k == 0)
-                break;
-            continue;
-        }
+        if (ev.type == PW_WS_EV_NONE)
+            break; /* the input ended inside a header */
         int rc = pw_ws_msg_event(&r->m, &ev);
         if (rc == 0)
             rc = pw__wsr_event(r, &ev, len - used, &direct, cb, ud);
-        if (rc < 0)
-            return pw__wsr_fail(r, rc);
-        if (rc == PW_WSR_STOP)
-            return (ssize_t)used; /* r may be gone: touch nothing */
-        if (r->closed)
-            return (ssize_t)len;
+        if (rc != 0) {
+            if (rc < 0)
+                return pw__wsr_fail(r, rc);
+            /* STOP: r may be gone, touch nothing; CLOSED: ignore the rest */
+            return (ssize_t)(rc == PW_WSR_STOP ? used : len);
+        }
+        /* all in: go on only for the END a complete frame still owes
+         * (ws_frame.h: after its last payload byte, or a header of length 0) */
+        if (used == len && (ev.type == PW_WS_EV_END ||
+                            (ev.type == PW_WS_EV_PAYLOAD ? ev.offset + ev.len < ev.hdr.len
+                                                         : ev.hdr.len != 0)))
+            break;
     }
     return (ssize_t)used;
 }

@@ -231,11 +231,14 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
     if (s->o->echo) {
         s->m_msgs_in++;
         s->m_msgs_out++;
-        srv__send_data(c, opcode, p, len);
-    } else if (!s->o->read_only &&
-               srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL)) {
-        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
+        srv__send_data(c, opcode, p, len); /* only queues: c stays as it is */
+        return PW_WSR_GO;
     }
+    if (s->o->read_only)
+        return PW_WSR_GO;
+    /* publishing delivers to this connection too, which may find it slow */
+    if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
+        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
     return srv__go(c);
 }
 
