@@ -115,6 +115,10 @@ static void on_frame(struct pw_wsc *ws, const struct pw_wsc_frame *f)
         unsigned code = (unsigned)f->payload[0] << 8 | f->payload[1];
         fprintf(stderr, " code=%u (%s) ", code, pw_ws_close_code_name(code));
         show_bytes(f->payload + 2, f->plen - 2, f->plen - 2);
+    } else if (f->compressed) {
+        /* the message bytes, not the DEFLATE bytes on the wire */
+        fprintf(stderr, " compressed, %s %zu: ", f->out ? "from" : "inflated to", f->message_len);
+        show_bytes(f->payload, f->plen, f->message_len);
     } else if (f->payload) {
         fputc(' ', stderr);
         show_bytes(f->payload, f->plen, f->len);

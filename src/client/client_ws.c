@@ -7,7 +7,6 @@
 
 #include "client_ws.h"
 #include "proto/http1.h"
-#include "proto/utf8.h"
 #include "proto/ws_handshake.h"
 
 #define PW_WSC_MAX_HEAD 65536
@@ -33,7 +32,10 @@ static void pw__wsc_end_after_flush(struct pw_wsc *ws, int err)
         pw__wsc_end(ws, err);
 }
 
-static int pw__wsc_frame(struct pw_wsc *ws, int opcode, unsigned rsv, const void *data, size_t len)
+/* Sends one frame.  plain/plain_len: a compressed message before deflating,
+ * for the wire view (NULL when data is not compressed). */
+static int pw__wsc_frame(struct pw_wsc *ws, int opcode, unsigned rsv, const void *data, size_t len,
+                         const void *plain, size_t plain_len)
 {
     if (ws->st.state != PW_ST_OPEN || ws->st.ended)
         return PW_ESTATE;
@@ -53,7 +55,10 @@ static int pw__wsc_frame(struct pw_wsc *ws, int opcode, unsigned rsv, const void
     if (len)
         memcpy(f->p + hl, data, len);
     if (ws->cb.on_frame) {
-        struct pw_wsc_frame fr = {1, 1, (int)rsv, opcode, 1, len, data, len < 4096 ? len : 4096};
+        const void *shown = plain ? plain : data;
+        size_t slen = plain ? plain_len : len;
+        struct pw_wsc_frame fr = {1, 1, (int)rsv, opcode, 1, len, shown, slen < 4096 ? slen : 4096,
+                                  plain != NULL, slen};
         ws->cb.on_frame(ws, &fr);
     }
     pw_ws_mask(f->p + hl, len, key, 0);
@@ -73,9 +78,9 @@ int pw_wsc_send(struct pw_wsc *ws, int opcode, const void *data, size_t len)
         ws->ztmp.len = 0;
         rc = pw_wsd_compress(&ws->wsd, data, len, &ws->ztmp);
         if (rc == 0)
-            rc = pw__wsc_frame(ws, opcode, 4, ws->ztmp.p, ws->ztmp.len);
+            rc = pw__wsc_frame(ws, opcode, 4, ws->ztmp.p, ws->ztmp.len, data ? data : "", len);
     } else {
-        rc = pw__wsc_frame(ws, opcode, 0, data, len);
+        rc = pw__wsc_frame(ws, opcode, 0, data, len, NULL, 0);
     }
     if (rc == 0 && !pw_ws_is_control(opcode))
         ws->msgs_out++;
@@ -98,7 +103,7 @@ static int pw__wsc_send_close(struct pw_wsc *ws, unsigned code, const char *reas
         n += rl;
     }
     ws->close_out = (int)(code ? code : 1005);
-    return pw__wsc_frame(ws, PW_WS_OP_CLOSE, 0, p, n);
+    return pw__wsc_frame(ws, PW_WS_OP_CLOSE, 0, p, n, NULL, 0);
 }
 
 int pw_wsc_close(struct pw_wsc *ws, unsigned code, const char *reason)
@@ -113,178 +118,89 @@ size_t pw_wsc_pending(const struct pw_wsc *ws) { return pw_stream_pending(&ws->s
 
 void pw_wsc_pause(struct pw_wsc *ws, int paused) { pw_stream_pause(&ws->st, paused); }
 
-/* the server broke a rule: tell it with the right close code, then end */
+/* The server broke a rule: tell it with the right close code, then end.
+ * Our own failures (out of memory, zlib) close with 1011 and say so. */
 static void pw__wsc_violation(struct pw_wsc *ws, int err)
 {
-    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
-                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG                   ? 1009
-                                                                                     : 1002;
-    snprintf(ws->detail, sizeof ws->detail, "server broke %s: %s (closing with %u)",
-             pw_errrule(err)[0] ? pw_errrule(err) : "the protocol", pw_strerror(err), code);
+    unsigned code = pw_ws_close_code_for(err);
+    if (pw_errrule(err)[0])
+        snprintf(ws->detail, sizeof ws->detail, "server broke %s: %s (closing with %u)",
+                 pw_errrule(err), pw_strerror(err), code);
+    else
+        snprintf(ws->detail, sizeof ws->detail, "%s (closing with %u)", pw_strerror(err), code);
     if (ws->close_out < 0)
         pw__wsc_send_close(ws, code, pw_strerror(err));
     ws->state = PW_WSC_CLOSING;
     pw__wsc_end_after_flush(ws, err);
 }
 
-static void pw__wsc_control(struct pw_wsc *ws)
+/* ---- frames in: the message reader's callbacks (ws_reader.h) ---------- */
+
+/* Stop reading once the connection is ending or the user freed it. */
+static int pw__wsc_go(const struct pw_wsc *ws)
 {
-    const uint8_t *p = ws->ctrl;
-    size_t n = ws->ctrl_len;
-    switch (ws->cur.opcode) {
-    case PW_WS_OP_PING:
-        if (ws->close_out < 0)
-            pw__wsc_frame(ws, PW_WS_OP_PONG, 0, p, n);
-        break;
-    case PW_WS_OP_PONG:
-        if (ws->cb.on_pong)
-            ws->cb.on_pong(ws, p, n);
-        break;
-    case PW_WS_OP_CLOSE: {
-        unsigned code = 0;
-        const uint8_t *reason = NULL;
-        size_t rl = 0;
-        int rc = pw_ws_close_parse(p, n, &code, &reason, &rl);
-        if (rc < 0) {
-            pw__wsc_violation(ws, rc);
-            return;
-        }
-        ws->close_in = code ? (int)code : 1005;
-        if (rl >= sizeof ws->close_in_reason)
-            rl = sizeof ws->close_in_reason - 1;
-        if (rl)
-            memcpy(ws->close_in_reason, reason, rl);
-        ws->close_in_reason[rl] = 0;
-        if (ws->cb.on_close)
-            ws->cb.on_close(ws, (unsigned)ws->close_in, ws->close_in_reason);
-        if (ws->ended || ws->freed)
-            return;
-        if (ws->close_out < 0) /* echo the code, as §5.5.1 suggests */
-            pw__wsc_send_close(ws, code, NULL);
-        ws->state = PW_WSC_CLOSING;
-        pw__wsc_end_after_flush(ws, 0);
-        break;
-    }
-    }
+    return ws->ending || ws->ended || ws->freed ? PW_WSR_STOP : PW_WSR_GO;
 }
 
-static void pw__wsc_deliver(struct pw_wsc *ws)
+static int pw__wsc_on_message(void *ud, int opcode, const uint8_t *data, size_t len)
 {
-    const uint8_t *d = ws->direct ? ws->direct : ws->msg.p;
-    size_t n = ws->direct ? ws->direct_len : ws->msg.len;
-    static const uint8_t empty[1];
-    if (!d)
-        d = empty;
+    struct pw_wsc *ws = ud;
     ws->msgs_in++;
-    ws->cb.on_message(ws, ws->msg_op, d, n);
-    ws->direct = NULL;
-    ws->direct_len = 0;
-    ws->msg.len = 0;
+    ws->cb.on_message(ws, opcode, data, len);
+    return pw__wsc_go(ws);
+}
+
+static int pw__wsc_on_control(void *ud, int opcode, const uint8_t *data, size_t len)
+{
+    struct pw_wsc *ws = ud;
+    if (opcode == PW_WS_OP_PING && ws->close_out < 0)
+        pw__wsc_frame(ws, PW_WS_OP_PONG, 0, data, len, NULL, 0);
+    else if (opcode == PW_WS_OP_PONG && ws->cb.on_pong)
+        ws->cb.on_pong(ws, data, len);
+    return pw__wsc_go(ws);
+}
+
+static int pw__wsc_on_close(void *ud, unsigned code, const uint8_t *reason, size_t rl)
+{
+    struct pw_wsc *ws = ud;
+    ws->close_in = (int)code;
+    if (rl >= sizeof ws->close_in_reason)
+        rl = sizeof ws->close_in_reason - 1;
+    if (rl)
+        memcpy(ws->close_in_reason, reason, rl);
+    ws->close_in_reason[rl] = 0;
+    if (ws->cb.on_close)
+        ws->cb.on_close(ws, code, ws->close_in_reason);
+    if (ws->ended || ws->freed)
+        return PW_WSR_STOP;
+    if (ws->close_out < 0) /* echo the code, as §5.5.1 suggests (1005: none) */
+        pw__wsc_send_close(ws, code == 1005 ? 0 : code, NULL);
+    ws->state = PW_WSC_CLOSING;
+    pw__wsc_end_after_flush(ws, 0);
+    return PW_WSR_STOP;
+}
+
+static int pw__wsc_on_frame(void *ud, const struct pw_wsr_frame *f)
+{
+    struct pw_wsc *ws = ud;
+    const struct pw_ws_header *h = &f->hdr;
+    struct pw_wsc_frame fr = {0,       h->fin,     (int)h->rsv, h->opcode,   h->masked,
+                              h->len,  f->payload, f->len,      f->inflated, f->len};
+    ws->cb.on_frame(ws, &fr);
+    return pw__wsc_go(ws);
 }
 
 static void pw__wsc_frames(struct pw_wsc *ws, uint8_t *p, size_t n)
 {
-    /* keep calling with n == 0 too: an END event may still be owed */
-    while (!ws->ending && !ws->ended && !ws->freed) {
-        struct pw_ws_event ev;
-        ssize_t k = pw_ws_parse(&ws->parser, p, n, &ev);
-        if (k < 0) {
-            pw__wsc_violation(ws, (int)k);
-            return;
-        }
-        p += k;
-        n -= (size_t)k;
-        if (ev.type == PW_WS_EV_NONE) {
-            if (k == 0)
-                break;
-            continue;
-        }
-        int rc = pw_ws_msg_event(&ws->ms, &ev);
-        if (rc < 0) {
-            pw__wsc_violation(ws, rc);
-            return;
-        }
-        int ctl = pw_ws_is_control(ev.hdr.opcode);
-        switch (ev.type) {
-        case PW_WS_EV_HEADER:
-            ws->cur = ev.hdr;
-            if (ctl) {
-                ws->ctrl_len = 0;
-            } else if (ev.hdr.opcode != PW_WS_OP_CONT) {
-                ws->msg_op = ev.hdr.opcode;
-                ws->msg.len = 0;
-                ws->direct = NULL;
-            }
-            if (ws->cb.on_frame) {
-                struct pw_wsc_frame fr = {0, ev.hdr.fin, (int)ev.hdr.rsv, ev.hdr.opcode,
-                                          ev.hdr.masked, ev.hdr.len, NULL, 0};
-                /* the payload is shown at END for control frames; data frames
-                 * show only their header here */
-                if (!ctl)
-                    ws->cb.on_frame(ws, &fr);
-            }
-            break;
-        case PW_WS_EV_PAYLOAD:
-            if (ctl) {
-                size_t room = sizeof ws->ctrl - ws->ctrl_len;
-                size_t c = ev.len < room ? ev.len : room;
-                memcpy(ws->ctrl + ws->ctrl_len, ev.data, c);
-                ws->ctrl_len += c;
-            } else if (ws->ms.compressed) {
-                rc = pw_wsd_decompress(&ws->wsd, ev.data, ev.len, 0, &ws->msg);
-                if (rc < 0) {
-                    pw__wsc_violation(ws, rc == PW_ETOOBIG ? PW_EWSD_TOOBIG : rc);
-                    return;
-                }
-            } else if (ws->cur.fin && ws->cur.opcode != PW_WS_OP_CONT && ev.offset == 0 &&
-                       ev.len == ws->cur.len && ws->msg.len == 0) {
-                ws->direct = ev.data; /* whole message in this read: no copy */
-                ws->direct_len = ev.len;
-            } else {
-                if (ws->direct) { /* cannot happen with one chunk per frame, be safe */
-                    if (pw_buf_append(&ws->msg, ws->direct, ws->direct_len)) {
-                        pw__wsc_violation(ws, PW_EWS_TOOBIG);
-                        return;
-                    }
-                    ws->direct = NULL;
-                }
-                if ((rc = pw_buf_append(&ws->msg, ev.data, ev.len)) != 0) {
-                    if (rc == PW_ENOMEM) {
-                        snprintf(ws->detail, sizeof ws->detail, "out of memory");
-                        pw__wsc_end(ws, PW_ENOMEM);
-                        return;
-                    }
-                    pw__wsc_violation(ws, PW_EWS_TOOBIG);
-                    return;
-                }
-            }
-            break;
-        case PW_WS_EV_END:
-            if (ctl) {
-                if (ws->cb.on_frame) {
-                    struct pw_wsc_frame fr = {0, ws->cur.fin, (int)ws->cur.rsv, ws->cur.opcode,
-                                              ws->cur.masked, ws->cur.len, ws->ctrl, ws->ctrl_len};
-                    ws->cb.on_frame(ws, &fr);
-                }
-                pw__wsc_control(ws);
-            } else if (ws->cur.fin) {
-                if (ws->ms.compressed) {
-                    rc = pw_wsd_decompress(&ws->wsd, NULL, 0, 1, &ws->msg);
-                    if (rc == 0 && ws->msg_op == PW_WS_OP_TEXT &&
-                        !pw_utf8_valid(ws->msg.p ? ws->msg.p : (const uint8_t *)"", ws->msg.len))
-                        rc = PW_EWS_UTF8; /* checked after inflating (RFC 7692 §8) */
-                    if (rc < 0) {
-                        pw__wsc_violation(ws, rc == PW_ETOOBIG ? PW_EWSD_TOOBIG : rc);
-                        return;
-                    }
-                }
-                pw__wsc_deliver(ws);
-            }
-            break;
-        default:
-            break;
-        }
-    }
+    static const struct pw_wsr_cb cb = {pw__wsc_on_message, pw__wsc_on_control, pw__wsc_on_close,
+                                        NULL};
+    static const struct pw_wsr_cb cb_wire = {pw__wsc_on_message, pw__wsc_on_control,
+                                             pw__wsc_on_close, pw__wsc_on_frame};
+    if (pw__wsc_go(ws) != PW_WSR_GO)
+        return;
+    ssize_t k = pw_wsr_feed(&ws->reader, p, n, ws->cb.on_frame ? &cb_wire : &cb, ws);
+    if (k < 0)
+        pw__wsc_violation(ws, (int)k);
 }
 
 /* ---- opening handshake ------------------------------------------------ */
@@ -399,7 +315,6 @@ static void pw__wsc_head(struct pw_wsc *ws)
                                                   "Sec-WebSocket-Extensions", NULL);
     if (ext)
         snprintf(ws->extensions, sizeof ws->extensions, "%.*s", (int)ext->len, ext->p);
-    unsigned rsv_ok = 0;
     if (info.nexts) {
         struct pw_wsd_params prm;
         int d = pw_wsd_client_check(info.exts, info.nexts, &ws->wsd_cfg, &prm);
@@ -416,12 +331,11 @@ static void pw__wsc_head(struct pw_wsc *ws)
                 return;
             }
             ws->deflate = 1;
-            rsv_ok = 4;
         }
     }
-    struct pw_ws_parser_opts po = {PW_WS_FROM_SERVER, rsv_ok, ws->o.max_message, 0};
-    pw_ws_parser_init(&ws->parser, &po);
-    pw_ws_msg_init(&ws->ms, ws->o.max_message);
+    struct pw_wsr_opts ro = {PW_WS_FROM_SERVER, ws->o.max_message, ws->o.max_message, 0,
+                             ws->deflate ? &ws->wsd : NULL};
+    pw_wsr_init(&ws->reader, &ro);
     ws->state = PW_WSC_OPEN;
     size_t rest = ws->response.len - (size_t)hl;
     uint8_t *tmp = NULL;
@@ -515,7 +429,7 @@ static void pw__wsc_closed(struct pw_stream *s)
     struct pw_wsc *ws = s->ud;
     pw_buf_free(&ws->request);
     pw_buf_free(&ws->response);
-    pw_buf_free(&ws->msg);
+    pw_wsr_free(&ws->reader);
     pw_buf_free(&ws->frame);
     pw_buf_free(&ws->ztmp);
     if (ws->deflate)
@@ -543,7 +457,6 @@ struct pw_wsc *pw_wsc_new(uv_loop_t *loop, const struct pw_wsc_opts *o,
     ws->state = PW_WSC_CONNECTING;
     pw_buf_init(&ws->request, 16384);
     pw_buf_init(&ws->response, PW_WSC_MAX_HEAD + PW_WSC_MAX_BODY);
-    pw_buf_init(&ws->msg, o->max_message);
     pw_buf_init(&ws->frame, 0);
     pw_buf_init(&ws->ztmp, 0);
     ws->st.ud = ws;

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "proto/ws_deflate.h"
 #include "proto/ws_frame.h"
+#include "proto/ws_reader.h"
 
 struct pw_wsc;
 
@@ -36,9 +37,13 @@ struct pw_wsc_opts {
 struct pw_wsc_frame {
     int out;                        /* 1: we sent it */
     int fin, rsv, opcode, masked;
-    uint64_t len;
-    const uint8_t *payload;         /* control frames and data frames < 4 KiB */
+    uint64_t len;                   /* payload length on the wire */
+    const uint8_t *payload;         /* sent: the first 4 KiB at most; received: all */
     size_t plen;                    /* bytes at payload (may be < len) */
+    int compressed;                 /* permessage-deflate: payload is the message
+                                       bytes before deflating (sent) or after
+                                       inflating (received), not the wire bytes */
+    size_t message_len;             /* compressed: the size of those bytes */
 };
 
 struct pw_wsc_cb {
@@ -87,15 +92,7 @@ struct pw_wsc {
     uint64_t t_req;
     int ending, end_err, ended, freed;
     int body_left;              /* -1: until EOF */
-    struct pw_ws_parser parser;
-    struct pw_ws_msgstate ms;
-    struct pw_ws_header cur;
-    int msg_op;
-    struct pw_buf msg;          /* payload of a message arriving in pieces */
-    const uint8_t *direct;      /* a single-frame message delivered in place */
-    size_t direct_len;
-    uint8_t ctrl[128];
-    size_t ctrl_len;
+    struct pw_wsr reader;       /* frames in → messages (ws_reader.h) */
     struct pw_buf frame;        /* scratch for building an outgoing frame */
     struct pw_wsd wsd;          /* permessage-deflate, when deflate == 1 */
     struct pw_wsd_config wsd_cfg;

@@ -482,7 +482,10 @@ unsigned pw_ws_close_code_for(int err)
         return 1007;
     case PW_EWS_TOOBIG:
     case PW_EWSD_TOOBIG:
+    case PW_ETOOBIG:
         return 1009;
+    case PW_EWSD_ZLIB:
+        return 1011; /* ours, not the peer's: zlib could not be set up */
     }
     if (err <= -100 && err >= -199)
         return 1002;

@@ -163,12 +163,15 @@ int pw_ws_header_violations(const struct pw_ws_header *h, enum pw_ws_role from,
  * A data message is complete at the END event of a frame with hdr.fin set
  * and a data opcode (or continuation). */
 struct pw_ws_msgstate {
+    /* (the 64-bit fields first: every server connection holds one) */
     uint64_t max_message;    /* 0 = no limit */
+    uint64_t size;           /* bytes so far in the open message */
     int in_message;          /* 1 from a data frame's HEADER until its message's last END */
     int opcode;              /* text or binary of the open message */
     int compressed;          /* RSV1 on its first frame (permessage-deflate) */
-    uint64_t size;           /* bytes so far in the open message */
-    struct pw_utf8 utf8;
+    struct pw_utf8 utf8;     /* initialised per message; unused here when
+                                check_utf8 is 0 (ws_reader.c then checks the
+                                inflated text with it) */
     int check_utf8;          /* set 0 when payload is compressed (check after inflate) */
     int err;
     /* private: the close frame being received */
@@ -211,8 +214,9 @@ int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
 /* The close code an endpoint sends when it fails the connection for `err`
  * (RFC 6455 §7.4.1): 1007 for invalid UTF-8 (text or close reason) and
  * corrupt compressed data, 1009 for a message over the limit (also inflated,
- * PW_EWSD_TOOBIG), 1002 for every other PW_EWS_* / PW_EWSD_* rule, 1011 for
- * anything else (internal failure). */
+ * PW_EWSD_TOOBIG, or a full buffer, PW_ETOOBIG), 1002 for every other
+ * PW_EWS_* / PW_EWSD_* rule, 1011 for anything else (internal failure, and
+ * PW_EWSD_ZLIB).  The one map: server and client both close with it. */
 unsigned pw_ws_close_code_for(int err);
 /* A close-code's meaning ("normal closure", …) or "unknown". */
 const char *pw_ws_close_code_name(unsigned code);

@@ -23,6 +23,7 @@
 #include "proto/http1.h"
 #include "server.h"
 #include "proto/ws_frame.h"
+#include "proto/ws_reader.h"
 
 #define SRV_RBUF (64 * 1024)        /* the loop's one read buffer */
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
@@ -53,17 +54,10 @@ struct srv_seg {
 
 /* WebSocket state (srv_ws.c); lives in the connection, in the union below */
 struct srv_ws {
-    struct pw_ws_parser p;
-    struct pw_ws_msgstate m;
-    struct pw_buf msg;            /* a data message split over frames or reads */
-    uint8_t *ctl;                 /* a control payload split over reads (125 B) */
-    size_t ctl_len;
-    const uint8_t *direct;        /* the current frame's payload, whole, in the input */
-    size_t direct_len;
-    uint8_t has_direct, close_sent, close_rcvd;
-    uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
-    uint8_t compressed;           /* the open message has RSV1 (permessage-deflate) */
+    struct pw_wsr r;              /* the message reader: no heap between messages */
     struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
+    uint8_t close_sent;
+    uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
 };
 
 /* State only a plain HTTP exchange needs (a POST body, a parked poll). */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "proto/json.h"
-#include "proto/utf8.h"
 #include "proto/ws_deflate.h"
 #include "proto/ws_handshake.h"
 
@@ -150,8 +149,7 @@ void srv_ws_free(struct srv_conn *c)
 {
     if (!c->ws)
         return;
-    pw_buf_free(&c->ws->msg);
-    free(c->ws->ctl);
+    pw_wsr_free(&c->ws->r);
     if (c->ws->wsd) {
         pw_wsd_free(c->ws->wsd);
         free(c->ws->wsd);
@@ -179,10 +177,7 @@ void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
 /* Fail the connection (§7.1.7): close frame with the code, then TCP close. */
 static size_t srv__fail(struct srv_conn *c, int err, size_t n)
 {
-    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
-                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG || err == PW_ETOOBIG ? 1009
-                    : err == PW_ENOMEM || err == PW_EWSD_ZLIB                            ? 1011
-                                                                                         : 1002;
+    unsigned code = pw_ws_close_code_for(err);
     c->srv->m_proto_errors++;
     srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
     srv_unsubscribe(c);
@@ -216,146 +211,94 @@ void srv_ws_tick(struct srv_conn *c)
     c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
 }
 
-/* ---- input ---- */
+/* ---- input: the message reader's callbacks (ws_reader.h) ---- */
 
-static void srv__data_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+/* Stop reading once the connection is no longer an open WebSocket (a
+ * close, a slow-subscriber drop or an error inside a callback). */
+static int srv__go(struct srv_conn *c)
 {
+    return c->state == ST_WS && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
+}
+
+static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv_conn *c = ud;
     struct srv *s = c->srv;
     if (c->ws->close_sent)
-        return; /* closing: data is not answered any more (§5.5.1) */
+        return PW_WSR_GO; /* closing: data is not answered any more (§5.5.1) */
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
     if (s->o->echo) {
         s->m_msgs_in++;
         s->m_msgs_out++;
-        srv__send_data(c, opcode, p, len);
-        return;
+        srv__send_data(c, opcode, p, len); /* only queues: c stays as it is */
+        return PW_WSR_GO;
     }
     if (s->o->read_only)
-        return;
+        return PW_WSR_GO;
+    /* publishing delivers to this connection too, which may find it slow */
     if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
         srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
+    return srv__go(c);
 }
 
-/* A complete control frame. Returns 1 when input should stop. */
-static int srv__control(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+static int srv__on_control(void *ud, int opcode, const uint8_t *p, size_t len)
 {
+    struct srv_conn *c = ud;
+    if (opcode == PW_WS_OP_PING && !c->ws->close_sent)
+        srv__send(c, PW_WS_OP_PONG, p, len);
+    else if (opcode == PW_WS_OP_PONG)
+        c->ws->awaiting_pong = 0;
+    return srv__go(c);
+}
+
+static int srv__on_close(void *ud, unsigned code, const uint8_t *reason, size_t rlen)
+{
+    struct srv_conn *c = ud;
     struct srv_ws *w = c->ws;
-    if (opcode == PW_WS_OP_PING) {
-        if (!w->close_sent)
-            srv__send(c, PW_WS_OP_PONG, p, len);
-        return 0;
-    }
-    if (opcode == PW_WS_OP_PONG) {
-        w->awaiting_pong = 0;
-        return 0;
-    }
-    unsigned code = 0;
-    const uint8_t *reason = NULL;
-    size_t rlen = 0;
-    pw_ws_close_parse(p, len, &code, &reason, &rlen); /* checked by the message layer */
-    w->close_rcvd = 1;
-    srv_log(c->srv, c, "close-received", 0, (int)code, "%.*s", (int)rlen, (const char *)reason);
+    srv_log(c->srv, c, "close-received", 0, code == 1005 ? 0 : (int)code, "%.*s", (int)rlen,
+            (const char *)reason);
     srv_unsubscribe(c);
     if (!w->close_sent) {
         /* echo the code (§5.5.1); an empty close gets an empty close */
         uint8_t pl[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-        srv__send(c, PW_WS_OP_CLOSE, pl, code ? 2 : 0);
+        srv__send(c, PW_WS_OP_CLOSE, pl, code == 1005 ? 0 : 2);
         w->close_sent = 1;
     }
     srv_end(c); /* the server closes TCP first (§7.1.1) */
-    return 1;
+    return PW_WSR_STOP;
 }
+
+static int srv__on_frame(void *ud, const struct pw_wsr_frame *f)
+{
+    struct srv_conn *c = ud;
+    if (f->inflated)
+        srv_log(c->srv, c, "wire", 0, 0, "< frame %s fin=%d len=%llu compressed, inflated to %zu",
+                pw_ws_opcode_name(f->hdr.opcode), f->hdr.fin, (unsigned long long)f->hdr.len, f->len);
+    else
+        srv_log(c->srv, c, "wire", 0, 0, "< frame %s fin=%d len=%llu", pw_ws_opcode_name(f->hdr.opcode),
+                f->hdr.fin, (unsigned long long)f->hdr.len);
+    return PW_WSR_GO;
+}
+
+static const struct pw_wsr_cb srv__wsr_cb = {srv__on_message, srv__on_control, srv__on_close, NULL};
+static const struct pw_wsr_cb srv__wsr_cb_wire = {srv__on_message, srv__on_control, srv__on_close,
+                                                  srv__on_frame};
 
 size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 {
     struct srv_ws *w = c->ws;
-    size_t used = 0;
-    if (w->close_rcvd)
-        return n;
     if (n)
         w->awaiting_pong = 0; /* the peer is alive (srv_ws_tick) */
-    while (used < n || !pw_ws_parser_idle(&w->p)) {
-        struct pw_ws_event ev;
-        ssize_t k = pw_ws_parse(&w->p, in + used, n - used, &ev);
-        if (k < 0)
-            return srv__fail(c, (int)k, n);
-        used += (size_t)k;
-        if (ev.type == PW_WS_EV_NONE) {
-            if (k == 0)
-                break;
-            continue;
-        }
-        int rc = pw_ws_msg_event(&w->m, &ev);
-        if (rc)
-            return srv__fail(c, rc, n);
-        int op = ev.hdr.opcode, ctl = pw_ws_is_control(op);
-        switch (ev.type) {
-        case PW_WS_EV_HEADER:
-            w->has_direct = 0;
-            w->ctl_len = 0;
-            if (!ctl && op != PW_WS_OP_CONT)
-                w->compressed = (ev.hdr.rsv & 4) != 0;
-            if (c->srv->o->verbose)
-                srv_log(c->srv, c, "wire", 0, 0, "< frame %s fin=%d len=%llu", pw_ws_opcode_name(op),
-                        ev.hdr.fin, (unsigned long long)ev.hdr.len);
-            break;
-        case PW_WS_EV_PAYLOAD:
-            if (!ctl && w->compressed) {
-                rc = pw_wsd_decompress(w->wsd, ev.data, ev.len, 0, &w->msg);
-                if (rc)
-                    return srv__fail(c, rc, n);
-            } else if (ev.offset == 0 && ev.len == ev.hdr.len && (ctl || (ev.hdr.fin && w->msg.len == 0 && op != 0))) {
-                w->direct = ev.data;
-                w->direct_len = ev.len;
-                w->has_direct = 1;
-            } else if (ctl) {
-                if (!w->ctl && !(w->ctl = malloc(125)))
-                    return srv__fail(c, PW_ENOMEM, n);
-                memcpy(w->ctl + w->ctl_len, ev.data, ev.len); /* len <= 125 by the parser */
-                w->ctl_len += ev.len;
-            } else if (pw_buf_append(&w->msg, ev.data, ev.len)) {
-                return srv__fail(c, PW_EWS_TOOBIG, n);
-            }
-            break;
-        case PW_WS_EV_END:
-            if (ctl) {
-                const uint8_t *p = w->has_direct ? w->direct : w->ctl;
-                size_t len = w->has_direct ? w->direct_len : w->ctl_len;
-                w->has_direct = 0;
-                if (srv__control(c, op, p, len))
-                    return n;
-            } else if (ev.hdr.fin) {
-                int mop = w->m.opcode ? w->m.opcode : op;
-                if (w->compressed) {
-                    rc = pw_wsd_decompress(w->wsd, NULL, 0, 1, &w->msg);
-                    if (rc)
-                        return srv__fail(c, rc, n);
-                    if ((op ? op : mop) == PW_WS_OP_TEXT && !pw_utf8_valid(w->msg.p, w->msg.len))
-                        return srv__fail(c, PW_EWS_UTF8, n);
-                    w->compressed = 0;
-                }
-                if (w->has_direct)
-                    srv__data_message(c, op ? op : mop, w->direct, w->direct_len);
-                else
-                    srv__data_message(c, op ? op : mop, w->msg.p ? w->msg.p : (const uint8_t *)"",
-                                      w->msg.len);
-                w->has_direct = 0;
-                pw_buf_reset(&w->msg);
-                if (w->msg.cap > 64 * 1024)
-                    pw_buf_free(&w->msg);
-            }
-            break;
-        default:
-            break;
-        }
-        if (c->state != ST_WS)
-            return n;
-    }
+    ssize_t k = pw_wsr_feed(&w->r, in, n, c->srv->o->verbose ? &srv__wsr_cb_wire : &srv__wsr_cb, c);
+    if (k < 0)
+        return srv__fail(c, (int)k, n);
+    if (srv__go(c) != PW_WSR_GO)
+        return n;
     /* a peer that pipelines faster than it reads: stop reading for a while */
     if (c->qbytes > c->srv->o->send_buffer / 2)
         srv_read_pause(c, 1);
-    return used;
+    return (size_t)k;
 }
 
 /* ---- the upgrade ---- */
@@ -435,12 +378,8 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         }
     } else
         ext[0] = 0;
-    struct pw_ws_parser_opts po = {PW_WS_FROM_CLIENT, w->wsd ? 4u : 0u, s->o->max_message, 1};
-    pw_ws_parser_init(&w->p, &po);
-    pw_ws_msg_init(&w->m, s->o->max_message);
-    /* inflating writes one byte past --max-message to tell "exactly the
-     * limit" from "over it" (ws_deflate.h): leave room for that byte */
-    pw_buf_init(&w->msg, w->wsd && s->o->max_message ? s->o->max_message + 1 : s->o->max_message);
+    struct pw_wsr_opts ro = {PW_WS_FROM_CLIENT, s->o->max_message, s->o->max_message, 1, w->wsd};
+    pw_wsr_init(&w->r, &ro);
     srv_outf(c, "HTTP/1.1 101 Switching Protocols\r\n"
                 "Upgrade: websocket\r\n"
                 "Connection: Upgrade\r\n"

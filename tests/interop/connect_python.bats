@@ -196,6 +196,15 @@ teardown() { peers_stop; }
     assert_line 'wörld'
 }
 
+@test "-v shows a compressed frame's message bytes and says it was compressed" {
+    ws_py deflate
+    run bash -c '(echo "hello hello hello hello"; echo wörld) | timeout 10 "$PW" connect -v --compress --wait --count 2 "$0" 2>&1 >/dev/null' "$WS_URL"
+    assert_success
+    assert_output --regexp '> text rsv len=[0-9]+ masked compressed, from 23: "hello hello hello hello"'
+    assert_output --regexp '< text rsv len=[0-9]+ compressed, inflated to 23: "hello hello hello hello"'
+    assert_output --regexp '< text rsv len=[0-9]+ compressed, inflated to 6: "w\\xc3\\xb6rld"'
+}
+
 @test "without --compress no extension is offered" {
     ws_py deflate
     run bash -c 'echo plain | timeout 10 "$PW" connect -v --wait --count 1 "$0" 2>&1' "$WS_URL"

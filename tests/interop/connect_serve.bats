@@ -74,6 +74,15 @@ gap_reported() {
 @test "sse: a gap is reported, and is exit 9 with --fail-on-gap" { gap_reported sse; }
 @test "poll: a gap is reported, and is exit 9 with --fail-on-gap" { gap_reported poll; }
 
+@test "ws -v: both ends show a compressed frame's message bytes, inflated" {
+    srv_start 0 --echo -v
+    run bash -c 'echo "hello hello hello hello" | timeout 10 "$PW" connect -v --compress --wait --count 1 "$0" 2>&1 >/dev/null' "ws://127.0.0.1:$SRV_PORT/ws/c"
+    assert_success
+    assert_output --regexp '< text rsv len=[0-9]+ compressed, inflated to 23: "hello hello hello hello"'
+    run grep -E 'wire: < frame text fin=1 len=[0-9]+ compressed, inflated to 23$' "$SRV_LOG"
+    assert_success
+}
+
 @test "--cursor-file resumes a later run where the last one stopped (ws)" {
     srv_start 0
     for m in m1 m2 m3; do pub "$m"; done
