@@ -155,7 +155,7 @@ static int pw__parse(struct pw_optstate *st)
     if (!st->arg)
         return 0; /* a flag, or an optional value left out */
     if (v->type == PW_T_ENUM) {
-        size_t i;
+        size_t i = 0;
         int r = pw_val_word(st->arg, v->compl, &i);
         st->u = i;
         return r ? PW_EVAL_WORD : 0;
