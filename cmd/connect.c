@@ -31,31 +31,31 @@
 
 #define CONNECT_OPTS(X)                                                        \
     PW_COMMON_OPTS(X)                                                          \
-    X(JSON, 0, "json", PW_NOARG, NULL, "print messages as JSON Lines {id,event,data,type}", NULL) \
-    X(HEADER, 'H', "header", PW_REQARG, "'NAME: VALUE'", "add a request header (repeatable)", NULL) \
-    X(ORIGIN, 0, "origin", PW_REQARG, "ORIGIN", "send this Origin header", NULL) \
-    X(SUBPROTOCOL, 0, "subprotocol", PW_REQARG, "NAME", "offer a WebSocket subprotocol (repeatable)", NULL) \
-    X(COMPRESS, 0, "compress", PW_NOARG, NULL, "offer permessage-deflate", NULL) \
-    X(BINARY, 0, "binary", PW_NOARG, NULL, "send stdin as binary messages, one per read chunk", NULL) \
-    X(NO_STDIN, 0, "no-stdin", PW_NOARG, NULL, "do not read stdin", NULL)      \
-    X(WAIT, 0, "wait", PW_NOARG, NULL, "keep receiving after stdin ends", NULL) \
-    X(SEND, 0, "send", PW_REQARG, "MSG", "send MSG after connecting and after every reconnect (repeatable)", NULL) \
-    X(PING, 0, "ping", PW_REQARG, "SECS", "send a ping every SECS seconds; no pong by the next one ends the connection", NULL) \
-    X(MAX_MESSAGE, 0, "max-message", PW_REQARG, "BYTES", "largest message accepted (default 16777216)", NULL) \
-    X(COUNT, 'n', "count", PW_REQARG, "N", "exit 0 after N messages", NULL)   \
-    X(UNTIL, 0, "until", PW_REQARG, "REGEX", "exit 0 after the first message matching REGEX (POSIX ERE)", NULL) \
-    X(TIMEOUT, 0, "timeout", PW_REQARG, "SECS", "give up after SECS seconds in all (exit 7)", NULL) \
-    X(IDLE, 0, "idle", PW_REQARG, "SECS", "give up when nothing arrives for SECS seconds (exit 7)", NULL) \
-    X(POLL, 0, "poll", PW_NOARG, NULL, "http(s) URL: long polling instead of SSE", NULL) \
-    X(LAST_EVENT_ID, 0, "last-event-id", PW_REQARG, "ID", "resume after ID", NULL) \
-    X(SINCE, 0, "since", PW_REQARG, "ID", "same as --last-event-id", NULL)     \
-    X(RECONNECT, 0, "reconnect", PW_OPTARG, "MAX", "reconnect with backoff, resuming after the last id (MAX attempts in a row, default unlimited)", NULL) \
-    X(FAIL_ON_GAP, 0, "fail-on-gap", PW_NOARG, NULL, "exit 9 when the server says messages were lost", NULL) \
-    X(CURSOR_FILE, 0, "cursor-file", PW_REQARG, "FILE", "resume from the id in FILE and keep it there", "@file") \
-    X(RECORD, 0, "record", PW_REQARG, "FILE", "write a transcript (JSON Lines) for replay", "@file") \
-    X(WRITE_OUT, 'w', "write-out", PW_REQARG, "FORMAT", "print FORMAT at exit (%{close_code} %{messages_in} ...)", NULL) \
-    X(PROXY, 0, "proxy", PW_REQARG, "URL", "use this proxy (http://, socks5://, socks5h://; user:pass@ allowed)", NULL) \
-    X(NO_PROXY, 0, "no-proxy", PW_NOARG, NULL, "ignore proxy environment variables", NULL) \
+    X(JSON, 0, "json", PW_FLAG, "print messages as JSON Lines {id,event,data,type}") \
+    X(HEADER, 'H', "header", PW_STR("'NAME: VALUE'", NULL, NULL), "add a request header (repeatable)") \
+    X(ORIGIN, 0, "origin", PW_STR("ORIGIN", NULL, NULL), "send this Origin header") \
+    X(SUBPROTOCOL, 0, "subprotocol", PW_STR("NAME", NULL, NULL), "offer a WebSocket subprotocol (repeatable)") \
+    X(COMPRESS, 0, "compress", PW_FLAG, "offer permessage-deflate")          \
+    X(BINARY, 0, "binary", PW_FLAG, "send stdin as binary messages, one per read chunk") \
+    X(NO_STDIN, 0, "no-stdin", PW_FLAG, "do not read stdin")                   \
+    X(WAIT, 0, "wait", PW_FLAG, "keep receiving after stdin ends")             \
+    X(SEND, 0, "send", PW_STR("MSG", NULL, NULL), "send MSG after connecting and after every reconnect (repeatable)") \
+    X(PING, 0, "ping", PW_SECS(NULL, "1ms", "365d"), "send a ping every SECS seconds; no pong by the next one ends the connection") \
+    X(MAX_MESSAGE, 0, "max-message", PW_BYTES("16M", "1", "4G"), "largest message accepted") \
+    X(COUNT, 'n', "count", PW_COUNT("N", NULL, "1", NULL), "exit 0 after N messages") \
+    X(UNTIL, 0, "until", PW_STR("REGEX", NULL, NULL), "exit 0 after the first message matching REGEX (POSIX ERE)") \
+    X(TIMEOUT, 0, "timeout", PW_SECS(NULL, "1ms", "365d"), "give up after SECS seconds in all (exit 7)") \
+    X(IDLE, 0, "idle", PW_SECS(NULL, "1ms", "365d"), "give up when nothing arrives for SECS seconds (exit 7)") \
+    X(POLL, 0, "poll", PW_FLAG, "http(s) URL: long polling instead of SSE")    \
+    X(LAST_EVENT_ID, 0, "last-event-id", PW_STR("ID", NULL, NULL), "resume after ID") \
+    X(SINCE, 0, "since", PW_STR("ID", NULL, NULL), "same as --last-event-id")  \
+    X(RECONNECT, 0, "reconnect", PW_COUNT_OPTIONAL("MAX", "0", "1000000"), "reconnect with backoff, resuming after the last id; MAX attempts in a row, unlimited without MAX or with 0") \
+    X(FAIL_ON_GAP, 0, "fail-on-gap", PW_FLAG, "exit 9 when the server says messages were lost") \
+    X(CURSOR_FILE, 0, "cursor-file", PW_FILE, "resume from the id in FILE and keep it there") \
+    X(RECORD, 0, "record", PW_FILE, "write a transcript (JSON Lines) for replay") \
+    X(WRITE_OUT, 'w', "write-out", PW_STR("FORMAT", NULL, NULL), "print FORMAT at exit (%{close_code} %{messages_in} ...)") \
+    X(PROXY, 0, "proxy", PW_STR("URL", NULL, NULL), "use this proxy (http://, socks5://, socks5h://; user:pass@ allowed)") \
+    X(NO_PROXY, 0, "no-proxy", PW_FLAG, "ignore proxy environment variables") \
     PW_TLS_CLIENT_OPTS(X)
 
 enum { CONNECT_OPTS(PW_OPT_ENUM) };
@@ -431,11 +431,14 @@ static void signal_cb(uv_signal_t *s, int signum)
 
 /* ---- options -------------------------------------------------------------- */
 
-static int parse_secs(const struct pw_optstate *st, double *out)
+/* A proxy URL into A.proxy: 0, or an error with the reason in *why. */
+static int parse_proxy(const char *s, const char **why)
 {
-    if (pw_parse_double(st->arg, 0.001, 1e7, out) < 0)
-        return pw_badarg(st, "'%s' is not a number of seconds", st->arg);
-    return 0;
+    int r = pw_url_parse(s, &A.proxy, why);
+    if (!r && strcmp(A.proxy.scheme, "http") != 0 && strcmp(A.proxy.scheme, "socks5") != 0 &&
+        strcmp(A.proxy.scheme, "socks5h") != 0)
+        r = PW_ECL_SCHEME, *why = "not a proxy scheme";
+    return r;
 }
 
 static int load_cursor_file(void)
@@ -460,14 +463,12 @@ static int load_cursor_file(void)
 static int connect_main(int argc, char **argv)
 {
     memset(&A, 0, sizeof A);
-    A.max_message = 16u << 20;
     A.close_code = -1;
     A.rtt_ms = -1;
     A.reconnect_max = -1;
     struct pw_optstate st;
     pw_opt_begin(&st, &pw_applet_connect, argc, argv);
     int c, rc = 0;
-    uint64_t u;
     while ((c = pw_opt_next(&st)) != PW_OPT_END) {
         switch (c) {
         case PW_OPT_ERR:
@@ -482,22 +483,22 @@ static int connect_main(int argc, char **argv)
         case OPT_JSON: A.json = 1; break;
         case OPT_HEADER:
             if (!strchr(st.arg, ':') || st.arg[0] == ':' || strpbrk(st.arg, "\r\n"))
-                rc = pw_badarg(&st, "'%s' is not 'Name: value'", st.arg);
+                rc = pw_badarg(&st, "not a header", "'Name: value'");
             else if (A.nheaders >= PWC_MAX_LIST)
-                rc = pw_badarg(&st, "too many headers");
+                rc = pw_badarg(&st, "one too many", "at most %d headers", PWC_MAX_LIST);
             else
                 A.headers[A.nheaders++] = st.arg;
             break;
         case OPT_ORIGIN:
             if (strpbrk(st.arg, "\r\n"))
-                rc = pw_badarg(&st, "control characters in '%s'", st.arg);
+                rc = pw_badarg(&st, "not an origin", "one without line breaks");
             A.origin = st.arg;
             break;
         case OPT_SUBPROTOCOL:
             if (!*st.arg || strpbrk(st.arg, " ,;\t\r\n\"()<>@:\\/[]?={}"))
-                rc = pw_badarg(&st, "'%s' is not a token", st.arg);
+                rc = pw_badarg(&st, "not a subprotocol name", "an HTTP token");
             else if (A.nprotos >= PWC_MAX_LIST - 1)
-                rc = pw_badarg(&st, "too many subprotocols");
+                rc = pw_badarg(&st, "one too many", "at most %d subprotocols", PWC_MAX_LIST - 1);
             else
                 A.protos[A.nprotos++] = st.arg;
             break;
@@ -507,56 +508,55 @@ static int connect_main(int argc, char **argv)
         case OPT_WAIT: A.wait = 1; break;
         case OPT_SEND:
             if (A.nsend >= PWC_MAX_LIST)
-                rc = pw_badarg(&st, "too many --send");
+                rc = pw_badarg(&st, "one too many", "at most %d messages", PWC_MAX_LIST);
             else
                 A.sends[A.nsend++] = st.arg;
             break;
-        case OPT_PING: rc = parse_secs(&st, &A.ping_s); break;
-        case OPT_MAX_MESSAGE:
-            if (pw_parse_u64(st.arg, 1, 1ull << 32, &u) < 0)
-                rc = pw_badarg(&st, "'%s' is not a byte count (1..4294967296)", st.arg);
-            A.max_message = u;
-            break;
-        case OPT_COUNT:
-            if (pw_parse_u64(st.arg, 1, UINT64_MAX / 2, &u) < 0)
-                rc = pw_badarg(&st, "'%s' is not a positive count", st.arg);
-            A.count = u;
-            break;
+        case OPT_PING: A.ping_s = st.d; break;
+        case OPT_MAX_MESSAGE: A.max_message = st.u; break;
+        case OPT_COUNT: A.count = st.u; break;
         case OPT_UNTIL: {
             if (A.until_set)
                 regfree(&A.until);
             int e = regcomp(&A.until, st.arg, REG_EXTENDED | REG_NOSUB);
             if (e) {
-                char m[128];
+                char m[128], what[160];
                 regerror(e, &A.until, m, sizeof m);
-                rc = pw_badarg(&st, "'%s': %s", st.arg, m);
+                snprintf(what, sizeof what, "not a regular expression (%s)", m);
+                rc = pw_badarg(&st, what, "a POSIX extended regular expression");
             } else {
                 A.until_set = 1;
             }
             break;
         }
-        case OPT_TIMEOUT: rc = parse_secs(&st, &A.timeout_s); break;
-        case OPT_IDLE: rc = parse_secs(&st, &A.idle_s); break;
+        case OPT_TIMEOUT: A.timeout_s = st.d; break;
+        case OPT_IDLE: A.idle_s = st.d; break;
         case OPT_POLL: A.poll = 1; break;
         case OPT_LAST_EVENT_ID:
         case OPT_SINCE:
             if (strlen(st.arg) >= sizeof A.last_id || strpbrk(st.arg, "\r\n"))
-                rc = pw_badarg(&st, "id too long or with a line break");
+                rc = pw_badarg(&st, "not an id", "at most %zu bytes, no line break",
+                               sizeof A.last_id - 1);
             snprintf(A.start_id, sizeof A.start_id, "%s", st.arg);
             break;
         case OPT_RECONNECT:
             A.reconnect = 1;
-            A.reconnect_max = 0;
-            if (st.arg && pw_parse_u64(st.arg, 0, 1000000, &u) < 0)
-                rc = pw_badarg(&st, "'%s' is not a number of attempts", st.arg);
-            else if (st.arg)
-                A.reconnect_max = (long)u;
+            A.reconnect_max = (long)st.u; /* 0 (or no MAX): unlimited */
             break;
         case OPT_FAIL_ON_GAP: A.fail_on_gap = 1; break;
         case OPT_CURSOR_FILE: A.cursor_file = st.arg; break;
         case OPT_RECORD: A.record_path = st.arg; break;
         case OPT_WRITE_OUT: A.write_out = st.arg; break;
-        case OPT_PROXY: A.proxy_str = st.arg; break;
+        case OPT_PROXY: {
+            const char *why = "";
+            char what[128];
+            if (parse_proxy(st.arg, &why)) {
+                snprintf(what, sizeof what, "not a proxy URL (%s)", why);
+                rc = pw_badarg(&st, what, "http://, socks5:// or socks5h://");
+            }
+            A.proxy_str = st.arg;
+            break;
+        }
         case OPT_NO_PROXY: A.no_proxy = 1; break;
         case OPT_CACERT: A.cacert = st.arg; break;
         case OPT_INSECURE: A.insecure = 1; break;
@@ -596,12 +596,10 @@ static int connect_main(int argc, char **argv)
     if (!proxy && !A.no_proxy)
         proxy = pw_proxy_from_env(A.url.scheme, A.url.host);
     if (proxy) {
-        r = pw_url_parse(proxy, &A.proxy, &why);
-        if (!r && strcmp(A.proxy.scheme, "http") != 0 && strcmp(A.proxy.scheme, "socks5") != 0 &&
-            strcmp(A.proxy.scheme, "socks5h") != 0)
-            r = PW_ECL_SCHEME, why = "want http://, socks5:// or socks5h://";
+        r = parse_proxy(proxy, &why);
         if (r) {
-            pw_err("connect", "bad proxy URL '%s': %s", proxy, why);
+            pw_err("connect", "bad proxy URL '%s' in the environment: %s "
+                              "(want http://, socks5:// or socks5h://)", proxy, why);
             return PW_EXIT_USAGE;
         }
         A.has_proxy = 1;

@@ -37,34 +37,32 @@
 
 #define FRAME_OPTS(X)                                                          \
     PW_COMMON_OPTS(X)                                                          \
-    X(DECODE, 'd', "decode", PW_NOARG, NULL,                                   \
-      "read frames (with --sse: an event stream) and print their anatomy", NULL) \
-    X(HEX, 'x', "hex", PW_NOARG, NULL,                                         \
-      "write hex instead of raw bytes; with --decode, read hex", NULL)         \
-    X(JSON, 'j', "json", PW_NOARG, NULL, "with --decode, print JSON Lines", NULL) \
-    X(ROLE, 'r', "role", PW_REQARG, "ROLE",                                    \
-      "the sender: client (masked; the default) or server (unmasked); with --decode, check its masking rule", \
-      "client server")                                                         \
-    X(OPCODE, 'o', "opcode", PW_REQARG, "OP",                                  \
-      "text (default), binary, continuation, close, ping, pong or a number 0-15", \
-      "text binary continuation close ping pong")                              \
-    X(NO_FIN, 0, "no-fin", PW_NOARG, NULL, "clear FIN: more fragments follow", NULL) \
-    X(RSV1, 0, "rsv1", PW_NOARG, NULL, "set RSV1", NULL)                       \
-    X(RSV2, 0, "rsv2", PW_NOARG, NULL, "set RSV2", NULL)                       \
-    X(RSV3, 0, "rsv3", PW_NOARG, NULL, "set RSV3", NULL)                       \
-    X(MASK, 'm', "mask", PW_REQARG, "KEY",                                     \
-      "mask with KEY (8 hex digits) or a random key ('random')", "random")     \
-    X(NO_MASK, 'n', "no-mask", PW_NOARG, NULL, "do not mask (a server's frame)", NULL) \
-    X(CLOSE_CODE, 'c', "close-code", PW_REQARG, "N",                           \
-      "close frame with status code N (0-65535); DATA is the reason", NULL)    \
-    X(LEN_FORM, 'l', "len-form", PW_REQARG, "BITS",                            \
-      "force the 7-, 16- or 64-bit payload length form", "7 16 64")            \
-    X(FILE, 'f', "file", PW_REQARG, "FILE",                                    \
-      "read the payload (with --decode: the input) from FILE", "@file")        \
-    X(SSE, 's', "sse", PW_NOARG, NULL, "Server-Sent Events instead of WebSocket frames", NULL) \
-    X(ID, 'i', "id", PW_REQARG, "ID", "with --sse: the event id", NULL)        \
-    X(EVENT, 'e', "event", PW_REQARG, "NAME", "with --sse: the event type", NULL) \
-    X(RETRY, 0, "retry", PW_REQARG, "MS", "with --sse: a retry field, in milliseconds", NULL)
+    X(DECODE, 'd', "decode", PW_FLAG,                                          \
+      "read frames (with --sse: an event stream) and print their anatomy")     \
+    X(HEX, 'x', "hex", PW_FLAG, "write hex instead of raw bytes; with --decode, read hex") \
+    X(JSON, 'j', "json", PW_FLAG, "with --decode, print JSON Lines")           \
+    X(ROLE, 'r', "role", PW_ENUM("ROLE", NULL, "client server"),               \
+      "the sender: a client masks (the default when encoding), a server does not; " \
+      "with --decode, check its masking rule")                                 \
+    X(OPCODE, 'o', "opcode", PW_STR("OP", NULL, "text binary continuation close ping pong"), \
+      "text (default), binary, continuation, close, ping, pong or a number 0-15") \
+    X(NO_FIN, 0, "no-fin", PW_FLAG, "clear FIN: more fragments follow")        \
+    X(RSV1, 0, "rsv1", PW_FLAG, "set RSV1")                                    \
+    X(RSV2, 0, "rsv2", PW_FLAG, "set RSV2")                                    \
+    X(RSV3, 0, "rsv3", PW_FLAG, "set RSV3")                                    \
+    X(MASK, 'm', "mask", PW_STR("KEY", NULL, "random"),                        \
+      "mask with KEY (8 hex digits) or a random key ('random')")               \
+    X(NO_MASK, 'n', "no-mask", PW_FLAG, "do not mask (a server's frame)")      \
+    X(CLOSE_CODE, 'c', "close-code", PW_COUNT("N", NULL, "0", "65535"),        \
+      "close frame with status code N; DATA is the reason")                    \
+    X(LEN_FORM, 'l', "len-form", PW_ENUM("BITS", NULL, "7 16 64"),             \
+      "force this payload length form")                                        \
+    X(FILE, 'f', "file", PW_FILE, "read the payload (with --decode: the input) from FILE") \
+    X(SSE, 's', "sse", PW_FLAG, "Server-Sent Events instead of WebSocket frames") \
+    X(ID, 'i', "id", PW_STR("ID", NULL, NULL), "with --sse: the event id")     \
+    X(EVENT, 'e', "event", PW_STR("NAME", NULL, NULL), "with --sse: the event type") \
+    X(RETRY, 0, "retry", PW_COUNT("MS", NULL, "0", "9007199254740991"),        \
+      "with --sse: a retry field, in milliseconds")
 
 enum { FRAME_OPTS(PW_OPT_ENUM) OPT_COUNT };
 static const struct pw_opt frame_opts[] = {FRAME_OPTS(PW_OPT_ROW){0}};
@@ -160,12 +158,12 @@ static int parse_opcode(const char *s)
     for (int i = 0; i < 11; i++)
         if (names[i] && strcmp(s, names[i]) == 0)
             return i;
-    uint64_t v;
+    struct pw_val v;
     /* hex numbers too: opcodes are usually written 0x1, 0xA */
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2] && !s[3] && hexval(s[2]) >= 0)
         return hexval(s[2]);
-    if (pw_parse_u64(s, 0, 15, &v) == 0)
-        return (int)v;
+    if (pw_val_range(PW_VAL_COUNT, s, "0", "15", &v) == 0)
+        return (int)v.u;
     return -1;
 }
 
@@ -953,7 +951,6 @@ static int parse_key(const char *s, uint8_t key[4])
 static int take_opt(struct pw_optstate *st, int id, struct cfg *c)
 {
     const char *a = st->arg;
-    uint64_t v;
     switch (id) {
     case OPT_VERBOSE: c->verbose = 1; break;
     case OPT_QUIET: pw_quiet = 1; break;
@@ -966,18 +963,11 @@ static int take_opt(struct pw_optstate *st, int id, struct cfg *c)
     case OPT_RSV2: c->rsv |= 2; break;
     case OPT_RSV3: c->rsv |= 1; break;
     case OPT_NO_MASK: c->mask_mode = MASK_NONE; break;
-    case OPT_ROLE:
-        if (strcmp(a, "client") == 0)
-            c->role = PW_WS_FROM_CLIENT;
-        else if (strcmp(a, "server") == 0)
-            c->role = PW_WS_FROM_SERVER;
-        else
-            return pw_badarg(st, "'%s' is not a role; use client or server", a);
-        break;
+    case OPT_ROLE: c->role = st->u == 0 ? PW_WS_FROM_CLIENT : PW_WS_FROM_SERVER; break;
     case OPT_OPCODE:
         if ((c->opcode = parse_opcode(a)) < 0)
-            return pw_badarg(st, "'%s' is not an opcode; use text, binary, continuation, "
-                                 "close, ping, pong or a number 0-15", a);
+            return pw_badarg(st, "not an opcode",
+                             "text, binary, continuation, close, ping, pong or a number 0-15");
         break;
     case OPT_MASK:
         if (strcmp(a, "random") == 0)
@@ -985,31 +975,19 @@ static int take_opt(struct pw_optstate *st, int id, struct cfg *c)
         else if (parse_key(a, c->key) == 0)
             c->mask_mode = MASK_KEY;
         else
-            return pw_badarg(st, "'%s' is not a masking key; give 8 hex digits "
-                                 "(e.g. 37fa213d) or 'random'", a);
+            return pw_badarg(st, "not a masking key", "8 hex digits (e.g. 37fa213d) or 'random'");
         break;
-    case OPT_CLOSE_CODE:
-        if (pw_parse_u64(a, 0, 65535, &v) < 0)
-            return pw_badarg(st, "'%s' is not a close code (0-65535)", a);
-        c->close_code = (long)v;
-        break;
-    case OPT_LEN_FORM:
-        if (pw_parse_u64(a, 0, 64, &v) < 0 || (v != 7 && v != 16 && v != 64))
-            return pw_badarg(st, "'%s' is not a length form; use 7, 16 or 64", a);
-        c->len_form = (int)v;
-        break;
+    case OPT_CLOSE_CODE: c->close_code = (long)st->u; break;
+    case OPT_LEN_FORM: c->len_form = (int)strtol(a, NULL, 10); break; /* 7, 16 or 64 */
     case OPT_FILE: c->file = a; break;
     case OPT_ID:
     case OPT_EVENT:
         if (strpbrk(a, "\r\n"))
-            return pw_badarg(st, "'%s' contains a line break, which would end the field", a);
+            return pw_badarg(st, "not one line (a line break would end the field)",
+                             "text without CR or LF");
         *(id == OPT_ID ? &c->id : &c->event) = a;
         break;
-    case OPT_RETRY:
-        if (pw_parse_u64(a, 0, 9007199254740991ull, &v) < 0)
-            return pw_badarg(st, "'%s' is not a number of milliseconds", a);
-        c->retry = (long long)v;
-        break;
+    case OPT_RETRY: c->retry = (long long)st->u; break;
     }
     return 0;
 }
@@ -1066,7 +1044,7 @@ static int frame_main(int argc, char **argv)
             pw_usage(&pw_applet_frame);
             break;
         }
-        c.used[id] = 1;
+        c.used[id] = (unsigned char)st.given; /* a table default is not a choice */
         if ((rc = take_opt(&st, id, &c)) != 0)
             break;
     }

@@ -22,20 +22,58 @@ static void mdoc_optname(const struct pw_opt *o)
     if (o->shrt)
         printf("Fl %c , ", o->shrt);
     printf("Fl \\-%s", o->lng);
-    if (o->arg == PW_REQARG)
-        printf(" Ar %s", o->argname);
-    else if (o->arg == PW_OPTARG)
-        printf(" Ns Op = Ns Ar %s", o->argname);
+    if (o->v.arg == PW_REQARG)
+        printf(" Ar %s", o->v.argname);
+    else if (o->v.arg == PW_OPTARG)
+        printf(" Ns Op = Ns Ar %s", o->v.argname);
+}
+
+/* Plain text lines ('\n'-separated) as mdoc text lines. */
+static void mdoc_lines(const char *s)
+{
+    while (*s) {
+        size_t l = strcspn(s, "\n");
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), s);
+        mdoc_text(line);
+        printf("\n");
+        s += l;
+        if (*s)
+            s++;
+    }
 }
 
 static void gen_mdoc_options(const struct pw_applet *a)
 {
+    /* how sizes and durations are written, where the applet takes them;
+     * the text starts with the argument name, which mdoc marks up */
+    unsigned t = pw_opt_types(a);
+    const char *para[3];
+    size_t np = 0;
+    if (t & (1u << PW_T_BYTES))
+        para[np++] = pw_opt_grammar_bytes;
+    if (t & (1u << PW_T_SECS))
+        para[np++] = pw_opt_grammar_secs;
+    if (t & ~(1u << PW_T_FLAG | 1u << PW_T_STR))
+        para[np++] = "A value that does not parse or is out of range is refused with exit status 2.\n";
+    for (size_t i = 0; i < np; i++) {
+        size_t w = strcspn(para[i], " ");
+        if (i)
+            printf(".Pp\n");
+        if (strncmp(para[i], "BYTES ", 6) == 0 || strncmp(para[i], "SECS ", 5) == 0) {
+            printf(".Ar %.*s\n", (int)w, para[i]);
+            mdoc_lines(para[i] + w + 1);
+        } else {
+            mdoc_lines(para[i]);
+        }
+    }
     printf(".Bl -tag -width Ds\n");
     for (size_t i = 0; a->opts[i].lng; i++) {
+        char doc[512];
         printf(".It ");
         mdoc_optname(&a->opts[i]);
         printf("\n");
-        mdoc_text(a->opts[i].help);
+        mdoc_text(pw_opt_doc(&a->opts[i], doc, sizeof doc));
         printf(".\n");
     }
     printf(".El\n");
@@ -105,15 +143,15 @@ static void gen_bash(const struct pw_applet *const *as, size_t n)
         printf("    %s)\n        case \"$prev\" in\n", a->name);
         for (size_t j = 0; a->opts[j].lng; j++) {
             const struct pw_opt *o = &a->opts[j];
-            if (o->arg != PW_REQARG)
+            if (o->v.arg != PW_REQARG)
                 continue;
             printf("        --%s%s%c)\n", o->lng, o->shrt ? "|-" : "", o->shrt ? o->shrt : ' ');
-            if (o->compl && strcmp(o->compl, "@file") == 0)
+            if (o->v.compl && strcmp(o->v.compl, "@file") == 0)
                 printf("            COMPREPLY=($(compgen -f -- \"$cur\"))\n");
-            else if (o->compl && strcmp(o->compl, "@dir") == 0)
+            else if (o->v.compl && strcmp(o->v.compl, "@dir") == 0)
                 printf("            COMPREPLY=($(compgen -d -- \"$cur\"))\n");
-            else if (o->compl)
-                printf("            COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n", o->compl);
+            else if (o->v.compl)
+                printf("            COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n", o->v.compl);
             else
                 printf("            COMPREPLY=()\n");
             printf("            return ;;\n");
@@ -162,27 +200,28 @@ static void gen_zsh(const struct pw_applet *const *as, size_t n)
             const struct pw_opt *o = &a->opts[j];
             const char *act = "";
             char buf[512];
-            if (o->arg != PW_NOARG) {
-                if (o->compl && strcmp(o->compl, "@file") == 0)
+            if (o->v.arg != PW_NOARG) {
+                if (o->v.compl && strcmp(o->v.compl, "@file") == 0)
                     act = "_files";
-                else if (o->compl && strcmp(o->compl, "@dir") == 0)
+                else if (o->v.compl && strcmp(o->v.compl, "@dir") == 0)
                     act = "_files -/";
-                else if (o->compl) {
-                    snprintf(buf, sizeof buf, "(%s)", o->compl);
+                else if (o->v.compl) {
+                    snprintf(buf, sizeof buf, "(%s)", o->v.compl);
                     act = buf;
                 }
             }
-            const char *eq = o->arg == PW_OPTARG ? "=-" : o->arg == PW_REQARG ? "=" : "";
+            const char *eq = o->v.arg == PW_OPTARG ? "=-" : o->v.arg == PW_REQARG ? "=" : "";
             printf("        '");
             if (o->shrt)
                 printf("(-%c --%s)'{-%c,--%s%s}'", o->shrt, o->lng, o->shrt, o->lng, eq);
             else
                 printf("--%s%s", o->lng, eq);
+            char doc[512];
             printf("[");
-            zsh_quote(o->help);
+            zsh_quote(pw_opt_doc(o, doc, sizeof doc));
             printf("]");
-            if (o->arg != PW_NOARG)
-                printf(":%s:%s", o->argname, act);
+            if (o->v.arg != PW_NOARG)
+                printf(":%s:%s", o->v.argname, act);
             printf("' \\\n");
         }
         printf("        '*:argument:_files'\n}\n\n");
@@ -255,22 +294,37 @@ static void gen_fish(const struct pw_applet *const *as, size_t n)
                 if (o->shrt)
                     printf(" -s %c", o->shrt);
                 printf(" -l %s", o->lng);
-                if (o->arg != PW_NOARG) {
-                    if (o->compl && strcmp(o->compl, "@file") == 0)
+                if (o->v.arg != PW_NOARG) {
+                    if (o->v.compl && strcmp(o->v.compl, "@file") == 0)
                         printf(" -r -F");
-                    else if (o->compl && strcmp(o->compl, "@dir") == 0)
+                    else if (o->v.compl && strcmp(o->v.compl, "@dir") == 0)
                         printf(" -r -a '(__fish_complete_directories)'");
-                    else if (o->compl)
-                        printf(" -x -a '%s'", o->compl);
+                    else if (o->v.compl)
+                        printf(" -x -a '%s'", o->v.compl);
                     else
                         printf(" -x");
                 }
+                char doc[512];
                 printf(" -d ");
-                fish_quote(o->help);
+                fish_quote(pw_opt_doc(o, doc, sizeof doc));
                 printf("\n");
             }
         }
     }
+}
+
+/* Every table's defaults and bounds parse and agree (docs.bats runs it). */
+static int gen_check(const struct pw_applet *const *as, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char err[256];
+        if (pw_opt_check(as[i], err, sizeof err)) {
+            fprintf(stderr, "pushwire %s: option table: %s\n", as[i]->name, err);
+            bad = 1;
+        }
+    }
+    return bad ? PW_EXIT_FAIL : 0;
 }
 
 int pw_gendocs(const char *fmt, const char *name)
@@ -290,6 +344,8 @@ int pw_gendocs(const char *fmt, const char *name)
     else if (strcmp(fmt, "applets") == 0)
         for (size_t i = 0; i < n; i++)
             printf("%s\n", as[i]->name);
+    else if (strcmp(fmt, "check") == 0)
+        return gen_check(as, n);
     else if (!a) {
         fprintf(stderr, "pushwire help: --gen=%s needs an applet name\n", fmt);
         return PW_EXIT_USAGE;

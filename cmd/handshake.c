@@ -18,22 +18,22 @@
 
 #define HS_OPTS(X)                                                             \
     PW_COMMON_OPTS(X)                                                          \
-    X(GEN_KEY, 'g', "gen-key", PW_NOARG, NULL, "print a fresh random Sec-WebSocket-Key", NULL) \
-    X(REQUEST, 'r', "request", PW_NOARG, NULL,                                 \
-      "check the upgrade request in FILE (default stdin) and print the response a server must send", NULL) \
-    X(RESPONSE, 'R', "response", PW_REQARG, "KEY",                             \
-      "check the server response in FILE (default stdin) against the key KEY", NULL) \
-    X(SUBPROTOCOL, 'p', "subprotocol", PW_REQARG, "NAME",                      \
-      "a subprotocol the server speaks (--request) or the client offered (--response); repeatable", NULL) \
-    X(EXTENSION, 'e', "extension", PW_REQARG, "NAME",                          \
-      "with --response: an extension the client offered; repeatable", NULL)  \
-    X(JSON, 'j', "json", PW_NOARG, NULL, "print the verdict as one JSON object", NULL) \
-    X(LENIENT, 0, "lenient", PW_NOARG, NULL,                                   \
-      "compute the accept value even for a key that is not 16 bytes of base64", NULL) \
-    X(HEADER, 'H', "header", PW_REQARG, "'NAME: VALUE'", "with URL: add a request header (repeatable)", NULL) \
-    X(ORIGIN, 0, "origin", PW_REQARG, "ORIGIN", "with URL: send this Origin header", NULL) \
-    X(CACERT, 0, "cacert", PW_REQARG, "FILE", "with a wss URL: trust the CA certificates in FILE", "@file") \
-    X(INSECURE, 'k', "insecure", PW_NOARG, NULL, "with a wss URL: do not verify the certificate", NULL)
+    X(GEN_KEY, 'g', "gen-key", PW_FLAG, "print a fresh random Sec-WebSocket-Key") \
+    X(REQUEST, 'r', "request", PW_FLAG,                                        \
+      "check the upgrade request in FILE (default stdin) and print the response a server must send") \
+    X(RESPONSE, 'R', "response", PW_STR("KEY", NULL, NULL),                    \
+      "check the server response in FILE (default stdin) against the key KEY") \
+    X(SUBPROTOCOL, 'p', "subprotocol", PW_STR("NAME", NULL, NULL),             \
+      "a subprotocol the server speaks (--request) or the client offered (--response); repeatable") \
+    X(EXTENSION, 'e', "extension", PW_STR("NAME", NULL, NULL),                 \
+      "with --response: an extension the client offered; repeatable")        \
+    X(JSON, 'j', "json", PW_FLAG, "print the verdict as one JSON object")      \
+    X(LENIENT, 0, "lenient", PW_FLAG,                                          \
+      "compute the accept value even for a key that is not 16 bytes of base64") \
+    X(HEADER, 'H', "header", PW_STR("'NAME: VALUE'", NULL, NULL), "with URL: add a request header (repeatable)") \
+    X(ORIGIN, 0, "origin", PW_STR("ORIGIN", NULL, NULL), "with URL: send this Origin header") \
+    X(CACERT, 0, "cacert", PW_FILE, "with a wss URL: trust the CA certificates in FILE") \
+    X(INSECURE, 'k', "insecure", PW_FLAG, "with a wss URL: do not verify the certificate")
 
 enum { HS_OPTS(PW_OPT_ENUM) };
 extern const struct pw_applet pw_applet_handshake;
@@ -525,9 +525,9 @@ static int hs_token_arg(struct pw_optstate *st, const char **list, size_t *n, si
     struct pw_str one;
     if (pw_ws_proto_parse((struct pw_str){st->arg, strlen(st->arg)}, &one, 0, 1) != 1 ||
         one.len != strlen(st->arg))
-        return pw_badarg(st, "'%s' is not a %s name (an HTTP token)", st->arg, what);
+        return pw_badarg(st, what, "an HTTP token");
     if (*n >= max)
-        return pw_badarg(st, "at most %zu may be given", max);
+        return pw_badarg(st, "one too many", "at most %zu of them", max);
     list[(*n)++] = st->arg;
     return 0;
 }
@@ -548,16 +548,18 @@ static int hs_options(struct pw_optstate *st, struct hs_cfg *c, int *help)
         case OPT_JSON: c->json = 1; break;
         case OPT_LENIENT: c->lenient = 1; break;
         case OPT_SUBPROTOCOL:
-            rc = hs_token_arg(st, c->protos, &c->nprotos, PW_WS_MAX_PROTOS, "subprotocol");
+            rc = hs_token_arg(st, c->protos, &c->nprotos, PW_WS_MAX_PROTOS,
+                             "not a subprotocol name");
             break;
         case OPT_EXTENSION:
-            rc = hs_token_arg(st, c->exts, &c->nexts, PW_WS_MAX_EXTS, "extension");
+            rc = hs_token_arg(st, c->exts, &c->nexts, PW_WS_MAX_EXTS,
+                             "not an extension name");
             break;
         case OPT_HEADER:
             if (!strchr(st->arg, ':') || st->arg[0] == ':' || strpbrk(st->arg, "\r\n"))
-                rc = pw_badarg(st, "'%s' is not 'Name: value'", st->arg);
+                rc = pw_badarg(st, "not a header", "'Name: value'");
             else if (c->nheaders >= 64)
-                rc = pw_badarg(st, "too many headers");
+                rc = pw_badarg(st, "one too many", "at most 64 headers");
             else
                 c->headers[c->nheaders++] = st->arg;
             break;

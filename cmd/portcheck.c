@@ -20,16 +20,16 @@
 
 #define PORTCHECK_OPTS(X)                                                      \
     PW_COMMON_OPTS(X)                                                          \
-    X(JSON, 0, "json", PW_NOARG, NULL, "print one JSON object instead of the table", NULL) \
-    X(TARGET, 't', "target", PW_REQARG, "N", "exit 0 if N connections fit under every limit, 1 if not", NULL) \
-    X(SERVER, 0, "server", PW_NOARG, NULL, "count incoming connections: ephemeral ports do not apply", NULL) \
-    X(CONNECTIONS, 'n', "connections", PW_REQARG, "N", "probe: open N connections to HOST:PORT", NULL) \
-    X(SOURCE, 's', "source", PW_REQARG, "LIST", "source addresses, A,B,… or A-B, bound before connect", NULL) \
-    X(WS, 0, "ws", PW_REQARG, "PATH", "probe: perform a WebSocket upgrade to PATH on each", NULL) \
-    X(HOLD, 0, "hold", PW_REQARG, "SECS", "probe: hold the connections SECS seconds (default 0)", NULL) \
-    X(RATE, 'r', "rate", PW_REQARG, "R", "probe: start at most R connections a second (default: no limit)", NULL) \
-    X(PARALLEL, 'p', "parallel", PW_REQARG, "N", "probe: at most N attempts in flight (default 256)", NULL) \
-    X(TIMEOUT, 0, "timeout", PW_REQARG, "SECS", "probe: give up on an attempt after SECS (default 10)", NULL)
+    X(JSON, 0, "json", PW_FLAG, "print one JSON object instead of the table")  \
+    X(TARGET, 't', "target", PW_COUNT("N", NULL, "1", "1000000000"), "exit 0 if N connections fit under every limit, 1 if not") \
+    X(SERVER, 0, "server", PW_FLAG, "count incoming connections: ephemeral ports do not apply") \
+    X(CONNECTIONS, 'n', "connections", PW_COUNT("N", NULL, "1", "10000000"), "probe: open N connections to HOST:PORT") \
+    X(SOURCE, 's', "source", PW_STR("LIST", NULL, NULL), "source addresses, A,B,… or A-B, bound before connect") \
+    X(WS, 0, "ws", PW_STR("PATH", NULL, NULL), "probe: perform a WebSocket upgrade to PATH on each") \
+    X(HOLD, 0, "hold", PW_SECS("0", "0", "7d"), "probe: hold the connections SECS seconds") \
+    X(RATE, 'r', "rate", PW_REAL("R", NULL, "0.001", "1e6"), "probe: start at most R connections a second; unlimited without") \
+    X(PARALLEL, 'p', "parallel", PW_COUNT("N", "256", "1", "100000"), "probe: at most N attempts in flight") \
+    X(TIMEOUT, 0, "timeout", PW_SECS("10", "1ms", "7d"), "probe: give up on an attempt after SECS")
 
 enum { PORTCHECK_OPTS(PW_OPT_ENUM) };
 static const struct pw_opt portcheck_opts[] = {PORTCHECK_OPTS(PW_OPT_ROW){0}};
@@ -761,13 +761,12 @@ static int probe(struct pc_opts *o, const char *target)
 
 static int portcheck_main(int argc, char **argv)
 {
-    struct pc_opts o = {.target = -1, .timeout = 10, .parallel = 256};
+    struct pc_opts o = {.target = -1};
     static struct sockaddr_storage src[PW_PROBE_MAX_SOURCES];
     int had_probe_opt = 0;
     struct pw_optstate st;
     pw_opt_begin(&st, &pw_applet_portcheck, argc, argv);
     int id, rc = -1;
-    uint64_t u;
     char err[256];
     while (rc < 0 && (id = pw_opt_next(&st)) != PW_OPT_END) {
         switch (id) {
@@ -777,27 +776,20 @@ static int portcheck_main(int argc, char **argv)
         case OPT_QUIET: pw_quiet = 1; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_SERVER: o.server = 1; break;
-        case OPT_TARGET:
-            if (pw_parse_u64(st.arg, 1, 1000000000, &u))
-                rc = pw_badarg(&st, "'%s': expected a number of connections, 1-1000000000", st.arg);
-            o.target = (long long)u;
-            break;
-        case OPT_CONNECTIONS:
-            if (pw_parse_u64(st.arg, 1, 10000000, &u))
-                rc = pw_badarg(&st, "'%s': expected a number of connections, 1-10000000", st.arg);
-            o.connections = (size_t)u;
-            break;
+        case OPT_TARGET: o.target = (long long)st.u; break;
+        case OPT_CONNECTIONS: o.connections = (size_t)st.u; break;
         case OPT_PARALLEL:
-            had_probe_opt = 1;
-            if (pw_parse_u64(st.arg, 1, 100000, &u))
-                rc = pw_badarg(&st, "'%s': expected a number, 1-100000", st.arg);
-            o.parallel = (size_t)u;
+            had_probe_opt |= st.given;
+            o.parallel = (size_t)st.u;
             break;
         case OPT_SOURCE: {
             int r = pw_probe_parse_sources(st.arg, src, PW_PROBE_MAX_SOURCES, &o.nsrc, err,
                                            sizeof err);
-            if (r)
-                rc = pw_badarg(&st, "%s", err);
+            if (r) {
+                char what[sizeof err + 32];
+                snprintf(what, sizeof what, "not a source list (%s)", err);
+                rc = pw_badarg(&st, what, "numeric addresses A,B,... or ranges A-B");
+            }
             o.source = st.arg;
             o.src = src;
             break;
@@ -805,22 +797,12 @@ static int portcheck_main(int argc, char **argv)
         case OPT_WS:
             had_probe_opt = 1;
             if (st.arg[0] != '/' || strpbrk(st.arg, " \r\n\t") || strlen(st.arg) > 512)
-                rc = pw_badarg(&st, "'%s': expected a path starting with '/', no spaces",
-                               st.arg);
+                rc = pw_badarg(&st, "not a path", "one starting with '/', no spaces, at most 512 bytes");
             o.ws = st.arg;
             break;
-        case OPT_HOLD:
-        case OPT_RATE:
-        case OPT_TIMEOUT: {
-            had_probe_opt = 1;
-            double d;
-            double lo = id == OPT_HOLD ? 0 : 0.001;
-            if (pw_parse_double(st.arg, lo, 86400 * 7, &d))
-                rc = pw_badarg(&st, "'%s': expected a number%s", st.arg,
-                               id == OPT_HOLD ? " of seconds >= 0" : " > 0");
-            *(id == OPT_HOLD ? &o.hold : id == OPT_RATE ? &o.rate : &o.timeout) = d;
-            break;
-        }
+        case OPT_HOLD: had_probe_opt |= st.given; o.hold = st.d; break;
+        case OPT_RATE: had_probe_opt = 1; o.rate = st.d; break;
+        case OPT_TIMEOUT: had_probe_opt |= st.given; o.timeout = st.d; break;
         }
     }
     int ind = st.ind;

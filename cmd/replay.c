@@ -28,15 +28,15 @@
 
 #define REPLAY_OPTS(X)                                                         \
     PW_COMMON_OPTS(X)                                                          \
-    X(SPEED, 0, "speed", PW_REQARG, "X", "play X times faster (default 1; 0.5 is half speed)", NULL) \
-    X(NO_DELAY, 0, "no-delay", PW_NOARG, NULL, "send every message at once, ignoring the timing", NULL) \
-    X(EXPECT, 0, "expect", PW_NOARG, NULL, "compare arriving messages with the transcript's in messages; exit 1 with a diff when they differ", NULL) \
-    X(WAIT, 0, "wait", PW_REQARG, "SECS", "with --expect, give up on missing messages when nothing arrives for SECS (default 5)", NULL) \
-    X(MAX_DIFFS, 0, "max-diffs", PW_REQARG, "N", "show at most N differences (default 10)", NULL) \
-    X(SERVE, 0, "serve", PW_REQARG, "ADDR:PORT", "serve the in messages to every client instead of playing to a URL", NULL) \
-    X(CHANNEL, 0, "channel", PW_REQARG, "NAME", "with --serve: the channel of the feed (default: the transcript's, else default)", NULL) \
-    X(BACKLOG, 0, "backlog", PW_REQARG, "N", "with --serve: messages kept for resuming clients (default 1024)", NULL) \
-    X(MAX_LINE, 0, "max-line", PW_REQARG, "BYTES", "longest transcript line accepted (default 16777216)", NULL) \
+    X(SPEED, 0, "speed", PW_REAL("X", "1", "1e-6", "1e6"), "play X times faster; 0.5 is half speed") \
+    X(NO_DELAY, 0, "no-delay", PW_FLAG, "send every message at once, ignoring the timing") \
+    X(EXPECT, 0, "expect", PW_FLAG, "compare arriving messages with the transcript's in messages; exit 1 with a diff when they differ") \
+    X(WAIT, 0, "wait", PW_SECS("5", "0", "1d"), "with --expect, give up on missing messages when nothing arrives for SECS") \
+    X(MAX_DIFFS, 0, "max-diffs", PW_COUNT("N", "10", "1", "1000000"), "show at most N differences") \
+    X(SERVE, 0, "serve", PW_STR("ADDR:PORT", NULL, NULL), "serve the in messages to every client instead of playing to a URL") \
+    X(CHANNEL, 0, "channel", PW_STR("NAME", NULL, NULL), "with --serve: the channel of the feed (default: the transcript's, else default)") \
+    X(BACKLOG, 0, "backlog", PW_COUNT("N", "1024", "1", "100000000"), "with --serve: messages kept for resuming clients") \
+    X(MAX_LINE, 0, "max-line", PW_BYTES("16M", "64", "1G"), "longest transcript line accepted") \
     PW_TLS_CLIENT_OPTS(X)
 
 enum { REPLAY_OPTS(PW_OPT_ENUM) };
@@ -700,64 +700,39 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
 
 /* ---- options ------------------------------------------------------------- */
 
-/* a bad option value: the message, then the parser's memory back */
-#define BAD(...)                                                               \
-    do {                                                                       \
-        int bad_ = pw_badarg(&st, __VA_ARGS__);                                \
-        pw_opt_end(&st);                                                       \
-        return bad_;                                                           \
-    } while (0)
-
 static int replay_main(int argc, char **argv)
 {
-    struct replay_opts o = {
-        .speed = 1, .wait_s = 5, .backlog = 1024, .max_diffs = 10,
-    };
+    struct replay_opts o = {0};
     struct pw_optstate st;
-    uint64_t u;
-    int c;
+    int c, rc = 0;
     pw_opt_begin(&st, &pw_applet_replay, argc, argv);
-    while ((c = pw_opt_next(&st)) != PW_OPT_END) {
+    while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
         switch (c) {
-        case PW_OPT_ERR: pw_opt_end(&st); return PW_EXIT_USAGE;
+        case PW_OPT_ERR: rc = PW_EXIT_USAGE; break;
         case OPT_HELP: pw_opt_end(&st); pw_usage(&pw_applet_replay); return PW_EXIT_OK;
         case OPT_VERBOSE: o.verbose = 1; break;
         case OPT_QUIET: pw_quiet = 1; break;
-        case OPT_SPEED:
-            if (pw_parse_double(st.arg, 1e-6, 1e6, &o.speed))
-                BAD("'%s': want a number above 0, e.g. 10", st.arg);
-            break;
+        case OPT_SPEED: o.speed = st.d; break;
         case OPT_NO_DELAY: o.no_delay = 1; break;
         case OPT_EXPECT: o.expect = 1; break;
-        case OPT_WAIT:
-            if (pw_parse_double(st.arg, 0, 86400, &o.wait_s))
-                BAD("'%s': want seconds, 0 to 86400", st.arg);
-            break;
-        case OPT_MAX_DIFFS:
-            if (pw_parse_u64(st.arg, 1, 1000000, &u))
-                BAD("'%s': want a count, 1 to 1000000", st.arg);
-            o.max_diffs = (size_t)u;
-            break;
+        case OPT_WAIT: o.wait_s = st.d; break;
+        case OPT_MAX_DIFFS: o.max_diffs = (size_t)st.u; break;
         case OPT_SERVE: o.serve = st.arg; break;
         case OPT_CHANNEL:
+            if (!pw_channel_valid(st.arg, strlen(st.arg)))
+                rc = pw_badarg(&st, "not a channel name", "1-128 of A-Z a-z 0-9 . _ ~ -");
             o.channel = st.arg;
             break;
-        case OPT_BACKLOG:
-            if (pw_parse_u64(st.arg, 1, 100000000, &u))
-                BAD("'%s': want a count, 1 to 100000000", st.arg);
-            o.backlog = (size_t)u;
-            break;
-        case OPT_MAX_LINE:
-            if (pw_parse_u64(st.arg, 64, (uint64_t)1 << 30, &u))
-                BAD("'%s': want bytes, 64 to 1073741824", st.arg);
-            o.max_line = (size_t)u;
-            break;
+        case OPT_BACKLOG: o.backlog = (size_t)st.u; break;
+        case OPT_MAX_LINE: o.max_line = (size_t)st.u; break;
         case OPT_CACERT: o.cacert = st.arg; break;
         case OPT_INSECURE: o.insecure = 1; break;
         }
     }
     int ind = st.ind;
     pw_opt_end(&st);
+    if (rc)
+        return rc;
     int nargs = argc - ind;
     if (nargs < 1) {
         pw_err("replay", "a transcript FILE is needed; see 'pushwire replay --help'");
@@ -775,10 +750,6 @@ static int replay_main(int argc, char **argv)
     }
     if (o.serve && o.expect) {
         pw_err("replay", "--expect compares what a server sends back: it does not go with --serve");
-        return PW_EXIT_USAGE;
-    }
-    if (o.channel && !pw_channel_valid(o.channel, strlen(o.channel))) {
-        pw_err("replay", "bad channel name '%s': 1-128 of A-Z a-z 0-9 . _ ~ -", o.channel);
         return PW_EXIT_USAGE;
     }
     if (o.expect && strcmp(o.file, "-") == 0) {

@@ -19,37 +19,39 @@
 
 #define SERVE_OPTS(X)                                                                         \
     PW_COMMON_OPTS(X)                                                                         \
-    X(LISTEN, 'l', "listen", PW_REQARG, "ADDR:PORT",                                         \
-      "listen here (repeatable; [::1]:8080 for IPv6; port 0 picks one)", NULL)               \
-    X(CHANNEL, 'c', "channel", PW_REQARG, "NAME", "channel for stdin lines (default: default)", \
-      NULL)                                                                                   \
-    X(STDIN, 0, "stdin", PW_NOARG, NULL, "publish stdin lines even when stdin is a terminal", NULL) \
-    X(ECHO, 0, "echo", PW_NOARG, NULL, "WebSocket: echo each message to its sender only", NULL) \
-    X(READ_ONLY, 0, "read-only", PW_NOARG, NULL, "clients may subscribe but not publish", NULL) \
-    X(BACKLOG, 0, "backlog", PW_REQARG, "N", "messages kept per channel (default 1024)", NULL) \
-    X(HEARTBEAT, 0, "heartbeat", PW_REQARG, "SECS",                                          \
-      "SSE comment while idle, every SECS (default 15; 0 off)", NULL)                        \
-    X(RETRY, 0, "retry", PW_REQARG, "MS", "SSE retry: value sent first (default 3000)", NULL) \
-    X(POLL_TIMEOUT, 0, "poll-timeout", PW_REQARG, "SECS",                                    \
-      "longest a long poll is held (default 120)", NULL)                                     \
-    X(PING, 0, "ping", PW_REQARG, "SECS",                                                     \
-      "WebSocket ping interval; 2 intervals with nothing from the peer close (default 30; 0 off)", NULL)   \
-    X(MAX_MESSAGE, 0, "max-message", PW_REQARG, "BYTES",                                     \
-      "largest message (default 1048576): WebSocket 1009, HTTP 413", NULL)                   \
-    X(MAX_CONNS, 0, "max-conns", PW_REQARG, "N", "open connections at most (default 10000): 503", \
-      NULL)                                                                                   \
-    X(MAX_HEADER_SIZE, 0, "max-header-size", PW_REQARG, "BYTES",                             \
-      "largest request head (default 8192): 431", NULL)                                      \
-    X(MAX_HEADERS, 0, "max-headers", PW_REQARG, "N", "most header fields (default 64): 431", NULL) \
-    X(SEND_BUFFER, 0, "send-buffer", PW_REQARG, "BYTES",                                     \
-      "output queued per connection before a subscriber is dropped (default 1048576)", NULL) \
-    X(HANDSHAKE_TIMEOUT, 0, "handshake-timeout", PW_REQARG, "SECS",                          \
-      "a request head must arrive within SECS (default 10)", NULL)                           \
-    X(IDLE_TIMEOUT, 0, "idle-timeout", PW_REQARG, "SECS",                                    \
-      "close WebSocket/SSE connections idle this long (default 0: never)", NULL)             \
-    X(LOG, 0, "log", PW_REQARG, "FORMAT", "log format: text or json", "text json")           \
-    X(LOG_FILE, 0, "log-file", PW_REQARG, "FILE", "log to FILE (reopened on SIGHUP)", "@file") \
-    X(RECORD, 0, "record", PW_REQARG, "FILE", "write every published message to FILE as a transcript (see pushwire-replay(1))", "@file")
+    X(LISTEN, 'l', "listen", PW_STR("ADDR:PORT", "127.0.0.1:8080", NULL),                    \
+      "listen here, repeatable; [::1]:8080 for IPv6, port 0 picks one")                     \
+    X(CHANNEL, 'c', "channel", PW_STR("NAME", "default", NULL), "channel for stdin lines")    \
+    X(STDIN, 0, "stdin", PW_FLAG, "publish stdin lines even when stdin is a terminal")        \
+    X(ECHO, 0, "echo", PW_FLAG, "WebSocket: echo each message to its sender only")            \
+    X(READ_ONLY, 0, "read-only", PW_FLAG, "clients may subscribe but not publish")            \
+    X(BACKLOG, 0, "backlog", PW_COUNT("N", "1024", "1", "10000000"), "messages kept per channel") \
+    X(HEARTBEAT, 0, "heartbeat", PW_SECS("15", "0", "365d"),                                  \
+      "SSE comment while idle, every SECS; 0 off")                                           \
+    X(RETRY, 0, "retry", PW_COUNT("MS", "3000", "0", "86400000"),                            \
+      "SSE retry: value sent first, in milliseconds")                                        \
+    X(POLL_TIMEOUT, 0, "poll-timeout", PW_SECS("120", "1ms", "365d"),                        \
+      "longest a long poll is held")                                                         \
+    X(PING, 0, "ping", PW_SECS("30", "0", "365d"),                                            \
+      "WebSocket ping interval; 2 intervals with nothing from the peer close; 0 off")        \
+    X(MAX_MESSAGE, 0, "max-message", PW_BYTES("1M", "1", "1G"),                              \
+      "largest message: WebSocket 1009, HTTP 413")                                           \
+    X(MAX_CONNS, 0, "max-conns", PW_COUNT("N", "10000", "1", "10000000"),                    \
+      "open connections at most: 503")                                                       \
+    X(MAX_HEADER_SIZE, 0, "max-header-size", PW_BYTES("8K", "256", "1M"),                    \
+      "largest request head: 431")                                                           \
+    X(MAX_HEADERS, 0, "max-headers", PW_COUNT("N", "64", "1", PW_XSTR(PW_HTTP_MAX_HEADERS)),   \
+      "most header fields: 431")                                                             \
+    X(SEND_BUFFER, 0, "send-buffer", PW_BYTES("1M", "1K", "4G"),                             \
+      "output queued per connection before a subscriber is dropped")                         \
+    X(HANDSHAKE_TIMEOUT, 0, "handshake-timeout", PW_SECS("10", "1ms", "365d"),               \
+      "a request head must arrive within SECS")                                              \
+    X(IDLE_TIMEOUT, 0, "idle-timeout", PW_SECS("0", "0", "365d"),                            \
+      "close WebSocket/SSE connections idle this long; 0 never")                             \
+    X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
+    X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
+    X(RECORD, 0, "record", PW_FILE,                                                           \
+      "write every published message to FILE as a transcript (see pushwire-replay(1))")
 
 extern const struct pw_applet pw_applet_serve;
 enum { SERVE_OPTS(PW_OPT_ENUM) };
@@ -172,20 +174,6 @@ static int serve_main(int argc, char **argv)
     size_t nlisten = 0;
     int force_stdin = 0;
     const char *record_path = NULL;
-    uint64_t u;
-    double d;
-    o.backlog = 1024;
-    o.heartbeat = 15;
-    o.poll_timeout = 120;
-    o.ping = 30;
-    o.max_message = 1048576;
-    o.max_conns = 10000;
-    o.max_head = 8192;
-    o.max_headers = 64;
-    o.send_buffer = 1048576;
-    o.handshake_timeout = 10;
-    o.stdin_channel = "default";
-    o.retry_ms = "3000";
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -198,78 +186,33 @@ static int serve_main(int argc, char **argv)
         case OPT_QUIET: lg.quiet = 1; break;
         case OPT_LISTEN:
             if (pw_net_parse_listen(a, &ss))
-                rc = pw_badarg(&st, "'%s': want HOST:PORT or [IPv6]:PORT", a);
+                rc = pw_badarg(&st, "not an address", "HOST:PORT or [IPv6]:PORT");
             else if (nlisten == MAX_LISTEN)
-                rc = pw_badarg(&st, "at most %d listen addresses", MAX_LISTEN);
+                rc = pw_badarg(&st, "one too many", "at most %d of them", MAX_LISTEN);
             else
                 listen[nlisten++] = a;
             break;
         case OPT_CHANNEL:
             if (!pw_channel_valid(a, strlen(a)))
-                rc = pw_badarg(&st, "'%s': 1-128 characters of [A-Za-z0-9._~-]", a);
+                rc = pw_badarg(&st, "not a channel name", "1-128 characters of [A-Za-z0-9._~-]");
             o.stdin_channel = a;
             break;
         case OPT_STDIN: force_stdin = 1; break;
         case OPT_ECHO: o.echo = 1; break;
         case OPT_READ_ONLY: o.read_only = 1; break;
-        case OPT_BACKLOG:
-            if (pw_parse_u64(a, 1, 10000000, &u))
-                rc = pw_badarg(&st, "'%s': want a whole number from 1 to 10000000", a);
-            o.backlog = (size_t)u;
-            break;
-        case OPT_HEARTBEAT:
-        case OPT_POLL_TIMEOUT:
-        case OPT_PING:
-        case OPT_HANDSHAKE_TIMEOUT:
-        case OPT_IDLE_TIMEOUT: {
-            double min = c == OPT_POLL_TIMEOUT || c == OPT_HANDSHAKE_TIMEOUT ? 0.001 : 0;
-            if (pw_parse_double(a, min, 86400 * 365, &d)) {
-                rc = pw_badarg(&st, "'%s': want seconds%s", a, min > 0 ? " > 0" : " >= 0");
-                break;
-            }
-            *(c == OPT_HEARTBEAT      ? &o.heartbeat
-              : c == OPT_POLL_TIMEOUT ? &o.poll_timeout
-              : c == OPT_PING         ? &o.ping
-              : c == OPT_IDLE_TIMEOUT ? &o.idle_timeout
-                                      : &o.handshake_timeout) = d;
-            break;
-        }
-        case OPT_RETRY:
-            if (pw_parse_u64(a, 0, 86400000, &u))
-                rc = pw_badarg(&st, "'%s': want milliseconds", a);
-            o.retry_ms = a;
-            break;
-        case OPT_MAX_MESSAGE:
-            if (pw_parse_u64(a, 1, (uint64_t)1 << 30, &u))
-                rc = pw_badarg(&st, "'%s': want bytes from 1 to 1073741824", a);
-            o.max_message = (size_t)u;
-            break;
-        case OPT_MAX_CONNS:
-            if (pw_parse_u64(a, 1, 10000000, &u))
-                rc = pw_badarg(&st, "'%s': want a whole number >= 1", a);
-            o.max_conns = (size_t)u;
-            break;
-        case OPT_MAX_HEADER_SIZE:
-            if (pw_parse_u64(a, 256, 1 << 20, &u))
-                rc = pw_badarg(&st, "'%s': want bytes from 256 to 1048576", a);
-            o.max_head = (size_t)u;
-            break;
-        case OPT_MAX_HEADERS:
-            if (pw_parse_u64(a, 1, PW_HTTP_MAX_HEADERS, &u))
-                rc = pw_badarg(&st, "'%s': want 1 to %d", a, PW_HTTP_MAX_HEADERS);
-            o.max_headers = (size_t)u;
-            break;
-        case OPT_SEND_BUFFER:
-            if (pw_parse_u64(a, 1024, (uint64_t)1 << 32, &u))
-                rc = pw_badarg(&st, "'%s': want bytes >= 1024", a);
-            o.send_buffer = (size_t)u;
-            break;
-        case OPT_LOG:
-            if (strcmp(a, "json") == 0)
-                lg.json = 1;
-            else if (strcmp(a, "text") != 0)
-                rc = pw_badarg(&st, "'%s': want text or json", a);
-            break;
+        case OPT_BACKLOG: o.backlog = (size_t)st.u; break;
+        case OPT_HEARTBEAT: o.heartbeat = st.d; break;
+        case OPT_POLL_TIMEOUT: o.poll_timeout = st.d; break;
+        case OPT_PING: o.ping = st.d; break;
+        case OPT_HANDSHAKE_TIMEOUT: o.handshake_timeout = st.d; break;
+        case OPT_IDLE_TIMEOUT: o.idle_timeout = st.d; break;
+        case OPT_RETRY: o.retry_ms = a; break; /* sent as written: digits only */
+        case OPT_MAX_MESSAGE: o.max_message = (size_t)st.u; break;
+        case OPT_MAX_CONNS: o.max_conns = (size_t)st.u; break;
+        case OPT_MAX_HEADER_SIZE: o.max_head = (size_t)st.u; break;
+        case OPT_MAX_HEADERS: o.max_headers = (size_t)st.u; break;
+        case OPT_SEND_BUFFER: o.send_buffer = (size_t)st.u; break;
+        case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;
         case OPT_LOG_FILE: lg.path = a; break;
         case OPT_RECORD: record_path = a; break;
         }
@@ -285,8 +228,6 @@ static int serve_main(int argc, char **argv)
     /* a subscriber is dropped only when more than one message is waiting */
     if (o.send_buffer < o.max_message + 16384)
         o.send_buffer = o.max_message + 16384;
-    if (nlisten == 0)
-        listen[nlisten++] = "127.0.0.1:8080";
     o.listen = listen;
     o.nlisten = nlisten;
     o.read_stdin = force_stdin || !isatty(0);

@@ -4,6 +4,7 @@
 
 #include "http1.h"
 #include "json.h"
+#include "optval.h"
 #include "pw_errio.h"
 #include "sse.h"
 #include "transcript.h"
@@ -29,6 +30,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_JSON_ERRORS(PW_ERR_ROW)
     PW_CLIENT_ERRORS(PW_ERR_ROW)
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
+    PW_VAL_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

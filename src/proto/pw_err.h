@@ -14,6 +14,7 @@
  *    -600 .. -699   network and I/O (server, client)        (net.h)
  *    -700 .. -749   JSON reader, base64                     (json.h)
  *    -750 .. -799   transcripts                             (transcript.h)
+ *    -850 .. -899   option values: sizes, durations         (optval.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.

@@ -50,7 +50,7 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
     assert_failure 2
     run pw connect --proxy ftp://p:1 ws://127.0.0.1/
     assert_failure 2
-    assert_output --partial "bad proxy URL"
+    assert_output --partial "bad value for --proxy: 'ftp://p:1' is not a proxy URL"
 }
 
 @test "connection refused is exit 4 and names the address" {

@@ -21,6 +21,12 @@ applets() { "$PW" help --gen=applets; }
     done
 }
 
+@test "every option table's defaults and bounds parse and agree with their types" {
+    run "$PW" help --gen=check
+    assert_success
+    assert_output ''
+}
+
 @test "generated man page blocks and completions match the option tables" {
     d=$(mktemp -d)
     PW=$PW "$TOP/tools/gendocs.sh" "$d"
