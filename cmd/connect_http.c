@@ -8,6 +8,7 @@
 
 #include "client/client_http.h"
 #include "connect.h"
+#include "proto/base64.h"
 #include "proto/json.h"
 #include "opt.h"
 #include "proto/sse.h"
@@ -216,7 +217,7 @@ static int poll_pushwire(void)
         if (enc && strcmp(enc, "base64") == 0 && d) {
             struct pw_buf b;
             pw_buf_init(&b, 0);
-            if (pw_b64_decode(&b, d, dl) == 0)
+            if (pw_base64_decode_append(&b, d, dl) == 0)
                 pwc_message("binary", id, ev, b.p ? b.p : (const uint8_t *)"", b.len);
             pw_buf_free(&b);
         } else {

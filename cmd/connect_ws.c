@@ -9,6 +9,7 @@
 
 #include "client/client_ws.h"
 #include "connect.h"
+#include "proto/base64.h"
 #include "proto/json.h"
 #include "opt.h"
 #include "proto/utf8.h"
@@ -524,7 +525,7 @@ static void envelope(const uint8_t *data, size_t len)
     if (enc && strcmp(enc, "base64") == 0 && d) {
         struct pw_buf b;
         pw_buf_init(&b, 0);
-        if (pw_b64_decode(&b, d, dl) == 0)
+        if (pw_base64_decode_append(&b, d, dl) == 0)
             pwc_message("binary", id, event, b.p ? b.p : (const uint8_t *)"", b.len);
         pw_buf_free(&b);
     } else {

@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "base64.h"
 #include "http1.h"
 #include "json.h"
 #include "pw_errio.h"
@@ -27,6 +28,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_SSE_ERRORS(PW_ERR_ROW)
     PW_NET_ERRORS(PW_ERR_ROW)
     PW_JSON_ERRORS(PW_ERR_ROW)
+    PW_BASE64_ERRORS(PW_ERR_ROW)
     PW_CLIENT_ERRORS(PW_ERR_ROW)
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
 };

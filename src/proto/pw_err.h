@@ -12,7 +12,7 @@
  *    -400 .. -499   WebSocket opening handshake             (ws_handshake.h)
  *    -500 .. -599   Server-Sent Events                      (sse.h)
  *    -600 .. -699   network and I/O (server, client)        (net.h)
- *    -700 .. -749   JSON reader, base64                     (json.h)
+ *    -700 .. -749   JSON reader (json.h), base64 (base64.h)
  *    -750 .. -799   transcripts                             (transcript.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
