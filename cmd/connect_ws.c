@@ -181,7 +181,7 @@ static int slash_command(const char *p, size_t n)
     } else if (strcmp(cmd, "close") == 0) {
         char tmp[160];
         snprintf(tmp, sizeof tmp, "%.*s", (int)(al < 150 ? al : 150), arg);
-        unsigned code = 1000;
+        unsigned code = PW_WS_CLOSE_NORMAL;
         char *rest = tmp;
         if (*tmp) {
             code = (unsigned)strtoul(tmp, &rest, 10);
@@ -289,7 +289,7 @@ static void stdin_eof(void)
         A.inbuf.len = 0;
     }
     if (!A.wait)
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
 }
 
 static void backpressure(void)
@@ -470,11 +470,11 @@ static void on_open(struct pw_wsc *ws)
     for (size_t i = 0; i < A.nsend; i++)
         ws_send(PW_WS_OP_TEXT, (const uint8_t *)A.sends[i], strlen(A.sends[i]), 1);
     if (A.done_receiving) {
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
         return;
     }
     if (A.stdin_eof && !A.wait && !A.no_stdin) {
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
         return;
     }
     stdin_start();
@@ -603,7 +603,7 @@ static void schedule_retry(void)
 static int gap_close(int code, const char *reason)
 {
     static const char pre[] = "gap: after ";
-    if (code != 4410 || strncmp(reason, pre, sizeof pre - 1) != 0)
+    if (code != PW_WS_CLOSE_GAP || strncmp(reason, pre, sizeof pre - 1) != 0)
         return 0;
     char after[sizeof A.close_reason], *first = NULL;
     size_t n = strnlen(reason + sizeof pre - 1, sizeof after - 1);
@@ -641,7 +641,7 @@ static void on_end(struct pw_wsc *ws, int err)
     }
     if (err == 0) {
         int code = ws->close_in;
-        int normal = code == 1000 || code == 1001 || code == 1005;
+        int normal = pw_ws_close_is_normal(code);
         pw_wsc_free(ws);
         if (by_us || A.done_receiving) {
             pwc_finish(normal || by_us ? A.exit_code : PW_EXIT_ABNORMAL);
@@ -682,7 +682,7 @@ static void on_end(struct pw_wsc *ws, int err)
                 fputc('\n', stderr);
         }
     } else if (err == PW_ECL_ABNORMAL && A.close_code < 0) {
-        A.close_code = 1006;
+        A.close_code = PW_WS_CLOSE_ABNORMAL;
         pwc_info("%s", ws->detail);
     } else {
         pwc_info("%s", ws->detail[0] ? ws->detail : pw_strerror(err));
@@ -793,7 +793,7 @@ void pwc_ws_done(void)
 {
     pwc_stdin_stop(1);
     if (A.ws && A.ws->state == PW_WSC_OPEN) {
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
         return;
     }
     if (A.ws && A.ws->state == PW_WSC_CLOSING)

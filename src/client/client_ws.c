@@ -97,7 +97,7 @@ static int pw__wsc_send_close(struct pw_wsc *ws, unsigned code, const char *reas
             memcpy(p + 2, reason, rl);
         n += rl;
     }
-    ws->close_out = (int)(code ? code : 1005);
+    ws->close_out = (int)(code ? code : PW_WS_CLOSE_NO_STATUS);
     return pw__wsc_frame(ws, PW_WS_OP_CLOSE, 0, p, n);
 }
 
@@ -116,9 +116,7 @@ void pw_wsc_pause(struct pw_wsc *ws, int paused) { pw_stream_pause(&ws->st, paus
 /* the server broke a rule: tell it with the right close code, then end */
 static void pw__wsc_violation(struct pw_wsc *ws, int err)
 {
-    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
-                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG                   ? 1009
-                                                                                     : 1002;
+    unsigned code = pw_ws_close_code_for(err);
     snprintf(ws->detail, sizeof ws->detail, "server broke %s: %s (closing with %u)",
              pw_errrule(err)[0] ? pw_errrule(err) : "the protocol", pw_strerror(err), code);
     if (ws->close_out < 0)
@@ -149,7 +147,7 @@ static void pw__wsc_control(struct pw_wsc *ws)
             pw__wsc_violation(ws, rc);
             return;
         }
-        ws->close_in = code ? (int)code : 1005;
+        ws->close_in = code ? (int)code : PW_WS_CLOSE_NO_STATUS;
         if (rl >= sizeof ws->close_in_reason)
             rl = sizeof ws->close_in_reason - 1;
         if (rl)

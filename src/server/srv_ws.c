@@ -179,10 +179,7 @@ void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
 /* Fail the connection (§7.1.7): close frame with the code, then TCP close. */
 static size_t srv__fail(struct srv_conn *c, int err, size_t n)
 {
-    unsigned code = err == PW_EWS_UTF8 || err == PW_EWS_CLOSE_UTF8 || err == PW_EWSD_DATA ? 1007
-                    : err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG || err == PW_ETOOBIG ? 1009
-                    : err == PW_ENOMEM || err == PW_EWSD_ZLIB                            ? 1011
-                                                                                         : 1002;
+    unsigned code = pw_ws_close_code_for(err);
     c->srv->m_proto_errors++;
     srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
     srv_unsubscribe(c);
@@ -376,7 +373,7 @@ static void srv__gap_close(struct srv_conn *c, const char *after, const char *fi
             k--; /* never cut a UTF-8 sequence */
         why[k] = 0;
     }
-    srv_ws_close(c, 4410, why);
+    srv_ws_close(c, PW_WS_CLOSE_GAP, why);
 }
 
 int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
@@ -481,6 +478,6 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
     }
     if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
-        srv_ws_close(c, 1011, "cannot subscribe");
+        srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }
