@@ -6,6 +6,7 @@
 #include "http1.h"
 #include "json.h"
 #include "pw_errio.h"
+#include "pwmsg.h"
 #include "sse.h"
 #include "transcript.h"
 #include "ws_deflate.h"
@@ -31,6 +32,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_BASE64_ERRORS(PW_ERR_ROW)
     PW_CLIENT_ERRORS(PW_ERR_ROW)
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
+    PW_PWMSG_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

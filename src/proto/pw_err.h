@@ -14,6 +14,7 @@
  *    -600 .. -699   network and I/O (server, client)        (net.h)
  *    -700 .. -749   JSON reader (json.h), base64 (base64.h)
  *    -750 .. -799   transcripts                             (transcript.h)
+ *    -800 .. -849   pushwire's own wire format              (pwmsg.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.
