@@ -9,9 +9,8 @@
 
 #include "client/client_ws.h"
 #include "connect.h"
-#include "proto/base64.h"
-#include "proto/json.h"
 #include "opt.h"
+#include "proto/pwmsg.h"
 #include "proto/utf8.h"
 #include "proto/ws_frame.h"
 
@@ -483,55 +482,28 @@ static void on_open(struct pw_wsc *ws)
         uv_timer_start(&A.t_ping, ping_cb, (uint64_t)(A.ping_s * 1000), (uint64_t)(A.ping_s * 1000));
 }
 
+/* A text message under pushwire.v1: an envelope, a gap, or plain text from
+ * a server that sends something else (shown as it came, never dropped). */
 static void envelope(const uint8_t *data, size_t len)
 {
-    struct pw_json *root = NULL;
-    if (pw_json_parse(data, len, NULL, &root, NULL) != 0 || pw_json_type(root) != PW_JSON_OBJECT) {
-        pw_json_free(root);
+    struct pwmsg_limits lim = {A.max_message, 0, 0};
+    struct pwmsg_dec d;
+    struct pwmsg_envelope e;
+    pwmsg_dec_init(&d, &lim);
+    int rc = pwmsg_envelope_decode(&d, data, len, &e);
+    if (rc) {
+        if (rc != PW_EPWMSG_JSON && rc != PW_EPWMSG_OBJECT)
+            pwc_info("a pushwire.v1 envelope breaks %s: %s; shown as it came",
+                     pw_errrule(rc)[0] ? pw_errrule(rc) : "a limit", d.why);
         pwc_message("text", NULL, NULL, data, len);
-        return;
-    }
-    char idbuf[64];
-    const char *id = pw_json_get_str(root, "id", NULL);
-    int64_t iv;
-    if (!id && pw_json_int64(pw_json_get(root, "id"), &iv) == 0) {
-        snprintf(idbuf, sizeof idbuf, "%lld", (long long)iv);
-        id = idbuf;
-    }
-    const char *event = pw_json_get_str(root, "event", NULL);
-    if (event && strcmp(event, "gap") == 0) {
-        const struct pw_json *d = pw_json_get(root, "data");
-        const char *after = pw_json_get_str(root, "after", NULL);
-        const char *first = pw_json_get_str(root, "first", NULL);
-        struct pw_json *inner = NULL;
-        const char *ds = pw_json_string(d, NULL);
-        if (!after && ds && pw_json_parse(ds, strlen(ds), NULL, &inner, NULL) == 0) {
-            after = pw_json_get_str(inner, "after", NULL);
-            first = pw_json_get_str(inner, "first", NULL);
-        } else if (!after && pw_json_type(d) == PW_JSON_OBJECT) {
-            after = pw_json_get_str(d, "after", NULL);
-            first = pw_json_get_str(d, "first", NULL);
-        }
+    } else if (e.gap) {
         char raw[512];
         snprintf(raw, sizeof raw, "%.*s", (int)(len < 500 ? len : 500), (const char *)data);
-        pwc_gap(after, first, raw);
-        pw_json_free(inner);
-        pw_json_free(root);
-        return;
-    }
-    size_t dl = 0;
-    const char *d = pw_json_get_str(root, "data", &dl);
-    const char *enc = pw_json_get_str(root, "encoding", NULL);
-    if (enc && strcmp(enc, "base64") == 0 && d) {
-        struct pw_buf b;
-        pw_buf_init(&b, 0);
-        if (pw_base64_decode_append(&b, d, dl) == 0)
-            pwc_message("binary", id, event, b.p ? b.p : (const uint8_t *)"", b.len);
-        pw_buf_free(&b);
+        pwc_gap(e.g.after, e.g.first, raw);
     } else {
-        pwc_message("text", id, event, (const uint8_t *)(d ? d : ""), d ? dl : 0);
+        pwc_message(e.m.binary ? "binary" : "text", e.m.id, e.m.event, e.m.data, e.m.len);
     }
-    pw_json_free(root);
+    pwmsg_dec_free(&d);
 }
 
 static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_t len)
@@ -596,28 +568,20 @@ static void schedule_retry(void)
     uv_timer_start(&A.t_retry, pwc__ws_retry_cb, (uint64_t)ms, 0);
 }
 
-/* Close 4410 "gap: after X, first held Y" (or "…, nothing held") is how
- * `pushwire serve` refuses a ?since= resume it cannot honour when the
- * client did not ask for pushwire.v1 (no envelope to carry a gap).  Report
- * it as the gap it is; 1 when it was one. */
+/* Close 4410 with the gap as the reason (pwmsg.h) is how `pushwire serve`
+ * refuses a ?since= resume it cannot honour when the client did not ask for
+ * pushwire.v1 (no envelope to carry a gap).  Report it as the gap it is; 1
+ * when it was one. */
 static int gap_close(int code, const char *reason)
 {
-    static const char pre[] = "gap: after ";
-    if (code != PW_WS_CLOSE_GAP || strncmp(reason, pre, sizeof pre - 1) != 0)
-        return 0;
-    char after[sizeof A.close_reason], *first = NULL;
-    size_t n = strnlen(reason + sizeof pre - 1, sizeof after - 1);
-    memcpy(after, reason + sizeof pre - 1, n);
-    after[n] = 0;
-    char *p = strstr(after, ", first held ");
-    if (p) {
-        *p = 0;
-        first = p + 13;
-    } else if ((p = strstr(after, ", nothing held")) != NULL) {
-        *p = 0;
-    }
-    pwc_gap(after, first, reason);
-    return 1;
+    struct pwmsg_dec d;
+    struct pwmsg_gap g;
+    pwmsg_dec_init(&d, NULL);
+    int gap = code >= 0 && pwmsg_gap_reason_decode(&d, (unsigned)code, reason, strlen(reason), &g) == 0;
+    if (gap)
+        pwc_gap(g.after, g.first, reason);
+    pwmsg_dec_free(&d);
+    return gap;
 }
 
 static void on_end(struct pw_wsc *ws, int err)
