@@ -90,9 +90,7 @@ static int pw__wsc_send_close(struct pw_wsc *ws, unsigned code, const char *reas
         p[0] = (uint8_t)(code >> 8);
         p[1] = (uint8_t)code;
         n = 2;
-        size_t rl = reason ? strlen(reason) : 0;
-        if (rl > 123)
-            rl = 123;
+        size_t rl = reason ? pw_utf8_cut((const uint8_t *)reason, strlen(reason), 123) : 0;
         if (rl)
             memcpy(p + 2, reason, rl);
         n += rl;

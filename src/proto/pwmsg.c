@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "utf8.h"
 #include "ws_frame.h"
 
 /* which of dec->num a number spelled as an id goes to */
@@ -127,12 +128,8 @@ size_t pwmsg_gap_reason(char out[PWMSG_REASON_MAX + 1], const struct pwmsg_gap *
     int n = g->first && g->first[0]
                 ? snprintf(full, sizeof full, "gap: after %s, first held %s", after, g->first)
                 : snprintf(full, sizeof full, "gap: after %s, nothing held", after);
-    size_t k = n < 0 ? 0 : (size_t)n;
-    if (k > PWMSG_REASON_MAX) {
-        k = PWMSG_REASON_MAX;
-        while (k && ((unsigned char)full[k] & 0xc0) == 0x80)
-            k--; /* full[k] is the first byte cut: never inside a UTF-8 sequence */
-    }
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof full ? (size_t)n : sizeof full - 1;
+    size_t k = pw_utf8_cut((const uint8_t *)full, len, PWMSG_REASON_MAX);
     memcpy(out, full, k);
     out[k] = 0;
     return k;
