@@ -37,8 +37,9 @@ size_t pw_base64(const uint8_t *in, size_t n, char *out, size_t outsz);
 int pw_base64_append(struct pw_buf *b, const void *in, size_t n);
 
 /* Decodes s[0..n) strictly (see above) into out[0..outsz).  Returns the
- * number of bytes, or PW_EBASE64, or PW_ETOOBIG when outsz is too small.
- * out NULL only validates and returns the length the bytes would have. */
+ * number of bytes, or PW_EBASE64 (out then holds garbage), or PW_ETOOBIG
+ * when outsz is too small (out untouched).  out NULL only validates and
+ * returns the length the bytes would have. */
 ssize_t pw_base64_decode(const char *s, size_t n, uint8_t *out, size_t outsz);
 
 /* Decodes s[0..n) strictly, appending the bytes to b.  0, PW_EBASE64 or a

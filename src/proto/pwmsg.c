@@ -12,7 +12,7 @@
 /* which of dec->num a number spelled as an id goes to */
 enum { PW__NUM_ID, PW__NUM_CURSOR, PW__NUM_AFTER, PW__NUM_FIRST };
 
-#define PW__JSON_DEPTH 16 /* the forms nest 3 deep; room for unknown members */
+#define PW__JSON_DEPTH 64 /* the forms nest 3 deep; unknown members may nest more */
 
 /* ================================================================ encoders */
 

@@ -42,6 +42,21 @@ static void test_vectors(void)
        "encode: the last two letters of the alphabet are + and /");
 }
 
+/* s with a newline shown as \n, for a test name */
+static const char *shown(const char *s)
+{
+    static char b[64];
+    size_t k = 0;
+    for (; *s && k + 3 < sizeof b; s++) {
+        if (*s == '\n')
+            b[k++] = '\\', b[k++] = 'n';
+        else
+            b[k++] = *s;
+    }
+    b[k] = 0;
+    return b;
+}
+
 /* Strict: every spelling but the canonical one is refused. */
 static void test_strict(void)
 {
@@ -62,12 +77,12 @@ static void test_strict(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t n = strlen(bad[i]);
         uint8_t out[16];
-        IS(pw_base64_decode(bad[i], n, out, sizeof out), PW_EBASE64, "strict: \"%s\" refused", bad[i]);
+        IS(pw_base64_decode(bad[i], n, out, sizeof out), PW_EBASE64, "strict: \"%s\" refused", shown(bad[i]));
         struct pw_buf b;
         pw_buf_init(&b, 0);
         pw_buf_append(&b, "x", 1);
         int rc = pw_base64_decode_append(&b, bad[i], n);
-        OK(rc == PW_EBASE64 && b.len == 1, "strict: \"%s\" refused, buffer unchanged", bad[i]);
+        OK(rc == PW_EBASE64 && b.len == 1, "strict: \"%s\" refused, buffer unchanged", shown(bad[i]));
         pw_buf_free(&b);
     }
     STREQ(pw_errrule(PW_EBASE64), "RFC 4648 §4", "the error names RFC 4648 §4");
@@ -87,6 +102,11 @@ static void test_limits(void)
     IS(b.len, 3, "append: ... and the buffer is unchanged");
     IS(pw_base64_decode_append(&b, "Zm9vYmFyZm9vYmFy", 16), PW_ETOOBIG, "decode_append: past the cap");
     IS(b.len, 3, "decode_append: ... buffer unchanged");
+    IS(pw_base64_decode_append(&b, "Zm9vYmFyZg==", 12), 0, "decode_append: up to the cap exactly (padding)");
+    IS(b.len, 10, "decode_append: ... 7 bytes more");
+    IS(pw_base64_decode("Zm9vYg==", 8, out, sizeof out), PW_ETOOBIG, "decode: 4 bytes do not fit 2");
+    uint8_t four[4];
+    IS(pw_base64_decode("Zm9vYg==", 8, four, sizeof four), 4, "decode: they fit 4 exactly");
     pw_buf_free(&b);
 }
 
