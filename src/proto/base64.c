@@ -47,7 +47,9 @@ size_t pw_base64(const uint8_t *in, size_t n, char *out, size_t outsz)
 int pw_base64_append(struct pw_buf *b, const void *in, size_t n)
 {
     size_t len = pw_base64_len(n);
-    if (n && !len)
+    if (n == 0)
+        return 0;
+    if (!len)
         return PW_ETOOBIG;
     int rc = pw_buf_reserve(b, len);
     if (rc)
@@ -122,8 +124,8 @@ ssize_t pw_base64_decode(const char *s, size_t n, uint8_t *out, size_t outsz)
 
 int pw_base64_decode_append(struct pw_buf *b, const char *s, size_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n % 4 || n == 0)
+        return n ? PW_EBASE64 : 0;
     /* room for the bound, or (near the buffer's cap) the exact length */
     if (pw_buf_reserve(b, n / 4 * 3)) {
         ssize_t len = pw__b64run((const uint8_t *)s, n, NULL);
