@@ -27,6 +27,7 @@
 #include "connect.h"
 #include "proto/json.h"
 #include "opt.h"
+#include "proto/transcript.h"
 #include "proto/ws_deflate.h"
 
 #define CONNECT_OPTS(X)                                                        \
@@ -214,30 +215,21 @@ void pwc_record(const char *dir, const char *type, const char *id, const char *e
 {
     if (!A.record)
         return;
+    /* transcript.c keeps text that is not UTF-8 as base64, so replay sends
+     * the very bytes */
+    struct pw_trec r = {
+        .t = floor((now_s() - A.t0) * 1e6) / 1e6,
+        .out = strcmp(dir, "out") == 0,
+        .type = strcmp(type, "binary") == 0 ? PW_TREC_BINARY : PW_TREC_TEXT,
+        .id = id,
+        .event = event,
+        .data = data,
+        .len = len,
+    };
     struct pw_buf *b = &A.recline;
     b->len = 0;
-    int binary = strcmp(type, "binary") == 0;
-    pw_json_begin(b, '{');
-    pw_json_key(b, "t");
-    pw_json_num(b, floor((now_s() - A.t0) * 1e6) / 1e6);
-    pw_json_kcstr(b, "dir", dir);
-    pw_json_kcstr(b, "type", type);
-    pw_json_key(b, "id");
-    if (id)
-        pw_json_cstr(b, id);
-    else
-        pw_json_null(b);
-    pw_json_kcstr(b, "event", event ? event : "message");
-    pw_json_key(b, "data");
-    if (binary)
-        pw_json_b64(b, data, len);
-    else
-        pw_json_str(b, data, len);
-    if (binary)
-        pw_json_kcstr(b, "encoding", "base64");
-    pw_json_end(b, '}');
-    pw_buf_putc(b, '\n');
-    fwrite(b->p, 1, b->len, A.record);
+    if (pw_trec_write(b, &r) == 0)
+        fwrite(b->p, 1, b->len, A.record);
 }
 
 /* ---- resume state --------------------------------------------------------- */

@@ -16,8 +16,8 @@
 
 #include "client/client_http.h"
 #include "connect.h"
-#include "proto/json.h"
 #include "opt.h"
+#include "proto/pwmsg.h"
 #include "proto/sse.h"
 #include "proto/ws_frame.h"
 
@@ -83,14 +83,16 @@ static void on_event(void *ud, const struct pw_sse_event *ev)
     if (id)
         id_changed = 0; /* pwc_message keeps it, after printing the event */
     if (strcmp(ev->event, "gap") == 0) {
-        struct pw_json *j = NULL;
-        const char *after = NULL, *first = NULL;
-        if (pw_json_parse(ev->data, ev->data_len, NULL, &j, NULL) == 0) {
-            after = pw_json_get_str(j, "after", NULL);
-            first = pw_json_get_str(j, "first", NULL);
+        /* a gap whose data cannot be read is still a gap */
+        struct pwmsg_dec d;
+        struct pwmsg_gap g;
+        pwmsg_dec_init(&d, NULL);
+        if (pwmsg_sse_gap_decode(&d, ev->data, ev->data_len, &g)) {
+            pwc_verbose("* the gap event's data: %s", d.why);
+            g.after = g.first = NULL;
         }
-        pwc_gap(after, first, ev->data);
-        pw_json_free(j);
+        pwc_gap(g.after, g.first, ev->data);
+        pwmsg_dec_free(&d);
         if (id)
             pwc_set_last_id(id);
         return;
@@ -236,52 +238,49 @@ static void show_refusal(struct pw_httpc *h)
     }
 }
 
-/* a pushwire poll answer: {"cursor","messages":[{"id","event","data"}],"gap"} */
+/* The gap of a poll answer: what the body says, else what we asked after
+ * and the first message that came. */
+static void poll_gap(struct pwmsg_dec *d, const struct pwmsg_poll *p)
+{
+    struct pwmsg_item first = {0};
+    if (!p->g.first && p->count)
+        pwmsg_poll_at(d, p, 0, &first);
+    char raw[600];
+    snprintf(raw, sizeof raw, "%.*s", (int)(body.len < 500 ? body.len : 500), (const char *)body.p);
+    pwc_gap(p->g.after ? p->g.after : A.last_id[0] ? A.last_id : NULL,
+            p->g.first ? p->g.first : first.id, raw);
+}
+
+/* A pushwire poll answer (pwmsg.h): 1 when the body was one (its messages
+ * delivered, or the run ended for a broken one), 0 for another server's
+ * body. */
 static int poll_pushwire(void)
 {
-    struct pw_json *j = NULL;
-    if (pw_json_parse(body.p ? (const char *)body.p : "", body.len, NULL, &j, NULL) != 0)
+    struct pwmsg_limits lim = {A.max_message, 0, 0};
+    struct pwmsg_dec d;
+    struct pwmsg_poll p;
+    pwmsg_dec_init(&d, &lim);
+    int rc = pwmsg_poll_decode(&d, body.p ? body.p : (const uint8_t *)"", body.len, &p);
+    if (rc == PW_EPWMSG_JSON || rc == PW_EPWMSG_OBJECT || rc == PW_EPWMSG_MESSAGES) {
+        pwmsg_dec_free(&d);
         return 0;
-    const struct pw_json *msgs = pw_json_get(j, "messages");
-    if (pw_json_type(j) != PW_JSON_OBJECT || pw_json_type(msgs) != PW_JSON_ARRAY) {
-        pw_json_free(j);
-        return 0;
     }
-    int gap = 0;
-    pw_json_boolean(pw_json_get(j, "gap"), &gap);
-    if (gap) {
-        const char *first = pw_json_get_str(pw_json_at(msgs, 0), "id", NULL);
-        char raw[600];
-        snprintf(raw, sizeof raw, "%.*s", (int)(body.len < 500 ? body.len : 500), (const char *)body.p);
-        pwc_gap(A.last_id[0] ? A.last_id : NULL, first, raw);
+    if (rc) {
+        pwc_info("the poll answer breaks %s: %s", pw_errrule(rc)[0] ? pw_errrule(rc) : "a limit", d.why);
+        pwmsg_dec_free(&d);
+        pwc_finish(pwc_exit_for(rc));
+        return 1;
     }
-    for (size_t i = 0; i < pw_json_len(msgs) && !A.finished && !A.done_receiving; i++) {
-        const struct pw_json *m = pw_json_at(msgs, i);
-        char idb[64];
-        const char *id = pw_json_get_str(m, "id", NULL);
-        int64_t iv;
-        if (!id && pw_json_int64(pw_json_get(m, "id"), &iv) == 0) {
-            snprintf(idb, sizeof idb, "%lld", (long long)iv);
-            id = idb;
-        }
-        size_t dl = 0;
-        const char *d = pw_json_get_str(m, "data", &dl);
-        const char *ev = pw_json_get_str(m, "event", NULL);
-        const char *enc = pw_json_get_str(m, "encoding", NULL);
-        if (enc && strcmp(enc, "base64") == 0 && d) {
-            struct pw_buf b;
-            pw_buf_init(&b, 0);
-            if (pw_b64_decode(&b, d, dl) == 0)
-                pwc_message("binary", id, ev, b.p ? b.p : (const uint8_t *)"", b.len);
-            pw_buf_free(&b);
-        } else {
-            pwc_message("text", id, ev, (const uint8_t *)(d ? d : ""), d ? dl : 0);
-        }
+    if (p.gap)
+        poll_gap(&d, &p);
+    for (size_t i = 0; i < p.count && !A.finished && !A.done_receiving; i++) {
+        struct pwmsg_item it;
+        if (pwmsg_poll_at(&d, &p, i, &it) == 0)
+            pwc_message(it.binary ? "binary" : "text", it.id, it.event, it.data, it.len);
     }
-    const char *cur = pw_json_get_str(j, "cursor", NULL);
-    if (cur && !A.finished)
-        pwc_set_last_id(cur);
-    pw_json_free(j);
+    if (p.cursor && !A.finished)
+        pwc_set_last_id(p.cursor);
+    pwmsg_dec_free(&d);
     return 1;
 }
 

@@ -9,8 +9,8 @@
 
 #include "client/client_ws.h"
 #include "connect.h"
-#include "proto/json.h"
 #include "opt.h"
+#include "proto/pwmsg.h"
 #include "proto/utf8.h"
 #include "proto/ws_frame.h"
 
@@ -184,7 +184,7 @@ static int slash_command(const char *p, size_t n)
     } else if (strcmp(cmd, "close") == 0) {
         char tmp[160];
         snprintf(tmp, sizeof tmp, "%.*s", (int)(al < 150 ? al : 150), arg);
-        unsigned code = 1000;
+        unsigned code = PW_WS_CLOSE_NORMAL;
         char *rest = tmp;
         if (*tmp) {
             code = (unsigned)strtoul(tmp, &rest, 10);
@@ -292,7 +292,7 @@ static void stdin_eof(void)
         A.inbuf.len = 0;
     }
     if (!A.wait)
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
 }
 
 static void backpressure(void)
@@ -473,11 +473,11 @@ static void on_open(struct pw_wsc *ws)
     for (size_t i = 0; i < A.nsend; i++)
         ws_send(PW_WS_OP_TEXT, (const uint8_t *)A.sends[i], strlen(A.sends[i]), 1);
     if (A.done_receiving) {
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
         return;
     }
     if (A.stdin_eof && !A.wait && !A.no_stdin) {
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
         return;
     }
     stdin_start();
@@ -486,55 +486,28 @@ static void on_open(struct pw_wsc *ws)
         uv_timer_start(&A.t_ping, ping_cb, (uint64_t)(A.ping_s * 1000), (uint64_t)(A.ping_s * 1000));
 }
 
+/* A text message under pushwire.v1: an envelope, a gap, or plain text from
+ * a server that sends something else (shown as it came, never dropped). */
 static void envelope(const uint8_t *data, size_t len)
 {
-    struct pw_json *root = NULL;
-    if (pw_json_parse(data, len, NULL, &root, NULL) != 0 || pw_json_type(root) != PW_JSON_OBJECT) {
-        pw_json_free(root);
+    struct pwmsg_limits lim = {A.max_message, 0, 0};
+    struct pwmsg_dec d;
+    struct pwmsg_envelope e;
+    pwmsg_dec_init(&d, &lim);
+    int rc = pwmsg_envelope_decode(&d, data, len, &e);
+    if (rc) {
+        if (rc != PW_EPWMSG_JSON && rc != PW_EPWMSG_OBJECT)
+            pwc_info("a pushwire.v1 envelope breaks %s: %s; shown as it came",
+                     pw_errrule(rc)[0] ? pw_errrule(rc) : "a limit", d.why);
         pwc_message("text", NULL, NULL, data, len);
-        return;
-    }
-    char idbuf[64];
-    const char *id = pw_json_get_str(root, "id", NULL);
-    int64_t iv;
-    if (!id && pw_json_int64(pw_json_get(root, "id"), &iv) == 0) {
-        snprintf(idbuf, sizeof idbuf, "%lld", (long long)iv);
-        id = idbuf;
-    }
-    const char *event = pw_json_get_str(root, "event", NULL);
-    if (event && strcmp(event, "gap") == 0) {
-        const struct pw_json *d = pw_json_get(root, "data");
-        const char *after = pw_json_get_str(root, "after", NULL);
-        const char *first = pw_json_get_str(root, "first", NULL);
-        struct pw_json *inner = NULL;
-        const char *ds = pw_json_string(d, NULL);
-        if (!after && ds && pw_json_parse(ds, strlen(ds), NULL, &inner, NULL) == 0) {
-            after = pw_json_get_str(inner, "after", NULL);
-            first = pw_json_get_str(inner, "first", NULL);
-        } else if (!after && pw_json_type(d) == PW_JSON_OBJECT) {
-            after = pw_json_get_str(d, "after", NULL);
-            first = pw_json_get_str(d, "first", NULL);
-        }
+    } else if (e.gap) {
         char raw[512];
         snprintf(raw, sizeof raw, "%.*s", (int)(len < 500 ? len : 500), (const char *)data);
-        pwc_gap(after, first, raw);
-        pw_json_free(inner);
-        pw_json_free(root);
-        return;
-    }
-    size_t dl = 0;
-    const char *d = pw_json_get_str(root, "data", &dl);
-    const char *enc = pw_json_get_str(root, "encoding", NULL);
-    if (enc && strcmp(enc, "base64") == 0 && d) {
-        struct pw_buf b;
-        pw_buf_init(&b, 0);
-        if (pw_b64_decode(&b, d, dl) == 0)
-            pwc_message("binary", id, event, b.p ? b.p : (const uint8_t *)"", b.len);
-        pw_buf_free(&b);
+        pwc_gap(e.g.after, e.g.first, raw);
     } else {
-        pwc_message("text", id, event, (const uint8_t *)(d ? d : ""), d ? dl : 0);
+        pwc_message(e.m.binary ? "binary" : "text", e.m.id, e.m.event, e.m.data, e.m.len);
     }
-    pw_json_free(root);
+    pwmsg_dec_free(&d);
 }
 
 static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_t len)
@@ -599,28 +572,20 @@ static void schedule_retry(void)
     uv_timer_start(&A.t_retry, pwc__ws_retry_cb, (uint64_t)ms, 0);
 }
 
-/* Close 4410 "gap: after X, first held Y" (or "…, nothing held") is how
- * `pushwire serve` refuses a ?since= resume it cannot honour when the
- * client did not ask for pushwire.v1 (no envelope to carry a gap).  Report
- * it as the gap it is; 1 when it was one. */
+/* Close 4410 with the gap as the reason (pwmsg.h) is how `pushwire serve`
+ * refuses a ?since= resume it cannot honour when the client did not ask for
+ * pushwire.v1 (no envelope to carry a gap).  Report it as the gap it is; 1
+ * when it was one. */
 static int gap_close(int code, const char *reason)
 {
-    static const char pre[] = "gap: after ";
-    if (code != 4410 || strncmp(reason, pre, sizeof pre - 1) != 0)
-        return 0;
-    char after[sizeof A.close_reason], *first = NULL;
-    size_t n = strnlen(reason + sizeof pre - 1, sizeof after - 1);
-    memcpy(after, reason + sizeof pre - 1, n);
-    after[n] = 0;
-    char *p = strstr(after, ", first held ");
-    if (p) {
-        *p = 0;
-        first = p + 13;
-    } else if ((p = strstr(after, ", nothing held")) != NULL) {
-        *p = 0;
-    }
-    pwc_gap(after, first, reason);
-    return 1;
+    struct pwmsg_dec d;
+    struct pwmsg_gap g;
+    pwmsg_dec_init(&d, NULL);
+    int gap = code >= 0 && pwmsg_gap_reason_decode(&d, (unsigned)code, reason, strlen(reason), &g) == 0;
+    if (gap)
+        pwc_gap(g.after, g.first, reason);
+    pwmsg_dec_free(&d);
+    return gap;
 }
 
 static void on_end(struct pw_wsc *ws, int err)
@@ -644,7 +609,7 @@ static void on_end(struct pw_wsc *ws, int err)
     }
     if (err == 0) {
         int code = ws->close_in;
-        int normal = code == 1000 || code == 1001 || code == 1005;
+        int normal = pw_ws_close_is_normal(code);
         pw_wsc_free(ws);
         if (by_us || A.done_receiving) {
             pwc_finish(normal || by_us ? A.exit_code : PW_EXIT_ABNORMAL);
@@ -685,7 +650,7 @@ static void on_end(struct pw_wsc *ws, int err)
                 fputc('\n', stderr);
         }
     } else if (err == PW_ECL_ABNORMAL && A.close_code < 0) {
-        A.close_code = 1006;
+        A.close_code = PW_WS_CLOSE_ABNORMAL;
         pwc_info("%s", ws->detail);
     } else {
         pwc_info("%s", ws->detail[0] ? ws->detail : pw_strerror(err));
@@ -796,7 +761,7 @@ void pwc_ws_done(void)
 {
     pwc_stdin_stop(1);
     if (A.ws && A.ws->state == PW_WSC_OPEN) {
-        start_close(1000, "");
+        start_close(PW_WS_CLOSE_NORMAL, "");
         return;
     }
     if (A.ws && A.ws->state == PW_WSC_CLOSING)

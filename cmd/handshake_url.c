@@ -57,7 +57,7 @@ static void hsu_open(struct pw_wsc *ws)
     R.ms = ws->handshake_ms;
     snprintf(R.protocol, sizeof R.protocol, "%s", ws->protocol);
     snprintf(R.extensions, sizeof R.extensions, "%s", ws->extensions);
-    pw_wsc_close(ws, 1000, "");
+    pw_wsc_close(ws, PW_WS_CLOSE_NORMAL, "");
 }
 
 static void hsu_msg(struct pw_wsc *ws, int op, const uint8_t *d, size_t n)

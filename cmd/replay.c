@@ -20,6 +20,7 @@
 #include "client/client.h"
 #include "client/client_http.h"
 #include "client/client_ws.h"
+#include "proto/base64.h"
 #include "connect.h" /* pwc_exit_for: one error → exit status map for every client */
 #include "proto/json.h"
 #include "opt.h"
@@ -237,9 +238,9 @@ static int differs(const struct pw_trec *want, int binary, const uint8_t *data, 
 {
     if (R.http && rec_binary(want)) {
         R.b64.len = 0;
-        if (pw_json_b64(&R.b64, want->data, want->len) != 0)
+        if (pw_base64_append(&R.b64, want->data, want->len) != 0)
             return 1;
-        return binary || R.b64.len - 2 != len || memcmp(R.b64.p + 1, data, len) != 0;
+        return binary || R.b64.len != len || (len && memcmp(R.b64.p, data, len) != 0);
     }
     return rec_binary(want) != binary || want->len != len ||
            (len && memcmp(want->data, data, len) != 0);
@@ -400,7 +401,7 @@ static void start_close(void)
         replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
         return;
     }
-    if (!R.ws || pw_wsc_close(R.ws, 1000, "") != 0) {
+    if (!R.ws || pw_wsc_close(R.ws, PW_WS_CLOSE_NORMAL, "") != 0) {
         replay_finish(R.diffs ? PW_EXIT_FAIL : PW_EXIT_OK);
         return;
     }
@@ -424,7 +425,7 @@ static void on_end(struct pw_wsc *ws, int err)
         pw_err("replay", "server closed the connection (%d%s%s) before the transcript ended",
                ws->close_in, ws->close_in_reason[0] ? " " : "", ws->close_in_reason);
     int code = err ? pwc_exit_for(err) : PW_EXIT_FAIL;
-    if (!err && ws->close_in != 1000 && ws->close_in != 1001 && ws->close_in != 1005)
+    if (!err && !pw_ws_close_is_normal(ws->close_in))
         code = PW_EXIT_ABNORMAL;
     if (R.o->expect && R.ws) {
         R.ws = NULL; /* no more arrivals: what is left is missing */

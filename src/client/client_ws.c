@@ -95,14 +95,12 @@ static int pw__wsc_send_close(struct pw_wsc *ws, unsigned code, const char *reas
         p[0] = (uint8_t)(code >> 8);
         p[1] = (uint8_t)code;
         n = 2;
-        size_t rl = reason ? strlen(reason) : 0;
-        if (rl > 123)
-            rl = 123;
+        size_t rl = reason ? pw_utf8_cut((const uint8_t *)reason, strlen(reason), 123) : 0;
         if (rl)
             memcpy(p + 2, reason, rl);
         n += rl;
     }
-    ws->close_out = (int)(code ? code : 1005);
+    ws->close_out = (int)(code ? code : PW_WS_CLOSE_NO_STATUS);
     return pw__wsc_frame(ws, PW_WS_OP_CLOSE, 0, p, n, NULL, 0);
 }
 
@@ -173,8 +171,8 @@ static int pw__wsc_on_close(void *ud, unsigned code, const uint8_t *reason, size
         ws->cb.on_close(ws, code, ws->close_in_reason);
     if (ws->ended || ws->freed)
         return PW_WSR_STOP;
-    if (ws->close_out < 0) /* echo the code, as §5.5.1 suggests (1005: none) */
-        pw__wsc_send_close(ws, code == 1005 ? 0 : code, NULL);
+    if (ws->close_out < 0) /* echo the code, as §5.5.1 suggests (none for none) */
+        pw__wsc_send_close(ws, code == PW_WS_CLOSE_NO_STATUS ? 0 : code, NULL);
     ws->state = PW_WSC_CLOSING;
     pw__wsc_end_after_flush(ws, 0);
     return PW_WSR_STOP;

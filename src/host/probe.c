@@ -519,7 +519,7 @@ static int pw__ws_feed(struct pw__probe *pr, size_t i, uint8_t *in, size_t len)
             pw__ws_send(c, PW_WS_OP_PONG, c->ws->ctl, c->ws->ctllen);
         } else if (ev.type == PW_WS_EV_END && op == PW_WS_OP_CLOSE) {
             unsigned code = c->ws->ctllen >= 2 ? (unsigned)(c->ws->ctl[0] << 8 | c->ws->ctl[1])
-                                               : 1005;
+                                               : PW_WS_CLOSE_NO_STATUS;
             pw__ws_send(c, PW_WS_OP_CLOSE, c->ws->ctl, c->ws->ctllen >= 2 ? 2 : 0);
             pw__dropped(pr, i, 0, (int)code);
             return -1;
@@ -783,9 +783,10 @@ int pw_probe_run(const struct pw_probe_cfg *cfg, struct pw_probe_stats *st)
     /* release */
     for (size_t i = 0; i < cfg->connections; i++)
         if (pr.c[i].state != C_IDLE && pr.c[i].state != C_DONE) {
-            if (pr.c[i].ws) { /* a clean goodbye: 1000 */
-                static const uint8_t bye[2] = {0x03, 0xe8};
-                pw__ws_send(&pr.c[i], PW_WS_OP_CLOSE, bye, 2);
+            if (pr.c[i].ws) { /* a clean goodbye */
+                uint8_t bye[125];
+                int n = pw_ws_close_build(bye, PW_WS_CLOSE_NORMAL, NULL, 0);
+                pw__ws_send(&pr.c[i], PW_WS_OP_CLOSE, bye, (size_t)n);
             }
             pw__close(&pr, &pr.c[i]); /* held, or interrupted in flight */
         }

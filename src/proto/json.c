@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "base64.h"
 #include "utf8_repair.h"
 
 /* ================================================================ writer */
@@ -96,22 +95,10 @@ int pw_json_cstr(struct pw_buf *b, const char *s)
 
 int pw_json_b64(struct pw_buf *b, const void *p, size_t n)
 {
-    const unsigned char *in = p;
     size_t saved = b->len;
-    size_t groups = n / 3 + (n % 3 != 0);
-    if (groups > (SIZE_MAX - 3) / 4)
-        return PW_ETOOBIG;
-    /* +1: EVP_EncodeBlock writes a NUL after the text */
-    PW__JTRY(b, saved, pw_buf_reserve(b, groups * 4 + 3));
-    b->p[b->len++] = '"';
-    while (n > 0) {
-        size_t chunk = n > 3 * 16384 ? 3 * 16384 : n; /* EVP takes an int */
-        int w = EVP_EncodeBlock(b->p + b->len, in, (int)chunk);
-        b->len += (size_t)w;
-        in += chunk;
-        n -= chunk;
-    }
-    b->p[b->len++] = '"';
+    PW__JTRY(b, saved, pw_buf_putc(b, '"'));
+    PW__JTRY(b, saved, pw_base64_append(b, p, n));
+    PW__JTRY(b, saved, pw_buf_putc(b, '"'));
     return 0;
 }
 
@@ -208,48 +195,6 @@ int pw_json_kbool(struct pw_buf *b, const char *key, int v)
     size_t saved = b->len;
     PW__JTRY(b, saved, pw_json_key(b, key));
     PW__JTRY(b, saved, pw_json_bool(b, v));
-    return 0;
-}
-
-static int pw__b64val(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-int pw_b64_decode(struct pw_buf *out, const char *s, size_t n)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    if (n % 4)
-        return PW_EJSON_BASE64;
-    size_t saved = out->len;
-    PW__JTRY(out, saved, pw_buf_reserve(out, n / 4 * 3));
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4], pad = 0;
-        for (int k = 0; k < 4; k++) {
-            v[k] = pw__b64val(p[i + k]);
-            if (p[i + k] == '=' && i + 4 == n && k >= 2 && (k == 3 || p[i + 3] == '=')) {
-                v[k] = 0;
-                pad++;
-            } else if (v[k] < 0) {
-                out->len = saved;
-                return PW_EJSON_BASE64;
-            }
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        /* non-canonical: bits that padding drops must be zero */
-        if ((pad == 1 && (w & 0xFF)) || (pad == 2 && (w & 0xFFFF))) {
-            out->len = saved;
-            return PW_EJSON_BASE64;
-        }
-        uint8_t t[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
-        memcpy(out->p + out->len, t, (size_t)(3 - pad));
-        out->len += (size_t)(3 - pad);
-    }
     return 0;
 }
 

@@ -55,8 +55,8 @@
     X(JSON_DEPTH, -708, "RFC 8259 §9 (limit)", "JSON nesting deeper than the limit") \
     X(JSON_VALUES, -709, "RFC 8259 §9 (limit)", "more JSON values than the limit") \
     X(JSON_TYPE, -710, NULL, "JSON value missing or of another type")         \
-    X(JSON_RANGE, -711, NULL, "JSON number is not an integer in range")       \
-    X(JSON_BASE64, -712, "RFC 4648 §4", "invalid base64")
+    X(JSON_RANGE, -711, NULL, "JSON number is not an integer in range")
+/* -712 is PW_EBASE64 (base64.h) */
 
 enum { PW_JSON_ERRORS(PW_ERR_ENUM) };
 
@@ -65,7 +65,7 @@ enum { PW_JSON_ERRORS(PW_ERR_ENUM) };
 /* A quoted, escaped string from n bytes (see above for invalid UTF-8). */
 int pw_json_str(struct pw_buf *b, const void *s, size_t n);
 int pw_json_cstr(struct pw_buf *b, const char *s); /* NULL writes null */
-/* A quoted standard base64 string (RFC 4648 §4, padded). */
+/* A quoted standard base64 string (RFC 4648 §4, padded; base64.h). */
 int pw_json_b64(struct pw_buf *b, const void *p, size_t n);
 int pw_json_int(struct pw_buf *b, long long v);
 /* A double in the shortest text that reads back as the same value (integral
@@ -82,11 +82,6 @@ int pw_json_kstr(struct pw_buf *b, const char *key, const void *s, size_t n);
 int pw_json_kcstr(struct pw_buf *b, const char *key, const char *s);
 int pw_json_kint(struct pw_buf *b, const char *key, long long v);
 int pw_json_kbool(struct pw_buf *b, const char *key, int v);
-
-/* Base64 decoding (standard alphabet, padding required, no whitespace),
- * appending the bytes to out.  0, PW_EJSON_BASE64 or a buffer error; out is
- * unchanged on error. */
-int pw_b64_decode(struct pw_buf *out, const char *s, size_t n);
 
 /* ---- reader ---- */
 

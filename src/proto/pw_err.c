@@ -2,10 +2,12 @@
 
 #include <stddef.h>
 
+#include "base64.h"
 #include "http1.h"
 #include "json.h"
 #include "optval.h"
 #include "pw_errio.h"
+#include "pwmsg.h"
 #include "sse.h"
 #include "transcript.h"
 #include "ws_deflate.h"
@@ -28,9 +30,11 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_SSE_ERRORS(PW_ERR_ROW)
     PW_NET_ERRORS(PW_ERR_ROW)
     PW_JSON_ERRORS(PW_ERR_ROW)
+    PW_BASE64_ERRORS(PW_ERR_ROW)
     PW_CLIENT_ERRORS(PW_ERR_ROW)
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
     PW_VAL_ERRORS(PW_ERR_ROW)
+    PW_PWMSG_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

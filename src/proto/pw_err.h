@@ -12,8 +12,9 @@
  *    -400 .. -499   WebSocket opening handshake             (ws_handshake.h)
  *    -500 .. -599   Server-Sent Events                      (sse.h)
  *    -600 .. -699   network and I/O (server, client)        (net.h)
- *    -700 .. -749   JSON reader, base64                     (json.h)
+ *    -700 .. -749   JSON reader (json.h), base64 (base64.h)
  *    -750 .. -799   transcripts                             (transcript.h)
+ *    -800 .. -849   pushwire's own wire format              (pwmsg.h)
  *    -850 .. -899   option values: sizes, durations         (optval.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "base64.h"
 #include "msg.h"
 #include "utf8.h"
 
@@ -165,10 +166,10 @@ static int pw__trec_fields(const struct pw_json *root, double *last_t, struct pw
                        pw__jtype(d));
     if (enc) {
         data->len = 0;
-        rc = pw_b64_decode(data, s, n);
+        rc = pw_base64_decode_append(data, s, n);
         if (rc == 0)
             rc = pw_buf_putc(data, 0);
-        if (rc == PW_EJSON_BASE64)
+        if (rc == PW_EBASE64)
             return pw__why(PW_ETR_BASE64, why, whysz,
                            "\"data\" is not valid base64 (RFC 4648 §4, padded, no spaces)");
         if (rc)

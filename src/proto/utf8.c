@@ -140,6 +140,15 @@ int pw_utf8_feed(struct pw_utf8 *u, const uint8_t *p, size_t n, size_t *bad_at)
     return s == U_ACCEPT ? PW_UTF8_OK : PW_UTF8_PARTIAL;
 }
 
+size_t pw_utf8_cut(const uint8_t *p, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    while (max && (p[max] & 0xc0) == 0x80)
+        max--; /* p[max] is the first byte cut: it must start a sequence */
+    return max;
+}
+
 int pw_utf8_valid(const uint8_t *p, size_t n)
 {
     struct pw_utf8 u;

@@ -27,4 +27,9 @@ int pw_utf8_feed(struct pw_utf8 *u, const uint8_t *p, size_t n, size_t *bad_at);
 /* Whole-buffer convenience: 1 if p[0..n) is complete valid UTF-8. */
 int pw_utf8_valid(const uint8_t *p, size_t n);
 
+/* The length to keep of n bytes of UTF-8 so that it is at most max and
+ * does not end inside a sequence (a close reason's 123 bytes, say): n when
+ * n <= max, else max stepped back over continuation bytes. */
+size_t pw_utf8_cut(const uint8_t *p, size_t n, size_t max);
+
 #endif

@@ -432,7 +432,8 @@ int pw_ws_close_code_valid(unsigned code)
 {
     /* 1004 reserved, 1005/1006/1015 never on the wire (§7.4.1); 1012-1014
      * registered by IANA; 1016-2999 reserved for RFCs; 3000-4999 for users */
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    return (code >= PW_WS_CLOSE_NORMAL && code <= PW_WS_CLOSE_UNSUPPORTED) ||
+           (code >= PW_WS_CLOSE_INVALID_DATA && code <= PW_WS_CLOSE_BAD_GATEWAY) ||
            (code >= 3000 && code <= 4999);
 }
 
@@ -473,44 +474,37 @@ int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
     return (int)(2 + reason_len);
 }
 
+int pw_ws_close_is_normal(int code)
+{
+    return code == PW_WS_CLOSE_NORMAL || code == PW_WS_CLOSE_GOING_AWAY ||
+           code == PW_WS_CLOSE_NO_STATUS;
+}
+
 unsigned pw_ws_close_code_for(int err)
 {
     switch (err) {
     case PW_EWS_UTF8:
     case PW_EWS_CLOSE_UTF8:
     case PW_EWSD_DATA:
-        return 1007;
+        return PW_WS_CLOSE_INVALID_DATA;
     case PW_EWS_TOOBIG:
     case PW_EWSD_TOOBIG:
     case PW_ETOOBIG:
-        return 1009;
+        return PW_WS_CLOSE_TOO_BIG;
     case PW_EWSD_ZLIB:
-        return 1011; /* ours, not the peer's: zlib could not be set up */
+        return PW_WS_CLOSE_INTERNAL;
     }
     if (err <= -100 && err >= -199)
-        return 1002;
-    return 1011;
+        return PW_WS_CLOSE_PROTOCOL;
+    return PW_WS_CLOSE_INTERNAL;
 }
+
+#define PW_WS_CLOSE_NAME(name, code, meaning) case (code): return (meaning);
 
 const char *pw_ws_close_code_name(unsigned code)
 {
     switch (code) {
-    case 1000: return "normal closure";
-    case 1001: return "going away";
-    case 1002: return "protocol error";
-    case 1003: return "unsupported data";
-    case 1004: return "reserved";
-    case 1005: return "no status received";
-    case 1006: return "abnormal closure";
-    case 1007: return "invalid frame payload data";
-    case 1008: return "policy violation";
-    case 1009: return "message too big";
-    case 1010: return "mandatory extension";
-    case 1011: return "internal error";
-    case 1012: return "service restart";
-    case 1013: return "try again later";
-    case 1014: return "bad gateway";
-    case 1015: return "TLS handshake failure";
+    PW_WS_CLOSE_CODES(PW_WS_CLOSE_NAME)
     }
     if (code >= 3000 && code <= 3999)
         return "registered (libraries and frameworks)";

@@ -200,8 +200,41 @@ ssize_t pw_ws_encode(uint8_t *out, size_t cap, int fin, unsigned rsv, int opcode
  * word-at-a-time.  Masking and unmasking are the same operation. */
 void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset);
 
-/* Close codes (§7.4): 1 if `code` may appear in a close frame on the wire. */
+/* Close codes: RFC 6455 §7.4.1 and the IANA registry, X(NAME, code,
+ * meaning).  1004 is reserved; 1005, 1006 and 1015 never go on the wire
+ * (they say what happened locally). */
+#define PW_WS_CLOSE_CODES(X)                                                   \
+    X(NORMAL, 1000, "normal closure")                                         \
+    X(GOING_AWAY, 1001, "going away")                                         \
+    X(PROTOCOL, 1002, "protocol error")                                       \
+    X(UNSUPPORTED, 1003, "unsupported data")                                  \
+    X(RESERVED, 1004, "reserved")                                             \
+    X(NO_STATUS, 1005, "no status received")                                  \
+    X(ABNORMAL, 1006, "abnormal closure")                                     \
+    X(INVALID_DATA, 1007, "invalid frame payload data")                       \
+    X(POLICY, 1008, "policy violation")                                       \
+    X(TOO_BIG, 1009, "message too big")                                       \
+    X(EXTENSION, 1010, "mandatory extension")                                 \
+    X(INTERNAL, 1011, "internal error")                                       \
+    X(RESTART, 1012, "service restart")                                       \
+    X(TRY_AGAIN, 1013, "try again later")                                     \
+    X(BAD_GATEWAY, 1014, "bad gateway")                                       \
+    X(TLS, 1015, "TLS handshake failure")
+
+#define PW_WS_CLOSE_ENUM(name, code, meaning) PW_WS_CLOSE_##name = (code),
+
+enum pw_ws_close_code {
+    PW_WS_CLOSE_CODES(PW_WS_CLOSE_ENUM)
+    /* pushwire's own (private-use range): a ?since= resume the server cannot
+     * honour without pushwire.v1; the reason is the gap (pwmsg.h) */
+    PW_WS_CLOSE_GAP = 4410,
+};
+
+/* 1 if `code` may appear in a close frame on the wire. */
 int pw_ws_close_code_valid(unsigned code);
+/* 1 for the ends of a connection that count as normal (exit 0): 1000,
+ * 1001, and 1005 (a close frame with no code). */
+int pw_ws_close_is_normal(int code);
 /* Validates a close payload; on success *code (0 if empty payload) and
  * *reason and *reason_len (slice of payload) are set.  Errors: PW_EWS_CLOSE_*. */
 int pw_ws_close_parse(const uint8_t *payload, size_t len, unsigned *code,
@@ -218,7 +251,9 @@ int pw_ws_close_build(uint8_t out[125], unsigned code, const char *reason,
  * PW_EWS_* / PW_EWSD_* rule, 1011 for anything else (internal failure, and
  * PW_EWSD_ZLIB).  The one map: server and client both close with it. */
 unsigned pw_ws_close_code_for(int err);
-/* A close-code's meaning ("normal closure", …) or "unknown". */
+/* A close-code's meaning ("normal closure", …), "registered (libraries and
+ * frameworks)" for 3000-3999, "private use" for 4000-4999 (4410 too: it
+ * means a gap only coming from pushwire), else "unknown". */
 const char *pw_ws_close_code_name(unsigned code);
 
 #endif

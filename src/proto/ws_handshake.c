@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "base64.h"
+
 /* ---- small lexical helpers (RFC 9110 §5.6) ---- */
 
 static int pw__is_tchar(unsigned char c)
@@ -121,50 +123,19 @@ int pw_ws_accept_key(const char *key, size_t len, char out[PW_WS_ACCEPT_LEN + 1]
     EVP_MD_CTX_free(ctx);
     if (!ok)
         return PW_EINVAL;
-    if (EVP_EncodeBlock((unsigned char *)out, md, 20) != PW_WS_ACCEPT_LEN)
+    if (pw_base64(md, 20, out, PW_WS_ACCEPT_LEN + 1) != PW_WS_ACCEPT_LEN)
         return PW_EINVAL;
-    out[PW_WS_ACCEPT_LEN] = 0;
     return 0;
-}
-
-static int pw__b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
 }
 
 int pw_ws_key_check(const char *key, size_t len)
 {
     if (!key && len)
         return PW_EINVAL;
-    if (len % 4)
+    ssize_t n = pw_base64_decode(key, len, NULL, 0); /* strict: canonical form */
+    if (n < 0)
         return PW_EHS_KEY_B64;
-    size_t pad = 0;
-    if (len >= 1 && key[len - 1] == '=')
-        pad++;
-    if (len >= 2 && key[len - 2] == '=')
-        pad++;
-    for (size_t i = 0; i < len - pad; i++)
-        if (pw__b64val((unsigned char)key[i]) < 0)
-            return PW_EHS_KEY_B64;
-    /* the bits the padding leaves unused must be zero (canonical form) */
-    if (pad) {
-        int last = pw__b64val((unsigned char)key[len - pad - 1]);
-        if (last & (pad == 2 ? 0x0f : 0x03))
-            return PW_EHS_KEY_B64;
-    }
-    if (len / 4 * 3 - pad != 16)
-        return PW_EHS_KEY_LEN;
-    return 0;
+    return n == 16 ? 0 : PW_EHS_KEY_LEN;
 }
 
 int pw_ws_gen_key(char out[PW_WS_KEY_LEN + 1])
@@ -172,9 +143,8 @@ int pw_ws_gen_key(char out[PW_WS_KEY_LEN + 1])
     unsigned char raw[16];
     if (!out || RAND_bytes(raw, sizeof raw) != 1)
         return PW_EIO;
-    if (EVP_EncodeBlock((unsigned char *)out, raw, sizeof raw) != PW_WS_KEY_LEN)
+    if (pw_base64(raw, sizeof raw, out, PW_WS_KEY_LEN + 1) != PW_WS_KEY_LEN)
         return PW_EIO;
-    out[PW_WS_KEY_LEN] = 0;
     return 0;
 }
 

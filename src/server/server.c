@@ -397,11 +397,11 @@ void srv_slow(struct srv_conn *c)
         return;
     c->slow = 1;
     c->srv->m_slow++;
-    srv_log(c->srv, c, "slow", 0, c->tr == TR_WS ? 1013 : 0,
+    srv_log(c->srv, c, "slow", 0, c->tr == TR_WS ? PW_WS_CLOSE_TRY_AGAIN : 0,
             "subscriber cannot keep up (%zu bytes queued): disconnected", c->qbytes);
     srv_unsubscribe(c);
     if (c->tr == TR_WS)
-        srv_ws_close(c, 1013, "slow consumer");
+        srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
     else
         srv_end(c);
 }
@@ -643,7 +643,7 @@ static void srv__tick_cb(uv_timer_t *t)
             srv_log(s, c, "timeout", 0, 0, "idle for %gs (--idle-timeout)", idle);
             c->t_active = now;
             if (c->state == ST_WS)
-                srv_ws_close(c, 1001, "idle timeout");
+                srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
             else
                 srv_end(c);
             continue;
@@ -800,7 +800,7 @@ static void srv__stop(struct srv *s, const char *why)
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
         switch (c->state) {
-        case ST_WS: srv_ws_close(c, 1001, "server shutting down"); break;
+        case ST_WS: srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down"); break;
         case ST_SSE: srv_sse_shutdown(c); break;
         case ST_POLL: srv_poll_timeout(c); break;
         case ST_DONE: break;

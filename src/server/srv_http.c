@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/json.h"
+#include "proto/base64.h"
+#include "proto/pwmsg.h"
 #include "proto/sse.h"
 #include "proto/utf8.h"
 
@@ -77,15 +78,13 @@ void srv_http_response(struct srv_conn *c, int status, const char *ctype, const 
 
 void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
 {
+    struct pwmsg_error e = {status, msg, rule, NULL};
     struct pw_buf b;
     pw_buf_init(&b, 4096);
-    pw_json_begin(&b, '{');
-    pw_json_kcstr(&b, "error", msg);
-    pw_json_kint(&b, "status", status);
-    if (rule && *rule)
-        pw_json_kcstr(&b, "rule", rule);
-    pw_json_end(&b, '}');
-    pw_buf_putc(&b, '\n');
+    if (pwmsg_error_encode(&b, &e)) {
+        e.error = "error message too long";
+        pwmsg_error_encode(&b, &e);
+    }
     c->keepalive = 0; /* the rest of the input cannot be trusted */
     if (c->state == ST_BODY)
         c->state = ST_HEAD;
@@ -94,39 +93,7 @@ void srv_http_error(struct srv_conn *c, int status, const char *msg, const char 
     pw_buf_free(&b);
 }
 
-static void srv__json_ok(struct srv_conn *c, struct pw_buf *b)
-{
-    pw_buf_putc(b, '\n');
-    srv_http_response(c, 200, "application/json", NULL, b->p, b->len);
-}
-
 /* ---- message encodings, built once per message and shared ---- */
-
-static int srv__b64(struct pw_buf *out, const uint8_t *p, size_t n)
-{
-    /* pw_json_b64 writes a quoted string: keep what is between the quotes */
-    size_t at = out->len;
-    int rc = pw_json_b64(out, p, n);
-    if (rc)
-        return rc;
-    memmove(out->p + at, out->p + at + 1, out->len - at - 2);
-    out->len -= 2;
-    return 0;
-}
-
-static int srv__poll_obj(struct pw_buf *b, struct pw_msg *m)
-{
-    int rc = pw_json_begin(b, '{');
-    rc = rc ? rc : pw_json_kstr(b, "id", m->id, m->id_len);
-    rc = rc ? rc : pw_json_kstr(b, "event", m->event, m->event_len);
-    if (m->binary) {
-        rc = rc ? rc : pw_json_key(b, "data");
-        rc = rc ? rc : pw_json_b64(b, m->data, m->len);
-        rc = rc ? rc : pw_json_kcstr(b, "encoding", "base64");
-    } else
-        rc = rc ? rc : pw_json_kstr(b, "data", m->data, m->len);
-    return rc ? rc : pw_json_end(b, '}');
-}
 
 static int srv__build(struct pw_msg *m, int enc, struct pw_buf *b)
 {
@@ -136,14 +103,15 @@ static int srv__build(struct pw_msg *m, int enc, struct pw_buf *b)
         if (m->binary) {
             struct pw_buf t;
             pw_buf_init(&t, 0);
-            rc = srv__b64(&t, m->data, m->len);
-            rc = rc ? rc : pw_sse_encode(b, m->id, m->event, t.p, t.len, -1);
+            /* SSE is text: a binary message goes as its base64 */
+            rc = pw_base64_append(&t, m->data, m->len);
+            rc = rc ? rc : pw_sse_encode(b, m->id, m->event, t.p ? t.p : (const uint8_t *)"", t.len, -1);
             pw_buf_free(&t);
         } else
             rc = pw_sse_encode(b, m->id, m->event, m->data, m->len, -1);
         break;
     case ENC_POLL:
-        rc = srv__poll_obj(b, m);
+        rc = pwmsg_poll_item_encode(b, m);
         break;
     default:
         rc = srv_ws_enc(m, enc == ENC_WS_ENV);
@@ -268,14 +236,14 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
         /* the gap first, then what is kept, then live: all in this turn */
         rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
         if (f.gap) {
-            struct pw_buf b;
-            pw_buf_init(&b, 1024);
-            pw_json_begin(&b, '{');
-            pw_json_kcstr(&b, "after", after);
-            pw_json_kcstr(&b, "first", f.first);
-            pw_json_end(&b, '}');
-            srv_outf(c, "event: gap\ndata: %.*s\n\n", (int)b.len, (const char *)b.p);
-            pw_buf_free(&b);
+            struct pwmsg_gap g = {after, f.first};
+            struct pw_buf d, ev;
+            pw_buf_init(&d, 1024);
+            pw_buf_init(&ev, 0);
+            if (pwmsg_sse_gap_encode(&d, &g) == 0 && pw_sse_encode(&ev, NULL, "gap", d.p, d.len, -1) == 0)
+                srv_out(c, ev.p, ev.len);
+            pw_buf_free(&d);
+            pw_buf_free(&ev);
         }
         s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, srv__sse_backlog, c);
     }
@@ -298,8 +266,7 @@ static int srv__poll_add(void *ud, struct pw_msg *m)
     const uint8_t *p = srv_msg_enc(NULL, m, ENC_POLL, &len);
     if (!p)
         return 1;
-    pw_json_sep(x->b);
-    if (pw_buf_append(x->b, p, len))
+    if (pwmsg_poll_list_add(x->b, p, len))
         return 1;
     x->last = m->id;
     x->n++;
@@ -313,26 +280,16 @@ static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, c
     struct pw_fetch f;
     pw_buf_init(&msgs, 0);
     pw_buf_init(&b, 0);
-    pw_buf_putc(&msgs, '[');
     struct srv__pollctx x = {&msgs, NULL, 0};
     s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
-    pw_buf_putc(&msgs, ']');
     /* no message: the cursor stays (or, after a gap, jumps to the newest) */
     const char *next = x.last ? x.last : f.gap || !cursor ? f.last : cursor;
-    pw_json_begin(&b, '{');
-    pw_json_kcstr(&b, "cursor", next);
-    pw_json_key(&b, "messages");
-    pw_buf_append(&b, msgs.p, msgs.len);
-    pw_json_kbool(&b, "gap", f.gap);
-    if (f.gap) {
-        pw_json_kcstr(&b, "after", cursor);
-        pw_json_kcstr(&b, "first", f.first);
-    }
-    pw_json_end(&b, '}');
+    struct pwmsg_gap g = {cursor, f.first};
+    pwmsg_poll_encode(&b, next, msgs.p, msgs.len, f.gap ? &g : NULL);
     s->m_msgs_out += x.n;
     free(c->u.h.cursor);
     c->u.h.cursor = NULL;
-    srv__json_ok(c, &b);
+    srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
     pw_buf_free(&b);
     pw_buf_free(&msgs);
 }
@@ -447,11 +404,9 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
     }
     struct pw_buf b;
     pw_buf_init(&b, 256);
-    pw_json_begin(&b, '{');
-    pw_json_kcstr(&b, "id", m->id);
-    pw_json_end(&b, '}');
+    pwmsg_pub_encode(&b, m->id);
     pw_msg_unref(m);
-    srv__json_ok(c, &b);
+    srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
     pw_buf_free(&b);
 }
 
@@ -623,9 +578,10 @@ static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
 {
     char extra[64];
     snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+    struct pwmsg_error e = {405, "method not allowed", NULL, allow};
     struct pw_buf b;
     pw_buf_init(&b, 512);
-    pw_buf_printf(&b, "{\"error\":\"method not allowed\",\"status\":405,\"allow\":\"%s\"}\n", allow);
+    pwmsg_error_encode(&b, &e);
     srv_http_response(c, 405, "application/json", extra, b.p, b.len);
     pw_buf_free(&b);
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/json.h"
+#include "proto/pwmsg.h"
 #include "proto/ws_deflate.h"
 #include "proto/ws_handshake.h"
 
@@ -43,17 +43,7 @@ int srv_ws_enc(struct pw_msg *m, int envelope)
         return 0;
     struct pw_buf b;
     pw_buf_init(&b, 0);
-    int rc = pw_json_begin(&b, '{');
-    rc = rc ? rc : pw_json_kstr(&b, "id", m->id, m->id_len);
-    rc = rc ? rc : pw_json_kstr(&b, "channel", m->channel, m->channel_len);
-    rc = rc ? rc : pw_json_kstr(&b, "event", m->event, m->event_len);
-    if (m->binary) {
-        rc = rc ? rc : pw_json_key(&b, "data");
-        rc = rc ? rc : pw_json_b64(&b, m->data, m->len);
-        rc = rc ? rc : pw_json_kcstr(&b, "encoding", "base64");
-    } else
-        rc = rc ? rc : pw_json_kstr(&b, "data", m->data, m->len);
-    rc = rc ? rc : pw_json_end(&b, '}');
+    int rc = pwmsg_envelope_encode(&b, m);
     rc = rc ? rc : srv__frame(m, ENC_WS_ENV, PW_WS_OP_TEXT, b.p, b.len);
     pw_buf_free(&b);
     return rc;
@@ -256,13 +246,13 @@ static int srv__on_close(void *ud, unsigned code, const uint8_t *reason, size_t 
 {
     struct srv_conn *c = ud;
     struct srv_ws *w = c->ws;
-    srv_log(c->srv, c, "close-received", 0, code == 1005 ? 0 : (int)code, "%.*s", (int)rlen,
+    srv_log(c->srv, c, "close-received", 0, code == PW_WS_CLOSE_NO_STATUS ? 0 : (int)code, "%.*s", (int)rlen,
             (const char *)reason);
     srv_unsubscribe(c);
     if (!w->close_sent) {
         /* echo the code (§5.5.1); an empty close gets an empty close */
         uint8_t pl[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-        srv__send(c, PW_WS_OP_CLOSE, pl, code == 1005 ? 0 : 2);
+        srv__send(c, PW_WS_OP_CLOSE, pl, code == PW_WS_CLOSE_NO_STATUS ? 0 : 2);
         w->close_sent = 1;
     }
     srv_end(c); /* the server closes TCP first (§7.1.1) */
@@ -308,18 +298,11 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
  * messages silently, close with 4410 and the gap as the reason, sending
  * nothing; the client reconnects without ?since= (accepting the loss) or
  * with pushwire.v1 (the gap envelope, then the backlog). */
-static void srv__gap_close(struct srv_conn *c, const char *after, const char *first)
+static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g)
 {
-    char why[124]; /* a close reason holds 123 bytes */
-    int n = first[0] ? snprintf(why, sizeof why, "gap: after %s, first held %s", after, first)
-                     : snprintf(why, sizeof why, "gap: after %s, nothing held", after);
-    if (n >= (int)sizeof why) {
-        size_t k = sizeof why - 1;
-        while (k && ((unsigned char)why[k] & 0xc0) == 0x80)
-            k--; /* never cut a UTF-8 sequence */
-        why[k] = 0;
-    }
-    srv_ws_close(c, 4410, why);
+    char why[PWMSG_REASON_MAX + 1];
+    pwmsg_gap_reason(why, g);
+    srv_ws_close(c, PW_WS_CLOSE_GAP, why);
 }
 
 int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
@@ -329,9 +312,13 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
     int rc = pw_ws_check_request(req, &info);
     if (rc == PW_EHS_WS_VERSION) {
         c->keepalive = 0;
-        static const char body[] = "{\"error\":\"Sec-WebSocket-Version must be 13\",\"status\":426}\n";
+        struct pwmsg_error e = {426, "Sec-WebSocket-Version must be 13", NULL, NULL};
+        struct pw_buf b;
+        pw_buf_init(&b, 0);
+        pwmsg_error_encode(&b, &e);
         srv_http_response(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
-                          body, sizeof body - 1);
+                          b.p, b.len);
+        pw_buf_free(&b);
         return rc;
     }
     if (rc) {
@@ -401,25 +388,21 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         return 0;
     if (hs > 0) {
         s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
+        struct pwmsg_gap g = {since, f.first};
         if (f.gap && !envelope) {
-            srv__gap_close(c, since, f.first);
+            srv__gap_close(c, &g);
             return 0;
         }
         if (f.gap) {
             struct pw_buf b;
             pw_buf_init(&b, 0);
-            pw_json_begin(&b, '{');
-            pw_json_kcstr(&b, "event", "gap");
-            pw_json_kstr(&b, "channel", ch, chlen);
-            pw_json_kcstr(&b, "after", since);
-            pw_json_kcstr(&b, "first", f.first);
-            pw_json_end(&b, '}');
-            srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+            if (pwmsg_gap_envelope_encode(&b, ch, chlen, &g) == 0)
+                srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
             pw_buf_free(&b);
         }
         s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
     }
     if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
-        srv_ws_close(c, 1011, "cannot subscribe");
+        srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/base64.h"
 #include "proto/json.h"
 #include "proto/utf8_repair.h"
 
@@ -143,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pw_json_b64(&b, data, size);
     struct pw_buf d;
     pw_buf_init(&d, 0);
-    if (pw_b64_decode(&d, (char *)b.p + 1, b.len - 2) != 0 || d.len != size || (size && memcmp(d.p, data, size)))
+    if (pw_base64_decode_append(&d, (char *)b.p + 1, b.len - 2) != 0 || d.len != size || (size && memcmp(d.p, data, size)))
         abort();
     pw_buf_free(&d);
     pw_buf_free(&b);

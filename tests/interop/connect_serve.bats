@@ -83,6 +83,23 @@ gap_reported() {
     assert_success
 }
 
+# A message of 600 000 '"' is a JSON text of 1.2 MB: past the JSON reader's
+# default 1 MiB, which once made connect print the whole envelope or poll
+# body as one plain message.
+big_json() {
+    srv_start 0 --send-buffer 4194304   # one envelope is more than the default
+    head -c 600000 /dev/zero | tr '\0' '"' >"$BATS_TEST_TMPDIR/q"
+    curl -sf -X POST --data-binary @"$BATS_TEST_TMPDIR/q" "http://127.0.0.1:$SRV_PORT/pub/c" >/dev/null
+    pub small
+    # shellcheck disable=SC2046
+    timeout 10 "$PW" connect --no-stdin --since 0 --count 2 $(url_for "$1") >"$BATS_TEST_TMPDIR/out"
+    run awk '{ print length($0) }' "$BATS_TEST_TMPDIR/out"
+    assert_output $'600000\n5'
+}
+
+@test "ws: a pushwire.v1 envelope over 1 MiB of JSON is still one message" { big_json ws; }
+@test "poll: an answer over 1 MiB of JSON is still read message by message" { big_json poll; }
+
 @test "--cursor-file resumes a later run where the last one stopped (ws)" {
     srv_start 0
     for m in m1 m2 m3; do pub "$m"; done

@@ -95,6 +95,14 @@ sse_py() { peer_start SSE "$PY" "$INTEROP/sse_server.py" "$@"; SSE_URL=http://12
     assert_line --index 2 '{"id":"\"v3\"","event":"message","data":"update 3 (if-none-match=\"v2\")","type":"text"}'
 }
 
+@test "--record keeps a message that is not UTF-8 as base64 (the transcript's rule)" {
+    sse_py bytes
+    run timeout 10 "$PW" connect -q --poll --count 1 --record "$BATS_TEST_TMPDIR/t.jsonl" "$SSE_URL"
+    assert_success
+    run cat "$BATS_TEST_TMPDIR/t.jsonl"
+    assert_output --regexp '^\{"t":[0-9.]+,"dir":"in","type":"text","id":"\\"b1\\"","event":"message","data":"//4gb2s=","encoding":"base64"\}$'
+}
+
 @test "SSE through tinyproxy-free env: a refused connection is exit 4" {
     p=$(free_port)
     run timeout 10 "$PW" connect --no-proxy "http://127.0.0.1:$p/"

@@ -10,6 +10,7 @@ edge: connection 1 sends the WHATWG edge cases (BOM, CR/LF/CRLF line ends,
 html: answers 200 text/html.   e404: answers 404 with a body.
 poll: a plain long-poll resource with ETag (nchan-like): each request with
   If-None-Match of the current tag waits, then a new body + tag.
+bytes: answers every request with a body that is not UTF-8 (and an ETag).
 """
 import http.server
 import sys
@@ -45,6 +46,15 @@ class H(http.server.BaseHTTPRequestHandler):
             body = b"no such channel\n"
             self.send_response(404)
             self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if mode == "bytes":
+            body = b"\xff\xfe ok"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("ETag", '"b%d"' % count)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

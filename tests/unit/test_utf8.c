@@ -259,8 +259,22 @@ static void test_whole_sequence_path(void)
     OK(agree, "200000 random UTF-8-ish strings: one call agrees with byte-wise (result and bad offset)");
 }
 
+/* pw_utf8_cut: at most max bytes, never ending inside a sequence */
+static void test_cut(void)
+{
+    const uint8_t *s = (const uint8_t *)"ab\xe2\x82\xac" "c"; /* a b € c */
+    IS(pw_utf8_cut(s, 6, 6), 6, "cut: short enough is kept whole");
+    IS(pw_utf8_cut(s, 6, 5), 5, "cut: after the whole euro sign");
+    IS(pw_utf8_cut(s, 6, 4), 2, "cut: inside the euro sign steps back before it");
+    IS(pw_utf8_cut(s, 6, 3), 2, "cut: right after its first byte too");
+    IS(pw_utf8_cut(s, 6, 2), 2, "cut: before it");
+    IS(pw_utf8_cut((const uint8_t *)"\xc3\xa9", 2, 1), 0, "cut: nothing left of a 2-byte sequence");
+    IS(pw_utf8_cut(s, 6, 0), 0, "cut: max 0");
+}
+
 int main(void)
 {
+    test_cut();
     test_whole_sequence_path();
     test_vectors();
     test_partial_then_complete();

@@ -579,6 +579,14 @@ static void test_close(void)
     STREQ(pw_ws_close_code_name(1006), "abnormal closure", "1006 is abnormal closure");
     STREQ(pw_ws_close_code_name(4001), "private use", "4001 is private use");
     STREQ(pw_ws_close_code_name(2000), "unknown", "2000 is unknown");
+    IS(pw_ws_close_code_for(PW_ETOOBIG), PW_WS_CLOSE_TOO_BIG, "a capped buffer overflowing closes with 1009");
+    IS(pw_ws_close_code_for(PW_EWSD_ZLIB), PW_WS_CLOSE_INTERNAL, "zlib that cannot be set up closes with 1011");
+    IS(PW_WS_CLOSE_GAP, 4410, "the gap close is 4410");
+    STREQ(pw_ws_close_code_name(PW_WS_CLOSE_GAP), "private use", "4410 is private use by name");
+    OK(pw_ws_close_is_normal(1000) && pw_ws_close_is_normal(1001) && pw_ws_close_is_normal(1005),
+       "1000, 1001 and 1005 (no code) end normally");
+    OK(!pw_ws_close_is_normal(1006) && !pw_ws_close_is_normal(4410) && !pw_ws_close_is_normal(-1),
+       "1006, 4410 and no close at all do not");
 }
 
 int main(void)
