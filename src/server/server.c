@@ -12,6 +12,7 @@ const char *const srv_tr_name[TR_N] = {"http", "ws", "sse", "poll"};
 
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void srv__idle_cb(uv_idle_t *h);
 
 /* ---- logging (formatted by the applet) ---- */
 
@@ -150,6 +151,20 @@ int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc)
     return 0;
 }
 
+int srv_out_msg_once(struct srv_conn *c, struct pw_msg *m, int enc)
+{
+    if (m->enc[enc].p)
+        return srv_over_limit(c, m->enc[enc].len) ? PW_ENET_SLOW : srv_out_msg(c, m, enc);
+    struct pw_buf *b = &c->srv->scratch;
+    pw_buf_reset(b);
+    int rc = srv_msg_build(m, enc, b);
+    if (rc == 0)
+        rc = srv_over_limit(c, b->len) ? PW_ENET_SLOW : srv_out(c, b->p, b->len);
+    if (b->cap > 256 * 1024)
+        pw_buf_free(b);
+    return rc;
+}
+
 int srv_over_limit(struct srv_conn *c, size_t more)
 {
     return c->qbytes + more > c->srv->o->send_buffer;
@@ -227,7 +242,17 @@ static void srv__shutdown_cb(uv_shutdown_t *req, int status)
         c->t_deadline = uv_now(c->srv->loop) + SRV_CLOSE_GRACE_MS;
 }
 
+static void srv__flush_queue(struct srv_conn *c);
+
+/* A resume that waits for its queue to drain gets its next page once it has. */
 static void srv__flush(struct srv_conn *c)
+{
+    srv__flush_queue(c);
+    if (c->feed && !c->closing && c->qbytes < c->srv->lowat && pw_feed_wants(c->feed))
+        srv_feed_hungry(c);
+}
+
+static void srv__flush_queue(struct srv_conn *c)
 {
     if (c->closing || c->writing)
         return;
@@ -319,7 +344,7 @@ static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     (void)hint;
     /* one buffer per loop: read_cb consumes it before the next alloc */
     size_t len = SRV_RBUF;
-    if (c->state == ST_POLL && c->in.max - c->in.len < len) {
+    if (srv_parked(c) && c->in.max - c->in.len < len) {
         /* parked: read no more than c->in can keep, so nothing is lost and a
          * client that goes away is still seen while there is room; none
          * left gives UV_ENOBUFS and reading pauses (srv__read_cb) */
@@ -339,7 +364,20 @@ static void srv__on_close(uv_handle_t *h)
     if (!c->ws)
         srv_http_st_free(c);
     free(c->channel);
+    free(c->feed);
     free(c);
+}
+
+static void srv__ready_remove(struct srv_conn *c)
+{
+    if (!c->feed_ready)
+        return;
+    struct srv_conn **pp = &c->srv->ready;
+    while (*pp && *pp != c)
+        pp = &(*pp)->rnext;
+    if (*pp)
+        *pp = c->rnext;
+    c->feed_ready = 0;
 }
 
 void srv_close(struct srv_conn *c, const char *why)
@@ -349,6 +387,8 @@ void srv_close(struct srv_conn *c, const char *why)
     struct srv *s = c->srv;
     srv_log(s, c, "close", 0, 0, "%s", why ? why : "done");
     srv_unsubscribe(c);
+    s->ps->ops->cancel(s->ps, c); /* acks of its publishes too */
+    srv__ready_remove(c);
     srv__drop_queue(c);
     if (c->ws)
         srv_ws_free(c);
@@ -387,8 +427,61 @@ int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
 
 void srv_unsubscribe(struct srv_conn *c)
 {
+    struct pw_pubsub *ps = c->srv->ps;
+    if (c->feed)
+        pw_feed_stop(c->feed);
     if (c->sub.chan)
-        c->srv->ps->ops->unsubscribe(c->srv->ps, &c->sub);
+        ps->ops->unsubscribe(ps, &c->sub);
+    if (!c->ws && c->u.h.fetching) {
+        /* a poll's page still on its way is not wanted any more */
+        c->u.h.fetching = 0;
+        ps->ops->cancel(ps, c);
+    }
+}
+
+/* ---- resumes: a page each time the queue has drained ---- */
+
+int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_ops *ops)
+{
+    struct srv *s = c->srv;
+    if (!c->feed && !(c->feed = malloc(sizeof *c->feed)))
+        return PW_ENOMEM;
+    /* a page of about a quarter of the queue's bound, in messages too, so
+     * that one page is one turn's work whatever the messages' size */
+    size_t bytes = s->o->send_buffer / 4;
+    return pw_feed_start(c->feed, s->ps, c->channel, strlen(c->channel), after, ops, c, 1024,
+                         bytes ? bytes : 1);
+}
+
+void srv_feed_hungry(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->feed_ready || c->closing || c->qbytes >= s->lowat)
+        return; /* srv__flush asks again once the queue has drained */
+    c->feed_ready = 1;
+    c->rnext = s->ready;
+    s->ready = c;
+    if (!uv_is_active((uv_handle_t *)&s->idle))
+        uv_idle_start(&s->idle, srv__idle_cb);
+}
+
+/* One page per waiting resume per loop turn: a fast reader's replay does not
+ * hold up the loop, and the loop does not sleep while one waits. */
+static void srv__idle_cb(uv_idle_t *h)
+{
+    struct srv *s = h->data;
+    struct srv_conn *c = s->ready;
+    s->ready = NULL;
+    while (c) {
+        struct srv_conn *nx = c->rnext;
+        c->feed_ready = 0;
+        c->rnext = NULL;
+        if (!c->closing && c->feed && c->qbytes < s->lowat)
+            pw_feed_pump(c->feed);
+        c = nx;
+    }
+    if (!s->ready)
+        uv_idle_stop(&s->idle);
 }
 
 void srv_slow(struct srv_conn *c)
@@ -407,23 +500,16 @@ void srv_slow(struct srv_conn *c)
 }
 
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
-                const void *data, size_t len, int binary, struct pw_msg **out)
+                const void *data, size_t len, int binary, pw_ack_fn ack, void *ud)
 {
     struct pw_msg *m = pw_msg_new(ch, chlen, event, data, len, binary);
     if (!m)
         return PW_ENOMEM;
-    if (out)
-        *out = pw_msg_ref(m);
-    int rc = s->ps->ops->publish(s->ps, m);
-    if (rc) {
-        if (out) {
-            pw_msg_unref(*out);
-            *out = NULL;
-        }
-        return rc;
-    }
-    s->m_msgs_in++;
-    return 0;
+    s->m_msgs_in++; /* before: the ack may come first */
+    int rc = s->ps->ops->publish(s->ps, m, ack, ud);
+    if (rc)
+        s->m_msgs_in--;
+    return rc;
 }
 
 void srv_read_pause(struct srv_conn *c, int pause)
@@ -450,8 +536,8 @@ static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
             k = srv_ws_input(c, p + used, n - used);
         else if (st == ST_HEAD || st == ST_BODY)
             k = srv_http_input(c, p + used, n - used);
-        else if (st == ST_POLL)
-            break; /* pipelined behind a parked poll: waits for its answer */
+        else if (st == ST_POLL || st == ST_WAIT)
+            break; /* pipelined behind a parked request: waits for its answer */
         else
             k = n - used; /* SSE (an endless answer) / done: input is ignored */
         used += k;
@@ -494,7 +580,7 @@ static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
                 pw_buf_free(&c->in);
                 c->in.max = c->srv->o->max_head + 1;
             }
-            if (c->state == ST_POLL) {
+            if (srv_parked(c)) {
                 srv__keep(c, p, n);
                 return;
             }
@@ -511,7 +597,7 @@ static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
             return;
         p += used;
         n -= used;
-        if (c->state == ST_POLL) {
+        if (srv_parked(c)) {
             srv__keep(c, p, n);
             return;
         }
@@ -526,8 +612,11 @@ static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
 
 void srv_input_pending(struct srv_conn *c)
 {
-    if (!c->closing && c->state != ST_POLL && c->in.len)
+    if (!c->closing && !c->feeding && !srv_parked(c) && c->in.len) {
+        c->feeding = 1;
         srv__feed(c, c->srv->rbuf, 0);
+        c->feeding = 0;
+    }
 }
 
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -554,7 +643,9 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     c->t_active = uv_now(s->loop);
     if (c->shut) /* answered; only waiting for FIN */
         return;
+    c->feeding = 1;
     srv__feed(c, s->rbuf, (size_t)nread);
+    c->feeding = 0;
 }
 
 static void srv__accept_cb(uv_stream_t *ls, int status)
@@ -678,7 +769,7 @@ static void srv__stdin_lines(struct srv *s, const char *p, size_t n)
         if (len && s->in_line.p[len - 1] == '\r')
             len--;
         if (!s->in_line_overlong &&
-            srv_publish(s, ch, strlen(ch), NULL, s->in_line.p, len, 0, NULL))
+            srv_publish(s, ch, strlen(ch), NULL, s->in_line.p, len, 0, NULL, NULL))
             srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
         s->in_line_overlong = 0;
         pw_buf_reset(&s->in_line);
@@ -780,6 +871,7 @@ static void srv__maybe_finish(struct srv *s)
     s->finished = 1;
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->idle, NULL);
     uv_close((uv_handle_t *)&s->hard_stop, NULL);
 }
 
@@ -803,6 +895,7 @@ static void srv__stop(struct srv *s, const char *why)
         case ST_WS: srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down"); break;
         case ST_SSE: srv_sse_shutdown(c); break;
         case ST_POLL: srv_poll_timeout(c); break;
+        case ST_WAIT: break; /* the ack answers, then the connection ends */
         case ST_DONE: break;
         default: srv_close(c, "shutting down");
         }
@@ -872,7 +965,9 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
-    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog);
+    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
+    s.lowat = o->send_buffer / 4;
+    s.hiwat = o->send_buffer / 2;
     uv_loop_t loop;
     if (!s.rbuf || !s.ps || uv_loop_init(&loop)) {
         free(s.rbuf);
@@ -887,6 +982,8 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         uv_check_init(&loop, &s.check);
         s.check.data = &s;
         uv_check_start(&s.check, srv__check_cb);
+        uv_idle_init(&loop, &s.idle);
+        s.idle.data = &s;
         uv_timer_init(&loop, &s.tick);
         s.tick.data = &s;
         uv_timer_start(&s.tick, srv__tick_cb, SRV_TICK_MS, SRV_TICK_MS);

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "backlog.h"
+#include "feed.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
 #include "server.h"
@@ -40,7 +41,8 @@ enum srv_state {
     ST_BODY,        /* reading a POST body */
     ST_WS,          /* WebSocket open */
     ST_SSE,         /* event stream open */
-    ST_POLL,        /* long poll parked */
+    ST_POLL,        /* long poll parked (or fetching its page) */
+    ST_WAIT,        /* an answer waits for the backend (a publish's ack) */
     ST_DONE,        /* response queued; close after flush */
 };
 
@@ -65,8 +67,11 @@ struct srv_http_st {
     struct pw_buf body;           /* ST_BODY: the POST body so far */
     size_t body_need;             /* ST_BODY: bytes still expected */
     char *pub_event;              /* ST_BODY: ?event= */
-    char *cursor;                 /* poll: id to fetch after */
+    char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
+    double poll_timeout;          /* poll: ?timeout= (s) */
     uint8_t pub_binary;
+    uint8_t fetching;             /* poll: a page is on its way */
+    uint8_t expired;              /* poll: answer the next page, even empty */
 };
 
 struct srv_conn {
@@ -79,10 +84,14 @@ struct srv_conn {
     uint8_t dirty, closing, writing, reading, slow, keepalive, close_after, shut;
     uint8_t head_only;            /* HEAD request: no body */
     uint8_t poll_ready, envelope, ended;
+    uint8_t feeding;              /* input is being fed (srv_input_pending waits) */
+    uint8_t feed_ready;           /* on srv.ready: a resume wants its next page */
     uint64_t t_deadline;          /* ms; 0 = none: timeout action */
     uint64_t t_tick;              /* ms; 0 = none: periodic action (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
-    struct pw_sub sub;            /* subscription (ws, sse, poll) */
+    struct pw_sub sub;            /* a long poll's subscription */
+    struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
+    struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
     struct pw_buf in;             /* leftover input (incomplete head); empty when idle */
     /* output queue */
@@ -111,6 +120,9 @@ struct srv {
     struct srv_listener *ls;
     size_t nls;
     uv_check_t check;
+    uv_idle_t idle;               /* runs while resumes wait for their next page */
+    struct srv_conn *ready;       /* those resumes (feed_ready) */
+    size_t lowat, hiwat;          /* resume pacing: next page below lowat, stop a page at hiwat */
     uv_timer_t tick, hard_stop;
     uv_signal_t sig[3];
     union {
@@ -155,13 +167,31 @@ void srv_end(struct srv_conn *c);                       /* after queued output i
 void srv_set_transport(struct srv_conn *c, int tr);
 int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *));
+/* SSE and WebSocket: subscribe to c->channel with a feed (feed.h) that
+ * first replays what is held after `after` (NULL: live only;
+ * PW_FEED_UNREADABLE: a gap), paced by the output queue.  0, or a PW_E*
+ * code (nothing started). */
+int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_ops *ops);
+/* The feed wants a page: asked for once c's queue is below lowat. */
+void srv_feed_hungry(struct srv_conn *c);
+/* Stops the feed and the poll subscription; cancels what the backend still
+ * owes c. */
 void srv_unsubscribe(struct srv_conn *c);
+/* 1 while c waits for an answer (a long poll, a publish's ack): input that
+ * comes meanwhile is kept, in order, for after it. */
+static inline int srv_parked(const struct srv_conn *c)
+{
+    return c->state == ST_POLL || c->state == ST_WAIT;
+}
 void srv_read_pause(struct srv_conn *c, int pause);
-/* After a parked poll's answer is queued: the input the client pipelined
- * behind it (kept in c->in), in order. */
+/* After a parked connection's answer is queued: the input the client
+ * pipelined behind it (kept in c->in), in order.  Does nothing while that
+ * input is being fed already (the answer came at once). */
 void srv_input_pending(struct srv_conn *c);
+/* Publishes a new message; ack as in backlog.h (NULL: none wanted).  0 or
+ * a PW_E* code (no ack then). */
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
-                const void *data, size_t len, int binary, struct pw_msg **out);
+                const void *data, size_t len, int binary, pw_ack_fn ack, void *ud);
 /* 1 if the queue is over the send bound: the subscriber is too slow. */
 int srv_over_limit(struct srv_conn *c, size_t more);
 void srv_slow(struct srv_conn *c);
@@ -177,6 +207,13 @@ void srv_poll_timeout(struct srv_conn *c);
 void srv_sse_heartbeat(struct srv_conn *c);
 void srv_sse_shutdown(struct srv_conn *c);
 const uint8_t *srv_msg_enc(struct srv_conn *c, struct pw_msg *m, int enc, size_t *len);
+/* Queues m's encoding `enc`: the cached one if there is one, else one built
+ * for this copy only (replaying history must not grow every old message by
+ * its encodings).  0, PW_ENET_SLOW (over the send bound: nothing queued)
+ * or another PW_E* code. */
+int srv_out_msg_once(struct srv_conn *c, struct pw_msg *m, int enc);
+/* Builds encoding `enc` of m into b (appended), not cached. */
+int srv_msg_build(struct pw_msg *m, int enc, struct pw_buf *b);
 void srv_metrics(struct srv_conn *c);
 extern const char srv_page_html[];
 extern const size_t srv_page_len;
@@ -189,5 +226,7 @@ void srv_ws_tick(struct srv_conn *c);
 void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
 void srv_ws_free(struct srv_conn *c);
 int srv_ws_enc(struct pw_msg *m, int envelope);
+/* The frame of m (plain, or the pushwire.v1 envelope), appended to b. */
+int srv_ws_frame_build(struct pw_msg *m, int envelope, struct pw_buf *b);
 
 #endif

@@ -95,7 +95,7 @@ void srv_http_error(struct srv_conn *c, int status, const char *msg, const char 
 
 /* ---- message encodings, built once per message and shared ---- */
 
-static int srv__build(struct pw_msg *m, int enc, struct pw_buf *b)
+int srv_msg_build(struct pw_msg *m, int enc, struct pw_buf *b)
 {
     int rc = 0;
     switch (enc) {
@@ -114,7 +114,7 @@ static int srv__build(struct pw_msg *m, int enc, struct pw_buf *b)
         rc = pwmsg_poll_item_encode(b, m);
         break;
     default:
-        rc = srv_ws_enc(m, enc == ENC_WS_ENV);
+        rc = srv_ws_frame_build(m, enc == ENC_WS_ENV, b);
         break;
     }
     return rc;
@@ -130,7 +130,7 @@ const uint8_t *srv_msg_enc(struct srv_conn *c, struct pw_msg *m, int enc, size_t
         } else {
             struct pw_buf b;
             pw_buf_init(&b, 0);
-            if (srv__build(m, enc, &b) || !b.p) {
+            if (srv_msg_build(m, enc, &b) || !b.p) {
                 pw_buf_free(&b);
                 return NULL;
             }
@@ -142,30 +142,92 @@ const uint8_t *srv_msg_enc(struct srv_conn *c, struct pw_msg *m, int enc, size_t
     return m->enc[enc].p;
 }
 
+/* ---- resume ids ---- */
+
+/* The id a client resumes after, from a header (NULL: none) or else a query
+ * parameter, into buf: NULL when none was given (or an empty one: no id),
+ * PW_FEED_UNREADABLE when one was given that cannot be read (too long, bad
+ * percent-encoding), else buf.  Never an error: what the id means is the
+ * backend's to say, and one it cannot place is a gap. */
+static const char *srv__resume_id(const struct pw_http_req *req, const char *header,
+                                  const char *param, char buf[PW_ID_MAX])
+{
+    const struct pw_str *h =
+        header ? pw_http_header_get(req->headers, req->nheaders, header, NULL) : NULL;
+    if (h && h->len) {
+        if (h->len >= PW_ID_MAX)
+            return PW_FEED_UNREADABLE;
+        memcpy(buf, h->p, h->len);
+        buf[h->len] = 0;
+        return buf;
+    }
+    int r = pw_http_query_get(req->query, param, buf, PW_ID_MAX);
+    return r > 0 ? buf : r < -1 ? PW_FEED_UNREADABLE : NULL;
+}
+
 /* ---- Server-Sent Events ---- */
 
-static void srv__sse_deliver(struct pw_sub *sub, struct pw_msg *m)
+static void srv__sse_out(struct srv_conn *c, struct pw_msg *m, int live)
 {
-    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
     size_t len;
-    if (!srv_msg_enc(c, m, ENC_SSE, &len))
-        return;
-    if (srv_over_limit(c, len)) {
+    int rc;
+    if (live) {
+        if (!srv_msg_enc(c, m, ENC_SSE, &len))
+            return;
+        rc = srv_over_limit(c, len) ? PW_ENET_SLOW : srv_out_msg(c, m, ENC_SSE);
+    } else
+        rc = srv_out_msg_once(c, m, ENC_SSE);
+    if (rc == PW_ENET_SLOW)
         srv_slow(c);
+    if (rc)
         return;
-    }
-    srv_out_msg(c, m, ENC_SSE);
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
     if (c->srv->o->heartbeat > 0)
         c->t_tick = c->t_active + (uint64_t)(c->srv->o->heartbeat * 1000);
 }
 
-static int srv__sse_backlog(void *ud, struct pw_msg *m)
+static int srv__sse_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
-    srv__sse_deliver(&((struct srv_conn *)ud)->sub, m);
-    return ((struct srv_conn *)ud)->slow;
+    struct srv_conn *c = f->ud;
+    if (c->closing || c->slow || c->state != ST_SSE)
+        return -1;
+    if (!live && c->qbytes >= c->srv->hiwat)
+        return 1;
+    srv__sse_out(c, m, live);
+    return c->slow || c->closing ? -1 : 0;
 }
+
+static int srv__sse_gap(struct pw_feed *f, const char *after, const char *first)
+{
+    struct srv_conn *c = f->ud;
+    struct pwmsg_gap g = {after, first};
+    struct pw_buf d, ev;
+    pw_buf_init(&d, 1024);
+    pw_buf_init(&ev, 0);
+    if (pwmsg_sse_gap_encode(&d, &g) == 0 && pw_sse_encode(&ev, NULL, "gap", d.p, d.len, -1) == 0)
+        srv_out(c, ev.p, ev.len);
+    pw_buf_free(&d);
+    pw_buf_free(&ev);
+    srv_log(c->srv, c, "gap", 0, 0, "after %s, first held %s", after ? after : "(unreadable)",
+            first[0] ? first : "(none)");
+    return 0;
+}
+
+static void srv__sse_hungry(struct pw_feed *f)
+{
+    srv_feed_hungry(f->ud);
+}
+
+static void srv__sse_failed(struct pw_feed *f, int rc)
+{
+    struct srv_conn *c = f->ud;
+    srv_log(c->srv, c, "error", 0, 0, "resume failed: %s", pw_strerror(rc));
+    srv_end(c); /* the client reconnects and resumes from its last id */
+}
+
+static const struct pw_feed_ops srv__sse_feed = {srv__sse_msg, srv__sse_gap, srv__sse_hungry,
+                                                 srv__sse_failed};
 
 void srv_sse_heartbeat(struct srv_conn *c)
 {
@@ -179,47 +241,23 @@ void srv_sse_shutdown(struct srv_conn *c)
     srv_end(c);
 }
 
+/* Every id is taken: one that names nothing held here (another epoch, never
+ * issued, unreadable) is a gap in the stream, never an error status, which
+ * would make a browser's EventSource give up for good. */
 static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv *s = c->srv;
-    char last[PW_ID_MAX + 1];
-    const struct pw_str *h = pw_http_header_get(req->headers, req->nheaders, "Last-Event-ID", NULL);
-    const char *after = NULL;
-    if (h && h->len) {
-        if (h->len >= sizeof last) {
-            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
-                           "docs/PROTOCOL.md#ids-and-resume");
-            return;
-        }
-        memcpy(last, h->p, h->len);
-        last[h->len] = 0;
-        after = last;
-    } else {
-        int r = pw_http_query_get(req->query, "lastEventId", last, sizeof last);
-        if (r > 0)
-            after = last;
-        else if (r < -1) {
-            srv_http_error(c, 400, "bad lastEventId parameter", NULL);
-            return;
-        }
-    }
-    struct pw_fetch f;
-    /* check the id before answering 200 */
-    int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
-    if (rc == PW_ENET_ID) {
-        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
-                       "docs/PROTOCOL.md#ids-and-resume");
-        return;
-    }
-    if (rc) {
-        srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
-        return;
-    }
+    char last[PW_ID_MAX];
+    const char *after = srv__resume_id(req, "Last-Event-ID", "lastEventId", last);
     c->keepalive = 0;
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
     srv_set_transport(c, TR_SSE);
     c->state = ST_SSE;
     c->t_deadline = 0;
-    c->channel = strndup(ch, chlen);
     srv_outf(c, "HTTP/1.1 200 OK\r\n"
                 "Content-Type: text/event-stream\r\n"
                 "Cache-Control: no-cache\r\n"
@@ -229,69 +267,118 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
                 "\r\n"
                 "retry: %s\n\n",
              s->o->retry_ms ? s->o->retry_ms : "3000");
-    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
+    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "",
+            after ? (after[0] ? after : "(unreadable id)") : "");
     if (s->o->heartbeat > 0)
         c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->heartbeat * 1000);
-    if (after) {
-        /* the gap first, then what is kept, then live: all in this turn */
-        rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
-        if (f.gap) {
-            struct pwmsg_gap g = {after, f.first};
-            struct pw_buf d, ev;
-            pw_buf_init(&d, 1024);
-            pw_buf_init(&ev, 0);
-            if (pwmsg_sse_gap_encode(&d, &g) == 0 && pw_sse_encode(&ev, NULL, "gap", d.p, d.len, -1) == 0)
-                srv_out(c, ev.p, ev.len);
-            pw_buf_free(&d);
-            pw_buf_free(&ev);
-        }
-        s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, srv__sse_backlog, c);
-    }
-    if (!c->slow && srv_subscribe(c, ch, chlen, srv__sse_deliver))
+    /* the gap (if any), then what is held, page by page as the client
+     * reads, then live */
+    if (srv_feed_start(c, after, &srv__sse_feed))
         srv_end(c);
 }
 
-/* ---- long polling ---- */
+/* ---- long polling ----
+ *
+ * A poll subscribes first (so nothing published while its page is on its
+ * way is missed), then fetches one page after its cursor: messages or a gap
+ * answer at once; nothing parks the request until a delivery or the timeout,
+ * each of which fetches again and answers.  The page is the same paged fetch
+ * a resume uses, bounded by the answer's size. */
 
-struct srv__pollctx {
-    struct pw_buf *b;
-    const char *last;
-    size_t n;
-};
+#define SRV_POLL_PAGE_MSGS 65536
 
-static int srv__poll_add(void *ud, struct pw_msg *m)
-{
-    struct srv__pollctx *x = ud;
-    size_t len;
-    const uint8_t *p = srv_msg_enc(NULL, m, ENC_POLL, &len);
-    if (!p)
-        return 1;
-    if (pwmsg_poll_list_add(x->b, p, len))
-        return 1;
-    x->last = m->id;
-    x->n++;
-    return x->b->len >= SRV_POLL_BODY_MAX;
-}
-
-static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, const char *cursor)
+/* The answer from a page: its messages (up to about SRV_POLL_BODY_MAX of
+ * body), the cursor to send next, the gap if the page had one. */
+static void srv__poll_answer(struct srv_conn *c, const struct pw_page *pg)
 {
     struct srv *s = c->srv;
-    struct pw_buf msgs, b;
-    struct pw_fetch f;
+    struct pw_buf msgs, b, *tmp = &s->scratch;
     pw_buf_init(&msgs, 0);
     pw_buf_init(&b, 0);
-    struct srv__pollctx x = {&msgs, NULL, 0};
-    s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
-    /* no message: the cursor stays (or, after a gap, jumps to the newest) */
-    const char *next = x.last ? x.last : f.gap || !cursor ? f.last : cursor;
-    struct pwmsg_gap g = {cursor, f.first};
-    pwmsg_poll_encode(&b, next, msgs.p, msgs.len, f.gap ? &g : NULL);
-    s->m_msgs_out += x.n;
+    const char *last = NULL;
+    size_t i = 0;
+    for (; i < pg->n && msgs.len < SRV_POLL_BODY_MAX; i++) {
+        struct pw_msg *m = pg->msgs[i];
+        const uint8_t *p = m->enc[ENC_POLL].p;
+        size_t len = m->enc[ENC_POLL].len;
+        if (!p) { /* an old message: encoded for this answer only */
+            pw_buf_reset(tmp);
+            if (pwmsg_poll_item_encode(tmp, m))
+                break;
+            p = tmp->p;
+            len = tmp->len;
+        }
+        if (pwmsg_poll_list_add(&msgs, p, len))
+            break;
+        last = m->id;
+    }
+    /* no message: the cursor stays (or, after a gap or with none, jumps to
+     * the newest) */
+    const char *cur = c->u.h.cursor;
+    const char *next = last ? last : pg->gap || !cur ? pg->last : cur;
+    struct pwmsg_gap g = {cur && cur[0] ? cur : NULL, pg->first};
+    pwmsg_poll_encode(&b, next, msgs.p, msgs.len, pg->gap ? &g : NULL);
+    s->m_msgs_out += i;
+    if (pg->gap)
+        srv_log(s, c, "gap", 0, 0, "after %s, first held %s", g.after ? g.after : "(unreadable)",
+                pg->first[0] ? pg->first : "(none)");
     free(c->u.h.cursor);
     c->u.h.cursor = NULL;
     srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
     pw_buf_free(&b);
     pw_buf_free(&msgs);
+    if (tmp->cap > 256 * 1024)
+        pw_buf_free(tmp);
+}
+
+static void srv__poll_fetch(struct srv_conn *c);
+
+static void srv__poll_page(void *ud, const struct pw_page *pg)
+{
+    struct srv_conn *c = ud;
+    c->u.h.fetching = 0;
+    if (c->state != ST_POLL)
+        return;
+    if (pg->rc) {
+        srv_http_error(c, 503, pw_strerror(pg->rc), NULL);
+        srv_input_pending(c);
+        return;
+    }
+    if (!c->u.h.cursor) {
+        /* no cursor: wait for what comes after the newest */
+        c->u.h.cursor = strdup(pg->last);
+        if (!c->u.h.cursor) {
+            srv_http_error(c, 500, "out of memory", NULL);
+            return;
+        }
+        if (c->poll_ready || c->u.h.expired || c->u.h.poll_timeout == 0)
+            srv__poll_fetch(c); /* something came meanwhile, or no waiting */
+        return;
+    }
+    if (pg->n || pg->gap || c->u.h.expired || c->u.h.poll_timeout == 0) {
+        srv__poll_answer(c, pg);
+        srv_input_pending(c);
+        return;
+    }
+    if (c->poll_ready) /* delivered while the page was on its way */
+        srv__poll_fetch(c);
+}
+
+static void srv__poll_fetch(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->u.h.fetching)
+        return;
+    c->poll_ready = 0;
+    c->u.h.fetching = 1;
+    struct pw_fetch_req rq = {c->channel, strlen(c->channel), c->u.h.cursor, SRV_POLL_PAGE_MSGS,
+                              SRV_POLL_BODY_MAX, srv__poll_page, c};
+    int rc = s->ps->ops->fetch(s->ps, &rq);
+    if (rc) {
+        c->u.h.fetching = 0;
+        srv_http_error(c, rc == PW_ENOMEM ? 500 : 400, pw_strerror(rc), pw_errrule(rc));
+        srv_input_pending(c);
+    }
 }
 
 static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
@@ -313,27 +400,30 @@ void srv_http_st_free(struct srv_conn *c)
 
 void srv_poll_flush(struct srv_conn *c)
 {
-    c->poll_ready = 0;
-    if (c->state != ST_POLL)
+    if (c->state != ST_POLL || c->u.h.fetching) {
+        c->poll_ready = c->state == ST_POLL; /* the page on its way looks again */
         return;
-    srv__poll_answer(c, c->channel, strlen(c->channel), c->u.h.cursor);
-    srv_input_pending(c);
+    }
+    srv__poll_fetch(c);
 }
 
 void srv_poll_timeout(struct srv_conn *c)
 {
-    srv_poll_flush(c);
+    if (c->state != ST_POLL)
+        return;
+    c->u.h.expired = 1;
+    if (!c->u.h.fetching)
+        srv__poll_fetch(c);
 }
 
+/* A cursor that names nothing held here (another epoch, never issued,
+ * unreadable) is answered as a gap with what is held, as on every
+ * transport; an empty one is no cursor. */
 static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv *s = c->srv;
-    char cursor[PW_ID_MAX + 1], tbuf[32];
-    int have = pw_http_query_get(req->query, "cursor", cursor, sizeof cursor);
-    if (have < -1 || have == 0) {
-        srv_http_error(c, 400, "bad cursor parameter", "docs/PROTOCOL.md#ids-and-resume");
-        return;
-    }
+    char cursor[PW_ID_MAX], tbuf[32];
+    const char *after = srv__resume_id(req, NULL, "cursor", cursor);
     double timeout = 30;
     int tr = pw_http_query_get(req->query, "timeout", tbuf, sizeof tbuf);
     if (tr != -1) {
@@ -347,67 +437,65 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
     }
     if (timeout > s->o->poll_timeout)
         timeout = s->o->poll_timeout;
-    struct pw_fetch f;
-    size_t found = 0;
-    int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, have > 0 ? cursor : NULL, &f, NULL, NULL);
-    if (rc) {
-        srv_http_error(c, 400, rc == PW_ENET_ID ? "cursor is not an id this server gave" : pw_strerror(rc),
-                       pw_errrule(rc));
-        return;
-    }
-    if (have > 0) {
-        /* anything after the cursor?  (count via a second pass) */
-        struct pw_buf tmp;
-        pw_buf_init(&tmp, 0);
-        struct srv__pollctx x = {&tmp, NULL, 0};
-        s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
-        found = x.n;
-        pw_buf_free(&tmp);
-    }
     c->channel = strndup(ch, chlen);
-    if (!c->channel) {
+    c->u.h.cursor = after ? strdup(after) : NULL;
+    if (!c->channel || (after && !c->u.h.cursor)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
     srv_set_transport(c, TR_POLL);
-    if (found || f.gap || timeout == 0) {
-        srv__poll_answer(c, ch, chlen, have > 0 ? cursor : f.last);
-        return;
-    }
-    /* park: no thread waits, the connection just sits subscribed */
-    c->u.h.cursor = strdup(have > 0 ? cursor : f.last);
-    if (!c->u.h.cursor || srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
+    c->u.h.poll_timeout = timeout;
+    c->u.h.expired = 0;
+    c->poll_ready = 0;
+    if (srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
+    /* parked while the page is on its way, and after it if it is empty: no
+     * thread waits, the connection just sits subscribed */
     c->state = ST_POLL;
     c->t_deadline = uv_now(s->loop) + (uint64_t)(timeout * 1000);
     if (c->t_deadline == uv_now(s->loop))
         c->t_deadline++;
+    srv__poll_fetch(c);
 }
 
 /* ---- POST /pub ---- */
 
+/* The answer waits for the backend to hold the message (at once for the
+ * embedded one; a network backend acknowledges later). */
+static void srv__pub_ack(void *ud, struct pw_msg *m, int rc)
+{
+    struct srv_conn *c = ud;
+    if (c->state != ST_WAIT)
+        return;
+    c->state = ST_HEAD;
+    if (rc) {
+        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
+    } else {
+        struct pw_buf b;
+        pw_buf_init(&b, 256);
+        pwmsg_pub_encode(&b, m->id);
+        srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
+        pw_buf_free(&b);
+    }
+    srv_input_pending(c);
+}
+
 static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
 {
     struct srv *s = c->srv;
-    struct pw_msg *m;
     int binary = c->u.h.pub_binary || !pw_utf8_valid(data, len);
-    int rc = srv_publish(s, c->channel, strlen(c->channel), c->u.h.pub_event, data, len, binary, &m);
-    free(c->u.h.pub_event);
+    char *ev = c->u.h.pub_event;
     c->u.h.pub_event = NULL;
-    pw_buf_free(&c->u.h.body);
-    c->state = ST_HEAD;
+    c->state = ST_WAIT;
+    int rc = srv_publish(s, c->channel, strlen(c->channel), ev, data, len, binary, srv__pub_ack, c);
+    free(ev);
+    pw_buf_free(&c->u.h.body); /* after: data may point into it */
     if (rc) {
-        srv_http_error(c, 500, pw_strerror(rc), NULL);
-        return;
+        c->state = ST_HEAD;
+        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
     }
-    struct pw_buf b;
-    pw_buf_init(&b, 256);
-    pwmsg_pub_encode(&b, m->id);
-    pw_msg_unref(m);
-    srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
-    pw_buf_free(&b);
 }
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
@@ -509,6 +597,10 @@ void srv_metrics(struct srv_conn *c)
     CNT("protocol_errors_total", "Connections failed for a protocol violation.", s->m_proto_errors);
     CNT("timeouts_total", "Connections closed by a timeout.", s->m_timeouts);
 #undef CNT
+    char why[8];
+    pw_buf_printf(&b, "# HELP pushwire_backend_up 1 while the message backend works (/healthz).\n"
+                      "# TYPE pushwire_backend_up gauge\npushwire_backend_up %d\n",
+                  s->ps->ops->health(s->ps, why, sizeof why) == 0);
     static const char *const g[3][2] = {
         {"backlog_messages", "Messages kept per channel."},
         {"backlog_bytes", "Data bytes kept per channel."},
@@ -522,6 +614,19 @@ void srv_metrics(struct srv_conn *c)
     }
     srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
     pw_buf_free(&b);
+}
+
+/* ok, or 503 with what the backend says is wrong */
+static void srv__healthz(struct srv_conn *c)
+{
+    struct pw_pubsub *ps = c->srv->ps;
+    char why[256], msg[300];
+    if (ps->ops->health(ps, why, sizeof why) == 0) {
+        srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+        return;
+    }
+    snprintf(msg, sizeof msg, "%s%s%s", pw_strerror(PW_ENET_BACKEND), why[0] ? ": " : "", why);
+    srv_http_error(c, 503, msg, NULL);
 }
 
 static void srv__preflight(struct srv_conn *c)
@@ -604,7 +709,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
     if (pw_str_eq(path, "/healthz")) {
         if (!get && !head)
             return srv__method_not_allowed(c, "GET, HEAD");
-        srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+        srv__healthz(c);
         return;
     }
     if (pw_str_eq(path, "/metrics")) {

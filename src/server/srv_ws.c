@@ -49,6 +49,31 @@ int srv_ws_enc(struct pw_msg *m, int envelope)
     return rc;
 }
 
+int srv_ws_frame_build(struct pw_msg *m, int envelope, struct pw_buf *b)
+{
+    size_t at = b->len;
+    int rc = 0;
+    if (envelope)
+        rc = pwmsg_envelope_encode(b, m);
+    else
+        rc = pw_buf_append(b, m->data, m->len);
+    if (rc)
+        return rc;
+    /* the header goes in front of the payload just written */
+    uint8_t h[14];
+    size_t plen = b->len - at;
+    int n = pw_ws_encode_header(h, 1, 0, envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY,
+                                NULL, plen, 0);
+    if (n < 0 || (rc = pw_buf_reserve(b, (size_t)n)) != 0) {
+        b->len = at;
+        return n < 0 ? n : rc;
+    }
+    memmove(b->p + at + n, b->p + at, plen);
+    memcpy(b->p + at, h, (size_t)n);
+    b->len += (size_t)n;
+    return 0;
+}
+
 static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 {
     uint8_t h[14];
@@ -101,37 +126,90 @@ static void srv__send_close(struct srv_conn *c, unsigned code, const char *reaso
     c->ws->close_sent = 1;
 }
 
-/* ---- fan-out ---- */
+/* ---- fan-out: the feed's operations (feed.h) ---- */
 
-static void srv__ws_deliver(struct pw_sub *sub, struct pw_msg *m)
+/* live: the message's shared frame; history: the shared frame if one was
+ * built already, else one for this copy only */
+static void srv__ws_out(struct srv_conn *c, struct pw_msg *m, int live)
 {
-    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
     int slot = c->envelope ? ENC_WS_ENV : ENC_WS;
-    if (srv_ws_enc(m, c->envelope))
-        return;
-    if (srv_over_limit(c, m->enc[slot].len)) {
-        srv_slow(c);
-        return;
-    }
+    int rc;
     if (c->ws->wsd) {
         /* compressed per connection (context takeover): not shareable */
-        size_t plen;
-        const uint8_t *pl = srv__frame_payload(m->enc[slot].p, m->enc[slot].len, &plen);
-        int op = c->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
-        if (srv__send_data(c, op, pl, plen))
-            return;
+        struct pw_buf t;
+        pw_buf_init(&t, 0);
+        rc = m->enc[slot].p ? 0 : srv_ws_frame_build(m, c->envelope, &t);
+        const uint8_t *f = m->enc[slot].p ? m->enc[slot].p : t.p;
+        size_t flen = m->enc[slot].p ? m->enc[slot].len : t.len, plen;
+        if (rc == 0 && srv_over_limit(c, flen))
+            rc = PW_ENET_SLOW;
+        if (rc == 0) {
+            const uint8_t *pl = srv__frame_payload(f, flen, &plen);
+            int op = c->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
+            rc = srv__send_data(c, op, pl, plen);
+        }
+        pw_buf_free(&t);
+    } else if (live) {
+        rc = srv_ws_enc(m, c->envelope);
+        if (rc == 0)
+            rc = srv_over_limit(c, m->enc[slot].len) ? PW_ENET_SLOW : srv_out_msg(c, m, slot);
     } else
-        srv_out_msg(c, m, slot);
+        rc = srv_out_msg_once(c, m, slot);
+    if (rc == PW_ENET_SLOW)
+        srv_slow(c);
+    if (rc)
+        return;
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
 }
 
-static int srv__ws_backlog(void *ud, struct pw_msg *m)
+static int srv__ws_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
-    struct srv_conn *c = ud;
-    srv__ws_deliver(&c->sub, m);
-    return c->slow;
+    struct srv_conn *c = f->ud;
+    if (c->closing || c->slow || c->state != ST_WS || !c->ws || c->ws->close_sent)
+        return -1;
+    if (!live && c->qbytes >= c->srv->hiwat)
+        return 1;
+    srv__ws_out(c, m, live);
+    return c->slow || c->closing ? -1 : 0;
 }
+
+static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g);
+
+/* With pushwire.v1 the gap envelope goes before the messages; without it
+ * there is no place for it among plain messages: close 4410. */
+static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first)
+{
+    struct srv_conn *c = f->ud;
+    struct pwmsg_gap g = {after, first};
+    srv_log(c->srv, c, "gap", 0, 0, "after %s, first held %s", after ? after : "(unreadable)",
+            first[0] ? first : "(none)");
+    if (!c->envelope) {
+        srv__gap_close(c, &g);
+        return 1;
+    }
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    if (pwmsg_gap_envelope_encode(&b, c->channel, strlen(c->channel), &g) == 0)
+        srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+    pw_buf_free(&b);
+    return 0;
+}
+
+static void srv__ws_hungry(struct pw_feed *f)
+{
+    srv_feed_hungry(f->ud);
+}
+
+static void srv__ws_failed(struct pw_feed *f, int rc)
+{
+    struct srv_conn *c = f->ud;
+    srv_log(c->srv, c, "error", 0, 0, "resume failed: %s", pw_strerror(rc));
+    srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "resume failed, try again");
+}
+
+static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__ws_hungry,
+                                                srv__ws_failed};
 
 /* ---- closing ---- */
 
@@ -210,6 +288,19 @@ static int srv__go(struct srv_conn *c)
     return c->state == ST_WS && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
 }
 
+/* A publish the backend could not hold: the publisher is told (its own
+ * message, delivered back to it, is the acknowledgement when it is held). */
+static void srv__ws_ack(void *ud, struct pw_msg *m, int rc)
+{
+    struct srv_conn *c = ud;
+    (void)m;
+    if (rc == 0 || c->closing || !c->ws)
+        return;
+    srv_log(c->srv, c, "error", 0, 0, "cannot publish: %s", pw_strerror(rc));
+    if (rc == PW_ENET_BACKEND)
+        srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "backend unavailable, try again");
+}
+
 static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_conn *c = ud;
@@ -227,8 +318,10 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
     if (s->o->read_only)
         return PW_WSR_GO;
     /* publishing delivers to this connection too, which may find it slow */
-    if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
-        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
+    int rc = srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY,
+                         srv__ws_ack, c);
+    if (rc)
+        srv__ws_ack(c, NULL, rc);
     return srv__go(c);
 }
 
@@ -326,19 +419,10 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
         return rc;
     }
-    char since[PW_ID_MAX + 1];
-    int hs = pw_http_query_get(req->query, "since", since, sizeof since);
-    if (hs == 0 || hs < -1) {
-        srv_http_error(c, 400, "bad since parameter", "docs/PROTOCOL.md#ids-and-resume");
-        return PW_ENET_ID;
-    }
-    struct pw_fetch f;
-    rc = s->ps->ops->fetch_after(s->ps, ch, chlen, hs > 0 ? since : NULL, &f, NULL, NULL);
-    if (rc) {
-        srv_http_error(c, 400, rc == PW_ENET_ID ? "since is not an id this server gave" : pw_strerror(rc),
-                       pw_errrule(rc));
-        return rc;
-    }
+    /* any ?since= is taken: one that names nothing held here is a gap */
+    char sbuf[PW_ID_MAX];
+    int r = pw_http_query_get(req->query, "since", sbuf, sizeof sbuf);
+    const char *since = r > 0 ? sbuf : r < -1 ? PW_FEED_UNREADABLE : NULL;
     int envelope = 0;
     for (size_t i = 0; i < info.nprotos; i++)
         if (pw_str_eq(info.protos[i], SRV_SUBPROTOCOL))
@@ -383,26 +467,13 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
     c->t_active = now;
     c->t_tick = s->o->ping > 0 ? now + (uint64_t)(s->o->ping * 1000) : 0;
     srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", envelope ? SRV_SUBPROTOCOL : "websocket",
-            w->wsd ? " permessage-deflate" : "", hs > 0 ? " since " : "", hs > 0 ? since : "");
+            w->wsd ? " permessage-deflate" : "", since ? " since " : "",
+            since ? (since[0] ? since : "(unreadable id)") : "");
     if (s->o->echo)
         return 0;
-    if (hs > 0) {
-        s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
-        struct pwmsg_gap g = {since, f.first};
-        if (f.gap && !envelope) {
-            srv__gap_close(c, &g);
-            return 0;
-        }
-        if (f.gap) {
-            struct pw_buf b;
-            pw_buf_init(&b, 0);
-            if (pwmsg_gap_envelope_encode(&b, ch, chlen, &g) == 0)
-                srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
-            pw_buf_free(&b);
-        }
-        s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
-    }
-    if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
+    /* the gap (if any), then what is held, page by page as the client
+     * reads, then live */
+    if (srv_feed_start(c, since, &srv__ws_feed))
         srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }
