@@ -13,6 +13,7 @@ const char *const srv_tr_name[TR_N] = {"http", "ws", "sse", "poll"};
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void srv__idle_cb(uv_idle_t *h);
+static void srv__pump_ready(struct srv *s);
 
 /* ---- logging (formatted by the applet) ---- */
 
@@ -324,6 +325,7 @@ void srv_dirty(struct srv_conn *c)
 static void srv__check_cb(uv_check_t *h)
 {
     struct srv *s = h->data;
+    srv__pump_ready(s);
     while (s->dirty) {
         struct srv_conn *c = s->dirty;
         s->dirty = c->dnext;
@@ -334,6 +336,8 @@ static void srv__check_cb(uv_check_t *h)
             srv_poll_flush(c);
         srv__flush(c);
     }
+    if (!s->ready && uv_is_active((uv_handle_t *)&s->idle))
+        uv_idle_stop(&s->idle);
 }
 
 /* ---- connections ---- */
@@ -465,11 +469,17 @@ void srv_feed_hungry(struct srv_conn *c)
         uv_idle_start(&s->idle, srv__idle_cb);
 }
 
-/* One page per waiting resume per loop turn: a fast reader's replay does not
- * hold up the loop, and the loop does not sleep while one waits. */
+/* Only keeps the loop from sleeping while resumes wait: their pages are
+ * fetched in the check phase, right before the output is written. */
 static void srv__idle_cb(uv_idle_t *h)
 {
-    struct srv *s = h->data;
+    (void)h;
+}
+
+/* One page per waiting resume per loop turn: a fast reader's replay does not
+ * hold up the loop.  Those that drain again wait for the next turn. */
+static void srv__pump_ready(struct srv *s)
+{
     struct srv_conn *c = s->ready;
     s->ready = NULL;
     while (c) {
@@ -480,8 +490,6 @@ static void srv__idle_cb(uv_idle_t *h)
             pw_feed_pump(c->feed);
         c = nx;
     }
-    if (!s->ready)
-        uv_idle_stop(&s->idle);
 }
 
 void srv_slow(struct srv_conn *c)
