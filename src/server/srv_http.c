@@ -616,74 +616,91 @@ static void srv__upgrade(struct srv_conn *c, const struct pw_http_req *req, cons
         srv__error(c, no.status, no.msg, no.rule, no.extra);
 }
 
+static void srv__healthz(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    (void)req, (void)ch, (void)chlen;
+    srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+}
+
+/* A handler gets the request and, on a channel endpoint, the channel (valid,
+ * not NUL-terminated; NULL otherwise). */
+typedef void srv__handler(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen);
+
+#define SRV_SSE_ALLOW "GET, OPTIONS"
+
+/* The endpoints (docs/PROTOCOL.md), first match wins. */
+static const struct srv__route {
+    const char *path;
+    uint8_t channel;              /* 1: path is a prefix, a channel name follows */
+    const char *allow;            /* the methods it answers (405 and Allow: otherwise) */
+    srv__handler *fn;
+} srv__routes[] = {
+    {"/", 0, "GET, HEAD", srv__page},
+    {"/index.html", 0, "GET, HEAD", srv__page},
+    {"/healthz", 0, "GET, HEAD", srv__healthz},
+    {"/metrics", 0, "GET, HEAD", srv__metrics},
+    {"/ws/", 1, "GET", srv__upgrade},
+    {"/sse/", 1, SRV_SSE_ALLOW, srv__sse},
+    {"/poll/", 1, "GET, OPTIONS", srv__poll},
+    {"/pub/", 1, "POST, OPTIONS", srv__pub},
+};
+
+/* 1 if method m is in a list like "GET, HEAD" (methods are case-sensitive). */
+static int srv__allowed(struct pw_str m, const char *allow)
+{
+    while (*allow) {
+        size_t n = strcspn(allow, ",");
+        if (m.len == n && memcmp(m.p, allow, n) == 0)
+            return 1;
+        allow += n;
+        allow += strspn(allow, ", ");
+    }
+    return 0;
+}
+
+static const struct srv__route *srv__find(struct pw_str path, const char **ch, size_t *chlen)
+{
+    for (size_t i = 0; i < sizeof srv__routes / sizeof *srv__routes; i++) {
+        const struct srv__route *r = &srv__routes[i];
+        if (r->channel ? srv__prefix(path, r->path, ch, chlen) : pw_str_eq(path, r->path))
+            return r;
+    }
+    return NULL;
+}
+
 static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
 {
-    struct pw_str path = req->path, m = req->method;
-    int get = pw_str_eq(m, "GET"), head = pw_str_eq(m, "HEAD"), post = pw_str_eq(m, "POST");
-    int options = pw_str_eq(m, "OPTIONS");
     const char *ch = NULL;
     size_t chlen = 0;
-    int kind; /* 1 ws, 2 sse, 3 poll, 4 pub */
-    c->head_only = head;
-    if (pw_str_eq(path, "/") || pw_str_eq(path, "/index.html")) {
-        if (!get && !head)
-            return srv__method_not_allowed(c, "GET, HEAD");
-        srv__page(c, req, NULL, 0);
-        return;
-    }
-    if (pw_str_eq(path, "/healthz")) {
-        if (!get && !head)
-            return srv__method_not_allowed(c, "GET, HEAD");
-        srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
-        return;
-    }
-    if (pw_str_eq(path, "/metrics")) {
-        if (!get && !head)
-            return srv__method_not_allowed(c, "GET, HEAD");
-        srv__metrics(c, req, NULL, 0);
-        return;
-    }
-    if (srv__prefix(path, "/ws/", &ch, &chlen))
-        kind = 1;
-    else if (srv__prefix(path, "/sse/", &ch, &chlen))
-        kind = 2;
-    else if (srv__prefix(path, "/poll/", &ch, &chlen))
-        kind = 3;
-    else if (srv__prefix(path, "/pub/", &ch, &chlen))
-        kind = 4;
-    else {
+    c->head_only = pw_str_eq(req->method, "HEAD");
+    const struct srv__route *r = srv__find(req->path, &ch, &chlen);
+    if (!r) {
         srv_http_error(c, 404, "no such endpoint: try /ws/CHANNEL, /sse/CHANNEL, /poll/CHANNEL, "
                                "/pub/CHANNEL, /healthz, /metrics",
                        NULL);
         return;
     }
-    if (!pw_channel_valid(ch, chlen)) {
-        srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
-        return;
+    srv__handler *fn = r->fn;
+    const char *allow = r->allow;
+    if (r->channel) {
+        if (!pw_channel_valid(ch, chlen)) {
+            srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
+            return;
+        }
+        if (pw_str_eq(req->method, "OPTIONS"))
+            return srv__preflight(c);
+        /* a client that asks for an event stream (EventSource) gets one on
+         * any channel URL, unless it asks for a WebSocket upgrade */
+        const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
+        const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
+        if (acc && pw_http_list_has(*acc, "text/event-stream") && !(fn == srv__upgrade && up)) {
+            fn = srv__sse;
+            allow = SRV_SSE_ALLOW;
+        }
     }
-    if (options)
-        return srv__preflight(c);
-    const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
-    int wants_sse = acc && pw_http_list_has(*acc, "text/event-stream");
-    const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
-    if (kind == 1 && (up || !wants_sse)) {
-        if (!get)
-            return srv__method_not_allowed(c, "GET");
-        srv__upgrade(c, req, ch, chlen);
-        return;
-    }
-    if (kind == 4 && !wants_sse) {
-        if (!post)
-            return srv__method_not_allowed(c, "POST, OPTIONS");
-        srv__pub(c, req, ch, chlen);
-        return;
-    }
-    if (!get)
-        return srv__method_not_allowed(c, "GET, OPTIONS");
-    if (kind == 3 && !wants_sse)
-        srv__poll(c, req, ch, chlen);
-    else
-        srv__sse(c, req, ch, chlen);
+    if (!srv__allowed(req->method, allow))
+        return srv__method_not_allowed(c, allow);
+    fn(c, req, ch, chlen);
 }
 
 static int srv__keepalive(const struct pw_http_req *req)
