@@ -21,7 +21,7 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
 {
     if (!s->o->log || (c && s->o->quiet))
         return;
-    char detail[512], peer[64] = "";
+    char detail[SRV_LOG_DETAIL_MAX], peer[SRV_ADDR_MAX] = "";
     detail[0] = 0;
     if (fmt) {
         va_list ap;
@@ -123,7 +123,7 @@ int srv_out(struct srv_conn *c, const void *p, size_t n)
 
 int srv_outf(struct srv_conn *c, const char *fmt, ...)
 {
-    char tmp[2048];
+    char tmp[SRV_OUTF_MAX];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
@@ -636,7 +636,7 @@ static void srv__tick_cb(uv_timer_t *t)
         }
         if (c->close_after)
             continue;
-        if (idle > 0 && c->ops->idle && now - c->t_active >= (uint64_t)(idle * 1000)) {
+        if (idle > 0 && c->ops->idle && now - c->t_active >= srv_ms(idle)) {
             s->m_timeouts++;
             srv_log(s, c, "timeout", 0, 0, "idle for %gs (--idle-timeout)", idle);
             c->t_active = now;
@@ -841,7 +841,7 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
             snprintf(err, errsz, "cannot listen on '%s': %s", a, uv_strerror(r));
             return PW_ENET_BIND;
         }
-        char name[80];
+        char name[SRV_ADDR_MAX];
         int len = sizeof ss;
         uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
         pw_net_format_addr((struct sockaddr *)&ss, name, sizeof name);

@@ -47,6 +47,9 @@
 #define SRV_END_GRACE_MS 5000       /* an ended connection's queue must drain within this */
 #define SRV_STOP_GRACE_MS 3000      /* SIGINT/SIGTERM: then every connection is cut */
 #define SRV_LISTEN_BACKLOG 4096     /* listen(2) queue */
+#define SRV_OUTF_MAX 2048           /* one srv_outf (a response head), at most */
+#define SRV_LOG_DETAIL_MAX 512      /* a log event's detail, cut there */
+#define SRV_ADDR_MAX 64             /* "[IPv6]:port", formatted */
 /* A peer that sends faster than it reads: reading pauses while its queue
  * is over half of --send-buffer, and resumes below a quarter. */
 #define SRV_PAUSE_AT(send_buffer) ((send_buffer) / 2)
@@ -187,6 +190,17 @@ struct srv {
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;
     size_t m_by_slot[SRV_NSLOTS];
 };
+
+/* Options are seconds, the loop counts milliseconds. */
+static inline uint64_t srv_ms(double secs)
+{
+    return (uint64_t)(secs * 1000);
+}
+/* The loop time `secs` from now, for t_deadline and t_tick. */
+static inline uint64_t srv_in(const struct srv *s, double secs)
+{
+    return uv_now(s->loop) + srv_ms(secs);
+}
 
 /* server.c: the bottom layer, called by srv_http.c and srv_ws.c */
 void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, int code,

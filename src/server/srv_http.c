@@ -18,6 +18,8 @@
 #define SRV_SSE_RETRY_MS "3000"      /* the first retry: unless --retry */
 #define SRV_METRICS_CHANNELS 1000    /* channels listed per /metrics family, at most */
 #define SRV_ERROR_BODY_MAX 4096      /* a JSON error body, at most */
+#define SRV_BUSY_RETRY_S "1"         /* Retry-After with a 503 */
+#define SRV_PREFLIGHT_MAX_AGE_S "86400" /* how long a browser may keep a CORS preflight */
 
 static const struct srv_ops srv__sse_ops, srv__poll_ops;
 
@@ -51,7 +53,7 @@ static void srv__response_done(struct srv_conn *c)
         srv_set_ops(c, &srv_http_ops);
     if (c->keepalive && !c->srv->stopping) {
         c->t_tick = 0;
-        c->t_deadline = uv_now(c->srv->loop) + (uint64_t)(c->srv->o->handshake_timeout * 1000);
+        c->t_deadline = srv_in(c->srv, c->srv->o->handshake_timeout);
     } else {
         srv_end(c);
     }
@@ -100,7 +102,7 @@ static void srv__error(struct srv_conn *c, int status, const char *msg, const ch
 
 static void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
 {
-    srv__error(c, status, msg, rule, status == 503 ? "Retry-After: 1\r\n" : NULL);
+    srv__error(c, status, msg, rule, status == 503 ? "Retry-After: " SRV_BUSY_RETRY_S "\r\n" : NULL);
 }
 
 /* ---- message encodings, built once per message and shared ---- */
@@ -154,7 +156,7 @@ static void srv__sse_deliver(struct pw_sub *sub, struct pw_msg *m)
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
     if (c->srv->o->heartbeat > 0)
-        c->t_tick = c->t_active + (uint64_t)(c->srv->o->heartbeat * 1000);
+        c->t_tick = srv_in(c->srv, c->srv->o->heartbeat);
 }
 
 static int srv__sse_backlog(void *ud, struct pw_msg *m)
@@ -167,7 +169,7 @@ static void srv__sse_heartbeat(struct srv_conn *c)
 {
     static const char hb[] = ": heartbeat\n\n";
     srv_out(c, hb, sizeof hb - 1);
-    c->t_tick = uv_now(c->srv->loop) + (uint64_t)(c->srv->o->heartbeat * 1000);
+    c->t_tick = srv_in(c->srv, c->srv->o->heartbeat);
 }
 
 /* An event stream is an endless answer: what the client sends is not read. */
@@ -256,7 +258,7 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
              s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
     srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
     if (s->o->heartbeat > 0)
-        c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->heartbeat * 1000);
+        c->t_tick = srv_in(s, s->o->heartbeat);
     if (after) {
         /* the gap first, then what is kept, then live: all in this turn */
         rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
@@ -401,7 +403,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    c->t_deadline = uv_now(s->loop) + (uint64_t)(timeout * 1000);
+    c->t_deadline = srv_in(s, timeout);
     if (c->t_deadline == uv_now(s->loop))
         c->t_deadline++;
 }
@@ -469,7 +471,8 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     const struct pw_str *ct = pw_http_header_get(req->headers, req->nheaders, "Content-Type", NULL);
-    c->u.h.pub_binary = ct && ct->len >= 24 && strncasecmp(ct->p, "application/octet-stream", 24) == 0;
+    static const char octets[] = "application/octet-stream";
+    c->u.h.pub_binary = ct && ct->len >= sizeof octets - 1 && strncasecmp(ct->p, octets, sizeof octets - 1) == 0;
     c->u.h.pub_event = r > 0 ? strdup(ev) : NULL;
     c->channel = strndup(ch, chlen);
     if (!c->channel) {
@@ -477,7 +480,7 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     c->u.h.body_need = (size_t)req->content_length;
-    c->t_deadline = uv_now(s->loop) + (uint64_t)(s->o->handshake_timeout * 1000);
+    c->t_deadline = srv_in(s, s->o->handshake_timeout);
     pw_buf_init(&c->u.h.body, s->o->max_message);
     if (c->u.h.body_need == 0)
         srv__pub_finish(c, (const uint8_t *)"", 0);
@@ -551,7 +554,7 @@ static void srv__preflight(struct srv_conn *c)
                 "Access-Control-Allow-Origin: *\r\n"
                 "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
                 "Access-Control-Allow-Headers: Content-Type, Last-Event-ID, Cache-Control\r\n"
-                "Access-Control-Max-Age: 86400\r\n"
+                "Access-Control-Max-Age: " SRV_PREFLIGHT_MAX_AGE_S "\r\n"
                 "Connection: %s\r\n\r\n",
              c->keepalive ? "keep-alive" : "close");
     srv_log(c->srv, c, "response", 204, 0, "preflight");
@@ -747,7 +750,7 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
 static void srv__http_open(struct srv_conn *c)
 {
     struct srv *s = c->srv;
-    c->t_deadline = uv_now(s->loop) + (uint64_t)(s->o->handshake_timeout * 1000);
+    c->t_deadline = srv_in(s, s->o->handshake_timeout);
     if (s->nconns > s->o->max_conns) {
         s->m_rejected_conns++;
         srv_http_error(c, 503, "too many connections (--max-conns)", NULL);

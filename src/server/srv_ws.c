@@ -212,7 +212,7 @@ static void srv__ws_tick(struct srv_conn *c)
         if (!w->awaiting_pong)
             w->awaiting_pong = 1;
     }
-    c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
+    c->t_tick = srv_in(s, s->o->ping);
 }
 
 /* ---- input: the message reader's callbacks (ws_reader.h) ---- */
@@ -404,10 +404,9 @@ static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a)
              a->accept, a->envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
              ext[0] ? "Sec-WebSocket-Extensions: " : "", ext, ext[0] ? "\r\n" : "");
     c->keepalive = 0;
-    uint64_t now = uv_now(s->loop);
     c->t_deadline = 0;
-    c->t_active = now;
-    c->t_tick = s->o->ping > 0 ? now + (uint64_t)(s->o->ping * 1000) : 0;
+    c->t_active = uv_now(s->loop);
+    c->t_tick = s->o->ping > 0 ? srv_in(s, s->o->ping) : 0;
     srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", a->envelope ? SRV_SUBPROTOCOL : "websocket",
             w->wsd ? " permessage-deflate" : "", a->has_since ? " since " : "",
             a->has_since ? a->since : "");
