@@ -485,7 +485,9 @@ static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
         srv_close(c, "out of memory");
 }
 
-/* Feeds input in order: first what c->in holds (an incomplete head, or what
+/* The one place bytes from the peer come in (a TLS layer goes before it:
+ * the socket's bytes through SSL_read on a memory BIO, the plaintext here).
+ * Feeds input in order: first what c->in holds (an incomplete head, or what
  * came behind a parked poll), then p[0..n). */
 static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
 {

@@ -10,8 +10,8 @@
  * srv_close, ...); srv_http.c hands a connection to srv_ws.c at the upgrade,
  * the one call between them.
  *
- * Bytes: everything from the peer enters through one function (srv__received
- * in server.c) and everything to the peer leaves through one (srv__write in
+ * Bytes: everything from the peer enters through one function (srv__feed in
+ * server.c) and everything to the peer leaves through one (srv__write in
  * server.c): the two points a TLS layer wraps.
  *
  * Output: everything produced for a connection during one loop turn is
@@ -89,8 +89,8 @@ struct srv_ops {
     void (*deadline)(struct srv_conn *c); /* t_deadline reached */
     void (*idle)(struct srv_conn *c);     /* --idle-timeout passed; NULL: not for it */
     void (*shutdown)(struct srv_conn *c); /* the server is stopping: end cleanly */
-    void (*slow)(struct srv_conn *c);     /* over --send-buffer: drop the subscriber; may be
-                                             NULL if it never subscribes or never queues */
+    void (*slow)(struct srv_conn *c);     /* over --send-buffer (srv_slow): drop the
+                                             subscriber; NULL if srv_slow is never called */
     void (*ready)(struct srv_conn *c);    /* after srv_ready(), in the check phase before the
                                              write (a parked poll's answer); may be NULL */
     void (*free)(struct srv_conn *c);     /* srv_close: release the transport's state */
