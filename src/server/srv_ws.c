@@ -1,7 +1,7 @@
-/* srv_ws.c — WebSocket connections: the upgrade (RFC 6455 §4.2), frames
- * and messages through ws_frame.h, control frames, the close handshake,
- * keepalive pings, echo or publish, and fan-out frames (plain or the
- * pushwire.v1 JSON envelope). */
+/* srv_ws.c — WebSocket connections, the ws transport (struct srv_ops): the
+ * upgrade (RFC 6455 §4.2), messages through ws_reader.h, control frames,
+ * the close handshake, keepalive pings, echo or publish, and fan-out frames
+ * (plain or the pushwire.v1 JSON envelope).  Calls only server.c. */
 #include "srv.h"
 
 #include <stdio.h>
@@ -12,14 +12,25 @@
 #include "proto/ws_deflate.h"
 #include "proto/ws_handshake.h"
 
-#define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 #define SRV_SUBPROTOCOL "pushwire.v1"
+#define SRV_WS_HEADER_MAX 14          /* a frame header: 2 + 8 length + 4 mask */
+#define SRV_WS_CONTROL_MAX 125        /* a control frame's payload (RFC 6455 §5.5) */
+#define SRV_PING_DATA "pw"
+#define SRV_EXT_MAX 128               /* the Sec-WebSocket-Extensions answer */
+
+static const struct srv_ops srv__ws_ops;
+
+/* The connection's WebSocket state: valid while c->ops is srv__ws_ops. */
+static struct srv_ws *srv__ws(struct srv_conn *c)
+{
+    return &c->u.ws;
+}
 
 /* ---- encodings ---- */
 
 static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, size_t len)
 {
-    uint8_t *f = malloc(len + 14);
+    uint8_t *f = malloc(len + SRV_WS_HEADER_MAX);
     if (!f)
         return PW_ENOMEM;
     int h = pw_ws_encode_header(f, 1, 0, opcode, NULL, len, 0);
@@ -33,7 +44,9 @@ static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, 
     return 0;
 }
 
-int srv_ws_enc(struct pw_msg *m, int envelope)
+/* Encoding slot ENC_WS or ENC_WS_ENV of m, built on first use: one frame
+ * shared by every subscriber.  0 or PW_ENOMEM. */
+static int srv__enc(struct pw_msg *m, int envelope)
 {
     if (!envelope)
         return m->enc[ENC_WS].p ? 0
@@ -49,18 +62,17 @@ int srv_ws_enc(struct pw_msg *m, int envelope)
     return rc;
 }
 
-int srv_ws_frame_build(struct pw_msg *m, int envelope, struct pw_buf *b)
+/* Builds encoding slot ENC_WS or ENC_WS_ENV of m into b (appended), not
+ * cached: a frame for one copy (srv_out_msg_once). */
+static int srv__frame_build(struct pw_msg *m, int enc, struct pw_buf *b)
 {
     size_t at = b->len;
-    int rc = 0;
-    if (envelope)
-        rc = pwmsg_envelope_encode(b, m);
-    else
-        rc = pw_buf_append(b, m->data, m->len);
+    int envelope = enc == ENC_WS_ENV;
+    int rc = envelope ? pwmsg_envelope_encode(b, m) : pw_buf_append(b, m->data, m->len);
     if (rc)
         return rc;
     /* the header goes in front of the payload just written */
-    uint8_t h[14];
+    uint8_t h[SRV_WS_HEADER_MAX];
     size_t plen = b->len - at;
     int n = pw_ws_encode_header(h, 1, 0, envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY,
                                 NULL, plen, 0);
@@ -76,7 +88,7 @@ int srv_ws_frame_build(struct pw_msg *m, int envelope, struct pw_buf *b)
 
 static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 {
-    uint8_t h[14];
+    uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
     if (n > 0) {
         srv_out(c, h, (size_t)n);
@@ -87,7 +99,7 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 /* A data message: compressed when permessage-deflate was agreed. */
 static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
 {
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     if (!w->wsd) {
         srv__send(c, opcode, p, len);
         return 0;
@@ -97,13 +109,13 @@ static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size
     int rc = pw_wsd_compress(w->wsd, p, len, z);
     if (rc)
         return rc;
-    uint8_t h[14];
+    uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 4, opcode, NULL, z->len, 0);
     if (n < 0)
         return n;
     srv_out(c, h, (size_t)n);
     srv_out(c, z->p, z->len);
-    if (z->cap > 256 * 1024)
+    if (z->cap > SRV_SCRATCH_KEEP)
         pw_buf_free(z);
     return 0;
 }
@@ -118,43 +130,49 @@ static const uint8_t *srv__frame_payload(const uint8_t *f, size_t flen, size_t *
 
 static void srv__send_close(struct srv_conn *c, unsigned code, const char *reason)
 {
-    uint8_t pl[125];
+    uint8_t pl[SRV_WS_CONTROL_MAX];
     int n = pw_ws_close_build(pl, code, reason, reason ? strlen(reason) : 0);
     if (n < 0)
         n = pw_ws_close_build(pl, code, NULL, 0);
     srv__send(c, PW_WS_OP_CLOSE, pl, n > 0 ? (size_t)n : 0);
-    c->ws->close_sent = 1;
+    srv__ws(c)->close_sent = 1;
 }
 
 /* ---- fan-out: the feed's operations (feed.h) ---- */
 
-/* live: the message's shared frame; history: the shared frame if one was
+/* live: the message's shared frame; history: the shared frame if it was
  * built already, else one for this copy only */
 static void srv__ws_out(struct srv_conn *c, struct pw_msg *m, int live)
 {
-    int slot = c->envelope ? ENC_WS_ENV : ENC_WS;
+    struct srv_ws *w = srv__ws(c);
+    int slot = w->envelope ? ENC_WS_ENV : ENC_WS;
     int rc;
-    if (c->ws->wsd) {
+    if (w->wsd) {
         /* compressed per connection (context takeover): not shareable */
         struct pw_buf t;
         pw_buf_init(&t, 0);
-        rc = m->enc[slot].p ? 0 : srv_ws_frame_build(m, c->envelope, &t);
-        const uint8_t *f = m->enc[slot].p ? m->enc[slot].p : t.p;
-        size_t flen = m->enc[slot].p ? m->enc[slot].len : t.len, plen;
+        const uint8_t *f = m->enc[slot].p;
+        size_t flen = m->enc[slot].len, plen;
+        if (!f) {
+            rc = live ? srv__enc(m, w->envelope) : srv__frame_build(m, slot, &t);
+            f = live ? m->enc[slot].p : t.p;
+            flen = live ? m->enc[slot].len : t.len;
+        } else
+            rc = 0;
         if (rc == 0 && srv_over_limit(c, flen))
             rc = PW_ENET_SLOW;
         if (rc == 0) {
             const uint8_t *pl = srv__frame_payload(f, flen, &plen);
-            int op = c->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
+            int op = w->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
             rc = srv__send_data(c, op, pl, plen);
         }
         pw_buf_free(&t);
     } else if (live) {
-        rc = srv_ws_enc(m, c->envelope);
+        rc = srv__enc(m, w->envelope);
         if (rc == 0)
             rc = srv_over_limit(c, m->enc[slot].len) ? PW_ENET_SLOW : srv_out_msg(c, m, slot);
     } else
-        rc = srv_out_msg_once(c, m, slot);
+        rc = srv_out_msg_once(c, m, slot, srv__frame_build);
     if (rc == PW_ENET_SLOW)
         srv_slow(c);
     if (rc)
@@ -166,7 +184,7 @@ static void srv__ws_out(struct srv_conn *c, struct pw_msg *m, int live)
 static int srv__ws_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
     struct srv_conn *c = f->ud;
-    if (c->closing || c->slow || c->state != ST_WS || !c->ws || c->ws->close_sent)
+    if (c->closing || c->close_after || c->slow || srv__ws(c)->close_sent)
         return -1;
     if (!live && c->qbytes >= c->srv->hiwat)
         return 1;
@@ -174,38 +192,20 @@ static int srv__ws_msg(struct pw_feed *f, struct pw_msg *m, int live)
     return c->slow || c->closing ? -1 : 0;
 }
 
-static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g);
-
-/* With pushwire.v1 the gap envelope goes before the messages; without it
- * there is no place for it among plain messages: close 4410. */
-static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first)
-{
-    struct srv_conn *c = f->ud;
-    struct pwmsg_gap g = {after, first};
-    srv_log(c->srv, c, "gap", 0, 0, "after %s, first held %s", after ? after : "(unreadable)",
-            first[0] ? first : "(none)");
-    if (!c->envelope) {
-        srv__gap_close(c, &g);
-        return 1;
-    }
-    struct pw_buf b;
-    pw_buf_init(&b, 0);
-    if (pwmsg_gap_envelope_encode(&b, c->channel, strlen(c->channel), &g) == 0)
-        srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
-    pw_buf_free(&b);
-    return 0;
-}
+static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first);
 
 static void srv__ws_hungry(struct pw_feed *f)
 {
     srv_feed_hungry(f->ud);
 }
 
+static void srv__ws_close(struct srv_conn *c, unsigned code, const char *reason);
+
 static void srv__ws_failed(struct pw_feed *f, int rc)
 {
     struct srv_conn *c = f->ud;
     srv_log(c->srv, c, "error", 0, 0, "resume failed: %s", pw_strerror(rc));
-    srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "resume failed, try again");
+    srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "resume failed, try again");
 }
 
 static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__ws_hungry,
@@ -213,23 +213,22 @@ static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__w
 
 /* ---- closing ---- */
 
-void srv_ws_free(struct srv_conn *c)
+static void srv__ws_free(struct srv_conn *c)
 {
-    if (!c->ws)
-        return;
-    pw_wsr_free(&c->ws->r);
-    if (c->ws->wsd) {
-        pw_wsd_free(c->ws->wsd);
-        free(c->ws->wsd);
+    struct srv_ws *w = srv__ws(c);
+    pw_wsr_free(&w->r);
+    if (w->wsd) {
+        pw_wsd_free(w->wsd);
+        free(w->wsd);
     }
-    c->ws = NULL;
-    memset(&c->u, 0, sizeof c->u); /* nothing left for srv_http_st_free */
+    memset(&c->u, 0, sizeof c->u);
 }
 
-void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
+/* The closing handshake from our side: a close frame, then (bounded) the
+ * peer's; at most once. */
+static void srv__ws_close(struct srv_conn *c, unsigned code, const char *reason)
 {
-    struct srv_ws *w = c->ws;
-    if (!w || w->close_sent) {
+    if (srv__ws(c)->close_sent) {
         if (c->srv->stopping)
             srv_end(c);
         return;
@@ -249,7 +248,7 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
     c->srv->m_proto_errors++;
     srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
     srv_unsubscribe(c);
-    if (!c->ws->close_sent)
+    if (!srv__ws(c)->close_sent)
         srv__send_close(c, code, pw_strerror(err));
     srv_end(c);
     return n;
@@ -259,10 +258,10 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
  * frame: any byte proves it alive, see srv_ws_input) has come from it for
  * two ping intervals after a ping: one late pong on a loaded machine or a
  * slow link must not cost a live client its connection. */
-void srv_ws_tick(struct srv_conn *c)
+static void srv__ws_tick(struct srv_conn *c)
 {
     struct srv *s = c->srv;
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     /* ticks come an interval apart: the second one after an unanswered
      * ping is two intervals after it */
     if (w->awaiting_pong && ++w->awaiting_pong > 2) {
@@ -272,11 +271,11 @@ void srv_ws_tick(struct srv_conn *c)
         return;
     }
     if (!w->close_sent) {
-        srv__send(c, PW_WS_OP_PING, "pw", 2);
+        srv__send(c, PW_WS_OP_PING, SRV_PING_DATA, sizeof SRV_PING_DATA - 1);
         if (!w->awaiting_pong)
             w->awaiting_pong = 1;
     }
-    c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
+    c->t_tick = srv_in(s, s->o->ping);
 }
 
 /* ---- input: the message reader's callbacks (ws_reader.h) ---- */
@@ -285,27 +284,27 @@ void srv_ws_tick(struct srv_conn *c)
  * close, a slow-subscriber drop or an error inside a callback). */
 static int srv__go(struct srv_conn *c)
 {
-    return c->state == ST_WS && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
+    return !c->close_after && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
 }
 
-/* A publish the backend could not hold: the publisher is told (its own
- * message, delivered back to it, is the acknowledgement when it is held). */
+/* A publish the backend could not hold: the publisher is told.  (Held, its
+ * own message comes back to it: that is its acknowledgement.) */
 static void srv__ws_ack(void *ud, struct pw_msg *m, int rc)
 {
     struct srv_conn *c = ud;
     (void)m;
-    if (rc == 0 || c->closing || !c->ws)
+    if (rc == 0 || c->closing || c->close_after)
         return;
     srv_log(c->srv, c, "error", 0, 0, "cannot publish: %s", pw_strerror(rc));
     if (rc == PW_ENET_BACKEND)
-        srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "backend unavailable, try again");
+        srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "backend unavailable, try again");
 }
 
 static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_conn *c = ud;
     struct srv *s = c->srv;
-    if (c->ws->close_sent)
+    if (srv__ws(c)->close_sent)
         return PW_WSR_GO; /* closing: data is not answered any more (§5.5.1) */
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
@@ -328,17 +327,17 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
 static int srv__on_control(void *ud, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_conn *c = ud;
-    if (opcode == PW_WS_OP_PING && !c->ws->close_sent)
+    if (opcode == PW_WS_OP_PING && !srv__ws(c)->close_sent)
         srv__send(c, PW_WS_OP_PONG, p, len);
     else if (opcode == PW_WS_OP_PONG)
-        c->ws->awaiting_pong = 0;
+        srv__ws(c)->awaiting_pong = 0;
     return srv__go(c);
 }
 
 static int srv__on_close(void *ud, unsigned code, const uint8_t *reason, size_t rlen)
 {
     struct srv_conn *c = ud;
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     srv_log(c->srv, c, "close-received", 0, code == PW_WS_CLOSE_NO_STATUS ? 0 : (int)code, "%.*s", (int)rlen,
             (const char *)reason);
     srv_unsubscribe(c);
@@ -368,9 +367,9 @@ static const struct pw_wsr_cb srv__wsr_cb = {srv__on_message, srv__on_control, s
 static const struct pw_wsr_cb srv__wsr_cb_wire = {srv__on_message, srv__on_control, srv__on_close,
                                                   srv__on_frame};
 
-size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
+static size_t srv__ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 {
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     if (n)
         w->awaiting_pong = 0; /* the peer is alive (srv_ws_tick) */
     ssize_t k = pw_wsr_feed(&w->r, in, n, c->srv->o->verbose ? &srv__wsr_cb_wire : &srv__wsr_cb, c);
@@ -379,7 +378,7 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
     if (srv__go(c) != PW_WSR_GO)
         return n;
     /* a peer that pipelines faster than it reads: stop reading for a while */
-    if (c->qbytes > c->srv->o->send_buffer / 2)
+    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer))
         srv_read_pause(c, 1);
     return (size_t)k;
 }
@@ -395,52 +394,66 @@ static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g)
 {
     char why[PWMSG_REASON_MAX + 1];
     pwmsg_gap_reason(why, g);
-    srv_ws_close(c, PW_WS_CLOSE_GAP, why);
+    srv__ws_close(c, PW_WS_CLOSE_GAP, why);
 }
 
-int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+/* What an upgrade request asks for, once checked. */
+struct srv__ask {
+    struct pw_ws_request_info info;
+    char accept[PW_WS_ACCEPT_LEN + 1];
+    char sbuf[PW_ID_MAX];
+    const char *since;            /* NULL: no resume; PW_FEED_UNREADABLE; else sbuf */
+    int envelope;                 /* pushwire.v1 was offered */
+};
+
+#define SRV__REFUSE(no, st, m, r, x) (*(no) = (struct srv_refusal){(st), (m), (r), (x)})
+
+/* Everything that can refuse the upgrade, before anything is sent: 0, or a
+ * negative PW_E* code with *no filled. */
+static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, struct srv__ask *a,
+                         struct srv_refusal *no)
 {
     struct srv *s = c->srv;
-    struct pw_ws_request_info info;
-    int rc = pw_ws_check_request(req, &info);
+    int rc = pw_ws_check_request(req, &a->info);
     if (rc == PW_EHS_WS_VERSION) {
-        c->keepalive = 0;
-        struct pwmsg_error e = {426, "Sec-WebSocket-Version must be 13", NULL, NULL};
-        struct pw_buf b;
-        pw_buf_init(&b, 0);
-        pwmsg_error_encode(&b, &e);
-        srv_http_response(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
-                          b.p, b.len);
-        pw_buf_free(&b);
+        SRV__REFUSE(no, 426, "Sec-WebSocket-Version must be 13", NULL,
+                    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n");
         return rc;
     }
     if (rc) {
         srv_log(s, c, "error", 400, 0, "%s (%s)", pw_strerror(rc), pw_errrule(rc));
-        srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
+        SRV__REFUSE(no, 400, pw_strerror(rc), pw_errrule(rc), NULL);
         return rc;
     }
     /* any ?since= is taken: one that names nothing held here is a gap */
-    char sbuf[PW_ID_MAX];
-    int r = pw_http_query_get(req->query, "since", sbuf, sizeof sbuf);
-    const char *since = r > 0 ? sbuf : r < -1 ? PW_FEED_UNREADABLE : NULL;
-    int envelope = 0;
-    for (size_t i = 0; i < info.nprotos; i++)
-        if (pw_str_eq(info.protos[i], SRV_SUBPROTOCOL))
-            envelope = 1;
-    char accept[PW_WS_ACCEPT_LEN + 1];
-    c->channel = strndup(ch, chlen);
-    if (!c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
-        srv_http_error(c, 500, "out of memory", NULL);
+    int hs = pw_http_query_get(req->query, "since", a->sbuf, sizeof a->sbuf);
+    a->since = hs > 0 ? a->sbuf : hs < -1 ? PW_FEED_UNREADABLE : NULL;
+    a->envelope = 0;
+    for (size_t i = 0; i < a->info.nprotos; i++)
+        if (pw_str_eq(a->info.protos[i], SRV_SUBPROTOCOL))
+            a->envelope = 1;
+    if (pw_ws_accept_key(a->info.key.p, a->info.key.len, a->accept)) {
+        SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
         return PW_ENOMEM;
     }
-    srv_http_st_free(c); /* the union turns into WebSocket state */
-    struct srv_ws *w = &c->u.ws;
-    memset(w, 0, sizeof *w);
-    c->ws = w;
-    char ext[128] = "";
+    return 0;
+}
+
+/* The connection becomes a WebSocket: its state, permessage-deflate when
+ * offered and possible, the 101, timers. */
+static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a)
+{
+    struct srv *s = c->srv;
+    c->ops->free(c); /* the union turns into WebSocket state */
+    srv_set_ops(c, &srv__ws_ops);
+    struct srv_ws *w = srv__ws(c);
+    memset(&c->u, 0, sizeof c->u);
+    w->envelope = (uint8_t)a->envelope;
+    char ext[SRV_EXT_MAX] = "";
     struct pw_wsd_config cfg = {0};
     struct pw_wsd_params params;
-    if (info.nexts && pw_wsd_server_accept(info.exts, info.nexts, &cfg, &params, ext, sizeof ext) == 1) {
+    if (a->info.nexts &&
+        pw_wsd_server_accept(a->info.exts, a->info.nexts, &cfg, &params, ext, sizeof ext) == 1) {
         w->wsd = calloc(1, sizeof *w->wsd);
         if (!w->wsd || pw_wsd_init(w->wsd, &params, 1, -1, s->o->max_message)) {
             free(w->wsd);
@@ -456,24 +469,92 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
                 "Connection: Upgrade\r\n"
                 "Sec-WebSocket-Accept: %s\r\n"
                 "%s%s%s%s\r\n",
-             accept, envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
+             a->accept, a->envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
              ext[0] ? "Sec-WebSocket-Extensions: " : "", ext, ext[0] ? "\r\n" : "");
-    c->envelope = (uint8_t)envelope;
     c->keepalive = 0;
-    c->state = ST_WS;
-    srv_set_transport(c, TR_WS);
-    uint64_t now = uv_now(s->loop);
     c->t_deadline = 0;
-    c->t_active = now;
-    c->t_tick = s->o->ping > 0 ? now + (uint64_t)(s->o->ping * 1000) : 0;
-    srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", envelope ? SRV_SUBPROTOCOL : "websocket",
-            w->wsd ? " permessage-deflate" : "", since ? " since " : "",
-            since ? (since[0] ? since : "(unreadable id)") : "");
-    if (s->o->echo)
+    c->t_active = uv_now(s->loop);
+    c->t_tick = s->o->ping > 0 ? srv_in(s, s->o->ping) : 0;
+    srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", a->envelope ? SRV_SUBPROTOCOL : "websocket",
+            w->wsd ? " permessage-deflate" : "", a->since ? " since " : "",
+            a->since ? (a->since[0] ? a->since : "(unreadable id)") : "");
+}
+
+/* The feed's gap: with pushwire.v1 the gap envelope goes before the
+ * messages that follow; without it there is no place for it among plain
+ * messages, so close 4410 (srv__gap_close). */
+static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first)
+{
+    struct srv_conn *c = f->ud;
+    struct pwmsg_gap g = {after, first};
+    srv_log(c->srv, c, "gap", 0, 0, "after %s, first held %s", after ? after : "(unreadable)",
+            first[0] ? first : "(none)");
+    if (!srv__ws(c)->envelope) {
+        srv__gap_close(c, &g);
+        return 1;
+    }
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    if (pwmsg_gap_envelope_encode(&b, c->channel, strlen(c->channel), &g) == 0)
+        srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+    pw_buf_free(&b);
+    return 0;
+}
+
+int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                   struct srv_refusal *no)
+{
+    struct srv__ask a;
+    int rc = srv__ws_check(c, req, &a, no);
+    if (rc)
+        return rc;
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
+        return PW_ENOMEM;
+    }
+    srv__ws_open(c, &a);
+    if (c->srv->o->echo)
         return 0;
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
-    if (srv_feed_start(c, since, &srv__ws_feed))
-        srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
+    if (srv_feed_start(c, a.since, &srv__ws_feed))
+        srv__ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }
+
+/* ---- the ws transport ---- */
+
+static void srv__ws_deadline(struct srv_conn *c)
+{
+    srv_close(c, "close handshake timed out"); /* only set once our close is sent */
+}
+
+static void srv__ws_idle(struct srv_conn *c)
+{
+    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
+}
+
+static void srv__ws_shutdown(struct srv_conn *c)
+{
+    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+static void srv__ws_slow(struct srv_conn *c)
+{
+    srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
+}
+
+static const struct srv_ops srv__ws_ops = {
+    .name = "ws",
+    .slot = SRV_SLOT_WS,
+    .slow_code = PW_WS_CLOSE_TRY_AGAIN,
+    .input = srv__ws_input,
+    .eof = "peer closed without a close frame (1006)",
+    .tick = srv__ws_tick,
+    .deadline = srv__ws_deadline,
+    .idle = srv__ws_idle,
+    .shutdown = srv__ws_shutdown,
+    .slow = srv__ws_slow,
+    .free = srv__ws_free,
+};
