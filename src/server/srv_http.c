@@ -352,6 +352,8 @@ static void srv__poll_answer(struct srv_conn *c, const struct pw_page *pg)
     if (pg->gap)
         srv_log(s, c, "gap", 0, 0, "after %s, first held %s", g.after ? g.after : "(unreadable)",
                 pg->first[0] ? pg->first : "(none)");
+    free(c->u.h.cursor); /* the next request on this connection brings its own */
+    c->u.h.cursor = NULL;
     srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
     pw_buf_free(&b);
     pw_buf_free(&msgs);
