@@ -437,8 +437,8 @@ int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *))
 {
     struct pw_pubsub *ps = c->srv->ps;
-    c->sub.deliver = deliver;
-    return ps->ops->subscribe(ps, ch, len, &c->sub);
+    c->u.h.sub.deliver = deliver;
+    return ps->ops->subscribe(ps, ch, len, &c->u.h.sub);
 }
 
 void srv_unsubscribe(struct srv_conn *c)
@@ -446,9 +446,11 @@ void srv_unsubscribe(struct srv_conn *c)
     struct pw_pubsub *ps = c->srv->ps;
     if (c->feed)
         pw_feed_stop(c->feed);
-    if (c->sub.chan)
-        ps->ops->unsubscribe(ps, &c->sub);
-    if (c->ops->slot != SRV_SLOT_WS && c->u.h.fetching) {
+    if (c->ops->slot == SRV_SLOT_WS)
+        return; /* the union is WebSocket state: no poll there */
+    if (c->u.h.sub.chan)
+        ps->ops->unsubscribe(ps, &c->u.h.sub);
+    if (c->u.h.fetching) {
         /* a poll's page still on its way is not wanted any more */
         c->u.h.fetching = 0;
         ps->ops->cancel(ps, c);

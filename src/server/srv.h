@@ -122,6 +122,7 @@ struct srv_http_st {
     struct pw_buf body;           /* a POST body so far */
     size_t body_need;             /* body bytes still expected; > 0: reading a body */
     char *pub_event;              /* POST: ?event= */
+    struct pw_sub sub;            /* poll: its subscription while parked */
     char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
     double poll_timeout;          /* poll: ?timeout= (s) */
     uint8_t pub_binary;
@@ -144,7 +145,6 @@ struct srv_conn {
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
-    struct pw_sub sub;            /* a long poll's subscription */
     struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
     struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
@@ -244,6 +244,7 @@ void srv_ready(struct srv_conn *c);
 /* A deliver() found the queue over --send-buffer: counted, logged,
  * unsubscribed, then ops->slow (once). */
 void srv_slow(struct srv_conn *c);
+/* A long poll's subscription (c->u.h.sub). */
 int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *));
 /* SSE and WebSocket: subscribe to c->channel with a feed (feed.h) that

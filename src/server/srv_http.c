@@ -410,7 +410,7 @@ static void srv__poll_fetch(struct srv_conn *c)
 
 static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
 {
-    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
+    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, u.h.sub);
     (void)m;
     /* answer in the check phase, with everything published this turn */
     srv_ready(c);
