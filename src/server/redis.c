@@ -1290,9 +1290,27 @@ static void rd_destroy(struct pw_pubsub *ps)
     free(r);
 }
 
+/* /metrics: the link, its reconnections, what is in flight. */
+static size_t rd_metrics(struct pw_pubsub *ps, char *out, size_t cap)
+{
+    struct rd *r = (struct rd *)ps;
+    int n = snprintf(out, cap,
+        "# HELP pushwire_redis_up 1 while both Redis links (commands, notifications) work.\n"
+        "# TYPE pushwire_redis_up gauge\npushwire_redis_up %d\n"
+        "# HELP pushwire_redis_reconnects_total Redis links lost (each is made again).\n"
+        "# TYPE pushwire_redis_reconnects_total counter\npushwire_redis_reconnects_total %llu\n"
+        "# HELP pushwire_redis_commands_in_flight Redis commands sent and not yet answered.\n"
+        "# TYPE pushwire_redis_commands_in_flight gauge\npushwire_redis_commands_in_flight %zu\n"
+        "# HELP pushwire_redis_errors_total Redis answers refused or unreadable.\n"
+        "# TYPE pushwire_redis_errors_total counter\npushwire_redis_errors_total %llu\n",
+        r->was_up, (unsigned long long)r->m_reconnects, r->link[RD_CMD].qn + r->link[RD_SUB].qn,
+        (unsigned long long)r->m_errors);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 static const struct pw_pubsub_ops rd_ops = {
     rd_publish, rd_subscribe, rd_unsubscribe, rd_fetch, rd_cancel, rd_health, rd_each_channel,
-    rd_destroy,
+    rd_destroy, rd_metrics,
 };
 
 struct pw_pubsub *pw_redis_new(const struct pw_redis_opts *o)

@@ -104,6 +104,11 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     run timeout 10 "$PW" connect -q -w '%{close_code}' --send oops --wait "$A_WS/ws/$ch"
     assert_output --partial 1013
     grep -q "redis: 127.0.0.1:$REDIS_PORT: " "$A_LOG"
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_backend_up 0"
+    assert_line "pushwire_redis_up 0"
+    assert_line --regexp '^pushwire_redis_reconnects_total [1-9][0-9]*$'
+    assert_line --regexp '^pushwire_redis_commands_in_flight [0-9]+$'
     kill -0 "$ps" # the subscriber is still connected
     sleep 1
     kill -0 "$ps"
@@ -115,6 +120,10 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     [ "$(datas "$BATS_TEST_TMPDIR/sub")" = "$(printf '%s\n' before-1 before-2 before-3 after-1 after-2 after-3)" ]
     ! grep -q gap "$BATS_TEST_TMPDIR/sub"
     [ "$(grep -c "redis: connected to 127.0.0.1:$REDIS_PORT" "$A_LOG")" -eq 2 ]
+    # one line per state change, not one per try
+    [ "$(grep -c "redis: 127.0.0.1:$REDIS_PORT: " "$A_LOG")" -eq 1 ]
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_redis_up 1"
     node_stop A
     node_stop B
 }
