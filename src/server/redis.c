@@ -19,6 +19,8 @@
 #define RD_NOTE_MAX 4096             /* notes kept per channel while it catches up */
 #define RD_NOTE_BYTES (8u << 20)
 #define RD_SYNC_BYTES (8u << 20)     /* about this much data per page of a catch-up */
+#define RD_LINKS 34                  /* the subscriber link and up to 33 command links */
+#define RD_REDIRECTS 5               /* MOVED/ASK followed at most this often per command */
 
 /* The publish script: the epoch is made with the stream (a stream born
  * again gets a new one), the message XADDed, every node notified. */
@@ -80,7 +82,7 @@ enum { RD_CMD = 0, RD_SUB = 1 };
 enum { RL_IDLE = 0, RL_RESOLVING, RL_CONNECTING, RL_UP, RL_CLOSING };
 enum {
     RP_SETUP = 1, RP_SETUP_LAST, RP_PUB, RP_TAIL, RP_SYNC, RP_FETCH, /* command link */
-    RP_SUBSCRIBE, RP_UNSUBSCRIBE, RP_PING, RP_SCRIPT,
+    RP_SUBSCRIBE, RP_UNSUBSCRIBE, RP_PING, RP_SCRIPT, RP_SLOTS, RP_ASKING,
 };
 
 struct rd;
@@ -96,12 +98,18 @@ struct rpend {
     void *ud;                   /* PUB, FETCH: NULL once cancelled */
     size_t max_msgs, max_bytes; /* FETCH */
     char *name;                 /* FETCH: the channel (ours) */
+    char *cmd;                  /* PUB, TAIL, SYNC, FETCH: the command as sent (ours), to
+                                   send again where a Cluster's MOVED or ASK points */
+    size_t cmdlen;
+    uint8_t redirects;
     uint64_t t_sent;            /* uv_now */
 };
 
 struct rlink {
     struct rd *rd;
     int kind;                   /* RD_CMD, RD_SUB */
+    char host[PW_REDIS_HOST_MAX];  /* where (the URL's, or a Cluster primary's) */
+    unsigned port;
     int state;
     int ready;                  /* setup answered */
     int handle_init;            /* the stream handle is initialized (maybe closing) */
@@ -142,7 +150,11 @@ struct rd {
     uv_loop_t *loop;
     uv_timer_t tick;
     int attached;
-    struct rlink link[2];
+    struct rlink *link[RD_LINKS]; /* [RD_SUB], [RD_CMD] the URL's, then Cluster primaries */
+    size_t nlinks;
+    int cluster;                /* CLUSTER SLOTS answered: commands go by slot */
+    int slots_pending;          /* a CLUSTER SLOTS on its way */
+    uint8_t slot[PW_REDIS_SLOTS]; /* a Cluster slot's link (0: not known, the URL's) */
     struct rchan **tab;
     size_t nbuckets, nchans;
     char sha_pub[41], sha_page[41];
@@ -177,10 +189,21 @@ static const char *rd_where(const struct rd *r, char *out, size_t n)
     return out;
 }
 
+/* The link of a channel's keys: by slot in a Cluster, else the URL's. */
+static struct rlink *rd_cmd(struct rd *r, const char *ch, size_t n)
+{
+    if (!r->cluster)
+        return r->link[RD_CMD];
+    unsigned k = r->slot[pw_redis_crc16(ch, n) & (PW_REDIS_SLOTS - 1)];
+    return r->link[k ? k : RD_CMD];
+}
+
 /* Up: both links answered their setup.  One log line each way. */
 static void rd_state(struct rd *r)
 {
-    int up = r->link[RD_CMD].ready && r->link[RD_SUB].ready;
+    int up = 1;
+    for (size_t k = 0; k < r->nlinks; k++)
+        up &= r->link[k]->ready;
     if (up == r->was_up)
         return;
     r->was_up = up;
@@ -309,6 +332,8 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *rep);
 static void rd_sub_message(struct rd *r, redisReply *rep);
 static void rd_chan_advance(struct rd *r, struct rchan *c);
 static void rl_ready(struct rlink *l);
+static void rl_start(struct rlink *l);
+static int rl_put(struct rlink *l, struct rpend *p, char *cmd, size_t len);
 
 struct rwrite {
     uv_write_t req;
@@ -351,15 +376,19 @@ static int rl_can(const struct rlink *l)
 
 /* Sends one command and queues what its reply is for; p->ch gets a
  * reference.  0, or a negative code (nothing sent, nothing queued). */
-static int rl_send(struct rlink *l, struct rpend *p, int argc, const char **argv, const size_t *lens)
+/* Queues p and writes cmd[0..len) (ours: kept in p->cmd for the kinds a
+ * Cluster may redirect, else freed).  0, or a negative code (nothing
+ * queued, cmd freed). */
+static int rl_put(struct rlink *l, struct rpend *p, char *cmd, size_t len)
 {
-    if (!rl_can(l))
+    int keep = p->kind == RP_PUB || p->kind == RP_TAIL || p->kind == RP_SYNC || p->kind == RP_FETCH;
+    if (!rl_can(l)) {
+        free(cmd);
         return PW_ENET_BACKEND;
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-    if (len < 0)
-        return PW_ENOMEM;
+    }
     p->t_sent = uv_now(l->rd->loop);
+    p->cmd = keep ? cmd : NULL;
+    p->cmdlen = keep ? len : 0;
     int rc = rl_push(l, p);
     if (rc) {
         free(cmd);
@@ -372,11 +401,11 @@ static int rl_send(struct rlink *l, struct rpend *p, int argc, const char **argv
                                                                    : uv_try_write((uv_stream_t *)&l->h, &b, 1);
     if (w == UV_EAGAIN)
         w = 0;
-    if (w >= 0 && w < len) {
-        struct rwrite *wr = malloc(sizeof *wr + (size_t)(len - w));
+    if (w >= 0 && (size_t)w < len) {
+        struct rwrite *wr = malloc(sizeof *wr + (len - (size_t)w));
         if (wr) {
-            memcpy(wr->data, cmd + w, (size_t)(len - w));
-            b = uv_buf_init(wr->data, (unsigned)(len - w));
+            memcpy(wr->data, cmd + w, len - (size_t)w);
+            b = uv_buf_init(wr->data, (unsigned)(len - (size_t)w));
             if (uv_write(&wr->req, (uv_stream_t *)&l->h, &b, 1, rl_write_cb)) {
                 free(wr);
                 w = -1;
@@ -385,10 +414,24 @@ static int rl_send(struct rlink *l, struct rpend *p, int argc, const char **argv
             w = -1;
         }
     }
-    free(cmd);
+    if (!keep)
+        free(cmd);
     if (w < 0)
         rl_drop(l, "write failed"); /* the command fails with the others */
     return 0;
+}
+
+/* Sends one command and queues what its reply is for; p->ch gets a
+ * reference.  0, or a negative code (nothing sent, nothing queued). */
+static int rl_send(struct rlink *l, struct rpend *p, int argc, const char **argv, const size_t *lens)
+{
+    if (!rl_can(l))
+        return PW_ENET_BACKEND;
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0)
+        return PW_ENOMEM;
+    return rl_put(l, p, cmd, (size_t)len);
 }
 
 static int rl_sendv(struct rlink *l, struct rpend *p, int argc, ...)
@@ -497,6 +540,7 @@ static void rd_fail(struct rd *r, struct rpend *p)
         break;
     }
     (void)r;
+    free(p->cmd);
     if (p->ch)
         rd_chan_unref(p->ch);
 }
@@ -556,11 +600,6 @@ static void rl_drop(struct rlink *l, const char *why)
                 c->subscribed = c->live = 0;
                 rd_notes_clear(c);
             }
-    else
-        for (size_t i = 0; i < r->nbuckets; i++)
-            for (struct rchan *c = r->tab[i]; c; c = c->next)
-                if (!c->live)
-                    c->syncing = c->tail_pending = 0;
     rd_state(r);
     uv_timer_start(&l->timer, rl_timer_cb, l->backoff, 0);
     l->backoff = l->backoff * 2 > RD_BACKOFF_MAX ? RD_BACKOFF_MAX : l->backoff * 2;
@@ -590,6 +629,13 @@ static void rl_setup(struct rlink *l)
     if (l->kind == RD_CMD) {
         rl_sendv(l, &p, 3, "SCRIPT", "LOAD", rd_pub_lua);
         rl_sendv(l, &p, 3, "SCRIPT", "LOAD", rd_page_lua);
+    }
+    if (l == r->link[RD_CMD]) {
+        /* a Cluster answers with its slot map, a single Redis with an error */
+        struct rpend c = {0};
+        c.kind = RP_SLOTS;
+        if (rl_sendv(l, &c, 2, "CLUSTER", "SLOTS") == 0)
+            r->slots_pending = 1;
     }
     p.kind = RP_SETUP_LAST;
     rl_sendv(l, &p, 1, "PING");
@@ -677,7 +723,7 @@ static void rl_connect(struct rlink *l)
     l->creq.data = l;
     l->gai.data = l;
     uv_timer_start(&l->timer, rl_timer_cb, PW_REDIS_TIMEOUT_MS, 0);
-    if (u->is_unix) {
+    if (u->is_unix && !l->port) { /* a Cluster's other primaries are TCP */
         int rc = uv_pipe_init(r->loop, &l->h.pipe, 0);
         if (rc) {
             l->state = RL_CONNECTING;
@@ -692,12 +738,12 @@ static void rl_connect(struct rlink *l)
         return;
     }
     char port[8];
-    snprintf(port, sizeof port, "%u", u->port);
+    snprintf(port, sizeof port, "%u", l->port);
     struct addrinfo hints = {0};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     l->state = RL_RESOLVING;
-    int rc = uv_getaddrinfo(r->loop, &l->gai, rl_gai_cb, u->host, port, &hints);
+    int rc = uv_getaddrinfo(r->loop, &l->gai, rl_gai_cb, l->host, port, &hints);
     l->gai_pending = rc == 0;
     if (rc)
         rl_drop(l, uv_strerror(rc));
@@ -709,8 +755,8 @@ static void rd_tick_cb(uv_timer_t *t)
 {
     struct rd *r = t->data;
     uint64_t now = uv_now(r->loop);
-    for (int k = 0; k < 2; k++) {
-        struct rlink *l = &r->link[k];
+    for (size_t k = 0; k < r->nlinks; k++) {
+        struct rlink *l = r->link[k];
         if (l->state != RL_UP)
             continue;
         if (l->qn && now - l->q[l->qhead].t_sent > PW_REDIS_TIMEOUT_MS) {
@@ -944,7 +990,7 @@ static void rd_fetch_reply(struct rd *r, struct rpend *p, const redisReply *y)
     free(msgs);
 }
 
-static void rd_pub_reply(struct rd *r, struct rpend *p, const redisReply *y)
+static void rd_pub_reply(struct rlink *l, struct rd *r, struct rpend *p, const redisReply *y)
 {
     struct pw_msgid id = {0};
     int rc = PW_ENET_BACKEND;
@@ -962,8 +1008,8 @@ static void rd_pub_reply(struct rd *r, struct rpend *p, const redisReply *y)
             /* scripts flushed: load them again for the next ones */
             struct rpend s = {0};
             s.kind = RP_SCRIPT;
-            rl_sendv(&r->link[RD_CMD], &s, 3, "SCRIPT", "LOAD", rd_pub_lua);
-            rl_sendv(&r->link[RD_CMD], &s, 3, "SCRIPT", "LOAD", rd_page_lua);
+            rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_pub_lua);
+            rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_page_lua);
         }
     }
     if (p->ack)
@@ -971,13 +1017,121 @@ static void rd_pub_reply(struct rd *r, struct rpend *p, const redisReply *y)
     pw_msg_unref(p->m);
 }
 
+/* The link to a Cluster primary, made when first named.  Its index, or -1. */
+static int rd_link_for(struct rd *r, const char *host, unsigned port)
+{
+    for (size_t k = RD_CMD; k < r->nlinks; k++)
+        if (r->link[k]->port == port && strcmp(r->link[k]->host, host) == 0)
+            return (int)k;
+    if (r->nlinks >= RD_LINKS)
+        return -1;
+    struct rlink *l = calloc(1, sizeof *l);
+    if (!l)
+        return -1;
+    l->rd = r;
+    l->kind = RD_CMD;
+    l->backoff = RD_BACKOFF_MIN;
+    snprintf(l->host, sizeof l->host, "%s", host);
+    l->port = port;
+    r->link[r->nlinks] = l;
+    if (r->loop)
+        rl_start(l);
+    return (int)r->nlinks++;
+}
+
+static void rd_slots_refresh(struct rd *r, struct rlink *l)
+{
+    struct rpend c = {0};
+    c.kind = RP_SLOTS;
+    if (!r->slots_pending && rl_sendv(l, &c, 2, "CLUSTER", "SLOTS") == 0)
+        r->slots_pending = 1;
+}
+
+/* CLUSTER SLOTS: [[start, end, [host, port, …], replicas…], …]; an error:
+ * not a Cluster. */
+static void rd_slots_reply(struct rd *r, const redisReply *y)
+{
+    r->slots_pending = 0;
+    if (y->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < y->elements; i++) {
+        const redisReply *e = y->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 || e->element[0]->type != REDIS_REPLY_INTEGER ||
+            e->element[1]->type != REDIS_REPLY_INTEGER || e->element[2]->type != REDIS_REPLY_ARRAY ||
+            e->element[2]->elements < 2 || e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+            continue;
+        long long a = e->element[0]->integer, b = e->element[1]->integer;
+        const char *host = e->element[2]->element[0]->str;
+        long long port = e->element[2]->element[1]->integer;
+        if (a < 0 || b >= PW_REDIS_SLOTS || a > b || port < 1 || port > 65535)
+            continue;
+        if (!host[0] || strcmp(host, "?") == 0)
+            host = r->o.url.host; /* "the address you reached me at" */
+        int k = rd_link_for(r, host, (unsigned)port);
+        if (k < 0)
+            continue;
+        for (long long sl = a; sl <= b; sl++)
+            r->slot[sl] = (uint8_t)k;
+        r->cluster = 1;
+    }
+}
+
+/* A Cluster's MOVED (the slot lives elsewhere: the map is read again) or
+ * ASK (this once, over there): the command goes where it points.  1 when
+ * it went (p's command, message and name went with it). */
+static int rd_redirect(struct rd *r, struct rpend *p, const redisReply *y)
+{
+    int ask = strncmp(y->str, "ASK ", 4) == 0;
+    if ((!ask && strncmp(y->str, "MOVED ", 6) != 0) || !p->cmd || p->redirects >= RD_REDIRECTS)
+        return 0;
+    char *end;
+    unsigned long slot = strtoul(y->str + (ask ? 4 : 6), &end, 10);
+    const char *hp = end + 1, *colon = strrchr(y->str, ':');
+    if (*end != ' ' || !colon || colon < hp || slot >= PW_REDIS_SLOTS ||
+        (size_t)(colon - hp) >= PW_REDIS_HOST_MAX)
+        return 0;
+    char host[PW_REDIS_HOST_MAX];
+    memcpy(host, hp, (size_t)(colon - hp));
+    host[colon - hp] = 0;
+    unsigned long port = strtoul(colon + 1, NULL, 10);
+    if (port < 1 || port > 65535)
+        return 0;
+    int k = rd_link_for(r, host[0] ? host : r->o.url.host, (unsigned)port);
+    if (k < 0)
+        return 0;
+    struct rlink *t = r->link[k];
+    if (!ask) {
+        r->slot[slot] = (uint8_t)k;
+        r->cluster = 1;
+        rd_slots_refresh(r, t->ready ? t : r->link[RD_CMD]);
+    }
+    if (!t->ready)
+        return 0; /* it fails; the next one goes there */
+    if (ask) {
+        struct rpend a = {0};
+        a.kind = RP_ASKING;
+        if (rl_sendv(t, &a, 1, "ASKING"))
+            return 0;
+    }
+    struct rpend np = *p;
+    np.redirects++;
+    p->cmd = NULL;
+    return rl_put(t, &np, np.cmd, np.cmdlen) == 0;
+}
+
 static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
 {
     struct rd *r = l->rd;
+    if (rd_is_err(y) && p->cmd && rd_redirect(r, p, y)) {
+        if (p->ch)
+            rd_chan_unref(p->ch); /* the command sent again holds its own */
+        return;
+    }
     switch (p->kind) {
     case RP_SETUP:
     case RP_SETUP_LAST: rd_setup_reply(l, p, y); break;
-    case RP_PUB: rd_pub_reply(r, p, y); break;
+    case RP_PUB: rd_pub_reply(l, r, p, y); break;
     case RP_TAIL: rd_tail_reply(r, p->ch, y); break;
     case RP_SYNC: rd_sync_reply(r, p->ch, y); break;
     case RP_FETCH:
@@ -991,8 +1145,10 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
             rd_chan_advance(r, p->ch);
         }
         break;
-    default: break; /* UNSUBSCRIBE, PING, SCRIPT */
+    case RP_SLOTS: rd_slots_reply(r, y); break;
+    default: break; /* UNSUBSCRIBE, PING, SCRIPT, ASKING */
     }
+    free(p->cmd);
     if (p->ch)
         rd_chan_unref(p->ch);
 }
@@ -1063,7 +1219,7 @@ full:
  * answered, then pages after the last id until one is not full. */
 static void rd_chan_advance(struct rd *r, struct rchan *c)
 {
-    struct rlink *l = &r->link[RD_CMD];
+    struct rlink *l = rd_cmd(r, c->name, c->len);
     if (!c->listed || c->live || c->syncing || c->tail_pending || !l->ready)
         return;
     char ks[RD_KEY_MAX], ke[RD_KEY_MAX];
@@ -1092,7 +1248,7 @@ static void rd_chan_advance(struct rd *r, struct rchan *c)
 static int rd_publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, void *ud)
 {
     struct rd *r = (struct rd *)ps;
-    struct rlink *l = &r->link[RD_CMD];
+    struct rlink *l = rd_cmd(r, m->channel, m->channel_len);
     char epoch[PW_EPOCH_LEN + 1], maxlen[24], ks[RD_KEY_MAX], ke[RD_KEY_MAX], kn[RD_KEY_MAX];
     if (!l->ready || !rl_can(l)) {
         pw_msg_unref(m);
@@ -1134,7 +1290,7 @@ static int rd_subscribe(struct pw_pubsub *ps, const char *ch, size_t n, struct p
         /* the tail first, on the command link: a page fetched after this
          * returns is read after it, so nothing newer than that page is missed */
         rd_chan_advance(r, c);
-        struct rlink *l = &r->link[RD_SUB];
+        struct rlink *l = r->link[RD_SUB];
         if (l->ready) {
             char kn[RD_KEY_MAX];
             rd_key(kn, ch, n, 'n');
@@ -1165,7 +1321,7 @@ static void rd_unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
     s->chan = NULL;
     if (--c->nsubs)
         return;
-    struct rlink *l = &r->link[RD_SUB];
+    struct rlink *l = r->link[RD_SUB];
     if (l->ready) {
         char kn[RD_KEY_MAX];
         rd_key(kn, c->name, c->len, 'n');
@@ -1179,9 +1335,9 @@ static void rd_unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
 static int rd_fetch(struct pw_pubsub *ps, const struct pw_fetch_req *rq)
 {
     struct rd *r = (struct rd *)ps;
-    struct rlink *l = &r->link[RD_CMD];
     if (!pw_channel_valid(rq->channel, rq->chlen))
         return PW_ENET_CHANNEL;
+    struct rlink *l = rd_cmd(r, rq->channel, rq->chlen);
     const char *epoch = "!", *sid = "0-0";
     char sbuf[48], cnt[24];
     struct pw_msgid id;
@@ -1225,13 +1381,15 @@ static int rd_fetch(struct pw_pubsub *ps, const struct pw_fetch_req *rq)
 static void rd_cancel(struct pw_pubsub *ps, void *ud)
 {
     struct rd *r = (struct rd *)ps;
-    struct rlink *l = &r->link[RD_CMD];
-    for (size_t i = 0; i < l->qn; i++) {
-        struct rpend *p = &l->q[(l->qhead + i) % l->qcap];
-        if ((p->kind == RP_PUB || p->kind == RP_FETCH) && p->ud == ud) {
-            p->ud = NULL;
-            p->ack = NULL;
-            p->done = NULL;
+    for (size_t k = RD_CMD; k < r->nlinks; k++) {
+        struct rlink *l = r->link[k];
+        for (size_t i = 0; i < l->qn; i++) {
+            struct rpend *p = &l->q[(l->qhead + i) % l->qcap];
+            if ((p->kind == RP_PUB || p->kind == RP_FETCH) && p->ud == ud) {
+                p->ud = NULL;
+                p->ack = NULL;
+                p->done = NULL;
+            }
         }
     }
 }
@@ -1265,8 +1423,8 @@ static void rd_destroy(struct pw_pubsub *ps)
     if (!r)
         return;
     /* the loop is gone (its handles closed by the server): no uv call here */
-    for (int k = 0; k < 2; k++) {
-        struct rlink *l = &r->link[k];
+    for (size_t k = 0; k < r->nlinks; k++) {
+        struct rlink *l = r->link[k];
         struct rpend p;
         while (rl_pop(l, &p)) {
             p.ack = NULL;
@@ -1276,6 +1434,7 @@ static void rd_destroy(struct pw_pubsub *ps)
         free(l->q);
         if (l->rr)
             redisReaderFree(l->rr);
+        free(l);
     }
     for (size_t i = 0; i < r->nbuckets; i++)
         for (struct rchan *c = r->tab[i], *nx; c; c = nx) {
@@ -1288,6 +1447,14 @@ static void rd_destroy(struct pw_pubsub *ps)
         }
     free(r->tab);
     free(r);
+}
+
+static size_t rd_in_flight(const struct rd *r)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < r->nlinks; k++)
+        n += r->link[k]->qn;
+    return n;
 }
 
 /* /metrics: the link, its reconnections, what is in flight. */
@@ -1303,7 +1470,7 @@ static size_t rd_metrics(struct pw_pubsub *ps, char *out, size_t cap)
         "# TYPE pushwire_redis_commands_in_flight gauge\npushwire_redis_commands_in_flight %zu\n"
         "# HELP pushwire_redis_errors_total Redis answers refused or unreadable.\n"
         "# TYPE pushwire_redis_errors_total counter\npushwire_redis_errors_total %llu\n",
-        r->was_up, (unsigned long long)r->m_reconnects, r->link[RD_CMD].qn + r->link[RD_SUB].qn,
+        r->was_up, (unsigned long long)r->m_reconnects, rd_in_flight(r),
         (unsigned long long)r->m_errors);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
@@ -1338,11 +1505,27 @@ struct pw_pubsub *pw_redis_new(const struct pw_redis_opts *o)
     r->reader_max = (r->sync_count > 256 ? r->sync_count : 256) * mm + (16u << 20);
     snprintf(r->why, sizeof r->why, "connecting");
     for (int k = 0; k < 2; k++) {
-        r->link[k].rd = r;
-        r->link[k].kind = k;
-        r->link[k].backoff = RD_BACKOFF_MIN;
+        struct rlink *l = r->link[k] = calloc(1, sizeof *l);
+        if (!l) {
+            r->base.ops->destroy(&r->base);
+            return NULL;
+        }
+        r->nlinks++;
+        l->rd = r;
+        l->kind = k;
+        l->backoff = RD_BACKOFF_MIN;
+        snprintf(l->host, sizeof l->host, "%s", o->url.host);
+        l->port = o->url.port;
     }
     return &r->base;
+}
+
+static void rl_start(struct rlink *l)
+{
+    uv_timer_init(l->rd->loop, &l->timer);
+    l->timer.data = l;
+    uv_unref((uv_handle_t *)&l->timer);
+    rl_connect(l);
 }
 
 void pw_redis_attach(struct pw_pubsub *ps, uv_loop_t *loop)
@@ -1355,11 +1538,6 @@ void pw_redis_attach(struct pw_pubsub *ps, uv_loop_t *loop)
     r->tick.data = r;
     uv_unref((uv_handle_t *)&r->tick);
     uv_timer_start(&r->tick, rd_tick_cb, RD_TICK_MS, RD_TICK_MS);
-    for (int k = 0; k < 2; k++) {
-        struct rlink *l = &r->link[k];
-        uv_timer_init(loop, &l->timer);
-        l->timer.data = l;
-        uv_unref((uv_handle_t *)&l->timer);
-        rl_connect(l);
-    }
+    for (size_t k = 0; k < r->nlinks; k++)
+        rl_start(r->link[k]);
 }
