@@ -77,3 +77,48 @@ datas() { jq -r 'select(.id != null) | .data' "$1"; }
 pub_to() {
     curl -sS --fail --max-time 5 --data-binary "$3" "$1/pub/$2" | jq -r .id
 }
+
+# cluster_start — three redis-servers with --cluster-enabled yes joined by
+# `redis-cli --cluster create` (3 primaries, no replicas); sets CLUSTER_PORTS
+# and REDIS_URL (the first); waits for cluster_state:ok (20 s at most)
+cluster_start() {
+    command -v redis-server >/dev/null || { missing "redis-server (Debian redis-server)"; return 1; }
+    # the cluster bus listens on PORT+10000: both must be free
+    CLUSTER_PORTS=$($PY -c '
+import socket
+got = []
+while len(got) < 3:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if p > 55000 or p in got:
+        s.close(); continue
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", p + 10000)); got.append(p)
+    except OSError:
+        pass
+    t.close(); s.close()
+print(" ".join(map(str, got)))')
+    local p i addrs=
+    for p in $CLUSTER_PORTS; do
+        mkdir -p "$BATS_TEST_TMPDIR/cluster-$p"
+        redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --cluster-enabled yes \
+            --cluster-config-file nodes.conf --dir "$BATS_TEST_TMPDIR/cluster-$p" \
+            --logfile "$BATS_TEST_TMPDIR/cluster-$p/redis.log" </dev/null >/dev/null 2>&1 3>&- &
+        REDIS_PIDS="${REDIS_PIDS:-} $!"
+        addrs="$addrs 127.0.0.1:$p"
+    done
+    for p in $CLUSTER_PORTS; do
+        for ((i = 0; i < 100; i++)); do redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+    done
+    # shellcheck disable=SC2086
+    timeout 30 redis-cli --cluster create $addrs --cluster-replicas 0 --cluster-yes >"$BATS_TEST_TMPDIR/cluster-create.log" 2>&1 ||
+        { cat "$BATS_TEST_TMPDIR/cluster-create.log" >&2; return 1; }
+    for p in $CLUSTER_PORTS; do
+        for ((i = 0; i < 200; i++)); do
+            redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+            sleep 0.1
+        done
+        redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || { echo "cluster not ok on $p" >&2; return 1; }
+    done
+    REDIS_URL=redis://127.0.0.1:${CLUSTER_PORTS%% *}
+}
