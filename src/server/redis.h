@@ -3,8 +3,9 @@
  * and history, and a restart loses nothing Redis holds.  Key layout and the
  * notification format: proto/redis_wire.h and docs/REDIS.md.
  *
- * Two connections on the server's libuv loop, never a blocking call: one
- * for commands (publishes by EVALSHA of a script that makes the channel's
+ * Connections on the server's libuv loop, never a blocking call: one
+ * for commands (one per primary in a Cluster: CLUSTER SLOTS, MOVED, ASK;
+ * publishes by EVALSHA of a script that makes the channel's
  * epoch when missing, XADDs and PUBLISHes a notification; pages of history
  * by another script around XRANGE), pipelined; one subscribed to the
  * notifications of the channels this node has subscribers for.  A channel
