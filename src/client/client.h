@@ -29,6 +29,10 @@ struct pw_stream_opts {
     const char *cacert;          /* PEM file, NULL: the system store */
     int insecure;                /* 1: no certificate verification */
     const char *alpn;            /* e.g. "http/1.1", NULL: none */
+    const char *cert, *key;      /* client certificate chain and its key (PEM
+                                    files; key NULL: in the cert file), or NULL */
+    const char *unix_path;       /* connect to this Unix socket instead of
+                                    url's host and port (no proxy then) */
 };
 
 struct pw_stream_cb {
@@ -66,7 +70,10 @@ struct pw_stream {
     struct pw_stream_cb cb;
     uv_getaddrinfo_t gai;
     struct addrinfo *ai, *ai_cur;
-    uv_tcp_t tcp;
+    union {                  /* the socket: TCP, or a Unix socket (unix_path) */
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    };
     uv_connect_t creq;
     uv_write_t wreq;
     uv_prepare_t flush;

@@ -35,8 +35,9 @@ static int pw__map_curl(CURLcode c)
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
         return PW_ECL_TLS_VERIFY;
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
+        return PW_ECL_CLIENT_CERT;
+    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_USE_SSL_FAILED:
@@ -312,6 +313,12 @@ struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,
         curl_easy_setopt(e, CURLOPT_PROXY, "");
     if (o->cacert)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
+    if (o->cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, o->key ? o->key : o->cert);
+    }
+    if (o->unix_socket)
+        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, o->unix_socket);
     if (o->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

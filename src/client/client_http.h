@@ -38,6 +38,8 @@ struct pw_httpc_opts {
     /* a POST of these bytes (copied) instead of a GET when body is set */
     const void *body;
     size_t body_len;
+    const char *cert, *key;      /* client certificate chain and key (PEM), or NULL */
+    const char *unix_socket;     /* talk HTTP over this Unix socket (proxies ignored) */
 };
 
 struct pw_httpc_cb {

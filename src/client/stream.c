@@ -247,6 +247,40 @@ static void pw__tls_step(struct pw_stream *s)
     pw__st_fail(s, PW_ECL_TLS, "TLS handshake with '%s' failed: %s", s->url.host, buf);
 }
 
+/* an encrypted key would make OpenSSL ask on the terminal: refuse instead */
+static int pw__tls_no_passphrase(char *buf, int size, int rw, void *ud)
+{
+    (void)buf;
+    (void)size;
+    (void)rw;
+    (void)ud;
+    return -1;
+}
+
+/* mutual TLS: the certificate chain and key we present, when asked */
+static int pw__tls_client_cert(struct pw_stream *s, SSL_CTX *ctx)
+{
+    if (!s->o.cert)
+        return 0;
+    const char *key = s->o.key ? s->o.key : s->o.cert;
+    SSL_CTX_set_default_passwd_cb(ctx, pw__tls_no_passphrase);
+    ERR_clear_error();
+    const char *what = "certificate";
+    if (SSL_CTX_use_certificate_chain_file(ctx, s->o.cert) == 1) {
+        what = "key";
+        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1) {
+            what = "key for the certificate";
+            if (SSL_CTX_check_private_key(ctx) == 1)
+                return 0;
+        }
+    }
+    char buf[256];
+    pw__tls_errstr(buf, sizeof buf);
+    snprintf(s->detail, sizeof s->detail, "cannot use the client %s '%s': %s", what,
+             strcmp(what, "certificate") == 0 ? s->o.cert : key, buf);
+    return PW_ECL_CLIENT_CERT;
+}
+
 static int pw__tls_start(struct pw_stream *s)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -270,6 +304,9 @@ static int pw__tls_start(struct pw_stream *s)
             SSL_CTX_set_default_verify_paths(ctx);
         }
     }
+    int rc = pw__tls_client_cert(s, ctx);
+    if (rc)
+        return rc;
     SSL *ssl = SSL_new(ctx);
     if (!ssl)
         return PW_ENOMEM;
@@ -590,11 +627,17 @@ static void pw__st_connect_cb(uv_connect_t *req, int status)
     if (status < 0) {
         if (status == UV_ECANCELED)
             return;
+        if (s->o.unix_path) {
+            pw__st_fail(s, PW_ECL_CONNECT, "cannot connect to Unix socket '%s': %s", s->o.unix_path,
+                        uv_strerror(status));
+            return;
+        }
         /* the handle must be closed before it can connect again */
         pw__st_try_next(s, status);
         return;
     }
-    uv_tcp_nodelay(&s->tcp, 1);
+    if (!s->o.unix_path)
+        uv_tcp_nodelay(&s->tcp, 1);
     int rc = uv_read_start((uv_stream_t *)&s->tcp, pw__st_alloc, pw__st_read_cb);
     if (rc < 0) {
         pw__st_fail(s, PW_ECL_CONNECT, "read start: %s", uv_strerror(rc));
@@ -707,6 +750,20 @@ static void pw__st_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     pw__st_try_next(s, 0);
 }
 
+/* --unix-socket: no name to resolve, no proxy; the result comes through
+ * the connect callback, from the loop */
+static void pw__st_unix_connect(struct pw_stream *s)
+{
+    s->state = PW_ST_CONNECT;
+    snprintf(s->peer, sizeof s->peer, "%s", s->o.unix_path);
+    uv_pipe_init(s->loop, &s->pipe, 0);
+    s->pipe.data = s;
+    s->tcp_init = 1;
+    s->open_handles++;
+    s->creq.data = s;
+    uv_pipe_connect(&s->creq, &s->pipe, s->o.unix_path, pw__st_connect_cb);
+}
+
 int pw_stream_open(struct pw_stream *s, uv_loop_t *loop, const struct pw_stream_opts *o,
                    const struct pw_stream_cb *cb)
 {
@@ -724,6 +781,10 @@ int pw_stream_open(struct pw_stream *s, uv_loop_t *loop, const struct pw_stream_
     s->flush_init = 1;
     s->open_handles = 1;
     s->state = PW_ST_RESOLVE;
+    if (o->unix_path) {
+        pw__st_unix_connect(s);
+        return 0;
+    }
     if (o->proxy) {
         s->proxy = *o->proxy;
         s->has_proxy = 1;
