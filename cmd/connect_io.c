@@ -329,7 +329,6 @@ static void in_line(struct pw_stdin *in, const uint8_t *p, size_t n)
     struct pwc *c = in->data;
     if (c->finished || c->done_receiving)
         return;
-    c->last_activity = uv_now(c->loop);
     int binary = c->o.binary;
     if (!binary) {
         if (c->stdin_tty && n && p[0] == '/') {
@@ -341,6 +340,13 @@ static void in_line(struct pw_stdin *in, const uint8_t *p, size_t n)
         binary = !pw_utf8_valid(p, n);
     }
     send_counted(c, binary, p, n);
+}
+
+/* after each read (not each record): --idle, back-pressure */
+static void in_read(struct pw_stdin *in)
+{
+    struct pwc *c = in->data;
+    pwc_activity(c);
     if (c->tp->pending && c->tp->pending(c) > PWC_STDIN_HIGH_WATER)
         pw_stdin_pause(&c->in);
 }
@@ -364,7 +370,7 @@ static void in_end(struct pw_stdin *in, int err)
 
 static void stdin_start(struct pwc *c)
 {
-    static const struct pw_stdin_cb cb = {in_line, in_long, in_end};
+    static const struct pw_stdin_cb cb = {in_line, in_long, in_end, in_read};
     struct pw_stdin_opts o = {0, c->o.binary ? PW_LINES_RAW : c->o.sep, PWC_STDIN_MAX_LINE};
     c->in.data = c;
     c->in_started = 1;

@@ -34,6 +34,8 @@ static void pw__in_records(struct pw_stdin *in, const char *p, size_t n)
 {
     in->in_cb++;
     pw_lines_feed(&in->lines, (const uint8_t *)p, n, &pw__in_lines_cb, in);
+    if (!in->closing && in->cb.on_read)
+        in->cb.on_read(in);
     pw__in_after(in);
 }
 

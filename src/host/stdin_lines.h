@@ -36,6 +36,9 @@ struct pw_stdin_cb {
     /* End of input: err 0 at EOF, else a libuv error code.  A last record
      * without its delimiter was delivered before.  Once. */
     void (*on_end)(struct pw_stdin *in, int err);
+    /* The records of one read are delivered (may be NULL): a place for
+     * what need not be done per record (back-pressure). */
+    void (*on_read)(struct pw_stdin *in);
 };
 
 struct pw_stdin_opts {

@@ -63,7 +63,11 @@ int pw_lines_feed(struct pw_lines *l, const uint8_t *p, size_t n, const struct p
         const uint8_t *d = memchr(p, l->delim, (size_t)(e - p));
         if (!d)
             break;
-        int rc = pw__lines_record(l, p, (size_t)(d - p), cb, ud);
+        size_t k = (size_t)(d - p);
+        /* the common case first: a whole record inside this chunk */
+        int rc = !l->part.len && !l->overlong && (!l->max || k <= l->max)
+                     ? pw__lines_deliver(l, p, k, cb, ud)
+                     : pw__lines_record(l, p, k, cb, ud);
         if (rc)
             return rc;
         p = d + 1;

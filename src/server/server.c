@@ -683,7 +683,7 @@ static void srv__stdin_end(struct pw_stdin *in, int err)
 
 static void srv__stdin_start(struct srv *s)
 {
-    static const struct pw_stdin_cb cb = {srv__stdin_line, srv__stdin_long, srv__stdin_end};
+    static const struct pw_stdin_cb cb = {srv__stdin_line, srv__stdin_long, srv__stdin_end, NULL};
     struct pw_stdin_opts o = {0, '\n', s->o->max_message};
     s->in.data = s;
     pw_stdin_start(&s->in, s->loop, &o, &cb);
