@@ -85,6 +85,8 @@ struct pw_stream {
     struct pw_buf plain;     /* TLS: plaintext waiting to be encrypted */
     int proxy_step;
     void *ssl_ctx, *ssl, *rbio, *wbio;
+    int cert_asked;          /* the TLS server asked for a client certificate */
+    uint64_t plain_in;       /* plaintext bytes handed to on_data */
     uint8_t rbuf[65536];
     uint8_t tbuf[65536];
 };

@@ -70,6 +70,7 @@ struct pw_httpc {
     char *url;              /* the final response's URL (malloc'd) */
     int head_seen, stopped, done, freed, closing, has_location;
     char errbuf[256];
+    int cert_asked;         /* the TLS server asked for a client certificate */
 };
 
 struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,

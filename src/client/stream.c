@@ -257,11 +257,25 @@ static int pw__tls_no_passphrase(char *buf, int size, int rw, void *ud)
     return -1;
 }
 
+/* no --cert, and the server asks for one: note it (a server that then
+ * hangs up is explained), and go on without */
+static int pw__tls_cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    struct pw_stream *s = SSL_get_app_data(ssl);
+    if (s)
+        s->cert_asked = 1;
+    return 0;
+}
+
 /* mutual TLS: the certificate chain and key we present, when asked */
 static int pw__tls_client_cert(struct pw_stream *s, SSL_CTX *ctx)
 {
-    if (!s->o.cert)
+    if (!s->o.cert) {
+        SSL_CTX_set_client_cert_cb(ctx, pw__tls_cert_asked);
         return 0;
+    }
     const char *key = s->o.key ? s->o.key : s->o.cert;
     SSL_CTX_set_default_passwd_cb(ctx, pw__tls_no_passphrase);
     ERR_clear_error();
@@ -311,6 +325,7 @@ static int pw__tls_start(struct pw_stream *s)
     if (!ssl)
         return PW_ENOMEM;
     s->ssl = ssl;
+    SSL_set_app_data(ssl, s);
     BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
     if (!r || !w) {
         BIO_free(r);
@@ -368,6 +383,7 @@ static void pw__tls_read(struct pw_stream *s, const uint8_t *p, size_t n)
         ERR_clear_error();
         int r = SSL_read(s->ssl, s->tbuf, sizeof s->tbuf);
         if (r > 0) {
+            s->plain_in += (uint64_t)r;
             s->cb.on_data(s, s->tbuf, (size_t)r);
             if (s->ended || s->closing)
                 return;
@@ -598,6 +614,13 @@ static void pw__st_read_cb(uv_stream_t *h, ssize_t n, const uv_buf_t *b)
     }
     if (n == 0)
         return;
+    if (s->cert_asked && !s->plain_in && (n == UV_EOF || n == UV_ECONNRESET)) {
+        /* with TLS 1.3 the server judges our (missing) certificate after
+         * the handshake: its refusal is a hang-up before any answer */
+        pw__st_fail(s, PW_ECL_CLIENT_CERT, "'%s' asked for a client certificate and closed the "
+                    "connection without an answer (give one with --cert)", s->url.host);
+        return;
+    }
     if (n == UV_EOF) {
         if (s->state == PW_ST_PROXY)
             pw__st_fail(s, PW_ECL_PROXY, "proxy '%s' closed the connection", s->proxy.host);
