@@ -62,6 +62,8 @@
     X(CERT, 0, "cert", PW_FILE, "present this client certificate (PEM, with its chain) for mutual TLS") \
     X(KEY, 0, "key", PW_FILE, "the private key of --cert (PEM; default: the --cert file)")
 
+#define STDOUT_BUFFER (64u << 10) /* a pipe's stdout: flushed once a loop turn */
+
 enum { CONNECT_OPTS(PW_OPT_ENUM) };
 static const struct pw_opt connect_opts[] = {CONNECT_OPTS(PW_OPT_ROW){0}};
 
@@ -607,7 +609,7 @@ static int connect_main(int argc, char **argv)
     }
     c.tp = c.o.url.scheme[0] == 'w' ? &pwc_ws : c.o.poll ? &pwc_poll : &pwc_sse;
     if (!isatty(1))
-        setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+        setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER);
     c.t0 = (double)uv_hrtime() / 1e9;
     run(&c);
     fflush(stdout);

@@ -148,6 +148,10 @@ void pwc_set_last_id(struct pwc *c, const char *id);
 /* the id to begin with (--since, --cursor-file): not written back */
 void pwc_load_last_id(struct pwc *c, const char *id);
 void pwc_clear_last_id(struct pwc *c, int save);
+/* url (or a request target) with its query parameter NAME set to value,
+ * percent-encoded, replacing any NAME= there (value "": only removed);
+ * the fragment is dropped.  NUL-terminated in b; 0 or PW_ETOOBIG/NOMEM. */
+int pwc_url_with(struct pw_buf *b, const char *url, const char *name, const char *value);
 static inline const char *pwc_last_id(const struct pwc *c)
 {
     return c->last_id.len ? (const char *)c->last_id.p : "";

@@ -5,6 +5,7 @@
  * stdin ends (--linger, --count, --wait). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,10 @@
 #include "proto/transcript.h"
 #include "proto/utf8.h"
 #include "proto/ws_frame.h"
+
+#define CONTROL_MAX 125       /* a ping's payload (RFC 6455 §5.5) */
+#define CLOSE_ARG_MAX 150     /* "/close CODE REASON" read; the reason is cut to fit a frame */
+#define SLASH_BINARY_MAX 4096 /* bytes one /binary sends */
 
 /* ---- stdout ------------------------------------------------------------- */
 
@@ -87,7 +92,7 @@ static void cursor_save(struct pwc *c)
 {
     if (!c->o.cursor_file)
         return;
-    char tmp[4200];
+    char tmp[PATH_MAX + 32];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", c->o.cursor_file, (int)getpid()) >= (int)sizeof tmp) {
         if (!c->cursor_warned++)
             pwc_info(c, "cannot write '%s': the path is too long", c->o.cursor_file);
@@ -142,6 +147,30 @@ void pwc_clear_last_id(struct pwc *c, int save)
     c->last_id.len = 0;
     if (save)
         cursor_save(c);
+}
+
+int pwc_url_with(struct pw_buf *b, const char *url, const char *name, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t nl = strlen(name);
+    const char *q = strpbrk(url, "?#");
+    b->len = 0;
+    int rc = pw_buf_append(b, url, q ? (size_t)(q - url) : strlen(url));
+    char sep = '?';
+    for (const char *p = q && *q == '?' ? q + 1 : ""; *p && *p != '#' && !rc;) {
+        size_t l = strcspn(p, "&#");
+        if (l && !(l > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')) {
+            rc = pw_buf_printf(b, "%c%.*s", sep, (int)l, p);
+            sep = '&';
+        }
+        p += l + (p[l] == '&');
+    }
+    if (!rc && *value)
+        rc = pw_buf_printf(b, "%c%s=", sep, name);
+    for (const unsigned char *p = (const unsigned char *)value; *p && !rc; p++)
+        rc = isalnum(*p) || strchr("-._~", *p) ? pw_buf_putc(b, *p)
+                                                : pw_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    return rc ? rc : pw_buf_putc(b, 0);
 }
 
 /* ---- messages in ------------------------------------------------------------ */
@@ -260,7 +289,7 @@ static int hexval(int ch)
 
 static void slash_binary(struct pwc *c, const char *arg, size_t al)
 {
-    uint8_t buf[4096];
+    uint8_t buf[SLASH_BINARY_MAX];
     size_t k = 0;
     for (size_t i = 0; i < al; i++) {
         if (arg[i] == ' ')
@@ -278,8 +307,8 @@ static void slash_binary(struct pwc *c, const char *arg, size_t al)
 
 static void slash_close(struct pwc *c, const char *arg, size_t al)
 {
-    char tmp[160];
-    snprintf(tmp, sizeof tmp, "%.*s", (int)(al < 150 ? al : 150), arg);
+    char tmp[CLOSE_ARG_MAX + 1];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)(al < CLOSE_ARG_MAX ? al : CLOSE_ARG_MAX), arg);
     unsigned code = PW_WS_CLOSE_NORMAL;
     char *rest = tmp;
     if (*tmp) {
@@ -313,7 +342,7 @@ static int slash_command(struct pwc *c, const char *p, size_t n)
     while (al && *arg == ' ')
         arg++, al--;
     if (strcmp(cmd, "ping") == 0 && c->tp->ping)
-        c->tp->ping(c, (const uint8_t *)arg, al > 125 ? 125 : al);
+        c->tp->ping(c, (const uint8_t *)arg, al > CONTROL_MAX ? CONTROL_MAX : al);
     else if (strcmp(cmd, "close") == 0)
         slash_close(c, arg, al);
     else if (strcmp(cmd, "binary") == 0)

@@ -5,7 +5,6 @@
  * server's body is one message, resumed with ETag / Last-Modified
  * (If-None-Match / If-Modified-Since), as nchan does it.  The next request
  * goes out as soon as an answer is in. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,27 +144,7 @@ static const char *poll_url(struct poll *s)
     const char *u = c->o.url_str, *id = pwc_last_id(c);
     if (!id[0] || s->etag[0] || s->last_mod[0])
         return u;
-    struct pw_buf *b = &s->url;
-    b->len = 0;
-    const char *q = strchr(u, '?');
-    int rc = pw_buf_append(b, u, q ? (size_t)(q - u) : strlen(u));
-    char sep = '?';
-    for (const char *p = q ? q + 1 : ""; *p && !rc;) {
-        size_t l = strcspn(p, "&#");
-        if (l && !(l >= 7 && strncmp(p, "cursor=", 7) == 0)) {
-            rc = pw_buf_printf(b, "%c%.*s", sep, (int)l, p);
-            sep = '&';
-        }
-        if (p[l] != '&')
-            break;
-        p += l + 1;
-    }
-    static const char hex[] = "0123456789ABCDEF";
-    rc = rc ? rc : pw_buf_printf(b, "%ccursor=", sep);
-    for (const unsigned char *p = (const unsigned char *)id; *p && !rc; p++)
-        rc = isalnum(*p) || strchr("-._~", *p) ? pw_buf_putc(b, *p)
-                                                : pw_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-    return rc || pw_buf_putc(b, 0) ? u : (const char *)b->p;
+    return pwc_url_with(&s->url, u, "cursor", id) ? u : (const char *)s->url.p;
 }
 
 static void poll_start(struct pwc *c)

@@ -1,7 +1,6 @@
 /* connect_ws.c — the WebSocket transport of `connect` (client/client_ws.h):
  * frames to and from the core, the wire view, --ping, the closing
  * handshake, and resuming with ?since= and pushwire.v1. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,47 +338,15 @@ static void on_end(struct pw_wsc *ws, int err)
 
 /* ---- starting ----------------------------------------------------------------------- */
 
-static int append_pct(struct pw_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int rc = isalnum(*p) || strchr("-._~", *p)
-                     ? pw_buf_putc(b, *p)
-                     : pw_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 /* The URL's target with since=ID (replacing one already there), whole;
  * NULL when the URL's own target will do. */
 static const char *resume_target(struct ws *w)
 {
-    const char *t = w->c->o.url.target, *id = pwc_last_id(w->c);
-    if (!id[0] && !w->since_dropped)
+    const char *id = pwc_last_id(w->c);
+    if (!id[0] && !w->since_dropped) /* (since_dropped, no id: resume from now) */
         return NULL;
-    struct pw_buf *b = &w->target;
-    b->len = 0;
-    const char *q = strchr(t, '?');
-    int rc = pw_buf_append(b, t, q ? (size_t)(q - t) : strlen(t));
-    char sep = '?';
-    for (const char *p = q ? q + 1 : ""; *p && !rc;) {
-        size_t l = strcspn(p, "&");
-        if (l && !(l >= 6 && strncmp(p, "since=", 6) == 0)) {
-            rc = pw_buf_printf(b, "%c%.*s", sep, (int)l, p);
-            sep = '&';
-        }
-        p += l + (p[l] == '&');
-    }
-    if (!rc && id[0]) { /* (without one: since_dropped, resume from now) */
-        rc = pw_buf_printf(b, "%csince=", sep);
-        if (!rc)
-            rc = append_pct(b, id);
-    }
-    if (rc || pw_buf_putc(b, 0))
-        return NULL;
-    return (const char *)b->p;
+    return pwc_url_with(&w->target, w->c->o.url.target, "since", id) ? NULL
+                                                                      : (const char *)w->target.p;
 }
 
 static void ws_start(struct pwc *c)
