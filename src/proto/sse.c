@@ -331,7 +331,7 @@ int pw_sse_check_content_type(const char *ct)
     while (*s == ';') {
         s = pw__ws(s + 1);
         size_t vl = strcspn(s, ";");
-        if (pw__word(s, "charset", "=")) {
+        if (vl > 7 && s[7] == '=' && pw__word(s, "charset", "=")) {
             const char *v = s + 8;
             size_t n = vl - 8;
             while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))

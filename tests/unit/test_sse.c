@@ -392,6 +392,8 @@ static void test_content_type(void)
         {"text/event-stream; charset=iso-8859-1", PW_ESSE_CHARSET},
         {"text/event-stream; charset=utf8", PW_ESSE_CHARSET},
         {"text/event-stream; charset=", PW_ESSE_CHARSET},
+        {"text/event-stream; charset", 0},          /* no '=': not a charset (fuzz) */
+        {"text/event-stream; charset;x=y", 0},
         {"text/event-streams", PW_ESSE_NOT_STREAM},
         {"text/event-stream x", PW_ESSE_NOT_STREAM},
         {"text/html", PW_ESSE_NOT_STREAM},
