@@ -1,5 +1,7 @@
 /* server.c — the loop: listeners, connections, the shared read buffer, the
- * corked output queue, timers, signals and stdin publishing.  See srv.h. */
+ * corked output queue, timers, signals and stdin publishing.  It knows no
+ * protocol: what depends on a connection's transport goes through c->ops
+ * (srv.h). */
 #include "srv.h"
 
 #include <stdarg.h>
@@ -8,10 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const srv_tr_name[TR_N] = {"http", "ws", "sse", "poll"};
-
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void srv__dirty(struct srv_conn *c);
 
 /* ---- logging (formatted by the applet) ---- */
 
@@ -20,7 +21,7 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
 {
     if (!s->o->log || (c && s->o->quiet))
         return;
-    char detail[512], peer[64] = "";
+    char detail[SRV_LOG_DETAIL_MAX], peer[SRV_ADDR_MAX] = "";
     detail[0] = 0;
     if (fmt) {
         va_list ap;
@@ -37,7 +38,7 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
             pw_net_format_addr((struct sockaddr *)&ss, peer, sizeof peer);
         ev.conn = c->id;
         ev.peer = peer[0] ? peer : NULL;
-        ev.transport = srv_tr_name[c->tr];
+        ev.transport = c->ops->name;
         ev.channel = c->channel;
     }
     ev.status = status;
@@ -63,7 +64,7 @@ static void srv__seg_release(struct srv *s, struct srv_seg *g)
 {
     if (g->ref)
         pw_msg_unref(g->ref);
-    else if (g->cap == SRV_CHUNK && s->npool < 1024) {
+    else if (g->cap == SRV_CHUNK && s->npool < SRV_POOL_MAX) {
         *(void **)g->base = s->pool;
         s->pool = g->base;
         s->npool++;
@@ -74,9 +75,9 @@ static void srv__seg_release(struct srv *s, struct srv_seg *g)
 static struct srv_seg *srv__seg_new(struct srv_conn *c)
 {
     if (c->nseg == c->capseg) {
-        if (c->capseg >= 4096)
+        if (c->capseg >= SRV_SEG_MAX)
             return NULL;
-        uint16_t nc = c->capseg ? (uint16_t)(c->capseg * 2) : 4;
+        uint16_t nc = c->capseg ? (uint16_t)(c->capseg * 2) : SRV_SEG_FIRST;
         struct srv_seg *g = realloc(c->seg, nc * sizeof *g);
         if (!g)
             return NULL;
@@ -116,13 +117,13 @@ int srv_out(struct srv_conn *c, const void *p, size_t n)
         n -= k;
         c->qbytes += k;
     }
-    srv_dirty(c);
+    srv__dirty(c);
     return 0;
 }
 
 int srv_outf(struct srv_conn *c, const char *fmt, ...)
 {
-    char tmp[2048];
+    char tmp[SRV_OUTF_MAX];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
@@ -146,7 +147,7 @@ int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc)
     g->base = m->enc[enc].p;
     g->end = (uint32_t)len;
     c->qbytes += len;
-    srv_dirty(c);
+    srv__dirty(c);
     return 0;
 }
 
@@ -177,7 +178,7 @@ static void srv__consume(struct srv_conn *c, size_t n)
         memmove(c->seg, c->seg + i, (c->nseg - i) * sizeof *c->seg);
         c->nseg = (uint16_t)(c->nseg - i);
     }
-    if (c->nseg == 0 && c->capseg > 8) { /* a burst's big array; small ones: the tick */
+    if (c->nseg == 0 && c->capseg > SRV_SEG_KEEP) { /* a burst's big array */
         free(c->seg);
         c->seg = NULL;
         c->capseg = 0;
@@ -202,10 +203,8 @@ static void srv__write_cb(uv_write_t *req, int status)
     size_t n = 0;
     for (uint16_t i = 0; i < c->busy; i++)
         n += c->seg[i].end - c->seg[i].start;
-    uint16_t busy = c->busy;
     c->busy = 0;
     c->writing = 0;
-    (void)busy;
     srv__consume(c, n);
     if (status < 0) {
         if (!c->closing)
@@ -227,51 +226,62 @@ static void srv__shutdown_cb(uv_shutdown_t *req, int status)
         c->t_deadline = uv_now(c->srv->loop) + SRV_CLOSE_GRACE_MS;
 }
 
+static unsigned srv__iov(const struct srv_conn *c, uv_buf_t *iov)
+{
+    unsigned k = c->nseg < SRV_IOV ? c->nseg : SRV_IOV;
+    for (unsigned i = 0; i < k; i++)
+        iov[i] = uv_buf_init((char *)c->seg[i].base + c->seg[i].start, c->seg[i].end - c->seg[i].start);
+    return k;
+}
+
+/* The one place queued bytes leave for the peer (a TLS layer goes here:
+ * the segments through SSL_write into a memory BIO, the BIO's bytes to the
+ * socket): as much as the socket takes now, the rest through one uv_write
+ * whose callback flushes again.  Closes the connection on an error. */
+static void srv__write(struct srv_conn *c)
+{
+    uv_buf_t iov[SRV_IOV];
+    unsigned k = srv__iov(c, iov);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
+    if (r == UV_EAGAIN)
+        r = 0;
+    if (r < 0) {
+        srv_close(c, uv_strerror(r));
+        return;
+    }
+    c->srv->m_bytes_out += (uint64_t)r;
+    srv__consume(c, (size_t)r);
+    if (c->nseg == 0)
+        return;
+    /* the socket is full (or partial write): hand the rest to libuv */
+    k = srv__iov(c, iov);
+    uv_write_t *req = malloc(sizeof *req);
+    if (!req) {
+        srv_close(c, "out of memory");
+        return;
+    }
+    req->data = c;
+    c->busy = (uint16_t)k;
+    c->writing = 1;
+    r = uv_write(req, (uv_stream_t *)&c->tcp, iov, k, srv__write_cb);
+    if (r < 0) {
+        free(req);
+        c->busy = 0;
+        c->writing = 0;
+        srv_close(c, uv_strerror(r));
+    }
+}
+
 static void srv__flush(struct srv_conn *c)
 {
     if (c->closing || c->writing)
         return;
-    while (c->nseg) {
-        uv_buf_t iov[64];
-        unsigned k = c->nseg < 64 ? c->nseg : 64;
-        for (unsigned i = 0; i < k; i++)
-            iov[i] = uv_buf_init((char *)c->seg[i].base + c->seg[i].start,
-                                 c->seg[i].end - c->seg[i].start);
-        int r = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
-        if (r == UV_EAGAIN)
-            r = 0;
-        if (r < 0) {
-            srv_close(c, uv_strerror(r));
+    if (c->nseg) {
+        srv__write(c);
+        if (c->closing || c->writing)
             return;
-        }
-        c->srv->m_bytes_out += (uint64_t)r;
-        srv__consume(c, (size_t)r);
-        if (c->nseg == 0)
-            break;
-        /* the socket is full (or partial write): hand the rest to libuv */
-        k = c->nseg < 64 ? c->nseg : 64;
-        for (unsigned i = 0; i < k; i++) {
-            iov[i] = uv_buf_init((char *)c->seg[i].base + c->seg[i].start,
-                                 c->seg[i].end - c->seg[i].start);
-        }
-        uv_write_t *req = malloc(sizeof *req);
-        if (!req) {
-            srv_close(c, "out of memory");
-            return;
-        }
-        req->data = c;
-        c->busy = (uint16_t)k;
-        c->writing = 1;
-        r = uv_write(req, (uv_stream_t *)&c->tcp, iov, k, srv__write_cb);
-        if (r < 0) {
-            free(req);
-            c->busy = 0;
-            c->writing = 0;
-            srv_close(c, uv_strerror(r));
-        }
-        return;
     }
-    if (!c->reading && !c->closing && c->state != ST_DONE && c->qbytes < c->srv->o->send_buffer / 4)
+    if (!c->reading && !c->close_after && c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer))
         srv_read_pause(c, 0);
     if (c->close_after && !c->shut) {
         c->shut = 1;
@@ -287,7 +297,7 @@ static void srv__flush(struct srv_conn *c)
     }
 }
 
-void srv_dirty(struct srv_conn *c)
+static void srv__dirty(struct srv_conn *c)
 {
     if (c->dirty || c->closing)
         return;
@@ -305,8 +315,11 @@ static void srv__check_cb(uv_check_t *h)
         c->dirty = 0;
         if (c->closing)
             continue;
-        if (c->tr == TR_POLL && c->poll_ready)
-            srv_poll_flush(c);
+        if (c->ready) {
+            c->ready = 0;
+            if (c->ops->ready && !c->close_after)
+                c->ops->ready(c);
+        }
         srv__flush(c);
     }
 }
@@ -319,7 +332,7 @@ static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     (void)hint;
     /* one buffer per loop: read_cb consumes it before the next alloc */
     size_t len = SRV_RBUF;
-    if (c->state == ST_POLL && c->in.max - c->in.len < len) {
+    if (!c->ops->input && c->in.max - c->in.len < len) {
         /* parked: read no more than c->in can keep, so nothing is lost and a
          * client that goes away is still seen while there is room; none
          * left gives UV_ENOBUFS and reading pauses (srv__read_cb) */
@@ -336,8 +349,6 @@ static void srv__on_close(uv_handle_t *h)
         srv__seg_release(s, &c->seg[i]);
     free(c->seg);
     pw_buf_free(&c->in);
-    if (!c->ws)
-        srv_http_st_free(c);
     free(c->channel);
     free(c);
 }
@@ -350,10 +361,9 @@ void srv_close(struct srv_conn *c, const char *why)
     srv_log(s, c, "close", 0, 0, "%s", why ? why : "done");
     srv_unsubscribe(c);
     srv__drop_queue(c);
-    if (c->ws)
-        srv_ws_free(c);
+    c->ops->free(c);
     c->closing = 1;
-    s->m_by_tr[c->tr]--;
+    s->m_by_slot[c->ops->slot]--;
     s->nconns--;
     c->prev->next = c->next;
     c->next->prev = c->prev;
@@ -362,19 +372,27 @@ void srv_close(struct srv_conn *c, const char *why)
 
 void srv_end(struct srv_conn *c)
 {
-    c->state = ST_DONE;
+    uint64_t by = uv_now(c->srv->loop) + SRV_END_GRACE_MS;
     c->close_after = 1;
-    if (c->t_deadline == 0 || c->t_deadline > uv_now(c->srv->loop) + 5000)
-        c->t_deadline = uv_now(c->srv->loop) + 5000;
+    c->t_tick = 0;
+    if (c->t_deadline == 0 || c->t_deadline > by)
+        c->t_deadline = by;
     srv_unsubscribe(c);
-    srv_dirty(c);
+    srv__dirty(c);
 }
 
-void srv_set_transport(struct srv_conn *c, int tr)
+void srv_set_ops(struct srv_conn *c, const struct srv_ops *ops)
 {
-    c->srv->m_by_tr[c->tr]--;
-    c->tr = (uint8_t)tr;
-    c->srv->m_by_tr[tr]++;
+    c->srv->m_by_slot[c->ops->slot]--;
+    c->ops = ops;
+    c->srv->m_by_slot[ops->slot]++;
+    c->ready = 0; /* a request for the old transport */
+}
+
+void srv_ready(struct srv_conn *c)
+{
+    c->ready = 1;
+    srv__dirty(c);
 }
 
 int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
@@ -397,13 +415,10 @@ void srv_slow(struct srv_conn *c)
         return;
     c->slow = 1;
     c->srv->m_slow++;
-    srv_log(c->srv, c, "slow", 0, c->tr == TR_WS ? PW_WS_CLOSE_TRY_AGAIN : 0,
+    srv_log(c->srv, c, "slow", 0, c->ops->slow_code,
             "subscriber cannot keep up (%zu bytes queued): disconnected", c->qbytes);
     srv_unsubscribe(c);
-    if (c->tr == TR_WS)
-        srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
-    else
-        srv_end(c);
+    c->ops->slow(c);
 }
 
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
@@ -439,23 +454,20 @@ void srv_read_pause(struct srv_conn *c, int pause)
     }
 }
 
-/* Feeds bytes to the connection's protocol; returns bytes consumed. */
+/* Feeds bytes to the connection's transport, which may change on the way
+ * (a request that upgrades); returns bytes consumed. */
 static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
 {
     size_t used = 0;
     while (used < n && !c->closing) {
-        size_t k;
-        int st = c->state;
-        if (st == ST_WS)
-            k = srv_ws_input(c, p + used, n - used);
-        else if (st == ST_HEAD || st == ST_BODY)
-            k = srv_http_input(c, p + used, n - used);
-        else if (st == ST_POLL)
+        const struct srv_ops *ops = c->ops;
+        if (c->close_after)
+            return n; /* answered: the rest is not read */
+        if (!ops->input)
             break; /* pipelined behind a parked poll: waits for its answer */
-        else
-            k = n - used; /* SSE (an endless answer) / done: input is ignored */
+        size_t k = ops->input(c, p + used, n - used);
         used += k;
-        if (k == 0 && c->state == st)
+        if (k == 0 && c->ops == ops)
             break;
     }
     return used;
@@ -473,7 +485,9 @@ static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
         srv_close(c, "out of memory");
 }
 
-/* Feeds input in order: first what c->in holds (an incomplete head, or what
+/* The one place bytes from the peer come in (a TLS layer goes before it:
+ * the socket's bytes through SSL_read on a memory BIO, the plaintext here).
+ * Feeds input in order: first what c->in holds (an incomplete head, or what
  * came behind a parked poll), then p[0..n). */
 static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
 {
@@ -494,7 +508,7 @@ static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
                 pw_buf_free(&c->in);
                 c->in.max = c->srv->o->max_head + 1;
             }
-            if (c->state == ST_POLL) {
+            if (!c->ops->input) {
                 srv__keep(c, p, n);
                 return;
             }
@@ -511,22 +525,21 @@ static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
             return;
         p += used;
         n -= used;
-        if (c->state == ST_POLL) {
+        if (!c->ops->input) {
             srv__keep(c, p, n);
             return;
         }
-        /* the rest is an incomplete head, smaller than the limit */
-        if (pw_buf_append(&c->in, p, n)) {
-            srv_http_error(c, 431, "request head larger than the limit", NULL);
-            return;
-        }
+        /* the rest is an incomplete head: the parser refuses one that
+         * reaches --max-header-size, so it fits */
+        if (pw_buf_append(&c->in, p, n))
+            srv_close(c, "out of memory");
         return;
     }
 }
 
 void srv_input_pending(struct srv_conn *c)
 {
-    if (!c->closing && c->state != ST_POLL && c->in.len)
+    if (!c->closing && c->ops->input && c->in.len)
         srv__feed(c, c->srv->rbuf, 0);
 }
 
@@ -543,11 +556,7 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        if (c->tr == TR_WS && c->state == ST_WS)
-            srv_close(c, nread == UV_EOF ? "peer closed without a close frame (1006)"
-                                         : uv_strerror((int)nread));
-        else
-            srv_close(c, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+        srv_close(c, nread != UV_EOF ? uv_strerror((int)nread) : c->close_after ? NULL : c->ops->eof);
         return;
     }
     s->m_bytes_in += (uint64_t)nread;
@@ -583,22 +592,19 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
     s->conns.prev->next = c;
     s->conns.prev = c;
     s->nconns++;
-    s->m_by_tr[TR_HTTP]++;
+    c->ops = l->ops;
+    s->m_by_slot[c->ops->slot]++;
     s->m_accepted++;
     pw_buf_init(&c->in, s->o->max_head + 1);
-    uint64_t now = uv_now(s->loop);
-    c->t_active = now;
-    c->t_deadline = now + (uint64_t)(s->o->handshake_timeout * 1000);
+    c->t_active = uv_now(s->loop);
     srv_log(s, c, "open", 0, 0, NULL);
     if (s->stopping) {
         srv_close(c, "shutting down");
         return;
     }
     srv_read_pause(c, 0);
-    if (s->nconns > s->o->max_conns) {
-        s->m_rejected_conns++;
-        srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
-    }
+    if (c->ops->open)
+        c->ops->open(c); /* may refuse it: --max-conns */
 }
 
 /* ---- timers ---- */
@@ -612,7 +618,6 @@ static void srv__tick_cb(uv_timer_t *t)
     if (s->finished)
         return;
     uint64_t now = uv_now(s->loop);
-    s->now = now;
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
@@ -625,34 +630,24 @@ static void srv__tick_cb(uv_timer_t *t)
         }
         if (c->t_deadline && now >= c->t_deadline) {
             c->t_deadline = 0;
-            if (c->state == ST_POLL) {
-                srv_poll_timeout(c);
-            } else if (c->state == ST_HEAD || c->state == ST_BODY) {
-                s->m_timeouts++;
-                srv_log(s, c, "timeout", 0, 0, "no complete request within %gs (--handshake-timeout)",
-                        s->o->handshake_timeout);
-                srv_close(c, "handshake timeout");
-            } else {
-                srv_close(c, c->state == ST_WS ? "close handshake timed out" : NULL);
-            }
+            if (c->close_after)
+                srv_close(c, NULL); /* answered; the peer had its grace */
+            else
+                c->ops->deadline(c);
             continue;
         }
-        if (idle > 0 && (c->state == ST_WS || c->state == ST_SSE) &&
-            now - c->t_active >= (uint64_t)(idle * 1000)) {
+        if (c->close_after)
+            continue;
+        if (idle > 0 && c->ops->idle && now - c->t_active >= srv_ms(idle)) {
             s->m_timeouts++;
             srv_log(s, c, "timeout", 0, 0, "idle for %gs (--idle-timeout)", idle);
             c->t_active = now;
-            if (c->state == ST_WS)
-                srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
-            else
-                srv_end(c);
+            c->ops->idle(c);
             continue;
         }
         if (c->t_tick && now >= c->t_tick) {
-            if (c->state == ST_WS)
-                srv_ws_tick(c);
-            else if (c->state == ST_SSE)
-                srv_sse_heartbeat(c);
+            if (c->ops->tick)
+                c->ops->tick(c);
             else
                 c->t_tick = 0;
         }
@@ -732,15 +727,10 @@ static void srv__stop(struct srv *s, const char *why)
     pw_stdin_close(&s->in);
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
-        switch (c->state) {
-        case ST_WS: srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down"); break;
-        case ST_SSE: srv_sse_shutdown(c); break;
-        case ST_POLL: srv_poll_timeout(c); break;
-        case ST_DONE: break;
-        default: srv_close(c, "shutting down");
-        }
+        if (!c->close_after)
+            c->ops->shutdown(c);
     }
-    uv_timer_start(&s->hard_stop, srv__hard_stop_cb, 3000, 0);
+    uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
     for (int i = 0; i < 3; i++)
         uv_close((uv_handle_t *)&s->sig[i], NULL);
     srv__maybe_finish(s);
@@ -776,16 +766,17 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
         uv_tcp_init(s->loop, &l->tcp);
         s->nls++;
         l->srv = s;
+        l->ops = &srv_http_ops;
         l->tcp.data = l;
         int r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
                             ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
         if (r == 0)
-            r = uv_listen((uv_stream_t *)&l->tcp, 4096, srv__accept_cb);
+            r = uv_listen((uv_stream_t *)&l->tcp, SRV_LISTEN_BACKLOG, srv__accept_cb);
         if (r) {
             snprintf(err, errsz, "cannot listen on '%s': %s", a, uv_strerror(r));
             return PW_ENET_BIND;
         }
-        char name[80];
+        char name[SRV_ADDR_MAX];
         int len = sizeof ss;
         uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
         pw_net_format_addr((struct sockaddr *)&ss, name, sizeof name);

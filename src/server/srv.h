@@ -2,10 +2,17 @@
  * output), srv_http.c (requests, endpoints, SSE, long polling) and srv_ws.c
  * (WebSocket).  Not a public interface.
  *
- * A connection (struct srv_conn) does not know what carries its bytes: it
- * gets input through srv_conn_input() and puts output into its queue with
- * srv_out_*(); server.c moves bytes to and from the socket (TCP today; a TLS
- * adapter would sit at the same two points).
+ * Layers: server.c is the bottom and knows no protocol.  It moves bytes
+ * between the socket and a connection, and calls the connection's transport
+ * (struct srv_ops) for everything that depends on what the connection is:
+ * input, ticks, timeouts, shutdown, slow subscribers, free.  srv_http.c and
+ * srv_ws.c provide the tables and call down into server.c (srv_out, srv_end,
+ * srv_close, ...); srv_http.c hands a connection to srv_ws.c at the upgrade,
+ * the one call between them.
+ *
+ * Bytes: everything from the peer enters through one function (srv__feed in
+ * server.c) and everything to the peer leaves through one (srv__write in
+ * server.c): the two points a TLS layer wraps.
  *
  * Output: everything produced for a connection during one loop turn is
  * queued and written by one writev in the check phase ("corking").  The
@@ -29,23 +36,66 @@
 #define SRV_RBUF (64 * 1024)        /* the loop's one read buffer */
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
                                        touches 1 000 of them (16 KiB ones cost p99) */
+#define SRV_POOL_MAX 1024           /* free chunks kept for reuse (4 MiB) */
 #define SRV_COPY_MAX 2048           /* larger encodings are always referenced */
+#define SRV_SEG_FIRST 4             /* a queue's first segment array */
+#define SRV_SEG_MAX 4096            /* segments queued per connection, at most */
+#define SRV_SEG_KEEP 8              /* a larger array is freed once empty (a small one:
+                                       at the next tick) */
+#define SRV_IOV 64                  /* segments per write call */
 #define SRV_TICK_MS 250             /* timer granularity */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
+#define SRV_END_GRACE_MS 5000       /* an ended connection's queue must drain within this */
+#define SRV_STOP_GRACE_MS 3000      /* SIGINT/SIGTERM: then every connection is cut */
+#define SRV_LISTEN_BACKLOG 4096     /* listen(2) queue */
+#define SRV_OUTF_MAX 2048           /* one srv_outf (a response head), at most */
+#define SRV_LOG_DETAIL_MAX 512      /* a log event's detail, cut there */
+#define SRV_ADDR_MAX 64             /* "[IPv6]:port", formatted */
+/* A peer that sends faster than it reads: reading pauses while its queue
+ * is over half of --send-buffer, and resumes below a quarter. */
+#define SRV_PAUSE_AT(send_buffer) ((send_buffer) / 2)
+#define SRV_RESUME_AT(send_buffer) ((send_buffer) / 4)
+#define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 
 /* message encodings cached on pw_msg.enc[] */
 enum { ENC_WS = 0, ENC_WS_ENV = 1, ENC_SSE = 2, ENC_POLL = 3 };
 
-enum srv_state {
-    ST_HEAD = 0,    /* reading a request head */
-    ST_BODY,        /* reading a POST body */
-    ST_WS,          /* WebSocket open */
-    ST_SSE,         /* event stream open */
-    ST_POLL,        /* long poll parked */
-    ST_DONE,        /* response queued; close after flush */
-};
+/* /metrics counts open connections by transport, one slot each
+ * (srv_ops.slot); a table that adds a way to reach the same clients (TLS,
+ * --exec) counts in the slot of the transport the client sees. */
+enum srv_slot { SRV_SLOT_HTTP = 0, SRV_SLOT_WS, SRV_SLOT_SSE, SRV_SLOT_POLL, SRV_NSLOTS };
 
-enum srv_tr { TR_HTTP = 0, TR_WS, TR_SSE, TR_POLL, TR_N };
+struct srv_conn;
+
+/* A connection's transport: everything server.c does that depends on what
+ * the connection is goes through its table.  One const table per transport
+ * (srv_http.c: http, sse, poll; srv_ws.c: ws); a connection starts with its
+ * listener's and changes it with srv_set_ops (HTTP to SSE, poll or
+ * WebSocket; a poll back to HTTP once answered).  Entries not marked "may be
+ * NULL" are always set.  None is called once the connection is ending
+ * (srv_end: the answer is queued) except free; each may close it. */
+struct srv_ops {
+    const char *name;       /* the log's "transport" */
+    uint8_t slot;           /* enum srv_slot */
+    uint16_t slow_code;     /* close code a slow subscriber gets, for the log (0: none) */
+    /* Bytes from the peer, in order: returns how many it used; the rest is
+     * kept in c->in (bounded) and offered again, first, with the next read.
+     * NULL: the connection takes no input for now (a parked long poll:
+     * what the client pipelines waits in c->in, up to its bound, then
+     * reading pauses until srv_input_pending). */
+    size_t (*input)(struct srv_conn *c, uint8_t *p, size_t n);
+    const char *eof;        /* close reason when the peer ends first (NULL: "done") */
+    void (*open)(struct srv_conn *c);     /* accepted with this table; may be NULL */
+    void (*tick)(struct srv_conn *c);     /* t_tick reached (ping, heartbeat); may be NULL */
+    void (*deadline)(struct srv_conn *c); /* t_deadline reached */
+    void (*idle)(struct srv_conn *c);     /* --idle-timeout passed; NULL: not for it */
+    void (*shutdown)(struct srv_conn *c); /* the server is stopping: end cleanly */
+    void (*slow)(struct srv_conn *c);     /* over --send-buffer (srv_slow): drop the
+                                             subscriber; NULL if srv_slow is never called */
+    void (*ready)(struct srv_conn *c);    /* after srv_ready(), in the check phase before the
+                                             write (a parked poll's answer); may be NULL */
+    void (*free)(struct srv_conn *c);     /* srv_close: release the transport's state */
+};
 
 struct srv_seg {
     struct pw_msg *ref;   /* non-NULL: bytes belong to this message */
@@ -59,13 +109,14 @@ struct srv_ws {
     struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
     uint8_t close_sent;
     uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
+    uint8_t envelope;             /* pushwire.v1: messages go as JSON envelopes */
 };
 
 /* State only a plain HTTP exchange needs (a POST body, a parked poll). */
 struct srv_http_st {
-    struct pw_buf body;           /* ST_BODY: the POST body so far */
-    size_t body_need;             /* ST_BODY: bytes still expected */
-    char *pub_event;              /* ST_BODY: ?event= */
+    struct pw_buf body;           /* a POST body so far */
+    size_t body_need;             /* body bytes still expected; > 0: reading a body */
+    char *pub_event;              /* POST: ?event= */
     char *cursor;                 /* poll: id to fetch after */
     uint8_t pub_binary;
 };
@@ -76,32 +127,34 @@ struct srv_conn {
     struct srv_conn *next, *prev; /* all connections */
     struct srv_conn *dnext;       /* dirty list */
     uint64_t id;
-    uint8_t state, tr;
-    uint8_t dirty, closing, writing, reading, slow, keepalive, close_after, shut;
+    uint8_t dirty, closing, writing, reading, slow, keepalive, shut;
+    uint8_t close_after;          /* srv_end: answered, close once the queue is written */
     uint8_t head_only;            /* HEAD request: no body */
-    uint8_t poll_ready, envelope, ended;
-    uint64_t t_deadline;          /* ms; 0 = none: timeout action */
-    uint64_t t_tick;              /* ms; 0 = none: periodic action (ping, heartbeat) */
+    uint8_t ready;                /* srv_ready: ops->ready in the check phase */
+    uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
+    uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
     struct pw_sub sub;            /* subscription (ws, sse, poll) */
     char *channel;                /* heap, NUL-terminated; NULL if none */
-    struct pw_buf in;             /* leftover input (incomplete head); empty when idle */
+    struct pw_buf in;             /* input not used yet (incomplete head, or pipelined
+                                     behind a parked poll); empty when idle */
     /* output queue */
     struct srv_seg *seg;
     uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
     size_t qbytes;
-    struct srv_ws *ws;            /* &u.ws once upgraded, else NULL */
+    const struct srv_ops *ops;    /* the transport */
     /* Idle connections are most of them: what one transport needs shares
      * the space with the other's (a connection is HTTP until it upgrades). */
     union {
-        struct srv_http_st h;     /* while tr is TR_HTTP or TR_POLL */
-        struct srv_ws ws;         /* once state is ST_WS */
+        struct srv_http_st h;     /* http, sse, poll */
+        struct srv_ws ws;         /* ws */
     } u;
 };
 
 struct srv_listener {
     uv_tcp_t tcp;
     struct srv *srv;
+    const struct srv_ops *ops;    /* what an accepted connection starts as */
 };
 
 struct srv {
@@ -121,31 +174,47 @@ struct srv {
     uint64_t next_id;
     int stopping, finished;
     uint8_t *rbuf;                /* SRV_RBUF bytes */
-    int rbuf_busy;
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
-    uint64_t now;                 /* uv_now at the last tick */
     struct pw_buf scratch;        /* per-message work space (compression) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     /* metrics */
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;
-    size_t m_by_tr[TR_N];
+    size_t m_by_slot[SRV_NSLOTS];
 };
 
-extern const char *const srv_tr_name[TR_N];
+/* Options are seconds, the loop counts milliseconds. */
+static inline uint64_t srv_ms(double secs)
+{
+    return (uint64_t)(secs * 1000);
+}
+/* The loop time `secs` from now, for t_deadline and t_tick. */
+static inline uint64_t srv_in(const struct srv *s, double secs)
+{
+    return uv_now(s->loop) + srv_ms(secs);
+}
 
-/* server.c */
+/* server.c: the bottom layer, called by srv_http.c and srv_ws.c */
 void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, int code,
              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Output: queued (copied, or the message referenced), written in the check
+ * phase; 0, PW_ENOMEM, or PW_ENET_CLOSED once the connection is closing. */
 int srv_out(struct srv_conn *c, const void *p, size_t n);
 int srv_outf(struct srv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Queues message encoding slot `enc` (built by the caller beforehand). */
 int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc);
-void srv_dirty(struct srv_conn *c);
+/* 1 if the queue is over the send bound: the subscriber is too slow. */
+int srv_over_limit(struct srv_conn *c, size_t more);
 void srv_close(struct srv_conn *c, const char *why);    /* now, drops queued output */
 void srv_end(struct srv_conn *c);                       /* after queued output is written */
-void srv_set_transport(struct srv_conn *c, int tr);
+/* The connection is another transport from now on (metrics follow). */
+void srv_set_ops(struct srv_conn *c, const struct srv_ops *ops);
+/* Calls ops->ready in this turn's check phase, before the write. */
+void srv_ready(struct srv_conn *c);
+/* A deliver() found the queue over --send-buffer: counted, logged,
+ * unsubscribed, then ops->slow (once). */
+void srv_slow(struct srv_conn *c);
 int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *));
 void srv_unsubscribe(struct srv_conn *c);
@@ -155,32 +224,24 @@ void srv_read_pause(struct srv_conn *c, int pause);
 void srv_input_pending(struct srv_conn *c);
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
                 const void *data, size_t len, int binary, struct pw_msg **out);
-/* 1 if the queue is over the send bound: the subscriber is too slow. */
-int srv_over_limit(struct srv_conn *c, size_t more);
-void srv_slow(struct srv_conn *c);
 
-/* srv_http.c */
-size_t srv_http_input(struct srv_conn *c, uint8_t *p, size_t n);
-void srv_http_response(struct srv_conn *c, int status, const char *ctype, const char *extra,
-                       const void *body, size_t len);
-void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule);
-void srv_poll_flush(struct srv_conn *c);
-void srv_http_st_free(struct srv_conn *c); /* frees c->u.h and zeroes it */
-void srv_poll_timeout(struct srv_conn *c);
-void srv_sse_heartbeat(struct srv_conn *c);
-void srv_sse_shutdown(struct srv_conn *c);
-const uint8_t *srv_msg_enc(struct srv_conn *c, struct pw_msg *m, int enc, size_t *len);
-void srv_metrics(struct srv_conn *c);
+/* srv_http.c: HTTP/1.1, SSE, long polling */
+extern const struct srv_ops srv_http_ops; /* every accepted connection starts here */
 extern const char srv_page_html[];
 extern const size_t srv_page_len;
 
-/* srv_ws.c */
+/* srv_ws.c: WebSocket */
+/* Why srv_ws_upgrade said no: srv_http.c answers with it. */
+struct srv_refusal {
+    int status;
+    const char *msg, *rule;
+    const char *extra;            /* header lines to add, or NULL */
+};
+/* The upgrade of a GET on /ws/CHANNEL (RFC 6455 §4.2).  0: the connection
+ * is a WebSocket now (its HTTP state released through c->ops->free, the 101
+ * and any backlog queued).  Otherwise a negative PW_E* code, *no says what
+ * to answer, and the connection is untouched.  Strings in *no are static. */
 int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch,
-                   size_t chlen);
-size_t srv_ws_input(struct srv_conn *c, uint8_t *p, size_t n);
-void srv_ws_tick(struct srv_conn *c);
-void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
-void srv_ws_free(struct srv_conn *c);
-int srv_ws_enc(struct pw_msg *m, int envelope);
+                   size_t chlen, struct srv_refusal *no);
 
 #endif

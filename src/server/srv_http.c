@@ -1,6 +1,7 @@
 /* srv_http.c — HTTP/1.1 requests: routing, plain responses, POST /pub,
- * /healthz, /metrics, the page, Server-Sent Events and long polling.  The
- * WebSocket upgrade is handed to srv_ws.c. */
+ * /healthz, /metrics, the page, Server-Sent Events and long polling: the
+ * http, sse and poll transports (struct srv_ops).  The WebSocket upgrade is
+ * handed to srv_ws.c. */
 #include "srv.h"
 
 #include <stdio.h>
@@ -13,7 +14,14 @@
 #include "proto/utf8.h"
 
 #define SRV_POLL_BODY_MAX (1u << 20) /* a poll answer stops growing here */
-#define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
+#define SRV_POLL_TIMEOUT_S 30        /* ?timeout= when not given (capped by --poll-timeout) */
+#define SRV_SSE_RETRY_MS "3000"      /* the first retry: unless --retry */
+#define SRV_METRICS_CHANNELS 1000    /* channels listed per /metrics family, at most */
+#define SRV_ERROR_BODY_MAX 4096      /* a JSON error body, at most */
+#define SRV_BUSY_RETRY_S "1"         /* Retry-After with a 503 */
+#define SRV_PREFLIGHT_MAX_AGE_S "86400" /* how long a browser may keep a CORS preflight */
+
+static const struct srv_ops srv__sse_ops, srv__poll_ops;
 
 static const char *srv__reason(int st)
 {
@@ -41,18 +49,17 @@ static void srv__response_done(struct srv_conn *c)
     srv_unsubscribe(c);
     free(c->channel);
     c->channel = NULL;
-    if (c->tr != TR_HTTP)
-        srv_set_transport(c, TR_HTTP);
+    if (c->ops != &srv_http_ops)
+        srv_set_ops(c, &srv_http_ops);
     if (c->keepalive && !c->srv->stopping) {
-        c->state = ST_HEAD;
         c->t_tick = 0;
-        c->t_deadline = uv_now(c->srv->loop) + (uint64_t)(c->srv->o->handshake_timeout * 1000);
+        c->t_deadline = srv_in(c->srv, c->srv->o->handshake_timeout);
     } else {
         srv_end(c);
     }
 }
 
-void srv_http_response(struct srv_conn *c, int status, const char *ctype, const char *extra,
+static void srv_http_response(struct srv_conn *c, int status, const char *ctype, const char *extra,
                        const void *body, size_t len)
 {
     srv_outf(c,
@@ -76,67 +83,58 @@ void srv_http_response(struct srv_conn *c, int status, const char *ctype, const 
     srv__response_done(c);
 }
 
-void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
+/* An error answer (a pwmsg error body), and the connection ends after it. */
+static void srv__error(struct srv_conn *c, int status, const char *msg, const char *rule,
+                       const char *extra)
 {
     struct pwmsg_error e = {status, msg, rule, NULL};
     struct pw_buf b;
-    pw_buf_init(&b, 4096);
+    pw_buf_init(&b, SRV_ERROR_BODY_MAX);
     if (pwmsg_error_encode(&b, &e)) {
         e.error = "error message too long";
         pwmsg_error_encode(&b, &e);
     }
     c->keepalive = 0; /* the rest of the input cannot be trusted */
-    if (c->state == ST_BODY)
-        c->state = ST_HEAD;
-    srv_http_response(c, status, "application/json", status == 503 ? "Retry-After: 1\r\n" : NULL,
-                      b.p, b.len);
+    c->u.h.body_need = 0;
+    srv_http_response(c, status, "application/json", extra, b.p, b.len);
     pw_buf_free(&b);
+}
+
+static void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
+{
+    srv__error(c, status, msg, rule, status == 503 ? "Retry-After: " SRV_BUSY_RETRY_S "\r\n" : NULL);
 }
 
 /* ---- message encodings, built once per message and shared ---- */
 
 static int srv__build(struct pw_msg *m, int enc, struct pw_buf *b)
 {
-    int rc = 0;
-    switch (enc) {
-    case ENC_SSE:
-        if (m->binary) {
-            struct pw_buf t;
-            pw_buf_init(&t, 0);
-            /* SSE is text: a binary message goes as its base64 */
-            rc = pw_base64_append(&t, m->data, m->len);
-            rc = rc ? rc : pw_sse_encode(b, m->id, m->event, t.p ? t.p : (const uint8_t *)"", t.len, -1);
-            pw_buf_free(&t);
-        } else
-            rc = pw_sse_encode(b, m->id, m->event, m->data, m->len, -1);
-        break;
-    case ENC_POLL:
-        rc = pwmsg_poll_item_encode(b, m);
-        break;
-    default:
-        rc = srv_ws_enc(m, enc == ENC_WS_ENV);
-        break;
-    }
+    if (enc == ENC_POLL)
+        return pwmsg_poll_item_encode(b, m);
+    if (!m->binary)
+        return pw_sse_encode(b, m->id, m->event, m->data, m->len, -1);
+    /* SSE is text: a binary message goes as its base64 */
+    struct pw_buf t;
+    pw_buf_init(&t, 0);
+    int rc = pw_base64_append(&t, m->data, m->len);
+    rc = rc ? rc : pw_sse_encode(b, m->id, m->event, t.p ? t.p : (const uint8_t *)"", t.len, -1);
+    pw_buf_free(&t);
     return rc;
 }
 
-const uint8_t *srv_msg_enc(struct srv_conn *c, struct pw_msg *m, int enc, size_t *len)
+/* Encoding slot ENC_SSE or ENC_POLL of m, built on first use; NULL when out
+ * of memory.  Owned by the message. */
+static const uint8_t *srv__msg_enc(struct pw_msg *m, int enc, size_t *len)
 {
-    (void)c;
     if (!m->enc[enc].p) {
-        if (enc == ENC_WS || enc == ENC_WS_ENV) {
-            if (srv_ws_enc(m, enc == ENC_WS_ENV))
-                return NULL;
-        } else {
-            struct pw_buf b;
-            pw_buf_init(&b, 0);
-            if (srv__build(m, enc, &b) || !b.p) {
-                pw_buf_free(&b);
-                return NULL;
-            }
-            m->enc[enc].p = b.p;
-            m->enc[enc].len = b.len;
+        struct pw_buf b;
+        pw_buf_init(&b, 0);
+        if (srv__build(m, enc, &b) || !b.p) {
+            pw_buf_free(&b);
+            return NULL;
         }
+        m->enc[enc].p = b.p;
+        m->enc[enc].len = b.len;
     }
     *len = m->enc[enc].len;
     return m->enc[enc].p;
@@ -148,7 +146,7 @@ static void srv__sse_deliver(struct pw_sub *sub, struct pw_msg *m)
 {
     struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
     size_t len;
-    if (!srv_msg_enc(c, m, ENC_SSE, &len))
+    if (!srv__msg_enc(m, ENC_SSE, &len))
         return;
     if (srv_over_limit(c, len)) {
         srv_slow(c);
@@ -158,7 +156,7 @@ static void srv__sse_deliver(struct pw_sub *sub, struct pw_msg *m)
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
     if (c->srv->o->heartbeat > 0)
-        c->t_tick = c->t_active + (uint64_t)(c->srv->o->heartbeat * 1000);
+        c->t_tick = srv_in(c->srv, c->srv->o->heartbeat);
 }
 
 static int srv__sse_backlog(void *ud, struct pw_msg *m)
@@ -167,17 +165,47 @@ static int srv__sse_backlog(void *ud, struct pw_msg *m)
     return ((struct srv_conn *)ud)->slow;
 }
 
-void srv_sse_heartbeat(struct srv_conn *c)
+static void srv__sse_heartbeat(struct srv_conn *c)
 {
     static const char hb[] = ": heartbeat\n\n";
     srv_out(c, hb, sizeof hb - 1);
-    c->t_tick = uv_now(c->srv->loop) + (uint64_t)(c->srv->o->heartbeat * 1000);
+    c->t_tick = srv_in(c->srv, c->srv->o->heartbeat);
 }
 
-void srv_sse_shutdown(struct srv_conn *c)
+/* An event stream is an endless answer: what the client sends is not read. */
+static size_t srv__sse_input(struct srv_conn *c, uint8_t *p, size_t n)
 {
-    srv_end(c);
+    (void)c;
+    (void)p;
+    return n;
 }
+
+/* The stream has no deadline of its own (srv_end's grace is server.c's). */
+static void srv__sse_deadline(struct srv_conn *c)
+{
+    srv_close(c, NULL);
+}
+
+static void srv__http_free(struct srv_conn *c)
+{
+    pw_buf_free(&c->u.h.body);
+    free(c->u.h.pub_event);
+    free(c->u.h.cursor);
+    memset(&c->u.h, 0, sizeof c->u.h);
+}
+
+/* idle, shutdown, slow: the stream just ends (there is no close code) */
+static const struct srv_ops srv__sse_ops = {
+    .name = "sse",
+    .slot = SRV_SLOT_SSE,
+    .input = srv__sse_input,
+    .tick = srv__sse_heartbeat,
+    .deadline = srv__sse_deadline,
+    .idle = srv_end,
+    .shutdown = srv_end,
+    .slow = srv_end,
+    .free = srv__http_free,
+};
 
 static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
@@ -216,8 +244,7 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     c->keepalive = 0;
-    srv_set_transport(c, TR_SSE);
-    c->state = ST_SSE;
+    srv_set_ops(c, &srv__sse_ops);
     c->t_deadline = 0;
     c->channel = strndup(ch, chlen);
     srv_outf(c, "HTTP/1.1 200 OK\r\n"
@@ -228,10 +255,10 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
                 "Connection: close\r\n"
                 "\r\n"
                 "retry: %s\n\n",
-             s->o->retry_ms ? s->o->retry_ms : "3000");
+             s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
     srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
     if (s->o->heartbeat > 0)
-        c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->heartbeat * 1000);
+        c->t_tick = srv_in(s, s->o->heartbeat);
     if (after) {
         /* the gap first, then what is kept, then live: all in this turn */
         rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
@@ -263,7 +290,7 @@ static int srv__poll_add(void *ud, struct pw_msg *m)
 {
     struct srv__pollctx *x = ud;
     size_t len;
-    const uint8_t *p = srv_msg_enc(NULL, m, ENC_POLL, &len);
+    const uint8_t *p = srv__msg_enc(m, ENC_POLL, &len);
     if (!p)
         return 1;
     if (pwmsg_poll_list_add(x->b, p, len))
@@ -299,31 +326,27 @@ static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
     struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
     (void)m;
     /* answer in the check phase, with everything published this turn */
-    c->poll_ready = 1;
-    srv_dirty(c);
+    srv_ready(c);
 }
 
-void srv_http_st_free(struct srv_conn *c)
+/* A parked poll's answer: a message came (ready), its timeout passed
+ * (deadline) or the server is stopping (shutdown).  Then the requests the
+ * client pipelined behind it, in order. */
+static void srv__poll_flush(struct srv_conn *c)
 {
-    pw_buf_free(&c->u.h.body);
-    free(c->u.h.pub_event);
-    free(c->u.h.cursor);
-    memset(&c->u.h, 0, sizeof c->u.h);
-}
-
-void srv_poll_flush(struct srv_conn *c)
-{
-    c->poll_ready = 0;
-    if (c->state != ST_POLL)
-        return;
     srv__poll_answer(c, c->channel, strlen(c->channel), c->u.h.cursor);
     srv_input_pending(c);
 }
 
-void srv_poll_timeout(struct srv_conn *c)
-{
-    srv_poll_flush(c);
-}
+/* Parked: input waits (no .input), nothing is sent until the answer. */
+static const struct srv_ops srv__poll_ops = {
+    .name = "poll",
+    .slot = SRV_SLOT_POLL,
+    .deadline = srv__poll_flush,
+    .shutdown = srv__poll_flush,
+    .ready = srv__poll_flush,
+    .free = srv__http_free,
+};
 
 static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
@@ -334,7 +357,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         srv_http_error(c, 400, "bad cursor parameter", "docs/PROTOCOL.md#ids-and-resume");
         return;
     }
-    double timeout = 30;
+    double timeout = SRV_POLL_TIMEOUT_S;
     int tr = pw_http_query_get(req->query, "timeout", tbuf, sizeof tbuf);
     if (tr != -1) {
         char *end;
@@ -369,7 +392,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    srv_set_transport(c, TR_POLL);
+    srv_set_ops(c, &srv__poll_ops);
     if (found || f.gap || timeout == 0) {
         srv__poll_answer(c, ch, chlen, have > 0 ? cursor : f.last);
         return;
@@ -380,8 +403,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    c->state = ST_POLL;
-    c->t_deadline = uv_now(s->loop) + (uint64_t)(timeout * 1000);
+    c->t_deadline = srv_in(s, timeout);
     if (c->t_deadline == uv_now(s->loop))
         c->t_deadline++;
 }
@@ -397,7 +419,6 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
     free(c->u.h.pub_event);
     c->u.h.pub_event = NULL;
     pw_buf_free(&c->u.h.body);
-    c->state = ST_HEAD;
     if (rc) {
         srv_http_error(c, 500, pw_strerror(rc), NULL);
         return;
@@ -450,16 +471,16 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     const struct pw_str *ct = pw_http_header_get(req->headers, req->nheaders, "Content-Type", NULL);
-    c->u.h.pub_binary = ct && ct->len >= 24 && strncasecmp(ct->p, "application/octet-stream", 24) == 0;
+    static const char octets[] = "application/octet-stream";
+    c->u.h.pub_binary = ct && ct->len >= sizeof octets - 1 && strncasecmp(ct->p, octets, sizeof octets - 1) == 0;
     c->u.h.pub_event = r > 0 ? strdup(ev) : NULL;
     c->channel = strndup(ch, chlen);
     if (!c->channel) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    c->state = ST_BODY;
     c->u.h.body_need = (size_t)req->content_length;
-    c->t_deadline = uv_now(s->loop) + (uint64_t)(s->o->handshake_timeout * 1000);
+    c->t_deadline = srv_in(s, s->o->handshake_timeout);
     pw_buf_init(&c->u.h.body, s->o->max_message);
     if (c->u.h.body_need == 0)
         srv__pub_finish(c, (const uint8_t *)"", 0);
@@ -476,7 +497,7 @@ struct srv__mctx {
 static void srv__metric_chan(void *ud, const char *ch, size_t msgs, size_t bytes, size_t subs)
 {
     struct srv__mctx *x = ud;
-    if (x->n++ >= 1000) /* a bounded answer, whatever the channel count */
+    if (x->n++ >= SRV_METRICS_CHANNELS) /* a bounded answer, whatever the channel count */
         return;
     if (x->pass == 0)
         pw_buf_printf(x->b, "pushwire_backlog_messages{channel=\"%s\"} %zu\n", ch, msgs);
@@ -486,15 +507,18 @@ static void srv__metric_chan(void *ud, const char *ch, size_t msgs, size_t bytes
         pw_buf_printf(x->b, "pushwire_subscribers{channel=\"%s\"} %zu\n", ch, subs);
 }
 
-void srv_metrics(struct srv_conn *c)
+static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
+    (void)req, (void)ch, (void)chlen;
+    static const char *const slot_name[SRV_NSLOTS] = {
+        [SRV_SLOT_HTTP] = "http", [SRV_SLOT_WS] = "ws", [SRV_SLOT_SSE] = "sse", [SRV_SLOT_POLL] = "poll"};
     struct srv *s = c->srv;
     struct pw_buf b;
     pw_buf_init(&b, 0);
     pw_buf_printf(&b, "# HELP pushwire_connections Open connections by transport.\n"
                       "# TYPE pushwire_connections gauge\n");
-    for (int t = 0; t < TR_N; t++)
-        pw_buf_printf(&b, "pushwire_connections{transport=\"%s\"} %zu\n", srv_tr_name[t], s->m_by_tr[t]);
+    for (int t = 0; t < SRV_NSLOTS; t++)
+        pw_buf_printf(&b, "pushwire_connections{transport=\"%s\"} %zu\n", slot_name[t], s->m_by_slot[t]);
 #define CNT(name, help, v)                                                                  \
     pw_buf_printf(&b, "# HELP pushwire_" name " " help "\n# TYPE pushwire_" name " counter\n" \
                       "pushwire_" name " %llu\n", (unsigned long long)(v))
@@ -530,7 +554,7 @@ static void srv__preflight(struct srv_conn *c)
                 "Access-Control-Allow-Origin: *\r\n"
                 "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
                 "Access-Control-Allow-Headers: Content-Type, Last-Event-ID, Cache-Control\r\n"
-                "Access-Control-Max-Age: 86400\r\n"
+                "Access-Control-Max-Age: " SRV_PREFLIGHT_MAX_AGE_S "\r\n"
                 "Connection: %s\r\n\r\n",
              c->keepalive ? "keep-alive" : "close");
     srv_log(c->srv, c, "response", 204, 0, "preflight");
@@ -552,8 +576,9 @@ static int srv__prefix(struct pw_str path, const char *pre, const char **ch, siz
 /* GET /: the page, with serve's --channel as the channel it watches when its
  * URL has no ?channel= (written into <meta name="pushwire-channel">).  A
  * channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
-static void srv__page(struct srv_conn *c)
+static void srv__page(struct srv_conn *c, const struct pw_http_req *req, const char *unused, size_t len)
 {
+    (void)req, (void)unused, (void)len;
     static const char mark[] = "{{channel}}";
     const char *ch = c->srv->o->stdin_channel ? c->srv->o->stdin_channel : "default";
     const char *at = strstr(srv_page_html, mark);
@@ -586,74 +611,99 @@ static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
     pw_buf_free(&b);
 }
 
+/* The one hand-over to srv_ws.c; a refusal is answered here. */
+static void srv__upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    struct srv_refusal no;
+    if (srv_ws_upgrade(c, req, ch, chlen, &no))
+        srv__error(c, no.status, no.msg, no.rule, no.extra);
+}
+
+static void srv__healthz(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    (void)req, (void)ch, (void)chlen;
+    srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+}
+
+/* A handler gets the request and, on a channel endpoint, the channel (valid,
+ * not NUL-terminated; NULL otherwise). */
+typedef void srv__handler(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen);
+
+#define SRV_SSE_ALLOW "GET, OPTIONS"
+
+/* The endpoints (docs/PROTOCOL.md), first match wins. */
+static const struct srv__route {
+    const char *path;
+    uint8_t channel;              /* 1: path is a prefix, a channel name follows */
+    const char *allow;            /* the methods it answers (405 and Allow: otherwise) */
+    srv__handler *fn;
+} srv__routes[] = {
+    {"/", 0, "GET, HEAD", srv__page},
+    {"/index.html", 0, "GET, HEAD", srv__page},
+    {"/healthz", 0, "GET, HEAD", srv__healthz},
+    {"/metrics", 0, "GET, HEAD", srv__metrics},
+    {"/ws/", 1, "GET", srv__upgrade},
+    {"/sse/", 1, SRV_SSE_ALLOW, srv__sse},
+    {"/poll/", 1, "GET, OPTIONS", srv__poll},
+    {"/pub/", 1, "POST, OPTIONS", srv__pub},
+};
+
+/* 1 if method m is in a list like "GET, HEAD" (methods are case-sensitive). */
+static int srv__allowed(struct pw_str m, const char *allow)
+{
+    while (*allow) {
+        size_t n = strcspn(allow, ",");
+        if (m.len == n && memcmp(m.p, allow, n) == 0)
+            return 1;
+        allow += n;
+        allow += strspn(allow, ", ");
+    }
+    return 0;
+}
+
+static const struct srv__route *srv__find(struct pw_str path, const char **ch, size_t *chlen)
+{
+    for (size_t i = 0; i < sizeof srv__routes / sizeof *srv__routes; i++) {
+        const struct srv__route *r = &srv__routes[i];
+        if (r->channel ? srv__prefix(path, r->path, ch, chlen) : pw_str_eq(path, r->path))
+            return r;
+    }
+    return NULL;
+}
+
 static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
 {
-    struct pw_str path = req->path, m = req->method;
-    int get = pw_str_eq(m, "GET"), head = pw_str_eq(m, "HEAD"), post = pw_str_eq(m, "POST");
-    int options = pw_str_eq(m, "OPTIONS");
     const char *ch = NULL;
     size_t chlen = 0;
-    int kind; /* 1 ws, 2 sse, 3 poll, 4 pub */
-    c->head_only = head;
-    if (pw_str_eq(path, "/") || pw_str_eq(path, "/index.html")) {
-        if (!get && !head)
-            return srv__method_not_allowed(c, "GET, HEAD");
-        srv__page(c);
-        return;
-    }
-    if (pw_str_eq(path, "/healthz")) {
-        if (!get && !head)
-            return srv__method_not_allowed(c, "GET, HEAD");
-        srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
-        return;
-    }
-    if (pw_str_eq(path, "/metrics")) {
-        if (!get && !head)
-            return srv__method_not_allowed(c, "GET, HEAD");
-        srv_metrics(c);
-        return;
-    }
-    if (srv__prefix(path, "/ws/", &ch, &chlen))
-        kind = 1;
-    else if (srv__prefix(path, "/sse/", &ch, &chlen))
-        kind = 2;
-    else if (srv__prefix(path, "/poll/", &ch, &chlen))
-        kind = 3;
-    else if (srv__prefix(path, "/pub/", &ch, &chlen))
-        kind = 4;
-    else {
+    c->head_only = pw_str_eq(req->method, "HEAD");
+    const struct srv__route *r = srv__find(req->path, &ch, &chlen);
+    if (!r) {
         srv_http_error(c, 404, "no such endpoint: try /ws/CHANNEL, /sse/CHANNEL, /poll/CHANNEL, "
                                "/pub/CHANNEL, /healthz, /metrics",
                        NULL);
         return;
     }
-    if (!pw_channel_valid(ch, chlen)) {
-        srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
-        return;
+    srv__handler *fn = r->fn;
+    const char *allow = r->allow;
+    if (r->channel) {
+        if (!pw_channel_valid(ch, chlen)) {
+            srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
+            return;
+        }
+        if (pw_str_eq(req->method, "OPTIONS"))
+            return srv__preflight(c);
+        /* a client that asks for an event stream (EventSource) gets one on
+         * any channel URL, unless it asks for a WebSocket upgrade */
+        const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
+        const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
+        if (acc && pw_http_list_has(*acc, "text/event-stream") && !(fn == srv__upgrade && up)) {
+            fn = srv__sse;
+            allow = SRV_SSE_ALLOW;
+        }
     }
-    if (options)
-        return srv__preflight(c);
-    const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
-    int wants_sse = acc && pw_http_list_has(*acc, "text/event-stream");
-    const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
-    if (kind == 1 && (up || !wants_sse)) {
-        if (!get)
-            return srv__method_not_allowed(c, "GET");
-        srv_ws_upgrade(c, req, ch, chlen);
-        return;
-    }
-    if (kind == 4 && !wants_sse) {
-        if (!post)
-            return srv__method_not_allowed(c, "POST, OPTIONS");
-        srv__pub(c, req, ch, chlen);
-        return;
-    }
-    if (!get)
-        return srv__method_not_allowed(c, "GET, OPTIONS");
-    if (kind == 3 && !wants_sse)
-        srv__poll(c, req, ch, chlen);
-    else
-        srv__sse(c, req, ch, chlen);
+    if (!srv__allowed(req->method, allow))
+        return srv__method_not_allowed(c, allow);
+    fn(c, req, ch, chlen);
 }
 
 static int srv__keepalive(const struct pw_http_req *req)
@@ -664,10 +714,10 @@ static int srv__keepalive(const struct pw_http_req *req)
     return !(conn && pw_http_list_has(*conn, "close"));
 }
 
-size_t srv_http_input(struct srv_conn *c, uint8_t *p, size_t n)
+static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
 {
     struct srv *s = c->srv;
-    if (c->state == ST_BODY)
+    if (c->u.h.body_need)
         return srv__body_input(c, p, n);
     struct pw_http_req req;
     int r = pw_http_parse_request((const char *)p, n, &req, &s->lim);
@@ -692,3 +742,43 @@ size_t srv_http_input(struct srv_conn *c, uint8_t *p, size_t n)
     s->cur_req = NULL;
     return (size_t)r;
 }
+
+/* ---- the http transport: a connection between requests, or reading one ---- */
+
+/* Accepted: a request head must come within --handshake-timeout; a
+ * connection past --max-conns gets 503 instead. */
+static void srv__http_open(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    c->t_deadline = srv_in(s, s->o->handshake_timeout);
+    if (s->nconns > s->o->max_conns) {
+        s->m_rejected_conns++;
+        srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
+    }
+}
+
+static void srv__http_deadline(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    s->m_timeouts++;
+    srv_log(s, c, "timeout", 0, 0, "no complete request within %gs (--handshake-timeout)",
+            s->o->handshake_timeout);
+    srv_close(c, "handshake timeout");
+}
+
+static void srv__http_shutdown(struct srv_conn *c)
+{
+    srv_close(c, "shutting down");
+}
+
+/* No subscription, so never slow; no ticks, no --idle-timeout (the
+ * handshake timeout is its deadline). */
+const struct srv_ops srv_http_ops = {
+    .name = "http",
+    .slot = SRV_SLOT_HTTP,
+    .input = srv__http_input,
+    .open = srv__http_open,
+    .deadline = srv__http_deadline,
+    .shutdown = srv__http_shutdown,
+    .free = srv__http_free,
+};

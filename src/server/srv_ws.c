@@ -1,7 +1,7 @@
-/* srv_ws.c — WebSocket connections: the upgrade (RFC 6455 §4.2), frames
- * and messages through ws_frame.h, control frames, the close handshake,
- * keepalive pings, echo or publish, and fan-out frames (plain or the
- * pushwire.v1 JSON envelope). */
+/* srv_ws.c — WebSocket connections, the ws transport (struct srv_ops): the
+ * upgrade (RFC 6455 §4.2), messages through ws_reader.h, control frames,
+ * the close handshake, keepalive pings, echo or publish, and fan-out frames
+ * (plain or the pushwire.v1 JSON envelope).  Calls only server.c. */
 #include "srv.h"
 
 #include <stdio.h>
@@ -12,14 +12,26 @@
 #include "proto/ws_deflate.h"
 #include "proto/ws_handshake.h"
 
-#define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 #define SRV_SUBPROTOCOL "pushwire.v1"
+#define SRV_WS_HEADER_MAX 14          /* a frame header: 2 + 8 length + 4 mask */
+#define SRV_WS_CONTROL_MAX 125        /* a control frame's payload (RFC 6455 §5.5) */
+#define SRV_SCRATCH_KEEP (256 * 1024) /* a larger compression buffer is freed after use */
+#define SRV_PING_DATA "pw"
+#define SRV_EXT_MAX 128               /* the Sec-WebSocket-Extensions answer */
+
+static const struct srv_ops srv__ws_ops;
+
+/* The connection's WebSocket state: valid while c->ops is srv__ws_ops. */
+static struct srv_ws *srv__ws(struct srv_conn *c)
+{
+    return &c->u.ws;
+}
 
 /* ---- encodings ---- */
 
 static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, size_t len)
 {
-    uint8_t *f = malloc(len + 14);
+    uint8_t *f = malloc(len + SRV_WS_HEADER_MAX);
     if (!f)
         return PW_ENOMEM;
     int h = pw_ws_encode_header(f, 1, 0, opcode, NULL, len, 0);
@@ -33,7 +45,9 @@ static int srv__frame(struct pw_msg *m, int slot, int opcode, const uint8_t *p, 
     return 0;
 }
 
-int srv_ws_enc(struct pw_msg *m, int envelope)
+/* Encoding slot ENC_WS or ENC_WS_ENV of m, built on first use: one frame
+ * shared by every subscriber.  0 or PW_ENOMEM. */
+static int srv__enc(struct pw_msg *m, int envelope)
 {
     if (!envelope)
         return m->enc[ENC_WS].p ? 0
@@ -51,7 +65,7 @@ int srv_ws_enc(struct pw_msg *m, int envelope)
 
 static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 {
-    uint8_t h[14];
+    uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
     if (n > 0) {
         srv_out(c, h, (size_t)n);
@@ -62,7 +76,7 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 /* A data message: compressed when permessage-deflate was agreed. */
 static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
 {
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     if (!w->wsd) {
         srv__send(c, opcode, p, len);
         return 0;
@@ -72,13 +86,13 @@ static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size
     int rc = pw_wsd_compress(w->wsd, p, len, z);
     if (rc)
         return rc;
-    uint8_t h[14];
+    uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 4, opcode, NULL, z->len, 0);
     if (n < 0)
         return n;
     srv_out(c, h, (size_t)n);
     srv_out(c, z->p, z->len);
-    if (z->cap > 256 * 1024)
+    if (z->cap > SRV_SCRATCH_KEEP)
         pw_buf_free(z);
     return 0;
 }
@@ -93,12 +107,12 @@ static const uint8_t *srv__frame_payload(const uint8_t *f, size_t flen, size_t *
 
 static void srv__send_close(struct srv_conn *c, unsigned code, const char *reason)
 {
-    uint8_t pl[125];
+    uint8_t pl[SRV_WS_CONTROL_MAX];
     int n = pw_ws_close_build(pl, code, reason, reason ? strlen(reason) : 0);
     if (n < 0)
         n = pw_ws_close_build(pl, code, NULL, 0);
     srv__send(c, PW_WS_OP_CLOSE, pl, n > 0 ? (size_t)n : 0);
-    c->ws->close_sent = 1;
+    srv__ws(c)->close_sent = 1;
 }
 
 /* ---- fan-out ---- */
@@ -106,18 +120,19 @@ static void srv__send_close(struct srv_conn *c, unsigned code, const char *reaso
 static void srv__ws_deliver(struct pw_sub *sub, struct pw_msg *m)
 {
     struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
-    int slot = c->envelope ? ENC_WS_ENV : ENC_WS;
-    if (srv_ws_enc(m, c->envelope))
+    struct srv_ws *w = srv__ws(c);
+    int slot = w->envelope ? ENC_WS_ENV : ENC_WS;
+    if (srv__enc(m, w->envelope))
         return;
     if (srv_over_limit(c, m->enc[slot].len)) {
         srv_slow(c);
         return;
     }
-    if (c->ws->wsd) {
+    if (w->wsd) {
         /* compressed per connection (context takeover): not shareable */
         size_t plen;
         const uint8_t *pl = srv__frame_payload(m->enc[slot].p, m->enc[slot].len, &plen);
-        int op = c->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
+        int op = w->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
         if (srv__send_data(c, op, pl, plen))
             return;
     } else
@@ -135,23 +150,22 @@ static int srv__ws_backlog(void *ud, struct pw_msg *m)
 
 /* ---- closing ---- */
 
-void srv_ws_free(struct srv_conn *c)
+static void srv__ws_free(struct srv_conn *c)
 {
-    if (!c->ws)
-        return;
-    pw_wsr_free(&c->ws->r);
-    if (c->ws->wsd) {
-        pw_wsd_free(c->ws->wsd);
-        free(c->ws->wsd);
+    struct srv_ws *w = srv__ws(c);
+    pw_wsr_free(&w->r);
+    if (w->wsd) {
+        pw_wsd_free(w->wsd);
+        free(w->wsd);
     }
-    c->ws = NULL;
-    memset(&c->u, 0, sizeof c->u); /* nothing left for srv_http_st_free */
+    memset(&c->u, 0, sizeof c->u);
 }
 
-void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
+/* The closing handshake from our side: a close frame, then (bounded) the
+ * peer's; at most once. */
+static void srv__ws_close(struct srv_conn *c, unsigned code, const char *reason)
 {
-    struct srv_ws *w = c->ws;
-    if (!w || w->close_sent) {
+    if (srv__ws(c)->close_sent) {
         if (c->srv->stopping)
             srv_end(c);
         return;
@@ -171,7 +185,7 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
     c->srv->m_proto_errors++;
     srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
     srv_unsubscribe(c);
-    if (!c->ws->close_sent)
+    if (!srv__ws(c)->close_sent)
         srv__send_close(c, code, pw_strerror(err));
     srv_end(c);
     return n;
@@ -181,10 +195,10 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
  * frame: any byte proves it alive, see srv_ws_input) has come from it for
  * two ping intervals after a ping: one late pong on a loaded machine or a
  * slow link must not cost a live client its connection. */
-void srv_ws_tick(struct srv_conn *c)
+static void srv__ws_tick(struct srv_conn *c)
 {
     struct srv *s = c->srv;
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     /* ticks come an interval apart: the second one after an unanswered
      * ping is two intervals after it */
     if (w->awaiting_pong && ++w->awaiting_pong > 2) {
@@ -194,11 +208,11 @@ void srv_ws_tick(struct srv_conn *c)
         return;
     }
     if (!w->close_sent) {
-        srv__send(c, PW_WS_OP_PING, "pw", 2);
+        srv__send(c, PW_WS_OP_PING, SRV_PING_DATA, sizeof SRV_PING_DATA - 1);
         if (!w->awaiting_pong)
             w->awaiting_pong = 1;
     }
-    c->t_tick = uv_now(s->loop) + (uint64_t)(s->o->ping * 1000);
+    c->t_tick = srv_in(s, s->o->ping);
 }
 
 /* ---- input: the message reader's callbacks (ws_reader.h) ---- */
@@ -207,14 +221,14 @@ void srv_ws_tick(struct srv_conn *c)
  * close, a slow-subscriber drop or an error inside a callback). */
 static int srv__go(struct srv_conn *c)
 {
-    return c->state == ST_WS && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
+    return !c->close_after && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
 }
 
 static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_conn *c = ud;
     struct srv *s = c->srv;
-    if (c->ws->close_sent)
+    if (srv__ws(c)->close_sent)
         return PW_WSR_GO; /* closing: data is not answered any more (§5.5.1) */
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
@@ -235,17 +249,17 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
 static int srv__on_control(void *ud, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_conn *c = ud;
-    if (opcode == PW_WS_OP_PING && !c->ws->close_sent)
+    if (opcode == PW_WS_OP_PING && !srv__ws(c)->close_sent)
         srv__send(c, PW_WS_OP_PONG, p, len);
     else if (opcode == PW_WS_OP_PONG)
-        c->ws->awaiting_pong = 0;
+        srv__ws(c)->awaiting_pong = 0;
     return srv__go(c);
 }
 
 static int srv__on_close(void *ud, unsigned code, const uint8_t *reason, size_t rlen)
 {
     struct srv_conn *c = ud;
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     srv_log(c->srv, c, "close-received", 0, code == PW_WS_CLOSE_NO_STATUS ? 0 : (int)code, "%.*s", (int)rlen,
             (const char *)reason);
     srv_unsubscribe(c);
@@ -275,9 +289,9 @@ static const struct pw_wsr_cb srv__wsr_cb = {srv__on_message, srv__on_control, s
 static const struct pw_wsr_cb srv__wsr_cb_wire = {srv__on_message, srv__on_control, srv__on_close,
                                                   srv__on_frame};
 
-size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
+static size_t srv__ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 {
-    struct srv_ws *w = c->ws;
+    struct srv_ws *w = srv__ws(c);
     if (n)
         w->awaiting_pong = 0; /* the peer is alive (srv_ws_tick) */
     ssize_t k = pw_wsr_feed(&w->r, in, n, c->srv->o->verbose ? &srv__wsr_cb_wire : &srv__wsr_cb, c);
@@ -286,7 +300,7 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
     if (srv__go(c) != PW_WSR_GO)
         return n;
     /* a peer that pipelines faster than it reads: stop reading for a while */
-    if (c->qbytes > c->srv->o->send_buffer / 2)
+    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer))
         srv_read_pause(c, 1);
     return (size_t)k;
 }
@@ -302,61 +316,76 @@ static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g)
 {
     char why[PWMSG_REASON_MAX + 1];
     pwmsg_gap_reason(why, g);
-    srv_ws_close(c, PW_WS_CLOSE_GAP, why);
+    srv__ws_close(c, PW_WS_CLOSE_GAP, why);
 }
 
-int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+/* What an upgrade request asks for, once checked. */
+struct srv__ask {
+    struct pw_ws_request_info info;
+    char accept[PW_WS_ACCEPT_LEN + 1];
+    char since[PW_ID_MAX + 1];
+    int has_since;
+    int envelope;                 /* pushwire.v1 was offered */
+};
+
+#define SRV__REFUSE(no, st, m, r, x) (*(no) = (struct srv_refusal){(st), (m), (r), (x)})
+
+/* Everything that can refuse the upgrade, before anything is sent: 0, or a
+ * negative PW_E* code with *no filled. */
+static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                         struct srv__ask *a, struct srv_refusal *no)
 {
     struct srv *s = c->srv;
-    struct pw_ws_request_info info;
-    int rc = pw_ws_check_request(req, &info);
+    int rc = pw_ws_check_request(req, &a->info);
     if (rc == PW_EHS_WS_VERSION) {
-        c->keepalive = 0;
-        struct pwmsg_error e = {426, "Sec-WebSocket-Version must be 13", NULL, NULL};
-        struct pw_buf b;
-        pw_buf_init(&b, 0);
-        pwmsg_error_encode(&b, &e);
-        srv_http_response(c, 426, "application/json", "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
-                          b.p, b.len);
-        pw_buf_free(&b);
+        SRV__REFUSE(no, 426, "Sec-WebSocket-Version must be 13", NULL,
+                    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n");
         return rc;
     }
     if (rc) {
         srv_log(s, c, "error", 400, 0, "%s (%s)", pw_strerror(rc), pw_errrule(rc));
-        srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
+        SRV__REFUSE(no, 400, pw_strerror(rc), pw_errrule(rc), NULL);
         return rc;
     }
-    char since[PW_ID_MAX + 1];
-    int hs = pw_http_query_get(req->query, "since", since, sizeof since);
+    int hs = pw_http_query_get(req->query, "since", a->since, sizeof a->since);
     if (hs == 0 || hs < -1) {
-        srv_http_error(c, 400, "bad since parameter", "docs/PROTOCOL.md#ids-and-resume");
+        SRV__REFUSE(no, 400, "bad since parameter", "docs/PROTOCOL.md#ids-and-resume", NULL);
         return PW_ENET_ID;
     }
+    a->has_since = hs > 0;
     struct pw_fetch f;
-    rc = s->ps->ops->fetch_after(s->ps, ch, chlen, hs > 0 ? since : NULL, &f, NULL, NULL);
+    rc = s->ps->ops->fetch_after(s->ps, ch, chlen, a->has_since ? a->since : NULL, &f, NULL, NULL);
     if (rc) {
-        srv_http_error(c, 400, rc == PW_ENET_ID ? "since is not an id this server gave" : pw_strerror(rc),
-                       pw_errrule(rc));
+        SRV__REFUSE(no, 400, rc == PW_ENET_ID ? "since is not an id this server gave" : pw_strerror(rc),
+                    pw_errrule(rc), NULL);
         return rc;
     }
-    int envelope = 0;
-    for (size_t i = 0; i < info.nprotos; i++)
-        if (pw_str_eq(info.protos[i], SRV_SUBPROTOCOL))
-            envelope = 1;
-    char accept[PW_WS_ACCEPT_LEN + 1];
-    c->channel = strndup(ch, chlen);
-    if (!c->channel || pw_ws_accept_key(info.key.p, info.key.len, accept)) {
-        srv_http_error(c, 500, "out of memory", NULL);
+    a->envelope = 0;
+    for (size_t i = 0; i < a->info.nprotos; i++)
+        if (pw_str_eq(a->info.protos[i], SRV_SUBPROTOCOL))
+            a->envelope = 1;
+    if (pw_ws_accept_key(a->info.key.p, a->info.key.len, a->accept)) {
+        SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
         return PW_ENOMEM;
     }
-    srv_http_st_free(c); /* the union turns into WebSocket state */
-    struct srv_ws *w = &c->u.ws;
-    memset(w, 0, sizeof *w);
-    c->ws = w;
-    char ext[128] = "";
+    return 0;
+}
+
+/* The connection becomes a WebSocket: its state, permessage-deflate when
+ * offered and possible, the 101, timers. */
+static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a)
+{
+    struct srv *s = c->srv;
+    c->ops->free(c); /* the union turns into WebSocket state */
+    srv_set_ops(c, &srv__ws_ops);
+    struct srv_ws *w = srv__ws(c);
+    memset(&c->u, 0, sizeof c->u);
+    w->envelope = (uint8_t)a->envelope;
+    char ext[SRV_EXT_MAX] = "";
     struct pw_wsd_config cfg = {0};
     struct pw_wsd_params params;
-    if (info.nexts && pw_wsd_server_accept(info.exts, info.nexts, &cfg, &params, ext, sizeof ext) == 1) {
+    if (a->info.nexts &&
+        pw_wsd_server_accept(a->info.exts, a->info.nexts, &cfg, &params, ext, sizeof ext) == 1) {
         w->wsd = calloc(1, sizeof *w->wsd);
         if (!w->wsd || pw_wsd_init(w->wsd, &params, 1, -1, s->o->max_message)) {
             free(w->wsd);
@@ -372,37 +401,94 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
                 "Connection: Upgrade\r\n"
                 "Sec-WebSocket-Accept: %s\r\n"
                 "%s%s%s%s\r\n",
-             accept, envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
+             a->accept, a->envelope ? "Sec-WebSocket-Protocol: " SRV_SUBPROTOCOL "\r\n" : "",
              ext[0] ? "Sec-WebSocket-Extensions: " : "", ext, ext[0] ? "\r\n" : "");
-    c->envelope = (uint8_t)envelope;
     c->keepalive = 0;
-    c->state = ST_WS;
-    srv_set_transport(c, TR_WS);
-    uint64_t now = uv_now(s->loop);
     c->t_deadline = 0;
-    c->t_active = now;
-    c->t_tick = s->o->ping > 0 ? now + (uint64_t)(s->o->ping * 1000) : 0;
-    srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", envelope ? SRV_SUBPROTOCOL : "websocket",
-            w->wsd ? " permessage-deflate" : "", hs > 0 ? " since " : "", hs > 0 ? since : "");
-    if (s->o->echo)
-        return 0;
-    if (hs > 0) {
-        s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
-        struct pwmsg_gap g = {since, f.first};
-        if (f.gap && !envelope) {
-            srv__gap_close(c, &g);
-            return 0;
-        }
-        if (f.gap) {
-            struct pw_buf b;
-            pw_buf_init(&b, 0);
-            if (pwmsg_gap_envelope_encode(&b, ch, chlen, &g) == 0)
-                srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
-            pw_buf_free(&b);
-        }
-        s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
+    c->t_active = uv_now(s->loop);
+    c->t_tick = s->o->ping > 0 ? srv_in(s, s->o->ping) : 0;
+    srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", a->envelope ? SRV_SUBPROTOCOL : "websocket",
+            w->wsd ? " permessage-deflate" : "", a->has_since ? " since " : "",
+            a->has_since ? a->since : "");
+}
+
+/* ?since=ID: the gap first (an envelope, or close 4410 without one), then
+ * what is kept after ID.  0, or -1 when the connection is closing. */
+static int srv__ws_resume(struct srv_conn *c, const char *ch, size_t chlen, const char *since)
+{
+    struct srv *s = c->srv;
+    struct pw_fetch f;
+    s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
+    struct pwmsg_gap g = {since, f.first};
+    if (f.gap && !srv__ws(c)->envelope) {
+        srv__gap_close(c, &g);
+        return -1;
     }
-    if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
-        srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
+    if (f.gap) {
+        struct pw_buf b;
+        pw_buf_init(&b, 0);
+        if (pwmsg_gap_envelope_encode(&b, ch, chlen, &g) == 0)
+            srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+        pw_buf_free(&b);
+    }
+    s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
     return 0;
 }
+
+int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                   struct srv_refusal *no)
+{
+    struct srv__ask a;
+    int rc = srv__ws_check(c, req, ch, chlen, &a, no);
+    if (rc)
+        return rc;
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
+        return PW_ENOMEM;
+    }
+    srv__ws_open(c, &a);
+    if (c->srv->o->echo)
+        return 0;
+    if (a.has_since && srv__ws_resume(c, ch, chlen, a.since))
+        return 0;
+    if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
+        srv__ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
+    return 0;
+}
+
+/* ---- the ws transport ---- */
+
+static void srv__ws_deadline(struct srv_conn *c)
+{
+    srv_close(c, "close handshake timed out"); /* only set once our close is sent */
+}
+
+static void srv__ws_idle(struct srv_conn *c)
+{
+    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
+}
+
+static void srv__ws_shutdown(struct srv_conn *c)
+{
+    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+static void srv__ws_slow(struct srv_conn *c)
+{
+    srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
+}
+
+static const struct srv_ops srv__ws_ops = {
+    .name = "ws",
+    .slot = SRV_SLOT_WS,
+    .slow_code = PW_WS_CLOSE_TRY_AGAIN,
+    .input = srv__ws_input,
+    .eof = "peer closed without a close frame (1006)",
+    .tick = srv__ws_tick,
+    .deadline = srv__ws_deadline,
+    .idle = srv__ws_idle,
+    .shutdown = srv__ws_shutdown,
+    .slow = srv__ws_slow,
+    .free = srv__ws_free,
+};
