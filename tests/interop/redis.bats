@@ -127,3 +127,35 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop A
     node_stop B
 }
+
+@test "unix:// socket; a password in the URL (AUTH); none when Redis wants one is /healthz 503 with Redis's answer" {
+    REDIS_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/r.XXXXXX")
+    redis_start --unixsocket "$REDIS_DIR/r.sock"
+    ch=$(chan)
+    REDIS_URL="unix://$REDIS_DIR/r.sock"
+    node A
+    id=$(pub_to "$A_HTTP" "$ch" hello)
+    [ "$(redis-cli -p "$REDIS_PORT" xlen "pw:{$ch}:s")" = 1 ]
+    [ "$(redis-cli -p "$REDIS_PORT" get "pw:{$ch}:e")" = "${id%%:*}" ]
+    redis-cli -p "$REDIS_PORT" config set requirepass 's3cr@t' >/dev/null
+    REDIS_URL="redis://:s3cr%40t@127.0.0.1:$REDIS_PORT"
+    node B
+    run curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=0"
+    assert_output --partial "\"id\":\"$id\""
+    # no password: refused by Redis, and /healthz says so
+    serve_start --redis "unix://$REDIS_DIR/r.sock"
+    NODE_PIDS="${NODE_PIDS:-} $SERVE_PID"
+    wait_for sh -c "curl -s --max-time 2 '$SERVE_HTTP/healthz' | grep -q 'setup refused: NOAUTH'"
+    serve_stop
+    node_stop A
+    node_stop B
+}
+
+@test "--redis refuses rediss:// and a malformed URL, naming what it takes" {
+    run "$PW" serve --redis rediss://h:6380
+    assert_failure 2
+    assert_output --partial "rediss:// (TLS to Redis) is not supported"
+    run "$PW" serve --redis redis://h:99999
+    assert_failure 2
+    assert_output --partial "redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH[?db=N]"
+}

@@ -21,10 +21,10 @@ redis_start() {
     REDIS_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
-        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -qE 'PONG|NOAUTH' && break
         sleep 0.05
     done
-    redis-cli -p "$REDIS_PORT" ping | grep -q PONG || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -qE 'PONG|NOAUTH' || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
     REDIS_URL=redis://127.0.0.1:$REDIS_PORT
     REDIS_PIDS="${REDIS_PIDS:-} $REDIS_PID"
 }
