@@ -89,3 +89,31 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     [ "$(wc -l <"$BATS_TEST_TMPDIR/held")" -le $((n + 1)) ]
     node_stop B
 }
+
+@test "Redis frozen (SIGSTOP): publishes waiting on it are answered 503 within the 3 s command timeout, memory stays bounded; SIGCONT: back, nothing lost" {
+    redis_start
+    ch=$(chan)
+    node A
+    pub_to "$A_HTTP" "$ch" before >/dev/null
+    kill -STOP "$REDIS_PID"
+    rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$A_PID/status")
+    for i in $(seq 20); do
+        curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' --data-binary "frozen-$i" "$A_HTTP/pub/$ch" \
+            >>"$BATS_TEST_TMPDIR/codes" 3>&- &
+        BG_PIDS="${BG_PIDS:-} $!"
+    done
+    wait_for sh -c "[ \$(wc -l <'$BATS_TEST_TMPDIR/codes' 2>/dev/null || echo 0) -eq 20 ]"
+    [ "$(sort -u "$BATS_TEST_TMPDIR/codes")" = 503 ]
+    run curl -s --max-time 5 "$A_HTTP/healthz"
+    assert_output --partial "no answer within 3 s"
+    rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$A_PID/status")
+    echo "# RSS ${rss0} KiB before, ${rss1} KiB after 20 publishes into a frozen Redis" >&3
+    [ "$rss1" -lt $((rss0 + 8192)) ]
+    kill -CONT "$REDIS_PID"
+    wait_for curl -sf -o /dev/null --max-time 2 "$A_HTTP/healthz"
+    pub_to "$A_HTTP" "$ch" after >/dev/null
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0"
+    assert_output --partial '"data":"before"'
+    assert_output --partial '"data":"after"'
+    node_stop A
+}
