@@ -18,7 +18,7 @@ FUZZ_SECONDS ?= 60
 # pure (no libuv, no curl, no sockets): it compiles with -Isrc/proto only and
 # every unit test and fuzzer links it with -lz -lcrypto -lm and nothing else,
 # so a proto module that reached for I/O would not link.
-LAYERS := proto host client server
+LAYERS := proto host tls client server
 PROTO_CPPFLAGS = -D_GNU_SOURCE -Isrc/proto
 LAYER_SRC = $(sort $(wildcard src/$(1)/*.c))
 CMD  := $(sort $(wildcard cmd/*.c))
@@ -69,7 +69,7 @@ $(BA)/libpw$(1).a: $$(patsubst %.c,$(BA)/%.o,$$(call LAYER_SRC,$(1)))
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_LIB,$(l))))
 # link order: upper layers first
-ALL_LIBS = server client host proto
+ALL_LIBS = server client tls host proto
 LIBS_OF = $(foreach l,$(ALL_LIBS),$(1)/libpw$(l).a)
 
 pushwire: $(CMD:%.c=$(B)/%.o) $(call LIBS_OF,$(B))
@@ -84,13 +84,16 @@ $(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(call LIBS_OF,$(BA))
 # no libuv, no curl. ---
 LAYER_test_backlog = server
 LAYER_test_limits = host
+LAYER_test_tls = tls
 LAYER_fuzz_portcheck = host
+# the tls layer is OpenSSL's libssl over memory: its test links libssl too
+XLIBS_tls = -lssl -lpthread
 TEST_LIBS = $(if $(LAYER_$(1)),$(2)/libpw$(LAYER_$(1)).a) $(2)/libpwproto.a
 .SECONDEXPANSION:
 $(B)/tests/%: $(B)/tests/unit/%.o $$(call TEST_LIBS,$$*,$(B))
-	$(CC) $(CFLAGS) -o $@ $^ $(PURE_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(XLIBS_$(LAYER_$*)) $(PURE_LIBS)
 $(BA)/tests/%: $(BA)/tests/unit/%.o $$(call TEST_LIBS,$$*,$(BA))
-	$(CC) $(ASANFLAGS) -o $@ $^ $(PURE_LIBS)
+	$(CC) $(ASANFLAGS) -o $@ $^ $(XLIBS_$(LAYER_$*)) $(PURE_LIBS)
 
 UNIT_BIN  = $(UNIT:tests/unit/%.c=$(B)/tests/%)
 UNIT_ABIN = $(UNIT:tests/unit/%.c=$(BA)/tests/%)

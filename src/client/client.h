@@ -17,6 +17,7 @@
 #include "proto/buf.h"
 #include "proto/pw_errio.h"
 #include "proto/url.h"
+#include "tls/tls.h"
 
 
 /* ---- the stream ------------------------------------------------------- */
@@ -77,7 +78,8 @@ struct pw_stream {
     struct pw_buf phase;     /* proxy reply being read */
     struct pw_buf plain;     /* TLS: plaintext waiting to be encrypted */
     int proxy_step;
-    void *ssl_ctx, *ssl, *rbio, *wbio;
+    SSL_CTX *ssl_ctx;
+    struct pw_tls tls;       /* tls.ssl NULL: plain */
     uint8_t rbuf[65536];
     uint8_t tbuf[65536];
 };
