@@ -131,7 +131,7 @@ fuzz: deps-auto build-fuzz
 BENCH_BIN = $(BENCH_C:bench/%.c=$(B)/bench/%)
 $(B)/bench/%: bench/%.c $(B)/libpwproto.a $(HEADERS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwproto.a -o $@ $(PURE_LIBS)
+	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwproto.a -o $@ -lssl $(PURE_LIBS)
 bench: deps-auto pushwire $(BENCH_BIN)
 	bench/run
 
