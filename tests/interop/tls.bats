@@ -176,6 +176,18 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     assert_output ok
 }
 
+@test "sessions resume by ticket: TLS 1.2 (-reconnect) and TLS 1.3 (-sess_out, -sess_in), logged as resumed" {
+    run sc -tls1_2 -reconnect
+    assert_output --partial "Reused, TLSv1.2"
+    # -ign_eof: read on until the server closes (--handshake-timeout), so the
+    # ticket, sent after the handshake, is in
+    run sc -tls1_3 -sess_out "$BATS_TEST_TMPDIR/sess.pem" -ign_eof
+    assert_output --partial "New, TLSv1.3"
+    run sc -tls1_3 -sess_in "$BATS_TEST_TMPDIR/sess.pem"
+    assert_output --partial "Reused, TLSv1.3"
+    grep -q ' tls: TLSv1\.3 .* resumed$' "$SERVE_LOG"
+}
+
 @test "the handshake is logged: version, cipher, SNI and ALPN" {
     curl -sS --fail --max-time 5 --cacert "$CA" "$TLS/healthz" >/dev/null
     run grep -E ' tls: TLSv1\.3 TLS_[A-Z0-9_]+ sni=localhost alpn=http/1\.1' "$SERVE_LOG"
