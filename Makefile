@@ -86,6 +86,7 @@ LAYER_test_backlog = server
 LAYER_test_limits = host
 LAYER_test_tls = tls
 LAYER_fuzz_portcheck = host
+LAYER_fuzz_tls = tls
 # the tls layer is OpenSSL's libssl over memory: its test links libssl too
 XLIBS_tls = -lssl -lpthread
 TEST_LIBS = $(if $(LAYER_$(1)),$(2)/libpw$(LAYER_$(1)).a) $(2)/libpwproto.a
@@ -117,8 +118,10 @@ $(BF)/libpwproto.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,proto))
 	rm -f $@ && ar rcs $@ $^
 $(BF)/libpwhost.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,host))
 	rm -f $@ && ar rcs $@ $^
+$(BF)/libpwtls.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,tls))
+	rm -f $@ && ar rcs $@ $^
 $(BF)/fuzz_%: tests/fuzz/fuzz_%.c $$(call TEST_LIBS,fuzz_$$*,$(BF))
-	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(call TEST_LIBS,fuzz_$*,$(BF)) -o $@ $(PURE_LIBS)
+	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(call TEST_LIBS,fuzz_$*,$(BF)) -o $@ $(XLIBS_$(LAYER_fuzz_$*)) $(PURE_LIBS)
 
 build-fuzz: $(FUZZ_BIN)
 fuzz: deps-auto build-fuzz

@@ -283,7 +283,9 @@ static void srv__tls_send(struct srv_conn *c)
     int rc = off < o->len ? pw_buf_append(&ct->pend, o->p + off, o->len - off) : 0;
     pw_buf_reset(o);
     if (rc) {
-        srv_close(c, "out of memory");
+        /* a peer that makes us answer (KeyUpdate requests) and never reads */
+        srv_close(c, rc == PW_ETOOBIG ? "TLS output over --send-buffer: peer does not read"
+                                      : "out of memory");
         return;
     }
     if (ct->pend.len && !c->writing)
@@ -304,8 +306,10 @@ static int srv__tls_open(struct srv_conn *c)
     }
     ct->certs = sh->certs;
     ct->certs->refs++;
-    pw_buf_init(&ct->pend, 0);
-    pw_buf_init(&ct->wbuf, 0);
+    /* the queue is bounded by --send-buffer and encrypted a batch at a time
+     * once the socket takes it; what else TLS writes is small */
+    pw_buf_init(&ct->pend, c->srv->o->send_buffer + 2 * SRV_TLS_BATCH);
+    pw_buf_init(&ct->wbuf, ct->pend.max); /* the two swap */
     c->lst = ct;
     return 0;
 }
