@@ -274,6 +274,8 @@ int srv_tls_setup(struct srv *s, char *err, size_t errsz);
  * set and is logged. */
 void srv_tls_reload(struct srv *s);
 void srv_tls_cleanup(struct srv *s);
+/* The TLS counters for /metrics (only when s->tls). */
+void srv_tls_metrics(const struct srv *s, struct pw_buf *b);
 
 /* srv_http.c: HTTP/1.1, SSE, long polling */
 extern const struct srv_ops srv_http_ops; /* every accepted connection starts here */

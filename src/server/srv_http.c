@@ -533,6 +533,8 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     CNT("protocol_errors_total", "Connections failed for a protocol violation.", s->m_proto_errors);
     CNT("timeouts_total", "Connections closed by a timeout.", s->m_timeouts);
 #undef CNT
+    if (s->tls)
+        srv_tls_metrics(s, &b);
     static const char *const g[3][2] = {
         {"backlog_messages", "Messages kept per channel."},
         {"backlog_bytes", "Data bytes kept per channel."},

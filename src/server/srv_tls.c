@@ -209,6 +209,18 @@ void srv_tls_cleanup(struct srv *s)
     s->tls = NULL;
 }
 
+void srv_tls_metrics(const struct srv *s, struct pw_buf *b)
+{
+    pw_buf_printf(b, "# HELP pushwire_tls_handshakes_total TLS handshakes completed.\n"
+                     "# TYPE pushwire_tls_handshakes_total counter\n"
+                     "pushwire_tls_handshakes_total %llu\n"
+                     "# HELP pushwire_tls_handshake_failures_total TLS handshakes that failed "
+                     "(not TLS, old versions, no shared cipher).\n"
+                     "# TYPE pushwire_tls_handshake_failures_total counter\n"
+                     "pushwire_tls_handshake_failures_total %llu\n",
+                  (unsigned long long)s->tls->handshakes, (unsigned long long)s->tls->failures);
+}
+
 /* ---- sending ciphertext ---- */
 
 static void srv__tls_start_write(struct srv_conn *c);

@@ -218,6 +218,9 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     kill "$cpid" 2>/dev/null || true
     wait "$cpid" 2>/dev/null || true
     grep -q 'TLS handshake failed: http request' "$SERVE_LOG"
+    run curl -sS --fail --max-time 5 "$SERVE_HTTP/metrics"
+    assert_output --regexp $'\npushwire_tls_handshake_failures_total [1-9]'
+    assert_output --regexp $'\npushwire_tls_handshakes_total [1-9]'
     serve_alive
 }
 
