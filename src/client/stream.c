@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -210,14 +211,56 @@ static void pw__tls_step(struct pw_stream *s)
                 pw_tls_why(buf, sizeof buf));
 }
 
-/* The client's context: verification as asked; the rest is pw_tls_ctx_harden. */
-static int pw__tls_ctx(struct pw_stream *s)
+/* an encrypted key would make OpenSSL ask on the terminal: refuse instead */
+static int pw__tls_no_passphrase(char *buf, int size, int rw, void *ud)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx)
-        return PW_ENOMEM;
-    s->ssl_ctx = ctx;
-    pw_tls_ctx_harden(ctx);
+    (void)buf;
+    (void)size;
+    (void)rw;
+    (void)ud;
+    return -1;
+}
+
+/* no --cert, and the server asks for one: note it (a server that then
+ * hangs up is explained), and go on without */
+static int pw__tls_cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    struct pw_stream *s = SSL_get_app_data(ssl);
+    if (s)
+        s->cert_asked = 1;
+    return 0;
+}
+
+/* mutual TLS: the certificate chain and key we present, when asked */
+static int pw__tls_client_cert(struct pw_stream *s, SSL_CTX *ctx)
+{
+    if (!s->o.cert) {
+        SSL_CTX_set_client_cert_cb(ctx, pw__tls_cert_asked);
+        return 0;
+    }
+    const char *key = s->o.key ? s->o.key : s->o.cert;
+    SSL_CTX_set_default_passwd_cb(ctx, pw__tls_no_passphrase);
+    ERR_clear_error();
+    const char *what = "certificate";
+    if (SSL_CTX_use_certificate_chain_file(ctx, s->o.cert) == 1) {
+        what = "key";
+        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1) {
+            what = "key for the certificate";
+            if (SSL_CTX_check_private_key(ctx) == 1)
+                return 0;
+        }
+    }
+    char buf[256];
+    snprintf(s->detail, sizeof s->detail, "cannot use the client %s '%s': %s", what,
+             strcmp(what, "certificate") == 0 ? s->o.cert : key, pw_tls_why(buf, sizeof buf));
+    return PW_ECL_CLIENT_CERT;
+}
+
+/* Whom we trust: --insecure nobody checked, --cacert, or the system store. */
+static int pw__tls_verify(struct pw_stream *s, SSL_CTX *ctx)
+{
     if (s->o.insecure) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
         return 0;
@@ -236,6 +279,19 @@ static int pw__tls_ctx(struct pw_stream *s)
     return 0;
 }
 
+/* The client's context: verification and our certificate as asked; the
+ * rest is pw_tls_ctx_harden. */
+static int pw__tls_ctx(struct pw_stream *s)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return PW_ENOMEM;
+    s->ssl_ctx = ctx;
+    pw_tls_ctx_harden(ctx);
+    int rc = pw__tls_verify(s, ctx);
+    return rc ? rc : pw__tls_client_cert(s, ctx);
+}
+
 static int pw__tls_start(struct pw_stream *s)
 {
     int rc = pw__tls_ctx(s);
@@ -244,6 +300,7 @@ static int pw__tls_start(struct pw_stream *s)
     if (pw_tls_init(&s->tls, s->ssl_ctx, 0, &s->out))
         return PW_ENOMEM;
     SSL *ssl = s->tls.ssl;
+    SSL_set_app_data(ssl, s); /* for pw__tls_cert_asked */
     unsigned char ip[16];
     int is_ip = inet_pton(AF_INET, s->url.host, ip) == 1 || inet_pton(AF_INET6, s->url.host, ip) == 1;
     if (!is_ip)
@@ -285,6 +342,7 @@ static void pw__tls_read(struct pw_stream *s, const uint8_t *p, size_t n)
         ssize_t r = pw_tls_read(&s->tls, s->tbuf, sizeof s->tbuf);
         pw__st_kick(s);
         if (r > 0) {
+            s->plain_in += (uint64_t)r;
             s->cb.on_data(s, s->tbuf, (size_t)r);
             if (s->ended || s->closing)
                 return;
@@ -512,6 +570,13 @@ static void pw__st_read_cb(uv_stream_t *h, ssize_t n, const uv_buf_t *b)
     }
     if (n == 0)
         return;
+    if (s->cert_asked && !s->plain_in && (n == UV_EOF || n == UV_ECONNRESET)) {
+        /* with TLS 1.3 the server judges our (missing) certificate after
+         * the handshake: its refusal is a hang-up before any answer */
+        pw__st_fail(s, PW_ECL_CLIENT_CERT, "'%s' asked for a client certificate and closed the "
+                    "connection without an answer (give one with --cert)", s->url.host);
+        return;
+    }
     if (n == UV_EOF) {
         if (s->state == PW_ST_PROXY)
             pw__st_fail(s, PW_ECL_PROXY, "proxy '%s' closed the connection", s->proxy.host);
@@ -541,11 +606,17 @@ static void pw__st_connect_cb(uv_connect_t *req, int status)
     if (status < 0) {
         if (status == UV_ECANCELED)
             return;
+        if (s->o.unix_path) {
+            pw__st_fail(s, PW_ECL_CONNECT, "cannot connect to Unix socket '%s': %s", s->o.unix_path,
+                        uv_strerror(status));
+            return;
+        }
         /* the handle must be closed before it can connect again */
         pw__st_try_next(s, status);
         return;
     }
-    uv_tcp_nodelay(&s->tcp, 1);
+    if (!s->o.unix_path)
+        uv_tcp_nodelay(&s->tcp, 1);
     int rc = uv_read_start((uv_stream_t *)&s->tcp, pw__st_alloc, pw__st_read_cb);
     if (rc < 0) {
         pw__st_fail(s, PW_ECL_CONNECT, "read start: %s", uv_strerror(rc));
@@ -658,6 +729,20 @@ static void pw__st_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     pw__st_try_next(s, 0);
 }
 
+/* --unix-socket: no name to resolve, no proxy; the result comes through
+ * the connect callback, from the loop */
+static void pw__st_unix_connect(struct pw_stream *s)
+{
+    s->state = PW_ST_CONNECT;
+    snprintf(s->peer, sizeof s->peer, "%s", s->o.unix_path);
+    uv_pipe_init(s->loop, &s->pipe, 0);
+    s->pipe.data = s;
+    s->tcp_init = 1;
+    s->open_handles++;
+    s->creq.data = s;
+    uv_pipe_connect(&s->creq, &s->pipe, s->o.unix_path, pw__st_connect_cb);
+}
+
 int pw_stream_open(struct pw_stream *s, uv_loop_t *loop, const struct pw_stream_opts *o,
                    const struct pw_stream_cb *cb)
 {
@@ -675,6 +760,10 @@ int pw_stream_open(struct pw_stream *s, uv_loop_t *loop, const struct pw_stream_
     s->flush_init = 1;
     s->open_handles = 1;
     s->state = PW_ST_RESOLVE;
+    if (o->unix_path) {
+        pw__st_unix_connect(s);
+        return 0;
+    }
     if (o->proxy) {
         s->proxy = *o->proxy;
         s->has_proxy = 1;
