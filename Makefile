@@ -132,9 +132,9 @@ fuzz: deps-auto build-fuzz
 
 # --- bench ---
 BENCH_BIN = $(BENCH_C:bench/%.c=$(B)/bench/%)
-$(B)/bench/%: bench/%.c $(B)/libpwproto.a $(HEADERS_OK)
+$(B)/bench/%: bench/%.c $(B)/libpwtls.a $(B)/libpwproto.a $(HEADERS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwproto.a -o $@ -lssl $(PURE_LIBS)
+	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwtls.a $(B)/libpwproto.a -o $@ -lssl $(PURE_LIBS)
 bench: deps-auto pushwire $(BENCH_BIN)
 	bench/run
 

@@ -10,7 +10,8 @@
 #               and RSA 2048 (picked by SNI), 8 clients at a time; beside
 #               nginx serving the same certificates when nginx is installed
 #   idle        RSS growth per idle TLS WebSocket (BENCH_TLS_IDLE_CONNS, 5 000),
-#               beside a plain one in the same run; target <= 8 KiB
+#               beside a plain one in the same run; target <= 8 KiB; then the
+#               heap OpenSSL keeps per idle connection, by site (tls_heap.c)
 #
 # Server CPU is reported as work per second of the server's own CPU time
 # (k/cpu-s), which stays meaningful when the load generator shares the two
@@ -38,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for f in "$B/loadgen" "$PW"; do
+for f in "$B/loadgen" "$B/tls_heap" "$PW"; do
     [ -x "$f" ] || { echo "bench_tls: '$f' is missing: run 'make bench'" >&2; exit 1; }
 done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -217,5 +218,11 @@ if [[ " $ONLY " == *" idle "* ]]; then
     read -r tk tg tn <<<"$(idle_cost "$PID" "$TPORT" --tls)"
     stop "$PID"
     echo "pushwire TLS: $tk KiB/conn ($tg KiB for $tn) | plain: $pk KiB/conn ($pg KiB for $pn) | TLS costs $(awk -v a="$tk" -v b="$pk" 'BEGIN { printf "%.2f", a - b }') KiB more | target <= 8 KiB: $(verdict "$tk" 8)"
-    echo "(OpenSSL $(openssl version | cut -d' ' -f2) holds ~14 KiB per connection after the handshake, 7.6 KiB of it the SSL object; record buffers are released while idle)"
+    # the heap OpenSSL itself keeps per connection (RSS adds malloc's overhead)
+    if heap=$("$B/tls_heap" 50 2>&1); then
+        echo "OpenSSL $(openssl version | cut -d' ' -f2) heap per idle server connection (bench/tls_heap.c): $(field heap_per_conn "$heap") B in $(field allocs_per_conn "$heap") allocations; the largest:"
+        sed -n '2,4p' <<<"$heap"
+    else
+        echo "tls_heap failed: $heap"
+    fi
 fi
