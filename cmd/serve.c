@@ -48,7 +48,7 @@
     X(SEND_BUFFER, 0, "send-buffer", PW_BYTES("1M", "1K", "4G"),                             \
       "output queued per connection before a subscriber is dropped")                         \
     X(HANDSHAKE_TIMEOUT, 0, "handshake-timeout", PW_SECS("10", "1ms", "365d"),               \
-      "the TLS handshake and a request head must arrive within SECS")                   \
+      "the TLS handshake and a request head must arrive within SECS")                        \
     X(IDLE_TIMEOUT, 0, "idle-timeout", PW_SECS("0", "0", "365d"),                            \
       "close WebSocket/SSE connections idle this long; 0 never")                             \
     X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
