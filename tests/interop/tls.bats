@@ -59,12 +59,29 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     ch=$(chan)
     run curl -sS --fail --max-time 5 --cacert "$CA" --data-binary one "$TLS/pub/$ch"
     assert_success
-    assert_output '{"id":"1"}'
+    assert_output --regexp '^\{"id":"[a-z0-9]{12}:1"\}$'
+    id=${output#*\"id\":\"}
+    id=${id%%\"*}
     run curl -sS --fail --max-time 5 --cacert "$CA" "$TLS/poll/$ch?cursor=0&timeout=0"
     assert_success
     assert_output --partial '"data":"one"'
     run curl -sS --max-time 2 --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch"
-    assert_output --partial $'id: 1\ndata: one'
+    assert_output --partial $"id: $id"$'\ndata: one'
+}
+
+@test "a resume over TLS: 1 100 messages of 1 000 bytes, the backlog (1 024) comes back in order, once each, paged through the TLS layer" {
+    ch=$(chan)
+    head -c 1000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/m"
+    urls=()
+    for ((i = 0; i < 1100; i++)); do urls+=("$TLS/pub/$ch"); done
+    # one keep-alive TLS connection for all of them
+    curl -sS --fail --max-time 60 --cacert "$CA" --data-binary @"$BATS_TEST_TMPDIR/m" "${urls[@]}" >/dev/null
+    curl -sS -N --max-time 5 --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch" >"$BATS_TEST_TMPDIR/sse" || true
+    run grep -c '^data: x' "$BATS_TEST_TMPDIR/sse"
+    assert_output 1024
+    # ids EPOCH:77 … EPOCH:1100, consecutive
+    run bash -c "sed -n 's/^id: [a-z0-9]*://p' '$BATS_TEST_TMPDIR/sse' | awk 'NR == 1 { f = \$1 } \$1 != f + NR - 1 { bad = 1 } END { print f, NR, bad + 0 }'"
+    assert_output '77 1024 0'
 }
 
 @test "https: /healthz, /metrics and the page at / over TLS, keep-alive across requests" {
