@@ -652,6 +652,8 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
         size_t n = s->ps->ops->metrics(s->ps, t, sizeof t);
         pw_buf_append(&b, t, n < sizeof t ? n : 0);
     }
+    if (s->tls)
+        srv_tls_metrics(s, &b);
     static const char *const g[3][2] = {
         {"backlog_messages", "Messages kept per channel."},
         {"backlog_bytes", "Data bytes kept per channel."},
