@@ -19,6 +19,7 @@ redis_start() {
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$REDIS_DIR" \
         --logfile "$REDIS_DIR/redis.log" "$@" </dev/null >/dev/null 2>&1 3>&- &
     REDIS_PID=$!
+    REDIS_PIDS="${REDIS_PIDS:-} $REDIS_PID"
     local i
     for ((i = 0; i < 100; i++)); do
         redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -qE 'PONG|NOAUTH' && break
@@ -26,7 +27,6 @@ redis_start() {
     done
     redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -qE 'PONG|NOAUTH' || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
     REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-    REDIS_PIDS="${REDIS_PIDS:-} $REDIS_PID"
 }
 
 # redis_stop — SIGTERM to our redis-server, waits for it (5 s at most)
