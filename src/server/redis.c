@@ -134,6 +134,7 @@ struct rchan {
     uint64_t hash;
     uint32_t refs;              /* listed + each command that names it */
     uint8_t listed, tail_known, tail_pending, subscribed, syncing, live, resync;
+    uint8_t sub_sent;           /* its SUBSCRIBE is on its way */
     struct pw_sub subs;         /* list head */
     size_t nsubs;
     char epoch[PW_EPOCH_MAX + 1]; /* "" while the stream does not exist */
@@ -160,6 +161,7 @@ struct rd {
     char sha_pub[41], sha_page[41];
     size_t sync_count, reader_max;
     int was_up;                 /* for one log line per state change */
+    int stalled;                /* a channel's command could not be sent: the tick retries */
     uint64_t t_down;            /* uv_now when it went down */
     char why[160];              /* why it is down */
     uint64_t m_reconnects, m_errors;
@@ -332,6 +334,7 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *rep);
 static void rd_sub_message(struct rd *r, redisReply *rep);
 static void rd_chan_advance(struct rd *r, struct rchan *c);
 static void rl_ready(struct rlink *l);
+static void rd_chan_subscribe(struct rd *r, struct rchan *c);
 static void rl_start(struct rlink *l);
 static int rl_put(struct rlink *l, struct rpend *p, char *cmd, size_t len);
 
@@ -536,6 +539,9 @@ static void rd_fail(struct rd *r, struct rpend *p)
     case RP_SYNC:
         p->ch->syncing = 0;
         break;
+    case RP_SUBSCRIBE:
+        p->ch->sub_sent = 0;
+        break;
     default:
         break;
     }
@@ -641,6 +647,24 @@ static void rl_setup(struct rlink *l)
     rl_sendv(l, &p, 1, "PING");
 }
 
+/* SUBSCRIBE for a channel on the subscriber link; one that cannot be sent
+ * now (the link's queue is full) is left to the tick's sweep. */
+static void rd_chan_subscribe(struct rd *r, struct rchan *c)
+{
+    struct rlink *l = r->link[RD_SUB];
+    if (!l->ready || c->subscribed || c->sub_sent)
+        return;
+    char key[RD_KEY_MAX];
+    rd_key(key, c->name, c->len, 'n');
+    struct rpend s = {0};
+    s.kind = RP_SUBSCRIBE;
+    s.ch = c;
+    if (rl_sendv(l, &s, 2, "SUBSCRIBE", key) == 0)
+        c->sub_sent = 1;
+    else
+        r->stalled = 1;
+}
+
 /* Ready: every channel this node serves is subscribed again (the
  * subscriber link) or goes on catching up (the command link). */
 static void rl_ready(struct rlink *l)
@@ -653,16 +677,10 @@ static void rl_ready(struct rlink *l)
         for (struct rchan *c = r->tab[i]; c; c = c->next) {
             if (l->state != RL_UP)
                 return;
-            if (l->kind == RD_CMD) {
+            if (l->kind == RD_CMD)
                 rd_chan_advance(r, c);
-                continue;
-            }
-            char key[RD_KEY_MAX];
-            rd_key(key, c->name, c->len, 'n');
-            struct rpend s = {0};
-            s.kind = RP_SUBSCRIBE;
-            s.ch = c;
-            rl_sendv(l, &s, 2, "SUBSCRIBE", key);
+            else
+                rd_chan_subscribe(r, c);
         }
 }
 
@@ -768,6 +786,14 @@ static void rd_tick_cb(uv_timer_t *t)
             p.kind = RP_PING;
             rl_sendv(l, &p, 1, "PING");
         }
+    }
+    if (r->stalled) { /* channels whose commands did not fit: again */
+        r->stalled = 0;
+        for (size_t i = 0; i < r->nbuckets; i++)
+            for (struct rchan *c = r->tab[i]; c; c = c->next) {
+                rd_chan_advance(r, c);
+                rd_chan_subscribe(r, c);
+            }
     }
 }
 
@@ -1140,6 +1166,7 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
         free(p->name);
         break;
     case RP_SUBSCRIBE:
+        p->ch->sub_sent = 0;
         if (p->ch->listed && !rd_is_err(y)) {
             p->ch->subscribed = 1;
             rd_chan_advance(r, p->ch);
@@ -1231,6 +1258,8 @@ static void rd_chan_advance(struct rd *r, struct rchan *c)
         p.kind = RP_TAIL;
         if (rl_sendv(l, &p, 8, "EVALSHA", r->sha_page, "2", ks, ke, "", "0-0", "0") == 0)
             c->tail_pending = 1;
+        else
+            r->stalled = 1;
         return;
     }
     if (!c->subscribed)
@@ -1241,6 +1270,8 @@ static void rd_chan_advance(struct rd *r, struct rchan *c)
     p.kind = RP_SYNC;
     if (rl_sendv(l, &p, 8, "EVALSHA", r->sha_page, "2", ks, ke, c->epoch, sid, cnt) == 0)
         c->syncing = 1;
+    else
+        r->stalled = 1;
 }
 
 /* ---- the interface ---- */
@@ -1290,15 +1321,7 @@ static int rd_subscribe(struct pw_pubsub *ps, const char *ch, size_t n, struct p
         /* the tail first, on the command link: a page fetched after this
          * returns is read after it, so nothing newer than that page is missed */
         rd_chan_advance(r, c);
-        struct rlink *l = r->link[RD_SUB];
-        if (l->ready) {
-            char kn[RD_KEY_MAX];
-            rd_key(kn, ch, n, 'n');
-            struct rpend p = {0};
-            p.kind = RP_SUBSCRIBE;
-            p.ch = c;
-            rl_sendv(l, &p, 2, "SUBSCRIBE", kn);
-        }
+        rd_chan_subscribe(r, c);
     }
     s->chan = c;
     s->next = &c->subs;
