@@ -57,7 +57,9 @@
     X(RECORD, 0, "record", PW_FILE,                                                           \
       "write every published message to FILE as a transcript (see pushwire-replay(1))")    \
     X(REDIS, 0, "redis", PW_STR("URL", NULL, NULL),                                           \
-      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")
+      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")    \
+    X(WORKERS, 0, "workers", PW_STR("N", "1", "auto"),                                        \
+      "event loops (threads) sharing the channels: 1-256, or auto (one per core)")
 
 extern const struct pw_applet pw_applet_serve;
 enum { SERVE_OPTS(PW_OPT_ENUM) };
@@ -276,6 +278,14 @@ static int serve_main(int argc, char **argv)
         case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;
         case OPT_LOG_FILE: lg.path = a; break;
         case OPT_RECORD: record_path = a; break;
+        case OPT_WORKERS: {
+            char *end;
+            long n = strcmp(a, "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN) : strtol(a, &end, 10);
+            if (strcmp(a, "auto") && (end == a || *end || n < 1 || n > 256))
+                rc = pw_badarg(&st, "not a worker count", "1-256 or auto");
+            o.workers = n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+            break;
+        }
         case OPT_REDIS:
             if (!a)
                 break;
@@ -296,6 +306,11 @@ static int serve_main(int argc, char **argv)
     }
     if ((rc = serve_tls_check(listen, nlisten, ncert, nkey)))
         return rc;
+    if (o.workers > 1 && (use_redis || record_path)) {
+        /* several serve processes on one Redis do what workers would */
+        pw_err("serve", "--workers with --redis or --record: not supported; run one serve per core on the same Redis instead");
+        return PW_EXIT_USAGE;
+    }
     o.tls = tls;
     o.ntls = ncert;
     /* a subscriber is dropped only when more than one message is waiting */

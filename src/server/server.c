@@ -4,11 +4,16 @@
  * (srv.h). */
 #include "srv.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "hub.h"
 
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
@@ -46,7 +51,11 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
     ev.status = status;
     ev.code = code;
     ev.detail = detail[0] ? detail : NULL;
+    if (s->hub) /* one writer: workers' lines never interleave */
+        pw_hub_log_lock(s->hub, 1);
     s->o->log(s->o->ud, &ev);
+    if (s->hub)
+        pw_hub_log_lock(s->hub, 0);
 }
 
 /* ---- output queue ---- */
@@ -332,6 +341,48 @@ static void srv__dirty(struct srv_conn *c)
     c->srv->dirty = c;
 }
 
+/* This worker's counters, in the order of struct srv_counts. */
+static void srv__counts_own(const struct srv *s, uint64_t v[PW_HUB_NCOUNT])
+{
+    struct srv_counts t = {s->m_accepted, s->m_msgs_in, s->m_msgs_out, s->m_bytes_in,
+                           s->m_bytes_out, s->m_slow, s->m_rejected_conns, s->m_requests,
+                           s->m_proto_errors, s->m_timeouts, {0}};
+    for (int i = 0; i < SRV_NSLOTS; i++)
+        t.by_slot[i] = s->m_by_slot[i];
+    memset(v, 0, PW_HUB_NCOUNT * sizeof *v);
+    memcpy(v, &t, sizeof t);
+}
+
+void srv_counts(const struct srv *s, struct srv_counts *out)
+{
+    _Static_assert(sizeof *out <= PW_HUB_NCOUNT * sizeof(uint64_t), "counts fit the hub's");
+    uint64_t v[PW_HUB_NCOUNT];
+    srv__counts_own(s, v);
+    if (s->hub)
+        pw_hub_counts_others(s->hub, s->wid, v);
+    memcpy(out, v, sizeof *out);
+}
+
+void srv_counts_worker(const struct srv *s, unsigned j, struct srv_counts *out)
+{
+    uint64_t v[PW_HUB_NCOUNT];
+    if (j == s->wid)
+        srv__counts_own(s, v);
+    else
+        pw_hub_counts_of(s->hub, j, v);
+    memcpy(out, v, sizeof *out);
+}
+
+unsigned srv_workers(const struct srv *s)
+{
+    return s->hub ? pw_hub_workers(s->hub) : 1;
+}
+
+size_t srv_conns_total(const struct srv *s)
+{
+    return s->hub ? (size_t)pw_hub_conns_add(s->hub, 0) : s->nconns;
+}
+
 static void srv__check_cb(uv_check_t *h)
 {
     struct srv *s = h->data;
@@ -351,6 +402,11 @@ static void srv__check_cb(uv_check_t *h)
     }
     if (!s->ready && uv_is_active((uv_handle_t *)&s->idle))
         uv_idle_stop(&s->idle);
+    if (s->hub) {
+        uint64_t v[PW_HUB_NCOUNT];
+        srv__counts_own(s, v);
+        pw_hub_counts_put(s->hub, s->wid, v);
+    }
 }
 
 /* ---- connections ---- */
@@ -411,6 +467,8 @@ void srv_close(struct srv_conn *c, const char *why)
     c->closing = 1;
     s->m_by_slot[c->ops->slot]--;
     s->nconns--;
+    if (s->hub)
+        pw_hub_conns_add(s->hub, -1);
     c->prev->next = c->next;
     c->next->prev = c->prev;
     uv_close((uv_handle_t *)&c->tcp, srv__on_close);
@@ -692,12 +750,14 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->id = ++s->next_id;
+    c->id = s->hub ? pw_hub_next_id(s->hub) : ++s->next_id;
     c->next = &s->conns;
     c->prev = s->conns.prev;
     s->conns.prev->next = c;
     s->conns.prev = c;
     s->nconns++;
+    if (s->hub)
+        pw_hub_conns_add(s->hub, 1);
     c->ops = l->ops;
     s->m_by_slot[c->ops->slot]++;
     s->m_accepted++;
@@ -835,7 +895,8 @@ static void srv__stop(struct srv *s, const char *why)
         return;
     }
     s->stopping = 1;
-    srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
+    if (s->wid == 0) /* every worker gets the signal: one line */
+        srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
     for (size_t i = 0; i < s->nls; i++)
         uv_close((uv_handle_t *)&s->ls[i].tcp, NULL);
     pw_stdin_close(&s->in);
@@ -854,9 +915,15 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
 {
     struct srv *s = h->data;
     if (signum == SIGHUP) {
-        if (s->o->on_hup)
+        if (s->o->on_hup && s->wid == 0) {
+            if (s->hub) /* no worker writes while the log is reopened */
+                pw_hub_log_lock(s->hub, 1);
             s->o->on_hup(s->o->ud);
-        srv_log(s, NULL, "reopen", 0, 0, "SIGHUP: log reopened");
+            if (s->hub)
+                pw_hub_log_lock(s->hub, 0);
+        }
+        if (s->wid == 0)
+            srv_log(s, NULL, "reopen", 0, 0, "SIGHUP: log reopened");
         if (s->tls)
             srv_tls_reload(s);
         return;
@@ -866,7 +933,8 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
 
 /* ---- run ---- */
 
-static int srv__listen(struct srv *s, char *err, size_t errsz)
+/* fds: sockets bound already (--workers: one set per worker), or NULL. */
+static int srv__listen(struct srv *s, const int *fds, char *err, size_t errsz)
 {
     s->ls = calloc(s->o->nlisten, sizeof *s->ls);
     if (!s->ls)
@@ -890,8 +958,9 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
         l->ops = &srv_http_ops;
         l->layer = tls ? &srv_tls_layer : NULL;
         l->tcp.data = l;
-        int r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
-                            ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+        int r = fds ? uv_tcp_open(&l->tcp, fds[i])
+                    : uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
+                                  ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
         if (r == 0)
             r = uv_listen((uv_stream_t *)&l->tcp, SRV_LISTEN_BACKLOG, srv__accept_cb);
         if (r) {
@@ -902,37 +971,52 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
         int len = sizeof ss;
         uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
         pw_net_format_addr((struct sockaddr *)&ss, name, sizeof name);
-        srv_log(s, NULL, "listen", 0, 0, "%s%s", tls ? "tls://" : "", name);
+        if (s->wid == 0)
+            srv_log(s, NULL, "listen", 0, 0, "%s%s", tls ? "tls://" : "", name);
     }
     return 0;
 }
 
-int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
+/* One event loop serving until stopped: the whole server, or worker wid
+ * of a hub (ps its view, fds its bound listeners). */
+static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned wid,
+                    const int *fds, char *err, size_t errsz)
 {
     struct srv s;
     memset(&s, 0, sizeof s);
     err[0] = 0;
     s.o = o;
+    s.hub = hub;
+    s.wid = wid;
     pw_buf_init(&s.scratch, 0);
     s.lim.max_head = o->max_head;
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
-    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
+    uv_loop_t loop;
+    int lrc = uv_loop_init(&loop);
+    s.ps = lrc ? NULL : hub ? pw_hub_worker(hub, wid, &loop)
+                 : o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
     s.lowat = SRV_RESUME_AT(o->send_buffer);
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
-    uv_loop_t loop;
-    if (!s.rbuf || !s.ps || uv_loop_init(&loop)) {
+    if (!s.rbuf || !s.ps || lrc) {
         free(s.rbuf);
-        if (s.ps && !o->pubsub)
+        if (s.ps && !o->pubsub && !hub)
             s.ps->ops->destroy(s.ps);
+        if (hub)
+            pw_hub_leave(hub, wid);
+        if (!lrc) {
+            uv_walk(&loop, srv__walk_close, NULL);
+            uv_run(&loop, UV_RUN_DEFAULT);
+            uv_loop_close(&loop);
+        }
         snprintf(err, errsz, "out of memory");
         return PW_ENOMEM;
     }
     s.loop = &loop;
     int rc = o->ntls ? srv_tls_setup(&s, err, errsz) : 0;
     if (rc == 0)
-        rc = srv__listen(&s, err, errsz);
+        rc = srv__listen(&s, fds, err, errsz);
     if (rc == 0) {
         uv_check_init(&loop, &s.check);
         s.check.data = &s;
@@ -950,7 +1034,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
             s.sig[i].data = &s;
             uv_signal_start(&s.sig[i], srv__signal_cb, sigs[i]);
         }
-        if (o->read_stdin)
+        if (o->read_stdin && wid == 0)
             srv__stdin_start(&s);
         if (o->on_ready)
             o->on_ready(o->ud, &loop);
@@ -961,6 +1045,8 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         for (size_t i = 0; i < s.nls; i++)
             uv_close((uv_handle_t *)&s.ls[i].tcp, NULL);
     pw_stdin_close(&s.in);
+    if (hub)
+        pw_hub_leave(hub, wid); /* before its wake-up handle closes */
     uv_walk(&loop, srv__walk_close, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
@@ -970,10 +1056,117 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         s.pool = *(void **)p;
         free(p);
     }
-    if (!o->pubsub)
+    if (!o->pubsub && !hub)
         s.ps->ops->destroy(s.ps);
     srv_tls_cleanup(&s);
     free(s.ls);
     free(s.rbuf);
     return rc;
+}
+
+/* ---- workers (--workers N): one loop per thread, sharing a hub ---- */
+
+/* Binds every listen address once per worker with SO_REUSEPORT (the
+ * kernel spreads connections over the workers' sockets); port 0 becomes
+ * the port the first one got, for all.  fds[w * nlisten + i]. */
+static int srv__bind_all(const struct pw_server_opts *o, unsigned n, int *fds, char *err,
+                         size_t errsz)
+{
+    for (size_t i = 0; i < o->nlisten; i++) {
+        const char *a = o->listen[i];
+        struct sockaddr_storage ss;
+        pw_net_listen_tls(a, &a);
+        if (pw_net_parse_listen(a, &ss)) {
+            snprintf(err, errsz, "bad listen address '%s': want HOST:PORT or [IPv6]:PORT", a);
+            return PW_ENET_ADDR;
+        }
+        socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                 : sizeof(struct sockaddr_in);
+        for (unsigned w = 0; w < n; w++) {
+            int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+            fds[w * o->nlisten + i] = fd;
+            if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+                (ss.ss_family == AF_INET6 &&
+                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)) ||
+                bind(fd, (struct sockaddr *)&ss, len) ||
+                (w == 0 && getsockname(fd, (struct sockaddr *)&ss, &len))) {
+                snprintf(err, errsz, "cannot listen on '%s': %s", a, uv_strerror(uv_translate_sys_error(errno)));
+                return PW_ENET_BIND;
+            }
+        }
+    }
+    return 0;
+}
+
+struct srv__worker {
+    const struct pw_server_opts *o;
+    struct pw_hub *hub;
+    unsigned wid;
+    const int *fds;
+    int rc;
+    char err[256];
+    uv_thread_t th;
+    int started;
+};
+
+static void srv__worker_main(void *arg)
+{
+    struct srv__worker *w = arg;
+    w->rc = srv__run(w->o, w->hub, w->wid, w->fds, w->err, sizeof w->err);
+}
+
+static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t errsz)
+{
+    unsigned n = o->workers;
+    size_t nfd = (size_t)n * o->nlisten;
+    int *fds = malloc(nfd * sizeof *fds);
+    struct srv__worker *w = calloc(n, sizeof *w);
+    struct pw_hub *hub = pw_hub_new(n, o->backlog);
+    int rc = fds && w && hub ? 0 : PW_ENOMEM;
+    if (rc)
+        snprintf(err, errsz, "out of memory");
+    for (size_t k = 0; fds && k < nfd; k++)
+        fds[k] = -1;
+    if (rc == 0)
+        rc = srv__bind_all(o, n, fds, err, errsz);
+    for (unsigned i = 1; rc == 0 && i < n; i++) {
+        w[i] = (struct srv__worker){o, hub, i, fds + (size_t)i * o->nlisten, 0, "", 0, 0};
+        w[i].started = uv_thread_create(&w[i].th, srv__worker_main, &w[i]) == 0;
+        if (!w[i].started) { /* serve with the others: this one gets nothing */
+            pw_hub_leave(hub, i);
+            for (size_t k = 0; k < o->nlisten; k++)
+                close(w[i].fds[k]);
+        }
+    }
+    if (rc == 0) {
+        w[0] = (struct srv__worker){o, hub, 0, fds, 0, "", 0, 1};
+        srv__worker_main(&w[0]);
+        rc = w[0].rc;
+        snprintf(err, errsz, "%s", w[0].err);
+    }
+    for (unsigned i = 1; i < n; i++) {
+        if (!w[i].started)
+            continue;
+        uv_thread_join(&w[i].th);
+        if (rc == 0 && w[i].rc) {
+            rc = w[i].rc;
+            snprintf(err, errsz, "%s", w[i].err);
+        }
+    }
+    /* sockets a loop took are closed with it; a failed bind leaves them here */
+    for (size_t k = 0; fds && k < nfd && !w[0].started; k++)
+        if (fds[k] >= 0)
+            close(fds[k]);
+    pw_hub_free(hub);
+    free(w);
+    free(fds);
+    return rc;
+}
+
+int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
+{
+    if (o->workers > 1 && !o->pubsub)
+        return srv__run_workers(o, err, errsz);
+    return srv__run(o, NULL, 0, NULL, err, errsz);
 }

@@ -219,11 +219,26 @@ struct srv {
     struct pw_buf scratch;        /* per-message work space (compression) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
-    /* metrics */
+    struct pw_hub *hub;           /* --workers: the shared channels (hub.h); NULL: one loop */
+    unsigned wid;                 /* this worker's number (0: the one that logs once) */
+    /* metrics (this worker's; srv_counts sums the workers) */
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;
     size_t m_by_slot[SRV_NSLOTS];
 };
+
+/* /metrics' counters over every worker (srv_counts), in this order. */
+struct srv_counts {
+    uint64_t accepted, msgs_in, msgs_out, bytes_in, bytes_out;
+    uint64_t slow, rejected_conns, requests, proto_errors, timeouts;
+    uint64_t by_slot[SRV_NSLOTS];
+};
+void srv_counts(const struct srv *s, struct srv_counts *out);
+/* Worker j's own counters (--workers; j < srv_workers). */
+void srv_counts_worker(const struct srv *s, unsigned j, struct srv_counts *out);
+unsigned srv_workers(const struct srv *s);
+/* Open connections over every worker (--max-conns). */
+size_t srv_conns_total(const struct srv *s);
 
 /* Options are seconds, the loop counts milliseconds. */
 static inline uint64_t srv_ms(double secs)

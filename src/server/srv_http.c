@@ -624,25 +624,45 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
         [SRV_SLOT_HTTP] = "http", [SRV_SLOT_WS] = "ws", [SRV_SLOT_SSE] = "sse", [SRV_SLOT_POLL] = "poll"};
     struct srv *s = c->srv;
     struct pw_buf b;
+    struct srv_counts t;
+    srv_counts(s, &t);
     pw_buf_init(&b, 0);
     pw_buf_printf(&b, "# HELP pushwire_connections Open connections by transport.\n"
                       "# TYPE pushwire_connections gauge\n");
-    for (int t = 0; t < SRV_NSLOTS; t++)
-        pw_buf_printf(&b, "pushwire_connections{transport=\"%s\"} %zu\n", slot_name[t], s->m_by_slot[t]);
+    for (int k = 0; k < SRV_NSLOTS; k++)
+        pw_buf_printf(&b, "pushwire_connections{transport=\"%s\"} %zu\n", slot_name[k], (size_t)t.by_slot[k]);
 #define CNT(name, help, v)                                                                  \
     pw_buf_printf(&b, "# HELP pushwire_" name " " help "\n# TYPE pushwire_" name " counter\n" \
                       "pushwire_" name " %llu\n", (unsigned long long)(v))
-    CNT("connections_accepted_total", "Connections accepted.", s->m_accepted);
-    CNT("connections_rejected_total", "Connections refused with 503 (--max-conns).", s->m_rejected_conns);
-    CNT("requests_total", "HTTP requests parsed.", s->m_requests);
-    CNT("messages_in_total", "Messages published.", s->m_msgs_in);
-    CNT("messages_out_total", "Messages sent to subscribers.", s->m_msgs_out);
-    CNT("bytes_in_total", "Bytes read from clients.", s->m_bytes_in);
-    CNT("bytes_out_total", "Bytes written to clients.", s->m_bytes_out);
-    CNT("slow_disconnects_total", "Subscribers disconnected for not keeping up.", s->m_slow);
-    CNT("protocol_errors_total", "Connections failed for a protocol violation.", s->m_proto_errors);
-    CNT("timeouts_total", "Connections closed by a timeout.", s->m_timeouts);
+    CNT("connections_accepted_total", "Connections accepted.", t.accepted);
+    CNT("connections_rejected_total", "Connections refused with 503 (--max-conns).", t.rejected_conns);
+    CNT("requests_total", "HTTP requests parsed.", t.requests);
+    CNT("messages_in_total", "Messages published.", t.msgs_in);
+    CNT("messages_out_total", "Messages sent to subscribers.", t.msgs_out);
+    CNT("bytes_in_total", "Bytes read from clients.", t.bytes_in);
+    CNT("bytes_out_total", "Bytes written to clients.", t.bytes_out);
+    CNT("slow_disconnects_total", "Subscribers disconnected for not keeping up.", t.slow);
+    CNT("protocol_errors_total", "Connections failed for a protocol violation.", t.proto_errors);
+    CNT("timeouts_total", "Connections closed by a timeout.", t.timeouts);
 #undef CNT
+    if (srv_workers(s) > 1) {
+        pw_buf_printf(&b, "# HELP pushwire_worker_connections Open connections per worker (--workers).\n"
+                          "# TYPE pushwire_worker_connections gauge\n");
+        for (unsigned j = 0; j < srv_workers(s); j++) {
+            struct srv_counts w;
+            srv_counts_worker(s, j, &w);
+            pw_buf_printf(&b, "pushwire_worker_connections{worker=\"%u\"} %llu\n", j,
+                          (unsigned long long)(w.by_slot[0] + w.by_slot[1] + w.by_slot[2] + w.by_slot[3]));
+        }
+        pw_buf_printf(&b, "# HELP pushwire_worker_messages_in_total Messages published per worker.\n"
+                          "# TYPE pushwire_worker_messages_in_total counter\n");
+        for (unsigned j = 0; j < srv_workers(s); j++) {
+            struct srv_counts w;
+            srv_counts_worker(s, j, &w);
+            pw_buf_printf(&b, "pushwire_worker_messages_in_total{worker=\"%u\"} %llu\n", j,
+                          (unsigned long long)w.msgs_in);
+        }
+    }
     char why[8];
     pw_buf_printf(&b, "# HELP pushwire_backend_up 1 while the message backend works (/healthz).\n"
                       "# TYPE pushwire_backend_up gauge\npushwire_backend_up %d\n",
@@ -880,7 +900,7 @@ static void srv__http_open(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     c->t_deadline = srv_in(s, s->o->handshake_timeout);
-    if (s->nconns > s->o->max_conns) {
+    if (srv_conns_total(s) > s->o->max_conns) {
         s->m_rejected_conns++;
         srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
     }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# serve --workers: N event loops behind one address sharing channels and one
+# id sequence.  The clients are tests/cli/serve_workers.py (raw SSE, POST,
+# python3-websockets); per-worker counts come from /metrics.
+
+load helper
+
+PEER="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_workers.py"
+
+setup() {
+    /usr/bin/python3 -c 'import websockets' 2>/dev/null || missing "python3-websockets"
+}
+
+teardown() {
+    stop_serve
+}
+
+@test "workers: 1000 SSE subscribers over 2 workers get every message once, in order, same ids; resumes on any worker" {
+    start_serve --workers 2 -q --max-conns 2000
+    run $PEER fanout "$SERVE_PORT" 1000 30 30
+    echo "$output"
+    assert_success
+    assert_output --partial "ok msgs=60 subs=1000"
+    stop_serve_clean
+}
+
+@test "workers: /metrics sums the workers' counters" {
+    start_serve --workers 2 -q
+    for i in $(seq 20); do C -d "m$i" "$SERVE_URL/pub/s" >/dev/null; done
+    wait_metric "pushwire_messages_in_total 20"
+    wait_metric 'pushwire_backlog_messages{channel="s"} 20'
+    run C "$SERVE_URL/metrics"
+    # accepted: 20 publishes, the wait_metric probes and this one, over both workers
+    acc=$(echo "$output" | sed -n 's/^pushwire_connections_accepted_total //p')
+    [ "$acc" -ge 22 ]
+    assert_output --partial 'pushwire_worker_messages_in_total{worker="0"}'
+    assert_output --partial 'pushwire_worker_messages_in_total{worker="1"}'
+    stop_serve_clean
+}
+
+@test "workers: --max-conns counts the connections of every worker" {
+    start_serve --workers 2 --max-conns 4
+    pids=()
+    for i in 1 2 3; do
+        curl -s -N --max-time 20 "$SERVE_URL/sse/m" >/dev/null & pids+=($!)
+    done
+    wait_metric 'pushwire_connections{transport="sse"} 3'
+    curl -s -N --max-time 20 "$SERVE_URL/sse/m" >/dev/null & pids+=($!)
+    # once the fourth is in, whichever worker takes a fifth refuses it
+    for i in $(seq 100); do
+        code=$(C -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz")
+        [ "$code" = 503 ] && break
+        sleep 0.05
+    done
+    [ "$code" = 503 ]
+    kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
+    wait_metric 'pushwire_connections{transport="sse"} 0'
+    stop_serve_clean
+}
+
+@test "workers: stdin lines are published once, log lines are whole, SIGTERM ends every worker with exit 0" {
+    SERVE_LOG=$(mktemp "$BATS_TEST_TMPDIR/serve.XXXXXX")
+    mkfifo "$BATS_TEST_TMPDIR/in"
+    "$PW" serve --listen 127.0.0.1:0 --workers 2 --stdin -c s <"$BATS_TEST_TMPDIR/in" 2>"$SERVE_LOG" >/dev/null &
+    SERVE_PID=$!
+    exec 7>"$BATS_TEST_TMPDIR/in"
+    SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID")
+    SERVE_URL=http://127.0.0.1:$SERVE_PORT
+    printf 'one\ntwo\n' >&7
+    wait_metric "pushwire_messages_in_total 2"
+    for i in $(seq 10); do C -o /dev/null "$SERVE_URL/healthz"; done
+    kill -TERM "$SERVE_PID"
+    exec 7>&-
+    rc=0
+    wait "$SERVE_PID" || rc=$?
+    SERVE_PID=
+    [ "$rc" -eq 0 ]
+    # one listen line, one shutdown line; every line starts with the applet
+    [ "$(grep -c 'listening on' "$SERVE_LOG")" -eq 1 ]
+    [ "$(grep -c 'shutdown' "$SERVE_LOG")" -eq 1 ]
+    run grep -vc '^pushwire serve: ' "$SERVE_LOG"
+    assert_output 0
+    ! grep -E 'Sanitizer|runtime error' "$SERVE_LOG"
+}
+
+@test "workers: bad counts are refused; --redis with --workers is refused" {
+    run pw serve --workers 0
+    assert_failure
+    assert_output --partial "1-256 or auto"
+    run pw serve --workers many
+    assert_failure
+    run pw serve --workers 2 --redis redis://127.0.0.1:1
+    assert_failure
+    assert_output --partial "--workers with --redis"
+}
