@@ -31,6 +31,9 @@ APPLETS = $(shell sed -n 's/^ *X(\([a-z]*\)).*/\1/p' cmd/applets.h)
 B        = build/rel
 BA       = build/asan
 ASANFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# and a ThreadSanitizer binary for the tests of serve --workers (threads)
+BT        = build/tsan
+TSANFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 
 all: pushwire
 
@@ -60,11 +63,21 @@ $(BA)/%.o: %.c $(HEADERS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(STD) $(CPPFLAGS) $(ASANFLAGS) $(WARN) -MMD -MP -c $< -o $@
 
+$(BT)/src/proto/%.o: src/proto/%.c $(HEADERS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(PROTO_CPPFLAGS) $(TSANFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BT)/%.o: %.c $(HEADERS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(CPPFLAGS) $(TSANFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
 # one archive per layer: build/<variant>/libpw<layer>.a
 define LAYER_LIB
 $(B)/libpw$(1).a: $$(patsubst %.c,$(B)/%.o,$$(call LAYER_SRC,$(1)))
 	rm -f $$@ && ar rcs $$@ $$^
 $(BA)/libpw$(1).a: $$(patsubst %.c,$(BA)/%.o,$$(call LAYER_SRC,$(1)))
+	rm -f $$@ && ar rcs $$@ $$^
+$(BT)/libpw$(1).a: $$(patsubst %.c,$(BT)/%.o,$$(call LAYER_SRC,$(1)))
 	rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_LIB,$(l))))
@@ -77,6 +90,9 @@ pushwire: $(CMD:%.c=$(B)/%.o) $(call LIBS_OF,$(B))
 
 $(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(call LIBS_OF,$(BA))
 	$(CC) $(ASANFLAGS) -o $@ $^ $(LIBS)
+
+$(BT)/pushwire: $(CMD:%.c=$(BT)/%.o) $(call LIBS_OF,$(BT))
+	$(CC) $(TSANFLAGS) -o $@ $^ $(LIBS)
 
 # --- unit tests: one program per tests/unit/test_*.c.  A test of a pure
 # module links libpwproto.a alone; a test of an I/O-layer module names its
@@ -102,6 +118,7 @@ UNIT_ABIN = $(UNIT:tests/unit/%.c=$(BA)/tests/%)
 
 build-tests: pushwire $(UNIT_BIN)
 build-asan: $(BA)/pushwire $(UNIT_ABIN)
+build-tsan: $(BT)/pushwire
 
 # --- fuzzers (clang libFuzzer): the core is compiled once with the fuzzer's
 # instrumentation into build/fuzz/libpw<layer>.a, then each target links proto
@@ -152,6 +169,7 @@ run: deps-auto pushwire
 test: deps-auto
 	$(MAKE) -j2 pushwire build-tests
 	$(MAKE) -j2 build-asan
+	$(MAKE) -j2 build-tsan
 	$(MAKE) -j2 build-fuzz
 	tests/run
 
@@ -218,7 +236,7 @@ $(B)/pushwire: $(CMD:%.c=$(B)/%.o) $(call LIBS_OF,$(B))
 clean:
 	rm -rf build pushwire
 
-.PHONY: all deps deps-auto run test docs install install-links clean fuzz build-fuzz bench build-tests build-asan
+.PHONY: all deps deps-auto run test docs install install-links clean fuzz build-fuzz bench build-tests build-asan build-tsan
 .SECONDARY:
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)

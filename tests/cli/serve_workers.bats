@@ -93,3 +93,18 @@ teardown() {
     assert_failure
     assert_output --partial "--workers with --redis"
 }
+
+@test "workers: the fan-out under ThreadSanitizer (make build-tsan): no race reported, exit 0" {
+    [ -x "$TOP/build/tsan/pushwire" ] || missing "build/tsan/pushwire (make build-tsan)"
+    PW="$TOP/build/tsan/pushwire" TSAN_OPTIONS="halt_on_error=0 exitcode=66" start_serve --workers 2 -q --max-conns 2000
+    run $PEER fanout "$SERVE_PORT" 200 10 10
+    echo "$output"
+    assert_success
+    kill -TERM "$SERVE_PID"
+    rc=0
+    wait "$SERVE_PID" || rc=$?
+    SERVE_PID=
+    cat "$SERVE_LOG"
+    ! grep -q 'ThreadSanitizer' "$SERVE_LOG"
+    [ "$rc" -eq 0 ]
+}
