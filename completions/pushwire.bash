@@ -256,8 +256,11 @@ _pushwire()
         --redis )
             COMPREPLY=()
             return ;;
+        --workers )
+            COMPREPLY=($(compgen -W "auto" -- "$cur"))
+            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --workers" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
