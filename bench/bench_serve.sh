@@ -15,7 +15,10 @@
 # (issue 3), with the machine's idle CPU share during the run (/proc/stat).
 # Env: BENCH_SECS (default 5) per run, BENCH_REPS (3: echo runs per case,
 # the median is shown), BENCH_IDLE_CONNS (10000),
-# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout".
+# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers".
+#   workers   serve --workers 2 vs --workers 1: echo (100 connections, 32 B,
+#             16 in flight) and the fan-out ramp, with the share of the
+#             machine's CPU the load generator itself took
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -25,7 +28,7 @@ SECS=${BENCH_SECS:-5}
 REPS=${BENCH_REPS:-3}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SUBS=${BENCH_FANOUT_SUBS:-1000}
-ONLY=${BENCH_ONLY:-"echo idle fanout"}
+ONLY=${BENCH_ONLY:-"echo idle fanout workers"}
 tmp=$(mktemp -d /tmp/pw-bench.XXXXXX)
 pids=()
 
@@ -271,4 +274,38 @@ if [[ " $ONLY " == *" fanout "* ]]; then
     echo "fan-out highest rate with p99 <= 10 ms:  pushwire $PWBEST/s | nchan $NCBEST/s | ceiling $CEBEST/s | vs nchan $(ratiox "$PWBEST" "$NCBEST") (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
     echo "fan-out highest rate with p99 <= 100 ms: pushwire $PWB100/s | nchan $NCB100/s | ceiling $CEB100/s | vs nchan $(ratiox "$PWB100" "$NCB100")"
     echo "fan-out highest rate carried without loss (any latency): pushwire $PWTOP/s | nchan $NCTOP/s | ceiling $CETOP/s | vs nchan $(ratiox "$PWTOP" "$NCTOP")"
+fi
+
+# --- workers -----------------------------------------------------------------
+# lg_run OUTVAR CMD… — runs the load generator, sets OUTVAR to its line and
+# LGCPU to its CPU time in seconds (user + sys)
+lg_run() {
+    local var=$1 t0 lgout; shift
+    t0=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
+    lgout=$("$@" 2>&1)
+    LGCPU=$(awk -v a="$t0" -v hz="$TCK" '{print ($14 + $15 + $16 + $17 - a) / hz}' /proc/$$/stat)
+    printf -v "$var" '%s' "$lgout"
+}
+if [[ " $ONLY " == *" workers "* ]]; then
+    echo
+    echo "workers: serve --workers N on $(nproc) cores (lg = the load generator's share of all cores' time;"
+    echo " the load generator is one thread, so with 2 cores it competes with the second worker)"
+    for w in 1 2; do
+        start pushwire "$PW" serve --listen 127.0.0.1:0 --echo --max-conns 20000 -q --workers "$w"
+        c0=$(cpu_of "$PID"); t0=$(now_ns); cpu_mark
+        lg_run out "$B/loadgen" echo --port "$PORT" -c 100 -k 16 -s 32 -d "$SECS"
+        wall=$(($(now_ns) - t0)); idle=$(cpu_idle)
+        printf '  echo 32 B x16  --workers %d: %s msgs/s, p99 %s us, server %s/cpu-s, lg %s, idle %s\n' "$w" \
+            "$(field rate "$out")" "$(field p99_us "$out")" \
+            "$(per_cpu "$(field rate "$out")" "$wall" $(($(cpu_of "$PID") - c0)))" \
+            "$(awk -v c="$LGCPU" -v w="$wall" -v n="$(nproc)" 'BEGIN { printf "%.0f%%", 100 * c / (w / 1e9 * n) }')" "$idle"
+        stop "$PID"
+    done
+    for w in 1 2; do
+        [ -z "${BENCH_WORKERS_NO_FANOUT:-}" ] || break
+        start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q --workers "$w"
+        fan_ramp "workers=$w" "$PORT" "$PID"
+        echo "  fan-out --workers $w: highest rate without loss $TOP/s, with p99 <= 10 ms $BEST/s"
+        stop "$PID"
+    done
 fi
