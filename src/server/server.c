@@ -767,9 +767,10 @@ static void srv__stdin_lines(struct srv *s, const char *p, size_t n)
         size_t len = s->in_line.len;
         if (len && s->in_line.p[len - 1] == '\r')
             len--;
-        if (!s->in_line_overlong &&
-            srv_publish(s, ch, strlen(ch), NULL, s->in_line.p, len, 0, NULL, NULL))
-            srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
+        int rc = s->in_line_overlong ? 0 : srv_publish(s, ch, strlen(ch), NULL, s->in_line.p, len,
+                                                       0, NULL, NULL);
+        if (rc)
+            srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish: %s", pw_strerror(rc));
         s->in_line_overlong = 0;
         pw_buf_reset(&s->in_line);
     }
@@ -948,6 +949,13 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
     return 0;
 }
 
+struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o)
+{
+    struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
+                                    o->max_channels, NULL};
+    return pw_backlog_new_limits(&lim, NULL);
+}
+
 int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
 {
     struct srv s;
@@ -959,7 +967,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
-    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
+    s.ps = o->pubsub ? o->pubsub : pw_server_backlog(o);
     s.lowat = SRV_RESUME_AT(o->send_buffer);
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
     uv_loop_t loop;
