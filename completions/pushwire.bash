@@ -193,6 +193,15 @@ _pushwire()
         --backlog )
             COMPREPLY=()
             return ;;
+        --history-bytes )
+            COMPREPLY=()
+            return ;;
+        --message-ttl )
+            COMPREPLY=()
+            return ;;
+        --max-channels )
+            COMPREPLY=()
+            return ;;
         --heartbeat )
             COMPREPLY=()
             return ;;
@@ -236,7 +245,7 @@ _pushwire()
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
