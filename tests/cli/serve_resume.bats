@@ -193,3 +193,42 @@ rss_watch() {
         refute_output --partial gap
     done
 }
+
+@test "history trimmed past a slow resume: one gap event where the lost messages were, then the rest, none repeated" {
+    # 50 000 messages of 200 bytes (10 MB, more than the socket buffers
+    # hold); the reader stalls until 50 000 more have pushed all of them
+    # out of the backlog
+    SERVE_LOG=$(mktemp "$BATS_TEST_TMPDIR/serve.XXXXXX")
+    seq -f "%0200g" 50000 | "$PW" serve --listen 127.0.0.1:0 --channel big --backlog 50000 \
+        --send-buffer 64K --max-message 1K 2>"$SERVE_LOG" >/dev/null &
+    SERVE_PID=$!
+    SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID")
+    SERVE_URL=http://127.0.0.1:$SERVE_PORT
+    for i in $(seq 300); do
+        C "$SERVE_URL/metrics" | grep -qxF 'pushwire_backlog_messages{channel="big"} 50000' && break
+        sleep 0.1
+    done
+    ( timeout 120 "$PW" connect --no-stdin --since 0 --until "^new 50000$" --json "$SERVE_URL/sse/big" \
+          2>"$BATS_TEST_TMPDIR/err" |
+      { for i in $(seq 1200); do [ -e "$BATS_TEST_TMPDIR/done" ] && break; sleep 0.05; done; cat; } \
+          >"$BATS_TEST_TMPDIR/out" ) &
+    sub=$!
+    wait_metric 'pushwire_connections{transport="sse"} 1'
+    seq -f 'new %05g' 50000 | timeout 60 "$PW" connect --wait --count 50000 "ws://127.0.0.1:$SERVE_PORT/ws/big" >/dev/null
+    touch "$BATS_TEST_TMPDIR/done"
+    wait $sub
+    # ids in order; one gap line, after the last id before it, and its
+    # first is the id right after it; the last message is the last published
+    run awk -F'"' '
+        /"event":"gap"/ { gaps++; if ($(NF-5) != last) { print "gap after " $(NF-5) ", last id was " last; exit 1 }
+                          gapfirst = $(NF-1); next }
+        { split($4, a, ":"); if (prev && a[2] <= prev) { print "id " $4 " after " prev; exit 1 }
+          if (gapfirst != "" ) { if ($4 != gapfirst) { print "after the gap " $4 ", gap said " gapfirst; exit 1 } gapfirst = "" }
+          else if (prev && a[2] != prev + 1) { print "hole before " $4; exit 1 }
+          prev = a[2]; last = $4; n++ }
+        END { if (gaps != 1) { print gaps " gap lines"; exit 1 } print n, last }' "$BATS_TEST_TMPDIR/out"
+    assert_success
+    assert_output --regexp '^[0-9]+ [a-z0-9]{12}:100000$'
+    run grep -c 'gap: messages after' "$BATS_TEST_TMPDIR/err"
+    assert_output 1
+}
