@@ -146,7 +146,7 @@ static void test_budget(void)
     /* the oldest messages of channels over their share go first: h's are
      * older than what small channels publish now */
     for (int i = 0; i < 20; i++) {
-        char ch[8];
+        char ch[16];
         snprintf(ch, sizeof ch, "s%d", i);
         pubn(ps, ch, small);
     }
@@ -164,7 +164,7 @@ static void test_budget(void)
     lim.history_bytes = 10 * (cs + cc) + cs / 2;
     ps = pw_backlog_new_limits(&lim, "ep");
     for (int i = 0; i < 30; i++) {
-        char ch[8];
+        char ch[16];
         snprintf(ch, sizeof ch, "e%d", i);
         pubn(ps, ch, small);
     }
