@@ -199,6 +199,12 @@ _pushwire()
         --listen|-l)
             COMPREPLY=()
             return ;;
+        --tls-cert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --tls-key )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
         --channel|-c)
             COMPREPLY=()
             return ;;
@@ -257,7 +263,7 @@ _pushwire()
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

@@ -687,6 +687,8 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     pw_buf_printf(&b, "# HELP pushwire_backend_up 1 while the message backend works (/healthz).\n"
                       "# TYPE pushwire_backend_up gauge\npushwire_backend_up %d\n",
                   s->ps->ops->health(s->ps, why, sizeof why) == 0);
+    if (s->tls)
+        srv_tls_metrics(s, &b);
     srv__metrics_history(s, &b);
     if (!s->o->metrics_per_channel) {
         srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
