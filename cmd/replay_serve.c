@@ -165,7 +165,7 @@ static void rps_stats(struct pw_pubsub *ps, struct pw_pubsub_stats *st)
 
 static const struct pw_pubsub_ops rps_ops = {
     rps_publish, rps_subscribe, rps_unsubscribe, rps_fetch, rps_cancel, rps_health,
-    rps_each_channel, rps_destroy, rps_stats,
+    rps_each_channel, rps_destroy, NULL, rps_stats,
 };
 
 /* ---- server hooks ---- */

@@ -14,6 +14,7 @@
 #include "proto/json.h"
 #include "host/net.h"
 #include "opt.h"
+#include "server/redis.h"
 #include "server/server.h"
 #include "serve_record.h"
 
@@ -62,7 +63,9 @@
     X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
     X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
     X(RECORD, 0, "record", PW_FILE,                                                           \
-      "write every published message to FILE as a transcript (see pushwire-replay(1))")
+      "write every published message to FILE as a transcript (see pushwire-replay(1))")    \
+    X(REDIS, 0, "redis", PW_STR("URL", NULL, NULL),                                           \
+      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")
 
 extern const struct pw_applet pw_applet_serve;
 enum { SERVE_OPTS(PW_OPT_ENUM) };
@@ -72,6 +75,7 @@ struct serve_log {
     int json, quiet;
     const char *path;
     FILE *f;
+    struct pw_pubsub *redis;    /* --redis: attached to the loop once it runs */
 };
 
 static void serve_reopen(void *ud)
@@ -164,6 +168,22 @@ static void serve_log(void *ud, const struct pw_log *e)
     fprintf(l->f, "%s\n", line);
 }
 
+/* The Redis backplane's state changes, as log events "redis". */
+static void serve_redis_log(void *ud, const char *line)
+{
+    struct pw_log e = {0};
+    e.event = "redis";
+    e.detail = line;
+    serve_log(ud, &e);
+}
+
+static void serve_ready(void *ud, uv_loop_t *loop)
+{
+    struct serve_log *l = ud;
+    if (l->redis)
+        pw_redis_attach(l->redis, loop);
+}
+
 /* Open files are what bounds connections: use the hard limit. */
 static void serve_raise_nofile(void)
 {
@@ -212,6 +232,8 @@ static int serve_main(int argc, char **argv)
     size_t ncert = 0, nkey = 0;
     int force_stdin = 0;
     const char *record_path = NULL;
+    struct pw_redis_opts ro = {0};
+    int use_redis = 0;
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -266,6 +288,14 @@ static int serve_main(int argc, char **argv)
         case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;
         case OPT_LOG_FILE: lg.path = a; break;
         case OPT_RECORD: record_path = a; break;
+        case OPT_REDIS:
+            if (!a)
+                break;
+            use_redis = 1;
+            int ur = pw_redis_url_parse(a, &ro.url);
+            if (ur)
+                rc = pw_badarg(&st, pw_strerror(ur), "redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH[?db=N]");
+            break;
         }
     }
     int ind = st.ind;
@@ -299,15 +329,30 @@ static int serve_main(int argc, char **argv)
     o.on_hup = serve_reopen;
     o.ud = &lg;
     serve_raise_nofile();
-    /* --record: the backlog behind a pub/sub that writes each message */
+    /* --redis: the backplane in place of the embedded backlog */
+    if (use_redis) {
+        ro.backlog = o.backlog;
+        ro.max_message = o.max_message;
+        ro.log = serve_redis_log;
+        ro.ud = &lg;
+        lg.redis = o.pubsub = pw_redis_new(&ro);
+        o.on_ready = serve_ready;
+        if (!o.pubsub) {
+            pw_err("serve", "out of memory");
+            return PW_EXIT_FAIL;
+        }
+    }
+    /* --record: the backend behind a pub/sub that writes each message */
     FILE *rec = NULL;
     if (record_path) {
         rec = fopen(record_path, "w");
         if (!rec) {
             pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
+            if (lg.redis)
+                lg.redis->ops->destroy(lg.redis);
             return PW_EXIT_FAIL;
         }
-        o.pubsub = serve_record_new(pw_server_backlog(&o), rec);
+        o.pubsub = serve_record_new(lg.redis ? lg.redis : pw_server_backlog(&o), rec);
         if (!o.pubsub) {
             fclose(rec);
             pw_err("serve", "out of memory");
@@ -321,6 +366,8 @@ static int serve_main(int argc, char **argv)
             pw_err("serve", "writing '%s' failed; the transcript is incomplete", record_path);
         o.pubsub->ops->destroy(o.pubsub);
         fclose(rec);
+    } else if (lg.redis) {
+        lg.redis->ops->destroy(lg.redis);
     }
     if (lg.f && lg.f != stderr)
         fclose(lg.f);

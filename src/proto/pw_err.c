@@ -9,6 +9,7 @@
 #include "optval.h"
 #include "pw_errio.h"
 #include "pwmsg.h"
+#include "redis_wire.h"
 #include "sse.h"
 #include "transcript.h"
 #include "ws_deflate.h"
@@ -37,6 +38,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_VAL_ERRORS(PW_ERR_ROW)
     PW_PWMSG_ERRORS(PW_ERR_ROW)
     PW_MSGID_ERRORS(PW_ERR_ROW)
+    PW_REDIS_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

@@ -113,6 +113,9 @@ struct pw_pubsub_ops {
                          void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes,
                                     size_t subs));
     void (*destroy)(struct pw_pubsub *ps);
+    /* The backend's own Prometheus lines (# HELP, # TYPE, samples) for
+     * /metrics, written into out; returns their length (< cap).  NULL: none. */
+    size_t (*metrics)(struct pw_pubsub *ps, char *out, size_t cap);
     /* Totals for /metrics (whatever the backend does not count stays 0);
      * may be NULL. */
     void (*stats)(struct pw_pubsub *ps, struct pw_pubsub_stats *st);
