@@ -2,9 +2,11 @@
 
 #include <stddef.h>
 
+#include "auth.h"
 #include "base64.h"
 #include "http1.h"
 #include "json.h"
+#include "jwt.h"
 #include "optval.h"
 #include "pw_errio.h"
 #include "pwmsg.h"
@@ -35,6 +37,8 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
     PW_VAL_ERRORS(PW_ERR_ROW)
     PW_PWMSG_ERRORS(PW_ERR_ROW)
+    PW_JWT_ERRORS(PW_ERR_ROW)
+    PW_AUTH_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)
