@@ -235,8 +235,38 @@ _pushwire()
         --record )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
+        --token-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --publish-token-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --jwt-key )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --jwt-aud )
+            COMPREPLY=()
+            return ;;
+        --origin )
+            COMPREPLY=()
+            return ;;
+        --trusted-proxy )
+            COMPREPLY=()
+            return ;;
+        --max-conns-per-ip )
+            COMPREPLY=()
+            return ;;
+        --max-conn-rate )
+            COMPREPLY=()
+            return ;;
+        --max-pub-rate )
+            COMPREPLY=()
+            return ;;
+        --limit-exempt )
+            COMPREPLY=()
+            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
