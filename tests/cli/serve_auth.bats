@@ -24,7 +24,7 @@ setup_file() {
 }
 
 setup() { K=$BATS_FILE_TMPDIR; }
-teardown() { stop_serve; }
+teardown() { stop_serve_clean; } # a sanitizer report in the log fails the test
 
 # status URL [curl args…] — the HTTP status only
 status() { C -o /dev/null -w '%{http_code}' "$@"; }
