@@ -1,14 +1,17 @@
 /* connect.c — `pushwire connect URL`: the client for WebSocket (ws, wss),
  * Server-Sent Events (http, https) and long polling (--poll).
  *
- * One libuv loop drives the socket (or libcurl's sockets), stdin, timers and
- * signals.  Data goes to stdout through a large stdio buffer flushed once per
- * loop turn; stdin is read in 64 KiB chunks and every complete line becomes a
+ * This file runs the applet: the options, one libuv loop with its timers
+ * and signals, and the end (exit status, -w).  It picks one transport table
+ * (connect.h) and knows nothing else about it; what goes in and out is in
+ * connect_io.c, reconnecting in connect_retry.c.
+ *
+ * Data goes to stdout through a large stdio buffer flushed once per loop
+ * turn; stdin is read in 64 KiB chunks and every complete line becomes a
  * frame in one batched write, so a million short lines cost a few thousand
  * syscalls, not millions.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <regex.h>
 #include <signal.h>
@@ -16,34 +19,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
+#include <sys/un.h>
 #include <uv.h>
 
-#include "client/client.h"
-#include "client/client_http.h"
-#include "client/client_ws.h"
 #include "connect.h"
-#include "proto/json.h"
 #include "opt.h"
-#include "proto/transcript.h"
 #include "proto/ws_deflate.h"
+#include "proto/ws_frame.h"
 
 #define CONNECT_OPTS(X)                                                        \
     PW_COMMON_OPTS(X)                                                          \
     X(JSON, 0, "json", PW_FLAG, "print messages as JSON Lines {id,event,data,type}") \
+    X(NULL_SEP, '0', "null", PW_FLAG, "messages end with NUL, not newline, on stdin and stdout (they may hold newlines)") \
     X(HEADER, 'H', "header", PW_STR("'NAME: VALUE'", NULL, NULL), "add a request header (repeatable)") \
     X(ORIGIN, 0, "origin", PW_STR("ORIGIN", NULL, NULL), "send this Origin header") \
     X(SUBPROTOCOL, 0, "subprotocol", PW_STR("NAME", NULL, NULL), "offer a WebSocket subprotocol (repeatable)") \
     X(COMPRESS, 0, "compress", PW_FLAG, "offer permessage-deflate")          \
     X(BINARY, 0, "binary", PW_FLAG, "send stdin as binary messages, one per read chunk") \
     X(NO_STDIN, 0, "no-stdin", PW_FLAG, "do not read stdin")                   \
-    X(WAIT, 0, "wait", PW_FLAG, "keep receiving after stdin ends")             \
+    X(LINGER, 0, "linger", PW_SECS(PWC_LINGER_DEFAULT, "0", "365d"), "after stdin ends, close once nothing arrived for SECS (0: at once)") \
+    X(WAIT, 0, "wait", PW_FLAG, "after stdin ends, keep receiving until the server closes") \
     X(SEND, 0, "send", PW_STR("MSG", NULL, NULL), "send MSG after connecting and after every reconnect (repeatable)") \
-    X(PING, 0, "ping", PW_SECS(NULL, "1ms", "365d"), "send a ping every SECS seconds; no pong by the next one ends the connection") \
+    X(PING, 0, "ping", PW_SECS(NULL, "1ms", "365d"), "send a ping every SECS seconds; two intervals with nothing from the server end the connection") \
     X(MAX_MESSAGE, 0, "max-message", PW_BYTES("16M", "1", "4G"), "largest message accepted") \
-    X(COUNT, 'n', "count", PW_COUNT("N", NULL, "1", NULL), "exit 0 after N messages") \
+    X(COUNT, 'n', "count", PW_COUNT("N", NULL, "1", NULL), "exit 0 after N messages; the end of stdin waits for them, fewer is a failure") \
     X(UNTIL, 0, "until", PW_STR("REGEX", NULL, NULL), "exit 0 after the first message matching REGEX (POSIX ERE)") \
     X(TIMEOUT, 0, "timeout", PW_SECS(NULL, "1ms", "365d"), "give up after SECS seconds in all (exit 7)") \
     X(IDLE, 0, "idle", PW_SECS(NULL, "1ms", "365d"), "give up when nothing arrives for SECS seconds (exit 7)") \
@@ -57,7 +57,12 @@
     X(WRITE_OUT, 'w', "write-out", PW_STR("FORMAT", NULL, NULL), "print FORMAT at exit (%{close_code} %{messages_in} ...)") \
     X(PROXY, 0, "proxy", PW_STR("URL", NULL, NULL), "use this proxy (http://, socks5://, socks5h://; user:pass@ allowed)") \
     X(NO_PROXY, 0, "no-proxy", PW_FLAG, "ignore proxy environment variables") \
-    PW_TLS_CLIENT_OPTS(X)
+    X(UNIX_SOCKET, 0, "unix-socket", PW_STR("PATH", NULL, "@file"), "connect to the Unix socket PATH instead of the URL's host and port") \
+    PW_TLS_CLIENT_OPTS(X)                                                      \
+    X(CERT, 0, "cert", PW_FILE, "present this client certificate (PEM, with its chain) for mutual TLS") \
+    X(KEY, 0, "key", PW_FILE, "the private key of --cert (PEM; default: the --cert file)")
+
+#define STDOUT_BUFFER (64u << 10) /* a pipe's stdout: flushed once a loop turn */
 
 enum { CONNECT_OPTS(PW_OPT_ENUM) };
 static const struct pw_opt connect_opts[] = {CONNECT_OPTS(PW_OPT_ROW){0}};
@@ -75,14 +80,11 @@ const struct pw_applet pw_applet_connect = {
     connect_main,
 };
 
-struct app A; /* one client per process: the loop callbacks find it here */
+/* ---- diagnostics -------------------------------------------------------- */
 
-/* ---- small helpers ---------------------------------------------------- */
-
-static double now_s(void) { return (double)uv_hrtime() / 1e9; }
-
-void pwc_info(const char *fmt, ...)
+void pwc_info(const struct pwc *c, const char *fmt, ...)
 {
+    (void)c;
     if (pw_quiet)
         return;
     va_list ap;
@@ -93,9 +95,9 @@ void pwc_info(const char *fmt, ...)
     va_end(ap);
 }
 
-void pwc_verbose(const char *fmt, ...)
+void pwc_verbose(const struct pwc *c, const char *fmt, ...)
 {
-    if (!A.verbose || pw_quiet)
+    if (!c->o.verbose || pw_quiet)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -104,7 +106,7 @@ void pwc_verbose(const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- ending ------------------------------------------------------------ */
+/* ---- ending ---------------------------------------------------------------- */
 
 static void close_handle(uv_handle_t *h)
 {
@@ -112,33 +114,56 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
-/* Stops everything; uv_run returns when the last handle is closed. */
-void pwc_finish(int code)
+/* A stream that ended before --count was reached is a failure, whatever
+ * way it ended; returns the exit status to use. */
+static int ended_short(struct pwc *c, int code)
 {
-    if (A.finished)
-        return;
-    A.finished = 1;
-    A.exit_code = code;
-    if (A.ws) {
-        pw_wsc_free(A.ws);
-        A.ws = NULL;
-    }
-    if (A.http) {
-        pw_httpc_free(A.http);
-        A.http = NULL;
-    }
-    pwc_stdin_stop(1);
-    close_handle((uv_handle_t *)&A.t_timeout);
-    close_handle((uv_handle_t *)&A.t_idle);
-    close_handle((uv_handle_t *)&A.t_ping);
-    close_handle((uv_handle_t *)&A.t_close);
-    close_handle((uv_handle_t *)&A.t_retry);
-    close_handle((uv_handle_t *)&A.sigint);
-    close_handle((uv_handle_t *)&A.sigterm);
-    close_handle((uv_handle_t *)&A.flush);
+    if (!c->o.count || c->msgs_in >= c->o.count || c->done_receiving ||
+        (code != PW_EXIT_OK && code != PW_EXIT_ABNORMAL))
+        return code;
+    char why[200] = "";
+    if (c->res.close_code >= 0)
+        snprintf(why, sizeof why, " (close %d%s%.120s)", c->res.close_code,
+                 c->res.close_reason[0] ? ": " : "", c->res.close_reason);
+    else if (c->res.http_status)
+        snprintf(why, sizeof why, " (HTTP %d)", c->res.http_status);
+    pwc_info(c, "ended after %llu of %llu messages%s", (unsigned long long)c->msgs_in,
+             (unsigned long long)c->o.count, why);
+    return code == PW_EXIT_OK ? PW_EXIT_FAIL : code;
 }
 
-/* the error of a connection attempt → exit status (pushwire(1)) */
+void pwc_finish(struct pwc *c, int code)
+{
+    if (c->finished)
+        return;
+    c->exit_code = ended_short(c, code);
+    c->finished = 1;
+    c->tp->drop(c);
+    pwc_stdin_close(c);
+    close_handle((uv_handle_t *)&c->t_timeout);
+    close_handle((uv_handle_t *)&c->t_idle);
+    close_handle((uv_handle_t *)&c->t_linger);
+    close_handle((uv_handle_t *)&c->t_retry);
+    close_handle((uv_handle_t *)&c->sigint);
+    close_handle((uv_handle_t *)&c->sigterm);
+    close_handle((uv_handle_t *)&c->flush);
+}
+
+void pwc_close(struct pwc *c, unsigned code, const char *reason)
+{
+    if (c->finished)
+        return;
+    uv_timer_stop(&c->t_linger);
+    pwc_stdin_close(c);
+    c->tp->done(c, code, reason);
+}
+
+void pwc_stop(struct pwc *c, unsigned code, const char *reason)
+{
+    c->done_receiving = 1;
+    pwc_close(c, code, reason);
+}
+
 int pwc_exit_for(int err)
 {
     switch (err) {
@@ -150,6 +175,7 @@ int pwc_exit_for(int err)
         return PW_EXIT_CONNECT;
     case PW_ECL_TLS:
     case PW_ECL_TLS_VERIFY:
+    case PW_ECL_CLIENT_CERT:
         return PW_EXIT_TLS;
     case PW_ECL_REJECTED:
         return PW_EXIT_REJECTED;
@@ -165,403 +191,244 @@ int pwc_exit_for(int err)
     }
 }
 
-/* ---- stdout ------------------------------------------------------------ */
+/* ---- timers, signals, stdout ------------------------------------------------ */
+
+static void timeout_cb(uv_timer_t *t)
+{
+    struct pwc *c = t->data;
+    pwc_info(c, "timed out after %g s (--timeout)", c->o.timeout_s);
+    c->timed_out = 1;
+    pwc_finish(c, PW_EXIT_TIMEOUT);
+}
+
+/* --idle: the timer runs out only if nothing happened since it was set (a
+ * timestamp per message is cheaper than re-arming a timer per message) */
+static void idle_cb(uv_timer_t *t)
+{
+    struct pwc *c = t->data;
+    uint64_t idle = pwc_ms(c->o.idle_s), quiet = uv_now(c->loop) - c->last_activity;
+    if (quiet < idle) {
+        uv_timer_start(&c->t_idle, idle_cb, idle - quiet, 0);
+        return;
+    }
+    pwc_info(c, "nothing arrived for %g s (--idle)", c->o.idle_s);
+    c->timed_out = 1;
+    pwc_finish(c, PW_EXIT_TIMEOUT);
+}
+
+void pwc_activity(struct pwc *c) { c->last_activity = uv_now(c->loop); }
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+    struct pwc *c = s->data;
+    if (c->interrupted++) {
+        pwc_finish(c, 128 + signum);
+        return;
+    }
+    pwc_stop(c, PW_WS_CLOSE_NORMAL, "");
+}
 
 static void flush_cb(uv_prepare_t *h)
 {
-    (void)h;
-    if (fflush(stdout) != 0 && !A.finished) {
+    struct pwc *c = h->data;
+    if (fflush(stdout) != 0 && !c->finished) {
         if (errno != EPIPE)
-            pwc_info("write error on stdout: %s", strerror(errno));
-        pwc_finish(PW_EXIT_FAIL);
+            pwc_info(c, "write error on stdout: %s", strerror(errno));
+        pwc_finish(c, PW_EXIT_FAIL);
     }
-}
-
-/* id/event may be NULL.  type: "text" or "binary". */
-void pwc_emit(const char *type, const char *id, const char *event, const uint8_t *data, size_t len)
-{
-    int binary = strcmp(type, "binary") == 0;
-    if (A.json) {
-        struct pw_buf *b = &A.line;
-        b->len = 0;
-        pw_json_begin(b, '{');
-        pw_json_key(b, "id");
-        if (id)
-            pw_json_cstr(b, id);
-        else
-            pw_json_null(b);
-        pw_json_kcstr(b, "event", event ? event : "message");
-        pw_json_key(b, "data");
-        if (binary)
-            pw_json_b64(b, data, len);
-        else
-            pw_json_str(b, data, len);
-        pw_json_kcstr(b, "type", type);
-        if (binary)
-            pw_json_kcstr(b, "encoding", "base64");
-        pw_json_end(b, '}');
-        pw_buf_putc(b, '\n');
-        fwrite_unlocked(b->p, 1, b->len, stdout);
-    } else {
-        fwrite_unlocked(data, 1, len, stdout);
-        putc_unlocked('\n', stdout);
-    }
-}
-
-/* ---- transcript ---------------------------------------------------------- */
-
-void pwc_record(const char *dir, const char *type, const char *id, const char *event,
-                const uint8_t *data, size_t len)
-{
-    if (!A.record)
-        return;
-    /* transcript.c keeps text that is not UTF-8 as base64, so replay sends
-     * the very bytes */
-    struct pw_trec r = {
-        .t = floor((now_s() - A.t0) * 1e6) / 1e6,
-        .out = strcmp(dir, "out") == 0,
-        .type = strcmp(type, "binary") == 0 ? PW_TREC_BINARY : PW_TREC_TEXT,
-        .id = id,
-        .event = event,
-        .data = data,
-        .len = len,
-    };
-    struct pw_buf *b = &A.recline;
-    b->len = 0;
-    if (pw_trec_write(b, &r) == 0)
-        fwrite(b->p, 1, b->len, A.record);
-}
-
-/* ---- resume state --------------------------------------------------------- */
-
-static void cursor_save(void)
-{
-    if (!A.cursor_file)
-        return;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", A.cursor_file, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        if (!A.cursor_warned++)
-            pwc_info("cannot write '%s': %s", tmp, strerror(errno));
-        return;
-    }
-    fprintf(f, "%s\n", A.last_id);
-    if (fclose(f) != 0 || rename(tmp, A.cursor_file) != 0) {
-        if (!A.cursor_warned++)
-            pwc_info("cannot update '%s': %s", A.cursor_file, strerror(errno));
-        unlink(tmp);
-    }
-}
-
-void pwc_set_last_id(const char *id)
-{
-    if (!id || !*id)
-        return;
-    snprintf(A.last_id, sizeof A.last_id, "%s", id);
-    cursor_save();
-}
-
-/* SSE: an empty id: field emptied the last event ID string; the next
- * connection (and the next run, through --cursor-file) resumes from none */
-void pwc_clear_last_id(void)
-{
-    if (!A.last_id[0])
-        return;
-    A.last_id[0] = 0;
-    cursor_save();
-}
-
-/* a gap: the server no longer holds everything after what we asked for */
-void pwc_gap(const char *after, const char *first, const char *raw)
-{
-    A.gaps++;
-    pwc_info("gap: messages after '%s' are gone%s%s%s", after ? after : "?",
-             first ? "; the first one still held is '" : "", first ? first : "", first ? "'" : "");
-    if (A.json) {
-        struct pw_buf *b = &A.line;
-        b->len = 0;
-        pw_json_begin(b, '{');
-        pw_json_key(b, "id");
-        pw_json_null(b);
-        pw_json_kcstr(b, "event", "gap");
-        pw_json_kcstr(b, "data", raw ? raw : "");
-        pw_json_kcstr(b, "type", "gap");
-        pw_json_kcstr(b, "after", after);
-        pw_json_kcstr(b, "first", first);
-        pw_json_end(b, '}');
-        pw_buf_putc(b, '\n');
-        fwrite(b->p, 1, b->len, stdout);
-    }
-    if (A.fail_on_gap) {
-        pwc_info("resume impossible (--fail-on-gap)");
-        pwc_finish(PW_EXIT_GAP);
-    }
-}
-
-/* ---- messages in ------------------------------------------------------------ */
-
-static void idle_cb(uv_timer_t *t)
-{
-    (void)t;
-    pwc_info("nothing arrived for %g s (--idle)", A.idle_s);
-    A.timed_out = 1;
-    pwc_finish(PW_EXIT_TIMEOUT);
-}
-
-void pwc_activity(void)
-{
-    if (A.idle_s > 0 && !A.finished)
-        uv_timer_start(&A.t_idle, idle_cb, (uint64_t)(A.idle_s * 1000), 0);
-}
-
-/* Every message from any transport ends here.  Returns 1 when the run is
- * over (--count, --until) and the caller should stop delivering. */
-int pwc_message(const char *type, const char *id, const char *event, const uint8_t *data,
-                size_t len)
-{
-    if (A.finished || A.done_receiving)
-        return 1;
-    A.msgs_in++;
-    pwc_activity();
-    pwc_emit(type, id, event, data, len);
-    pwc_record("in", type, id, event, data, len);
-    if (id)
-        pwc_set_last_id(id);
-    int stop = 0;
-    if (A.until_set) {
-        /* a NUL-terminated copy: REG_STARTEND would avoid it, but sanitizers
-         * read the subject up to its NUL anyway */
-        struct pw_buf *b = &A.rxbuf;
-        b->len = 0;
-        if (pw_buf_append(b, data, len) == 0 && pw_buf_putc(b, 0) == 0) {
-            regmatch_t m[1] = {{0, (regoff_t)len}};
-            if (regexec(&A.until, (const char *)b->p, 1, m, REG_STARTEND) == 0)
-                stop = 1;
-        }
-    }
-    if (A.count && A.msgs_in >= A.count)
-        stop = 1;
-    if (stop) {
-        A.done_receiving = 1;
-        pwc_transport_done();
-    }
-    return stop;
 }
 
 /* ---- write-out ---------------------------------------------------------------- */
 
-static void write_out(void)
+/* one %{name}: 1 when known */
+static int write_var(const struct pwc *c, const char *v, size_t l)
 {
-    if (!A.write_out)
-        return;
-    for (const char *p = A.write_out; *p; p++) {
-        if (p[0] == '%' && p[1] == '{') {
-            const char *e = strchr(p, '}');
-            if (e) {
-                size_t l = (size_t)(e - p - 2);
-                const char *v = p + 2;
 #define IS(s) (l == sizeof s - 1 && strncmp(v, s, l) == 0)
-                if (IS("close_code")) {
-                    if (A.close_code >= 0)
-                        printf("%d", A.close_code);
-                } else if (IS("close_reason")) {
-                    fputs(A.close_reason, stdout);
-                } else if (IS("messages_in")) {
-                    printf("%llu", (unsigned long long)A.msgs_in);
-                } else if (IS("messages_out")) {
-                    printf("%llu", (unsigned long long)A.msgs_out);
-                } else if (IS("last_id")) {
-                    fputs(A.last_id, stdout);
-                } else if (IS("rtt_ms")) {
-                    if (A.rtt_ms >= 0)
-                        printf("%.3f", A.rtt_ms);
-                } else if (IS("http_status")) {
-                    if (A.http_status)
-                        printf("%d", A.http_status);
-                } else if (IS("exitcode")) {
-                    printf("%d", A.exit_code);
-                } else if (IS("url")) {
-                    fputs(A.url_str, stdout);
-                } else {
-                    fwrite(p, 1, (size_t)(e - p + 1), stdout); /* unknown: as-is */
-                }
+    const struct pwc_result *r = &c->res;
+    if (IS("close_code")) {
+        if (r->close_code >= 0)
+            printf("%d", r->close_code);
+    } else if (IS("close_reason")) {
+        fputs(r->close_reason, stdout);
+    } else if (IS("messages_in")) {
+        printf("%llu", (unsigned long long)c->msgs_in);
+    } else if (IS("messages_out")) {
+        printf("%llu", (unsigned long long)c->msgs_out);
+    } else if (IS("last_id")) {
+        fputs(pwc_last_id(c), stdout);
+    } else if (IS("rtt_ms")) {
+        if (r->rtt_ms >= 0)
+            printf("%.3f", r->rtt_ms);
+    } else if (IS("http_status")) {
+        if (r->http_status)
+            printf("%d", r->http_status);
+    } else if (IS("exitcode")) {
+        printf("%d", c->exit_code);
+    } else if (IS("url")) {
+        fputs(c->o.url_str, stdout);
+    } else {
+        return 0;
+    }
+    return 1;
 #undef IS
-                p = e;
-                continue;
-            }
-        }
-        if (p[0] == '\\' && p[1]) {
+}
+
+static void write_out(const struct pwc *c)
+{
+    for (const char *p = c->o.write_out; p && *p; p++) {
+        const char *e = p[0] == '%' && p[1] == '{' ? strchr(p, '}') : NULL;
+        if (e) {
+            if (!write_var(c, p + 2, (size_t)(e - p - 2)))
+                fwrite(p, 1, (size_t)(e - p + 1), stdout); /* unknown: as it is */
+            p = e;
+        } else if (p[0] == '\\' && p[1]) {
             p++;
             putchar(*p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p);
-            continue;
+        } else {
+            putchar(*p);
         }
-        putchar(*p);
     }
-}
-
-/* ---- timers, signals ---------------------------------------------------------- */
-
-static void timeout_cb(uv_timer_t *t)
-{
-    (void)t;
-    pwc_info("timed out after %g s (--timeout)", A.timeout_s);
-    A.timed_out = 1;
-    pwc_finish(PW_EXIT_TIMEOUT);
-}
-
-static void signal_cb(uv_signal_t *s, int signum)
-{
-    (void)s;
-    if (A.interrupted++) {
-        pwc_finish(128 + signum);
-        return;
-    }
-    A.done_receiving = 1;
-    pwc_transport_done();
 }
 
 /* ---- options -------------------------------------------------------------- */
 
-/* A proxy URL into A.proxy: 0, or an error with the reason in *why. */
-static int parse_proxy(const char *s, const char **why)
+/* A proxy URL into o->proxy: 0, or an error with the reason in *why. */
+static int parse_proxy(struct pwc_opts *o, const char *s, const char **why)
 {
-    int r = pw_url_parse(s, &A.proxy, why);
-    if (!r && strcmp(A.proxy.scheme, "http") != 0 && strcmp(A.proxy.scheme, "socks5") != 0 &&
-        strcmp(A.proxy.scheme, "socks5h") != 0)
+    int r = pw_url_parse(s, &o->proxy, why);
+    if (!r && strcmp(o->proxy.scheme, "http") != 0 && strcmp(o->proxy.scheme, "socks5") != 0 &&
+        strcmp(o->proxy.scheme, "socks5h") != 0)
         r = PW_ECL_SCHEME, *why = "not a proxy scheme";
     return r;
 }
 
-static int load_cursor_file(void)
+static int opt_until(struct pwc_opts *o, struct pw_optstate *st)
 {
-    FILE *f = fopen(A.cursor_file, "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        pw_err("connect", "cannot read '%s': %s", A.cursor_file, strerror(errno));
-        return -1;
+    if (o->until_set)
+        regfree(&o->until);
+    o->until_set = 0;
+    int e = regcomp(&o->until, st->arg, REG_EXTENDED | REG_NOSUB);
+    if (!e) {
+        o->until_set = 1;
+        return 0;
     }
-    char line[sizeof A.last_id];
-    if (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (line[0])
-            snprintf(A.last_id, sizeof A.last_id, "%s", line);
-    }
-    fclose(f);
+    char m[128], what[160];
+    regerror(e, &o->until, m, sizeof m);
+    snprintf(what, sizeof what, "not a regular expression (%s)", m);
+    return pw_badarg(st, what, "a POSIX extended regular expression");
+}
+
+static int opt_list(struct pw_optstate *st, const char **list, size_t *n, size_t max,
+                    const char *what)
+{
+    if (*n >= max)
+        return pw_badarg(st, "one too many", "at most %zu %s", max, what);
+    list[(*n)++] = st->arg;
     return 0;
 }
 
-static int connect_main(int argc, char **argv)
+/* the options whose values need a look beyond the table's */
+static int opt_checked(struct pwc_opts *o, int id, struct pw_optstate *st)
 {
-    memset(&A, 0, sizeof A);
-    A.close_code = -1;
-    A.rtt_ms = -1;
-    A.reconnect_max = -1;
+    const char *a = st->arg, *why = "";
+    char what[128];
+    switch (id) {
+    case OPT_HEADER:
+        if (!strchr(a, ':') || a[0] == ':' || strpbrk(a, "\r\n"))
+            return pw_badarg(st, "not a header", "'Name: value'");
+        return opt_list(st, o->headers, &o->nheaders, PWC_MAX_LIST, "headers");
+    case OPT_ORIGIN:
+        o->origin = a;
+        return strpbrk(a, "\r\n") ? pw_badarg(st, "not an origin", "one without line breaks") : 0;
+    case OPT_SUBPROTOCOL:
+        if (!*a || strpbrk(a, " ,;\t\r\n\"()<>@:\\/[]?={}"))
+            return pw_badarg(st, "not a subprotocol name", "an HTTP token");
+        return opt_list(st, o->protos, &o->nprotos, PWC_MAX_LIST - 1, "subprotocols");
+    case OPT_SEND:
+        return opt_list(st, o->sends, &o->nsend, PWC_MAX_LIST, "messages");
+    case OPT_UNTIL:
+        return opt_until(o, st);
+    case OPT_LAST_EVENT_ID:
+    case OPT_SINCE:
+        o->start_id = a;
+        if (strlen(a) > PWC_MAX_ID || strpbrk(a, "\r\n"))
+            return pw_badarg(st, "not an id", "at most %u bytes, no line break", PWC_MAX_ID);
+        return 0;
+    case OPT_PROXY:
+        o->proxy_str = a;
+        if (!parse_proxy(o, a, &why))
+            return 0;
+        snprintf(what, sizeof what, "not a proxy URL (%s)", why);
+        return pw_badarg(st, what, "http://, socks5:// or socks5h://");
+    case OPT_UNIX_SOCKET:
+        o->unix_socket = a;
+        if (!*a || strlen(a) >= sizeof ((struct sockaddr_un *)0)->sun_path)
+            return pw_badarg(st, "not a Unix socket path", "1 to %zu bytes",
+                             sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+        return 0;
+    }
+    return 0;
+}
+
+/* One option into c->o: 0, or an exit status (usage). */
+static int opt_one(struct pwc_opts *o, int id, struct pw_optstate *st)
+{
+    switch (id) {
+    case OPT_VERBOSE: o->verbose = 1; break;
+    case OPT_QUIET: pw_quiet = 1; break;
+    case OPT_JSON: o->json = 1; break;
+    case OPT_NULL_SEP: o->sep = 0; break;
+    case OPT_COMPRESS: o->compress = 1; break;
+    case OPT_BINARY: o->binary = 1; break;
+    case OPT_NO_STDIN: o->no_stdin = 1; break;
+    case OPT_LINGER: o->linger_s = st->d; break;
+    case OPT_WAIT: o->wait = 1; break;
+    case OPT_PING: o->ping_s = st->d; break;
+    case OPT_MAX_MESSAGE: o->max_message = st->u; break;
+    case OPT_COUNT: o->count = st->u; break;
+    case OPT_TIMEOUT: o->timeout_s = st->d; break;
+    case OPT_IDLE: o->idle_s = st->d; break;
+    case OPT_POLL: o->poll = 1; break;
+    case OPT_RECONNECT:
+        o->reconnect = 1;
+        o->reconnect_max = (long)st->u; /* 0 (or no MAX): unlimited */
+        break;
+    case OPT_FAIL_ON_GAP: o->fail_on_gap = 1; break;
+    case OPT_CURSOR_FILE: o->cursor_file = st->arg; break;
+    case OPT_RECORD: o->record_path = st->arg; break;
+    case OPT_WRITE_OUT: o->write_out = st->arg; break;
+    case OPT_NO_PROXY: o->no_proxy = 1; break;
+    case OPT_CACERT: o->cacert = st->arg; break;
+    case OPT_INSECURE: o->insecure = 1; break;
+    case OPT_CERT: o->cert = st->arg; break;
+    case OPT_KEY: o->key = st->arg; break;
+    default: return opt_checked(o, id, st);
+    }
+    return 0;
+}
+
+/* 0, -1 for --help (done), or an exit status */
+static int parse_options(struct pwc_opts *o, int argc, char **argv, int *ind)
+{
     struct pw_optstate st;
     pw_opt_begin(&st, &pw_applet_connect, argc, argv);
-    int c, rc = 0;
-    while ((c = pw_opt_next(&st)) != PW_OPT_END) {
-        switch (c) {
-        case PW_OPT_ERR:
-            pw_opt_end(&st);
-            return PW_EXIT_USAGE;
-        case OPT_HELP:
-            pw_usage(&pw_applet_connect);
-            pw_opt_end(&st);
-            return 0;
-        case OPT_VERBOSE: A.verbose = 1; break;
-        case OPT_QUIET: pw_quiet = 1; break;
-        case OPT_JSON: A.json = 1; break;
-        case OPT_HEADER:
-            if (!strchr(st.arg, ':') || st.arg[0] == ':' || strpbrk(st.arg, "\r\n"))
-                rc = pw_badarg(&st, "not a header", "'Name: value'");
-            else if (A.nheaders >= PWC_MAX_LIST)
-                rc = pw_badarg(&st, "one too many", "at most %d headers", PWC_MAX_LIST);
-            else
-                A.headers[A.nheaders++] = st.arg;
-            break;
-        case OPT_ORIGIN:
-            if (strpbrk(st.arg, "\r\n"))
-                rc = pw_badarg(&st, "not an origin", "one without line breaks");
-            A.origin = st.arg;
-            break;
-        case OPT_SUBPROTOCOL:
-            if (!*st.arg || strpbrk(st.arg, " ,;\t\r\n\"()<>@:\\/[]?={}"))
-                rc = pw_badarg(&st, "not a subprotocol name", "an HTTP token");
-            else if (A.nprotos >= PWC_MAX_LIST - 1)
-                rc = pw_badarg(&st, "one too many", "at most %d subprotocols", PWC_MAX_LIST - 1);
-            else
-                A.protos[A.nprotos++] = st.arg;
-            break;
-        case OPT_COMPRESS: A.compress = 1; break;
-        case OPT_BINARY: A.binary = 1; break;
-        case OPT_NO_STDIN: A.no_stdin = 1; break;
-        case OPT_WAIT: A.wait = 1; break;
-        case OPT_SEND:
-            if (A.nsend >= PWC_MAX_LIST)
-                rc = pw_badarg(&st, "one too many", "at most %d messages", PWC_MAX_LIST);
-            else
-                A.sends[A.nsend++] = st.arg;
-            break;
-        case OPT_PING: A.ping_s = st.d; break;
-        case OPT_MAX_MESSAGE: A.max_message = st.u; break;
-        case OPT_COUNT: A.count = st.u; break;
-        case OPT_UNTIL: {
-            if (A.until_set)
-                regfree(&A.until);
-            int e = regcomp(&A.until, st.arg, REG_EXTENDED | REG_NOSUB);
-            if (e) {
-                char m[128], what[160];
-                regerror(e, &A.until, m, sizeof m);
-                snprintf(what, sizeof what, "not a regular expression (%s)", m);
-                rc = pw_badarg(&st, what, "a POSIX extended regular expression");
-            } else {
-                A.until_set = 1;
-            }
-            break;
-        }
-        case OPT_TIMEOUT: A.timeout_s = st.d; break;
-        case OPT_IDLE: A.idle_s = st.d; break;
-        case OPT_POLL: A.poll = 1; break;
-        case OPT_LAST_EVENT_ID:
-        case OPT_SINCE:
-            if (strlen(st.arg) >= sizeof A.last_id || strpbrk(st.arg, "\r\n"))
-                rc = pw_badarg(&st, "not an id", "at most %zu bytes, no line break",
-                               sizeof A.last_id - 1);
-            snprintf(A.start_id, sizeof A.start_id, "%s", st.arg);
-            break;
-        case OPT_RECONNECT:
-            A.reconnect = 1;
-            A.reconnect_max = (long)st.u; /* 0 (or no MAX): unlimited */
-            break;
-        case OPT_FAIL_ON_GAP: A.fail_on_gap = 1; break;
-        case OPT_CURSOR_FILE: A.cursor_file = st.arg; break;
-        case OPT_RECORD: A.record_path = st.arg; break;
-        case OPT_WRITE_OUT: A.write_out = st.arg; break;
-        case OPT_PROXY: {
-            const char *why = "";
-            char what[128];
-            if (parse_proxy(st.arg, &why)) {
-                snprintf(what, sizeof what, "not a proxy URL (%s)", why);
-                rc = pw_badarg(&st, what, "http://, socks5:// or socks5h://");
-            }
-            A.proxy_str = st.arg;
-            break;
-        }
-        case OPT_NO_PROXY: A.no_proxy = 1; break;
-        case OPT_CACERT: A.cacert = st.arg; break;
-        case OPT_INSECURE: A.insecure = 1; break;
-        }
-        if (rc) {
-            pw_opt_end(&st);
-            if (A.until_set)
-                regfree(&A.until);
-            return rc;
-        }
+    int id, rc = 0;
+    while (!rc && (id = pw_opt_next(&st)) != PW_OPT_END) {
+        if (id == PW_OPT_ERR)
+            rc = PW_EXIT_USAGE;
+        else if (id == OPT_HELP)
+            pw_usage(&pw_applet_connect), rc = -1;
+        else
+            rc = opt_one(o, id, &st);
     }
-    int ind = st.ind;
+    *ind = st.ind;
     pw_opt_end(&st);
+    return rc;
+}
+
+/* the URL, the proxy and the option combinations: 0 or PW_EXIT_USAGE */
+static int check_target(struct pwc_opts *o, int argc, char **argv, int ind)
+{
     if (ind >= argc) {
         pw_err("connect", "a URL is needed; see 'pushwire connect --help'");
         return PW_EXIT_USAGE;
@@ -570,88 +437,183 @@ static int connect_main(int argc, char **argv)
         pw_err("connect", "one URL only: '%s' is extra", argv[ind + 1]);
         return PW_EXIT_USAGE;
     }
-    A.url_str = argv[ind];
+    o->url_str = argv[ind];
     const char *why = "";
-    int r = pw_url_parse(A.url_str, &A.url, &why);
-    if (r == 0 && strncmp(A.url.scheme, "socks", 5) == 0)
+    int r = pw_url_parse(o->url_str, &o->url, &why);
+    if (r == 0 && strncmp(o->url.scheme, "socks", 5) == 0)
         r = PW_ECL_SCHEME;
     if (r) {
-        pw_err("connect", "bad URL '%s': %s (want ws://, wss://, http:// or https://)", A.url_str, why);
+        pw_err("connect", "bad URL '%s': %s (want ws://, wss://, http:// or https://)", o->url_str, why);
         return PW_EXIT_USAGE;
     }
-    A.is_ws = A.url.scheme[0] == 'w';
-    if (A.poll && A.is_ws) {
-        pw_err("connect", "--poll needs an http:// or https:// URL, not '%s'", A.url_str);
+    if (o->poll && o->url.scheme[0] == 'w') {
+        pw_err("connect", "--poll needs an http:// or https:// URL, not '%s'", o->url_str);
         return PW_EXIT_USAGE;
     }
-    const char *proxy = A.proxy_str;
-    if (!proxy && !A.no_proxy)
-        proxy = pw_proxy_from_env(A.url.scheme, A.url.host);
+    if (o->key && !o->cert) {
+        pw_err("connect", "--key goes with --cert: give the certificate too");
+        return PW_EXIT_USAGE;
+    }
+    if (o->unix_socket && o->proxy_str) {
+        pw_err("connect", "--unix-socket and --proxy exclude each other: a proxy cannot "
+                          "reach a Unix socket");
+        return PW_EXIT_USAGE;
+    }
+    const char *proxy = o->proxy_str;
+    if (!proxy && !o->no_proxy && !o->unix_socket) /* as curl: the socket ignores proxies */
+        proxy = pw_proxy_from_env(o->url.scheme, o->url.host);
     if (proxy) {
-        r = parse_proxy(proxy, &why);
-        if (r) {
+        if (parse_proxy(o, proxy, &why)) {
             pw_err("connect", "bad proxy URL '%s' in the environment: %s "
                               "(want http://, socks5:// or socks5h://)", proxy, why);
             return PW_EXIT_USAGE;
         }
-        A.has_proxy = 1;
-        A.proxy_url_str = proxy;
+        o->has_proxy = 1;
+        o->proxy_url_str = proxy;
     }
-    if (A.cursor_file && load_cursor_file() < 0)
+    return 0;
+}
+
+/* ---- files -------------------------------------------------------------------- */
+
+static int load_cursor_file(struct pwc *c)
+{
+    FILE *f = fopen(c->o.cursor_file, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        pw_err("connect", "cannot read '%s': %s", c->o.cursor_file, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    if (n > 0) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (strlen(line) > PWC_MAX_ID)
+            pwc_info(c, "'%s' holds an id longer than %u bytes: not resumed from", c->o.cursor_file,
+                     PWC_MAX_ID);
+        else if (line[0])
+            pwc_load_last_id(c, line);
+    }
+    free(line);
+    return 0;
+}
+
+static int open_files(struct pwc *c)
+{
+    /* an explicit id wins over the cursor file (and is not written to it
+     * until a message comes) */
+    if (c->o.start_id && c->o.start_id[0])
+        pwc_load_last_id(c, c->o.start_id);
+    else if (c->o.cursor_file && load_cursor_file(c) < 0) {
         return PW_EXIT_FAIL;
-    if (A.start_id[0]) /* an explicit id wins over the cursor file */
-        snprintf(A.last_id, sizeof A.last_id, "%s", A.start_id);
-    if (A.record_path) {
-        A.record = fopen(A.record_path, "w");
-        if (!A.record) {
-            pw_err("connect", "cannot write '%s': %s", A.record_path, strerror(errno));
-            return PW_EXIT_FAIL;
-        }
     }
-    if (!isatty(1))
-        setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-    pw_buf_init(&A.line, 0);
-    pw_buf_init(&A.recline, 0);
-    pw_buf_init(&A.rxbuf, 0);
-    A.t0 = now_s();
+    if (c->o.record_path && !(c->record = fopen(c->o.record_path, "w"))) {
+        pw_err("connect", "cannot write '%s': %s", c->o.record_path, strerror(errno));
+        return PW_EXIT_FAIL;
+    }
+    return 0;
+}
 
-    A.loop = uv_default_loop();
-    uv_timer_init(A.loop, &A.t_timeout);
-    uv_timer_init(A.loop, &A.t_idle);
-    uv_timer_init(A.loop, &A.t_ping);
-    uv_timer_init(A.loop, &A.t_close);
-    uv_timer_init(A.loop, &A.t_retry);
-    uv_signal_init(A.loop, &A.sigint);
-    uv_signal_init(A.loop, &A.sigterm);
-    uv_signal_start(&A.sigint, signal_cb, SIGINT);
-    uv_signal_start(&A.sigterm, signal_cb, SIGTERM);
-    uv_unref((uv_handle_t *)&A.sigint);
-    uv_unref((uv_handle_t *)&A.sigterm);
-    uv_prepare_init(A.loop, &A.flush);
-    uv_prepare_start(&A.flush, flush_cb);
-    uv_unref((uv_handle_t *)&A.flush);
-    if (A.timeout_s > 0)
-        uv_timer_start(&A.t_timeout, timeout_cb, (uint64_t)(A.timeout_s * 1000), 0);
-    pwc_activity();
+/* ---- the run ---------------------------------------------------------------------- */
 
-    pwc_transport_start();
-    uv_run(A.loop, UV_RUN_DEFAULT);
+static void timer(struct pwc *c, uv_timer_t *t)
+{
+    uv_timer_init(c->loop, t);
+    t->data = c;
+}
+
+static void loop_setup(struct pwc *c)
+{
+    c->loop = uv_default_loop();
+    timer(c, &c->t_timeout);
+    timer(c, &c->t_idle);
+    timer(c, &c->t_linger);
+    timer(c, &c->t_retry);
+    uv_signal_init(c->loop, &c->sigint);
+    uv_signal_init(c->loop, &c->sigterm);
+    c->sigint.data = c->sigterm.data = c;
+    uv_signal_start(&c->sigint, signal_cb, SIGINT);
+    uv_signal_start(&c->sigterm, signal_cb, SIGTERM);
+    uv_unref((uv_handle_t *)&c->sigint);
+    uv_unref((uv_handle_t *)&c->sigterm);
+    uv_prepare_init(c->loop, &c->flush);
+    c->flush.data = c;
+    uv_prepare_start(&c->flush, flush_cb);
+    uv_unref((uv_handle_t *)&c->flush);
+    if (c->o.timeout_s > 0)
+        uv_timer_start(&c->t_timeout, timeout_cb, pwc_ms(c->o.timeout_s), 0);
+    pwc_activity(c);
+    if (c->o.idle_s > 0)
+        uv_timer_start(&c->t_idle, idle_cb, pwc_ms(c->o.idle_s), 0);
+}
+
+static void run(struct pwc *c)
+{
+    loop_setup(c);
+    if (c->tp->init(c)) {
+        pwc_info(c, "out of memory");
+        pwc_finish(c, PW_EXIT_FAIL);
+    } else {
+        c->tp->start(c);
+    }
+    uv_run(c->loop, UV_RUN_DEFAULT);
     /* close what is left (handles closed in pwc_finish need one more turn) */
-    if (!A.finished)
-        pwc_finish(A.exit_code);
-    uv_run(A.loop, UV_RUN_DEFAULT);
-    uv_loop_close(A.loop);
-    pwc_http_cleanup();
+    if (!c->finished)
+        pwc_finish(c, c->exit_code);
+    uv_run(c->loop, UV_RUN_DEFAULT);
+    uv_loop_close(c->loop);
+    c->tp->free(c);
+}
 
+static void state_init(struct pwc *c)
+{
+    memset(c, 0, sizeof *c);
+    c->o.sep = '\n';
+    c->o.reconnect_max = -1;
+    c->res.close_code = -1;
+    c->res.rtt_ms = -1;
+    pw_buf_init(&c->line, 0);
+    pw_buf_init(&c->recline, 0);
+    pw_buf_init(&c->rxbuf, 0);
+    pw_buf_init(&c->last_id, PWC_MAX_ID + 1);
+}
+
+static void state_free(struct pwc *c)
+{
+    if (c->record)
+        fclose(c->record);
+    if (c->o.until_set)
+        regfree(&c->o.until);
+    pw_buf_free(&c->line);
+    pw_buf_free(&c->recline);
+    pw_buf_free(&c->rxbuf);
+    pw_buf_free(&c->last_id);
+}
+
+static int connect_main(int argc, char **argv)
+{
+    struct pwc c;
+    state_init(&c);
+    int ind = 0;
+    int rc = parse_options(&c.o, argc, argv, &ind);
+    if (!rc)
+        rc = check_target(&c.o, argc, argv, ind);
+    if (!rc)
+        rc = open_files(&c);
+    if (rc) {
+        state_free(&c);
+        return rc < 0 ? 0 : rc;
+    }
+    c.tp = c.o.url.scheme[0] == 'w' ? &pwc_ws : c.o.poll ? &pwc_poll : &pwc_sse;
+    if (!isatty(1))
+        setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER);
+    c.t0 = (double)uv_hrtime() / 1e9;
+    run(&c);
     fflush(stdout);
-    write_out();
-    if (A.record)
-        fclose(A.record);
-    if (A.until_set)
-        regfree(&A.until);
-    pw_buf_free(&A.line);
-    pw_buf_free(&A.recline);
-    pw_buf_free(&A.rxbuf);
-    pw_buf_free(&A.inbuf);
-    return A.exit_code;
+    write_out(&c);
+    state_free(&c);
+    return c.exit_code;
 }

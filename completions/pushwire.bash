@@ -29,6 +29,9 @@ _pushwire()
         --subprotocol )
             COMPREPLY=()
             return ;;
+        --linger )
+            COMPREPLY=()
+            return ;;
         --send )
             COMPREPLY=()
             return ;;
@@ -68,11 +71,20 @@ _pushwire()
         --proxy )
             COMPREPLY=()
             return ;;
+        --unix-socket )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
         --cacert )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
+        --cert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --key )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet --json -H --header --origin --subprotocol --compress --binary --no-stdin --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --cacert -k --insecure" ;;
+        opts="-h --help -v --verbose -q --quiet --json -0 --null -H --header --origin --subprotocol --compress --binary --no-stdin --linger --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --unix-socket --cacert -k --insecure --cert --key" ;;
     frame)
         case "$prev" in
         --role|-r)

@@ -29,6 +29,10 @@ struct pw_stream_opts {
     const char *cacert;          /* PEM file, NULL: the system store */
     int insecure;                /* 1: no certificate verification */
     const char *alpn;            /* e.g. "http/1.1", NULL: none */
+    const char *cert, *key;      /* client certificate chain and its key (PEM
+                                    files; key NULL: in the cert file), or NULL */
+    const char *unix_path;       /* connect to this Unix socket instead of
+                                    url's host and port (no proxy then) */
 };
 
 struct pw_stream_cb {
@@ -66,7 +70,10 @@ struct pw_stream {
     struct pw_stream_cb cb;
     uv_getaddrinfo_t gai;
     struct addrinfo *ai, *ai_cur;
-    uv_tcp_t tcp;
+    union {                  /* the socket: TCP, or a Unix socket (unix_path) */
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    };
     uv_connect_t creq;
     uv_write_t wreq;
     uv_prepare_t flush;
@@ -78,6 +85,8 @@ struct pw_stream {
     struct pw_buf plain;     /* TLS: plaintext waiting to be encrypted */
     int proxy_step;
     void *ssl_ctx, *ssl, *rbio, *wbio;
+    int cert_asked;          /* the TLS server asked for a client certificate */
+    uint64_t plain_in;       /* plaintext bytes handed to on_data */
     uint8_t rbuf[65536];
     uint8_t tbuf[65536];
 };

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include "client.h"
 #include "client_http.h"
@@ -35,8 +36,9 @@ static int pw__map_curl(CURLcode c)
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
         return PW_ECL_TLS_VERIFY;
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
+        return PW_ECL_CLIENT_CERT;
+    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_USE_SSL_FAILED:
@@ -138,6 +140,30 @@ static void pw__h_done(struct pw_httpc *h, int err)
     h->cb.on_done(h, err);
 }
 
+/* No --cert, and the server asks for one: note it, so that a server that
+ * then hangs up (TLS 1.3 judges the certificate after the handshake) is
+ * explained.  libcurl's OpenSSL backend lets us see its SSL_CTX; with
+ * another backend this is simply not set up. */
+static int pw__h_ex_index = -1;
+
+static int pw__h_cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    struct pw_httpc *h = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pw__h_ex_index);
+    if (h)
+        h->cert_asked = 1;
+    return 0;
+}
+
+static CURLcode pw__h_sslctx(CURL *e, void *ctx, void *ud)
+{
+    (void)e;
+    if (pw__h_ex_index >= 0 && SSL_CTX_set_ex_data(ctx, pw__h_ex_index, ud) == 1)
+        SSL_CTX_set_client_cert_cb(ctx, pw__h_cert_asked);
+    return CURLE_OK;
+}
+
 static void pw__h_check(struct pw_httpc *h)
 {
     CURLMsg *m;
@@ -151,8 +177,13 @@ static void pw__h_check(struct pw_httpc *h)
             continue;
         }
         int err = pw__map_curl(c);
-        if (err)
+        if (err && h->cert_asked && !h->head_seen && (err == PW_ECL_ABNORMAL || err == PW_ECL_IO)) {
+            err = PW_ECL_CLIENT_CERT; /* another attempt would get the same */
+            snprintf(h->detail, sizeof h->detail, "the server asked for a client certificate and "
+                     "closed the connection without an answer (give one with --cert)");
+        } else if (err) {
             snprintf(h->detail, sizeof h->detail, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(c));
+        }
         pw__h_done(h, err);
     }
 }
@@ -312,6 +343,17 @@ struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,
         curl_easy_setopt(e, CURLOPT_PROXY, "");
     if (o->cacert)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
+    if (o->cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, o->key ? o->key : o->cert);
+    } else {
+        if (pw__h_ex_index < 0)
+            pw__h_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, pw__h_sslctx);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+    }
+    if (o->unix_socket)
+        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, o->unix_socket);
     if (o->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

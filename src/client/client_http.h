@@ -38,6 +38,8 @@ struct pw_httpc_opts {
     /* a POST of these bytes (copied) instead of a GET when body is set */
     const void *body;
     size_t body_len;
+    const char *cert, *key;      /* client certificate chain and key (PEM), or NULL */
+    const char *unix_socket;     /* talk HTTP over this Unix socket (proxies ignored) */
 };
 
 struct pw_httpc_cb {
@@ -68,6 +70,7 @@ struct pw_httpc {
     char *url;              /* the final response's URL (malloc'd) */
     int head_seen, stopped, done, freed, closing, has_location;
     char errbuf[256];
+    int cert_asked;         /* the TLS server asked for a client certificate */
 };
 
 struct pw_httpc *pw_httpc_new(uv_loop_t *loop, const struct pw_httpc_opts *o,

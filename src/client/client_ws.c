@@ -11,6 +11,9 @@
 
 #define PW_WSC_MAX_HEAD 65536
 #define PW_WSC_MAX_BODY 65536
+/* our request head: a resume id in the target may be long (connect keeps
+ * ids up to 64 KiB, up to three times that percent-encoded) */
+#define PW_WSC_MAX_REQUEST (256u << 10)
 
 static void pw__wsc_end(struct pw_wsc *ws, int err)
 {
@@ -223,7 +226,7 @@ static void pw__wsc_stream_open(struct pw_stream *s)
     struct pw_buf *r = &ws->request;
     char hp[300];
     pw_url_hostport(&ws->url, hp, sizeof hp, 0);
-    pw_buf_printf(r, "GET %s HTTP/1.1\r\n", ws->url.target);
+    pw_buf_printf(r, "GET %s HTTP/1.1\r\n", ws->target ? ws->target : ws->url.target);
     if (!pw__has_header(&ws->o, "Host"))
         pw_buf_printf(r, "Host: %s\r\n", hp);
     pw_buf_printf(r, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -246,7 +249,8 @@ static void pw__wsc_stream_open(struct pw_stream *s)
     for (size_t i = 0; i < ws->o.nheaders; i++)
         pw_buf_printf(r, "%s\r\n", ws->o.headers[i]);
     if (pw_buf_printf(r, "\r\n")) {
-        snprintf(ws->detail, sizeof ws->detail, "request head too large");
+        snprintf(ws->detail, sizeof ws->detail, "request head larger than %u bytes",
+                 PW_WSC_MAX_REQUEST);
         pw__wsc_end(ws, PW_ETOOBIG);
         return;
     }
@@ -430,6 +434,7 @@ static void pw__wsc_closed(struct pw_stream *s)
     pw_wsr_free(&ws->reader);
     pw_buf_free(&ws->frame);
     pw_buf_free(&ws->ztmp);
+    free(ws->target);
     if (ws->deflate)
         pw_wsd_free(&ws->wsd);
     free(ws);
@@ -453,13 +458,18 @@ struct pw_wsc *pw_wsc_new(uv_loop_t *loop, const struct pw_wsc_opts *o,
     ws->ud = ud;
     ws->close_in = ws->close_out = -1;
     ws->state = PW_WSC_CONNECTING;
-    pw_buf_init(&ws->request, 16384);
+    pw_buf_init(&ws->request, PW_WSC_MAX_REQUEST);
     pw_buf_init(&ws->response, PW_WSC_MAX_HEAD + PW_WSC_MAX_BODY);
     pw_buf_init(&ws->frame, 0);
     pw_buf_init(&ws->ztmp, 0);
     ws->st.ud = ws;
+    if (o->target && !(ws->target = strdup(o->target))) {
+        free(ws);
+        return NULL;
+    }
+    ws->o.target = ws->target;
     struct pw_stream_opts so = {&ws->url, o->proxy ? &ws->proxy : NULL, o->cacert, o->insecure,
-                                "http/1.1"};
+                                "http/1.1", o->cert, o->key, o->unix_path};
     static const struct pw_stream_cb scb = {pw__wsc_stream_open, pw__wsc_data, pw__wsc_stream_end,
                                             pw__wsc_drain, pw__wsc_closed};
     pw_stream_open(&ws->st, loop, &so, &scb);

@@ -31,6 +31,10 @@ struct pw_wsc_opts {
     size_t nprotos;
     int compress;                   /* offer permessage-deflate */
     uint64_t max_message;           /* 0: no limit */
+    const char *target;             /* the request target (copied), NULL: url's;
+                                       may be longer than a pw_url holds */
+    const char *cert, *key;         /* client certificate (client.h) or NULL */
+    const char *unix_path;          /* a Unix socket instead of TCP, or NULL */
 };
 
 /* what a frame looked like, for the wire view */
@@ -87,6 +91,7 @@ struct pw_wsc {
     uv_loop_t *loop;
     struct pw_wsc_opts o;
     struct pw_url url, proxy;
+    char *target;               /* malloc'd copy of o->target, or NULL */
     struct pw_wsc_cb cb;
     char key[32];
     uint64_t t_req;

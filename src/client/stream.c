@@ -247,6 +247,54 @@ static void pw__tls_step(struct pw_stream *s)
     pw__st_fail(s, PW_ECL_TLS, "TLS handshake with '%s' failed: %s", s->url.host, buf);
 }
 
+/* an encrypted key would make OpenSSL ask on the terminal: refuse instead */
+static int pw__tls_no_passphrase(char *buf, int size, int rw, void *ud)
+{
+    (void)buf;
+    (void)size;
+    (void)rw;
+    (void)ud;
+    return -1;
+}
+
+/* no --cert, and the server asks for one: note it (a server that then
+ * hangs up is explained), and go on without */
+static int pw__tls_cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    struct pw_stream *s = SSL_get_app_data(ssl);
+    if (s)
+        s->cert_asked = 1;
+    return 0;
+}
+
+/* mutual TLS: the certificate chain and key we present, when asked */
+static int pw__tls_client_cert(struct pw_stream *s, SSL_CTX *ctx)
+{
+    if (!s->o.cert) {
+        SSL_CTX_set_client_cert_cb(ctx, pw__tls_cert_asked);
+        return 0;
+    }
+    const char *key = s->o.key ? s->o.key : s->o.cert;
+    SSL_CTX_set_default_passwd_cb(ctx, pw__tls_no_passphrase);
+    ERR_clear_error();
+    const char *what = "certificate";
+    if (SSL_CTX_use_certificate_chain_file(ctx, s->o.cert) == 1) {
+        what = "key";
+        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1) {
+            what = "key for the certificate";
+            if (SSL_CTX_check_private_key(ctx) == 1)
+                return 0;
+        }
+    }
+    char buf[256];
+    pw__tls_errstr(buf, sizeof buf);
+    snprintf(s->detail, sizeof s->detail, "cannot use the client %s '%s': %s", what,
+             strcmp(what, "certificate") == 0 ? s->o.cert : key, buf);
+    return PW_ECL_CLIENT_CERT;
+}
+
 static int pw__tls_start(struct pw_stream *s)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -270,10 +318,14 @@ static int pw__tls_start(struct pw_stream *s)
             SSL_CTX_set_default_verify_paths(ctx);
         }
     }
+    int rc = pw__tls_client_cert(s, ctx);
+    if (rc)
+        return rc;
     SSL *ssl = SSL_new(ctx);
     if (!ssl)
         return PW_ENOMEM;
     s->ssl = ssl;
+    SSL_set_app_data(ssl, s);
     BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
     if (!r || !w) {
         BIO_free(r);
@@ -331,6 +383,7 @@ static void pw__tls_read(struct pw_stream *s, const uint8_t *p, size_t n)
         ERR_clear_error();
         int r = SSL_read(s->ssl, s->tbuf, sizeof s->tbuf);
         if (r > 0) {
+            s->plain_in += (uint64_t)r;
             s->cb.on_data(s, s->tbuf, (size_t)r);
             if (s->ended || s->closing)
                 return;
@@ -561,6 +614,13 @@ static void pw__st_read_cb(uv_stream_t *h, ssize_t n, const uv_buf_t *b)
     }
     if (n == 0)
         return;
+    if (s->cert_asked && !s->plain_in && (n == UV_EOF || n == UV_ECONNRESET)) {
+        /* with TLS 1.3 the server judges our (missing) certificate after
+         * the handshake: its refusal is a hang-up before any answer */
+        pw__st_fail(s, PW_ECL_CLIENT_CERT, "'%s' asked for a client certificate and closed the "
+                    "connection without an answer (give one with --cert)", s->url.host);
+        return;
+    }
     if (n == UV_EOF) {
         if (s->state == PW_ST_PROXY)
             pw__st_fail(s, PW_ECL_PROXY, "proxy '%s' closed the connection", s->proxy.host);
@@ -590,11 +650,17 @@ static void pw__st_connect_cb(uv_connect_t *req, int status)
     if (status < 0) {
         if (status == UV_ECANCELED)
             return;
+        if (s->o.unix_path) {
+            pw__st_fail(s, PW_ECL_CONNECT, "cannot connect to Unix socket '%s': %s", s->o.unix_path,
+                        uv_strerror(status));
+            return;
+        }
         /* the handle must be closed before it can connect again */
         pw__st_try_next(s, status);
         return;
     }
-    uv_tcp_nodelay(&s->tcp, 1);
+    if (!s->o.unix_path)
+        uv_tcp_nodelay(&s->tcp, 1);
     int rc = uv_read_start((uv_stream_t *)&s->tcp, pw__st_alloc, pw__st_read_cb);
     if (rc < 0) {
         pw__st_fail(s, PW_ECL_CONNECT, "read start: %s", uv_strerror(rc));
@@ -707,6 +773,20 @@ static void pw__st_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     pw__st_try_next(s, 0);
 }
 
+/* --unix-socket: no name to resolve, no proxy; the result comes through
+ * the connect callback, from the loop */
+static void pw__st_unix_connect(struct pw_stream *s)
+{
+    s->state = PW_ST_CONNECT;
+    snprintf(s->peer, sizeof s->peer, "%s", s->o.unix_path);
+    uv_pipe_init(s->loop, &s->pipe, 0);
+    s->pipe.data = s;
+    s->tcp_init = 1;
+    s->open_handles++;
+    s->creq.data = s;
+    uv_pipe_connect(&s->creq, &s->pipe, s->o.unix_path, pw__st_connect_cb);
+}
+
 int pw_stream_open(struct pw_stream *s, uv_loop_t *loop, const struct pw_stream_opts *o,
                    const struct pw_stream_cb *cb)
 {
@@ -724,6 +804,10 @@ int pw_stream_open(struct pw_stream *s, uv_loop_t *loop, const struct pw_stream_
     s->flush_init = 1;
     s->open_handles = 1;
     s->state = PW_ST_RESOLVE;
+    if (o->unix_path) {
+        pw__st_unix_connect(s);
+        return 0;
+    }
     if (o->proxy) {
         s->proxy = *o->proxy;
         s->has_proxy = 1;

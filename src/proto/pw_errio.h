@@ -33,7 +33,8 @@ enum { PW_NET_ERRORS(PW_ERR_ENUM) };
     X(CL_ABNORMAL, -658, NULL, "connection closed without a close frame (1006)") \
     X(CL_TIMEOUT, -659, NULL, "timed out")                                     \
     X(CL_CLOSE_TIMEOUT, -660, NULL, "server did not answer the close frame in time") \
-    X(CL_IO, -661, NULL, "network read or write failed")
+    X(CL_IO, -661, NULL, "network read or write failed")                       \
+    X(CL_CLIENT_CERT, -662, NULL, "no client certificate, or one that cannot be used")
 
 enum { PW_CLIENT_ERRORS(PW_ERR_ENUM) };
 

@@ -667,96 +667,32 @@ static void srv__tick_cb(uv_timer_t *t)
 
 /* ---- stdin ---- */
 
-static void srv__stdin_lines(struct srv *s, const char *p, size_t n)
+static void srv__stdin_line(struct pw_stdin *in, const uint8_t *p, size_t n)
 {
+    struct srv *s = in->data;
     const char *ch = s->o->stdin_channel;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '\n') {
-            if (s->in_line_overlong)
-                continue;
-            if (pw_buf_putc(&s->in_line, (uint8_t)p[i])) {
-                s->in_line_overlong = 1;
-                srv_log(s, NULL, "stdin", 0, 0, "line longer than --max-message: dropped");
-            }
-            continue;
-        }
-        size_t len = s->in_line.len;
-        if (len && s->in_line.p[len - 1] == '\r')
-            len--;
-        if (!s->in_line_overlong &&
-            srv_publish(s, ch, strlen(ch), NULL, s->in_line.p, len, 0, NULL))
-            srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
-        s->in_line_overlong = 0;
-        pw_buf_reset(&s->in_line);
-    }
+    if (srv_publish(s, ch, strlen(ch), NULL, p, n, 0, NULL))
+        srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
 }
 
-static void srv__stdin_eof(struct srv *s)
+static void srv__stdin_long(struct pw_stdin *in, size_t max)
 {
-    if (s->in_line.len && !s->in_line_overlong)
-        srv__stdin_lines(s, "\n", 1);
-    pw_buf_free(&s->in_line);
-    s->in_kind = 0;
+    (void)max;
+    srv_log(in->data, NULL, "stdin", 0, 0, "line longer than --max-message: dropped");
 }
 
-static void srv__pipe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void srv__stdin_end(struct pw_stdin *in, int err)
 {
-    struct srv *s = h->data;
-    (void)hint;
-    *buf = uv_buf_init(s->in_fbuf, sizeof s->in_fbuf);
-}
-
-static void srv__pipe_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    struct srv *s = st->data;
-    if (n > 0)
-        srv__stdin_lines(s, buf->base, (size_t)n);
-    else if (n < 0) {
-        uv_close((uv_handle_t *)st, NULL);
-        srv__stdin_eof(s);
-    }
-}
-
-static void srv__fs_read(uv_fs_t *req)
-{
-    struct srv *s = req->data;
-    ssize_t n = req->result;
-    uv_fs_req_cleanup(req);
-    if (n > 0 && !s->stopping) {
-        srv__stdin_lines(s, s->in_fbuf, (size_t)n);
-        uv_buf_t b = uv_buf_init(s->in_fbuf, sizeof s->in_fbuf);
-        if (uv_fs_read(s->loop, &s->in_fs, 0, &b, 1, -1, srv__fs_read) == 0)
-            return;
-    }
-    srv__stdin_eof(s);
+    (void)err;
+    pw_stdin_close(in);
 }
 
 static void srv__stdin_start(struct srv *s)
 {
-    pw_buf_init(&s->in_line, s->o->max_message);
-    uv_handle_type t = uv_guess_handle(0);
-    if (t == UV_TTY && uv_tty_init(s->loop, &s->in_tty, 0, 1) == 0) {
-        s->in_tty.data = s;
-        if (uv_read_start((uv_stream_t *)&s->in_tty, srv__pipe_alloc, srv__pipe_read) == 0) {
-            s->in_kind = 1;
-            return;
-        }
-        uv_close((uv_handle_t *)&s->in_tty, NULL);
-    } else if (t == UV_NAMED_PIPE || t == UV_TCP) {
-        if (uv_pipe_init(s->loop, &s->in_pipe, 0) == 0) {
-            s->in_pipe.data = s;
-            if (uv_pipe_open(&s->in_pipe, 0) == 0 &&
-                uv_read_start((uv_stream_t *)&s->in_pipe, srv__pipe_alloc, srv__pipe_read) == 0) {
-                s->in_kind = 1;
-                return;
-            }
-            uv_close((uv_handle_t *)&s->in_pipe, NULL);
-        }
-    }
-    s->in_fs.data = s;
-    uv_buf_t b = uv_buf_init(s->in_fbuf, sizeof s->in_fbuf);
-    if (uv_fs_read(s->loop, &s->in_fs, 0, &b, 1, -1, srv__fs_read) == 0)
-        s->in_kind = 2;
+    static const struct pw_stdin_cb cb = {srv__stdin_line, srv__stdin_long, srv__stdin_end, NULL};
+    struct pw_stdin_opts o = {0, '\n', s->o->max_message};
+    s->in.data = s;
+    pw_stdin_start(&s->in, s->loop, &o, &cb);
 }
 
 /* ---- signals and shutdown ---- */
@@ -799,10 +735,7 @@ static void srv__stop(struct srv *s, const char *why)
     srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
     for (size_t i = 0; i < s->nls; i++)
         uv_close((uv_handle_t *)&s->ls[i].tcp, NULL);
-    if (s->in_kind == 1) {
-        uv_close((uv_handle_t *)&s->in_pipe, NULL); /* or in_tty: same storage */
-        s->in_kind = 0;
-    }
+    pw_stdin_close(&s->in);
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
         if (!c->close_after)
@@ -911,10 +844,10 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     if (!s.stopping)
         for (size_t i = 0; i < s.nls; i++)
             uv_close((uv_handle_t *)&s.ls[i].tcp, NULL);
+    pw_stdin_close(&s.in);
     uv_walk(&loop, srv__walk_close, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    pw_buf_free(&s.in_line);
     pw_buf_free(&s.scratch);
     while (s.pool) {
         void *p = s.pool;

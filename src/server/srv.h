@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "backlog.h"
+#include "host/stdin_lines.h"
 #include "iptable.h"
 #include "proto/auth.h"
 #include "proto/buf.h"
@@ -185,15 +186,7 @@ struct srv {
     uv_check_t check;
     uv_timer_t tick, hard_stop;
     uv_signal_t sig[3];
-    union {
-        uv_pipe_t in_pipe;
-        uv_tty_t in_tty;
-    };
-    uv_fs_t in_fs;
-    int in_kind;                  /* 0 none, 1 pipe, 2 file */
-    char in_fbuf[16384];
-    struct pw_buf in_line;
-    int in_line_overlong;
+    struct pw_stdin in;           /* --stdin lines to publish (host/stdin_lines.h) */
     struct srv_conn conns;        /* list sentinel (only next/prev used) */
     struct srv_conn *dirty;
     size_t nconns;

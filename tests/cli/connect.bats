@@ -98,3 +98,39 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1
     assert_output --partial "--reconnect[=MAX]"
     assert_output --partial "--cursor-file FILE"
 }
+
+@test "--key without --cert, and --unix-socket with --proxy, are usage errors" {
+    run pw connect --key k.pem wss://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "--key goes with --cert"
+    run pw connect --unix-socket /tmp/x.sock --proxy http://127.0.0.1:1 ws://localhost/
+    assert_failure 2
+    assert_output --partial "--unix-socket and --proxy exclude each other"
+}
+
+@test "a Unix socket path longer than the kernel takes is a usage error" {
+    run pw connect --unix-socket "/tmp/$(printf 'x%.0s' $(seq 120))" ws://localhost/
+    assert_failure 2
+    assert_output --partial "bad value for --unix-socket"
+    assert_output --partial "is not a Unix socket path; want 1 to 107 bytes"
+}
+
+@test "--linger takes seconds, 0 included" {
+    run pw connect --linger abc ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad value for --linger"
+    run pw connect --help
+    assert_output --partial "--linger SECS"
+}
+
+@test "a --cert that cannot be read is exit 5 at the TLS handshake, and not retried" {
+    /usr/bin/python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port" 3>&- &
+    pid=$!
+    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+    run timeout 10 "$PW" connect --no-stdin --reconnect --cert "$BATS_TEST_TMPDIR/none.pem" "wss://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/"
+    kill $pid
+    assert_failure 5
+    assert_output --partial "cannot use the client certificate '$BATS_TEST_TMPDIR/none.pem'"
+    refute_output --partial reconnecting
+}

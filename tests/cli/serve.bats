@@ -354,6 +354,21 @@ teardown() { stop_serve; }
     assert_output --partial '"data":"second"'
 }
 
+@test "stdin from a file: CRLF lines, a line over --max-message dropped, the last line without LF" {
+    SERVE_LOG=$BATS_TEST_TMPDIR/log
+    printf 'a\r\n%s\nb\nlast' "$(head -c 100 /dev/zero | tr '\0' x)" >"$BATS_TEST_TMPDIR/in"
+    "$PW" serve --listen 127.0.0.1:0 --channel news --max-message 50 <"$BATS_TEST_TMPDIR/in" 2>"$SERVE_LOG" 3>&- &
+    SERVE_PID=$!
+    SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID")
+    SERVE_URL=http://127.0.0.1:$SERVE_PORT
+    for i in $(seq 50); do C "$SERVE_URL/poll/news?cursor=0&timeout=0" | grep -q last && break; sleep 0.1; done
+    run C "$SERVE_URL/poll/news?cursor=0&timeout=0"
+    assert_output --regexp '"data":"a".*"data":"b".*"data":"last"'
+    refute_output --partial 'xxx'
+    run grep -c 'line longer than --max-message: dropped' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "--read-only: POST is 403 and WebSocket messages are not published" {
     start_serve --read-only
     run C -o /dev/null -w '%{http_code}' -d x "$SERVE_URL/pub/ro"
