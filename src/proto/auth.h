@@ -3,7 +3,7 @@
  * constant-time token comparison, IP addresses and CIDR blocks, the client
  * address behind X-Forwarded-For, token buckets, and the redaction of
  * ?token= in logged request targets.  No I/O, no clock: callers pass the
- * time.  Error codes -950..-999.
+ * time.  Error codes -1050..-1099.
  */
 #ifndef PW_AUTH_H
 #define PW_AUTH_H
@@ -15,11 +15,11 @@
 #include "pw_err.h"
 
 #define PW_AUTH_ERRORS(X)                                                      \
-    X(AUTH_ADDR, -950, NULL, "not an IPv4 or IPv6 address")                    \
-    X(AUTH_CIDR, -951, NULL, "not an address or a CIDR block (ADDR/BITS)")     \
-    X(AUTH_ORIGIN, -952, "RFC 6454 §7", "not an origin (scheme://host[:port], a leading *. in host for any subdomain)") \
-    X(AUTH_TOKEN, -953, "RFC 6750 §2.1", "a token must be 1-4096 characters of A-Z a-z 0-9 - . _ ~ + / then any '='") \
-    X(AUTH_XFF, -954, "RFC 7239 §5.2", "malformed X-Forwarded-For")
+    X(AUTH_ADDR, -1050, NULL, "not an IPv4 or IPv6 address")                    \
+    X(AUTH_CIDR, -1051, NULL, "not an address or a CIDR block (ADDR/BITS)")     \
+    X(AUTH_ORIGIN, -1052, "RFC 6454 §7", "not an origin (scheme://host[:port], a leading *. in host for any subdomain)") \
+    X(AUTH_TOKEN, -1053, "RFC 6750 §2.1", "a token must be 1-4096 characters of A-Z a-z 0-9 - . _ ~ + / then any '='") \
+    X(AUTH_XFF, -1054, "RFC 7239 §5.2", "malformed X-Forwarded-For")
 
 enum { PW_AUTH_ERRORS(PW_ERR_ENUM) };
 

@@ -23,7 +23,7 @@
  *    out (nothing allowed), anything else there is refused.  A token
  *    without the claim allows nothing.
  * Limits: a token of at most PW_JWT_MAX bytes; its JSON parts are parsed
- * with small limits (depth 8, 1000 values).  Error codes -900..-949.
+ * with small limits (depth 8, 1000 values).  Error codes -1000..-1049.
  */
 #ifndef PW_JWT_H
 #define PW_JWT_H
@@ -35,18 +35,18 @@
 #include "pw_err.h"
 
 #define PW_JWT_ERRORS(X)                                                       \
-    X(JWT_FORMAT, -900, "RFC 7515 §7.1", "not a JWT (three base64url parts: header.payload.signature)") \
-    X(JWT_TOOBIG, -901, NULL, "token longer than the limit")                   \
-    X(JWT_HEADER, -902, "RFC 7515 §4.1", "malformed JWT header")                \
-    X(JWT_ALG, -903, "RFC 8725 §3.1", "the token's alg is not the key's algorithm") \
-    X(JWT_CRIT, -904, "RFC 7515 §4.1.11", "the token has critical extensions") \
-    X(JWT_SIG, -905, "RFC 7515 §5.2", "bad signature")                         \
-    X(JWT_CLAIMS, -906, "RFC 7519 §4", "malformed JWT claims")                 \
-    X(JWT_EXPIRED, -907, "RFC 7519 §4.1.4", "token expired")                  \
-    X(JWT_NBF, -908, "RFC 7519 §4.1.5", "token not valid yet")                \
-    X(JWT_AUD, -909, "RFC 7519 §4.1.3", "token for another audience")         \
-    X(JWT_KEY, -910, NULL, "unusable key: want an HS256 secret of at least 32 bytes, or an RSA (2048 bits or more) or P-256 public key in PEM") \
-    X(JWT_TYP, -911, "RFC 7519 §5.1", "the token's typ is not JWT")
+    X(JWT_FORMAT, -1000, "RFC 7515 §7.1", "not a JWT (three base64url parts: header.payload.signature)") \
+    X(JWT_TOOBIG, -1001, NULL, "token longer than the limit")                   \
+    X(JWT_HEADER, -1002, "RFC 7515 §4.1", "malformed JWT header")                \
+    X(JWT_ALG, -1003, "RFC 8725 §3.1", "the token's alg is not the key's algorithm") \
+    X(JWT_CRIT, -1004, "RFC 7515 §4.1.11", "the token has critical extensions") \
+    X(JWT_SIG, -1005, "RFC 7515 §5.2", "bad signature")                         \
+    X(JWT_CLAIMS, -1006, "RFC 7519 §4", "malformed JWT claims")                 \
+    X(JWT_EXPIRED, -1007, "RFC 7519 §4.1.4", "token expired")                  \
+    X(JWT_NBF, -1008, "RFC 7519 §4.1.5", "token not valid yet")                \
+    X(JWT_AUD, -1009, "RFC 7519 §4.1.3", "token for another audience")         \
+    X(JWT_KEY, -1010, NULL, "unusable key: want an HS256 secret of at least 32 bytes, or an RSA (2048 bits or more) or P-256 public key in PEM") \
+    X(JWT_TYP, -1011, "RFC 7519 §5.1", "the token's typ is not JWT")
 
 enum { PW_JWT_ERRORS(PW_ERR_ENUM) };
 

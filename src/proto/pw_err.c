@@ -7,6 +7,7 @@
 #include "http1.h"
 #include "json.h"
 #include "jwt.h"
+#include "msgid.h"
 #include "optval.h"
 #include "pw_errio.h"
 #include "pwmsg.h"
@@ -37,6 +38,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
     PW_VAL_ERRORS(PW_ERR_ROW)
     PW_PWMSG_ERRORS(PW_ERR_ROW)
+    PW_MSGID_ERRORS(PW_ERR_ROW)
     PW_JWT_ERRORS(PW_ERR_ROW)
     PW_AUTH_ERRORS(PW_ERR_ROW)
 };

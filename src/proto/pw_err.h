@@ -16,8 +16,9 @@
  *    -750 .. -799   transcripts                             (transcript.h)
  *    -800 .. -849   pushwire's own wire format              (pwmsg.h)
  *    -850 .. -899   option values: sizes, durations         (optval.h)
- *    -900 .. -949   JSON Web Tokens                         (jwt.h)
- *    -950 .. -999   access: origins, addresses, tokens      (auth.h)
+ *    -900 .. -919   message ids                             (msgid.h)
+ *   -1000 .. -1049  JSON Web Tokens                         (jwt.h)
+ *   -1050 .. -1099  access: origins, addresses, tokens      (auth.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.
