@@ -63,7 +63,7 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
 @test "the token in the Authorization header or in ?token= subscribes and publishes; both at once is 400" {
     start_serve --token-file "$K/tok"
     run C -H "Authorization: Bearer $SUB" -d hello "$SERVE_URL/pub/a"
-    assert_output '{"id":"1"}'
+    assert_output --regexp '^\{"id":"[a-z0-9]+:1"\}$'
     run C -H "Authorization: bearer $SUB" "$SERVE_URL/poll/a?cursor=0&timeout=0"
     assert_output --partial '"data":"hello"'
     run C "$SERVE_URL/poll/a?cursor=0&timeout=0&token=$SUB"
@@ -393,8 +393,8 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     run $PEER hold "$SERVE_PORT" 4 /sse/a 10
     assert_output '200 4'
     run C -d one "$SERVE_URL/pub/a" --next -d two "$SERVE_URL/pub/a"
-    assert_line --index 0 '{"id":"1"}'
-    assert_line --index 1 '{"id":"2"}'
+    assert_line --index 0 --regexp '^\{"id":"[a-z0-9]+:1"\}$'
+    assert_line --index 1 --regexp '^\{"id":"[a-z0-9]+:2"\}$'
     run "$PW" serve --limit-exempt 10.0.0.0/33
     assert_failure 2
 }
