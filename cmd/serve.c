@@ -14,6 +14,7 @@
 #include "proto/json.h"
 #include "host/net.h"
 #include "opt.h"
+#include "server/redis.h"
 #include "server/server.h"
 #include "serve_access.h"
 #include "serve_record.h"
@@ -56,6 +57,8 @@
     X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
     X(RECORD, 0, "record", PW_FILE,                                                           \
       "write every published message to FILE as a transcript (see pushwire-replay(1))")        \
+    X(REDIS, 0, "redis", PW_STR("URL", NULL, NULL),                                           \
+      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")   \
     X(TOKEN_FILE, 0, "token-file", PW_FILE,                                                   \
       "subscribing and publishing need the token in FILE (Bearer or ?token=)")               \
     X(PUBLISH_TOKEN_FILE, 0, "publish-token-file", PW_FILE, "publishing needs the token in FILE") \
@@ -83,6 +86,7 @@ struct serve_log {
     int json, quiet;
     const char *path;
     FILE *f;
+    struct pw_pubsub *redis;    /* --redis: attached to the loop once it runs */
 };
 
 static void serve_reopen(void *ud)
@@ -175,6 +179,22 @@ static void serve_log(void *ud, const struct pw_log *e)
     fprintf(l->f, "%s\n", line);
 }
 
+/* The Redis backplane's state changes, as log events "redis". */
+static void serve_redis_log(void *ud, const char *line)
+{
+    struct pw_log e = {0};
+    e.event = "redis";
+    e.detail = line;
+    serve_log(ud, &e);
+}
+
+static void serve_ready(void *ud, uv_loop_t *loop)
+{
+    struct serve_log *l = ud;
+    if (l->redis)
+        pw_redis_attach(l->redis, loop);
+}
+
 /* Open files are what bounds connections: use the hard limit. */
 static void serve_raise_nofile(void)
 {
@@ -213,7 +233,8 @@ static int serve_tls_check(const char *const *listen, size_t nlisten, size_t nce
 }
 
 /* After the options: the log, the recorder, the server. */
-static int serve_run(struct pw_server_opts *o, struct serve_log *l, int force_stdin, const char *record_path)
+static int serve_run(struct pw_server_opts *o, struct serve_log *l, int force_stdin, const char *record_path,
+                     struct pw_redis_opts *ro)
 {
     /* a subscriber is dropped only when more than one message is waiting */
     if (o->send_buffer < o->max_message + 16384)
@@ -232,15 +253,30 @@ static int serve_run(struct pw_server_opts *o, struct serve_log *l, int force_st
     o->on_hup = serve_reopen;
     o->ud = l;
     serve_raise_nofile();
-    /* --record: the backlog behind a pub/sub that writes each message */
+    /* --redis: the backplane in place of the embedded backlog */
+    if (ro) {
+        ro->backlog = o->backlog;
+        ro->max_message = o->max_message;
+        ro->log = serve_redis_log;
+        ro->ud = l;
+        l->redis = o->pubsub = pw_redis_new(ro);
+        o->on_ready = serve_ready;
+        if (!o->pubsub) {
+            pw_err("serve", "out of memory");
+            return PW_EXIT_FAIL;
+        }
+    }
+    /* --record: the backend behind a pub/sub that writes each message */
     FILE *rec = NULL;
     if (record_path) {
         rec = fopen(record_path, "w");
         if (!rec) {
             pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
+            if (l->redis)
+                l->redis->ops->destroy(l->redis);
             return PW_EXIT_FAIL;
         }
-        o->pubsub = serve_record_new(pw_backlog_new(o->backlog, NULL), rec);
+        o->pubsub = serve_record_new(l->redis ? l->redis : pw_backlog_new(o->backlog, NULL), rec);
         if (!o->pubsub) {
             fclose(rec);
             pw_err("serve", "out of memory");
@@ -254,6 +290,8 @@ static int serve_run(struct pw_server_opts *o, struct serve_log *l, int force_st
             pw_err("serve", "writing '%s' failed; the transcript is incomplete", record_path);
         o->pubsub->ops->destroy(o->pubsub);
         fclose(rec);
+    } else if (l->redis) {
+        l->redis->ops->destroy(l->redis);
     }
     if (l->f && l->f != stderr)
         fclose(l->f);
@@ -277,6 +315,8 @@ static int serve_main(int argc, char **argv)
     int force_stdin = 0;
     const char *record_path = NULL;
     serve_access_init(&sa);
+    struct pw_redis_opts ro = {0};
+    int use_redis = 0;
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -337,6 +377,14 @@ static int serve_main(int argc, char **argv)
         case OPT_MAX_CONNS_PER_IP: sa.a.max_conns_per_ip = (size_t)st.u; break;
         case OPT_MAX_CONN_RATE: sa.a.max_conn_rate = st.d; break;
         case OPT_MAX_PUB_RATE: sa.a.max_pub_rate = st.d; break;
+        case OPT_REDIS:
+            if (!a)
+                break;
+            use_redis = 1;
+            int ur = pw_redis_url_parse(a, &ro.url);
+            if (ur)
+                rc = pw_badarg(&st, pw_strerror(ur), "redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH[?db=N]");
+            break;
         }
     }
     int ind = st.ind;
@@ -358,7 +406,7 @@ static int serve_main(int argc, char **argv)
     o.access = &sa.a;
     o.listen = listen;
     o.nlisten = nlisten;
-    rc = serve_run(&o, &lg, force_stdin, record_path);
+    rc = serve_run(&o, &lg, force_stdin, record_path, use_redis ? &ro : NULL);
     serve_access_free(&sa);
     return rc;
 }

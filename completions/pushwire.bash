@@ -253,6 +253,9 @@ _pushwire()
         --record )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
+        --redis )
+            COMPREPLY=()
+            return ;;
         --token-file )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
@@ -284,7 +287,7 @@ _pushwire()
             COMPREPLY=()
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

@@ -255,6 +255,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from serve" -l log-file -r -F -d
 complete -c pushwire-serve -l log-file -r -F -d 'log to FILE (reopened on SIGHUP)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l record -r -F -d 'write every published message to FILE as a transcript (see pushwire-replay(1))'
 complete -c pushwire-serve -l record -r -F -d 'write every published message to FILE as a transcript (see pushwire-replay(1))'
+complete -c pushwire -n "__fish_seen_subcommand_from serve" -l redis -x -d 'share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH'
+complete -c pushwire-serve -l redis -x -d 'share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l token-file -r -F -d 'subscribing and publishing need the token in FILE (Bearer or ?token=)'
 complete -c pushwire-serve -l token-file -r -F -d 'subscribing and publishing need the token in FILE (Bearer or ?token=)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l publish-token-file -r -F -d 'publishing needs the token in FILE'

@@ -17,6 +17,7 @@
  *    -800 .. -849   pushwire's own wire format              (pwmsg.h)
  *    -850 .. -899   option values: sizes, durations         (optval.h)
  *    -900 .. -919   message ids                             (msgid.h)
+ *    -920 .. -939   the Redis backplane: URL, notifications (redis_wire.h)
  *   -1000 .. -1049  JSON Web Tokens                         (jwt.h)
  *   -1050 .. -1099  access: origins, addresses, tokens      (auth.h)
  *
