@@ -84,6 +84,7 @@ $(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(call LIBS_OF,$(BA))
 # no libuv, no curl. ---
 LAYER_test_backlog = server
 LAYER_test_feed = server
+LAYER_test_iptable = server
 LAYER_test_limits = host
 LAYER_test_tls = tls
 LAYER_fuzz_portcheck = host

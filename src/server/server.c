@@ -3,6 +3,7 @@
  * protocol: what depends on a connection's transport goes through c->ops
  * (srv.h). */
 #include "srv.h"
+#include "srv_auth.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -403,6 +404,7 @@ void srv_close(struct srv_conn *c, const char *why)
         return;
     struct srv *s = c->srv;
     srv_log(s, c, "close", 0, 0, "%s", why ? why : "done");
+    srv_auth_closed(c);
     srv_unsubscribe(c);
     s->ps->ops->cancel(s->ps, c); /* the acks of its publishes too */
     srv__ready_remove(c);
@@ -692,6 +694,7 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    srv_auth_accepted(c);
     c->id = ++s->next_id;
     c->next = &s->conns;
     c->prev = s->conns.prev;
@@ -729,6 +732,7 @@ static void srv__tick_cb(uv_timer_t *t)
     srv__maybe_finish(s);
     if (s->finished)
         return;
+    srv_auth_tick(s);
     uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
@@ -750,6 +754,13 @@ static void srv__tick_cb(uv_timer_t *t)
         }
         if (c->close_after)
             continue;
+        if (c->t_expire && now >= c->t_expire) {
+            c->t_expire = 0;
+            if (c->ops->expire) {
+                c->ops->expire(c);
+                continue;
+            }
+        }
         if (idle > 0 && c->ops->idle && now - c->t_active >= srv_ms(idle)) {
             s->m_timeouts++;
             srv_log(s, c, "timeout", 0, 0, "idle for %gs (--idle-timeout)", idle);
@@ -929,7 +940,8 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     s.lowat = SRV_RESUME_AT(o->send_buffer);
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
     uv_loop_t loop;
-    if (!s.rbuf || !s.ps || uv_loop_init(&loop)) {
+    if (!s.rbuf || !s.ps || srv_auth_init(&s) || uv_loop_init(&loop)) {
+        srv_auth_free(&s);
         free(s.rbuf);
         if (s.ps && !o->pubsub)
             s.ps->ops->destroy(s.ps);
@@ -980,6 +992,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     if (!o->pubsub)
         s.ps->ops->destroy(s.ps);
     srv_tls_cleanup(&s);
+    srv_auth_free(&s);
     free(s.ls);
     free(s.rbuf);
     return rc;

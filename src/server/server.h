@@ -12,8 +12,31 @@
 #include <uv.h>
 
 #include "host/net.h"
+#include "proto/auth.h"
 
 struct pw_pubsub;
+struct pw_jwt_key;
+
+/* Who may subscribe and publish, and the abuse limits (pushwire-serve(1)
+ * SECURITY, docs/PROTOCOL.md#access).  Everything is the caller's and must
+ * outlive pw_server_run. */
+struct pw_access {
+    const char *token;              /* --token-file: subscribing and publishing need it; NULL: none */
+    size_t token_len;
+    const char *pub_token;          /* --publish-token-file: publishing needs it */
+    size_t pub_token_len;
+    const struct pw_jwt_key *jwt;   /* --jwt-key: JWTs signed with it are tokens too */
+    const char *jwt_aud;            /* --jwt-aud: the audience JWTs must name; NULL: none */
+    const char *const *origins;     /* --origin patterns (auth.h); none: any Origin, CORS "*" */
+    size_t norigins;
+    const struct pw_cidr *proxies;  /* --trusted-proxy: X-Forwarded-For is believed from these */
+    size_t nproxies;
+    const struct pw_cidr *exempt;   /* --limit-exempt: clients the abuse limits spare */
+    size_t nexempt;
+    size_t max_conns_per_ip;        /* open connections per client address; 0: no limit */
+    double max_conn_rate;           /* new connections a second per client address; 0: none */
+    double max_pub_rate;            /* publishes a second per connection; 0: none */
+};
 
 /* One connection event, for the log callback.  Strings may be NULL; they
  * live only during the call. */
@@ -75,6 +98,8 @@ struct pw_server_opts {
      * loop ends; any left are closed when it does).  Both may be NULL. */
     struct pw_pubsub *pubsub;
     void (*on_ready)(void *ud, uv_loop_t *loop);
+    /* NULL: anyone may subscribe and publish, no abuse limits. */
+    const struct pw_access *access;
 };
 
 /* The embedded backlog that the options describe, or NULL (out of memory). */

@@ -29,6 +29,8 @@
 #include "backlog.h"
 #include "feed.h"
 #include "host/stdin_lines.h"
+#include "iptable.h"
+#include "proto/auth.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
 #include "server.h"
@@ -102,6 +104,8 @@ struct srv_ops {
                                              subscriber; NULL if srv_slow is never called */
     void (*ready)(struct srv_conn *c);    /* after srv_ready(), in the check phase before the
                                              write (a parked poll's answer); may be NULL */
+    void (*expire)(struct srv_conn *c);   /* t_expire reached: the token the connection came
+                                             with expired (srv_auth.c); may be NULL */
     void (*free)(struct srv_conn *c);     /* srv_close: release the transport's state */
 };
 
@@ -146,10 +150,23 @@ struct srv_http_st {
     char *pub_event;              /* POST: ?event= */
     struct pw_sub sub;            /* poll: its subscription while parked */
     char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
+    char *origin;                 /* the request's Origin, to echo in CORS answers
+                                     (srv_auth_origin; only with --origin) */
     double poll_timeout;          /* poll: ?timeout= (s) */
     uint8_t pub_binary;
     uint8_t fetching;             /* poll: a page is on its way */
     uint8_t expired;              /* poll: answer the next page, even empty */
+};
+
+/* Who is at the other end, for the access rules (srv_auth.c). */
+struct srv_client {
+    uint8_t addr[16];             /* the client: the peer, or the address a --trusted-proxy
+                                     named (IPv4 mapped, proto/auth.h) */
+    uint8_t counted;              /* counted under addr in the per-address table */
+    uint8_t proxied;              /* the peer is a --trusted-proxy */
+    uint8_t limited;              /* the abuse limits apply (not --limit-exempt) */
+    uint8_t no_publish;           /* a WebSocket whose credentials do not allow publishing */
+    struct pw_bucket pub;         /* --max-pub-rate */
 };
 
 struct srv_conn {
@@ -167,6 +184,8 @@ struct srv_conn {
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
+    uint64_t t_expire;            /* ms; 0 = none: ops->expire (a token's exp) */
+    struct srv_client cl;
     struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
     struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
@@ -219,6 +238,7 @@ struct srv {
     struct pw_buf scratch;        /* per-message work space (compression) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
+    struct srv_auth *auth;        /* access rules and abuse limits (srv_auth.c); NULL: none */
     /* metrics */
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;

@@ -3,12 +3,14 @@
  * http, sse and poll transports (struct srv_ops).  The WebSocket upgrade is
  * handed to srv_ws.c. */
 #include "srv.h"
+#include "srv_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/base64.h"
+#include "proto/jwt.h"
 #include "proto/pwmsg.h"
 #include "proto/sse.h"
 #include "proto/utf8.h"
@@ -21,6 +23,7 @@
 #define SRV_ERROR_BODY_MAX 4096      /* a JSON error body, at most */
 #define SRV_BUSY_RETRY_S "1"         /* Retry-After with a 503 */
 #define SRV_PREFLIGHT_MAX_AGE_S "86400" /* how long a browser may keep a CORS preflight */
+#define SRV_LOG_TARGET_MAX 256       /* a request target in the log, cut there */
 
 static const struct srv_ops srv__sse_ops, srv__poll_ops, srv__wait_ops;
 
@@ -31,12 +34,14 @@ static const char *srv__reason(int st)
     case 200: return "OK";
     case 204: return "No Content";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -50,6 +55,7 @@ static void srv__response_done(struct srv_conn *c)
     srv_unsubscribe(c);
     free(c->channel);
     c->channel = NULL;
+    c->t_expire = 0;
     if (c->ops != &srv_http_ops)
         srv_set_ops(c, &srv_http_ops);
     if (c->keepalive && !c->srv->stopping) {
@@ -63,22 +69,25 @@ static void srv__response_done(struct srv_conn *c)
 static void srv_http_response(struct srv_conn *c, int status, const char *ctype, const char *extra,
                        const void *body, size_t len)
 {
+    char cors[SRV_CORS_MAX];
     srv_outf(c,
              "HTTP/1.1 %d %s\r\n"
              "%s%s%s"
              "Content-Length: %zu\r\n"
-             "Access-Control-Allow-Origin: *\r\n"
+             "%s"
              "Cache-Control: no-cache\r\n"
              "Connection: %s\r\n"
              "%s\r\n",
              status, srv__reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-             ctype ? "\r\n" : "", len, c->keepalive ? "keep-alive" : "close", extra ? extra : "");
+             ctype ? "\r\n" : "", len, srv_auth_cors(c, cors, sizeof cors),
+             c->keepalive ? "keep-alive" : "close", extra ? extra : "");
     if (!c->head_only)
         srv_out(c, body, len);
     const struct pw_http_req *r = c->srv->cur_req;
+    char target[SRV_LOG_TARGET_MAX];
     if (r)
-        srv_log(c->srv, c, "response", status, 0, "%.*s %.*s", (int)r->method.len, r->method.p,
-                (int)r->target.len, r->target.p);
+        srv_log(c->srv, c, "response", status, 0, "%.*s %s", (int)r->method.len, r->method.p,
+                srv_auth_target(r->target, target, sizeof target));
     else
         srv_log(c->srv, c, "response", status, 0, NULL);
     srv__response_done(c);
@@ -99,6 +108,12 @@ static void srv__error(struct srv_conn *c, int status, const char *msg, const ch
     c->u.h.body_need = 0;
     srv_http_response(c, status, "application/json", extra, b.p, b.len);
     pw_buf_free(&b);
+}
+
+/* The access rules said no (srv_auth.h). */
+static void srv__refuse(struct srv_conn *c, const struct srv_deny *no)
+{
+    srv__error(c, no->status, no->msg, no->rule, no->extra[0] ? no->extra : NULL);
 }
 
 static void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
@@ -257,7 +272,26 @@ static void srv__http_free(struct srv_conn *c)
     pw_buf_free(&c->u.h.body);
     free(c->u.h.pub_event);
     free(c->u.h.cursor);
+    free(c->u.h.origin);
     memset(&c->u.h, 0, sizeof c->u.h);
+}
+
+/* The token the stream was opened with expired: an `expired` event (a
+ * pushwire error body, and no id, like a gap) tells the page why before
+ * the stream ends, so that it can come back with a new token instead of
+ * letting EventSource reconnect with the old one. */
+static void srv__sse_expire(struct srv_conn *c)
+{
+    struct pwmsg_error e = {401, pw_strerror(PW_EJWT_EXPIRED), pw_errrule(PW_EJWT_EXPIRED), NULL};
+    struct pw_buf d, ev;
+    pw_buf_init(&d, SRV_ERROR_BODY_MAX);
+    pw_buf_init(&ev, 0);
+    srv_auth_expired(c);
+    if (pwmsg_error_encode(&d, &e) == 0 && pw_sse_encode(&ev, NULL, "expired", d.p, d.len, -1) == 0)
+        srv_out(c, ev.p, ev.len);
+    pw_buf_free(&d);
+    pw_buf_free(&ev);
+    srv_end(c);
 }
 
 /* idle, shutdown, slow: the stream just ends (there is no close code) */
@@ -270,6 +304,7 @@ static const struct srv_ops srv__sse_ops = {
     .idle = srv_end,
     .shutdown = srv_end,
     .slow = srv_end,
+    .expire = srv__sse_expire,
     .free = srv__http_free,
 };
 
@@ -289,15 +324,16 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
     c->keepalive = 0;
     srv_set_ops(c, &srv__sse_ops);
     c->t_deadline = 0;
+    char cors[SRV_CORS_MAX];
     srv_outf(c, "HTTP/1.1 200 OK\r\n"
                 "Content-Type: text/event-stream\r\n"
                 "Cache-Control: no-cache\r\n"
                 "X-Accel-Buffering: no\r\n"
-                "Access-Control-Allow-Origin: *\r\n"
+                "%s"
                 "Connection: close\r\n"
                 "\r\n"
                 "retry: %s\n\n",
-             s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
+             srv_auth_cors(c, cors, sizeof cors), s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
     srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "",
             after ? (after[0] ? after : "(unreadable id)") : "");
     if (s->o->heartbeat > 0)
@@ -434,13 +470,22 @@ static void srv__poll_expire(struct srv_conn *c)
         srv__poll_fetch(c);
 }
 
-/* Parked: input waits (no .input), nothing is sent until the answer. */
+/* A token that expires while the poll is held ends it with the ordinary
+ * answer (nothing lost); the next request, with the same token, gets the
+ * 401. */
+static void srv__poll_token_expired(struct srv_conn *c)
+{
+    srv_auth_expired(c);
+    srv__poll_expire(c);
+}
+
 static const struct srv_ops srv__poll_ops = {
     .name = "poll",
     .slot = SRV_SLOT_POLL,
     .deadline = srv__poll_expire,
     .shutdown = srv__poll_expire,
     .ready = srv__poll_ready,
+    .expire = srv__poll_token_expired,
     .free = srv__http_free,
 };
 
@@ -554,6 +599,15 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
         srv_http_error(c, 403, "publishing is disabled (--read-only)", NULL);
         return;
     }
+    unsigned retry = 1;
+    if (srv_auth_pub_take(c, &retry) <= 0) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "Retry-After: %u\r\n", retry);
+        srv_log(s, c, "reject", 429, 0, "publishing faster than --max-pub-rate");
+        srv__error(c, 429, "publishing too fast on this connection (--max-pub-rate)", "docs/PROTOCOL.md#access",
+                   extra);
+        return;
+    }
     if (req->content_length < 0) {
         srv_http_error(c, 411, "POST needs a Content-Length", "RFC 9112 §6.3");
         return;
@@ -659,10 +713,13 @@ static void srv__metrics_history(struct srv *s, struct pw_buf *b)
 
 static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
-    (void)req, (void)ch, (void)chlen;
+    (void)ch, (void)chlen;
     static const char *const slot_name[SRV_NSLOTS] = {
         [SRV_SLOT_HTTP] = "http", [SRV_SLOT_WS] = "ws", [SRV_SLOT_SSE] = "sse", [SRV_SLOT_POLL] = "poll"};
     struct srv *s = c->srv;
+    struct srv_deny no;
+    if (srv_auth_metrics_ok(c, req, &no))
+        return srv__refuse(c, &no);
     struct pw_buf b;
     pw_buf_init(&b, 0);
     pw_buf_printf(&b, "# HELP pushwire_connections Open connections by transport.\n"
@@ -711,19 +768,21 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
         struct srv__mctx x = {&b, pass, 0};
         s->ps->ops->each_channel(s->ps, &x, srv__metric_chan);
     }
+    srv_auth_metrics(s, &b);
     srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
     pw_buf_free(&b);
 }
 
 static void srv__preflight(struct srv_conn *c)
 {
+    char cors[SRV_CORS_MAX];
     srv_outf(c, "HTTP/1.1 204 No Content\r\n"
-                "Access-Control-Allow-Origin: *\r\n"
+                "%s"
                 "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-                "Access-Control-Allow-Headers: Content-Type, Last-Event-ID, Cache-Control\r\n"
+                "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID, Cache-Control\r\n"
                 "Access-Control-Max-Age: " SRV_PREFLIGHT_MAX_AGE_S "\r\n"
                 "Connection: %s\r\n\r\n",
-             c->keepalive ? "keep-alive" : "close");
+             srv_auth_cors(c, cors, sizeof cors), c->keepalive ? "keep-alive" : "close");
     srv_log(c->srv, c, "response", 204, 0, "preflight");
     srv__response_done(c);
 }
@@ -810,17 +869,18 @@ typedef void srv__handler(struct srv_conn *c, const struct pw_http_req *req, con
 static const struct srv__route {
     const char *path;
     uint8_t channel;              /* 1: path is a prefix, a channel name follows */
+    uint8_t act;                  /* enum srv_act: what the credentials must allow */
     const char *allow;            /* the methods it answers (405 and Allow: otherwise) */
     srv__handler *fn;
 } srv__routes[] = {
-    {"/", 0, "GET, HEAD", srv__page},
-    {"/index.html", 0, "GET, HEAD", srv__page},
-    {"/healthz", 0, "GET, HEAD", srv__healthz},
-    {"/metrics", 0, "GET, HEAD", srv__metrics},
-    {"/ws/", 1, "GET", srv__upgrade},
-    {"/sse/", 1, SRV_SSE_ALLOW, srv__sse},
-    {"/poll/", 1, "GET, OPTIONS", srv__poll},
-    {"/pub/", 1, "POST, OPTIONS", srv__pub},
+    {"/", 0, SRV_ACT_NONE, "GET, HEAD", srv__page},
+    {"/index.html", 0, SRV_ACT_NONE, "GET, HEAD", srv__page},
+    {"/healthz", 0, SRV_ACT_NONE, "GET, HEAD", srv__healthz},
+    {"/metrics", 0, SRV_ACT_NONE, "GET, HEAD", srv__metrics},
+    {"/ws/", 1, SRV_ACT_WEBSOCKET, "GET", srv__upgrade},
+    {"/sse/", 1, SRV_ACT_SUBSCRIBE, SRV_SSE_ALLOW, srv__sse},
+    {"/poll/", 1, SRV_ACT_SUBSCRIBE, "GET, OPTIONS", srv__poll},
+    {"/pub/", 1, SRV_ACT_PUBLISH, "POST, OPTIONS", srv__pub},
 };
 
 /* 1 if method m is in a list like "GET, HEAD" (methods are case-sensitive). */
@@ -850,7 +910,10 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
 {
     const char *ch = NULL;
     size_t chlen = 0;
+    struct srv_deny no;
     c->head_only = pw_str_eq(req->method, "HEAD");
+    if (srv_auth_origin(c, req, &no))
+        return srv__refuse(c, &no); /* on every path: a page of another site gets nothing */
     const struct srv__route *r = srv__find(req->path, &ch, &chlen);
     if (!r) {
         srv_http_error(c, 404, "no such endpoint: try /ws/CHANNEL, /sse/CHANNEL, /poll/CHANNEL, "
@@ -860,6 +923,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
     }
     srv__handler *fn = r->fn;
     const char *allow = r->allow;
+    enum srv_act act = (enum srv_act)r->act;
     if (r->channel) {
         if (!pw_channel_valid(ch, chlen)) {
             srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
@@ -874,10 +938,13 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
         if (acc && pw_http_list_has(*acc, "text/event-stream") && !(fn == srv__upgrade && up)) {
             fn = srv__sse;
             allow = SRV_SSE_ALLOW;
+            act = SRV_ACT_SUBSCRIBE;
         }
     }
     if (!srv__allowed(req->method, allow))
         return srv__method_not_allowed(c, allow);
+    if (srv_auth_channel(c, req, act, ch, chlen, &no))
+        return srv__refuse(c, &no);
     fn(c, req, ch, chlen);
 }
 
@@ -909,11 +976,16 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
     c->keepalive = srv__keepalive(&req);
     if (req.content_length > 0 && !pw_str_eq(req.method, "POST"))
         c->keepalive = 0; /* we will not read that body */
+    char target[SRV_LOG_TARGET_MAX];
     if (s->o->verbose)
-        srv_log(s, c, "wire", 0, 0, "< %.*s %.*s HTTP/1.%d (%zu headers)", (int)req.method.len,
-                req.method.p, (int)req.target.len, req.target.p, req.minor, req.nheaders);
+        srv_log(s, c, "wire", 0, 0, "< %.*s %s HTTP/1.%d (%zu headers)", (int)req.method.len, req.method.p,
+                srv_auth_target(req.target, target, sizeof target), req.minor, req.nheaders);
     s->cur_req = &req;
-    srv__route(c, &req);
+    struct srv_deny no;
+    if (srv_auth_request(c, &req, &no))
+        srv__refuse(c, &no); /* behind a trusted proxy: this client is over a limit */
+    else
+        srv__route(c, &req);
     s->cur_req = NULL;
     return (size_t)r;
 }
@@ -921,15 +993,18 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
 /* ---- the http transport: a connection between requests, or reading one ---- */
 
 /* Accepted: a request head must come within --handshake-timeout; a
- * connection past --max-conns gets 503 instead. */
+ * connection past --max-conns gets 503 instead, one over a per-address
+ * limit 429 (srv_auth.c). */
 static void srv__http_open(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     c->t_deadline = srv_in(s, s->o->handshake_timeout);
+    struct srv_deny no;
     if (s->nconns > s->o->max_conns) {
         s->m_rejected_conns++;
         srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
-    }
+    } else if (srv_auth_admit(c, &no))
+        srv__refuse(c, &no);
 }
 
 static void srv__http_deadline(struct srv_conn *c)

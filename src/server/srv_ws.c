@@ -3,6 +3,7 @@
  * the close handshake, keepalive pings, echo or publish, and fan-out frames
  * (plain or the pushwire.v1 JSON envelope).  Calls only server.c. */
 #include "srv.h"
+#include "srv_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,15 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
     }
     if (s->o->read_only)
         return PW_WSR_GO;
+    int may = srv_auth_pub_take(c, NULL);
+    if (may <= 0) {
+        /* a clear end rather than messages silently dropped */
+        const char *why = may < 0 ? "the token does not allow publishing on this channel"
+                                  : "publishing too fast (--max-pub-rate)";
+        srv_log(s, c, "reject", 0, PW_WS_CLOSE_POLICY, "%s", why);
+        srv__ws_close(c, PW_WS_CLOSE_POLICY, why);
+        return PW_WSR_GO; /* read on, for the client's close frame */
+    }
     /* publishing delivers to this connection too, which may find it slow */
     int rc = srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY,
                          srv__ws_ack, c);
@@ -545,6 +555,12 @@ static void srv__ws_slow(struct srv_conn *c)
     srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
 }
 
+static void srv__ws_expire(struct srv_conn *c)
+{
+    srv_auth_expired(c);
+    srv__ws_close(c, PW_WS_CLOSE_POLICY, "token expired");
+}
+
 static const struct srv_ops srv__ws_ops = {
     .name = "ws",
     .slot = SRV_SLOT_WS,
@@ -556,5 +572,6 @@ static const struct srv_ops srv__ws_ops = {
     .idle = srv__ws_idle,
     .shutdown = srv__ws_shutdown,
     .slow = srv__ws_slow,
+    .expire = srv__ws_expire,
     .free = srv__ws_free,
 };
