@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "argv.h"
 #include "base64.h"
 #include "http1.h"
 #include "json.h"
@@ -35,6 +36,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
     PW_VAL_ERRORS(PW_ERR_ROW)
     PW_PWMSG_ERRORS(PW_ERR_ROW)
+    PW_ARGV_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)
