@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/backlog.h"
+#include "proto/argv.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
 #include "proto/json.h"
@@ -51,7 +52,13 @@
     X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
     X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
     X(RECORD, 0, "record", PW_FILE,                                                           \
-      "write every published message to FILE as a transcript (see pushwire-replay(1))")
+      "write every published message to FILE as a transcript (see pushwire-replay(1))")      \
+    X(EXEC, 0, "exec", PW_STR("COMMAND", NULL, NULL),                                        \
+      "run COMMAND for each /ws/ and /sse/ connection: lines in and out (no shell)")          \
+    X(MAX_PROCS, 0, "max-procs", PW_COUNT("N", "256", "1", "100000"),                       \
+      "--exec programs running at most: 503")                                                \
+    X(EXEC_GRACE, 0, "exec-grace", PW_SECS("1", "0", "1h"),                                  \
+      "client gone: SIGTERM the program this long after its stdin closed, then SIGKILL")
 
 extern const struct pw_applet pw_applet_serve;
 enum { SERVE_OPTS(PW_OPT_ENUM) };
@@ -68,7 +75,7 @@ static void serve_reopen(void *ud)
     struct serve_log *l = ud;
     if (!l->path)
         return; /* stderr cannot be reopened */
-    FILE *f = fopen(l->path, "a");
+    FILE *f = fopen(l->path, "ae"); /* e: not inherited by --exec programs */
     if (!f)
         return; /* keep the old one: better than losing the log */
     if (l->f && l->f != stderr)
@@ -165,6 +172,8 @@ static void serve_raise_nofile(void)
 
 #define MAX_LISTEN 16
 
+static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path);
+
 static int serve_main(int argc, char **argv)
 {
     struct pw_optstate st;
@@ -174,6 +183,7 @@ static int serve_main(int argc, char **argv)
     size_t nlisten = 0;
     int force_stdin = 0;
     const char *record_path = NULL;
+    struct pw_argv cmd = {0};
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -181,7 +191,7 @@ static int serve_main(int argc, char **argv)
         struct sockaddr_storage ss;
         switch (c) {
         case PW_OPT_ERR: rc = PW_EXIT_USAGE; break;
-        case OPT_HELP: pw_usage(&pw_applet_serve); pw_opt_end(&st); return 0;
+        case OPT_HELP: pw_usage(&pw_applet_serve); pw_opt_end(&st); pw_argv_free(&cmd); return 0;
         case OPT_VERBOSE: o.verbose = 1; break;
         case OPT_QUIET: lg.quiet = 1; break;
         case OPT_LISTEN:
@@ -215,22 +225,40 @@ static int serve_main(int argc, char **argv)
         case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;
         case OPT_LOG_FILE: lg.path = a; break;
         case OPT_RECORD: record_path = a; break;
+        case OPT_EXEC:
+            pw_argv_free(&cmd);
+            if ((rc = pw_argv_split(a, &cmd)) != 0)
+                rc = pw_badarg(&st, pw_strerror(rc), "a command and its arguments, quoted as in sh");
+            break;
+        case OPT_MAX_PROCS: o.max_procs = (size_t)st.u; break;
+        case OPT_EXEC_GRACE: o.exec_grace = st.d; break;
         }
     }
     int ind = st.ind;
     pw_opt_end(&st);
-    if (rc)
-        return rc;
-    if (ind < argc) {
+    if (rc == 0 && ind < argc) {
         pw_err("serve", "unexpected argument '%s'; see 'pushwire serve --help'", argv[ind]);
-        return PW_EXIT_USAGE;
+        rc = PW_EXIT_USAGE;
     }
+    if (rc == 0) {
+        o.listen = listen;
+        o.nlisten = nlisten;
+        o.read_stdin = force_stdin || !isatty(0);
+        o.exec = cmd.n ? (const char *const *)cmd.v : NULL;
+        rc = serve_start(&o, &lg, record_path);
+    }
+    pw_argv_free(&cmd);
+    return rc;
+}
+
+/* Runs the server once the options are read. */
+static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path)
+{
+    struct pw_server_opts o = *op;
+    struct serve_log lg = *lgp;
     /* a subscriber is dropped only when more than one message is waiting */
     if (o.send_buffer < o.max_message + 16384)
         o.send_buffer = o.max_message + 16384;
-    o.listen = listen;
-    o.nlisten = nlisten;
-    o.read_stdin = force_stdin || !isatty(0);
     lg.f = stderr;
     if (lg.path) {
         serve_reopen(&lg);
@@ -247,7 +275,7 @@ static int serve_main(int argc, char **argv)
     /* --record: the backlog behind a pub/sub that writes each message */
     FILE *rec = NULL;
     if (record_path) {
-        rec = fopen(record_path, "w");
+        rec = fopen(record_path, "we");
         if (!rec) {
             pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
             return PW_EXIT_FAIL;

@@ -100,7 +100,7 @@ static void srv__error(struct srv_conn *c, int status, const char *msg, const ch
     pw_buf_free(&b);
 }
 
-static void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
+void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
 {
     srv__error(c, status, msg, rule, status == 503 ? "Retry-After: " SRV_BUSY_RETRY_S "\r\n" : NULL);
 }
@@ -165,7 +165,7 @@ static int srv__sse_backlog(void *ud, struct pw_msg *m)
     return ((struct srv_conn *)ud)->slow;
 }
 
-static void srv__sse_heartbeat(struct srv_conn *c)
+void srv_sse_heartbeat(struct srv_conn *c)
 {
     static const char hb[] = ": heartbeat\n\n";
     srv_out(c, hb, sizeof hb - 1);
@@ -199,13 +199,35 @@ static const struct srv_ops srv__sse_ops = {
     .name = "sse",
     .slot = SRV_SLOT_SSE,
     .input = srv__sse_input,
-    .tick = srv__sse_heartbeat,
+    .tick = srv_sse_heartbeat,
     .deadline = srv__sse_deadline,
     .idle = srv_end,
     .shutdown = srv_end,
     .slow = srv_end,
     .free = srv__http_free,
 };
+
+void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *ch, size_t chlen,
+                   const char *after)
+{
+    struct srv *s = c->srv;
+    c->keepalive = 0;
+    srv_set_ops(c, ops);
+    c->t_deadline = 0;
+    c->channel = strndup(ch, chlen);
+    srv_outf(c, "HTTP/1.1 200 OK\r\n"
+                "Content-Type: text/event-stream\r\n"
+                "Cache-Control: no-cache\r\n"
+                "X-Accel-Buffering: no\r\n"
+                "Access-Control-Allow-Origin: *\r\n"
+                "Connection: close\r\n"
+                "\r\n"
+                "retry: %s\n\n",
+             s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
+    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
+    if (s->o->heartbeat > 0)
+        c->t_tick = srv_in(s, s->o->heartbeat);
+}
 
 static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
@@ -243,22 +265,7 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
         srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
         return;
     }
-    c->keepalive = 0;
-    srv_set_ops(c, &srv__sse_ops);
-    c->t_deadline = 0;
-    c->channel = strndup(ch, chlen);
-    srv_outf(c, "HTTP/1.1 200 OK\r\n"
-                "Content-Type: text/event-stream\r\n"
-                "Cache-Control: no-cache\r\n"
-                "X-Accel-Buffering: no\r\n"
-                "Access-Control-Allow-Origin: *\r\n"
-                "Connection: close\r\n"
-                "\r\n"
-                "retry: %s\n\n",
-             s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
-    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
-    if (s->o->heartbeat > 0)
-        c->t_tick = srv_in(s, s->o->heartbeat);
+    srv_sse_begin(c, &srv__sse_ops, ch, chlen, after);
     if (after) {
         /* the gap first, then what is kept, then live: all in this turn */
         rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
@@ -611,12 +618,19 @@ static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
     pw_buf_free(&b);
 }
 
-/* The one hand-over to srv_ws.c; a refusal is answered here. */
+const struct srv_attach srv_attach_pubsub = {srv_ws_upgrade, srv__sse};
+
+/* The one hand-over to srv_ws.c (or --exec's); a refusal is answered here. */
 static void srv__upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv_refusal no;
-    if (srv_ws_upgrade(c, req, ch, chlen, &no))
+    if (c->srv->attach->ws(c, req, ch, chlen, &no))
         srv__error(c, no.status, no.msg, no.rule, no.extra);
+}
+
+static void srv__stream(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    c->srv->attach->sse(c, req, ch, chlen);
 }
 
 static void srv__healthz(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
@@ -643,7 +657,7 @@ static const struct srv__route {
     {"/healthz", 0, "GET, HEAD", srv__healthz},
     {"/metrics", 0, "GET, HEAD", srv__metrics},
     {"/ws/", 1, "GET", srv__upgrade},
-    {"/sse/", 1, SRV_SSE_ALLOW, srv__sse},
+    {"/sse/", 1, SRV_SSE_ALLOW, srv__stream},
     {"/poll/", 1, "GET, OPTIONS", srv__poll},
     {"/pub/", 1, "POST, OPTIONS", srv__pub},
 };
@@ -697,7 +711,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
         const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
         const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
         if (acc && pw_http_list_has(*acc, "text/event-stream") && !(fn == srv__upgrade && up)) {
-            fn = srv__sse;
+            fn = srv__stream;
             allow = SRV_SSE_ALLOW;
         }
     }

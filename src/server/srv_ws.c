@@ -74,7 +74,7 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 }
 
 /* A data message: compressed when permessage-deflate was agreed. */
-static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_ws *w = srv__ws(c);
     if (!w->wsd) {
@@ -133,7 +133,7 @@ static void srv__ws_deliver(struct pw_sub *sub, struct pw_msg *m)
         size_t plen;
         const uint8_t *pl = srv__frame_payload(m->enc[slot].p, m->enc[slot].len, &plen);
         int op = w->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
-        if (srv__send_data(c, op, pl, plen))
+        if (srv_ws_send_data(c, op, pl, plen))
             return;
     } else
         srv_out_msg(c, m, slot);
@@ -150,7 +150,7 @@ static int srv__ws_backlog(void *ud, struct pw_msg *m)
 
 /* ---- closing ---- */
 
-static void srv__ws_free(struct srv_conn *c)
+void srv_ws_free(struct srv_conn *c)
 {
     struct srv_ws *w = srv__ws(c);
     pw_wsr_free(&w->r);
@@ -163,7 +163,7 @@ static void srv__ws_free(struct srv_conn *c)
 
 /* The closing handshake from our side: a close frame, then (bounded) the
  * peer's; at most once. */
-static void srv__ws_close(struct srv_conn *c, unsigned code, const char *reason)
+void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
 {
     if (srv__ws(c)->close_sent) {
         if (c->srv->stopping)
@@ -195,7 +195,7 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
  * frame: any byte proves it alive, see srv_ws_input) has come from it for
  * two ping intervals after a ping: one late pong on a loaded machine or a
  * slow link must not cost a live client its connection. */
-static void srv__ws_tick(struct srv_conn *c)
+void srv_ws_tick(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     struct srv_ws *w = srv__ws(c);
@@ -215,6 +215,24 @@ static void srv__ws_tick(struct srv_conn *c)
     c->t_tick = srv_in(s, s->o->ping);
 }
 
+/* ---- messages from the client: echo or publish (the ws table's message) ---- */
+
+static void srv__ws_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv *s = c->srv;
+    if (s->o->echo) {
+        s->m_msgs_in++;
+        s->m_msgs_out++;
+        srv_ws_send_data(c, opcode, p, len); /* only queues: c stays as it is */
+        return;
+    }
+    if (s->o->read_only)
+        return;
+    /* publishing delivers to this connection too, which may find it slow */
+    if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
+        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
+}
+
 /* ---- input: the message reader's callbacks (ws_reader.h) ---- */
 
 /* Stop reading once the connection is no longer an open WebSocket (a
@@ -232,17 +250,7 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
         return PW_WSR_GO; /* closing: data is not answered any more (§5.5.1) */
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
-    if (s->o->echo) {
-        s->m_msgs_in++;
-        s->m_msgs_out++;
-        srv__send_data(c, opcode, p, len); /* only queues: c stays as it is */
-        return PW_WSR_GO;
-    }
-    if (s->o->read_only)
-        return PW_WSR_GO;
-    /* publishing delivers to this connection too, which may find it slow */
-    if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
-        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
+    c->ops->message(c, opcode, p, len);
     return srv__go(c);
 }
 
@@ -289,7 +297,7 @@ static const struct pw_wsr_cb srv__wsr_cb = {srv__on_message, srv__on_control, s
 static const struct pw_wsr_cb srv__wsr_cb_wire = {srv__on_message, srv__on_control, srv__on_close,
                                                   srv__on_frame};
 
-static size_t srv__ws_input(struct srv_conn *c, uint8_t *in, size_t n)
+size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 {
     struct srv_ws *w = srv__ws(c);
     if (n)
@@ -316,7 +324,7 @@ static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g)
 {
     char why[PWMSG_REASON_MAX + 1];
     pwmsg_gap_reason(why, g);
-    srv__ws_close(c, PW_WS_CLOSE_GAP, why);
+    srv_ws_close(c, PW_WS_CLOSE_GAP, why);
 }
 
 /* What an upgrade request asks for, once checked. */
@@ -373,11 +381,11 @@ static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, cons
 
 /* The connection becomes a WebSocket: its state, permessage-deflate when
  * offered and possible, the 101, timers. */
-static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a)
+static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a, const struct srv_ops *ops)
 {
     struct srv *s = c->srv;
     c->ops->free(c); /* the union turns into WebSocket state */
-    srv_set_ops(c, &srv__ws_ops);
+    srv_set_ops(c, ops);
     struct srv_ws *w = srv__ws(c);
     memset(&c->u, 0, sizeof c->u);
     w->envelope = (uint8_t)a->envelope;
@@ -428,18 +436,19 @@ static int srv__ws_resume(struct srv_conn *c, const char *ch, size_t chlen, cons
         struct pw_buf b;
         pw_buf_init(&b, 0);
         if (pwmsg_gap_envelope_encode(&b, ch, chlen, &g) == 0)
-            srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+            srv_ws_send_data(c, PW_WS_OP_TEXT, b.p, b.len);
         pw_buf_free(&b);
     }
     s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
     return 0;
 }
 
-int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
-                   struct srv_refusal *no)
+/* The checks, the caller's start (before anything is sent), the 101. */
+static int srv__ws_accept(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                          const struct srv_ops *ops, srv_ws_start *start, struct srv_refusal *no,
+                          struct srv__ask *a)
 {
-    struct srv__ask a;
-    int rc = srv__ws_check(c, req, ch, chlen, &a, no);
+    int rc = srv__ws_check(c, req, ch, chlen, a, no);
     if (rc)
         return rc;
     c->channel = strndup(ch, chlen);
@@ -447,48 +456,72 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
         return PW_ENOMEM;
     }
-    srv__ws_open(c, &a);
+    rc = start ? start(c, req, no) : 0;
+    if (rc) {
+        free(c->channel);
+        c->channel = NULL;
+        return rc;
+    }
+    srv__ws_open(c, a, ops);
+    return 0;
+}
+
+int srv_ws_accept(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                  const struct srv_ops *ops, srv_ws_start *start, struct srv_refusal *no)
+{
+    struct srv__ask a;
+    return srv__ws_accept(c, req, ch, chlen, ops, start, no, &a);
+}
+
+int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                   struct srv_refusal *no)
+{
+    struct srv__ask a;
+    int rc = srv__ws_accept(c, req, ch, chlen, &srv__ws_ops, NULL, no, &a);
+    if (rc)
+        return rc;
     if (c->srv->o->echo)
         return 0;
     if (a.has_since && srv__ws_resume(c, ch, chlen, a.since))
         return 0;
     if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
-        srv__ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
+        srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }
 
 /* ---- the ws transport ---- */
 
-static void srv__ws_deadline(struct srv_conn *c)
+void srv_ws_deadline(struct srv_conn *c)
 {
     srv_close(c, "close handshake timed out"); /* only set once our close is sent */
 }
 
-static void srv__ws_idle(struct srv_conn *c)
+void srv_ws_idle(struct srv_conn *c)
 {
-    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
+    srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
 }
 
-static void srv__ws_shutdown(struct srv_conn *c)
+void srv_ws_shutdown(struct srv_conn *c)
 {
-    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down");
+    srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
 static void srv__ws_slow(struct srv_conn *c)
 {
-    srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
+    srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
 }
 
 static const struct srv_ops srv__ws_ops = {
     .name = "ws",
     .slot = SRV_SLOT_WS,
     .slow_code = PW_WS_CLOSE_TRY_AGAIN,
-    .input = srv__ws_input,
+    .input = srv_ws_input,
     .eof = "peer closed without a close frame (1006)",
-    .tick = srv__ws_tick,
-    .deadline = srv__ws_deadline,
-    .idle = srv__ws_idle,
-    .shutdown = srv__ws_shutdown,
+    .tick = srv_ws_tick,
+    .deadline = srv_ws_deadline,
+    .idle = srv_ws_idle,
+    .shutdown = srv_ws_shutdown,
     .slow = srv__ws_slow,
-    .free = srv__ws_free,
+    .free = srv_ws_free,
+    .message = srv__ws_message,
 };
