@@ -247,8 +247,17 @@ _pushwire()
         --record )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
+        --exec )
+            COMPREPLY=()
+            return ;;
+        --max-procs )
+            COMPREPLY=()
+            return ;;
+        --exec-grace )
+            COMPREPLY=()
+            return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --exec --max-procs --exec-grace" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
