@@ -45,18 +45,19 @@ struct srv_exec {
     struct srv_conn *c;           /* NULL once the connection is gone */
     uint64_t conn_id;             /* for the log, after that */
     struct pw_lines out_lines, err_lines;
-    size_t inq;                   /* bytes written to stdin, not taken yet */
+    struct pw_buf inbuf;          /* this turn's lines for stdin: one write in the check phase */
+    size_t inq;                   /* bytes for stdin (inbuf and writes), not taken yet */
     int64_t status;
     int term_signal;
     uint8_t exited, out_eof, out_paused, term_sent, nopen;
 };
 
-/* one write to the program's stdin: the message and its LF */
+/* one write to the program's stdin: a loop turn's lines (owned) */
 struct srv__exec_write {
     uv_write_t req;
     struct srv_exec *x;
+    uint8_t *data;
     size_t len;
-    char data[];
 };
 
 /* ---- handles ---- */
@@ -67,6 +68,7 @@ static void srv__exec_closed(uv_handle_t *h)
     if (--x->nopen == 0) {
         pw_lines_free(&x->out_lines);
         pw_lines_free(&x->err_lines);
+        pw_buf_free(&x->inbuf);
         free(x);
     }
 }
@@ -294,10 +296,36 @@ static void srv__exec_write_cb(uv_write_t *req, int status)
     struct srv_exec *x = w->x;
     (void)status; /* the program stopped reading: its end tells the client */
     x->inq -= w->len;
+    free(w->data);
     free(w);
     struct srv_conn *c = x->c;
     if (c && c->held && x->inq < SRV_RESUME_AT(c->srv->o->send_buffer))
         srv_read_hold(c, 0);
+}
+
+/* The check phase (the table's ready): the lines of this turn go to stdin
+ * in one write, the buffer handed over. */
+static void srv__exec_flush(struct srv_conn *c)
+{
+    struct srv_exec *x = c->exec;
+    if (!x || !x->inbuf.len)
+        return;
+    struct srv__exec_write *w = malloc(sizeof *w);
+    size_t len = x->inbuf.len;
+    if (!w) {
+        srv_log(c->srv, c, "error", 0, 0, "program input: out of memory");
+        return;
+    }
+    *w = (struct srv__exec_write){.x = x, .data = x->inbuf.p, .len = len};
+    w->req.data = w;
+    pw_buf_init(&x->inbuf, 0);
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
+    if (uv_is_closing((uv_handle_t *)&x->in) ||
+        uv_write(&w->req, (uv_stream_t *)&x->in, &b, 1, srv__exec_write_cb) < 0) {
+        x->inq -= len;
+        free(w->data);
+        free(w);
+    }
 }
 
 static void srv__exec_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
@@ -307,22 +335,12 @@ static void srv__exec_message(struct srv_conn *c, int opcode, const uint8_t *p, 
     c->srv->m_msgs_in++;
     if (!x || uv_is_closing((uv_handle_t *)&x->in))
         return;
-    struct srv__exec_write *w = malloc(sizeof *w + len + 1);
-    if (!w) {
+    if (pw_buf_append(&x->inbuf, p, len) || pw_buf_append(&x->inbuf, "\n", 1)) {
         srv_log(c->srv, c, "error", 0, 0, "program input: out of memory");
         return;
     }
-    w->x = x;
-    w->len = len + 1;
-    w->req.data = w;
-    memcpy(w->data, p, len);
-    w->data[len] = '\n';
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
-    if (uv_write(&w->req, (uv_stream_t *)&x->in, &b, 1, srv__exec_write_cb) < 0) {
-        free(w);
-        return;
-    }
-    x->inq += w->len;
+    x->inq += len + 1;
+    srv_ready(c);
     if (x->inq > SRV_PAUSE_AT(c->srv->o->send_buffer))
         srv_read_hold(c, 1); /* the program reads slower than the client writes */
 }
@@ -500,6 +518,7 @@ static int srv__exec_spawn(struct srv_conn *c, const struct pw_http_req *req, in
     x->conn_id = c->id;
     pw_lines_init(&x->out_lines, '\n', s->o->max_message);
     pw_lines_init(&x->err_lines, '\n', SRV_EXEC_ERR_LINE);
+    pw_buf_init(&x->inbuf, 0); /* bounded by the hold at SRV_PAUSE_AT */
     srv__exec_pipes(x, s->loop);
     uv_stdio_container_t io[3] = {
         {UV_CREATE_PIPE | UV_READABLE_PIPE, {.stream = (uv_stream_t *)&x->in}},
@@ -548,6 +567,7 @@ static const struct srv_ops srv__exec_ws_ops = {
     .idle = srv_ws_idle,
     .shutdown = srv_ws_shutdown,
     .free = srv__exec_ws_free,
+    .ready = srv__exec_flush,
     .message = srv__exec_message,
     .drained = srv__exec_drained,
 };
