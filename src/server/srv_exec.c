@@ -50,6 +50,7 @@ struct srv_exec {
     int64_t status;
     int term_signal;
     uint8_t exited, out_eof, out_paused, term_sent, nopen;
+    uint8_t in_close;             /* close stdin once the writes in flight are done */
 };
 
 /* one write to the program's stdin: a loop turn's lines (owned) */
@@ -163,6 +164,8 @@ static void srv__exec_kill_cb(uv_timer_t *t)
     }
 }
 
+static void srv__exec_write_in(struct srv_exec *x);
+
 /* The connection is going (its table's free): the program loses its client. */
 static void srv__exec_detach(struct srv_conn *c)
 {
@@ -175,7 +178,14 @@ static void srv__exec_detach(struct srv_conn *c)
         srv__exec_finish(x);
         return;
     }
-    srv__exec_close(x, &x->in);  /* EOF: a well-behaved program ends now */
+    /* what the client sent last still goes (a close frame right behind
+     * messages skips the check phase's write), then EOF: a well-behaved
+     * program ends now */
+    srv__exec_write_in(x);
+    if (x->inq)
+        x->in_close = 1;
+    else
+        srv__exec_close(x, &x->in);
     srv__exec_close(x, &x->out); /* nobody to send to: its writes fail */
     uv_timer_stop(&x->timer);
     uv_timer_start(&x->timer, srv__exec_kill_cb, srv_ms(x->s->o->exec_grace) + 1, 0);
@@ -301,19 +311,19 @@ static void srv__exec_write_cb(uv_write_t *req, int status)
     struct srv_conn *c = x->c;
     if (c && c->held && x->inq < SRV_RESUME_AT(c->srv->o->send_buffer))
         srv_read_hold(c, 0);
+    if (x->in_close && x->inq == 0)
+        srv__exec_close(x, &x->in);
 }
 
-/* The check phase (the table's ready): the lines of this turn go to stdin
- * in one write, the buffer handed over. */
-static void srv__exec_flush(struct srv_conn *c)
+/* The lines gathered go to stdin in one write, the buffer handed over. */
+static void srv__exec_write_in(struct srv_exec *x)
 {
-    struct srv_exec *x = c->exec;
-    if (!x || !x->inbuf.len)
+    if (!x->inbuf.len)
         return;
     struct srv__exec_write *w = malloc(sizeof *w);
     size_t len = x->inbuf.len;
     if (!w) {
-        srv_log(c->srv, c, "error", 0, 0, "program input: out of memory");
+        srv_log(x->s, x->c, "error", 0, 0, "program input: out of memory");
         return;
     }
     *w = (struct srv__exec_write){.x = x, .data = x->inbuf.p, .len = len};
@@ -326,6 +336,13 @@ static void srv__exec_flush(struct srv_conn *c)
         free(w->data);
         free(w);
     }
+}
+
+/* The check phase (the table's ready): this turn's lines, one write. */
+static void srv__exec_flush(struct srv_conn *c)
+{
+    if (c->exec)
+        srv__exec_write_in(c->exec);
 }
 
 static void srv__exec_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)

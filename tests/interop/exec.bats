@@ -275,3 +275,14 @@ PYEOF
     assert_success
     [ -z "$(children "$pid")" ]
 }
+
+@test "exec: messages sent right before the client's close still reach the program, then EOF" {
+    serve_start --exec "sh -c 'cat > \"\$0\"; echo done >> \"\$0\"' $BATS_TEST_TMPDIR/got"
+    run $PY "$PEER" talk "$SERVE_WS/ws/last" --lines 0 one two three
+    assert_success
+    for ((i = 0; i < 200; i++)); do grep -q done "$BATS_TEST_TMPDIR/got" 2>/dev/null && break; sleep 0.05; done
+    run cat "$BATS_TEST_TMPDIR/got"
+    assert_output "$(printf 'one\ntwo\nthree\ndone')"
+    wait_no_children "$SERVE_PID"
+    serve_stop # exits 0: under ASan, no leak and no error
+}
