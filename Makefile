@@ -83,6 +83,7 @@ $(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(call LIBS_OF,$(BA))
 # layer below and links that layer and proto.  Either way only $(PURE_LIBS):
 # no libuv, no curl. ---
 LAYER_test_backlog = server
+LAYER_test_feed = server
 LAYER_test_limits = host
 LAYER_fuzz_portcheck = host
 TEST_LIBS = $(if $(LAYER_$(1)),$(2)/libpw$(LAYER_$(1)).a) $(2)/libpwproto.a

@@ -189,6 +189,16 @@ struct src {
     uint8_t raw[FRAME_CHUNK];
 };
 
+/* Opens path ("-" or NULL: stdin) for src_read; -1 after a message. */
+static int src_open(struct src *s, const char *path, int hex)
+{
+    s->fd = open_input(path);
+    s->hex = hex;
+    s->nib = -1;
+    s->name = path && strcmp(path, "-") ? path : "stdin";
+    return s->fd < 0 ? -1 : 0;
+}
+
 /* Up to FRAME_CHUNK bytes into out: > 0, 0 at the end, -1 after a message. */
 static ssize_t src_read(struct src *s, uint8_t *out)
 {
@@ -243,11 +253,7 @@ static int slurp(const char *path, int hex, struct pw_buf *b)
         pw_err("frame", "out of memory");
         goto out;
     }
-    s->fd = open_input(path);
-    s->hex = hex;
-    s->nib = -1;
-    s->name = path && strcmp(path, "-") ? path : "stdin";
-    if (s->fd < 0)
+    if (src_open(s, path, hex) < 0)
         goto out;
     for (;;) {
         ssize_t n = src_read(s, chunk);
@@ -685,11 +691,7 @@ static int decode_ws(const struct cfg *c, const char *path)
         goto out;
     }
     wsdec_init(d, c, stdout);
-    s->fd = open_input(path);
-    s->hex = c->hex;
-    s->nib = -1;
-    s->name = path && strcmp(path, "-") ? path : "stdin";
-    if (s->fd < 0)
+    if (src_open(s, path, c->hex) < 0)
         goto out;
     for (;;) {
         ssize_t n = src_read(s, chunk);
@@ -893,11 +895,7 @@ static int decode_sse(const struct cfg *c, const char *path)
         pw_err("frame", "out of memory");
         goto out;
     }
-    s->fd = open_input(path);
-    s->hex = c->hex;
-    s->nib = -1;
-    s->name = path && strcmp(path, "-") ? path : "stdin";
-    if (s->fd < 0)
+    if (src_open(s, path, c->hex) < 0)
         goto out;
     for (;;) {
         ssize_t n = src_read(s, chunk);

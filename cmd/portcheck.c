@@ -302,57 +302,32 @@ static void report_json(const struct pw_limits *l, const struct pc_opts *o,
     printf("]}\n");
 }
 
-static int report(const struct pc_opts *o)
+/* The limits whose capacity is below target, smallest first, into blocked. */
+static size_t blocked_by(const struct pw_capacity *cap, long long target,
+                         int blocked[PW_LIM_COUNT])
 {
-    struct pw_limits l;
-    if (pw_limits_read(&l, "/proc") != 0) {
-        pw_err(A, "cannot read RLIMIT_NOFILE: %s", strerror(errno));
-        return PW_EXIT_FAIL;
-    }
-    struct pw_capacity cap[PW_LIM_COUNT];
-    struct pw_capacity_opts co = {.sources = o->nsrc ? (long long)o->nsrc : 1,
-                                  .server = o->server};
-    int bind = pw_limits_capacity(&l, &co, cap);
-
-    /* the next limit after the binding one: how far raising it gets */
-    long long next = -1;
-    for (int i = 0; i < PW_LIM_COUNT; i++)
-        if (i != bind && cap[i].cap >= 0 && (next < 0 || cap[i].cap < next) &&
-            !(bind == PW_LIM_OPEN_FILES && i == PW_LIM_NR_OPEN))
-            next = cap[i].cap;
-
-    int blocked[PW_LIM_COUNT];
     size_t nblocked = 0;
-    if (o->target >= 0) /* in order of capacity, smallest first */
-        for (int pass = 0; pass < PW_LIM_COUNT; pass++) {
-            int best = -1;
-            for (int i = 0; i < PW_LIM_COUNT; i++) {
-                int seen = 0;
-                for (size_t k = 0; k < nblocked; k++)
-                    seen |= blocked[k] == i;
-                if (!seen && cap[i].cap >= 0 && cap[i].cap < o->target &&
-                    (best < 0 || cap[i].cap < cap[best].cap))
-                    best = i;
-            }
-            if (best < 0)
-                break;
-            blocked[nblocked++] = best;
+    for (int pass = 0; pass < PW_LIM_COUNT; pass++) {
+        int best = -1;
+        for (int i = 0; i < PW_LIM_COUNT; i++) {
+            int seen = 0;
+            for (size_t k = 0; k < nblocked; k++)
+                seen |= blocked[k] == i;
+            if (!seen && cap[i].cap >= 0 && cap[i].cap < target &&
+                (best < 0 || cap[i].cap < cap[best].cap))
+                best = i;
         }
-
-    char cmds[32][256];
-    size_t ncmds = 0;
-    if (o->target >= 0)
-        for (size_t k = 0; k < nblocked; k++)
-            ncmds += commands_for(&l, o, blocked[k], o->target, cmds + ncmds, 32 - ncmds);
-    else if (bind >= 0)
-        ncmds = commands_for(&l, o, bind,
-                             next > cap[bind].cap ? next : cap[bind].cap * 2 + 1024, cmds, 32);
-
-    if (o->json) {
-        report_json(&l, o, cap, bind, next, blocked, nblocked, cmds, ncmds);
-        return o->target >= 0 && nblocked ? PW_EXIT_FAIL : PW_EXIT_OK;
+        if (best < 0)
+            break;
+        blocked[nblocked++] = best;
     }
+    return nblocked;
+}
 
+/* The host's limits as rows of text. */
+static void print_limits(const struct pc_opts *o, const struct pw_limits *lp)
+{
+    const struct pw_limits l = *lp;
     char a[64], b[64], m[64];
     struct pw_conn_cost c;
     pw_limits_conn_cost(&l, &c);
@@ -392,6 +367,45 @@ static int report(const struct pc_opts *o)
     row(o, "memory", "%s available; about %s per connection (%lld kernel socket + %lld "
                      "minimum buffers + %lld pushwire)",
         a, m, c.kernel, c.buffers, c.pushwire);
+}
+
+static int report(const struct pc_opts *o)
+{
+    struct pw_limits l;
+    if (pw_limits_read(&l, "/proc") != 0) {
+        pw_err(A, "cannot read RLIMIT_NOFILE: %s", strerror(errno));
+        return PW_EXIT_FAIL;
+    }
+    struct pw_capacity cap[PW_LIM_COUNT];
+    struct pw_capacity_opts co = {.sources = o->nsrc ? (long long)o->nsrc : 1,
+                                  .server = o->server};
+    int bind = pw_limits_capacity(&l, &co, cap);
+
+    /* the next limit after the binding one: how far raising it gets */
+    long long next = -1;
+    for (int i = 0; i < PW_LIM_COUNT; i++)
+        if (i != bind && cap[i].cap >= 0 && (next < 0 || cap[i].cap < next) &&
+            !(bind == PW_LIM_OPEN_FILES && i == PW_LIM_NR_OPEN))
+            next = cap[i].cap;
+
+    int blocked[PW_LIM_COUNT];
+    size_t nblocked = o->target >= 0 ? blocked_by(cap, o->target, blocked) : 0;
+
+    char cmds[32][256];
+    size_t ncmds = 0;
+    if (o->target >= 0)
+        for (size_t k = 0; k < nblocked; k++)
+            ncmds += commands_for(&l, o, blocked[k], o->target, cmds + ncmds, 32 - ncmds);
+    else if (bind >= 0)
+        ncmds = commands_for(&l, o, bind,
+                             next > cap[bind].cap ? next : cap[bind].cap * 2 + 1024, cmds, 32);
+
+    if (o->json) {
+        report_json(&l, o, cap, bind, next, blocked, nblocked, cmds, ncmds);
+        return o->target >= 0 && nblocked ? PW_EXIT_FAIL : PW_EXIT_OK;
+    }
+
+    print_limits(o, &l);
 
     if (o->tty)
         printf("\ncapacity (connections one process can hold%s)\n",
@@ -580,6 +594,132 @@ static void lat(const char *label, uint32_t *v, size_t n, const struct pc_opts *
         row(o, l, "p50 %.3f ms, p99 %.3f ms, max %.3f ms", p50, p99, mx / 1e3);
 }
 
+/* Raises our own soft open-files limit to the hard one, reads the host's
+ * limits into rl and l, and warns when the probe will run into them. */
+static void probe_limits(const struct pc_opts *o, struct rlimit *rlp, struct pw_limits *lp)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit nr = rl;
+        if (nr.rlim_max == RLIM_INFINITY) {
+            struct pw_limits l0;
+            pw_limits_read(&l0, "/proc");
+            nr.rlim_cur = l0.nr_open > 0 ? (rlim_t)l0.nr_open : rl.rlim_cur;
+        } else
+            nr.rlim_cur = nr.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &nr) == 0) {
+            pw_err(A, "raised the open-files soft limit from %llu to %llu (the hard limit)",
+                   (unsigned long long)rl.rlim_cur, (unsigned long long)nr.rlim_cur);
+            rl = nr;
+        } else
+            pw_err(A, "cannot raise the open-files soft limit from %llu: %s",
+                   (unsigned long long)rl.rlim_cur, strerror(errno));
+    }
+    struct pw_limits l;
+    pw_limits_read(&l, "/proc");
+    *rlp = rl;
+    *lp = l;
+    if (rl.rlim_cur != RLIM_INFINITY && o->connections + 8 > rl.rlim_cur)
+        pw_err(A, "%zu connections need about %zu descriptors and the open-files limit is "
+                  "%llu: expect EMFILE (raise the hard limit: ulimit -Hn, as root)",
+               o->connections, o->connections + 8, (unsigned long long)rl.rlim_cur);
+    long long ports = pw_limits_ports(&l) * (long long)(o->nsrc ? o->nsrc : 1);
+    if (ports > 0 && (long long)o->connections > ports)
+        pw_err(A, "%zu connections to one destination need more than the %lld ephemeral ports "
+                  "of %zu source address%s: expect EADDRNOTAVAIL (add --source)",
+               o->connections, ports, o->nsrc ? o->nsrc : 1, o->nsrc > 1 ? "es" : "");
+
+}
+
+/* The probe's result as one JSON object on stdout. */
+static void print_json(const struct pc_opts *o, const struct pw_probe_stats *st,
+                       const struct pc_err *e, const struct rlimit *rl, const char *hosthdr,
+                       double rate, int rc)
+{
+    printf("{\"destination\":");
+    json_str(hosthdr);
+    printf(",\"connections\":%zu,\"ws\":", o->connections);
+    if (o->ws)
+        json_str(o->ws);
+    else
+        printf("null");
+    printf(",\"sources\":%zu,\"nofile_soft\":%llu,\"nofile_hard\":%llu,\"attempted\":%zu,"
+           "\"connected\":%zu,\"upgraded\":",
+           o->nsrc ? o->nsrc : 1, (unsigned long long)rl->rlim_cur,
+           (unsigned long long)rl->rlim_max, st->attempted, st->connected);
+    json_num(o->ws ? (long long)st->upgraded : -1);
+    printf(",\"held\":%zu,\"failed\":%zu,\"dropped\":%zu,\"hold\":%g,\"open_secs\":%.3f,"
+           "\"rate\":%.1f",
+           st->held, st->failed, st->dropped, o->hold, st->open_secs, rate);
+    lat("connect", st->connect_us, st->nconnect, o);
+    if (o->ws)
+        lat("upgrade", st->upgrade_us, st->nupgrade, o);
+    printf(",\"errors\":{\"emfile\":%zu,\"enfile\":%zu,\"eaddrnotavail\":%zu,"
+           "\"econnrefused\":%zu,\"timeout\":%zu,\"reset\":%zu,\"upgrade\":%zu,"
+           "\"nomem\":%zu,\"other\":%zu}",
+           st->err_emfile, st->err_enfile, st->err_addrnotavail, st->err_refused,
+           st->err_timeout, st->err_reset, st->err_upgrade, st->err_nomem, st->err_other);
+    printf(",\"first_error\":");
+    if (st->first.stage == PW_PROBE_ST_NONE)
+        printf("null");
+    else {
+        printf("{\"error\":");
+        json_str(e->name);
+        printf(",\"stage\":\"%s\",\"index\":%zu,\"at\":%.3f,\"source\":",
+               stage_name(st->first.stage), st->first.index, st->first.at);
+        if (st->first.src >= 0) {
+            char s[64];
+            addr_str(&o->src[st->first.src], s, sizeof s);
+            json_str(s);
+        } else
+            printf("null");
+        printf(",\"meaning\":");
+        json_str(e->meaning);
+        printf(",\"limit\":");
+        json_str(e->limit);
+        printf("}");
+    }
+    printf(",\"interrupted\":%s,\"exit\":%d}\n", st->stopped == 2 ? "true" : "false", rc);
+}
+
+/* The probe's result as rows of text on stdout. */
+static void print_text(const struct pc_opts *o, const struct pw_probe_stats *st,
+                       const struct pc_err *e, const char *hosthdr, double rate)
+{
+    if (o->tty)
+        printf("probe %s%s%s: %zu connections from %zu source address%s\n", hosthdr,
+               o->ws ? ", WebSocket " : "", o->ws ? o->ws : "", o->connections,
+               o->nsrc ? o->nsrc : 1, o->nsrc > 1 ? "es" : "");
+    row(o, "attempted", "%zu of %zu", st->attempted, o->connections);
+    row(o, "connected", "%zu", st->connected);
+    if (o->ws)
+        row(o, "upgraded", "%zu", st->upgraded);
+    row(o, "held at once", "%zu", st->held);
+    row(o, "failed", "%zu", st->failed);
+    if (o->hold > 0 || st->dropped)
+        row(o, "dropped while held", "%zu (held %g s)", st->dropped, o->hold);
+    row(o, "time to open", "%.3f s, %.0f connections/s", st->open_secs, rate);
+    lat("connect", st->connect_us, st->nconnect, o);
+    if (o->ws)
+        lat("upgrade", st->upgrade_us, st->nupgrade, o);
+    if (st->first.stage != PW_PROBE_ST_NONE) {
+        char src[64] = "";
+        if (st->first.src >= 0) {
+            strcpy(src, ", from ");
+            addr_str(&o->src[st->first.src], src + 7, sizeof src - 7);
+        }
+        row(o, "first error", "%s at attempt %zu (%s%s, %.3f s): %s", e->name,
+            st->first.index + 1, stage_name(st->first.stage), src, st->first.at, e->meaning);
+        if (*e->limit)
+            row(o, "limit hit", "%s", e->limit);
+    }
+    if (st->stopped == 1)
+        row(o, "stopped", "opening stopped at the first resource error (%s)", e->name);
+    if (st->stopped == 2)
+        row(o, "stopped", "interrupted");
+}
+
 static int probe(struct pc_opts *o, const char *target)
 {
     char host[256], port[8], err[256];
@@ -605,37 +745,9 @@ static int probe(struct pc_opts *o, const char *target)
     char hosthdr[300];
     snprintf(hosthdr, sizeof hosthdr, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
 
-    /* raise our own soft open-files limit to the hard limit first */
     struct rlimit rl;
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < rl.rlim_max) {
-        struct rlimit nr = rl;
-        if (nr.rlim_max == RLIM_INFINITY) {
-            struct pw_limits l0;
-            pw_limits_read(&l0, "/proc");
-            nr.rlim_cur = l0.nr_open > 0 ? (rlim_t)l0.nr_open : rl.rlim_cur;
-        } else
-            nr.rlim_cur = nr.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &nr) == 0) {
-            pw_err(A, "raised the open-files soft limit from %llu to %llu (the hard limit)",
-                   (unsigned long long)rl.rlim_cur, (unsigned long long)nr.rlim_cur);
-            rl = nr;
-        } else
-            pw_err(A, "cannot raise the open-files soft limit from %llu: %s",
-                   (unsigned long long)rl.rlim_cur, strerror(errno));
-    }
     struct pw_limits l;
-    pw_limits_read(&l, "/proc");
-    if (rl.rlim_cur != RLIM_INFINITY && o->connections + 8 > rl.rlim_cur)
-        pw_err(A, "%zu connections need about %zu descriptors and the open-files limit is "
-                  "%llu: expect EMFILE (raise the hard limit: ulimit -Hn, as root)",
-               o->connections, o->connections + 8, (unsigned long long)rl.rlim_cur);
-    long long ports = pw_limits_ports(&l) * (long long)(o->nsrc ? o->nsrc : 1);
-    if (ports > 0 && (long long)o->connections > ports)
-        pw_err(A, "%zu connections to one destination need more than the %lld ephemeral ports "
-                  "of %zu source address%s: expect EADDRNOTAVAIL (add --source)",
-               o->connections, ports, o->nsrc ? o->nsrc : 1, o->nsrc > 1 ? "es" : "");
-
+    probe_limits(o, &rl, &l);
     cfg.src = o->nsrc ? o->src : NULL;
     cfg.nsrc = o->nsrc;
     cfg.connections = o->connections;
@@ -668,84 +780,10 @@ static int probe(struct pc_opts *o, const char *target)
     int rc = probe_exit(&st, o);
     double rate = st.open_secs > 0 ? (double)(o->ws ? st.upgraded : st.connected) / st.open_secs
                                    : 0;
-    if (o->json) {
-        printf("{\"destination\":");
-        json_str(hosthdr);
-        printf(",\"connections\":%zu,\"ws\":", o->connections);
-        if (o->ws)
-            json_str(o->ws);
-        else
-            printf("null");
-        printf(",\"sources\":%zu,\"nofile_soft\":%llu,\"nofile_hard\":%llu,\"attempted\":%zu,"
-               "\"connected\":%zu,\"upgraded\":",
-               o->nsrc ? o->nsrc : 1, (unsigned long long)rl.rlim_cur,
-               (unsigned long long)rl.rlim_max, st.attempted, st.connected);
-        json_num(o->ws ? (long long)st.upgraded : -1);
-        printf(",\"held\":%zu,\"failed\":%zu,\"dropped\":%zu,\"hold\":%g,\"open_secs\":%.3f,"
-               "\"rate\":%.1f",
-               st.held, st.failed, st.dropped, o->hold, st.open_secs, rate);
-        lat("connect", st.connect_us, st.nconnect, o);
-        if (o->ws)
-            lat("upgrade", st.upgrade_us, st.nupgrade, o);
-        printf(",\"errors\":{\"emfile\":%zu,\"enfile\":%zu,\"eaddrnotavail\":%zu,"
-               "\"econnrefused\":%zu,\"timeout\":%zu,\"reset\":%zu,\"upgrade\":%zu,"
-               "\"nomem\":%zu,\"other\":%zu}",
-               st.err_emfile, st.err_enfile, st.err_addrnotavail, st.err_refused,
-               st.err_timeout, st.err_reset, st.err_upgrade, st.err_nomem, st.err_other);
-        printf(",\"first_error\":");
-        if (st.first.stage == PW_PROBE_ST_NONE)
-            printf("null");
-        else {
-            printf("{\"error\":");
-            json_str(e.name);
-            printf(",\"stage\":\"%s\",\"index\":%zu,\"at\":%.3f,\"source\":",
-                   stage_name(st.first.stage), st.first.index, st.first.at);
-            if (st.first.src >= 0) {
-                char s[64];
-                addr_str(&o->src[st.first.src], s, sizeof s);
-                json_str(s);
-            } else
-                printf("null");
-            printf(",\"meaning\":");
-            json_str(e.meaning);
-            printf(",\"limit\":");
-            json_str(e.limit);
-            printf("}");
-        }
-        printf(",\"interrupted\":%s,\"exit\":%d}\n", st.stopped == 2 ? "true" : "false", rc);
-    } else {
-        if (o->tty)
-            printf("probe %s%s%s: %zu connections from %zu source address%s\n", hosthdr,
-                   o->ws ? ", WebSocket " : "", o->ws ? o->ws : "", o->connections,
-                   o->nsrc ? o->nsrc : 1, o->nsrc > 1 ? "es" : "");
-        row(o, "attempted", "%zu of %zu", st.attempted, o->connections);
-        row(o, "connected", "%zu", st.connected);
-        if (o->ws)
-            row(o, "upgraded", "%zu", st.upgraded);
-        row(o, "held at once", "%zu", st.held);
-        row(o, "failed", "%zu", st.failed);
-        if (o->hold > 0 || st.dropped)
-            row(o, "dropped while held", "%zu (held %g s)", st.dropped, o->hold);
-        row(o, "time to open", "%.3f s, %.0f connections/s", st.open_secs, rate);
-        lat("connect", st.connect_us, st.nconnect, o);
-        if (o->ws)
-            lat("upgrade", st.upgrade_us, st.nupgrade, o);
-        if (st.first.stage != PW_PROBE_ST_NONE) {
-            char src[64] = "";
-            if (st.first.src >= 0) {
-                strcpy(src, ", from ");
-                addr_str(&o->src[st.first.src], src + 7, sizeof src - 7);
-            }
-            row(o, "first error", "%s at attempt %zu (%s%s, %.3f s): %s", e.name,
-                st.first.index + 1, stage_name(st.first.stage), src, st.first.at, e.meaning);
-            if (*e.limit)
-                row(o, "limit hit", "%s", e.limit);
-        }
-        if (st.stopped == 1)
-            row(o, "stopped", "opening stopped at the first resource error (%s)", e.name);
-        if (st.stopped == 2)
-            row(o, "stopped", "interrupted");
-    }
+    if (o->json)
+        print_json(o, &st, &e, &rl, hosthdr, rate, rc);
+    else
+        print_text(o, &st, &e, hosthdr, rate);
     if (rc != PW_EXIT_OK && !o->json) {
         size_t ok = o->ws ? st.upgraded : st.connected;
         char dropped[64] = "";

@@ -89,7 +89,7 @@ static void feed_cb(uv_timer_t *t)
                              : F.channel;
         struct pw_msg *m = pw_msg_new(ch, strlen(ch), F.next.event, F.next.data, F.next.len,
                                       F.next.type == PW_TREC_BINARY);
-        if (!m || F.inner->ops->publish(F.inner, m) != 0) {
+        if (!m || F.inner->ops->publish(F.inner, m, NULL, NULL) != 0) {
             pw_err("replay", "out of memory publishing line %lu", F.r.line);
             F.done = 1;
             F.failed = PW_EXIT_FAIL;
@@ -104,10 +104,10 @@ static void feed_cb(uv_timer_t *t)
 
 /* ---- the pub/sub in front of the backlog ---- */
 
-static int rps_publish(struct pw_pubsub *ps, struct pw_msg *m)
+static int rps_publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, void *ud)
 {
     (void)ps;
-    return F.inner->ops->publish(F.inner, m);
+    return F.inner->ops->publish(F.inner, m, ack, ud);
 }
 
 static int rps_subscribe(struct pw_pubsub *ps, const char *ch, size_t chlen, struct pw_sub *s)
@@ -125,15 +125,26 @@ static void rps_unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
     F.inner->ops->unsubscribe(F.inner, s);
 }
 
-static int rps_fetch_after(struct pw_pubsub *ps, const char *ch, size_t chlen, const char *after,
-                           struct pw_fetch *out, pw_fetch_fn fn, void *ud)
+static int rps_fetch(struct pw_pubsub *ps, const struct pw_fetch_req *rq)
 {
     (void)ps;
-    /* a long poll fetches before (or instead of) subscribing */
-    int rc = F.inner->ops->fetch_after(F.inner, ch, chlen, after, out, fn, ud);
+    /* a client's first fetch starts the feed as its subscription does */
+    int rc = F.inner->ops->fetch(F.inner, rq);
     if (rc == 0)
         feed_start();
     return rc;
+}
+
+static void rps_cancel(struct pw_pubsub *ps, void *ud)
+{
+    (void)ps;
+    F.inner->ops->cancel(F.inner, ud);
+}
+
+static int rps_health(struct pw_pubsub *ps, char *why, size_t whysz)
+{
+    (void)ps;
+    return F.inner->ops->health(F.inner, why, whysz);
 }
 
 static void rps_each_channel(struct pw_pubsub *ps, void *ud,
@@ -147,7 +158,8 @@ static void rps_each_channel(struct pw_pubsub *ps, void *ud,
 static void rps_destroy(struct pw_pubsub *ps) { (void)ps; }
 
 static const struct pw_pubsub_ops rps_ops = {
-    rps_publish, rps_subscribe, rps_unsubscribe, rps_fetch_after, rps_each_channel, rps_destroy,
+    rps_publish, rps_subscribe, rps_unsubscribe, rps_fetch, rps_cancel, rps_health,
+    rps_each_channel, rps_destroy,
 };
 
 /* ---- server hooks ---- */
@@ -187,7 +199,7 @@ int replay_serve_main(const struct replay_opts *o)
     if (!F.f)
         return PW_EXIT_FAIL;
     pw_treader_init(&F.r, F.f, o->max_line);
-    F.inner = pw_backlog_new(o->backlog);
+    F.inner = pw_backlog_new(o->backlog, NULL);
     if (!F.inner) {
         pw_err("replay", "out of memory");
         return PW_EXIT_FAIL;

@@ -280,7 +280,7 @@ static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const c
             pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
             return PW_EXIT_FAIL;
         }
-        o.pubsub = serve_record_new(o.backlog, rec);
+        o.pubsub = serve_record_new(pw_backlog_new(o.backlog, NULL), rec);
         if (!o.pubsub) {
             fclose(rec);
             pw_err("serve", "out of memory");

@@ -6,10 +6,11 @@
 
 #include "server/backlog.h"
 
-/* An embedded backlog keeping `keep` messages per channel that also writes
- * every published message to f (the caller's; flushed per line).  Destroy
- * it with ps->ops->destroy (f stays open).  NULL on out of memory. */
-struct pw_pubsub *serve_record_new(size_t keep, FILE *f);
+/* A pub/sub in front of inner (taken: destroyed with it, or at once when
+ * this fails) that also writes every message it acknowledges to f (the
+ * caller's; flushed per line).  Destroy it with ps->ops->destroy (f stays
+ * open).  NULL on out of memory or when inner is NULL. */
+struct pw_pubsub *serve_record_new(struct pw_pubsub *inner, FILE *f);
 /* 1 once a write to the file failed (recording stopped). */
 int serve_record_failed(const struct pw_pubsub *ps);
 

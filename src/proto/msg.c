@@ -50,11 +50,17 @@ void pw_msg_unref(struct pw_msg *m)
     free(m);
 }
 
-void pw_msg_set_id(struct pw_msg *m, uint64_t seq)
+int pw_msg_set_id(struct pw_msg *m, const struct pw_msgid *id)
 {
-    m->seq = seq;
-    int n = snprintf((char *)m->id, PW_ID_MAX, "%llu", (unsigned long long)seq);
+    char t[PW_ID_MAX];
+    size_t n = pw_msgid_format(t, id);
+    if (!n)
+        return PW_EINVAL;
+    memcpy((char *)m->id, t, n + 1);
     m->id_len = (uint8_t)n;
+    m->ms = id->ms;
+    m->seq = id->seq;
+    return 0;
 }
 
 int pw_channel_valid(const char *s, size_t len)

@@ -5,8 +5,8 @@
  * Messages are immutable once published: the backlog ring holds one
  * reference, and every subscriber queue that still has to send it holds one
  * more; no subscriber copies the bytes.  Single-threaded (one event loop):
- * counts are plain integers.  Ids are opaque strings to everyone but the
- * backend that issued them.
+ * counts are plain integers.  Ids are opaque strings to clients; the server
+ * reads them with msgid.h.
  */
 #ifndef PW_MSG_H
 #define PW_MSG_H
@@ -14,11 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msgid.h"
 #include "pw_err.h"
 
 #define PW_CHANNEL_MAX 128
 #define PW_EVENT_MAX 128
-#define PW_ID_MAX 48 /* room for a Redis stream id */
+/* PW_ID_MAX (msgid.h): 48, an id and its NUL */
 
 /* Number of cached wire encodings a message can carry (see pw_msg.enc). */
 #define PW_MSG_NENC 4
@@ -27,7 +28,7 @@ struct pw_msg {
     uint32_t refs;            /* private */
     uint8_t binary;           /* 1: came in as a binary WebSocket message */
     uint8_t id_len, event_len, channel_len;
-    uint64_t seq;             /* embedded backend: the numeric id */
+    uint64_t ms, seq;         /* the id's numbers (msgid.h), to order ids of one epoch */
     size_t len;               /* data bytes */
     const char *id;           /* NUL-terminated, points into this allocation */
     const char *event;        /* NUL-terminated, "message" by default */
@@ -45,8 +46,9 @@ struct pw_msg *pw_msg_new(const char *channel, size_t chlen, const char *event,
                           const void *data, size_t len, int binary);
 static inline struct pw_msg *pw_msg_ref(struct pw_msg *m) { m->refs++; return m; }
 void pw_msg_unref(struct pw_msg *m);
-/* Sets id and seq (backends only, before the message is shared). */
-void pw_msg_set_id(struct pw_msg *m, uint64_t seq);
+/* Sets the id (and ms, seq) from id: backends only, before the message is
+ * shared.  0, or PW_EINVAL for an id pw_msgid_format refuses. */
+int pw_msg_set_id(struct pw_msg *m, const struct pw_msgid *id);
 
 /* 1 if name[0..len) is a valid channel name: 1–128 of [A-Za-z0-9._~-]. */
 int pw_channel_valid(const char *name, size_t len);

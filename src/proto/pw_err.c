@@ -6,6 +6,7 @@
 #include "base64.h"
 #include "http1.h"
 #include "json.h"
+#include "msgid.h"
 #include "optval.h"
 #include "pw_errio.h"
 #include "pwmsg.h"
@@ -36,6 +37,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_TRANSCRIPT_ERRORS(PW_ERR_ROW)
     PW_VAL_ERRORS(PW_ERR_ROW)
     PW_PWMSG_ERRORS(PW_ERR_ROW)
+    PW_MSGID_ERRORS(PW_ERR_ROW)
     PW_ARGV_ERRORS(PW_ERR_ROW)
 };
 

@@ -17,7 +17,8 @@
     X(NET_CHANNEL, -604, "docs/PROTOCOL.md#channels", "channel name must be 1-128 characters of [A-Za-z0-9._~-]") \
     X(NET_ID, -605, "docs/PROTOCOL.md#ids-and-resume", "malformed message id") \
     X(NET_SLOW, -606, NULL, "subscriber cannot keep up (send buffer full)")   \
-    X(NET_CLOSED, -607, NULL, "connection closed")
+    X(NET_CLOSED, -607, NULL, "connection closed")                           \
+    X(NET_BACKEND, -608, NULL, "the message backend is unavailable")
 
 enum { PW_NET_ERRORS(PW_ERR_ENUM) };
 

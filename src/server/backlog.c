@@ -1,5 +1,6 @@
 /* backlog.c — the embedded pub/sub backend: a hash table of channels, each
- * with a ring of its last `keep` messages and a list of subscribers. */
+ * with a ring of its last `keep` messages and a list of subscribers.  Every
+ * callback comes before the call that causes it returns. */
 #include "backlog.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 struct pw__chan {
     struct pw__chan *next;      /* hash bucket chain */
     uint64_t hash;
-    uint64_t next_seq;          /* id of the next message (starts at 1) */
+    uint64_t next_seq;          /* seq of the next message's id (starts at 1) */
     struct pw_msg **ring;       /* grows up to keep entries */
     size_t cap, head, count;    /* oldest at ring[head] */
     size_t bytes;               /* data bytes held */
@@ -26,6 +27,8 @@ struct pw__chan {
 struct pw__backlog {
     struct pw_pubsub base;
     size_t keep;
+    char epoch[PW_EPOCH_MAX + 1];   /* this backend's birth: every id carries it */
+    size_t epoch_len;
     struct pw__chan **tab;
     size_t nbuckets, nchans;
 };
@@ -135,7 +138,12 @@ static int pw__ring_push(struct pw__backlog *b, struct pw__chan *c, struct pw_ms
     return 0;
 }
 
-static int pw__publish(struct pw_pubsub *ps, struct pw_msg *m)
+static struct pw_msgid pw__id(const struct pw__backlog *b, uint64_t seq)
+{
+    return pw_msgid_seq(b->epoch, seq);
+}
+
+static int pw__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, void *ud)
 {
     struct pw__backlog *b = (struct pw__backlog *)ps;
     struct pw__chan *c = pw__get(b, m->channel, m->channel_len, 1);
@@ -143,19 +151,24 @@ static int pw__publish(struct pw_pubsub *ps, struct pw_msg *m)
         pw_msg_unref(m);
         return PW_ENOMEM;
     }
-    pw_msg_set_id(m, c->next_seq);
-    if (pw__ring_push(b, c, m)) {
+    struct pw_msgid id = pw__id(b, c->next_seq);
+    if (pw_msg_set_id(m, &id) || pw__ring_push(b, c, m)) {
         pw__maybe_drop(b, c);
         pw_msg_unref(m);
         return PW_ENOMEM;
     }
     c->next_seq++;
-    /* the ring holds our reference; each subscriber takes its own */
+    /* the ring holds one reference; each subscriber takes its own; ours
+     * keeps m through the ack, whatever the callbacks publish meanwhile */
+    pw_msg_ref(m);
     for (struct pw_sub *s = c->subs.next; s != &c->subs;) {
         struct pw_sub *nx = s->next;
         s->deliver(s, m);
         s = nx;
     }
+    if (ack)
+        ack(ud, m, 0);
+    pw_msg_unref(m);
     return 0;
 }
 
@@ -189,48 +202,92 @@ static void pw__unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
     pw__maybe_drop((struct pw__backlog *)ps, c);
 }
 
-/* Decimal id → seq; -1 if malformed. */
-static int pw__parse_id(const char *s, uint64_t *out)
+/* Where a resume after `after` starts among the held seqs [first, last]:
+ * sets *from (a seq) and returns 0, or returns 1 for a gap.  An id of this
+ * epoch names a place only when it was issued and is not older than the
+ * oldest held minus one; "0" is the place before seq 1; anything else (not
+ * an id, another epoch, a stream id) cannot be placed. */
+static int pw__place(const struct pw__backlog *b, const char *after, uint64_t first, uint64_t last,
+                     uint64_t *from)
 {
-    uint64_t v = 0;
-    if (!*s || strlen(s) > 19)
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
+    struct pw_msgid id;
+    if (pw_msgid_parse(after, strlen(after), &id))
+        return 1;
+    uint64_t x;
+    if (id.form == PW_MSGID_START)
+        x = 0;
+    else if (id.form == PW_MSGID_SEQ && pw_msgid_has_epoch(after, b->epoch, b->epoch_len))
+        x = id.seq;
+    else
+        return 1;
+    if (x > last || x + 1 < first)
+        return 1;
+    *from = x + 1;
     return 0;
 }
 
-static int pw__fetch_after(struct pw_pubsub *ps, const char *ch, size_t n, const char *after,
-                           struct pw_fetch *out, pw_fetch_fn fn, void *ud)
+static int pw__fetch(struct pw_pubsub *ps, const struct pw_fetch_req *rq)
 {
     struct pw__backlog *b = (struct pw__backlog *)ps;
-    memset(out, 0, sizeof *out);
-    if (!pw_channel_valid(ch, n))
+    if (!pw_channel_valid(rq->channel, rq->chlen))
         return PW_ENET_CHANNEL;
-    uint64_t x = 0;
-    if (after && pw__parse_id(after, &x))
-        return PW_ENET_ID;
-    struct pw__chan *c = pw__get(b, ch, n, 0);
+    struct pw__chan *c = pw__get(b, rq->channel, rq->chlen, 0);
     uint64_t last = c ? c->next_seq - 1 : 0;
-    uint64_t first = c && c->count ? last - c->count + 1 : last + 1;
-    snprintf(out->last, sizeof out->last, "%llu", (unsigned long long)last);
-    if (!after)
-        return 0;
-    size_t from = 0; /* index into the kept messages */
-    if (x > last || x + 1 < first) {
-        out->gap = 1;
-        if (c && c->count)
-            snprintf(out->first, sizeof out->first, "%llu", (unsigned long long)first);
-    } else {
-        from = (size_t)(x + 1 - first);
+    size_t count = c ? c->count : 0;
+    uint64_t first = last - count + 1;
+    char lastid[PW_ID_MAX], firstid[PW_ID_MAX] = "";
+    struct pw_msgid id = pw__id(b, last);
+    pw_msgid_format(lastid, &id);
+    struct pw_page pg = {0, 0, firstid, lastid, NULL, 0, 1};
+    uint64_t from = first;
+    if (rq->after && pw__place(b, rq->after, first, last, &from)) {
+        pg.gap = 1;
+        if (count) {
+            id = pw__id(b, first);
+            pw_msgid_format(firstid, &id);
+        }
     }
-    for (size_t i = from; fn && c && i < c->count; i++)
-        if (fn(ud, c->ring[(c->head + i) % c->cap]))
-            break;
+    size_t skip = (size_t)(from - first), n = 0, bytes = 0;
+    if (rq->after) {
+        size_t max = rq->max_msgs ? rq->max_msgs : 1;
+        while (skip + n < count && n < max) {
+            size_t len = c->ring[(c->head + skip + n) % c->cap]->len;
+            if (n && bytes + len > rq->max_bytes)
+                break;
+            bytes += len;
+            n++;
+        }
+    }
+    struct pw_msg **msgs = NULL;
+    if (n) {
+        msgs = malloc(n * sizeof *msgs);
+        if (!msgs)
+            return PW_ENOMEM;
+        /* our references: the callback may publish (a pipelined POST behind
+         * a poll's answer), which may push these out of the ring */
+        for (size_t i = 0; i < n; i++)
+            msgs[i] = pw_msg_ref(c->ring[(c->head + skip + i) % c->cap]);
+    }
+    pg.msgs = msgs;
+    pg.n = n;
+    pg.end = skip + n == count;
+    rq->done(rq->ud, &pg);
+    for (size_t i = 0; i < n; i++)
+        pw_msg_unref(msgs[i]);
+    free(msgs);
+    return 0;
+}
+
+static void pw__cancel(struct pw_pubsub *ps, void *ud)
+{
+    (void)ps, (void)ud; /* every callback came before its call returned */
+}
+
+static int pw__health(struct pw_pubsub *ps, char *why, size_t whysz)
+{
+    (void)ps;
+    if (whysz)
+        why[0] = 0;
     return 0;
 }
 
@@ -266,16 +323,24 @@ static void pw__destroy(struct pw_pubsub *ps)
 }
 
 static const struct pw_pubsub_ops pw__backlog_ops = {
-    pw__publish, pw__subscribe, pw__unsubscribe, pw__fetch_after, pw__each_channel, pw__destroy,
+    pw__publish, pw__subscribe, pw__unsubscribe, pw__fetch, pw__cancel, pw__health,
+    pw__each_channel, pw__destroy,
 };
 
-struct pw_pubsub *pw_backlog_new(size_t keep)
+struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch)
 {
     struct pw__backlog *b = calloc(1, sizeof *b);
     if (!b || keep < 1) {
         free(b);
         return NULL;
     }
+    if (epoch ? !pw_msgid_epoch_valid(epoch, strlen(epoch)) : pw_msgid_epoch_new(b->epoch)) {
+        free(b);
+        return NULL;
+    }
+    if (epoch)
+        memcpy(b->epoch, epoch, strlen(epoch) + 1);
+    b->epoch_len = strlen(b->epoch);
     b->base.ops = &pw__backlog_ops;
     b->keep = keep;
     b->nbuckets = 64;
@@ -285,4 +350,9 @@ struct pw_pubsub *pw_backlog_new(size_t keep)
         return NULL;
     }
     return &b->base;
+}
+
+const char *pw_backlog_epoch(const struct pw_pubsub *ps)
+{
+    return ((const struct pw__backlog *)ps)->epoch;
 }

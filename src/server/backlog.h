@@ -1,9 +1,17 @@
-/* backlog.h — channels and the per-channel backlog behind a small
- * interface (struct pw_pubsub) so that a Redis backplane can replace the
- * embedded one without touching the transports.  Messages: proto/msg.h.
+/* backlog.h — channels and their history behind one interface (struct
+ * pw_pubsub), so that a Redis backplane or several event loops can replace
+ * the embedded backend without touching the transports.  Messages:
+ * proto/msg.h; ids: proto/msgid.h.
  *
- * Ids are opaque strings to everyone but the backend.  The embedded backend
- * numbers messages "1", "2", … per channel.
+ * The interface is asynchronous-ready: a publish is acknowledged, and a
+ * fetch answered, through a callback that a backend may call before the
+ * call returns (the embedded backend always does) or later from the loop
+ * (a backend that waits on a network).  Whoever starts one passes a `ud`;
+ * cancel(ud) guarantees that no callback with that ud comes afterwards, so
+ * a connection that goes away calls it and forgets the rest.
+ *
+ * Single-threaded: every call and every callback happens on the loop that
+ * owns the pub/sub.
  */
 #ifndef PW_BACKLOG_H
 #define PW_BACKLOG_H
@@ -13,9 +21,17 @@
 
 #include "proto/msg.h"
 
-/* A subscriber: embedded in the connection that owns it.  deliver() is
- * called once per new message, in order, during publish; it must not block
- * or do I/O (queue a reference and return), and must not unsubscribe. */
+/* A subscriber: embedded in whoever owns it.  deliver() is called once per
+ * new message, in id order, with the message borrowed (take a reference to
+ * keep it); it must not block or do I/O (queue a reference and return), and
+ * must not unsubscribe.
+ *
+ * What a subscription promises, with fetch below (feed.h builds a resume
+ * on it): once subscribe() has returned, every message newer than the
+ * `last` of a page fetched afterwards is delivered, in id order, and none is
+ * skipped.  A message may also be delivered that such a page already held
+ * (a backend whose live stream lags its history): receivers drop what they
+ * have already had by its id. */
 struct pw_sub {
     void (*deliver)(struct pw_sub *s, struct pw_msg *m);
     /* private (the backend's) */
@@ -23,31 +39,62 @@ struct pw_sub {
     void *chan;
 };
 
-/* What fetch_after found. */
-struct pw_fetch {
-    int gap;                       /* 1: `after` is older than what is kept */
-    char first[PW_ID_MAX];         /* gap: first id still held ("" if none) */
-    char last[PW_ID_MAX];          /* newest id of the channel ("0" if none) */
+/* One page of a channel's history, as fetch found it.  Lives only during
+ * the callback: messages are borrowed (take a reference to keep one). */
+struct pw_page {
+    int rc;                      /* 0, or why there is no page (PW_ENET_BACKEND …) */
+    int gap;                     /* `after` cannot be honoured (older than what is held,
+                                    never issued, another epoch, unreadable): the page
+                                    starts at the oldest message held */
+    const char *first;           /* gap: the oldest id held, "" if none */
+    const char *last;            /* the channel's newest id when the page was read;
+                                    "EPOCH:0" (or "0") when it holds nothing */
+    struct pw_msg *const *msgs;  /* the messages after `after`, oldest first */
+    size_t n;
+    int end;                     /* 1: msgs reach `last` (nothing newer was held) */
 };
-/* Called for each message after the id, in order; return nonzero to stop. */
-typedef int (*pw_fetch_fn)(void *ud, struct pw_msg *m);
+
+/* What to fetch.  The backend copies what it keeps: the request may go as
+ * soon as fetch() returns. */
+struct pw_fetch_req {
+    const char *channel;
+    size_t chlen;
+    const char *after;           /* resume after this id (NUL-terminated, any bytes a
+                                    client sent); NULL: no messages, only `last` */
+    size_t max_msgs;             /* at most this many messages (>= 1) */
+    size_t max_bytes;            /* and about this many data bytes (the first message
+                                    comes whatever its size) */
+    void (*done)(void *ud, const struct pw_page *pg);
+    void *ud;
+};
+
+/* A publish's acknowledgement: rc 0 once the backend holds m (m->id is
+ * set), or why it does not (PW_ENET_BACKEND: unavailable, PW_ENOMEM).
+ * m is borrowed for the call. */
+typedef void (*pw_ack_fn)(void *ud, struct pw_msg *m, int rc);
 
 struct pw_pubsub;
 struct pw_pubsub_ops {
     /* Takes the caller's reference to m (which must not yet be shared),
-     * gives it an id, keeps it and delivers it to every subscriber.
-     * 0 or PW_ENOMEM. */
-    int (*publish)(struct pw_pubsub *ps, struct pw_msg *m);
-    /* 0, PW_ENET_CHANNEL or PW_ENOMEM. */
+     * gives it an id, keeps it and delivers it to every subscriber; then
+     * ack(ud, m, rc) is called once (ack may be NULL).  Returns 0 (the ack
+     * will come, perhaps already came) or a negative code (no ack; m was
+     * not published). */
+    int (*publish)(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, void *ud);
+    /* 0, PW_ENET_CHANNEL or PW_ENOMEM.  Deliveries start at once. */
     int (*subscribe)(struct pw_pubsub *ps, const char *ch, size_t chlen, struct pw_sub *s);
     void (*unsubscribe)(struct pw_pubsub *ps, struct pw_sub *s);
-    /* Every kept message with an id after `after` (NULL: none, just fill
-     * out->last).  An id newer than the newest, or older than the oldest kept
-     * minus one, is a gap: out->gap = 1 and every kept message follows.
-     * fn may be NULL (only out is filled).
-     * 0, PW_ENET_ID (malformed id) or PW_ENET_CHANNEL. */
-    int (*fetch_after)(struct pw_pubsub *ps, const char *ch, size_t chlen,
-                       const char *after, struct pw_fetch *out, pw_fetch_fn fn, void *ud);
+    /* One page of history after rq->after.  0: rq->done(rq->ud, page) will
+     * be called once (perhaps before fetch returns); PW_ENET_CHANNEL or
+     * PW_ENOMEM: it will not.  A resume that cannot be honoured is not an
+     * error but a page with gap set (and every id the backend cannot read is
+     * such a resume). */
+    int (*fetch)(struct pw_pubsub *ps, const struct pw_fetch_req *rq);
+    /* No fetch page and no ack for ud after this returns. */
+    void (*cancel)(struct pw_pubsub *ps, void *ud);
+    /* 0 while the backend works; else PW_ENET_BACKEND with why (for
+     * /healthz) filled, NUL-terminated. */
+    int (*health)(struct pw_pubsub *ps, char *why, size_t whysz);
     /* Statistics for /metrics: calls fn for each channel. */
     void (*each_channel)(struct pw_pubsub *ps, void *ud,
                          void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes,
@@ -58,8 +105,13 @@ struct pw_pubsub {
     const struct pw_pubsub_ops *ops;
 };
 
-/* The embedded backend: keeps the last `keep` (>= 1) messages per channel.
- * NULL on out of memory. */
-struct pw_pubsub *pw_backlog_new(size_t keep);
+/* The embedded backend: keeps the last `keep` (>= 1) messages per channel,
+ * ids EPOCH:1, EPOCH:2, … per channel with one epoch per backend (made
+ * when it is created: a restart is a new epoch).  epoch NULL: a fresh one
+ * (pw_msgid_epoch_new); else that epoch (tests).  NULL on out of memory or
+ * a bad epoch. */
+struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch);
+/* The backend's epoch (NUL-terminated, lives as long as it). */
+const char *pw_backlog_epoch(const struct pw_pubsub *ps);
 
 #endif

@@ -13,6 +13,8 @@
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void srv__dirty(struct srv_conn *c);
+static void srv__idle_cb(uv_idle_t *h);
+static void srv__pump_ready(struct srv *s);
 
 /* ---- logging (formatted by the applet) ---- */
 
@@ -151,6 +153,21 @@ int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc)
     return 0;
 }
 
+int srv_out_msg_once(struct srv_conn *c, struct pw_msg *m, int enc,
+                     int (*build)(struct pw_msg *m, int enc, struct pw_buf *b))
+{
+    if (m->enc[enc].p)
+        return srv_over_limit(c, m->enc[enc].len) ? PW_ENET_SLOW : srv_out_msg(c, m, enc);
+    struct pw_buf *b = &c->srv->scratch;
+    pw_buf_reset(b);
+    int rc = build(m, enc, b);
+    if (rc == 0)
+        rc = srv_over_limit(c, b->len) ? PW_ENET_SLOW : srv_out(c, b->p, b->len);
+    if (b->cap > SRV_SCRATCH_KEEP)
+        pw_buf_free(b);
+    return rc;
+}
+
 int srv_over_limit(struct srv_conn *c, size_t more)
 {
     return c->qbytes + more > c->srv->o->send_buffer;
@@ -281,6 +298,9 @@ static void srv__flush(struct srv_conn *c)
         if (c->closing || c->writing)
             return;
     }
+    /* a resume waiting for its queue to drain: its next page */
+    if (c->feed && c->qbytes < c->srv->lowat && pw_feed_wants(c->feed))
+        srv_feed_hungry(c);
     if (c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer)) {
         if (!c->reading && !c->close_after && !c->held)
             srv_read_pause(c, 0);
@@ -313,6 +333,7 @@ static void srv__dirty(struct srv_conn *c)
 static void srv__check_cb(uv_check_t *h)
 {
     struct srv *s = h->data;
+    srv__pump_ready(s);
     while (s->dirty) {
         struct srv_conn *c = s->dirty;
         s->dirty = c->dnext;
@@ -326,6 +347,8 @@ static void srv__check_cb(uv_check_t *h)
         }
         srv__flush(c);
     }
+    if (!s->ready && uv_is_active((uv_handle_t *)&s->idle))
+        uv_idle_stop(&s->idle);
 }
 
 /* ---- connections ---- */
@@ -354,7 +377,20 @@ static void srv__on_close(uv_handle_t *h)
     free(c->seg);
     pw_buf_free(&c->in);
     free(c->channel);
+    free(c->feed);
     free(c);
+}
+
+static void srv__ready_remove(struct srv_conn *c)
+{
+    if (!c->feed_ready)
+        return;
+    struct srv_conn **pp = &c->srv->ready;
+    while (*pp && *pp != c)
+        pp = &(*pp)->rnext;
+    if (*pp)
+        *pp = c->rnext;
+    c->feed_ready = 0;
 }
 
 void srv_close(struct srv_conn *c, const char *why)
@@ -364,6 +400,8 @@ void srv_close(struct srv_conn *c, const char *why)
     struct srv *s = c->srv;
     srv_log(s, c, "close", 0, 0, "%s", why ? why : "done");
     srv_unsubscribe(c);
+    s->ps->ops->cancel(s->ps, c); /* the acks of its publishes too */
+    srv__ready_remove(c);
     srv__drop_queue(c);
     c->ops->free(c);
     c->closing = 1;
@@ -403,14 +441,73 @@ int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *))
 {
     struct pw_pubsub *ps = c->srv->ps;
-    c->sub.deliver = deliver;
-    return ps->ops->subscribe(ps, ch, len, &c->sub);
+    c->u.h.sub.deliver = deliver;
+    return ps->ops->subscribe(ps, ch, len, &c->u.h.sub);
 }
 
 void srv_unsubscribe(struct srv_conn *c)
 {
-    if (c->sub.chan)
-        c->srv->ps->ops->unsubscribe(c->srv->ps, &c->sub);
+    struct pw_pubsub *ps = c->srv->ps;
+    if (c->feed)
+        pw_feed_stop(c->feed);
+    if (c->ops->slot == SRV_SLOT_WS)
+        return; /* the union is WebSocket state: no poll there */
+    if (c->u.h.sub.chan)
+        ps->ops->unsubscribe(ps, &c->u.h.sub);
+    if (c->u.h.fetching) {
+        /* a poll's page still on its way is not wanted any more */
+        c->u.h.fetching = 0;
+        ps->ops->cancel(ps, c);
+    }
+}
+
+/* ---- resumes: a page each time the queue has drained ---- */
+
+int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_ops *ops)
+{
+    struct srv *s = c->srv;
+    if (!c->feed && !(c->feed = malloc(sizeof *c->feed)))
+        return PW_ENOMEM;
+    /* a page is about a quarter of the queue's bound in data, and at most
+     * SRV_PAGE_MSGS messages: one page is one turn's work whatever their size */
+    size_t bytes = s->o->send_buffer / 4;
+    return pw_feed_start(c->feed, s->ps, c->channel, strlen(c->channel), after, ops, c,
+                         SRV_PAGE_MSGS, bytes ? bytes : 1);
+}
+
+void srv_feed_hungry(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->feed_ready || c->closing || c->qbytes >= s->lowat)
+        return; /* srv__flush asks again once the queue has drained */
+    c->feed_ready = 1;
+    c->rnext = s->ready;
+    s->ready = c;
+    if (!uv_is_active((uv_handle_t *)&s->idle))
+        uv_idle_start(&s->idle, srv__idle_cb);
+}
+
+/* Only keeps the loop from sleeping while resumes wait: their pages are
+ * fetched in the check phase, right before the output is written. */
+static void srv__idle_cb(uv_idle_t *h)
+{
+    (void)h;
+}
+
+/* One page per waiting resume per loop turn, so a fast reader's replay does
+ * not hold up the loop; those that drain again wait for the next turn. */
+static void srv__pump_ready(struct srv *s)
+{
+    struct srv_conn *c = s->ready;
+    s->ready = NULL;
+    while (c) {
+        struct srv_conn *nx = c->rnext;
+        c->feed_ready = 0;
+        c->rnext = NULL;
+        if (!c->closing && c->feed && c->qbytes < s->lowat)
+            pw_feed_pump(c->feed);
+        c = nx;
+    }
 }
 
 void srv_slow(struct srv_conn *c)
@@ -426,23 +523,16 @@ void srv_slow(struct srv_conn *c)
 }
 
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
-                const void *data, size_t len, int binary, struct pw_msg **out)
+                const void *data, size_t len, int binary, pw_ack_fn ack, void *ud)
 {
     struct pw_msg *m = pw_msg_new(ch, chlen, event, data, len, binary);
     if (!m)
         return PW_ENOMEM;
-    if (out)
-        *out = pw_msg_ref(m);
-    int rc = s->ps->ops->publish(s->ps, m);
-    if (rc) {
-        if (out) {
-            pw_msg_unref(*out);
-            *out = NULL;
-        }
-        return rc;
-    }
-    s->m_msgs_in++;
-    return 0;
+    s->m_msgs_in++; /* before: the ack may come first */
+    int rc = s->ps->ops->publish(s->ps, m, ack, ud);
+    if (rc)
+        s->m_msgs_in--;
+    return rc;
 }
 
 void srv_read_pause(struct srv_conn *c, int pause)
@@ -552,8 +642,11 @@ static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
 
 void srv_input_pending(struct srv_conn *c)
 {
-    if (!c->closing && c->ops->input && c->in.len)
+    if (!c->closing && !c->feeding && c->ops->input && c->in.len) {
+        c->feeding = 1;
         srv__feed(c, c->srv->rbuf, 0);
+        c->feeding = 0;
+    }
 }
 
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -576,7 +669,9 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     c->t_active = uv_now(s->loop);
     if (c->shut) /* answered; only waiting for FIN */
         return;
+    c->feeding = 1;
     srv__feed(c, s->rbuf, (size_t)nread);
+    c->feeding = 0;
 }
 
 static void srv__accept_cb(uv_stream_t *ls, int status)
@@ -673,7 +768,7 @@ static void srv__stdin_line(struct pw_stdin *in, const uint8_t *p, size_t n)
 {
     struct srv *s = in->data;
     const char *ch = s->o->stdin_channel;
-    if (srv_publish(s, ch, strlen(ch), NULL, p, n, 0, NULL))
+    if (srv_publish(s, ch, strlen(ch), NULL, p, n, 0, NULL, NULL))
         srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
 }
 
@@ -724,6 +819,7 @@ static void srv__maybe_finish(struct srv *s)
     s->finished = 1;
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->idle, NULL);
     uv_close((uv_handle_t *)&s->hard_stop, NULL);
 }
 
@@ -810,7 +906,9 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
-    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog);
+    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
+    s.lowat = SRV_RESUME_AT(o->send_buffer);
+    s.hiwat = SRV_PAUSE_AT(o->send_buffer);
     uv_loop_t loop;
     if (!s.rbuf || !s.ps || uv_loop_init(&loop)) {
         free(s.rbuf);
@@ -825,6 +923,8 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         uv_check_init(&loop, &s.check);
         s.check.data = &s;
         uv_check_start(&s.check, srv__check_cb);
+        uv_idle_init(&loop, &s.idle);
+        s.idle.data = &s;
         uv_timer_init(&loop, &s.tick);
         s.tick.data = &s;
         uv_timer_start(&s.tick, srv__tick_cb, SRV_TICK_MS, SRV_TICK_MS);

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "backlog.h"
+#include "feed.h"
 #include "host/stdin_lines.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
@@ -58,6 +59,11 @@
  * is over half of --send-buffer, and resumes below a quarter. */
 #define SRV_PAUSE_AT(send_buffer) ((send_buffer) / 2)
 #define SRV_RESUME_AT(send_buffer) ((send_buffer) / 4)
+/* A resume (feed.h) replays history at the same marks: its next page is
+ * fetched once the queue is below a quarter of --send-buffer, and a page
+ * stops at half; a page is at most SRV_PAGE_MSGS messages. */
+#define SRV_PAGE_MSGS 1024
+#define SRV_SCRATCH_KEEP (256 * 1024) /* a larger srv.scratch is freed after use */
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 
 /* message encodings cached on pw_msg.enc[] */
@@ -83,9 +89,9 @@ struct srv_ops {
     uint16_t slow_code;     /* close code a slow subscriber gets, for the log (0: none) */
     /* Bytes from the peer, in order: returns how many it used; the rest is
      * kept in c->in (bounded) and offered again, first, with the next read.
-     * NULL: the connection takes no input for now (a parked long poll:
-     * what the client pipelines waits in c->in, up to its bound, then
-     * reading pauses until srv_input_pending). */
+     * NULL: the connection takes no input for now (a parked long poll, a
+     * publish waiting for its ack: what the client pipelines waits in
+     * c->in, up to its bound, then reading pauses until srv_input_pending). */
     size_t (*input)(struct srv_conn *c, uint8_t *p, size_t n);
     const char *eof;        /* close reason when the peer ends first (NULL: "done") */
     void (*open)(struct srv_conn *c);     /* accepted with this table; may be NULL */
@@ -126,8 +132,12 @@ struct srv_http_st {
     struct pw_buf body;           /* a POST body so far */
     size_t body_need;             /* body bytes still expected; > 0: reading a body */
     char *pub_event;              /* POST: ?event= */
-    char *cursor;                 /* poll: id to fetch after */
+    struct pw_sub sub;            /* poll: its subscription while parked */
+    char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
+    double poll_timeout;          /* poll: ?timeout= (s) */
     uint8_t pub_binary;
+    uint8_t fetching;             /* poll: a page is on its way */
+    uint8_t expired;              /* poll: answer the next page, even empty */
 };
 
 struct srv_conn {
@@ -141,10 +151,13 @@ struct srv_conn {
     uint8_t head_only;            /* HEAD request: no body */
     uint8_t ready;                /* srv_ready: ops->ready in the check phase */
     uint8_t held;                 /* srv_read_hold: reading stays paused whatever the queue */
+    uint8_t feeding;              /* input is being fed (srv_input_pending waits for it) */
+    uint8_t feed_ready;           /* on srv.ready: a resume wants its next page */
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
-    struct pw_sub sub;            /* subscription (ws, sse, poll) */
+    struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
+    struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
     struct pw_buf in;             /* input not used yet (incomplete head, or pipelined
                                      behind a parked poll); empty when idle */
@@ -180,6 +193,9 @@ struct srv {
     struct srv_listener *ls;
     size_t nls;
     uv_check_t check;
+    uv_idle_t idle;               /* active while resumes wait for their next page */
+    struct srv_conn *ready;       /* those resumes (feed_ready) */
+    size_t lowat, hiwat;          /* resume pacing: next page below lowat, a page stops at hiwat */
     uv_timer_t tick, hard_stop;
     uv_signal_t sig[3];
     struct pw_stdin in;           /* --stdin lines to publish (host/stdin_lines.h) */
@@ -219,6 +235,12 @@ int srv_out(struct srv_conn *c, const void *p, size_t n);
 int srv_outf(struct srv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Queues message encoding slot `enc` (built by the caller beforehand). */
 int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc);
+/* Queues m's encoding `enc`: the cached one if it was built already, else
+ * one that build() appends to a scratch buffer for this copy only (a replay
+ * of history must not grow every old message by its encodings).  0,
+ * PW_ENET_SLOW (over --send-buffer: nothing queued) or another PW_E* code. */
+int srv_out_msg_once(struct srv_conn *c, struct pw_msg *m, int enc,
+                     int (*build)(struct pw_msg *m, int enc, struct pw_buf *b));
 /* 1 if the queue is over the send bound: the subscriber is too slow. */
 int srv_over_limit(struct srv_conn *c, size_t more);
 void srv_close(struct srv_conn *c, const char *why);    /* now, drops queued output */
@@ -230,18 +252,32 @@ void srv_ready(struct srv_conn *c);
 /* A deliver() found the queue over --send-buffer: counted, logged,
  * unsubscribed, then ops->slow (once). */
 void srv_slow(struct srv_conn *c);
+/* A long poll's subscription (c->u.h.sub). */
 int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *));
+/* SSE and WebSocket: subscribe to c->channel with a feed (feed.h) that
+ * first replays what is held after `after` (NULL: live only;
+ * PW_FEED_UNREADABLE: a gap), a page at a time as the queue drains below
+ * lowat (a page stops at hiwat).  0, or a PW_E* code (nothing started). */
+int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_ops *ops);
+/* The feed wants a page: fetched in a check phase once c's queue is below
+ * lowat, one page per connection per loop turn. */
+void srv_feed_hungry(struct srv_conn *c);
+/* Stops the feed and the poll's subscription (and cancels a poll's page on
+ * its way). */
 void srv_unsubscribe(struct srv_conn *c);
 void srv_read_pause(struct srv_conn *c, int pause);
 /* A transport holds reading paused (1) until it lets go (0): the queue's
  * own pausing and resuming leave it alone meanwhile. */
 void srv_read_hold(struct srv_conn *c, int hold);
-/* After a parked poll's answer is queued: the input the client pipelined
- * behind it (kept in c->in), in order. */
+/* After a parked connection's answer is queued: the input the client
+ * pipelined behind it (kept in c->in), in order.  Nothing while that input
+ * is being fed already (the answer came at once, inside it). */
 void srv_input_pending(struct srv_conn *c);
+/* Publishes a new message; ack as in backlog.h (NULL: none wanted).  0 or
+ * a PW_E* code (no ack then). */
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
-                const void *data, size_t len, int binary, struct pw_msg **out);
+                const void *data, size_t len, int binary, pw_ack_fn ack, void *ud);
 
 /* What a WebSocket (/ws/CHANNEL) and an event stream (/sse/CHANNEL)
  * connect to, picked once at start: the pub/sub (srv_attach_pubsub) or a
@@ -259,10 +295,10 @@ extern const struct srv_ops srv_http_ops; /* every accepted connection starts he
 extern const struct srv_attach srv_attach_pubsub;
 /* A JSON error answer; the connection ends after it (503 adds Retry-After). */
 void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule);
-/* The connection becomes an event stream with table ops: the 200 head, the
- * first retry:, heartbeats on its tick (srv_sse_heartbeat). */
-void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *ch, size_t chlen,
-                   const char *after);
+/* The connection (its channel set) becomes an event stream with table ops:
+ * the 200 head, the first retry:, heartbeats on its tick (srv_sse_heartbeat).
+ * after: the resume id, for the log (NULL: none). */
+void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *after);
 void srv_sse_heartbeat(struct srv_conn *c);
 extern const char srv_page_html[];
 extern const size_t srv_page_len;

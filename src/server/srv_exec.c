@@ -651,13 +651,11 @@ static void srv__exec_sse(struct srv_conn *c, const struct pw_http_req *req, con
         return;
     }
     int rc = srv__exec_spawn(c, req, &status, &msg);
-    free(c->channel);
-    c->channel = NULL;
     if (rc) {
-        srv_http_error(c, status, msg, NULL);
+        srv_http_error(c, status, msg, NULL); /* frees the channel */
         return;
     }
-    srv_sse_begin(c, &srv__exec_sse_ops, ch, chlen, NULL);
+    srv_sse_begin(c, &srv__exec_sse_ops, NULL);
 }
 
 const struct srv_attach srv_attach_exec = {srv__exec_ws, srv__exec_sse};

@@ -21,7 +21,7 @@
 #define SRV_BUSY_RETRY_S "1"         /* Retry-After with a 503 */
 #define SRV_PREFLIGHT_MAX_AGE_S "86400" /* how long a browser may keep a CORS preflight */
 
-static const struct srv_ops srv__sse_ops, srv__poll_ops;
+static const struct srv_ops srv__sse_ops, srv__poll_ops, srv__wait_ops;
 
 static const char *srv__reason(int st)
 {
@@ -140,30 +140,95 @@ static const uint8_t *srv__msg_enc(struct pw_msg *m, int enc, size_t *len)
     return m->enc[enc].p;
 }
 
+/* ---- resume ids ---- */
+
+/* The id a client resumes after, from a header (NULL: none) or else a query
+ * parameter, into buf: NULL when none was given (an empty one is none),
+ * PW_FEED_UNREADABLE when one was given that cannot be read (too long, bad
+ * percent-encoding), else buf.  Never an error: what an id means is the
+ * backend's to say, and one it cannot place is a gap. */
+static const char *srv__resume_id(const struct pw_http_req *req, const char *header,
+                                  const char *param, char buf[PW_ID_MAX])
+{
+    const struct pw_str *h =
+        header ? pw_http_header_get(req->headers, req->nheaders, header, NULL) : NULL;
+    if (h && h->len) {
+        if (h->len >= PW_ID_MAX)
+            return PW_FEED_UNREADABLE;
+        memcpy(buf, h->p, h->len);
+        buf[h->len] = 0;
+        return buf;
+    }
+    int r = pw_http_query_get(req->query, param, buf, PW_ID_MAX);
+    return r > 0 ? buf : r < -1 ? PW_FEED_UNREADABLE : NULL;
+}
+
 /* ---- Server-Sent Events ---- */
 
-static void srv__sse_deliver(struct pw_sub *sub, struct pw_msg *m)
+/* live: the message's shared encoding; history: the shared one if it was
+ * built already, else one for this copy only */
+static void srv__sse_out(struct srv_conn *c, struct pw_msg *m, int live)
 {
-    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
     size_t len;
-    if (!srv__msg_enc(m, ENC_SSE, &len))
-        return;
-    if (srv_over_limit(c, len)) {
+    int rc;
+    if (live) {
+        if (!srv__msg_enc(m, ENC_SSE, &len))
+            return;
+        rc = srv_over_limit(c, len) ? PW_ENET_SLOW : srv_out_msg(c, m, ENC_SSE);
+    } else
+        rc = srv_out_msg_once(c, m, ENC_SSE, srv__build);
+    if (rc == PW_ENET_SLOW)
         srv_slow(c);
+    if (rc)
         return;
-    }
-    srv_out_msg(c, m, ENC_SSE);
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
     if (c->srv->o->heartbeat > 0)
         c->t_tick = srv_in(c->srv, c->srv->o->heartbeat);
 }
 
-static int srv__sse_backlog(void *ud, struct pw_msg *m)
+/* The feed's operations (feed.h): history until caught up, then live. */
+static int srv__sse_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
-    srv__sse_deliver(&((struct srv_conn *)ud)->sub, m);
-    return ((struct srv_conn *)ud)->slow;
+    struct srv_conn *c = f->ud;
+    if (c->closing || c->close_after || c->slow)
+        return -1;
+    if (!live && c->qbytes >= c->srv->hiwat)
+        return 1;
+    srv__sse_out(c, m, live);
+    return c->slow || c->closing ? -1 : 0;
 }
+
+static int srv__sse_gap(struct pw_feed *f, const char *after, const char *first)
+{
+    struct srv_conn *c = f->ud;
+    struct pwmsg_gap g = {after, first};
+    struct pw_buf d, ev;
+    pw_buf_init(&d, 1024);
+    pw_buf_init(&ev, 0);
+    if (pwmsg_sse_gap_encode(&d, &g) == 0 && pw_sse_encode(&ev, NULL, "gap", d.p, d.len, -1) == 0)
+        srv_out(c, ev.p, ev.len);
+    pw_buf_free(&d);
+    pw_buf_free(&ev);
+    srv_log(c->srv, c, "gap", 0, 0, "after %s, first held %s", after ? after : "(unreadable)",
+            first[0] ? first : "(none)");
+    return 0;
+}
+
+static void srv__sse_hungry(struct pw_feed *f)
+{
+    srv_feed_hungry(f->ud);
+}
+
+static void srv__sse_failed(struct pw_feed *f, int rc)
+{
+    struct srv_conn *c = f->ud;
+    srv_log(c->srv, c, "error", 0, 0, "resume failed: %s", pw_strerror(rc));
+    srv_end(c); /* the client reconnects and resumes from its last id */
+}
+
+static const struct pw_feed_ops srv__sse_feed = {srv__sse_msg, srv__sse_gap, srv__sse_hungry,
+                                                 srv__sse_failed};
 
 void srv_sse_heartbeat(struct srv_conn *c)
 {
@@ -207,14 +272,12 @@ static const struct srv_ops srv__sse_ops = {
     .free = srv__http_free,
 };
 
-void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *ch, size_t chlen,
-                   const char *after)
+void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *after)
 {
     struct srv *s = c->srv;
     c->keepalive = 0;
     srv_set_ops(c, ops);
     c->t_deadline = 0;
-    c->channel = strndup(ch, chlen);
     srv_outf(c, "HTTP/1.1 200 OK\r\n"
                 "Content-Type: text/event-stream\r\n"
                 "Cache-Control: no-cache\r\n"
@@ -224,146 +287,175 @@ void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *ch
                 "\r\n"
                 "retry: %s\n\n",
              s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
-    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "", after ? after : "");
+    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "",
+            after ? (after[0] ? after : "(unreadable id)") : "");
     if (s->o->heartbeat > 0)
         c->t_tick = srv_in(s, s->o->heartbeat);
 }
 
+/* Every id is taken: one that names nothing held here (another epoch, never
+ * issued, unreadable) is a gap in the stream, never an error status, which
+ * would make a browser's EventSource give up for good. */
 static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
-    struct srv *s = c->srv;
-    char last[PW_ID_MAX + 1];
-    const struct pw_str *h = pw_http_header_get(req->headers, req->nheaders, "Last-Event-ID", NULL);
-    const char *after = NULL;
-    if (h && h->len) {
-        if (h->len >= sizeof last) {
-            srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
-                           "docs/PROTOCOL.md#ids-and-resume");
-            return;
-        }
-        memcpy(last, h->p, h->len);
-        last[h->len] = 0;
-        after = last;
-    } else {
-        int r = pw_http_query_get(req->query, "lastEventId", last, sizeof last);
-        if (r > 0)
-            after = last;
-        else if (r < -1) {
-            srv_http_error(c, 400, "bad lastEventId parameter", NULL);
-            return;
-        }
-    }
-    struct pw_fetch f;
-    /* check the id before answering 200 */
-    int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
-    if (rc == PW_ENET_ID) {
-        srv_http_error(c, 400, "Last-Event-ID is not an id this server gave",
-                       "docs/PROTOCOL.md#ids-and-resume");
+    char last[PW_ID_MAX];
+    const char *after = srv__resume_id(req, "Last-Event-ID", "lastEventId", last);
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    if (rc) {
-        srv_http_error(c, 400, pw_strerror(rc), pw_errrule(rc));
-        return;
-    }
-    srv_sse_begin(c, &srv__sse_ops, ch, chlen, after);
-    if (after) {
-        /* the gap first, then what is kept, then live: all in this turn */
-        rc = s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, NULL, NULL);
-        if (f.gap) {
-            struct pwmsg_gap g = {after, f.first};
-            struct pw_buf d, ev;
-            pw_buf_init(&d, 1024);
-            pw_buf_init(&ev, 0);
-            if (pwmsg_sse_gap_encode(&d, &g) == 0 && pw_sse_encode(&ev, NULL, "gap", d.p, d.len, -1) == 0)
-                srv_out(c, ev.p, ev.len);
-            pw_buf_free(&d);
-            pw_buf_free(&ev);
-        }
-        s->ps->ops->fetch_after(s->ps, ch, chlen, after, &f, srv__sse_backlog, c);
-    }
-    if (!c->slow && srv_subscribe(c, ch, chlen, srv__sse_deliver))
+    srv_sse_begin(c, &srv__sse_ops, after);
+    /* the gap (if any), then what is held, page by page as the client
+     * reads, then live */
+    if (srv_feed_start(c, after, &srv__sse_feed))
         srv_end(c);
 }
 
-/* ---- long polling ---- */
+/* ---- long polling ----
+ *
+ * A poll subscribes first (so nothing published while its page is on its
+ * way is missed), then fetches one page after its cursor: messages or a gap
+ * answer at once; none parks the request until a delivery (ready) or the
+ * timeout (deadline), each of which fetches again and answers.  The page is
+ * the same paged fetch a resume uses, bounded by the answer's size. */
 
-struct srv__pollctx {
-    struct pw_buf *b;
-    const char *last;
-    size_t n;
-};
+#define SRV_POLL_PAGE_MSGS 65536     /* messages in one answer, at most */
 
-static int srv__poll_add(void *ud, struct pw_msg *m)
-{
-    struct srv__pollctx *x = ud;
-    size_t len;
-    const uint8_t *p = srv__msg_enc(m, ENC_POLL, &len);
-    if (!p)
-        return 1;
-    if (pwmsg_poll_list_add(x->b, p, len))
-        return 1;
-    x->last = m->id;
-    x->n++;
-    return x->b->len >= SRV_POLL_BODY_MAX;
-}
-
-static void srv__poll_answer(struct srv_conn *c, const char *ch, size_t chlen, const char *cursor)
+/* The answer from a page: its messages (up to about SRV_POLL_BODY_MAX of
+ * body), the cursor to send next, the gap if the page had one. */
+static void srv__poll_answer(struct srv_conn *c, const struct pw_page *pg)
 {
     struct srv *s = c->srv;
-    struct pw_buf msgs, b;
-    struct pw_fetch f;
+    struct pw_buf msgs, b, *tmp = &s->scratch;
     pw_buf_init(&msgs, 0);
     pw_buf_init(&b, 0);
-    struct srv__pollctx x = {&msgs, NULL, 0};
-    s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
-    /* no message: the cursor stays (or, after a gap, jumps to the newest) */
-    const char *next = x.last ? x.last : f.gap || !cursor ? f.last : cursor;
-    struct pwmsg_gap g = {cursor, f.first};
-    pwmsg_poll_encode(&b, next, msgs.p, msgs.len, f.gap ? &g : NULL);
-    s->m_msgs_out += x.n;
-    free(c->u.h.cursor);
+    const char *last = NULL;
+    size_t i = 0;
+    for (; i < pg->n && msgs.len < SRV_POLL_BODY_MAX; i++) {
+        struct pw_msg *m = pg->msgs[i];
+        const uint8_t *p = m->enc[ENC_POLL].p;
+        size_t len = m->enc[ENC_POLL].len;
+        if (!p) { /* an old message: encoded for this answer only */
+            pw_buf_reset(tmp);
+            if (pwmsg_poll_item_encode(tmp, m))
+                break;
+            p = tmp->p;
+            len = tmp->len;
+        }
+        if (pwmsg_poll_list_add(&msgs, p, len))
+            break;
+        last = m->id;
+    }
+    /* no message: the cursor stays (or, after a gap or with none, jumps to
+     * the newest) */
+    const char *cur = c->u.h.cursor;
+    const char *next = last ? last : pg->gap || !cur ? pg->last : cur;
+    struct pwmsg_gap g = {cur && cur[0] ? cur : NULL, pg->first};
+    pwmsg_poll_encode(&b, next, msgs.p, msgs.len, pg->gap ? &g : NULL);
+    s->m_msgs_out += i;
+    if (pg->gap)
+        srv_log(s, c, "gap", 0, 0, "after %s, first held %s", g.after ? g.after : "(unreadable)",
+                pg->first[0] ? pg->first : "(none)");
+    free(c->u.h.cursor); /* the next request on this connection brings its own */
     c->u.h.cursor = NULL;
     srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
     pw_buf_free(&b);
     pw_buf_free(&msgs);
+    if (tmp->cap > SRV_SCRATCH_KEEP)
+        pw_buf_free(tmp);
+}
+
+static void srv__poll_fetch(struct srv_conn *c);
+
+static void srv__poll_page(void *ud, const struct pw_page *pg)
+{
+    struct srv_conn *c = ud;
+    c->u.h.fetching = 0;
+    if (c->ops != &srv__poll_ops || c->close_after)
+        return;
+    if (pg->rc) {
+        srv_http_error(c, pg->rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(pg->rc), NULL);
+        return;
+    }
+    if (!c->u.h.cursor) {
+        /* no cursor: wait for what comes after the newest */
+        if (!(c->u.h.cursor = strdup(pg->last))) {
+            srv_http_error(c, 500, "out of memory", NULL);
+            return;
+        }
+        if (c->ready || c->u.h.expired || c->u.h.poll_timeout == 0)
+            srv__poll_fetch(c); /* something came meanwhile, or no waiting */
+        return;
+    }
+    if (pg->n || pg->gap || c->u.h.expired || c->u.h.poll_timeout == 0) {
+        srv__poll_answer(c, pg);
+        srv_input_pending(c); /* what the client pipelined behind it */
+        return;
+    }
+    if (c->ready) /* delivered while the page was on its way */
+        srv__poll_fetch(c);
+}
+
+static void srv__poll_fetch(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->u.h.fetching)
+        return;
+    c->ready = 0;
+    c->u.h.fetching = 1;
+    struct pw_fetch_req rq = {c->channel, strlen(c->channel), c->u.h.cursor, SRV_POLL_PAGE_MSGS,
+                              SRV_POLL_BODY_MAX, srv__poll_page, c};
+    int rc = s->ps->ops->fetch(s->ps, &rq);
+    if (rc) {
+        c->u.h.fetching = 0;
+        srv_http_error(c, rc == PW_ENOMEM ? 500 : 400, pw_strerror(rc), pw_errrule(rc));
+    }
 }
 
 static void srv__poll_deliver(struct pw_sub *sub, struct pw_msg *m)
 {
-    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
+    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, u.h.sub);
     (void)m;
     /* answer in the check phase, with everything published this turn */
     srv_ready(c);
 }
 
-/* A parked poll's answer: a message came (ready), its timeout passed
- * (deadline) or the server is stopping (shutdown).  Then the requests the
- * client pipelined behind it, in order. */
-static void srv__poll_flush(struct srv_conn *c)
+/* A message came: fetch it (a page on its way looks again when it comes). */
+static void srv__poll_ready(struct srv_conn *c)
 {
-    srv__poll_answer(c, c->channel, strlen(c->channel), c->u.h.cursor);
-    srv_input_pending(c);
+    if (c->u.h.fetching)
+        c->ready = 1;
+    else
+        srv__poll_fetch(c);
+}
+
+/* The timeout passed or the server is stopping: answer with what there is. */
+static void srv__poll_expire(struct srv_conn *c)
+{
+    c->u.h.expired = 1;
+    if (!c->u.h.fetching)
+        srv__poll_fetch(c);
 }
 
 /* Parked: input waits (no .input), nothing is sent until the answer. */
 static const struct srv_ops srv__poll_ops = {
     .name = "poll",
     .slot = SRV_SLOT_POLL,
-    .deadline = srv__poll_flush,
-    .shutdown = srv__poll_flush,
-    .ready = srv__poll_flush,
+    .deadline = srv__poll_expire,
+    .shutdown = srv__poll_expire,
+    .ready = srv__poll_ready,
     .free = srv__http_free,
 };
 
+/* A cursor that names nothing held here (another epoch, never issued,
+ * unreadable) is answered as a gap with what is held, as on every
+ * transport; an empty one is no cursor. */
 static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv *s = c->srv;
-    char cursor[PW_ID_MAX + 1], tbuf[32];
-    int have = pw_http_query_get(req->query, "cursor", cursor, sizeof cursor);
-    if (have < -1 || have == 0) {
-        srv_http_error(c, 400, "bad cursor parameter", "docs/PROTOCOL.md#ids-and-resume");
-        return;
-    }
+    char cursor[PW_ID_MAX], tbuf[32];
+    const char *after = srv__resume_id(req, NULL, "cursor", cursor);
     double timeout = SRV_POLL_TIMEOUT_S;
     int tr = pw_http_query_get(req->query, "timeout", tbuf, sizeof tbuf);
     if (tr != -1) {
@@ -377,65 +469,61 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
     }
     if (timeout > s->o->poll_timeout)
         timeout = s->o->poll_timeout;
-    struct pw_fetch f;
-    size_t found = 0;
-    int rc = s->ps->ops->fetch_after(s->ps, ch, chlen, have > 0 ? cursor : NULL, &f, NULL, NULL);
-    if (rc) {
-        srv_http_error(c, 400, rc == PW_ENET_ID ? "cursor is not an id this server gave" : pw_strerror(rc),
-                       pw_errrule(rc));
-        return;
-    }
-    if (have > 0) {
-        /* anything after the cursor?  (count via a second pass) */
-        struct pw_buf tmp;
-        pw_buf_init(&tmp, 0);
-        struct srv__pollctx x = {&tmp, NULL, 0};
-        s->ps->ops->fetch_after(s->ps, ch, chlen, cursor, &f, srv__poll_add, &x);
-        found = x.n;
-        pw_buf_free(&tmp);
-    }
     c->channel = strndup(ch, chlen);
-    if (!c->channel) {
+    c->u.h.cursor = after ? strdup(after) : NULL;
+    if (!c->channel || (after && !c->u.h.cursor)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
+    c->u.h.poll_timeout = timeout;
+    c->u.h.expired = 0;
     srv_set_ops(c, &srv__poll_ops);
-    if (found || f.gap || timeout == 0) {
-        srv__poll_answer(c, ch, chlen, have > 0 ? cursor : f.last);
-        return;
-    }
-    /* park: no thread waits, the connection just sits subscribed */
-    c->u.h.cursor = strdup(have > 0 ? cursor : f.last);
-    if (!c->u.h.cursor || srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
+    if (srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
+    /* parked while its page is on its way, and after it if it is empty: no
+     * thread waits, the connection just sits subscribed */
     c->t_deadline = srv_in(s, timeout);
     if (c->t_deadline == uv_now(s->loop))
         c->t_deadline++;
+    srv__poll_fetch(c);
 }
 
 /* ---- POST /pub ---- */
 
+/* The answer waits for the backend to hold the message: at once for the
+ * embedded one; a backend on a network acknowledges later, and meanwhile
+ * what the client pipelines waits (srv__wait_ops has no input). */
+static void srv__pub_ack(void *ud, struct pw_msg *m, int rc)
+{
+    struct srv_conn *c = ud;
+    if (c->ops != &srv__wait_ops || c->close_after)
+        return;
+    if (rc) {
+        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
+    } else {
+        struct pw_buf b;
+        pw_buf_init(&b, 256);
+        pwmsg_pub_encode(&b, m->id);
+        srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
+        pw_buf_free(&b);
+    }
+    srv_input_pending(c);
+}
+
 static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
 {
     struct srv *s = c->srv;
-    struct pw_msg *m;
     int binary = c->u.h.pub_binary || !pw_utf8_valid(data, len);
-    int rc = srv_publish(s, c->channel, strlen(c->channel), c->u.h.pub_event, data, len, binary, &m);
-    free(c->u.h.pub_event);
+    char *ev = c->u.h.pub_event;
     c->u.h.pub_event = NULL;
-    pw_buf_free(&c->u.h.body);
-    if (rc) {
-        srv_http_error(c, 500, pw_strerror(rc), NULL);
-        return;
-    }
-    struct pw_buf b;
-    pw_buf_init(&b, 256);
-    pwmsg_pub_encode(&b, m->id);
-    pw_msg_unref(m);
-    srv_http_response(c, 200, "application/json", NULL, b.p, b.len);
-    pw_buf_free(&b);
+    srv_set_ops(c, &srv__wait_ops);
+    int rc = srv_publish(s, c->channel, strlen(c->channel), ev, data, len, binary, srv__pub_ack, c);
+    free(ev);
+    pw_buf_free(&c->u.h.body); /* after: data may point into it */
+    if (rc)
+        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
 }
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
@@ -493,6 +581,26 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
         srv__pub_finish(c, (const uint8_t *)"", 0);
 }
 
+/* Waiting for a publish's ack: input waits; on shutdown the ack still
+ * answers (the hard stop cuts it otherwise). */
+static void srv__wait_deadline(struct srv_conn *c)
+{
+    srv_http_error(c, 503, pw_strerror(PW_ENET_BACKEND), NULL);
+}
+
+static void srv__wait_shutdown(struct srv_conn *c)
+{
+    (void)c;
+}
+
+static const struct srv_ops srv__wait_ops = {
+    .name = "http",
+    .slot = SRV_SLOT_HTTP,
+    .deadline = srv__wait_deadline,
+    .shutdown = srv__wait_shutdown,
+    .free = srv__http_free,
+};
+
 /* ---- /metrics, /healthz, OPTIONS ---- */
 
 struct srv__mctx {
@@ -540,6 +648,10 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     CNT("protocol_errors_total", "Connections failed for a protocol violation.", s->m_proto_errors);
     CNT("timeouts_total", "Connections closed by a timeout.", s->m_timeouts);
 #undef CNT
+    char why[8];
+    pw_buf_printf(&b, "# HELP pushwire_backend_up 1 while the message backend works (/healthz).\n"
+                      "# TYPE pushwire_backend_up gauge\npushwire_backend_up %d\n",
+                  s->ps->ops->health(s->ps, why, sizeof why) == 0);
     static const char *const g[3][2] = {
         {"backlog_messages", "Messages kept per channel."},
         {"backlog_bytes", "Data bytes kept per channel."},
@@ -633,10 +745,18 @@ static void srv__stream(struct srv_conn *c, const struct pw_http_req *req, const
     c->srv->attach->sse(c, req, ch, chlen);
 }
 
+/* ok, or 503 with what the backend says is wrong */
 static void srv__healthz(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     (void)req, (void)ch, (void)chlen;
-    srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+    struct pw_pubsub *ps = c->srv->ps;
+    char why[256], msg[320];
+    if (ps->ops->health(ps, why, sizeof why) == 0) {
+        srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
+        return;
+    }
+    snprintf(msg, sizeof msg, "%s%s%s", pw_strerror(PW_ENET_BACKEND), why[0] ? ": " : "", why);
+    srv_http_error(c, 503, msg, NULL);
 }
 
 /* A handler gets the request and, on a channel endpoint, the channel (valid,

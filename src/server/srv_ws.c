@@ -15,7 +15,6 @@
 #define SRV_SUBPROTOCOL "pushwire.v1"
 #define SRV_WS_HEADER_MAX 14          /* a frame header: 2 + 8 length + 4 mask */
 #define SRV_WS_CONTROL_MAX 125        /* a control frame's payload (RFC 6455 §5.5) */
-#define SRV_SCRATCH_KEEP (256 * 1024) /* a larger compression buffer is freed after use */
 #define SRV_PING_DATA "pw"
 #define SRV_EXT_MAX 128               /* the Sec-WebSocket-Extensions answer */
 
@@ -61,6 +60,30 @@ static int srv__enc(struct pw_msg *m, int envelope)
     rc = rc ? rc : srv__frame(m, ENC_WS_ENV, PW_WS_OP_TEXT, b.p, b.len);
     pw_buf_free(&b);
     return rc;
+}
+
+/* Builds encoding slot ENC_WS or ENC_WS_ENV of m into b (appended), not
+ * cached: a frame for one copy (srv_out_msg_once). */
+static int srv__frame_build(struct pw_msg *m, int enc, struct pw_buf *b)
+{
+    size_t at = b->len;
+    int envelope = enc == ENC_WS_ENV;
+    int rc = envelope ? pwmsg_envelope_encode(b, m) : pw_buf_append(b, m->data, m->len);
+    if (rc)
+        return rc;
+    /* the header goes in front of the payload just written */
+    uint8_t h[SRV_WS_HEADER_MAX];
+    size_t plen = b->len - at;
+    int n = pw_ws_encode_header(h, 1, 0, envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY,
+                                NULL, plen, 0);
+    if (n < 0 || (rc = pw_buf_reserve(b, (size_t)n)) != 0) {
+        b->len = at;
+        return n < 0 ? n : rc;
+    }
+    memmove(b->p + at + n, b->p + at, plen);
+    memcpy(b->p + at, h, (size_t)n);
+    b->len += (size_t)n;
+    return 0;
 }
 
 static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
@@ -115,38 +138,78 @@ static void srv__send_close(struct srv_conn *c, unsigned code, const char *reaso
     srv__ws(c)->close_sent = 1;
 }
 
-/* ---- fan-out ---- */
+/* ---- fan-out: the feed's operations (feed.h) ---- */
 
-static void srv__ws_deliver(struct pw_sub *sub, struct pw_msg *m)
+/* live: the message's shared frame; history: the shared frame if it was
+ * built already, else one for this copy only */
+static void srv__ws_out(struct srv_conn *c, struct pw_msg *m, int live)
 {
-    struct srv_conn *c = SRV_CONTAINER(sub, struct srv_conn, sub);
     struct srv_ws *w = srv__ws(c);
     int slot = w->envelope ? ENC_WS_ENV : ENC_WS;
-    if (srv__enc(m, w->envelope))
-        return;
-    if (srv_over_limit(c, m->enc[slot].len)) {
-        srv_slow(c);
-        return;
-    }
+    int rc;
     if (w->wsd) {
         /* compressed per connection (context takeover): not shareable */
-        size_t plen;
-        const uint8_t *pl = srv__frame_payload(m->enc[slot].p, m->enc[slot].len, &plen);
-        int op = w->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
-        if (srv_ws_send_data(c, op, pl, plen))
-            return;
+        struct pw_buf t;
+        pw_buf_init(&t, 0);
+        const uint8_t *f = m->enc[slot].p;
+        size_t flen = m->enc[slot].len, plen;
+        if (!f) {
+            rc = live ? srv__enc(m, w->envelope) : srv__frame_build(m, slot, &t);
+            f = live ? m->enc[slot].p : t.p;
+            flen = live ? m->enc[slot].len : t.len;
+        } else
+            rc = 0;
+        if (rc == 0 && srv_over_limit(c, flen))
+            rc = PW_ENET_SLOW;
+        if (rc == 0) {
+            const uint8_t *pl = srv__frame_payload(f, flen, &plen);
+            int op = w->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
+            rc = srv_ws_send_data(c, op, pl, plen);
+        }
+        pw_buf_free(&t);
+    } else if (live) {
+        rc = srv__enc(m, w->envelope);
+        if (rc == 0)
+            rc = srv_over_limit(c, m->enc[slot].len) ? PW_ENET_SLOW : srv_out_msg(c, m, slot);
     } else
-        srv_out_msg(c, m, slot);
+        rc = srv_out_msg_once(c, m, slot, srv__frame_build);
+    if (rc == PW_ENET_SLOW)
+        srv_slow(c);
+    if (rc)
+        return;
     c->srv->m_msgs_out++;
     c->t_active = uv_now(c->srv->loop);
 }
 
-static int srv__ws_backlog(void *ud, struct pw_msg *m)
+static int srv__ws_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
-    struct srv_conn *c = ud;
-    srv__ws_deliver(&c->sub, m);
-    return c->slow;
+    struct srv_conn *c = f->ud;
+    if (c->closing || c->close_after || c->slow || srv__ws(c)->close_sent)
+        return -1;
+    if (!live && c->qbytes >= c->srv->hiwat)
+        return 1;
+    srv__ws_out(c, m, live);
+    return c->slow || c->closing ? -1 : 0;
 }
+
+static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first);
+
+static void srv__ws_hungry(struct pw_feed *f)
+{
+    srv_feed_hungry(f->ud);
+}
+
+void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
+
+static void srv__ws_failed(struct pw_feed *f, int rc)
+{
+    struct srv_conn *c = f->ud;
+    srv_log(c->srv, c, "error", 0, 0, "resume failed: %s", pw_strerror(rc));
+    srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "resume failed, try again");
+}
+
+static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__ws_hungry,
+                                                srv__ws_failed};
 
 /* ---- closing ---- */
 
@@ -215,8 +278,29 @@ void srv_ws_tick(struct srv_conn *c)
     c->t_tick = srv_in(s, s->o->ping);
 }
 
-/* ---- messages from the client: echo or publish (the ws table's message) ---- */
+/* ---- input: the message reader's callbacks (ws_reader.h) ---- */
 
+/* Stop reading once the connection is no longer an open WebSocket (a
+ * close, a slow-subscriber drop or an error inside a callback). */
+static int srv__go(struct srv_conn *c)
+{
+    return !c->close_after && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
+}
+
+/* A publish the backend could not hold: the publisher is told.  (Held, its
+ * own message comes back to it: that is its acknowledgement.) */
+static void srv__ws_ack(void *ud, struct pw_msg *m, int rc)
+{
+    struct srv_conn *c = ud;
+    (void)m;
+    if (rc == 0 || c->closing || c->close_after)
+        return;
+    srv_log(c->srv, c, "error", 0, 0, "cannot publish: %s", pw_strerror(rc));
+    if (rc == PW_ENET_BACKEND)
+        srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "backend unavailable, try again");
+}
+
+/* The ws table's message: echoed, or published to the channel. */
 static void srv__ws_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
 {
     struct srv *s = c->srv;
@@ -229,17 +313,10 @@ static void srv__ws_message(struct srv_conn *c, int opcode, const uint8_t *p, si
     if (s->o->read_only)
         return;
     /* publishing delivers to this connection too, which may find it slow */
-    if (srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY, NULL))
-        srv_log(s, c, "error", 0, 0, "cannot publish: out of memory");
-}
-
-/* ---- input: the message reader's callbacks (ws_reader.h) ---- */
-
-/* Stop reading once the connection is no longer an open WebSocket (a
- * close, a slow-subscriber drop or an error inside a callback). */
-static int srv__go(struct srv_conn *c)
-{
-    return !c->close_after && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
+    int rc = srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY,
+                         srv__ws_ack, c);
+    if (rc)
+        srv__ws_ack(c, NULL, rc);
 }
 
 static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
@@ -250,7 +327,7 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
         return PW_WSR_GO; /* closing: data is not answered any more (§5.5.1) */
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
-    c->ops->message(c, opcode, p, len);
+    c->ops->message(c, opcode, p, len); /* published, echoed, or --exec's program */
     return srv__go(c);
 }
 
@@ -331,8 +408,8 @@ static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g)
 struct srv__ask {
     struct pw_ws_request_info info;
     char accept[PW_WS_ACCEPT_LEN + 1];
-    char since[PW_ID_MAX + 1];
-    int has_since;
+    char sbuf[PW_ID_MAX];
+    const char *since;            /* NULL: no resume; PW_FEED_UNREADABLE; else sbuf */
     int envelope;                 /* pushwire.v1 was offered */
 };
 
@@ -340,8 +417,8 @@ struct srv__ask {
 
 /* Everything that can refuse the upgrade, before anything is sent: 0, or a
  * negative PW_E* code with *no filled. */
-static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
-                         struct srv__ask *a, struct srv_refusal *no)
+static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, struct srv__ask *a,
+                         struct srv_refusal *no)
 {
     struct srv *s = c->srv;
     int rc = pw_ws_check_request(req, &a->info);
@@ -355,19 +432,9 @@ static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, cons
         SRV__REFUSE(no, 400, pw_strerror(rc), pw_errrule(rc), NULL);
         return rc;
     }
-    int hs = pw_http_query_get(req->query, "since", a->since, sizeof a->since);
-    if (hs == 0 || hs < -1) {
-        SRV__REFUSE(no, 400, "bad since parameter", "docs/PROTOCOL.md#ids-and-resume", NULL);
-        return PW_ENET_ID;
-    }
-    a->has_since = hs > 0;
-    struct pw_fetch f;
-    rc = s->ps->ops->fetch_after(s->ps, ch, chlen, a->has_since ? a->since : NULL, &f, NULL, NULL);
-    if (rc) {
-        SRV__REFUSE(no, 400, rc == PW_ENET_ID ? "since is not an id this server gave" : pw_strerror(rc),
-                    pw_errrule(rc), NULL);
-        return rc;
-    }
+    /* any ?since= is taken: one that names nothing held here is a gap */
+    int hs = pw_http_query_get(req->query, "since", a->sbuf, sizeof a->sbuf);
+    a->since = hs > 0 ? a->sbuf : hs < -1 ? PW_FEED_UNREADABLE : NULL;
     a->envelope = 0;
     for (size_t i = 0; i < a->info.nprotos; i++)
         if (pw_str_eq(a->info.protos[i], SRV_SUBPROTOCOL))
@@ -416,30 +483,28 @@ static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a, const str
     c->t_active = uv_now(s->loop);
     c->t_tick = s->o->ping > 0 ? srv_in(s, s->o->ping) : 0;
     srv_log(s, c, "upgrade", 101, 0, "%s%s%s%s", a->envelope ? SRV_SUBPROTOCOL : "websocket",
-            w->wsd ? " permessage-deflate" : "", a->has_since ? " since " : "",
-            a->has_since ? a->since : "");
+            w->wsd ? " permessage-deflate" : "", a->since ? " since " : "",
+            a->since ? (a->since[0] ? a->since : "(unreadable id)") : "");
 }
 
-/* ?since=ID: the gap first (an envelope, or close 4410 without one), then
- * what is kept after ID.  0, or -1 when the connection is closing. */
-static int srv__ws_resume(struct srv_conn *c, const char *ch, size_t chlen, const char *since)
+/* The feed's gap: with pushwire.v1 the gap envelope goes before the
+ * messages that follow; without it there is no place for it among plain
+ * messages, so close 4410 (srv__gap_close). */
+static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first)
 {
-    struct srv *s = c->srv;
-    struct pw_fetch f;
-    s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, NULL, NULL);
-    struct pwmsg_gap g = {since, f.first};
-    if (f.gap && !srv__ws(c)->envelope) {
+    struct srv_conn *c = f->ud;
+    struct pwmsg_gap g = {after, first};
+    srv_log(c->srv, c, "gap", 0, 0, "after %s, first held %s", after ? after : "(unreadable)",
+            first[0] ? first : "(none)");
+    if (!srv__ws(c)->envelope) {
         srv__gap_close(c, &g);
-        return -1;
+        return 1;
     }
-    if (f.gap) {
-        struct pw_buf b;
-        pw_buf_init(&b, 0);
-        if (pwmsg_gap_envelope_encode(&b, ch, chlen, &g) == 0)
-            srv_ws_send_data(c, PW_WS_OP_TEXT, b.p, b.len);
-        pw_buf_free(&b);
-    }
-    s->ps->ops->fetch_after(s->ps, ch, chlen, since, &f, srv__ws_backlog, c);
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    if (pwmsg_gap_envelope_encode(&b, c->channel, strlen(c->channel), &g) == 0)
+        srv_ws_send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+    pw_buf_free(&b);
     return 0;
 }
 
@@ -448,7 +513,7 @@ static int srv__ws_accept(struct srv_conn *c, const struct pw_http_req *req, con
                           const struct srv_ops *ops, srv_ws_start *start, struct srv_refusal *no,
                           struct srv__ask *a)
 {
-    int rc = srv__ws_check(c, req, ch, chlen, a, no);
+    int rc = srv__ws_check(c, req, a, no);
     if (rc)
         return rc;
     c->channel = strndup(ch, chlen);
@@ -482,9 +547,9 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         return rc;
     if (c->srv->o->echo)
         return 0;
-    if (a.has_since && srv__ws_resume(c, ch, chlen, a.since))
-        return 0;
-    if (!c->slow && srv_subscribe(c, ch, chlen, srv__ws_deliver))
+    /* the gap (if any), then what is held, page by page as the client
+     * reads, then live */
+    if (srv_feed_start(c, a.since, &srv__ws_feed))
         srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }

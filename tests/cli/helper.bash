@@ -87,3 +87,13 @@ missing() {
     fi
     skip "$1"
 }
+
+# id_epoch ID — prints the epoch of a server id EPOCH:SEQ (also given as a
+# publish answer {"id":"EPOCH:SEQ"}); fails unless EPOCH is 12 characters of
+# [a-z0-9] (what `serve` makes) and SEQ a number from 1
+id_epoch() {
+    local e
+    e=$(printf '%s' "$1" | sed -n 's/^\({"id":"\)\{0,1\}\([a-z0-9]\{12\}\):[1-9][0-9]*\("}\)\{0,1\}$/\2/p')
+    [ -n "$e" ] || { echo "not an id EPOCH:SEQ: $1" >&2; return 1; }
+    echo "$e"
+}

@@ -338,6 +338,13 @@ need_embedded() {
     start_replay_serve "$D/feed.jsonl" || fail "replay --serve did not start"
 }
 
+# rs_epoch — the epoch of the ids replay --serve gives the feed (from the
+# first message held on the default channel)
+rs_epoch() {
+    id_epoch "$(curl -s -m 5 "http://$RS_URL/poll/default?cursor=0&timeout=5" |
+                sed -n 's/.*"messages":\[{"id":"\([^"]*\)".*/\1/p')"
+}
+
 @test "replay --serve: prints the listening line for port 0" {
     need_embedded
     [ "$RS_PORT" -gt 0 ]
@@ -357,34 +364,39 @@ need_embedded() {
     need_embedded
     run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
     assert_success
-    run timeout 10 "$PW" connect --no-stdin --count 2 --json --last-event-id 2 "ws://$RS_URL/ws/default"
+    ep=$(rs_epoch)
+    run timeout 10 "$PW" connect --no-stdin --count 2 --json --last-event-id "$ep:2" "ws://$RS_URL/ws/default"
     assert_success
-    assert_line --index 0 --partial '"id":"3"'
-    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
+    assert_line --index 0 --partial "\"id\":\"$ep:3\""
+    assert_line --index 1 "{\"id\":\"$ep:4\",\"event\":\"message\",\"data\":\"four\",\"type\":\"text\"}"
 }
 
 @test "replay --serve: SSE with ids and event names (curl)" {
     need_embedded
     run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
     assert_success
-    run curl -s -N -m 2 -H 'Last-Event-ID: 1' "http://$RS_URL/sse/default"
-    assert_line 'id: 2'
+    ep=$(rs_epoch)
+    run curl -s -N -m 2 -H "Last-Event-ID: $ep:1" "http://$RS_URL/sse/default"
+    assert_line "id: $ep:2"
     assert_line 'event: tick'
     assert_line 'data: two'
     assert_line 'data: lines'
-    assert_line 'id: 4'
+    assert_line "id: $ep:4"
     assert_line 'data: four'
     refute_line 'data: one'
+    refute_line 'event: gap'
 }
 
 @test "replay --serve: long polling with a cursor (curl)" {
     need_embedded
     run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
     assert_success
-    run curl -s -m 5 "http://$RS_URL/poll/default?cursor=2"
+    ep=$(rs_epoch)
+    run curl -s -m 5 "http://$RS_URL/poll/default?cursor=$ep:2"
     assert_success
-    assert_output --partial '"cursor":"4"'
-    assert_output --partial '{"id":"4","event":"message","data":"four"}'
+    assert_output --partial "\"cursor\":\"$ep:4\""
+    assert_output --partial "{\"id\":\"$ep:4\",\"event\":\"message\",\"data\":\"four\"}"
+    assert_output --partial '"gap":false'
     refute_output --partial '"data":"one"'
 }
 
@@ -392,14 +404,15 @@ need_embedded() {
     need_embedded
     run timeout 10 "$PW" connect --no-stdin --count 4 "ws://$RS_URL/ws/default"
     assert_success
-    run timeout 10 "$PW" connect --count 2 --json --last-event-id 2 "http://$RS_URL/sse/default"
+    ep=$(rs_epoch)
+    run timeout 10 "$PW" connect --count 2 --json --last-event-id "$ep:2" "http://$RS_URL/sse/default"
     assert_success
-    assert_line --index 0 --partial '{"id":"3",'
-    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
-    run timeout 10 "$PW" connect --poll --count 2 --json --last-event-id 2 "http://$RS_URL/poll/default"
+    assert_line --index 0 --partial "{\"id\":\"$ep:3\","
+    assert_line --index 1 "{\"id\":\"$ep:4\",\"event\":\"message\",\"data\":\"four\",\"type\":\"text\"}"
+    run timeout 10 "$PW" connect --poll --count 2 --json --last-event-id "$ep:2" "http://$RS_URL/poll/default"
     assert_success
-    assert_line --index 0 '{"id":"3","event":"message","data":"AAEC","type":"binary","encoding":"base64"}'
-    assert_line --index 1 '{"id":"4","event":"message","data":"four","type":"text"}'
+    assert_line --index 0 "{\"id\":\"$ep:3\",\"event\":\"message\",\"data\":\"AAEC\",\"type\":\"binary\",\"encoding\":\"base64\"}"
+    assert_line --index 1 "{\"id\":\"$ep:4\",\"event\":\"message\",\"data\":\"four\",\"type\":\"text\"}"
 }
 
 @test "replay --serve: the feed keeps its timing with --speed" {
@@ -465,11 +478,15 @@ t_reads_well() {
     curl -s -d 'posted' "$SERVE_URL/pub/room?event=tick" >/dev/null
     stop_serve
     run cat "$D/srec.jsonl"
-    assert_line --index 0 --regexp '^\{"t":[0-9.]+,"dir":"in","type":"event","id":"1","event":"message","channel":"room","data":"x"\}$'
-    assert_line --index 2 --regexp '"id":"3","event":"tick","channel":"room","data":"posted"'
+    assert_line --index 0 --regexp '^\{"t":[0-9.]+,"dir":"in","type":"event","id":"[a-z0-9]{12}:1","event":"message","channel":"room","data":"x"\}$'
+    ep=$(printf '%s\n' "${lines[0]}" | sed 's/.*"id":"\([a-z0-9]*\):1".*/\1/')
+    assert_line --index 2 --regexp "\"id\":\"$ep:3\",\"event\":\"tick\",\"channel\":\"room\",\"data\":\"posted\""
     start_replay_serve "$D/srec.jsonl" --no-delay
     run timeout 10 "$PW" connect --count 3 --json "http://$RS_URL/sse/room"
     assert_success
-    assert_line --index 0 '{"id":"1","event":"message","data":"x","type":"text"}'
-    assert_line --index 2 '{"id":"3","event":"tick","data":"posted","type":"text"}'
+    # played back, the messages get the new server's ids: its own epoch
+    assert_line --index 0 --regexp '^\{"id":"[a-z0-9]{12}:1","event":"message","data":"x","type":"text"\}$'
+    ep2=$(id_epoch "$(printf '%s' "${lines[0]}" | sed 's/.*"id":"\([^"]*\)".*/\1/')")
+    [ "$ep2" != "$ep" ]
+    assert_line --index 2 "{\"id\":\"$ep2:3\",\"event\":\"tick\",\"data\":\"posted\",\"type\":\"text\"}"
 }

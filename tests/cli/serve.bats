@@ -94,14 +94,21 @@ teardown() { stop_serve; }
     assert_success
 }
 
-@test "POST /pub answers the id; ids count per channel" {
+@test "POST /pub answers the id EPOCH:SEQ; ids count per channel, one epoch per run" {
     start_serve
     run pub a one
-    assert_output '{"id":"1"}'
+    ep=$(id_epoch "$output")
+    assert_output "{\"id\":\"$ep:1\"}"
     run pub a two
-    assert_output '{"id":"2"}'
+    assert_output "{\"id\":\"$ep:2\"}"
     run pub b other
-    assert_output '{"id":"1"}'
+    assert_output "{\"id\":\"$ep:1\"}"
+    stop_serve
+    start_serve
+    run pub a again
+    ep2=$(id_epoch "$output")
+    assert_output "{\"id\":\"$ep2:1\"}"
+    [ "$ep2" != "$ep" ] || { echo "a restart kept the epoch $ep"; false; }
 }
 
 @test "a bad channel name is 400 with a JSON error" {
@@ -207,14 +214,14 @@ teardown() { stop_serve; }
 
 @test "SSE: headers, retry first, id/event/data lines, multi-line data" {
     start_serve
-    pub s 'one' >/dev/null
+    ep=$(id_epoch "$(pub s 'one')")
     C -d $'two\nlines' "$SERVE_URL/pub/s?event=price" >/dev/null
     run C -i -N --max-time 1 -H 'Last-Event-ID: 0' "$SERVE_URL/sse/s"
     assert_line --partial 'Content-Type: text/event-stream'
     assert_line --partial 'Cache-Control: no-cache'
     assert_line --partial 'X-Accel-Buffering: no'
     body=$(printf '%s\n' "$output" | tr -d '\r' | sed '1,/^$/d')
-    expected=$(printf 'retry: 3000\n\nid: 1\ndata: one\n\nid: 2\nevent: price\ndata: two\ndata: lines\n')
+    expected=$(printf 'retry: 3000\n\nid: %s:1\ndata: one\n\nid: %s:2\nevent: price\ndata: two\ndata: lines\n' "$ep" "$ep")
     [ "$body" = "$expected" ] || { echo "got: $body"; false; }
 }
 
@@ -227,8 +234,9 @@ teardown() { stop_serve; }
 
 @test "SSE: live messages arrive; ?lastEventId= resumes" {
     start_serve --retry 1500
-    for i in 1 2 3; do pub r "m$i" >/dev/null; done
-    C -N --max-time 2 "$SERVE_URL/sse/r?lastEventId=2" >"$BATS_TEST_TMPDIR/out" &
+    ep=$(id_epoch "$(pub r m1)")
+    for i in 2 3; do pub r "m$i" >/dev/null; done
+    C -N --max-time 2 "$SERVE_URL/sse/r?lastEventId=$ep:2" >"$BATS_TEST_TMPDIR/out" &
     cpid=$!
     sleep 0.5
     pub r m4 >/dev/null
@@ -236,17 +244,19 @@ teardown() { stop_serve; }
     run cat "$BATS_TEST_TMPDIR/out"
     assert_line 'retry: 1500'
     refute_line 'data: m2'
+    refute_line 'event: gap'
     assert_line 'data: m3'
     assert_line 'data: m4'
-    assert_line 'id: 4'
+    assert_line "id: $ep:4"
 }
 
 @test "SSE: resume older than the backlog sends the gap event first" {
     start_serve --backlog 2
-    for i in 1 2 3 4 5; do pub g "m$i" >/dev/null; done
-    run C -N --max-time 1 -H 'Last-Event-ID: 1' "$SERVE_URL/sse/g"
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3 4 5; do pub g "m$i" >/dev/null; done
+    run C -N --max-time 1 -H "Last-Event-ID: $ep:1" "$SERVE_URL/sse/g"
     body=$(printf '%s\n' "$output" | sed '/^retry/,+1d')
-    expected=$(printf 'event: gap\ndata: {"after":"1","first":"4"}\n\nid: 4\ndata: m4\n\nid: 5\ndata: m5\n')
+    expected=$(printf 'event: gap\ndata: {"after":"%s:1","first":"%s:4"}\n\nid: %s:4\ndata: m4\n\nid: %s:5\ndata: m5\n' "$ep" "$ep" "$ep" "$ep")
     [ "$body" = "$expected" ] || { echo "got: $body"; false; }
 }
 
@@ -256,60 +266,84 @@ teardown() { stop_serve; }
     assert_line ': heartbeat'
 }
 
-@test "SSE: a Last-Event-ID that is no id is 400" {
+@test "SSE: a Last-Event-ID that is no id is a gap, never an error (EventSource would give up)" {
     start_serve
-    run C -o /dev/null -w '%{http_code}' -H 'Last-Event-ID: abc' "$SERVE_URL/sse/x"
-    assert_output 400
+    ep=$(id_epoch "$(pub x m1)")
+    for id in abc 1 "zzzzzzzzzzzz:1" "$ep:99" "$ep:01"; do
+        run C -i -N --max-time 1 -H "Last-Event-ID: $id" "$SERVE_URL/sse/x"
+        assert_line --partial 'HTTP/1.1 200 OK'
+        body=$(printf '%s\n' "$output" | tr -d '\r' | sed '1,/^$/d' | sed '/^retry/,+1d')
+        expected=$(printf 'event: gap\ndata: {"after":"%s","first":"%s:1"}\n\nid: %s:1\ndata: m1\n' "$id" "$ep" "$ep")
+        [ "$body" = "$expected" ] || { echo "Last-Event-ID $id got: $body"; false; }
+    done
+    # one longer than any id, or a query value that cannot be decoded: "after":null
+    long=$(printf 'x%.0s' $(seq 60))
+    for q in "-H Last-Event-ID:$long" "$SERVE_URL/sse/x?lastEventId=%zz"; do
+        run C -N --max-time 1 $q "$SERVE_URL/sse/x"
+        assert_line "data: {\"after\":null,\"first\":\"$ep:1\"}"
+        assert_line "id: $ep:1"
+    done
 }
 
 # ---- long polling ----
 
 @test "poll: answers at once with every message after the cursor" {
     start_serve
-    for i in 1 2 3; do pub p "m$i" >/dev/null; done
-    run C "$SERVE_URL/poll/p?cursor=1"
-    assert_output '{"cursor":"3","messages":[{"id":"2","event":"message","data":"m2"},{"id":"3","event":"message","data":"m3"}],"gap":false}'
+    ep=$(id_epoch "$(pub p m1)")
+    for i in 2 3; do pub p "m$i" >/dev/null; done
+    run C "$SERVE_URL/poll/p?cursor=$ep:1"
+    assert_output "{\"cursor\":\"$ep:3\",\"messages\":[{\"id\":\"$ep:2\",\"event\":\"message\",\"data\":\"m2\"},{\"id\":\"$ep:3\",\"event\":\"message\",\"data\":\"m3\"}],\"gap\":false}"
+    # the colon percent-encoded, as URLSearchParams writes it
+    run C "$SERVE_URL/poll/p?cursor=$ep%3A2"
+    assert_output "{\"cursor\":\"$ep:3\",\"messages\":[{\"id\":\"$ep:3\",\"event\":\"message\",\"data\":\"m3\"}],\"gap\":false}"
 }
 
 @test "poll: parks until a message arrives" {
     start_serve
-    pub p m1 >/dev/null
-    C "$SERVE_URL/poll/p?cursor=1&timeout=10" >"$BATS_TEST_TMPDIR/out" &
+    ep=$(id_epoch "$(pub p m1)")
+    C "$SERVE_URL/poll/p?cursor=$ep:1&timeout=10" >"$BATS_TEST_TMPDIR/out" &
     cpid=$!
     sleep 0.5
     kill -0 $cpid    # still waiting
     pub p m2 >/dev/null
     wait $cpid
     run cat "$BATS_TEST_TMPDIR/out"
-    assert_output '{"cursor":"2","messages":[{"id":"2","event":"message","data":"m2"}],"gap":false}'
+    assert_output "{\"cursor\":\"$ep:2\",\"messages\":[{\"id\":\"$ep:2\",\"event\":\"message\",\"data\":\"m2\"}],\"gap\":false}"
 }
 
 @test "poll: timeout answers an empty list and keeps the cursor" {
     start_serve
-    pub p m1 >/dev/null
-    run C "$SERVE_URL/poll/p?cursor=1&timeout=0.3"
-    assert_output '{"cursor":"1","messages":[],"gap":false}'
+    ep=$(id_epoch "$(pub p m1)")
+    run C "$SERVE_URL/poll/p?cursor=$ep:1&timeout=0.3"
+    assert_output "{\"cursor\":\"$ep:1\",\"messages\":[],\"gap\":false}"
 }
 
 @test "poll: no cursor waits for the next new message, not old ones" {
     start_serve
-    pub p old >/dev/null
+    ep=$(id_epoch "$(pub p old)")
     C "$SERVE_URL/poll/p?timeout=10" >"$BATS_TEST_TMPDIR/out" &
     cpid=$!
     sleep 0.5
     pub p new >/dev/null
     wait $cpid
     run cat "$BATS_TEST_TMPDIR/out"
-    assert_output '{"cursor":"2","messages":[{"id":"2","event":"message","data":"new"}],"gap":false}'
+    assert_output "{\"cursor\":\"$ep:2\",\"messages\":[{\"id\":\"$ep:2\",\"event\":\"message\",\"data\":\"new\"}],\"gap\":false}"
     run C "$SERVE_URL/poll/p?timeout=0"
-    assert_output '{"cursor":"2","messages":[],"gap":false}'
+    assert_output "{\"cursor\":\"$ep:2\",\"messages\":[],\"gap\":false}"
+    # an empty cursor is no cursor
+    run C "$SERVE_URL/poll/p?cursor=&timeout=0"
+    assert_output "{\"cursor\":\"$ep:2\",\"messages\":[],\"gap\":false}"
+    # an empty channel's cursor is the start of this run's epoch: after a
+    # restart it is a gap, never mistaken for the new run's start
+    run C "$SERVE_URL/poll/none?timeout=0"
+    assert_output "{\"cursor\":\"$ep:0\",\"messages\":[],\"gap\":false}"
 }
 
 @test "poll: a message published between two polls comes with the next one" {
     start_serve
-    pub p m1 >/dev/null
-    cursor=$(C "$SERVE_URL/poll/p?cursor=0" | sed 's/.*"cursor":"\([0-9]*\)".*/\1/')
-    [ "$cursor" = 1 ]
+    ep=$(id_epoch "$(pub p m1)")
+    cursor=$(C "$SERVE_URL/poll/p?cursor=0" | sed 's/.*"cursor":"\([^"]*\)".*/\1/')
+    [ "$cursor" = "$ep:1" ]
     pub p between >/dev/null
     run C "$SERVE_URL/poll/p?cursor=$cursor&timeout=5"
     assert_output --partial '"data":"between"'
@@ -317,15 +351,29 @@ teardown() { stop_serve; }
 
 @test "poll: a cursor older than the backlog reports the gap" {
     start_serve --backlog 1
-    for i in 1 2 3; do pub p "m$i" >/dev/null; done
-    run C "$SERVE_URL/poll/p?cursor=1"
-    assert_output '{"cursor":"3","messages":[{"id":"3","event":"message","data":"m3"}],"gap":true,"after":"1","first":"3"}'
+    ep=$(id_epoch "$(pub p m1)")
+    for i in 2 3; do pub p "m$i" >/dev/null; done
+    run C "$SERVE_URL/poll/p?cursor=$ep:1"
+    assert_output "{\"cursor\":\"$ep:3\",\"messages\":[{\"id\":\"$ep:3\",\"event\":\"message\",\"data\":\"m3\"}],\"gap\":true,\"after\":\"$ep:1\",\"first\":\"$ep:3\"}"
 }
 
-@test "poll: bad cursor or timeout is 400; timeout is capped by --poll-timeout" {
+@test "poll: a cursor that is no id here (garbage, another epoch, never issued) is a gap with what is held" {
+    start_serve
+    ep=$(id_epoch "$(pub p m1)")
+    for cur in x 1 "zzzzzzzzzzzz:1" "$ep:5"; do
+        run C -w '%{http_code}\n' "$SERVE_URL/poll/p?cursor=$cur"
+        assert_line --index 0 "{\"cursor\":\"$ep:1\",\"messages\":[{\"id\":\"$ep:1\",\"event\":\"message\",\"data\":\"m1\"}],\"gap\":true,\"after\":\"$cur\",\"first\":\"$ep:1\"}"
+        assert_line --index 1 200
+    done
+    run C "$SERVE_URL/poll/p?cursor=%zz"
+    assert_output --partial '"gap":true,"after":null,'
+    # nothing held: the gap, no message, the cursor jumps to the newest
+    run C "$SERVE_URL/poll/none?cursor=zzzzzzzzzzzz:7"
+    assert_output "{\"cursor\":\"$ep:0\",\"messages\":[],\"gap\":true,\"after\":\"zzzzzzzzzzzz:7\",\"first\":\"\"}"
+}
+
+@test "poll: a bad timeout is 400; timeout is capped by --poll-timeout" {
     start_serve --poll-timeout 0.5
-    run C -o /dev/null -w '%{http_code}' "$SERVE_URL/poll/p?cursor=x"
-    assert_output 400
     run C -o /dev/null -w '%{http_code}' "$SERVE_URL/poll/p?cursor=0&timeout=-1"
     assert_output 400
     run C --max-time 4 "$SERVE_URL/poll/p?cursor=0&timeout=60"
@@ -401,12 +449,21 @@ teardown() { stop_serve; }
 
 @test "WebSocket: pushwire.v1 envelopes, ?since= resume and the gap envelope" {
     start_serve --backlog 2
-    for i in 1 2 3; do pub v "m$i" >/dev/null; done
+    ep=$(id_epoch "$(pub v m1)")
+    for i in 2 3; do pub v "m$i" >/dev/null; done
     run timeout 10 $PEER ws-recv "$SERVE_PORT" '/ws/v?since=0' 3 pushwire.v1
     assert_line --index 0 'subprotocol pushwire.v1'
-    assert_line --index 1 '{"event":"gap","channel":"v","after":"0","first":"2"}'
-    assert_line --index 2 '{"id":"2","channel":"v","event":"message","data":"m2"}'
-    assert_line --index 3 '{"id":"3","channel":"v","event":"message","data":"m3"}'
+    assert_line --index 1 "{\"event\":\"gap\",\"channel\":\"v\",\"after\":\"0\",\"first\":\"$ep:2\"}"
+    assert_line --index 2 "{\"id\":\"$ep:2\",\"channel\":\"v\",\"event\":\"message\",\"data\":\"m2\"}"
+    assert_line --index 3 "{\"id\":\"$ep:3\",\"channel\":\"v\",\"event\":\"message\",\"data\":\"m3\"}"
+    run timeout 10 $PEER ws-recv "$SERVE_PORT" "/ws/v?since=$ep:2" 1 pushwire.v1
+    assert_line --index 1 "{\"id\":\"$ep:3\",\"channel\":\"v\",\"event\":\"message\",\"data\":\"m3\"}"
+    # garbage, another epoch, never issued: the gap envelope, then what is held
+    for since in x 3 zzzzzzzzzzzz:2 "$ep:9"; do
+        run timeout 10 $PEER ws-recv "$SERVE_PORT" "/ws/v?since=$since" 3 pushwire.v1
+        assert_line --index 1 "{\"event\":\"gap\",\"channel\":\"v\",\"after\":\"$since\",\"first\":\"$ep:2\"}"
+        assert_line --index 2 "{\"id\":\"$ep:2\",\"channel\":\"v\",\"event\":\"message\",\"data\":\"m2\"}"
+    done
 }
 
 @test "WebSocket --echo: echo to the sender only, text and binary, ping answered" {

@@ -28,7 +28,8 @@ wait_metric_gone() {
     run timeout 20 $EDGE pipe "$SERVE_PORT" 2 \
         'GET /poll/x?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
         'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
+    # no cursor on an empty channel: the start of this run's epoch
+    assert_line --index 0 --regexp '^200 \{"cursor":"[a-z0-9]{12}:0","messages":\[\],"gap":false\}$'
     assert_line --index 1 '200 ok'
     assert_line --index 2 'open'
 }
@@ -39,23 +40,24 @@ wait_metric_gone() {
         'GET /poll/p?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
         'POST /pub/p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' \
         'GET /poll/p?cursor=0 HTTP/1.1\r\nHost: x\r\n\r\n'
-    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
-    assert_line --index 1 '200 {"id":"1"}'
-    assert_line --index 2 '200 {"cursor":"1","messages":[{"id":"1","event":"message","data":"hello"}],"gap":false}'
+    assert_line --index 0 --regexp '^200 \{"cursor":"[a-z0-9]{12}:0","messages":\[\],"gap":false\}$'
+    ep=$(id_epoch "${lines[1]#200 }")
+    assert_line --index 1 "200 {\"id\":\"$ep:1\"}"
+    assert_line --index 2 "200 {\"cursor\":\"$ep:1\",\"messages\":[{\"id\":\"$ep:1\",\"event\":\"message\",\"data\":\"hello\"}],\"gap\":false}"
 }
 
 @test "pipelining: a parked poll woken by another client's message, then the next request" {
     start_serve
-    pub w m1 >/dev/null
+    ep=$(id_epoch "$(pub w m1)")
     $EDGE pipe "$SERVE_PORT" 2 \
-        'GET /poll/w?cursor=1&timeout=10 HTTP/1.1\r\nHost: x\r\n\r\n' \
+        "GET /poll/w?cursor=$ep:1&timeout=10 HTTP/1.1\r\nHost: x\r\n\r\n" \
         'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >"$BATS_TEST_TMPDIR/out" &
     cpid=$!
     wait_metric 'pushwire_connections{transport="poll"} 1'
     pub w m2 >/dev/null
     timeout 15 tail --pid=$cpid -f /dev/null
     run cat "$BATS_TEST_TMPDIR/out"
-    assert_line --index 0 '200 {"cursor":"2","messages":[{"id":"2","event":"message","data":"m2"}],"gap":false}'
+    assert_line --index 0 "200 {\"cursor\":\"$ep:2\",\"messages\":[{\"id\":\"$ep:2\",\"event\":\"message\",\"data\":\"m2\"}],\"gap\":false}"
     assert_line --index 1 '200 ok'
 }
 
@@ -65,7 +67,7 @@ wait_metric_gone() {
         'GET /poll/t?timeout=0.3 HTTP/1.1\r\nHost: x\r\n\r\n' \
         'GET /poll/t?cursor=0&timeout=0.3 HTTP/1.1\r\nHost: x\r\n\r\n' \
         'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
+    assert_line --index 0 --regexp '^200 \{"cursor":"[a-z0-9]{12}:0","messages":\[\],"gap":false\}$'
     assert_line --index 1 '200 {"cursor":"0","messages":[],"gap":false}'
     assert_line --index 2 '200 ok'
 }
@@ -77,8 +79,8 @@ wait_metric_gone() {
         'GET /poll/big?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
         "POST /pub/big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n$body" \
         'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-    assert_line --index 0 '200 {"cursor":"0","messages":[],"gap":false}'
-    assert_line --index 1 '200 {"id":"1"}'
+    assert_line --index 0 --regexp '^200 \{"cursor":"[a-z0-9]{12}:0","messages":\[\],"gap":false\}$'
+    assert_line --index 1 --regexp '^200 \{"id":"[a-z0-9]{12}:1"\}$'
     assert_line --index 2 '200 ok'
     run C "$SERVE_URL/metrics"
     assert_line 'pushwire_backlog_bytes{channel="big"} 100000'
@@ -89,7 +91,9 @@ wait_metric_gone() {
     run timeout 20 $EDGE pipe "$SERVE_PORT" 1 \
         'GET /poll/c?timeout=0.3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
         'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-    assert_output "$(printf '%s\n%s' '200 {"cursor":"0","messages":[],"gap":false}' eof)"
+    assert_line --index 0 --regexp '^200 \{"cursor":"[a-z0-9]{12}:0","messages":\[\],"gap":false\}$'
+    assert_line --index 1 eof
+    assert_equal "${#lines[@]}" 2
 }
 
 @test "a parked poll whose client goes away is cleaned up" {

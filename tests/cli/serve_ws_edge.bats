@@ -15,64 +15,75 @@ teardown() { stop_serve_clean; }
 
 @test "WebSocket: ?since= older than the backlog without pushwire.v1 closes 4410, sends nothing" {
     start_serve --backlog 1
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
-    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=1' 5
-    assert_output 'close 4410 gap: after 1, first held 3'
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" "/ws/g?since=$ep:1" 5
+    assert_output "close 4410 gap: after $ep:1, first held $ep:3"
     grep -q 'close-sent.*4410' "$SERVE_LOG"
 }
 
-@test "WebSocket: ?since= newer than the newest id (a restarted server) is a gap too" {
+@test "WebSocket: ?since= never issued, of another epoch or not an id is a gap too" {
     start_serve
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
-    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=99' 5
-    assert_output 'close 4410 gap: after 99, first held 1'
-    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/empty?since=5' 5
-    assert_output 'close 4410 gap: after 5, nothing held'
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
+    for since in "$ep:99" zzzzzzzzzzzz:2 2 x "$ep:01"; do
+        run timeout 10 $EDGE ws-frames "$SERVE_PORT" "/ws/g?since=$since" 5
+        assert_output "close 4410 gap: after $since, first held $ep:1"
+    done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/empty?since=zzzzzzzzzzzz:5' 5
+    assert_output 'close 4410 gap: after zzzzzzzzzzzz:5, nothing held'
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=%zz' 5
+    assert_output "close 4410 gap: after , first held $ep:1"
 }
 
 @test "WebSocket: ?since= within the backlog without pushwire.v1 sends the rest as plain messages" {
     start_serve --backlog 2
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
-    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=2' 1
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" "/ws/g?since=$ep:2" 1
     assert_output 'text m3'
 }
 
 @test "WebSocket: with pushwire.v1 the gap is an envelope and the backlog follows" {
     start_serve --backlog 1
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
-    run timeout 10 $EDGE ws-frames "$SERVE_PORT" '/ws/g?since=1' 2 pushwire.v1
-    assert_line --index 0 'text {"event":"gap","channel":"g","after":"1","first":"3"}'
-    assert_line --index 1 'text {"id":"3","channel":"g","event":"message","data":"m3"}'
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-frames "$SERVE_PORT" "/ws/g?since=$ep:1" 2 pushwire.v1
+    assert_line --index 0 "text {\"event\":\"gap\",\"channel\":\"g\",\"after\":\"$ep:1\",\"first\":\"$ep:3\"}"
+    assert_line --index 1 "text {\"id\":\"$ep:3\",\"channel\":\"g\",\"event\":\"message\",\"data\":\"m3\"}"
 }
 
 @test "WebSocket: python3-websockets sees close 4410 with the gap as the reason" {
     start_serve --backlog 1
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
-    run timeout 10 $EDGE ws-lib-close "$SERVE_PORT" '/ws/g?since=1'
-    assert_output 'close 4410 gap: after 1, first held 3'
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
+    run timeout 10 $EDGE ws-lib-close "$SERVE_PORT" "/ws/g?since=$ep:1"
+    assert_output "close 4410 gap: after $ep:1, first held $ep:3"
 }
 
 @test "connect: close 4410 is reported as a gap; --fail-on-gap exits 9, else 8" {
     start_serve --backlog 1
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
-    url="ws://127.0.0.1:$SERVE_PORT/ws/g?since=1"
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
+    url="ws://127.0.0.1:$SERVE_PORT/ws/g?since=$ep:1"
     run timeout 10 "$PW" connect --no-stdin --fail-on-gap "$url"
     assert_failure 9
-    assert_output --partial "gap: messages after '1' are gone; the first one still held is '3'"
+    assert_output --partial "gap: messages after '$ep:1' are gone; the first one still held is '$ep:3'"
     run timeout 10 "$PW" connect --no-stdin "$url"
     assert_failure 8
-    assert_output --partial "gap: messages after '1' are gone"
+    assert_output --partial "gap: messages after '$ep:1' are gone"
     assert_output --partial 4410
     run timeout 10 "$PW" connect --no-stdin --json "$url" 2>/dev/null
     assert_failure 8
-    assert_line --partial '"type":"gap","after":"1","first":"3"'
+    assert_line --partial "\"type\":\"gap\",\"after\":\"$ep:1\",\"first\":\"$ep:3\""
 }
 
 @test "connect --reconnect after close 4410 resumes from now instead of asking again" {
     start_serve --backlog 1
-    for i in 1 2 3; do pub g "m$i" >/dev/null; done
+    ep=$(id_epoch "$(pub g m1)")
+    for i in 2 3; do pub g "m$i" >/dev/null; done
     "$PW" connect --no-stdin --subprotocol chat --reconnect=3 --count 1 \
-        "ws://127.0.0.1:$SERVE_PORT/ws/g?since=1" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+        "ws://127.0.0.1:$SERVE_PORT/ws/g?since=$ep:1" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
     cpid=$!
     # the reconnect subscribes "from now", at a moment this test cannot see
     # (the first connection counts in /metrics too): publish, bounded, until

@@ -69,6 +69,10 @@ scenario() {
     scenario eventsource-drop
 }
 
+@test "browser: EventSource keeps its stream across a serve restart: the gap event, then the new messages (never a mis-resume, never a non-200)" {
+    scenario eventsource-restart
+}
+
 @test "browser: a fetch long-poll loop with cursors gets every message once, in order" {
     scenario longpoll
 }

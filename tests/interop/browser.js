@@ -4,9 +4,10 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-drop | page-gap | page-metrics |
-//             websocket | eventsource-drop | longpoll
+//             websocket | eventsource-drop | eventsource-restart | longpoll
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
+//   env PW: the pushwire binary, for eventsource-restart (it runs its own serve)
 //
 // One browser runs the scenarios in turn; each prints `ok NAME: what was
 // checked` or `FAIL NAME: why`; exit 1 if any failed.
@@ -190,7 +191,9 @@ async function pageDrop(ctx) {
   for (const id of PANELS) check(msgData(all[id]).length === 3, `${id} panel got messages while dropped: ${msgData(all[id])}`);
   for (const id of PANELS) await clickDrop(p, id, 'drop');
   await untilPanels(p, PANELS, (l) => msgData(l).length >= 8, 'd-1..d-8 in the three panels after resuming');
-  const resumeAt = ids[2];
+  // ids are EPOCH:SEQ; the page sends them percent-encoded (encodeURIComponent)
+  check(ids.every((id, i) => new RegExp(`^[a-z0-9]{12}:${i + 1}$`).test(id)), `ids ${ids.join(' ')}`);
+  const resumeAt = encodeURIComponent(ids[2]);
   for (const u of [`/ws/${ch}?since=${resumeAt}`, `/sse/${ch}?lastEventId=${resumeAt}`, `/poll/${ch}?timeout=25&cursor=${resumeAt}`])
     check(seen.urls.includes(u), `no resume request ${u} (the page asked for ${[...new Set(seen.urls)].join(' ')})`);
   // 2: one panel dropped while the other two stay live
@@ -453,8 +456,88 @@ async function longpoll(ctx) {
   console.log(`ok longpoll: 60 messages in 6 bursts over ${r.requests} fetch requests, in order, none lost or repeated`);
 }
 
+// A serve of our own, for the restart scenario: SERVE(port) resolves to
+// { proc, port } once it listens (port 0: a free one); stop() waits for its exit.
+function spawnServe(port) {
+  const { spawn } = require('child_process');
+  return new Promise((ok, ko) => {
+    const proc = spawn(process.env.PW, ['serve', '--listen', `127.0.0.1:${port}`, '--retry', '250', '--ping', '0'],
+                       { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const t = setTimeout(() => { proc.kill('SIGKILL'); ko(new Error(`serve did not listen: ${err}`)); }, 10000);
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) { clearTimeout(t); ok({ proc, port: Number(m[1]) }); }
+    });
+    proc.on('exit', (code) => { clearTimeout(t); ko(new Error(`serve exited ${code}: ${err}`)); });
+  });
+}
+function stopServe(s) {
+  return new Promise((ok) => {
+    if (s.proc.exitCode !== null) return ok();
+    const t = setTimeout(() => s.proc.kill('SIGKILL'), 10000);
+    s.proc.removeAllListeners('exit');
+    s.proc.on('exit', () => { clearTimeout(t); ok(); });
+    s.proc.kill('SIGTERM');
+  });
+}
+
+// The issue's restart: 5 messages, serve restarted on the same port (a new
+// epoch), 10 more.  The browser's EventSource reconnects by itself with the
+// old Last-Event-ID; the new server cannot place it, so it answers 200 with
+// the gap event (a non-200 would end the EventSource for good), then the new
+// messages: never the new 4, 5, … passed off as the old ones.
+async function eventsourceRestart(ctx) {
+  check(process.env.PW, 'PW (the pushwire binary) is not set');
+  let a = await spawnServe(0), b = null;
+  const port = a.port;
+  try {
+    const p = await ctx.newPage();
+    await p.goto(`http://127.0.0.1:${port}/healthz`, { timeout: WAIT_MS });
+    const ch = `brst-${uniq}`;
+    await p.evaluate(({ ch }) => {
+      window.got = []; window.opens = 0; window.errors = 0; window.log = [];
+      const es = new EventSource(`/sse/${ch}`);
+      es.onopen = () => { window.opens++; };
+      es.onerror = () => { window.errors++; };
+      es.onmessage = (e) => { window.got.push({ id: e.lastEventId, data: e.data }); window.log.push(`m ${e.data}`); };
+      es.addEventListener('gap', (e) => window.log.push(`gap ${e.data} ${e.lastEventId}`));
+      window.es = es;
+    }, { ch });
+    await until(() => p.evaluate(() => window.opens >= 1), 'EventSource to open');
+    const old = [];
+    for (let i = 1; i <= 5; i++) old.push((await publish(ch, `old-${i}`, port)).id);
+    await until(() => p.evaluate(() => window.got.length >= 5), 'the 5 old messages');
+    await stopServe(a);
+    b = await spawnServe(port);
+    const fresh = [];
+    for (let i = 1; i <= 10; i++) fresh.push((await publish(ch, `new-${i}`, port)).id);
+    const epA = old[0].split(':')[0], epB = fresh[0].split(':')[0];
+    check(/^[a-z0-9]{12}$/.test(epA) && /^[a-z0-9]{12}$/.test(epB) && epA !== epB, `epochs ${epA} then ${epB}`);
+    await until(() => p.evaluate(() => window.got.length >= 15), 'the 10 new messages after the restart', 30000);
+    await sleep(500); // a duplicate would arrive now
+    const r = await p.evaluate(() => ({ got: window.got, log: window.log, opens: window.opens, state: window.es.readyState }));
+    const want = [...Array.from({ length: 5 }, (_, i) => `old-${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `new-${i + 1}`)];
+    check(JSON.stringify(r.got.map((m) => m.data)) === JSON.stringify(want), `lost, repeated or mis-resumed: ${r.log.join(' | ')}`);
+    check(JSON.stringify(r.got.map((m) => m.id)) === JSON.stringify([...old, ...fresh]), `lastEventId values ${r.got.map((m) => m.id)} are not the POST ids`);
+    const gaps = r.log.filter((l) => l.startsWith('gap '));
+    check(gaps.length === 1, `${gaps.length} gap events: ${r.log.join(' | ')}`);
+    const at = r.log.indexOf(gaps[0]);
+    check(at === 5 && r.log[6] === 'm new-1', `the gap is not between old-5 and new-1: ${r.log.join(' | ')}`);
+    const g = JSON.parse(gaps[0].slice(4, gaps[0].lastIndexOf('}') + 1));
+    // the browser may be back before or after the first new message
+    check(g.after === old[4] && (g.first === '' || g.first === fresh[0]), `gap ${JSON.stringify(g)}: expected after ${old[4]}, first "" or ${fresh[0]}`);
+    check(r.state !== 2 && r.opens >= 2, `the EventSource gave up (readyState ${r.state}, opens ${r.opens})`);
+    console.log(`ok eventsource-restart: serve restarted on its port (epoch ${epA} then ${epB}); the browser reconnected with Last-Event-ID ${old[4]}, got 200, the gap event (first ${JSON.stringify(g.first)}), then the 10 new messages once, in order, and kept its stream`);
+  } finally {
+    await stopServe(a).catch(() => {});
+    if (b) await stopServe(b).catch(() => {});
+  }
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
-                    websocket, 'eventsource-drop': eventsourceDrop, longpoll };
+                    websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };

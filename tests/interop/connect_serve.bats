@@ -33,6 +33,8 @@ srv_stop() {
 teardown() { srv_stop; peers_stop; }
 
 pub() { curl -sf -X POST --data-binary "$1" "http://127.0.0.1:$SRV_PORT/pub/${2:-c}" >/dev/null; }
+# pub_epoch MSG — publishes MSG on c and prints the epoch of its id
+pub_epoch() { id_epoch "$(curl -sf -X POST --data-binary "$1" "http://127.0.0.1:$SRV_PORT/pub/c")"; }
 
 url_for() { # transport -> args
     case $1 in
@@ -44,9 +46,10 @@ url_for() { # transport -> args
 
 resume_after_id() {
     srv_start 0
-    for m in m1 m2 m3 m4 m5; do pub "$m"; done
+    ep=$(pub_epoch m1)
+    for m in m2 m3 m4 m5; do pub "$m"; done
     # shellcheck disable=SC2046
-    run timeout 10 "$PW" connect --no-stdin --since 2 --count 3 $(url_for "$1")
+    run timeout 10 "$PW" connect --no-stdin --since "$ep:2" --count 3 $(url_for "$1")
     assert_success
     assert_output $'m3\nm4\nm5'
 }
@@ -57,17 +60,23 @@ resume_after_id() {
 
 gap_reported() {
     srv_start 0 --backlog 2
-    for m in m1 m2 m3 m4 m5; do pub "$m"; done
+    ep=$(pub_epoch m1)
+    for m in m2 m3 m4 m5; do pub "$m"; done
     # shellcheck disable=SC2046
-    run timeout 10 "$PW" connect --no-stdin --json --since 1 --count 2 $(url_for "$1")
+    run timeout 10 "$PW" connect --no-stdin --json --since "$ep:1" --count 2 $(url_for "$1")
     assert_success
-    assert_line --regexp '^\{"id":null,"event":"gap",.*"after":"1","first":"4"\}$'
-    assert_line '{"id":"4","event":"message","data":"m4","type":"text"}'
-    assert_line '{"id":"5","event":"message","data":"m5","type":"text"}'
-    assert_line "pushwire connect: gap: messages after '1' are gone; the first one still held is '4'"
+    assert_line --regexp "^\\{\"id\":null,\"event\":\"gap\",.*\"after\":\"$ep:1\",\"first\":\"$ep:4\"\\}\$"
+    assert_line "{\"id\":\"$ep:4\",\"event\":\"message\",\"data\":\"m4\",\"type\":\"text\"}"
+    assert_line "{\"id\":\"$ep:5\",\"event\":\"message\",\"data\":\"m5\",\"type\":\"text\"}"
+    assert_line "pushwire connect: gap: messages after '$ep:1' are gone; the first one still held is '$ep:4'"
     # shellcheck disable=SC2046
-    run timeout 10 "$PW" connect --no-stdin --fail-on-gap --since 1 $(url_for "$1")
+    run timeout 10 "$PW" connect --no-stdin --fail-on-gap --since "$ep:1" $(url_for "$1")
     assert_failure 9
+    # an id of another run (epoch) is a gap too, whatever its number
+    # shellcheck disable=SC2046
+    run timeout 10 "$PW" connect --no-stdin --fail-on-gap --since zzzzzzzzzzzz:4 $(url_for "$1")
+    assert_failure 9
+    assert_output --partial "gap: messages after 'zzzzzzzzzzzz:4' are gone"
 }
 
 @test "ws: a gap is reported, and is exit 9 with --fail-on-gap" { gap_reported ws; }
@@ -102,12 +111,13 @@ big_json() {
 
 @test "--cursor-file resumes a later run where the last one stopped (ws)" {
     srv_start 0
-    for m in m1 m2 m3; do pub "$m"; done
+    ep=$(pub_epoch m1)
+    for m in m2 m3; do pub "$m"; done
     run timeout 10 "$PW" connect --no-stdin --since 0 --count 2 --cursor-file "$BATS_TEST_TMPDIR/cur" "ws://127.0.0.1:$SRV_PORT/ws/c"
     assert_success
     assert_output $'m1\nm2'
     run cat "$BATS_TEST_TMPDIR/cur"
-    assert_output 2
+    assert_output "$ep:2"
     run timeout 10 "$PW" connect --no-stdin --count 1 --cursor-file "$BATS_TEST_TMPDIR/cur" "ws://127.0.0.1:$SRV_PORT/ws/c"
     assert_success
     assert_output m3
@@ -145,6 +155,10 @@ restart_mid_stream() {
     [ "$rc" -eq 0 ]
     run cat "$BATS_TEST_TMPDIR/out"
     assert_output $'a\nb\nc\nd'
+    # the restarted server is a new epoch: the resume after b is reported as
+    # a gap (the old server may have had messages after b), never hidden
+    run grep -c "gap: messages after '[a-z0-9]*:2' are gone" "$BATS_TEST_TMPDIR/err"
+    assert_output 1
 }
 
 @test "ws: --reconnect survives a server restart" { restart_mid_stream ws; }

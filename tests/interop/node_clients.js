@@ -158,26 +158,27 @@ async function eventsource() {
 // come instead; without ?since= the client goes on from now.
 async function wsResumeGap() {
   const ch = `ngap-${uniq}`;
-  await publish(ch, 'm1');
+  const ep = (await publish(ch, 'm1')).id.split(':')[0];
+  check(/^[a-z0-9]{12}$/.test(ep), `an id of the form EPOCH:SEQ, got epoch '${ep}'`);
   await publish(ch, 'm2');
-  const plain = await open(`/ws/${ch}?since=99`);
+  const plain = await open(`/ws/${ch}?since=${ep}:99`);
   const r = await closed(plain);
   check(r.code === 4410, `a resume past the newest id closed with ${r.code} '${r.reason}', expected 4410`);
-  check(r.reason === 'gap: after 99, first held 1', `close reason '${r.reason}'`);
+  check(r.reason === `gap: after ${ep}:99, first held ${ep}:1`, `close reason '${r.reason}'`);
   check(plain.got.length === 0, `${plain.got.length} messages came before the 4410`);
-  const v1 = await open(`/ws/${ch}?since=99`, { protocol: 'pushwire.v1' });
+  const v1 = await open(`/ws/${ch}?since=${ep}:99`, { protocol: 'pushwire.v1' });
   check(v1.protocol === 'pushwire.v1', `subprotocol '${v1.protocol}'`);
   await until(() => v1.got.length >= 3, 'the gap envelope and 2 messages');
   const env = v1.got.map((m) => JSON.parse(m.data.toString()));
-  check(env[0].event === 'gap' && env[0].after === '99' && env[0].first === '1', `first envelope ${JSON.stringify(env[0])}`);
-  check(env[1].id === '1' && env[1].data === 'm1' && env[2].id === '2' && env[2].data === 'm2', `backlog ${JSON.stringify(env.slice(1))}`);
+  check(env[0].event === 'gap' && env[0].after === `${ep}:99` && env[0].first === `${ep}:1`, `first envelope ${JSON.stringify(env[0])}`);
+  check(env[1].id === `${ep}:1` && env[1].data === 'm1' && env[2].id === `${ep}:2` && env[2].data === 'm2', `backlog ${JSON.stringify(env.slice(1))}`);
   v1.close(1000);
   const live = await open(`/ws/${ch}`);
   await publish(ch, 'm3');
   await until(() => live.got.length >= 1, 'a live message');
   check(live.got[0].data.toString() === 'm3', `live message '${live.got[0].data}'`);
   live.close(1000);
-  console.log('ok ws-resume-gap: ?since= past the newest id without pushwire.v1 is close 4410 "gap: after 99, first held 1" and no message; with pushwire.v1 the gap envelope then the backlog; without ?since= live messages');
+  console.log('ok ws-resume-gap: ?since= past the newest id without pushwire.v1 is close 4410 "gap: after EPOCH:99, first held EPOCH:1" and no message; with pushwire.v1 the gap envelope then the backlog; without ?since= live messages');
 }
 
 const SCENARIOS = { 'ws-echo': wsEcho, 'ws-pubsub': wsPubsub, 'ws-resume-gap': wsResumeGap, eventsource };

@@ -1,0 +1,167 @@
+/* feed.c — a subscriber's resume, then live messages (feed.h). */
+#include "feed.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define PW__FEED_OF(s) ((struct pw_feed *)((char *)(s) - offsetof(struct pw_feed, sub)))
+
+/* pos := id (a string the backend gave, so normally readable) */
+static void pw__feed_set_pos(struct pw_feed *f, const char *id)
+{
+    size_t n = strnlen(id, PW_ID_MAX - 1);
+    memcpy(f->pos, id, n);
+    f->pos[n] = 0;
+    f->pos_ok = pw_msgid_parse(f->pos, n, &f->posk) == 0;
+}
+
+/* 1 if m is not newer than pos (already given, or given by a page). */
+static int pw__feed_had(const struct pw_feed *f, const struct pw_msg *m)
+{
+    const struct pw_msgid *p = &f->posk;
+    if (p->form == PW_MSGID_START)
+        return 0;
+    if (m->ms != p->ms)
+        return m->ms < p->ms;
+    return m->seq <= p->seq;
+}
+
+static void pw__feed_live(struct pw_feed *f, struct pw_msg *m)
+{
+    if (f->pos_ok && f->posk.form != PW_MSGID_START &&
+        pw_msgid_has_epoch(m->id, f->posk.epoch, f->posk.epoch_len)) {
+        if (pw__feed_had(f, m))
+            return;
+        /* same epoch: only the numbers move (no parsing per message) */
+        f->posk.ms = m->ms;
+        f->posk.seq = m->seq;
+        f->pos[0] = 0; /* formatted from posk when needed */
+    } else {
+        if (f->pos_ok && f->posk.form != PW_MSGID_START) {
+            /* another epoch: the stream was born again after pos */
+            char after[PW_ID_MAX];
+            if (!pw_msgid_format(after, &f->posk))
+                after[0] = 0;
+            if (f->ops->gap(f, after[0] ? after : NULL, m->id) || f->state != PW_FEED_LIVE)
+                return;
+        }
+        pw__feed_set_pos(f, m->id);
+    }
+    f->ops->msg(f, m, 1);
+}
+
+static void pw__feed_deliver(struct pw_sub *s, struct pw_msg *m)
+{
+    struct pw_feed *f = PW__FEED_OF(s);
+    if (f->state == PW_FEED_LIVE) {
+        pw__feed_live(f, m);
+        return;
+    }
+    /* catching up: a page will bring it; remember how far live has got */
+    if (f->state == PW_FEED_CATCHUP && pw_msgid_parse(m->id, m->id_len, &f->live_last) == 0)
+        f->live_seen = 1;
+}
+
+/* 1 if live deliveries noted while catching up went past pos. */
+static int pw__feed_behind(const struct pw_feed *f)
+{
+    if (!f->live_seen || !f->pos_ok)
+        return 0;
+    if (!pw_msgid_same_epoch(&f->live_last, &f->posk))
+        return 1;
+    return pw_msgid_cmp(&f->live_last, &f->posk) > 0;
+}
+
+static void pw__feed_page(void *ud, const struct pw_page *pg)
+{
+    struct pw_feed *f = ud;
+    f->fetching = 0;
+    if (f->state != PW_FEED_CATCHUP)
+        return;
+    if (pg->rc) {
+        pw_feed_stop(f);
+        f->ops->failed(f, pg->rc);
+        return;
+    }
+    if (pg->gap && f->ops->gap(f, f->pos[0] ? f->pos : NULL, pg->first ? pg->first : ""))
+        return;
+    size_t i = 0;
+    for (; i < pg->n && f->state == PW_FEED_CATCHUP; i++) {
+        int r = f->ops->msg(f, pg->msgs[i], 0);
+        if (r < 0 || f->state != PW_FEED_CATCHUP)
+            return;
+        if (r > 0)
+            break;
+    }
+    if (f->state != PW_FEED_CATCHUP)
+        return;
+    if (i)
+        pw__feed_set_pos(f, pg->msgs[i - 1]->id);
+    if (i == pg->n && pg->end) {
+        /* everything up to `last` is given (or there was nothing after pos) */
+        if (pg->last && pg->last[0])
+            pw__feed_set_pos(f, pg->last);
+        if (!pw__feed_behind(f)) {
+            f->state = PW_FEED_LIVE;
+            return;
+        }
+    }
+    f->ops->hungry(f);
+}
+
+void pw_feed_pump(struct pw_feed *f)
+{
+    if (!pw_feed_wants(f))
+        return;
+    if (!f->pos[0] && f->pos_ok && !pw_msgid_format(f->pos, &f->posk))
+        f->pos_ok = 0;
+    struct pw_fetch_req rq = {f->channel, f->chlen, f->pos, f->page_msgs, f->page_bytes,
+                              pw__feed_page, f};
+    f->fetching = 1;
+    int rc = f->ps->ops->fetch(f->ps, &rq);
+    if (rc) {
+        f->fetching = 0;
+        pw_feed_stop(f);
+        f->ops->failed(f, rc);
+    }
+}
+
+int pw_feed_start(struct pw_feed *f, struct pw_pubsub *ps, const char *ch, size_t chlen,
+                  const char *after, const struct pw_feed_ops *ops, void *ud, size_t page_msgs,
+                  size_t page_bytes)
+{
+    memset(f, 0, sizeof *f);
+    f->ps = ps;
+    f->ops = ops;
+    f->ud = ud;
+    f->channel = ch;
+    f->chlen = chlen;
+    f->page_msgs = page_msgs ? page_msgs : 1;
+    f->page_bytes = page_bytes;
+    f->sub.deliver = pw__feed_deliver;
+    if (after)
+        pw__feed_set_pos(f, after);
+    int rc = ps->ops->subscribe(ps, ch, chlen, &f->sub);
+    if (rc)
+        return rc;
+    if (!after) {
+        f->state = PW_FEED_LIVE;
+        return 0;
+    }
+    f->state = PW_FEED_CATCHUP;
+    pw_feed_pump(f);
+    return 0;
+}
+
+void pw_feed_stop(struct pw_feed *f)
+{
+    if (f->state == PW_FEED_OFF)
+        return;
+    f->state = PW_FEED_OFF;
+    if (f->sub.chan)
+        f->ps->ops->unsubscribe(f->ps, &f->sub);
+    if (f->fetching) {
+        f->fetching = 0;
+        f->ps->ops->cancel(f->ps, f);
+    }
+}
