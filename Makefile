@@ -18,7 +18,7 @@ FUZZ_SECONDS ?= 60
 # pure (no libuv, no curl, no sockets): it compiles with -Isrc/proto only and
 # every unit test and fuzzer links it with -lz -lcrypto -lm and nothing else,
 # so a proto module that reached for I/O would not link.
-LAYERS := proto host client server
+LAYERS := proto host tls client server
 PROTO_CPPFLAGS = -D_GNU_SOURCE -Isrc/proto
 LAYER_SRC = $(sort $(wildcard src/$(1)/*.c))
 CMD  := $(sort $(wildcard cmd/*.c))
@@ -69,7 +69,7 @@ $(BA)/libpw$(1).a: $$(patsubst %.c,$(BA)/%.o,$$(call LAYER_SRC,$(1)))
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_LIB,$(l))))
 # link order: upper layers first
-ALL_LIBS = server client host proto
+ALL_LIBS = server client tls host proto
 LIBS_OF = $(foreach l,$(ALL_LIBS),$(1)/libpw$(l).a)
 
 pushwire: $(CMD:%.c=$(B)/%.o) $(call LIBS_OF,$(B))
@@ -85,13 +85,17 @@ $(BA)/pushwire: $(CMD:%.c=$(BA)/%.o) $(call LIBS_OF,$(BA))
 LAYER_test_backlog = server
 LAYER_test_feed = server
 LAYER_test_limits = host
+LAYER_test_tls = tls
 LAYER_fuzz_portcheck = host
+LAYER_fuzz_tls = tls
+# the tls layer is OpenSSL's libssl over memory: its test links libssl too
+XLIBS_tls = -lssl -lpthread
 TEST_LIBS = $(if $(LAYER_$(1)),$(2)/libpw$(LAYER_$(1)).a) $(2)/libpwproto.a
 .SECONDEXPANSION:
 $(B)/tests/%: $(B)/tests/unit/%.o $$(call TEST_LIBS,$$*,$(B))
-	$(CC) $(CFLAGS) -o $@ $^ $(PURE_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(XLIBS_$(LAYER_$*)) $(PURE_LIBS)
 $(BA)/tests/%: $(BA)/tests/unit/%.o $$(call TEST_LIBS,$$*,$(BA))
-	$(CC) $(ASANFLAGS) -o $@ $^ $(PURE_LIBS)
+	$(CC) $(ASANFLAGS) -o $@ $^ $(XLIBS_$(LAYER_$*)) $(PURE_LIBS)
 
 UNIT_BIN  = $(UNIT:tests/unit/%.c=$(B)/tests/%)
 UNIT_ABIN = $(UNIT:tests/unit/%.c=$(BA)/tests/%)
@@ -115,8 +119,10 @@ $(BF)/libpwproto.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,proto))
 	rm -f $@ && ar rcs $@ $^
 $(BF)/libpwhost.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,host))
 	rm -f $@ && ar rcs $@ $^
+$(BF)/libpwtls.a: $(patsubst %.c,$(BF)/obj/%.o,$(call LAYER_SRC,tls))
+	rm -f $@ && ar rcs $@ $^
 $(BF)/fuzz_%: tests/fuzz/fuzz_%.c $$(call TEST_LIBS,fuzz_$$*,$(BF))
-	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(call TEST_LIBS,fuzz_$*,$(BF)) -o $@ $(PURE_LIBS)
+	clang $(STD) $(CPPFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $(WARN) $< $(call TEST_LIBS,fuzz_$*,$(BF)) -o $@ $(XLIBS_$(LAYER_fuzz_$*)) $(PURE_LIBS)
 
 build-fuzz: $(FUZZ_BIN)
 fuzz: deps-auto build-fuzz
@@ -127,9 +133,9 @@ fuzz: deps-auto build-fuzz
 
 # --- bench ---
 BENCH_BIN = $(BENCH_C:bench/%.c=$(B)/bench/%)
-$(B)/bench/%: bench/%.c $(B)/libpwproto.a $(HEADERS_OK)
+$(B)/bench/%: bench/%.c $(B)/libpwtls.a $(B)/libpwproto.a $(HEADERS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwproto.a -o $@ $(PURE_LIBS)
+	$(CC) $(STD) $(CPPFLAGS) -O2 -g $(WARN) $< $(B)/libpwtls.a $(B)/libpwproto.a -o $@ -lssl $(PURE_LIBS)
 bench: deps-auto pushwire $(BENCH_BIN)
 	bench/run
 

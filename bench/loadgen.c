@@ -5,6 +5,8 @@
  *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS]
  *   loadgen fanout --port P [--sse PATH | --poll PATH] --pub PATH [-c N]
  *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M]
+ *   loadgen handshakes --port P [-c N] [-d SECS]            (TLS only)
+ *   any mode: --tls [--sni NAME] speaks TLS (OpenSSL, no verification)
  *
  * echo: N WebSocket connections, each keeping K masked messages of BYTES in
  *   flight (pipelining; a new one is sent for each echo received, all sends
@@ -12,6 +14,9 @@
  * tcp: the same against a raw TCP echo server (no framing): the ceiling.
  * idle: opens N WebSocket connections, prints `open=N` when all are up and
  *   holds them for SECS (the bench script measures the server's RSS).
+ * handshakes: N connections at a time, each a TCP connect, a full TLS
+ *   handshake (no resumption) and a close, again and again; reports
+ *   handshakes/s.
  * fanout: N subscribers (SSE, or long polling with cursors) on one channel
  *   and a publisher POSTing at RATE msgs/s, each message stamped with its
  *   send time and sequence number; every subscriber checks it got every
@@ -37,13 +42,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "proto/ws_frame.h"
 
-enum kind { K_WS, K_TCP, K_SSE, K_POLL, K_PUB };
-enum state { S_CONNECTING, S_HANDSHAKE, S_OPEN, S_DEAD };
+enum kind { K_WS, K_TCP, K_SSE, K_POLL, K_PUB, K_HS };
+enum state { S_CONNECTING, S_TLS, S_HANDSHAKE, S_OPEN, S_DEAD };
 
 struct conn {
     int fd, kind, state;
+    SSL *ssl;              /* --tls */
     uint8_t *r;            /* raw bytes read, not yet consumed */
     size_t rlen, rcap;
     uint8_t *w;            /* bytes to write */
@@ -64,8 +73,8 @@ struct conn {
 };
 
 static struct {
-    const char *mode, *path, *pub, *host;
-    int port, conns, inflight, size, binary, pubconns;
+    const char *mode, *path, *pub, *host, *sni;
+    int port, conns, inflight, size, binary, pubconns, tls;
     double secs, rate;
 } o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
         .size = 32, .secs = 5, .rate = 1000, .pubconns = 32 };
@@ -83,6 +92,8 @@ static uint64_t hist_n, lat_max;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static volatile sig_atomic_t stop;
 static int quickack;
+static SSL_CTX *tls_ctx;
+static uint64_t handshakes;
 
 static uint64_t now_ns(void)
 {
@@ -139,6 +150,7 @@ static void fail_conn(struct conn *c, const char *why)
     if (c->state == S_CONNECTING) nconnecting--;
     if (c->state == S_OPEN) nopen--;
     c->state = S_DEAD;
+    if (c->ssl) { SSL_free(c->ssl); c->ssl = NULL; }
     close(c->fd);
     c->fd = -1;
 }
@@ -154,6 +166,21 @@ static void out(struct conn *c, const void *p, size_t n)
 
 static void flush(struct conn *c)
 {
+    if (c->ssl) {
+        if (c->state == S_TLS) return;
+        while (c->woff < c->wlen && c->state != S_DEAD) {
+            int n = SSL_write(c->ssl, c->w + c->woff, (int)(c->wlen - c->woff));
+            if (n <= 0) {
+                int e = SSL_get_error(c->ssl, n);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) return;
+                fail_conn(c, "TLS write failed");
+                return;
+            }
+            c->woff += (size_t)n;
+        }
+        c->wlen = c->woff = 0;
+        return;
+    }
     while (c->woff < c->wlen && c->state != S_DEAD) {
         ssize_t n = write(c->fd, c->w + c->woff, c->wlen - c->woff);
         if (n < 0) {
@@ -259,13 +286,11 @@ static void send_request(struct conn *c)
     c->state = S_HANDSHAKE;
 }
 
-static void connected(struct conn *c)
+static void start_connect(struct conn *c);
+
+/* after TCP (and TLS, if any) is up */
+static void ready(struct conn *c)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err) { fail_conn(c, err == ECONNREFUSED ? "connection refused" : "connect failed"); return; }
-    nconnecting--;
     if (c->kind == K_TCP) {
         c->state = S_OPEN; nopen++; nready++;
         return;
@@ -273,6 +298,55 @@ static void connected(struct conn *c)
     if (c->kind == K_PUB) { c->state = S_OPEN; nopen++; return; }
     send_request(c);
     c->state = S_HANDSHAKE;
+}
+
+/* --tls: drives the handshake; `handshakes` mode closes and starts over */
+static void tls_step(struct conn *c)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r != 1) {
+        int e = SSL_get_error(c->ssl, r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            static char msg[200];
+            snprintf(msg, sizeof msg, "TLS handshake failed: %s", ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error()) : "closed");
+            fail_conn(c, msg);
+        }
+        return;
+    }
+    if (c->kind == K_HS) {
+        if (measuring) handshakes++;
+        SSL_free(c->ssl); c->ssl = NULL;
+        close(c->fd);
+        c->state = S_DEAD;
+        if (!stop && now_ns() < t_end) start_connect(c);
+        return;
+    }
+    c->state = S_HANDSHAKE;
+    ready(c);
+}
+
+static void connected(struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) { fail_conn(c, err == ECONNREFUSED ? "connection refused" : "connect failed"); return; }
+    nconnecting--;
+    if (o.tls) {
+        c->ssl = SSL_new(tls_ctx);
+        if (!c->ssl) { fprintf(stderr, "loadgen: out of memory\n"); exit(1); }
+        SSL_set_fd(c->ssl, c->fd);
+        SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        if (o.sni) SSL_set_tlsext_host_name(c->ssl, o.sni);
+        static const unsigned char alpn[] = "\x08http/1.1";
+        SSL_set_alpn_protos(c->ssl, alpn, sizeof alpn - 1);
+        SSL_set_connect_state(c->ssl);
+        c->state = S_TLS;
+        tls_step(c);
+        return;
+    }
+    ready(c);
 }
 
 /* --- HTTP response head and body ------------------------------------------ */
@@ -525,8 +599,31 @@ static void on_data(struct conn *c)
     }
 }
 
+static void on_readable_tls(struct conn *c)
+{
+    if (c->state == S_TLS) {
+        tls_step(c);
+        if (c->state == S_TLS || c->state == S_DEAD || !c->ssl) return;
+    }
+    for (;;) {
+        grow(&c->r, &c->rcap, c->rlen + 65536);
+        int n = SSL_read(c->ssl, c->r + c->rlen, (int)(c->rcap - c->rlen));
+        if (n > 0) {
+            c->rlen += (size_t)n;
+            on_data(c);
+            if (c->state == S_DEAD) return;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+        fail_conn(c, e == SSL_ERROR_ZERO_RETURN ? "server closed the connection" : "TLS read failed");
+        return;
+    }
+}
+
 static void on_readable(struct conn *c)
 {
+    if (c->ssl) { on_readable_tls(c); return; }
     for (;;) {
         grow(&c->r, &c->rcap, c->rlen + 65536);
         ssize_t n = read(c->fd, c->r + c->rlen, c->rcap - c->rlen);
@@ -591,9 +688,9 @@ static void loop_once(int timeout_ms)
         if (c->state == S_CONNECTING) {
             if (!(evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
             connected(c);
-            if (c->state == S_DEAD) continue;
+            if (c->state == S_DEAD || c->state == S_TLS) continue;
         }
-        if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+        if ((evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || c->state == S_TLS) on_readable(c);
         if (c->state != S_DEAD) flush(c);
     }
 }
@@ -623,6 +720,7 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--binary")) { o.binary = 1; continue; }
         if (!strcmp(a, "--quickack")) { quickack = 1; continue; }
+        if (!strcmp(a, "--tls")) { o.tls = 1; continue; }
         if (!v) usage();
         i++;
         if (!strcmp(a, "--port")) o.port = atoi(v);
@@ -638,6 +736,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-d")) o.secs = atof(v);
         else if (!strcmp(a, "--rate")) o.rate = atof(v);
         else if (!strcmp(a, "--pubconns")) o.pubconns = atoi(v);
+        else if (!strcmp(a, "--sni")) o.sni = v;
         else usage();
     }
     if (o.port <= 0 || o.conns <= 0 || o.inflight <= 0 || o.size < 0 || o.secs <= 0) usage();
@@ -651,6 +750,13 @@ int main(int argc, char **argv)
     dst.sin_family = AF_INET;
     dst.sin_port = htons((uint16_t)o.port);
     if (inet_pton(AF_INET, o.host, &dst.sin_addr) != 1) { fprintf(stderr, "loadgen: host must be an IPv4 literal\n"); return 2; }
+    if (o.tls) {
+        tls_ctx = SSL_CTX_new(TLS_client_method());
+        if (!tls_ctx) return 1;
+        SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF); /* every handshake is a full one */
+    }
     ep = epoll_create1(EPOLL_CLOEXEC);
     cs = calloc((size_t)o.conns, sizeof *cs);
     payload = malloc((size_t)o.size + 1);
@@ -678,6 +784,18 @@ int main(int argc, char **argv)
         printf("mode=%s conns=%d inflight=%d size=%d secs=%.2f msgs=%" PRIu64 " rate=%.0f p50_us=%.0f p99_us=%.0f max_us=%" PRIu64 " failed=%d\n",
                o.mode, o.conns, o.inflight, o.size, el, msgs, (double)msgs / el,
                percentile(0.50), percentile(0.99), lat_max, nfailed);
+        return 0;
+    }
+    if (!strcmp(o.mode, "handshakes")) {
+        if (!o.tls) usage();
+        t_start = now_ns();
+        t_end = t_start + (uint64_t)(o.secs * 1e9);
+        measuring = 1;
+        for (int i = 0; i < o.conns; i++) { cs[i].kind = K_HS; start_connect(&cs[i]); }
+        while (now_ns() < t_end && !stop) loop_once(10);
+        double el = (double)(now_ns() - t_start) / 1e9;
+        printf("mode=handshakes conns=%d secs=%.2f handshakes=%" PRIu64 " rate=%.0f failed=%d%s%s\n", o.conns, el,
+               handshakes, (double)handshakes / el, nfailed, first_err ? " first_error=" : "", first_err ? first_err : "");
         return 0;
     }
     if (!strcmp(o.mode, "idle")) {

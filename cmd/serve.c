@@ -21,7 +21,10 @@
 #define SERVE_OPTS(X)                                                                         \
     PW_COMMON_OPTS(X)                                                                         \
     X(LISTEN, 'l', "listen", PW_STR("ADDR:PORT", "127.0.0.1:8080", NULL),                    \
-      "listen here, repeatable; [::1]:8080 for IPv6, port 0 picks one")                     \
+      "listen here, repeatable; [::1]:8080 for IPv6, tls://ADDR:PORT for TLS, port 0 picks one") \
+    X(TLS_CERT, 0, "tls-cert", PW_FILE,                                                       \
+      "certificate chain (PEM) for tls:// listeners; repeatable, chosen by SNI, first is default") \
+    X(TLS_KEY, 0, "tls-key", PW_FILE, "private key (PEM) of the --tls-cert of the same rank")  \
     X(CHANNEL, 'c', "channel", PW_STR("NAME", "default", NULL), "channel for stdin lines")    \
     X(STDIN, 0, "stdin", PW_FLAG, "publish stdin lines even when stdin is a terminal")        \
     X(ECHO, 0, "echo", PW_FLAG, "WebSocket: echo each message to its sender only")            \
@@ -46,7 +49,7 @@
     X(SEND_BUFFER, 0, "send-buffer", PW_BYTES("1M", "1K", "4G"),                             \
       "output queued per connection before a subscriber is dropped")                         \
     X(HANDSHAKE_TIMEOUT, 0, "handshake-timeout", PW_SECS("10", "1ms", "365d"),               \
-      "a request head must arrive within SECS")                                              \
+      "the TLS handshake and a request head must arrive within SECS")                        \
     X(IDLE_TIMEOUT, 0, "idle-timeout", PW_SECS("0", "0", "365d"),                            \
       "close WebSocket/SSE connections idle this long; 0 never")                             \
     X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
@@ -171,6 +174,31 @@ static void serve_raise_nofile(void)
 }
 
 #define MAX_LISTEN 16
+#define MAX_TLS 16
+
+/* --tls-cert and --tls-key come in pairs, and TLS needs a tls:// listener
+ * (and the other way round): 0, or a usage error said. */
+static int serve_tls_check(const char *const *listen, size_t nlisten, size_t ncert, size_t nkey)
+{
+    size_t ntls = 0;
+    const char *a;
+    for (size_t i = 0; i < nlisten; i++)
+        ntls += (size_t)pw_net_listen_tls(listen[i], &a);
+    if (ncert != nkey) {
+        pw_err("serve", "--tls-cert and --tls-key come in pairs (%zu certificate%s, %zu key%s)", ncert,
+               ncert == 1 ? "" : "s", nkey, nkey == 1 ? "" : "s");
+        return PW_EXIT_USAGE;
+    }
+    if (ntls && !ncert) {
+        pw_err("serve", "a tls:// listener needs --tls-cert FILE --tls-key FILE");
+        return PW_EXIT_USAGE;
+    }
+    if (ncert && !ntls) {
+        pw_err("serve", "--tls-cert is only used by a TLS listener: add --listen tls://ADDR:PORT");
+        return PW_EXIT_USAGE;
+    }
+    return 0;
+}
 
 static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path);
 
@@ -181,13 +209,15 @@ static int serve_main(int argc, char **argv)
     struct serve_log lg = {0};
     const char *listen[MAX_LISTEN];
     size_t nlisten = 0;
+    struct pw_tls_pair tls[MAX_TLS] = {{0}};
+    size_t ncert = 0, nkey = 0;
     int force_stdin = 0;
     const char *record_path = NULL;
     struct pw_argv cmd = {0};
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
-        const char *a = st.arg;
+        const char *a = st.arg, *addr;
         struct sockaddr_storage ss;
         switch (c) {
         case PW_OPT_ERR: rc = PW_EXIT_USAGE; break;
@@ -195,12 +225,21 @@ static int serve_main(int argc, char **argv)
         case OPT_VERBOSE: o.verbose = 1; break;
         case OPT_QUIET: lg.quiet = 1; break;
         case OPT_LISTEN:
-            if (pw_net_parse_listen(a, &ss))
-                rc = pw_badarg(&st, "not an address", "HOST:PORT or [IPv6]:PORT");
+            if (pw_net_listen_tls(a, &addr), pw_net_parse_listen(addr, &ss))
+                rc = pw_badarg(&st, "not an address", "HOST:PORT, [IPv6]:PORT or tls://HOST:PORT");
             else if (nlisten == MAX_LISTEN)
                 rc = pw_badarg(&st, "one too many", "at most %d of them", MAX_LISTEN);
             else
                 listen[nlisten++] = a;
+            break;
+        case OPT_TLS_CERT:
+        case OPT_TLS_KEY:
+            if ((c == OPT_TLS_CERT ? ncert : nkey) == MAX_TLS)
+                rc = pw_badarg(&st, "one too many", "at most %d of them", MAX_TLS);
+            else if (c == OPT_TLS_CERT)
+                tls[ncert++].cert = a;
+            else
+                tls[nkey++].key = a;
             break;
         case OPT_CHANNEL:
             if (!pw_channel_valid(a, strlen(a)))
@@ -240,7 +279,11 @@ static int serve_main(int argc, char **argv)
         pw_err("serve", "unexpected argument '%s'; see 'pushwire serve --help'", argv[ind]);
         rc = PW_EXIT_USAGE;
     }
+    if (rc == 0)
+        rc = serve_tls_check(listen, nlisten, ncert, nkey);
     if (rc == 0) {
+        o.tls = tls;
+        o.ntls = ncert;
         o.listen = listen;
         o.nlisten = nlisten;
         o.read_stdin = force_stdin || !isatty(0);
@@ -299,7 +342,7 @@ static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const c
         fclose(lg.f);
     if (r < 0) {
         pw_err("serve", "%s", err[0] ? err : pw_strerror(r));
-        return r == PW_ENET_ADDR ? PW_EXIT_USAGE : PW_EXIT_FAIL;
+        return r == PW_ENET_ADDR ? PW_EXIT_USAGE : PW_EXIT_FAIL; /* PW_ENET_TLS: exit 1 */
     }
     return PW_EXIT_OK;
 }
@@ -311,7 +354,8 @@ const struct pw_applet pw_applet_serve = {
     "Serves channels over WebSocket (/ws/CHANNEL), Server-Sent Events (/sse/CHANNEL)\n"
     "and long polling (/poll/CHANNEL); POST /pub/CHANNEL publishes, and so do\n"
     "stdin lines and WebSocket clients.  Each channel keeps its last messages so\n"
-    "clients can resume.  Also /healthz, /metrics and a demo page at /.",
+    "clients can resume.  Also /healthz, /metrics and a demo page at /.\n"
+    "A listener given as tls://ADDR:PORT speaks HTTPS and WSS (--tls-cert).",
     serve_opts,
     serve_main,
 };

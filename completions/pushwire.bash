@@ -199,6 +199,12 @@ _pushwire()
         --listen|-l)
             COMPREPLY=()
             return ;;
+        --tls-cert )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --tls-key )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
         --channel|-c)
             COMPREPLY=()
             return ;;
@@ -257,7 +263,7 @@ _pushwire()
             COMPREPLY=()
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --exec --max-procs --exec-grace" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --exec --max-procs --exec-grace" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

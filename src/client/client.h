@@ -17,6 +17,7 @@
 #include "proto/buf.h"
 #include "proto/pw_errio.h"
 #include "proto/url.h"
+#include "tls/tls.h"
 
 
 /* ---- the stream ------------------------------------------------------- */
@@ -84,7 +85,8 @@ struct pw_stream {
     struct pw_buf phase;     /* proxy reply being read */
     struct pw_buf plain;     /* TLS: plaintext waiting to be encrypted */
     int proxy_step;
-    void *ssl_ctx, *ssl, *rbio, *wbio;
+    SSL_CTX *ssl_ctx;
+    struct pw_tls tls;       /* tls.ssl NULL: plain */
     int cert_asked;          /* the TLS server asked for a client certificate */
     uint64_t plain_in;       /* plaintext bytes handed to on_data */
     uint8_t rbuf[65536];

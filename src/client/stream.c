@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -24,6 +23,7 @@
 static void pw__st_fail(struct pw_stream *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void pw__st_flush(struct pw_stream *s);
+static void pw__st_prepare_cb(uv_prepare_t *h);
 
 static void pw__st_fail(struct pw_stream *s, int err, const char *fmt, ...)
 {
@@ -112,7 +112,14 @@ static void pw__st_flush(struct pw_stream *s)
     }
 }
 
-static int pw__tls_drain(struct pw_stream *s);
+/* TLS output went straight into s->out: make sure it is flushed */
+static void pw__st_kick(struct pw_stream *s)
+{
+    if (s->out.len && !s->flushing && s->flush_init && !s->closing) {
+        s->flushing = 1;
+        uv_prepare_start(&s->flush, pw__st_prepare_cb);
+    }
+}
 
 static void pw__st_prepare_cb(uv_prepare_t *h)
 {
@@ -127,24 +134,14 @@ static void pw__st_prepare_cb(uv_prepare_t *h)
         pw__st_fail(s, e, "%s", d);
         return;
     }
-    if (s->ssl && s->plain.len && !s->ended) {
+    if (s->tls.ssl && s->plain.len && !s->ended) {
         /* one TLS record per batch, not per frame */
-        const uint8_t *q = s->plain.p;
-        size_t n = s->plain.len;
-        while (n) {
-            int chunk = n > (1u << 20) ? (1 << 20) : (int)n;
-            int w = SSL_write(s->ssl, q, chunk);
-            if (w <= 0) {
-                pw__st_fail(s, PW_ECL_TLS, "TLS write failed");
-                return;
-            }
-            q += w;
-            n -= (size_t)w;
+        if (pw_tls_write(&s->tls, s->plain.p, s->plain.len)) {
+            char why[200];
+            pw__st_fail(s, PW_ECL_TLS, "TLS write failed: %s", pw_tls_why(why, sizeof why));
+            return;
         }
         s->plain.len = 0;
-        pw__tls_drain(s);
-        s->flushing = 0;
-        uv_prepare_stop(h);
     }
     pw__st_flush(s);
 }
@@ -162,33 +159,13 @@ static int pw__st_queue(struct pw_stream *s, const void *p, size_t n)
     return 0;
 }
 
-static int pw__tls_drain(struct pw_stream *s)
-{
-    for (;;) {
-        int pending = BIO_ctrl_pending(s->wbio);
-        if (pending <= 0)
-            return 0;
-        int rc = pw_buf_reserve(&s->out, (size_t)pending);
-        if (rc)
-            return rc;
-        int n = BIO_read(s->wbio, s->out.p + s->out.len, pending);
-        if (n <= 0)
-            return 0;
-        s->out.len += (size_t)n;
-        if (!s->flushing && s->flush_init && !s->closing) {
-            s->flushing = 1;
-            uv_prepare_start(&s->flush, pw__st_prepare_cb);
-        }
-    }
-}
-
 int pw_stream_write(struct pw_stream *s, const void *p, size_t n)
 {
     if (s->state != PW_ST_OPEN || s->ended)
         return PW_ESTATE;
     if (s->out.len + s->plain.len + n > PW_STREAM_MAX_OUT)
         return PW_ETOOBIG;
-    if (!s->ssl)
+    if (!s->tls.ssl)
         return pw__st_queue(s, p, n);
     int rc = pw_buf_append(&s->plain, p, n);
     if (rc)
@@ -207,17 +184,6 @@ size_t pw_stream_pending(const struct pw_stream *s)
 
 /* ---- TLS ---------------------------------------------------------------- */
 
-static void pw__tls_errstr(char *out, size_t n)
-{
-    unsigned long e = ERR_get_error();
-    if (!e) {
-        snprintf(out, n, "handshake failed");
-        return;
-    }
-    ERR_error_string_n(e, out, n);
-    ERR_clear_error();
-}
-
 static void pw__st_opened(struct pw_stream *s)
 {
     s->state = PW_ST_OPEN;
@@ -226,25 +192,23 @@ static void pw__st_opened(struct pw_stream *s)
 
 static void pw__tls_step(struct pw_stream *s)
 {
-    ERR_clear_error();
-    int rc = SSL_do_handshake(s->ssl);
-    pw__tls_drain(s);
+    int rc = pw_tls_handshake(&s->tls);
+    pw__st_kick(s);
     if (rc == 1) {
         pw__st_opened(s);
         return;
     }
-    int e = SSL_get_error(s->ssl, rc);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+    if (rc == 0)
         return;
-    long v = SSL_get_verify_result(s->ssl);
+    long v = SSL_get_verify_result(s->tls.ssl);
     if (v != X509_V_OK) {
         pw__st_fail(s, PW_ECL_TLS_VERIFY, "certificate verification failed for '%s': %s",
                     s->url.host, X509_verify_cert_error_string(v));
         return;
     }
     char buf[256];
-    pw__tls_errstr(buf, sizeof buf);
-    pw__st_fail(s, PW_ECL_TLS, "TLS handshake with '%s' failed: %s", s->url.host, buf);
+    pw__st_fail(s, PW_ECL_TLS, "TLS handshake with '%s' failed: %s", s->url.host,
+                pw_tls_why(buf, sizeof buf));
 }
 
 /* an encrypted key would make OpenSSL ask on the terminal: refuse instead */
@@ -289,52 +253,54 @@ static int pw__tls_client_cert(struct pw_stream *s, SSL_CTX *ctx)
         }
     }
     char buf[256];
-    pw__tls_errstr(buf, sizeof buf);
     snprintf(s->detail, sizeof s->detail, "cannot use the client %s '%s': %s", what,
-             strcmp(what, "certificate") == 0 ? s->o.cert : key, buf);
+             strcmp(what, "certificate") == 0 ? s->o.cert : key, pw_tls_why(buf, sizeof buf));
     return PW_ECL_CLIENT_CERT;
 }
 
-static int pw__tls_start(struct pw_stream *s)
+/* Whom we trust: --insecure nobody checked, --cacert, or the system store. */
+static int pw__tls_verify(struct pw_stream *s, SSL_CTX *ctx)
+{
+    if (s->o.insecure) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        return 0;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (!s->o.cacert) {
+        SSL_CTX_set_default_verify_paths(ctx);
+        return 0;
+    }
+    if (SSL_CTX_load_verify_locations(ctx, s->o.cacert, NULL) != 1) {
+        char buf[256];
+        snprintf(s->detail, sizeof s->detail, "cannot load CA file '%s': %s", s->o.cacert,
+                 pw_tls_why(buf, sizeof buf));
+        return PW_ECL_TLS;
+    }
+    return 0;
+}
+
+/* The client's context: verification and our certificate as asked; the
+ * rest is pw_tls_ctx_harden. */
+static int pw__tls_ctx(struct pw_stream *s)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
         return PW_ENOMEM;
     s->ssl_ctx = ctx;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    if (s->o.insecure) {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    } else {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        if (s->o.cacert) {
-            if (SSL_CTX_load_verify_locations(ctx, s->o.cacert, NULL) != 1) {
-                char buf[256];
-                pw__tls_errstr(buf, sizeof buf);
-                snprintf(s->detail, sizeof s->detail, "cannot load CA file '%s': %s",
-                         s->o.cacert, buf);
-                return PW_ECL_TLS;
-            }
-        } else {
-            SSL_CTX_set_default_verify_paths(ctx);
-        }
-    }
-    int rc = pw__tls_client_cert(s, ctx);
+    pw_tls_ctx_harden(ctx);
+    int rc = pw__tls_verify(s, ctx);
+    return rc ? rc : pw__tls_client_cert(s, ctx);
+}
+
+static int pw__tls_start(struct pw_stream *s)
+{
+    int rc = pw__tls_ctx(s);
     if (rc)
         return rc;
-    SSL *ssl = SSL_new(ctx);
-    if (!ssl)
+    if (pw_tls_init(&s->tls, s->ssl_ctx, 0, &s->out))
         return PW_ENOMEM;
-    s->ssl = ssl;
-    SSL_set_app_data(ssl, s);
-    BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
-    if (!r || !w) {
-        BIO_free(r);
-        BIO_free(w);
-        return PW_ENOMEM;
-    }
-    SSL_set_bio(ssl, r, w);
-    s->rbio = r;
-    s->wbio = w;
+    SSL *ssl = s->tls.ssl;
+    SSL_set_app_data(ssl, s); /* for pw__tls_cert_asked */
     unsigned char ip[16];
     int is_ip = inet_pton(AF_INET, s->url.host, ip) == 1 || inet_pton(AF_INET6, s->url.host, ip) == 1;
     if (!is_ip)
@@ -355,7 +321,6 @@ static int pw__tls_start(struct pw_stream *s)
             SSL_set_alpn_protos(ssl, a, (unsigned)l + 1);
         }
     }
-    SSL_set_connect_state(ssl);
     s->state = PW_ST_TLS;
     pw__tls_step(s);
     return 0;
@@ -363,25 +328,19 @@ static int pw__tls_start(struct pw_stream *s)
 
 static void pw__st_plain(struct pw_stream *s, uint8_t *p, size_t n);
 
+/* Ciphertext from the server: lent to the pump (it is used up before this
+ * returns), plaintext to on_data. */
 static void pw__tls_read(struct pw_stream *s, const uint8_t *p, size_t n)
 {
-    while (n) {
-        int w = BIO_write(s->rbio, p, (int)n);
-        if (w <= 0) {
-            pw__st_fail(s, PW_ECL_TLS, "TLS buffer write failed");
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    pw_tls_input(&s->tls, p, n);
     if (s->state == PW_ST_TLS) {
         pw__tls_step(s);
         if (s->state != PW_ST_OPEN || s->ended)
             return;
     }
     for (;;) {
-        ERR_clear_error();
-        int r = SSL_read(s->ssl, s->tbuf, sizeof s->tbuf);
+        ssize_t r = pw_tls_read(&s->tls, s->tbuf, sizeof s->tbuf);
+        pw__st_kick(s);
         if (r > 0) {
             s->plain_in += (uint64_t)r;
             s->cb.on_data(s, s->tbuf, (size_t)r);
@@ -389,17 +348,14 @@ static void pw__tls_read(struct pw_stream *s, const uint8_t *p, size_t n)
                 return;
             continue;
         }
-        int e = SSL_get_error(s->ssl, r);
-        pw__tls_drain(s);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        if (r == 0)
             return;
-        if (e == SSL_ERROR_ZERO_RETURN) {
+        if (r == PW_TLS_EOF) {
             pw__st_fail(s, 0, "TLS close_notify");
             return;
         }
         char buf[256];
-        pw__tls_errstr(buf, sizeof buf);
-        pw__st_fail(s, PW_ECL_TLS, "TLS error: %s", buf);
+        pw__st_fail(s, PW_ECL_TLS, "TLS error: %s", pw_tls_why(buf, sizeof buf));
         return;
     }
 }
@@ -596,7 +552,7 @@ static void pw__st_plain(struct pw_stream *s, uint8_t *p, size_t n)
 {
     if (s->state == PW_ST_PROXY)
         pw__proxy_read(s, p, n);
-    else if (s->ssl)
+    else if (s->tls.ssl)
         pw__tls_read(s, p, n);
     else
         s->cb.on_data(s, p, n);
@@ -872,10 +828,7 @@ void pw_stream_close(struct pw_stream *s)
         uv_freeaddrinfo(s->ai);
         s->ai = s->ai_cur = NULL;
     }
-    if (s->ssl) {
-        SSL_free(s->ssl); /* frees the BIOs too */
-        s->ssl = s->rbio = s->wbio = NULL;
-    }
+    pw_tls_free(&s->tls); /* no more TLS bytes: the SSL goes now */
     if (s->ssl_ctx) {
         SSL_CTX_free(s->ssl_ctx);
         s->ssl_ctx = NULL;

@@ -58,6 +58,14 @@ int pw_net_parse_listen(const char *s, struct sockaddr_storage *out)
     return 0;
 }
 
+int pw_net_listen_tls(const char *s, const char **addr)
+{
+    static const char pre[] = "tls://";
+    int tls = strncmp(s, pre, sizeof pre - 1) == 0;
+    *addr = tls ? s + sizeof pre - 1 : s;
+    return tls;
+}
+
 int pw_net_format_addr(const struct sockaddr *sa, char *out, size_t outsz)
 {
     char host[INET6_ADDRSTRLEN];

@@ -16,6 +16,9 @@
  * resolution beyond "localhost" (a listen address is a literal).
  * 0 or PW_ENET_ADDR. */
 int pw_net_parse_listen(const char *s, struct sockaddr_storage *out);
+/* 1 if listen address s asks for TLS ("tls://HOST:PORT"), 0 if not; *addr
+ * is s past the scheme either way. */
+int pw_net_listen_tls(const char *s, const char **addr);
 /* "127.0.0.1:8080" / "[::1]:8080" into out (NUL-terminated); 0 or PW_EINVAL. */
 int pw_net_format_addr(const struct sockaddr *sa, char *out, size_t outsz);
 

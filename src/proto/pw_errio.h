@@ -18,7 +18,8 @@
     X(NET_ID, -605, "docs/PROTOCOL.md#ids-and-resume", "malformed message id") \
     X(NET_SLOW, -606, NULL, "subscriber cannot keep up (send buffer full)")   \
     X(NET_CLOSED, -607, NULL, "connection closed")                           \
-    X(NET_BACKEND, -608, NULL, "the message backend is unavailable")
+    X(NET_BACKEND, -608, NULL, "the message backend is unavailable")         \
+    X(NET_TLS, -620, NULL, "cannot load the TLS certificate or key")
 
 enum { PW_NET_ERRORS(PW_ERR_ENUM) };
 

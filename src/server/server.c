@@ -174,7 +174,7 @@ int srv_over_limit(struct srv_conn *c, size_t more)
 }
 
 /* drop n written bytes from the front of the queue */
-static void srv__consume(struct srv_conn *c, size_t n)
+void srv__consume(struct srv_conn *c, size_t n)
 {
     uint16_t i = 0;
     c->qbytes -= n;
@@ -210,8 +210,6 @@ static void srv__drop_queue(struct srv_conn *c)
     }
     c->nseg = c->busy;
 }
-
-static void srv__flush(struct srv_conn *c);
 
 static void srv__write_cb(uv_write_t *req, int status)
 {
@@ -289,11 +287,14 @@ static void srv__write(struct srv_conn *c)
     }
 }
 
-static void srv__flush(struct srv_conn *c)
+void srv__flush(struct srv_conn *c)
 {
     if (c->closing || c->writing)
         return;
-    if (c->nseg) {
+    if (c->layer) {
+        if (c->layer->write(c))
+            return;
+    } else if (c->nseg) {
         srv__write(c);
         if (c->closing || c->writing)
             return;
@@ -309,6 +310,11 @@ static void srv__flush(struct srv_conn *c)
     }
     if (c->close_after && !c->shut) {
         c->shut = 1;
+        if (c->layer) {
+            c->layer->end(c); /* TLS close_notify: queued before the FIN */
+            if (c->closing)
+                return;
+        }
         uv_shutdown_t *req = malloc(sizeof *req);
         if (!req || uv_shutdown(req, (uv_stream_t *)&c->tcp, srv__shutdown_cb) < 0) {
             free(req);
@@ -372,6 +378,8 @@ static void srv__on_close(uv_handle_t *h)
 {
     struct srv_conn *c = h->data;
     struct srv *s = c->srv;
+    if (c->layer)
+        c->layer->free(c);
     for (uint16_t i = 0; i < c->nseg; i++)
         srv__seg_release(s, &c->seg[i]);
     free(c->seg);
@@ -588,11 +596,11 @@ static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
         srv_close(c, "out of memory");
 }
 
-/* The one place bytes from the peer come in (a TLS layer goes before it:
- * the socket's bytes through SSL_read on a memory BIO, the plaintext here).
+/* The one place bytes from the peer come in (a byte layer goes before it:
+ * TLS decrypts the socket's bytes and calls this with the plaintext).
  * Feeds input in order: first what c->in holds (an incomplete head, or what
  * came behind a parked poll), then p[0..n). */
-static void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
+void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
 {
     while (!c->closing) {
         if (c->in.len) {
@@ -670,7 +678,10 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (c->shut) /* answered; only waiting for FIN */
         return;
     c->feeding = 1;
-    srv__feed(c, s->rbuf, (size_t)nread);
+    if (c->layer) /* TLS: decrypts, then srv__feed with the plaintext */
+        c->layer->input(c, s->rbuf, (size_t)nread);
+    else
+        srv__feed(c, s->rbuf, (size_t)nread);
     c->feeding = 0;
 }
 
@@ -708,6 +719,12 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
     srv_log(s, c, "open", 0, 0, NULL);
     if (s->stopping) {
         srv_close(c, "shutting down");
+        return;
+    }
+    c->layer = l->layer;
+    if (c->layer && c->layer->open(c)) {
+        c->layer = NULL;
+        srv_close(c, "out of memory");
         return;
     }
     srv_read_pause(c, 0);
@@ -852,6 +869,8 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
         if (s->o->on_hup)
             s->o->on_hup(s->o->ud);
         srv_log(s, NULL, "reopen", 0, 0, "SIGHUP: log reopened");
+        if (s->tls)
+            srv_tls_reload(s);
         return;
     }
     srv__stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -868,14 +887,20 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
         const char *a = s->o->listen[i];
         struct sockaddr_storage ss;
         struct srv_listener *l = &s->ls[i];
+        int tls = pw_net_listen_tls(a, &a);
         if (pw_net_parse_listen(a, &ss)) {
             snprintf(err, errsz, "bad listen address '%s': want HOST:PORT or [IPv6]:PORT", a);
+            return PW_ENET_ADDR;
+        }
+        if (tls && !s->tls) {
+            snprintf(err, errsz, "listen address 'tls://%s' needs --tls-cert and --tls-key", a);
             return PW_ENET_ADDR;
         }
         uv_tcp_init(s->loop, &l->tcp);
         s->nls++;
         l->srv = s;
         l->ops = &srv_http_ops;
+        l->layer = tls ? &srv_tls_layer : NULL;
         l->tcp.data = l;
         int r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
                             ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
@@ -889,7 +914,7 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
         int len = sizeof ss;
         uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
         pw_net_format_addr((struct sockaddr *)&ss, name, sizeof name);
-        srv_log(s, NULL, "listen", 0, 0, "%s", name);
+        srv_log(s, NULL, "listen", 0, 0, "%s%s", tls ? "tls://" : "", name);
     }
     return 0;
 }
@@ -918,7 +943,9 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
         return PW_ENOMEM;
     }
     s.loop = &loop;
-    int rc = srv__listen(&s, err, errsz);
+    int rc = o->ntls ? srv_tls_setup(&s, err, errsz) : 0;
+    if (rc == 0)
+        rc = srv__listen(&s, err, errsz);
     if (rc == 0) {
         uv_check_init(&loop, &s.check);
         s.check.data = &s;
@@ -958,6 +985,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     }
     if (!o->pubsub)
         s.ps->ops->destroy(s.ps);
+    srv_tls_cleanup(&s);
     free(s.ls);
     free(s.rbuf);
     return rc;

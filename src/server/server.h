@@ -18,9 +18,9 @@ struct pw_pubsub;
 /* One connection event, for the log callback.  Strings may be NULL; they
  * live only during the call. */
 struct pw_log {
-    const char *event;      /* "listen", "open", "request", "upgrade", "close",
+    const char *event;      /* "listen", "open", "tls", "request", "upgrade", "close",
                                "reject", "slow", "timeout", "wire", "stdin",
-                               "shutdown", "error" */
+                               "shutdown", "reopen", "reload", "error" */
     uint64_t conn;          /* connection number, 0 if none */
     const char *peer;       /* "127.0.0.1:5555" */
     const char *transport;  /* "http", "ws", "sse", "poll" */
@@ -30,9 +30,18 @@ struct pw_log {
     const char *detail;     /* free text: reason, rule broken, wire line */
 };
 
+/* A certificate chain and its key, PEM files (--tls-cert, --tls-key). */
+struct pw_tls_pair {
+    const char *cert, *key;
+};
+
 struct pw_server_opts {
-    const char *const *listen;   /* "HOST:PORT" / "[V6]:PORT"; port 0 = any */
+    const char *const *listen;   /* "HOST:PORT" / "[V6]:PORT", "tls://" before
+                                    either for TLS; port 0 = any */
     size_t nlisten;
+    const struct pw_tls_pair *tls; /* for tls:// listeners: [0] the default, the
+                                      others chosen by SNI; reread on SIGHUP */
+    size_t ntls;
     size_t backlog;              /* messages kept per channel (>= 1) */
     double heartbeat;            /* SSE comment every N s while idle; 0 = off */
     double poll_timeout;         /* upper bound for ?timeout= (s) */

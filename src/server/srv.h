@@ -15,7 +15,8 @@
  *
  * Bytes: everything from the peer enters through one function (srv__feed in
  * server.c) and everything to the peer leaves through one (srv__write in
- * server.c): the two points a TLS layer wraps.
+ * server.c).  A byte layer (struct srv_layer: TLS, srv_tls.c) sits between
+ * the socket and those two when the connection's listener has one.
  *
  * Output: everything produced for a connection during one loop turn is
  * queued and written by one writev in the check phase ("corking").  The
@@ -75,6 +76,7 @@ enum { ENC_WS = 0, ENC_WS_ENV = 1, ENC_SSE = 2, ENC_POLL = 3 };
 enum srv_slot { SRV_SLOT_HTTP = 0, SRV_SLOT_WS, SRV_SLOT_SSE, SRV_SLOT_POLL, SRV_NSLOTS };
 
 struct srv_conn;
+struct srv_tls_shared;
 
 /* A connection's transport: everything server.c does that depends on what
  * the connection is goes through its table.  One const table per transport
@@ -110,6 +112,25 @@ struct srv_ops {
     /* The queue fell below SRV_RESUME_AT after a write: a producer that
      * stopped for it (--exec's program) may go on.  May be NULL. */
     void (*drained)(struct srv_conn *c);
+};
+
+/* A byte layer between the socket and the transport (srv_tls.c: TLS); a
+ * plain connection has none (c->layer NULL).  server.c hands it the
+ * socket's bytes instead of calling srv__feed (it calls srv__feed with what
+ * it decodes), lets it send the queue instead of srv__write, lets it end
+ * the stream before the FIN, and frees it once the handle is closed. */
+struct srv_layer {
+    const char *name;
+    /* accepted on a listener with this layer: c->lst set up; 0, or a
+     * negative PW_E* (the connection is then closed) */
+    int (*open)(struct srv_conn *c);
+    void (*input)(struct srv_conn *c, uint8_t *p, size_t n);
+    /* called by srv__flush (not closing, no write in flight): sends what is
+     * queued; 1 while output is still pending (a write in flight, or the
+     * layer is not ready to send), 0 once everything is handed to the socket */
+    int (*write)(struct srv_conn *c);
+    void (*end)(struct srv_conn *c);    /* the answer is complete, before the FIN */
+    void (*free)(struct srv_conn *c);   /* the handle is closed: release c->lst */
 };
 
 struct srv_seg {
@@ -167,6 +188,8 @@ struct srv_conn {
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
+    const struct srv_layer *layer;/* under the transport (TLS); NULL: plain */
+    void *lst;                    /* the layer's state */
     /* Idle connections are most of them: what one transport needs shares
      * the space with the other's (a connection is HTTP until it upgrades). */
     union {
@@ -179,6 +202,7 @@ struct srv_listener {
     uv_tcp_t tcp;
     struct srv *srv;
     const struct srv_ops *ops;    /* what an accepted connection starts as */
+    const struct srv_layer *layer;/* its byte layer (tls://), or NULL */
 };
 
 struct srv_attach;
@@ -209,6 +233,7 @@ struct srv {
     size_t npool;
     struct pw_buf scratch;        /* per-message work space (compression) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
+    struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
     /* metrics */
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;
@@ -278,6 +303,26 @@ void srv_input_pending(struct srv_conn *c);
  * a PW_E* code (no ack then). */
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
                 const void *data, size_t len, int binary, pw_ack_fn ack, void *ud);
+
+/* The byte seam, for a layer (server.c): bytes from the peer, in order, to
+ * the transport; queued output written (or handed to the layer) now; n
+ * bytes of the queue written, dropped from its front. */
+void srv__feed(struct srv_conn *c, uint8_t *p, size_t n);
+void srv__flush(struct srv_conn *c);
+void srv__consume(struct srv_conn *c, size_t n);
+
+/* srv_tls.c: TLS listeners (tls://) */
+extern const struct srv_layer srv_tls_layer;
+/* Loads o->tls's certificates (one context per pair, chosen by SNI): 0, or a
+ * negative PW_E* code with a message in err. */
+int srv_tls_setup(struct srv *s, char *err, size_t errsz);
+/* SIGHUP: new handshakes use the certificates as they are on disk now;
+ * open connections keep theirs.  A pair that does not load keeps the old
+ * set and is logged. */
+void srv_tls_reload(struct srv *s);
+void srv_tls_cleanup(struct srv *s);
+/* The TLS counters for /metrics (only when s->tls). */
+void srv_tls_metrics(const struct srv *s, struct pw_buf *b);
 
 /* What a WebSocket (/ws/CHANNEL) and an event stream (/sse/CHANNEL)
  * connect to, picked once at start: the pub/sub (srv_attach_pubsub) or a

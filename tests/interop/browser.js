@@ -7,6 +7,8 @@
 //             websocket | eventsource-drop | eventsource-restart | longpoll
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
+//   env TLS_PORT, TLS_SPKI: page-tls opens the page from this tls:// listener of
+//     the same serve, the certificate accepted by its SPKI hash (base64 SHA-256)
 //   env PW: the pushwire binary, for eventsource-restart (it runs its own serve)
 //
 // One browser runs the scenarios in turn; each prints `ok NAME: what was
@@ -27,6 +29,7 @@ const HTTP = `http://127.0.0.1:${PORT}`;
 const uniq = `${process.pid}-${Date.now() % 100000}`;
 const PAGE_CHANNEL = process.env.PAGE_CHANNEL || '';
 const GAP_PORT = Number(process.env.GAP_PORT || 0);
+const TLS_PORT = Number(process.env.TLS_PORT || 0);
 
 function fail(msg) { const e = new Error(msg); e.check = true; throw e; }
 function check(cond, msg) { if (!cond) fail(msg); }
@@ -68,7 +71,8 @@ async function launch() {
     timeout: 60000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
            '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run'],
+           '--disable-sync', '--no-first-run',
+           ...(process.env.TLS_SPKI ? [`--ignore-certificate-errors-spki-list=${process.env.TLS_SPKI}`] : [])],
   });
   return { ctx, dir };
 }
@@ -83,7 +87,7 @@ const PANELS = ['ws', 'sse', 'poll'];
 // other hosts, every request and WebSocket URL (path + query)
 async function openPage(ctx, url, port = PORT) {
   const p = await ctx.newPage();
-  const seen = { errors: [], foreign: [], urls: [] };
+  const seen = { errors: [], foreign: [], urls: [], sockets: [] };
   p.on('pageerror', (e) => seen.errors.push(String(e)));
   // a 404 for /favicon.ico is the browser asking, not the page failing
   p.on('response', (r) => { if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') seen.errors.push(`${r.status()} for ${r.url()}`); });
@@ -92,7 +96,7 @@ async function openPage(ctx, url, port = PORT) {
     if (u.protocol !== 'data:' && u.host !== `127.0.0.1:${port}`) seen.foreign.push(r.url());
     seen.urls.push(u.pathname + u.search);
   });
-  p.on('websocket', (w) => { const u = new URL(w.url()); seen.urls.push(u.pathname + u.search); });
+  p.on('websocket', (w) => { const u = new URL(w.url()); seen.urls.push(u.pathname + u.search); seen.sockets.push(w.url()); });
   const res = await p.goto(url, { timeout: WAIT_MS });
   check(res.status() === 200, `GET ${url} answered ${res.status()}`);
   check(/text\/html/.test(res.headers()['content-type'] || ''), `GET / is ${res.headers()['content-type']}, not text/html`);
@@ -456,6 +460,29 @@ async function longpoll(ctx) {
   console.log(`ok longpoll: 60 messages in 6 bursts over ${r.requests} fetch requests, in order, none lost or repeated`);
 }
 
+// The page over https: its WebSocket goes to wss://, its event stream and
+// long poll to https:// on the same listener; a message POSTed on the plain
+// listener of the same serve shows once in each panel.
+async function pageTls(ctx) {
+  check(TLS_PORT, 'TLS_PORT is not set');
+  const ch = `tls-${uniq}`;
+  const { p, seen } = await openPage(ctx, `https://127.0.0.1:${TLS_PORT}/?channel=${ch}`, TLS_PORT);
+  await panelsOpen(p);
+  const scheme = await p.evaluate(() => location.protocol);
+  check(scheme === 'https:', `the page is on ${scheme}`);
+  await publish(ch, `over-tls-${uniq}`);
+  await untilPanels(p, PANELS, (l) => msgData(l).includes(`over-tls-${uniq}`), 'the message in the three panels');
+  await sleep(300);
+  const all = await panelLines(p);
+  for (const id of PANELS) check(msgData(all[id]).length === 1, `${id} panel shows ${JSON.stringify(msgData(all[id]))}`);
+  check(seen.sockets.length && seen.sockets.every((u) => u.startsWith(`wss://127.0.0.1:${TLS_PORT}/ws/${ch}`)),
+        `the page's WebSockets: ${seen.sockets.join(' ')}`);
+  const fetched = await p.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+  check(!fetched.some((u) => u.startsWith('http:')), `the page fetched over plain http: ${fetched.join(' ')}`);
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-tls: the page over https with the test's certificate (SPKI), ws over wss://, sse and poll over https://, a POST shown once per panel`);
+}
+
 // A serve of our own, for the restart scenario: SERVE(port) resolves to
 // { proc, port } once it listens (port 0: a free one); stop() waits for its exit.
 function spawnServe(port) {
@@ -537,13 +564,14 @@ async function eventsourceRestart(ctx) {
 }
 
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
-                    websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll };
+                    websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
+                    'page-tls': pageTls };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
 
 (async () => {
-  const names = scenario === 'all' ? Object.keys(SCENARIOS) : [scenario];
+  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'page-tls') : [scenario];
   if (!names.every((n) => SCENARIOS[n]) || !PORT) {
     console.error(`usage: node browser.js all|${Object.keys(SCENARIOS).join('|')} PORT`);
     process.exit(2);

@@ -1,0 +1,326 @@
+#!/usr/bin/env bats
+# tls.bats — `pushwire serve` on a TLS listener (--listen tls://…) against
+# real TLS peers: curl, pushwire connect, Node ws, openssl s_client and
+# Chromium.  The test makes its own throwaway CA: a root, an intermediate
+# that signs an ECDSA P-256 certificate for localhost/127.0.0.1 (served as a
+# full chain), and an RSA 2048 certificate for rsa.test signed by the root.
+# One server for the file (a plain and a TLS listener, both certificates);
+# the reload and start-up tests run their own.
+load helper
+
+# mkcert NAME KEYALG SUBJECT SAN ISSUER [EXT] — NAME.key, NAME.pem signed by ISSUER(.pem/.key)
+mkcert() {
+    local d=$BATS_FILE_TMPDIR n=$1 alg=$2 subj=$3 san=$4 iss=$5 ext=${6:-}
+    if [ "$alg" = ec ]; then
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/$n.key" -out "$d/$n.csr" -subj "$subj" 2>/dev/null
+    else
+        openssl req -newkey rsa:2048 -nodes -keyout "$d/$n.key" -out "$d/$n.csr" -subj "$subj" 2>/dev/null
+    fi
+    printf '%s\n' "${ext:-subjectAltName=$san}" >"$d/$n.ext"
+    openssl x509 -req -in "$d/$n.csr" -CA "$d/$iss.pem" -CAkey "$d/$iss.key" -CAcreateserial \
+        -out "$d/$n.pem" -days 2 -extfile "$d/$n.ext" 2>/dev/null
+}
+
+setup_file() {
+    d=$BATS_FILE_TMPDIR
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+        -subj "/CN=pushwire test root" 2>/dev/null
+    mkcert inter ec "/CN=pushwire test intermediate" "" ca \
+        "$(printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign')"
+    mkcert ec ec "/CN=localhost" "DNS:localhost,IP:127.0.0.1" inter
+    cat "$d/ec.pem" "$d/inter.pem" >"$d/ec-chain.pem"
+    mkcert rsa rsa "/CN=rsa.test" "DNS:rsa.test" ca
+    mkcert renewed ec "/CN=localhost renewed" "DNS:localhost,IP:127.0.0.1" inter
+    cat "$d/renewed.pem" "$d/inter.pem" >"$d/renewed-chain.pem"
+    export CA=$d/ca.pem
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$d/ec-chain.pem" --tls-key "$d/ec.key" \
+        --tls-cert "$d/rsa.pem" --tls-key "$d/rsa.key" --handshake-timeout 2 --ping 0
+    TLS_PORT=$(tls_port)
+    export TLS_PORT TLS=https://localhost:$TLS_PORT
+}
+
+teardown_file() { serve_stop || true; }
+teardown() { serve_teardown; }
+
+# tls_port — the port of serve's tls:// listener, from its log
+tls_port() {
+    local i line
+    for ((i = 0; i < 100; i++)); do
+        line=$(grep -m1 -o 'listening on tls://127\.0\.0\.1:[0-9]*' "$SERVE_LOG") && break
+        sleep 0.05
+    done
+    echo "${line##*:}"
+}
+
+# sc ARGS — openssl s_client against the TLS listener, bounded, stdin closed
+sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/null 2>&1; }
+
+@test "https: curl --cacert publishes, long-polls and streams SSE over TLS; the chain (leaf + intermediate) verifies against the root" {
+    ch=$(chan)
+    run curl -sS --fail --max-time 5 --cacert "$CA" --data-binary one "$TLS/pub/$ch"
+    assert_success
+    assert_output --regexp '^\{"id":"[a-z0-9]{12}:1"\}$'
+    id=${output#*\"id\":\"}
+    id=${id%%\"*}
+    run curl -sS --fail --max-time 5 --cacert "$CA" "$TLS/poll/$ch?cursor=0&timeout=0"
+    assert_success
+    assert_output --partial '"data":"one"'
+    run curl -sS --max-time 2 --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch"
+    assert_output --partial $"id: $id"$'\ndata: one'
+}
+
+@test "a resume over TLS: 1 100 messages of 1 000 bytes, the backlog (1 024) comes back in order, once each, paged through the TLS layer" {
+    ch=$(chan)
+    head -c 1000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/m"
+    urls=()
+    for ((i = 0; i < 1100; i++)); do urls+=("$TLS/pub/$ch"); done
+    # one keep-alive TLS connection for all of them
+    curl -sS --fail --max-time 60 --cacert "$CA" --data-binary @"$BATS_TEST_TMPDIR/m" "${urls[@]}" >/dev/null
+    curl -sS -N --max-time 5 --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch" >"$BATS_TEST_TMPDIR/sse" || true
+    run grep -c '^data: x' "$BATS_TEST_TMPDIR/sse"
+    assert_output 1024
+    # ids EPOCH:77 … EPOCH:1100, consecutive
+    run bash -c "sed -n 's/^id: [a-z0-9]*://p' '$BATS_TEST_TMPDIR/sse' | awk 'NR == 1 { f = \$1 } \$1 != f + NR - 1 { bad = 1 } END { print f, NR, bad + 0 }'"
+    assert_output '77 1024 0'
+}
+
+@test "https: /healthz, /metrics and the page at / over TLS, keep-alive across requests" {
+    run curl -sS --fail --max-time 5 --cacert "$CA" "$TLS/healthz" "$TLS/metrics" "$TLS/"
+    assert_success
+    assert_output --partial 'ok'
+    assert_output --partial 'pushwire_connections{transport="http"}'
+    assert_output --partial '<html'
+}
+
+@test "a plain listener beside the TLS one answers /healthz in clear (a load balancer's probe); TLS on it fails" {
+    run curl -sS --fail --max-time 5 "$SERVE_HTTP/healthz"
+    assert_success
+    assert_output ok
+    run curl -sS --max-time 5 --cacert "$CA" "https://127.0.0.1:$SERVE_PORT/healthz"
+    assert_failure
+}
+
+@test "connect wss:// with --cacert: a message out and back, resume with --since" {
+    ch=$(chan)
+    curl -sS --fail --max-time 5 --cacert "$CA" -d before "$TLS/pub/$ch" >/dev/null
+    run bash -c 'echo mine | timeout 10 "$PW" connect --cacert "$1" --since 0 --count 2 --wait "$0"' \
+        "wss://localhost:$TLS_PORT/ws/$ch" "$CA"
+    assert_success
+    assert_output $'before\nmine'
+}
+
+@test "connect https:// (SSE) with --cacert resumes with --last-event-id" {
+    ch=$(chan)
+    for m in a b; do curl -sS --fail --max-time 5 --cacert "$CA" -d "$m" "$TLS/pub/$ch" >/dev/null; done
+    run timeout 10 "$PW" connect --cacert "$CA" --last-event-id 0 --count 2 "$TLS/sse/$ch"
+    assert_success
+    assert_output $'a\nb'
+}
+
+@test "connect https:// --poll with --cacert" {
+    ch=$(chan)
+    for m in p1 p2; do curl -sS --fail --max-time 5 --cacert "$CA" -d "$m" "$TLS/pub/$ch" >/dev/null; done
+    run timeout 10 "$PW" connect --cacert "$CA" --poll --since 0 --count 2 "$TLS/poll/$ch"
+    assert_success
+    assert_output $'p1\np2'
+}
+
+@test "connect without the CA is refused: exit 5, the reason printed" {
+    run timeout 10 "$PW" connect --no-stdin "wss://localhost:$TLS_PORT/ws/x"
+    assert_failure 5
+    assert_output --partial "certificate verification failed for 'localhost'"
+}
+
+@test "Node ws with the CA (ca:): text between two sockets, a POST over https, 1 MiB binary, close 1000" {
+    [ -d "$INTEROP/node_modules/ws" ] || missing "Node ws (tests/interop/node_modules)"
+    run timeout 60 "$NODE" "$INTEROP/tls_node.js" wss "$TLS_PORT" "$CA"
+    assert_success
+    assert_output --partial "ok wss"
+}
+
+@test "Node ws without the CA is refused (self-signed chain)" {
+    [ -d "$INTEROP/node_modules/ws" ] || missing "Node ws (tests/interop/node_modules)"
+    run timeout 60 "$NODE" "$INTEROP/tls_node.js" untrusted "$TLS_PORT" "$CA"
+    assert_success
+    assert_output --partial "ok untrusted"
+}
+
+@test "openssl s_client: TLS 1.0 and 1.1 are refused (protocol_version alert)" {
+    for v in -tls1 -tls1_1; do
+        run sc "$v" -cipher 'DEFAULT@SECLEVEL=0'
+        assert_output --partial "alert protocol version"
+        refute_output --partial "BEGIN CERTIFICATE"
+    done
+}
+
+@test "openssl s_client: TLS 1.2 and 1.3 are accepted, ALPN http/1.1" {
+    run sc -tls1_2 -alpn http/1.1 -CAfile "$CA" -servername localhost
+    assert_output --partial "Protocol  : TLSv1.2"
+    assert_output --partial "ALPN protocol: http/1.1"
+    assert_output --partial "Verify return code: 0 (ok)"
+    run sc -tls1_3 -alpn http/1.1 -CAfile "$CA" -servername localhost
+    assert_output --partial "TLSv1.3"
+    assert_output --partial "ALPN protocol: http/1.1"
+}
+
+@test "ALPN: a client that offers only h2 gets no_application_protocol" {
+    run sc -alpn h2
+    assert_output --partial "no application protocol"
+}
+
+@test "TLS 1.2 ciphers are Mozilla intermediate: AES-GCM with ECDHE yes, CBC or static RSA no" {
+    run sc -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 -servername localhost
+    assert_output --partial "ECDHE-ECDSA-AES128-GCM-SHA256"
+    refute_output --partial "handshake failure"
+    for c in ECDHE-ECDSA-AES128-SHA AES128-GCM-SHA256; do
+        run sc -tls1_2 -cipher "$c"
+        assert_output --partial "handshake failure"
+    done
+}
+
+@test "SNI picks the certificate: rsa.test gets the RSA one; localhost and no SNI the first (ECDSA, full chain)" {
+    run sc -servername rsa.test -CAfile "$CA"
+    assert_output --partial "subject=CN = rsa.test"
+    assert_output --partial "Verify return code: 0 (ok)"
+    run sc -servername localhost -CAfile "$CA"
+    assert_output --partial "subject=CN = localhost"
+    assert_output --partial "issuer=CN = pushwire test intermediate"
+    assert_output --partial "Verify return code: 0 (ok)"
+    run sc -noservername
+    assert_output --partial "subject=CN = localhost"
+    run curl -sS --fail --max-time 5 --cacert "$CA" --resolve "rsa.test:$TLS_PORT:127.0.0.1" "https://rsa.test:$TLS_PORT/healthz"
+    assert_success
+    assert_output ok
+}
+
+@test "sessions resume by ticket: TLS 1.2 (-reconnect) and TLS 1.3 (-sess_out, -sess_in), logged as resumed" {
+    run sc -tls1_2 -reconnect
+    assert_output --partial "Reused, TLSv1.2"
+    # -ign_eof: read on until the server closes (--handshake-timeout), so the
+    # ticket, sent after the handshake, is in
+    run sc -tls1_3 -sess_out "$BATS_TEST_TMPDIR/sess.pem" -ign_eof
+    assert_output --partial "New, TLSv1.3"
+    run sc -tls1_3 -sess_in "$BATS_TEST_TMPDIR/sess.pem"
+    assert_output --partial "Reused, TLSv1.3"
+    grep -q ' tls: TLSv1\.3 .* resumed$' "$SERVE_LOG"
+}
+
+@test "the handshake is logged: version, cipher, SNI and ALPN" {
+    curl -sS --fail --max-time 5 --cacert "$CA" "$TLS/healthz" >/dev/null
+    run grep -E ' tls: TLSv1\.3 TLS_[A-Z0-9_]+ sni=localhost alpn=http/1\.1' "$SERVE_LOG"
+    assert_success
+}
+
+@test "a stalled TLS handshake is closed after --handshake-timeout (2 s here)" {
+    run timeout 30 "$PY" "$INTEROP/tls_raw.py" stall "$TLS_PORT"
+    assert_success
+    assert_output --regexp '^closed bytes=0'
+    grep -q 'handshake timeout' "$SERVE_LOG"
+}
+
+@test "plain HTTP on the TLS port is closed with no HTTP answer, and a TLS stream opened before is unaffected" {
+    ch=$(chan)
+    out=$BATS_TEST_TMPDIR/sse.out
+    curl -sS -N --max-time 20 --cacert "$CA" "$TLS/sse/$ch" >"$out" 2>&1 &
+    cpid=$!
+    wait_for grep -q '^retry:' "$out"
+    run timeout 30 "$PY" "$INTEROP/tls_raw.py" plain "$TLS_PORT"
+    assert_success
+    assert_output --regexp '^closed bytes=[0-9]+ alert=(yes|no)'
+    [[ "$output" == "closed bytes=0 "* || "$output" == *"alert=yes"* ]]
+    run timeout 30 "$PY" "$INTEROP/tls_raw.py" garbage "$TLS_PORT"
+    assert_output --regexp '^closed'
+    curl -sS --fail --max-time 5 --cacert "$CA" -d still-here "$TLS/pub/$ch" >/dev/null
+    wait_for grep -q '^data: still-here' "$out"
+    kill "$cpid" 2>/dev/null || true
+    wait "$cpid" 2>/dev/null || true
+    grep -q 'TLS handshake failed: http request' "$SERVE_LOG"
+    run curl -sS --fail --max-time 5 "$SERVE_HTTP/metrics"
+    assert_output --regexp $'\npushwire_tls_handshake_failures_total [1-9]'
+    assert_output --regexp $'\npushwire_tls_handshakes_total [1-9]'
+    serve_alive
+}
+
+@test "SIGHUP: new handshakes get the new certificate while an SSE stream opened before keeps streaming" {
+    d=$BATS_TEST_TMPDIR
+    cp "$BATS_FILE_TMPDIR/ec-chain.pem" "$d/cur.pem"
+    cp "$BATS_FILE_TMPDIR/ec.key" "$d/cur.key"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$d/cur.pem" --tls-key "$d/cur.key" --ping 0
+    TLS_PORT=$(tls_port)
+    TLS=https://localhost:$TLS_PORT
+    ch=$(chan)
+    curl -sS -N --max-time 30 --cacert "$CA" "$TLS/sse/$ch" >"$d/sse.out" 2>&1 &
+    cpid=$!
+    wait_for grep -q '^retry:' "$d/sse.out"
+    curl -sS --fail --max-time 5 --cacert "$CA" -d before "$TLS/pub/$ch" >/dev/null
+    wait_for grep -q '^data: before' "$d/sse.out"
+    cp "$BATS_FILE_TMPDIR/renewed-chain.pem" "$d/cur.pem"
+    cp "$BATS_FILE_TMPDIR/renewed.key" "$d/cur.key"
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q 'reload: SIGHUP: 1 TLS certificate reloaded' "$SERVE_LOG"
+    run sc -servername localhost -CAfile "$CA"
+    assert_output --partial "subject=CN = localhost renewed"
+    assert_output --partial "Verify return code: 0 (ok)"
+    curl -sS --fail --max-time 5 --cacert "$CA" -d after "$TLS/pub/$ch" >/dev/null
+    wait_for grep -q '^data: after' "$d/sse.out"
+    kill "$cpid" 2>/dev/null || true
+    wait "$cpid" 2>/dev/null || true
+    serve_stop
+}
+
+@test "SIGHUP with a broken certificate keeps the loaded ones and logs why" {
+    d=$BATS_TEST_TMPDIR
+    cp "$BATS_FILE_TMPDIR/ec-chain.pem" "$d/cur.pem"
+    cp "$BATS_FILE_TMPDIR/ec.key" "$d/cur.key"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$d/cur.pem" --tls-key "$d/cur.key"
+    TLS_PORT=$(tls_port)
+    echo 'not a certificate' >"$d/cur.pem"
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q 'keeping the certificates loaded before' "$SERVE_LOG"
+    run grep "cannot load TLS certificate '$d/cur.pem'" "$SERVE_LOG"
+    assert_success
+    run sc -servername localhost -CAfile "$CA"
+    assert_output --partial "subject=CN = localhost"
+    assert_output --partial "Verify return code: 0 (ok)"
+    cp "$BATS_FILE_TMPDIR/rsa.pem" "$d/cur.pem" # a key that does not belong to it
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q "TLS key '$d/cur.key' does not belong to certificate '$d/cur.pem'" "$SERVE_LOG"
+    serve_stop
+}
+
+@test "start-up: TLS options are checked (pairs, a TLS listener, files that load)" {
+    d=$BATS_FILE_TMPDIR
+    run "$PW" serve --listen tls://127.0.0.1:0
+    assert_failure 2
+    assert_output --partial "a tls:// listener needs --tls-cert FILE --tls-key FILE"
+    run "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$d/ec.pem"
+    assert_failure 2
+    assert_output --partial "--tls-cert and --tls-key come in pairs (1 certificate, 0 keys)"
+    run "$PW" serve --listen 127.0.0.1:0 --tls-cert "$d/ec.pem" --tls-key "$d/ec.key"
+    assert_failure 2
+    assert_output --partial "add --listen tls://ADDR:PORT"
+    run "$PW" serve --listen tls://127.0.0.1:0 --tls-cert /nonexistent.pem --tls-key "$d/ec.key"
+    assert_failure 1
+    assert_output --partial "pushwire serve: cannot load TLS certificate '/nonexistent.pem'"
+    run "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$d/ec.pem" --tls-key "$d/rsa.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$d/rsa.key' does not belong to certificate '$d/ec.pem'"
+    run "$PW" serve --listen tls://nowhere:0 --tls-cert "$d/ec.pem" --tls-key "$d/ec.key"
+    assert_failure 2
+    assert_output --partial "tls://HOST:PORT"
+}
+
+@test "Chromium runs the page over https and wss with the test's certificate accepted (SPKI pin)" {
+    [ -x /usr/bin/chromium ] || missing "chromium"
+    [ -d "$INTEROP/node_modules/playwright-core" ] || missing "playwright-core (tests/interop/node_modules)"
+    spki=$(openssl x509 -in "$BATS_FILE_TMPDIR/ec.pem" -pubkey -noout |
+        openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+    run env TLS_PORT="$TLS_PORT" TLS_SPKI="$spki" timeout 180 "$NODE" "$INTEROP/browser.js" page-tls "$SERVE_PORT"
+    assert_success
+    assert_output --partial "ok page-tls"
+}
+
+@test "serve with TLS listeners survived the file's clients and exits 0 on SIGTERM (no leak under ASan)" {
+    serve_alive
+    serve_stop
+}
