@@ -477,6 +477,8 @@ static void srv__env_build(struct srv__env *e, struct srv_conn *c, const struct 
     srv__env_add(e, "QUERY_STRING", "%.*s", (int)req->query.len, req->query.p);
     srv__env_add(e, "UNIQUE_ID", "%llu", (unsigned long long)c->id);
     srv__env_add(e, "PUSHWIRE_CHANNEL", "%s", c->channel);
+    if (c->layer) /* a tls:// listener's connection */
+        srv__env_add(e, "HTTPS", "%s", "on");
     for (size_t i = 0; i < req->nheaders; i++) {
         char name[SRV_EXEC_NAME_MAX];
         const struct pw_http_header *h = &req->headers[i];
