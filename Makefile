@@ -10,7 +10,7 @@ CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror
 CPPFLAGS += -D_GNU_SOURCE -Isrc -Icmd
 STD       = -std=c11
-LIBS      = -luv -lcurl -lssl -lcrypto -lz -lm -lpthread
+LIBS      = -luv -lcurl -lhiredis -lssl -lcrypto -lz -lm -lpthread
 PURE_LIBS = -lcrypto -lz -lm
 FUZZ_SECONDS ?= 60
 
@@ -38,9 +38,9 @@ all: pushwire
 HEADERS_OK := $(B)/.headers-ok
 $(HEADERS_OK):
 	@mkdir -p $(B)
-	@printf '#include <uv.h>\n#include <curl/curl.h>\n#include <openssl/sha.h>\n#include <zlib.h>\n' \
+	@printf '#include <uv.h>\n#include <curl/curl.h>\n#include <openssl/sha.h>\n#include <zlib.h>\n#include <hiredis/hiredis.h>\n' \
 	  | $(CC) -E -x c - >/dev/null 2>&1 || { \
-	  echo "pushwire: build headers are missing (libuv, libcurl, OpenSSL, zlib): run 'make deps'" >&2; exit 1; }
+	  echo "pushwire: build headers are missing (libuv, libcurl, OpenSSL, zlib, hiredis): run 'make deps'" >&2; exit 1; }
 	@touch $@
 
 # --- the binary ---

@@ -4,7 +4,7 @@
  *   loadgen tcp    --port P [-c N] [-k K] [-s BYTES] [-d SECS]
  *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS]
  *   loadgen fanout --port P [--sse PATH | --poll PATH] --pub PATH [-c N]
- *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M]
+ *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M] [--port2 P2]
  *   loadgen handshakes --port P [-c N] [-d SECS]            (TLS only)
  *   any mode: --tls [--sni NAME] speaks TLS (OpenSSL, no verification)
  *
@@ -18,6 +18,7 @@
  *   handshake (no resumption) and a close, again and again; reports
  *   handshakes/s.
  * fanout: N subscribers (SSE, or long polling with cursors) on one channel
+ *   (with --port2, every other one on a second server: through a backplane)
  *   and a publisher POSTing at RATE msgs/s, each message stamped with its
  *   send time and sequence number; every subscriber checks it got every
  *   message exactly once and computes the delivery latency.
@@ -70,11 +71,12 @@ struct conn {
     uint64_t got, dup;
     char cursor[96];
     int busy;              /* pub/poll: a request is outstanding */
+    int alt;               /* fanout with --port2: subscribed on the second server */
 };
 
 static struct {
     const char *mode, *path, *pub, *host, *sni;
-    int port, conns, inflight, size, binary, pubconns, tls;
+    int port, conns, inflight, size, binary, pubconns, tls, port2;
     double secs, rate;
 } o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
         .size = 32, .secs = 5, .rate = 1000, .pubconns = 32 };
@@ -235,7 +237,7 @@ static void echo_got_one(struct conn *c)
 
 /* --- connecting ----------------------------------------------------------- */
 
-static struct sockaddr_in dst;
+static struct sockaddr_in dst, dst2;
 
 static void ev_add(struct conn *c)
 {
@@ -251,7 +253,7 @@ static void start_connect(struct conn *c)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->state = S_CONNECTING;
     nconnecting++;
-    if (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
+    if (connect(c->fd, (struct sockaddr *)(c->alt ? &dst2 : &dst), sizeof dst) < 0 && errno != EINPROGRESS) {
         fail_conn(c, "connect refused");
         return;
     }
@@ -702,6 +704,7 @@ static void open_all(struct conn *arr, int n, int kind, double max_secs)
     while (now_ns() < deadline && !stop) {
         while (next < n && nconnecting < 256) {
             arr[next].kind = kind;
+            arr[next].alt = o.port2 && kind != K_PUB && (next & 1);
             if (kind == K_POLL) strcpy(arr[next].cursor, "0");
             start_connect(&arr[next++]);
         }
@@ -724,6 +727,7 @@ int main(int argc, char **argv)
         if (!v) usage();
         i++;
         if (!strcmp(a, "--port")) o.port = atoi(v);
+        else if (!strcmp(a, "--port2")) o.port2 = atoi(v);
         else if (!strcmp(a, "--host")) o.host = v;
         else if (!strcmp(a, "--path") || !strcmp(a, "--sse") || !strcmp(a, "--poll")) {
             o.path = v;
@@ -750,6 +754,8 @@ int main(int argc, char **argv)
     dst.sin_family = AF_INET;
     dst.sin_port = htons((uint16_t)o.port);
     if (inet_pton(AF_INET, o.host, &dst.sin_addr) != 1) { fprintf(stderr, "loadgen: host must be an IPv4 literal\n"); return 2; }
+    dst2 = dst;
+    dst2.sin_port = htons((uint16_t)o.port2);
     if (o.tls) {
         tls_ctx = SSL_CTX_new(TLS_client_method());
         if (!tls_ctx) return 1;

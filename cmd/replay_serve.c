@@ -159,7 +159,7 @@ static void rps_destroy(struct pw_pubsub *ps) { (void)ps; }
 
 static const struct pw_pubsub_ops rps_ops = {
     rps_publish, rps_subscribe, rps_unsubscribe, rps_fetch, rps_cancel, rps_health,
-    rps_each_channel, rps_destroy,
+    rps_each_channel, rps_destroy, NULL,
 };
 
 /* ---- server hooks ---- */

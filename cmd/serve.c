@@ -15,6 +15,7 @@
 #include "proto/json.h"
 #include "host/net.h"
 #include "opt.h"
+#include "server/redis.h"
 #include "server/server.h"
 #include "serve_record.h"
 
@@ -56,6 +57,8 @@
     X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
     X(RECORD, 0, "record", PW_FILE,                                                           \
       "write every published message to FILE as a transcript (see pushwire-replay(1))")      \
+    X(REDIS, 0, "redis", PW_STR("URL", NULL, NULL),                                           \
+      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")  \
     X(EXEC, 0, "exec", PW_STR("COMMAND", NULL, NULL),                                        \
       "run COMMAND for each /ws/ and /sse/ connection: lines in and out (no shell)")          \
     X(MAX_PROCS, 0, "max-procs", PW_COUNT("N", "256", "1", "100000"),                       \
@@ -71,6 +74,7 @@ struct serve_log {
     int json, quiet;
     const char *path;
     FILE *f;
+    struct pw_pubsub *redis;    /* --redis: attached to the loop once it runs */
 };
 
 static void serve_reopen(void *ud)
@@ -163,6 +167,22 @@ static void serve_log(void *ud, const struct pw_log *e)
     fprintf(l->f, "%s\n", line);
 }
 
+/* The Redis backplane's state changes, as log events "redis". */
+static void serve_redis_log(void *ud, const char *line)
+{
+    struct pw_log e = {0};
+    e.event = "redis";
+    e.detail = line;
+    serve_log(ud, &e);
+}
+
+static void serve_ready(void *ud, uv_loop_t *loop)
+{
+    struct serve_log *l = ud;
+    if (l->redis)
+        pw_redis_attach(l->redis, loop);
+}
+
 /* Open files are what bounds connections: use the hard limit. */
 static void serve_raise_nofile(void)
 {
@@ -200,7 +220,8 @@ static int serve_tls_check(const char *const *listen, size_t nlisten, size_t nce
     return 0;
 }
 
-static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path);
+static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path,
+                       const struct pw_redis_opts *rop);
 
 static int serve_main(int argc, char **argv)
 {
@@ -214,6 +235,8 @@ static int serve_main(int argc, char **argv)
     int force_stdin = 0;
     const char *record_path = NULL;
     struct pw_argv cmd = {0};
+    struct pw_redis_opts ro = {0};
+    int use_redis = 0;
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -271,6 +294,14 @@ static int serve_main(int argc, char **argv)
             break;
         case OPT_MAX_PROCS: o.max_procs = (size_t)st.u; break;
         case OPT_EXEC_GRACE: o.exec_grace = st.d; break;
+        case OPT_REDIS:
+            if (!a)
+                break;
+            use_redis = 1;
+            int ur = pw_redis_url_parse(a, &ro.url);
+            if (ur)
+                rc = pw_badarg(&st, pw_strerror(ur), "redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH[?db=N]");
+            break;
         }
     }
     int ind = st.ind;
@@ -288,17 +319,22 @@ static int serve_main(int argc, char **argv)
         o.nlisten = nlisten;
         o.read_stdin = force_stdin || !isatty(0);
         o.exec = cmd.n ? (const char *const *)cmd.v : NULL;
-        rc = serve_start(&o, &lg, record_path);
+        rc = serve_start(&o, &lg, record_path, use_redis ? &ro : NULL);
     }
     pw_argv_free(&cmd);
     return rc;
 }
 
-/* Runs the server once the options are read. */
-static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path)
+/* Runs the server once the options are read (rop: --redis, or NULL). */
+static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const char *record_path,
+                       const struct pw_redis_opts *rop)
 {
     struct pw_server_opts o = *op;
     struct serve_log lg = *lgp;
+    struct pw_redis_opts ro = {0};
+    int use_redis = rop != NULL;
+    if (rop)
+        ro = *rop;
     /* a subscriber is dropped only when more than one message is waiting */
     if (o.send_buffer < o.max_message + 16384)
         o.send_buffer = o.max_message + 16384;
@@ -315,15 +351,30 @@ static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const c
     o.on_hup = serve_reopen;
     o.ud = &lg;
     serve_raise_nofile();
-    /* --record: the backlog behind a pub/sub that writes each message */
+    /* --redis: the backplane in place of the embedded backlog */
+    if (use_redis) {
+        ro.backlog = o.backlog;
+        ro.max_message = o.max_message;
+        ro.log = serve_redis_log;
+        ro.ud = &lg;
+        lg.redis = o.pubsub = pw_redis_new(&ro);
+        o.on_ready = serve_ready;
+        if (!o.pubsub) {
+            pw_err("serve", "out of memory");
+            return PW_EXIT_FAIL;
+        }
+    }
+    /* --record: the backend behind a pub/sub that writes each message */
     FILE *rec = NULL;
     if (record_path) {
         rec = fopen(record_path, "we");
         if (!rec) {
             pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
+            if (lg.redis)
+                lg.redis->ops->destroy(lg.redis);
             return PW_EXIT_FAIL;
         }
-        o.pubsub = serve_record_new(pw_backlog_new(o.backlog, NULL), rec);
+        o.pubsub = serve_record_new(lg.redis ? lg.redis : pw_backlog_new(o.backlog, NULL), rec);
         if (!o.pubsub) {
             fclose(rec);
             pw_err("serve", "out of memory");
@@ -337,6 +388,8 @@ static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const c
             pw_err("serve", "writing '%s' failed; the transcript is incomplete", record_path);
         o.pubsub->ops->destroy(o.pubsub);
         fclose(rec);
+    } else if (lg.redis) {
+        lg.redis->ops->destroy(lg.redis);
     }
     if (lg.f && lg.f != stderr)
         fclose(lg.f);

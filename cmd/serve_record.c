@@ -132,6 +132,12 @@ static void rec_each_channel(struct pw_pubsub *ps, void *ud,
     r->inner->ops->each_channel(r->inner, ud, fn);
 }
 
+static size_t rec_metrics(struct pw_pubsub *ps, char *out, size_t cap)
+{
+    struct serve_rec *r = (struct serve_rec *)ps;
+    return r->inner->ops->metrics ? r->inner->ops->metrics(r->inner, out, cap) : 0;
+}
+
 static void rec_destroy(struct pw_pubsub *ps)
 {
     struct serve_rec *r = (struct serve_rec *)ps;
@@ -148,7 +154,7 @@ static void rec_destroy(struct pw_pubsub *ps)
 
 static const struct pw_pubsub_ops rec_ops = {
     rec_publish, rec_subscribe, rec_unsubscribe, rec_fetch, rec_cancel, rec_health,
-    rec_each_channel, rec_destroy,
+    rec_each_channel, rec_destroy, rec_metrics,
 };
 
 struct pw_pubsub *serve_record_new(struct pw_pubsub *inner, FILE *f)

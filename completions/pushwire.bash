@@ -253,6 +253,9 @@ _pushwire()
         --record )
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
+        --redis )
+            COMPREPLY=()
+            return ;;
         --exec )
             COMPREPLY=()
             return ;;
@@ -263,7 +266,7 @@ _pushwire()
             COMPREPLY=()
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --exec --max-procs --exec-grace" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --exec --max-procs --exec-grace" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

@@ -255,6 +255,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from serve" -l log-file -r -F -d
 complete -c pushwire-serve -l log-file -r -F -d 'log to FILE (reopened on SIGHUP)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l record -r -F -d 'write every published message to FILE as a transcript (see pushwire-replay(1))'
 complete -c pushwire-serve -l record -r -F -d 'write every published message to FILE as a transcript (see pushwire-replay(1))'
+complete -c pushwire -n "__fish_seen_subcommand_from serve" -l redis -x -d 'share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH'
+complete -c pushwire-serve -l redis -x -d 'share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l exec -x -d 'run COMMAND for each /ws/ and /sse/ connection: lines in and out (no shell)'
 complete -c pushwire-serve -l exec -x -d 'run COMMAND for each /ws/ and /sse/ connection: lines in and out (no shell)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l max-procs -x -d '--exec programs running at most: 503 (1..100000; default 256)'

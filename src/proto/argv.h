@@ -22,11 +22,11 @@
 #define PW_ARGV_MAX_LEN 4096   /* bytes in the command as written */
 
 #define PW_ARGV_ERRORS(X)                                                      \
-    X(ARGV_QUOTE, -920, NULL, "a quote is not closed")                         \
-    X(ARGV_ESCAPE, -921, NULL, "a backslash ends the command")                 \
-    X(ARGV_EMPTY, -922, NULL, "no command: only spaces")                       \
-    X(ARGV_WORDS, -923, NULL, "more than 64 words")                            \
-    X(ARGV_LONG, -924, NULL, "longer than 4096 bytes")
+    X(ARGV_QUOTE, -940, NULL, "a quote is not closed")                         \
+    X(ARGV_ESCAPE, -941, NULL, "a backslash ends the command")                 \
+    X(ARGV_EMPTY, -942, NULL, "no command: only spaces")                       \
+    X(ARGV_WORDS, -943, NULL, "more than 64 words")                            \
+    X(ARGV_LONG, -944, NULL, "longer than 4096 bytes")
 
 enum { PW_ARGV_ERRORS(PW_ERR_ENUM) };
 

@@ -10,6 +10,7 @@
 #include "optval.h"
 #include "pw_errio.h"
 #include "pwmsg.h"
+#include "redis_wire.h"
 #include "sse.h"
 #include "transcript.h"
 #include "ws_deflate.h"
@@ -38,6 +39,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_VAL_ERRORS(PW_ERR_ROW)
     PW_PWMSG_ERRORS(PW_ERR_ROW)
     PW_MSGID_ERRORS(PW_ERR_ROW)
+    PW_REDIS_ERRORS(PW_ERR_ROW)
     PW_ARGV_ERRORS(PW_ERR_ROW)
 };
 

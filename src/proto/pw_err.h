@@ -17,7 +17,8 @@
  *    -800 .. -849   pushwire's own wire format              (pwmsg.h)
  *    -850 .. -899   option values: sizes, durations         (optval.h)
  *    -900 .. -919   message ids                             (msgid.h)
- *    -920 .. -939   command lines split into words           (argv.h)
+ *    -920 .. -939   the Redis backplane: URL, notifications (redis_wire.h)
+ *    -940 .. -959   command lines split into words           (argv.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.

@@ -324,7 +324,7 @@ static void pw__destroy(struct pw_pubsub *ps)
 
 static const struct pw_pubsub_ops pw__backlog_ops = {
     pw__publish, pw__subscribe, pw__unsubscribe, pw__fetch, pw__cancel, pw__health,
-    pw__each_channel, pw__destroy,
+    pw__each_channel, pw__destroy, NULL,
 };
 
 struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch)

@@ -100,6 +100,9 @@ struct pw_pubsub_ops {
                          void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes,
                                     size_t subs));
     void (*destroy)(struct pw_pubsub *ps);
+    /* The backend's own Prometheus lines (# HELP, # TYPE, samples) for
+     * /metrics, written into out; returns their length (< cap).  NULL: none. */
+    size_t (*metrics)(struct pw_pubsub *ps, char *out, size_t cap);
 };
 struct pw_pubsub {
     const struct pw_pubsub_ops *ops;

@@ -785,8 +785,9 @@ static void srv__stdin_line(struct pw_stdin *in, const uint8_t *p, size_t n)
 {
     struct srv *s = in->data;
     const char *ch = s->o->stdin_channel;
-    if (srv_publish(s, ch, strlen(ch), NULL, p, n, 0, NULL, NULL))
-        srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish (out of memory)");
+    int rc = srv_publish(s, ch, strlen(ch), NULL, p, n, 0, NULL, NULL);
+    if (rc) /* out of memory, or a backend that is down (--redis) */
+        srv_log(s, NULL, "error", 0, 0, "stdin: cannot publish: %s", pw_strerror(rc));
 }
 
 static void srv__stdin_long(struct pw_stdin *in, size_t max)

@@ -652,6 +652,11 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     pw_buf_printf(&b, "# HELP pushwire_backend_up 1 while the message backend works (/healthz).\n"
                       "# TYPE pushwire_backend_up gauge\npushwire_backend_up %d\n",
                   s->ps->ops->health(s->ps, why, sizeof why) == 0);
+    if (s->ps->ops->metrics) {
+        char t[2048];
+        size_t n = s->ps->ops->metrics(s->ps, t, sizeof t);
+        pw_buf_append(&b, t, n < sizeof t ? n : 0);
+    }
     if (s->tls)
         srv_tls_metrics(s, &b);
     static const char *const g[3][2] = {

@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# serve --redis (docs/REDIS.md): two nodes on one redis-server share
+# channels — the same ids in the same order on every node and transport, a
+# resume on one node with an id from the other — and what Redis going away
+# does: 503 to publishers, /healthz 503 with the reason, subscribers kept
+# and caught up when it returns; a node killed while publishing goes on,
+# its clients resuming on the other: nothing lost, nothing twice.
+load redis_helper
+
+teardown() { redis_teardown; }
+
+sub() { # sub OUT URL [connect args...]: a background `connect --json`
+    local out=$1 url=$2
+    shift 2
+    "$PW" connect --json -q --no-stdin --timeout 30 "$@" "$url" >"$out" 2>"$out.err" 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    LAST_BG=$!
+}
+
+@test "two nodes: POST, stdin and WebSocket on A; WebSocket (pushwire.v1), SSE and long poll on B: the same 9 ids in the same order" {
+    redis_start
+    ch=$(chan)
+    node A --channel "$ch"
+    node B
+    sub "$BATS_TEST_TMPDIR/ws" "$B_WS/ws/$ch" -n 9 --since 0 --subprotocol pushwire.v1; p1=$LAST_BG
+    sub "$BATS_TEST_TMPDIR/sse" "$B_HTTP/sse/$ch" -n 9 --since 0; p2=$LAST_BG
+    sub "$BATS_TEST_TMPDIR/poll" "$B_HTTP/poll/$ch" -n 9 --since 0 --poll; p3=$LAST_BG
+    for i in 1 2 3; do pub_to "$A_HTTP" "$ch" "post-$i" >/dev/null; done
+    printf 'stdin-1\nstdin-2\nstdin-3\n' >"$A_IN"
+    wait_for sh -c "curl -s '$A_HTTP/poll/$ch?cursor=0' | jq -e '.messages | length == 6' >/dev/null"
+    printf 'ws-1\nws-2\nws-3\n' | timeout 10 "$PW" connect -q "$A_WS/ws/$ch"
+    for p in $p1 $p2 $p3; do wait "$p"; done
+    want=$(printf '%s\n' post-1 post-2 post-3 stdin-1 stdin-2 stdin-3 ws-1 ws-2 ws-3)
+    for f in ws sse poll; do
+        [ "$(datas "$BATS_TEST_TMPDIR/$f")" = "$want" ] || { echo "$f got:"; cat "$BATS_TEST_TMPDIR/$f"; false; }
+    done
+    ids "$BATS_TEST_TMPDIR/ws" >"$BATS_TEST_TMPDIR/ids"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/ids")" -eq 9 ]
+    [ "$(sort -u "$BATS_TEST_TMPDIR/ids" | wc -l)" -eq 9 ]
+    [ "$(ids "$BATS_TEST_TMPDIR/sse")" = "$(cat "$BATS_TEST_TMPDIR/ids")" ]
+    [ "$(ids "$BATS_TEST_TMPDIR/poll")" = "$(cat "$BATS_TEST_TMPDIR/ids")" ]
+    # A's own history holds the same ids: EPOCH:MS-SEQ
+    [ "$(curl -s "$A_HTTP/poll/$ch?cursor=0" | jq -r '.messages[].id')" = "$(cat "$BATS_TEST_TMPDIR/ids")" ]
+    grep -Eqx '[a-z0-9]{12}:[0-9]+-[0-9]+' "$BATS_TEST_TMPDIR/ids"
+    node_stop A
+    node_stop B
+}
+
+@test "two nodes: live deliveries reach subscribers of both nodes with the same ids" {
+    redis_start
+    ch=$(chan)
+    node A
+    node B
+    sub "$BATS_TEST_TMPDIR/a" "$A_HTTP/sse/$ch" -n 20; pa=$LAST_BG
+    sub "$BATS_TEST_TMPDIR/b" "$B_WS/ws/$ch" -n 20 --subprotocol pushwire.v1; pb=$LAST_BG
+    # live: subscribed once both nodes list the subscriber in /metrics
+    wait_for sh -c "curl -s '$A_HTTP/metrics' | grep -q '^pushwire_subscribers{channel=\"$ch\"} 1'"
+    wait_for sh -c "curl -s '$B_HTTP/metrics' | grep -q '^pushwire_subscribers{channel=\"$ch\"} 1'"
+    sleep 0.5 # the channel goes live after its first page: not part of what is checked
+    for i in $(seq 10); do pub_to "$A_HTTP" "$ch" "a-$i" >/dev/null; pub_to "$B_HTTP" "$ch" "b-$i" >/dev/null; done
+    wait "$pa"; wait "$pb"
+    [ "$(ids "$BATS_TEST_TMPDIR/a")" = "$(ids "$BATS_TEST_TMPDIR/b")" ]
+    [ "$(datas "$BATS_TEST_TMPDIR/a")" = "$(for i in $(seq 10); do echo "a-$i"; echo "b-$i"; done)" ]
+    node_stop A
+    node_stop B
+}
+
+@test "resume on B with an id A gave: SSE, long poll and WebSocket get the 3 after it, same ids" {
+    redis_start
+    ch=$(chan)
+    node A
+    node B
+    for i in 1 2 3 4 5; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
+    run curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=${id[2]}"
+    assert_output "$(printf '{"cursor":"%s","messages":[{"id":"%s","event":"message","data":"m-3"},{"id":"%s","event":"message","data":"m-4"},{"id":"%s","event":"message","data":"m-5"}],"gap":false}' "${id[5]}" "${id[3]}" "${id[4]}" "${id[5]}")"
+    run curl -s -N --max-time 1 -H "Last-Event-ID: ${id[2]}" "$B_HTTP/sse/$ch"
+    assert_line "id: ${id[3]}"
+    assert_line "id: ${id[5]}"
+    refute_line "id: ${id[2]}"
+    refute_line --partial "event: gap"
+    run timeout 10 "$PW" connect --json -q --no-stdin -n 3 --since "${id[2]}" --subprotocol pushwire.v1 "$B_WS/ws/$ch"
+    assert_success
+    [ "$(printf '%s\n' "$output" | jq -r .id)" = "$(printf '%s\n' "${id[3]}" "${id[4]}" "${id[5]}")" ]
+    # an id of another epoch is a gap, whichever node answers
+    run curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=zzzz:1-0"
+    assert_output --partial '"gap":true,"after":"zzzz:1-0","first":"'"${id[1]}"'"'
+    node_stop A
+    node_stop B
+}
+
+@test "Redis stopped and left down: POST 503, WebSocket publisher closed 1013, /healthz 503 with the reason; subscribers stay and catch up when it is back (AOF)" {
+    redis_start --appendonly yes --appendfsync always
+    ch=$(chan)
+    node A
+    node B
+    sub "$BATS_TEST_TMPDIR/sub" "$B_HTTP/sse/$ch" -n 6 --since 0 --timeout 60; ps=$LAST_BG
+    for i in 1 2 3; do pub_to "$A_HTTP" "$ch" "before-$i" >/dev/null; done
+    redis_stop
+    wait_for sh -c "! curl -sf -o /dev/null '$A_HTTP/healthz'"
+    run curl -s --max-time 5 -w ' %{http_code}' --data x "$A_HTTP/pub/$ch"
+    assert_output --partial ' 503'
+    run curl -s --max-time 5 "$A_HTTP/healthz"
+    assert_output --partial 'the message backend is unavailable: redis 127.0.0.1:'"$REDIS_PORT"
+    run timeout 10 "$PW" connect -q -w '%{close_code}' --send oops --wait "$A_WS/ws/$ch"
+    assert_output --partial 1013
+    grep -q "redis: 127.0.0.1:$REDIS_PORT: " "$A_LOG"
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_backend_up 0"
+    assert_line "pushwire_redis_up 0"
+    assert_line --regexp '^pushwire_redis_reconnects_total [1-9][0-9]*$'
+    assert_line --regexp '^pushwire_redis_commands_in_flight [0-9]+$'
+    kill -0 "$ps" # the subscriber is still connected
+    sleep 1
+    kill -0 "$ps"
+    redis_start --appendonly yes --appendfsync always
+    wait_for curl -sf -o /dev/null "$A_HTTP/healthz"
+    wait_for curl -sf -o /dev/null "$B_HTTP/healthz"
+    for i in 1 2 3; do pub_to "$A_HTTP" "$ch" "after-$i" >/dev/null; done
+    wait "$ps"
+    [ "$(datas "$BATS_TEST_TMPDIR/sub")" = "$(printf '%s\n' before-1 before-2 before-3 after-1 after-2 after-3)" ]
+    ! grep -q gap "$BATS_TEST_TMPDIR/sub"
+    [ "$(grep -c "redis: connected to 127.0.0.1:$REDIS_PORT" "$A_LOG")" -eq 2 ]
+    # one line per state change, not one per try
+    [ "$(grep -c "redis: 127.0.0.1:$REDIS_PORT: " "$A_LOG")" -eq 1 ]
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_redis_up 1"
+    node_stop A
+    node_stop B
+}
+
+@test "unix:// socket; a password in the URL (AUTH); none when Redis wants one is /healthz 503 with Redis's answer" {
+    REDIS_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/r.XXXXXX")
+    redis_start --unixsocket "$REDIS_DIR/r.sock"
+    ch=$(chan)
+    REDIS_URL="unix://$REDIS_DIR/r.sock"
+    node A
+    id=$(pub_to "$A_HTTP" "$ch" hello)
+    [ "$(redis-cli -p "$REDIS_PORT" xlen "pw:{$ch}:s")" = 1 ]
+    [ "$(redis-cli -p "$REDIS_PORT" get "pw:{$ch}:e")" = "${id%%:*}" ]
+    redis-cli -p "$REDIS_PORT" config set requirepass 's3cr@t' >/dev/null
+    REDIS_URL="redis://:s3cr%40t@127.0.0.1:$REDIS_PORT"
+    node B
+    run curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=0"
+    assert_output --partial "\"id\":\"$id\""
+    # no password: refused by Redis, and /healthz says so
+    serve_start --redis "unix://$REDIS_DIR/r.sock"
+    NODE_PIDS="${NODE_PIDS:-} $SERVE_PID"
+    wait_for sh -c "curl -s --max-time 2 '$SERVE_HTTP/healthz' | grep -q 'setup refused: NOAUTH'"
+    serve_stop
+    node_stop A
+    node_stop B
+}
+
+@test "--redis refuses rediss:// and a malformed URL, naming what it takes" {
+    run "$PW" serve --redis rediss://h:6380
+    assert_failure 2
+    assert_output --partial "rediss:// (TLS to Redis) is not supported"
+    run "$PW" serve --redis redis://h:99999
+    assert_failure 2
+    assert_output --partial "redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH[?db=N]"
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# serve --redis against a Redis Cluster of 3 primaries started here: two
+# nodes, channels on all three primaries, the same ids in the same order on
+# both, resumes across nodes, and a command sent to the wrong primary
+# (MOVED) followed.
+load redis_helper
+
+teardown() { redis_teardown; }
+
+@test "cluster of 3 primaries: 12 channels on all three; published on A, read on B over SSE and long poll with A's ids, in order" {
+    cluster_start
+    node A
+    node B
+    base=$(chan)
+    for i in $(seq 12); do chs[$i]="$base-$i"; done
+    for i in $(seq 12); do
+        "$PW" connect --json -q --no-stdin --timeout 30 -n 3 --since 0 "$B_HTTP/sse/${chs[$i]}" \
+            >"$BATS_TEST_TMPDIR/sse-$i" 2>&1 3>&- &
+        BG_PIDS="${BG_PIDS:-} $!"
+        pids[$i]=$!
+    done
+    for k in 1 2 3; do
+        for i in $(seq 12); do
+            pub_to "$A_HTTP" "${chs[$i]}" "m-$i-$k" >>"$BATS_TEST_TMPDIR/ids-$i"
+        done
+    done
+    for i in $(seq 12); do
+        wait "${pids[$i]}" || { cat "$BATS_TEST_TMPDIR/sse-$i"; false; }
+        [ "$(ids "$BATS_TEST_TMPDIR/sse-$i")" = "$(cat "$BATS_TEST_TMPDIR/ids-$i")" ]
+        [ "$(datas "$BATS_TEST_TMPDIR/sse-$i")" = "$(printf 'm-%s-1\nm-%s-2\nm-%s-3\n' $i $i $i)" ]
+        [ "$(curl -s --max-time 5 "$B_HTTP/poll/${chs[$i]}?cursor=0" | jq -r '.messages[].id')" = "$(cat "$BATS_TEST_TMPDIR/ids-$i")" ]
+    done
+    # every primary holds some of the channels
+    for p in $CLUSTER_PORTS; do
+        n=$(redis-cli -p "$p" dbsize)
+        echo "# primary $p: $n keys" >&3
+        [ "$n" -ge 2 ]
+    done
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_redis_up 1"
+    node_stop A
+    node_stop B
+}
+
+@test "cluster: a slot moved to another primary while serving: MOVED is followed, publishing and reading go on" {
+    cluster_start
+    node A
+    ch=$(chan)
+    id1=$(pub_to "$A_HTTP" "$ch" one)
+    slot=$(redis-cli -p "${CLUSTER_PORTS%% *}" cluster keyslot "$ch")
+    set -- $CLUSTER_PORTS
+    # who has it, and another primary to move it to
+    owner=$(redis-cli -p "$1" cluster nodes | awk -v s="$slot" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2 } }' | head -1)
+    owner_port=${owner##*:}; owner_port=${owner_port%%@*}
+    for p in "$@"; do [ "$p" != "$owner_port" ] && { to=$p; break; }; done
+    to_id=$(redis-cli -p "$to" cluster myid)
+    from_id=$(redis-cli -p "$owner_port" cluster myid)
+    redis-cli -p "$to" cluster setslot "$slot" importing "$from_id" >/dev/null
+    redis-cli -p "$owner_port" cluster setslot "$slot" migrating "$to_id" >/dev/null
+    keys=$(redis-cli -p "$owner_port" cluster getkeysinslot "$slot" 100)
+    # shellcheck disable=SC2086
+    redis-cli -p "$owner_port" migrate 127.0.0.1 "$to" "" 0 5000 keys $keys >/dev/null
+    for p in "$@"; do redis-cli -p "$p" cluster setslot "$slot" node "$to_id" >/dev/null; done
+    id2=$(pub_to "$A_HTTP" "$ch" two)
+    [ -n "$id2" ] && [ "$id2" != null ]
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=$id1"
+    assert_output --partial "\"id\":\"$id2\""
+    assert_output --partial '"gap":false'
+    [ "$(redis-cli -p "$to" dbsize)" -ge 2 ]
+    node_stop A
+}

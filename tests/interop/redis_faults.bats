@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# serve --redis, restarts lose nothing (docs/REDIS.md): of two nodes behind
+# one Redis, kill -9 of one while publishing goes on, its clients resuming
+# on the other (--cursor-file), counted: 0 lost, 0 twice; SIGTERM while
+# publishing: every acknowledged message is in Redis.
+load redis_helper
+
+teardown() { redis_teardown; }
+
+# publisher BASE CHANNEL PREFIX N OUT — POSTs PREFIX-1..N in the background,
+# one after the other; OUT gets the data of each one acknowledged (200); it
+# stops at the first refusal
+publisher() {
+    (
+        for ((i = 1; i <= $4; i++)); do
+            curl -sf --max-time 5 --data-binary "$3-$i" "$1/pub/$2" >/dev/null || break
+            echo "$3-$i" >>"$5"
+        done
+    ) 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    LAST_BG=$!
+}
+
+# client NAME URL [ARGS] — connect --json with a cursor file of its own
+client() {
+    local n=$1 url=$2
+    shift 2
+    "$PW" connect --json -q --no-stdin --timeout 60 --cursor-file "$BATS_TEST_TMPDIR/$n.cursor" "$@" "$url" \
+        >>"$BATS_TEST_TMPDIR/$n.out" 2>>"$BATS_TEST_TMPDIR/$n.err" 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    eval "${n}_CPID=$!"
+}
+
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+@test "kill -9 of node A while publishing on A and B goes on: its WebSocket, SSE and long-poll clients resume on B: 0 lost, 0 twice" {
+    redis_start
+    ch=$(chan)
+    node A
+    node B
+    for c in ws sse poll; do echo 0 >"$BATS_TEST_TMPDIR/$c.cursor"; done
+    client ws "$A_WS/ws/$ch" --subprotocol pushwire.v1
+    client sse "$A_HTTP/sse/$ch"
+    client poll "$A_HTTP/poll/$ch" --poll
+    publisher "$B_HTTP" "$ch" b 120 "$BATS_TEST_TMPDIR/acked-b"; pb=$LAST_BG
+    publisher "$A_HTTP" "$ch" a 120 "$BATS_TEST_TMPDIR/acked-a"
+    wait_for sh -c "[ \$(cat '$BATS_TEST_TMPDIR/acked-b' 2>/dev/null | wc -l) -ge 40 ]"
+    kill -9 "$A_PID"
+    A_PID=
+    for c in ws sse poll; do eval "wait \$${c}_CPID" || true; done
+    # every client goes on from its cursor on B, until the last of B's 120
+    client ws "$B_WS/ws/$ch" --subprotocol pushwire.v1 --until '^b-120$'
+    client sse "$B_HTTP/sse/$ch" --until '^b-120$'
+    client poll "$B_HTTP/poll/$ch" --poll --until '^b-120$'
+    wait "$pb"
+    [ "$(lines "$BATS_TEST_TMPDIR/acked-b")" -eq 120 ]
+    for c in ws sse poll; do eval "wait \$${c}_CPID" || { cat "$BATS_TEST_TMPDIR/$c.err"; false; }; done
+    # what Redis holds, in order: every acknowledged message is there
+    curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=0" | jq -r '.messages[] | .id + " " + .data' >"$BATS_TEST_TMPDIR/held"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/held")" -lt 1000 ] # one page: the whole channel
+    cat "$BATS_TEST_TMPDIR"/acked-* | awk 'NR == FNR { h[$2] = 1; next } !($0 in h) { print "acknowledged, not held: " $0; bad = 1 } END { exit bad }' "$BATS_TEST_TMPDIR/held" -
+    # each client: exactly what is held up to b-120, in order, none twice
+    sed '/ b-120$/q' "$BATS_TEST_TMPDIR/held" >"$BATS_TEST_TMPDIR/want"
+    for c in ws sse poll; do
+        jq -r 'select(.id != null) | .id + " " + .data' "$BATS_TEST_TMPDIR/$c.out" >"$BATS_TEST_TMPDIR/$c.got"
+        dups=$(sort "$BATS_TEST_TMPDIR/$c.got" | uniq -d | wc -l)
+        echo "# $c: $(wc -l <"$BATS_TEST_TMPDIR/$c.got") received, $dups twice, want $(wc -l <"$BATS_TEST_TMPDIR/want")" >&3
+        [ "$dups" -eq 0 ]
+        diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/$c.got"
+    done
+    node_stop B
+}
+
+@test "SIGTERM to a node while it publishes: every acknowledged message is held, and B serves them" {
+    redis_start
+    ch=$(chan)
+    node A
+    node B
+    publisher "$A_HTTP" "$ch" a 100000 "$BATS_TEST_TMPDIR/acked"; pa=$LAST_BG
+    wait_for sh -c "[ \$(cat '$BATS_TEST_TMPDIR/acked' 2>/dev/null | wc -l) -ge 20 ]"
+    node_stop A
+    wait "$pa" || true
+    n=$(lines "$BATS_TEST_TMPDIR/acked")
+    [ "$n" -ge 20 ]
+    [ "$n" -lt 100000 ]
+    curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=0" | jq -r '.messages[].data' >"$BATS_TEST_TMPDIR/held"
+    # held in the order acknowledged; at most one more (sent, its answer cut)
+    head -n "$n" "$BATS_TEST_TMPDIR/held" | diff "$BATS_TEST_TMPDIR/acked" -
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/held")" -le $((n + 1)) ]
+    node_stop B
+}
+
+@test "Redis frozen (SIGSTOP): publishes waiting on it are answered 503 within the 3 s command timeout, memory stays bounded; SIGCONT: back, nothing lost" {
+    redis_start
+    ch=$(chan)
+    node A
+    pub_to "$A_HTTP" "$ch" before >/dev/null
+    kill -STOP "$REDIS_PID"
+    rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$A_PID/status")
+    for i in $(seq 20); do
+        curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' --data-binary "frozen-$i" "$A_HTTP/pub/$ch" \
+            >>"$BATS_TEST_TMPDIR/codes" 3>&- &
+        BG_PIDS="${BG_PIDS:-} $!"
+    done
+    wait_for sh -c "[ \$(wc -l <'$BATS_TEST_TMPDIR/codes' 2>/dev/null || echo 0) -eq 20 ]"
+    [ "$(sort -u "$BATS_TEST_TMPDIR/codes")" = 503 ]
+    run curl -s --max-time 5 "$A_HTTP/healthz"
+    assert_output --partial "no answer within 3 s"
+    rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$A_PID/status")
+    echo "# RSS ${rss0} KiB before, ${rss1} KiB after 20 publishes into a frozen Redis" >&3
+    [ "$rss1" -lt $((rss0 + 8192)) ]
+    kill -CONT "$REDIS_PID"
+    wait_for curl -sf -o /dev/null --max-time 2 "$A_HTTP/healthz"
+    pub_to "$A_HTTP" "$ch" after >/dev/null
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0"
+    assert_output --partial '"data":"before"'
+    assert_output --partial '"data":"after"'
+    node_stop A
+}
