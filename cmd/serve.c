@@ -31,6 +31,14 @@
     X(ECHO, 0, "echo", PW_FLAG, "WebSocket: echo each message to its sender only")            \
     X(READ_ONLY, 0, "read-only", PW_FLAG, "clients may subscribe but not publish")            \
     X(BACKLOG, 0, "backlog", PW_COUNT("N", "1024", "1", "10000000"), "messages kept per channel") \
+    X(HISTORY_BYTES, 0, "history-bytes", PW_BYTES("256M", "64K", "1T"),                      \
+      "all channels' history, at most; the oldest of channels over their share go first")   \
+    X(MESSAGE_TTL, 0, "message-ttl", PW_SECS("1h", "0", "365d"),                              \
+      "a message leaves the history this old; 0 never")                                      \
+    X(MAX_CHANNELS, 0, "max-channels", PW_COUNT("N", "100000", "1", "100000000"),            \
+      "a publish that would create one more channel: 503")                                   \
+    X(METRICS_PER_CHANNEL, 0, "metrics-per-channel", PW_FLAG,                                 \
+      "/metrics also lists channels (the first 1000)")                                       \
     X(HEARTBEAT, 0, "heartbeat", PW_SECS("15", "0", "365d"),                                  \
       "SSE comment while idle, every SECS; 0 off")                                           \
     X(RETRY, 0, "retry", PW_COUNT("MS", "3000", "0", "86400000"),                            \
@@ -273,6 +281,10 @@ static int serve_main(int argc, char **argv)
         case OPT_ECHO: o.echo = 1; break;
         case OPT_READ_ONLY: o.read_only = 1; break;
         case OPT_BACKLOG: o.backlog = (size_t)st.u; break;
+        case OPT_HISTORY_BYTES: o.history_bytes = (size_t)st.u; break;
+        case OPT_MESSAGE_TTL: o.message_ttl = st.d; break;
+        case OPT_MAX_CHANNELS: o.max_channels = (size_t)st.u; break;
+        case OPT_METRICS_PER_CHANNEL: o.metrics_per_channel = 1; break;
         case OPT_HEARTBEAT: o.heartbeat = st.d; break;
         case OPT_POLL_TIMEOUT: o.poll_timeout = st.d; break;
         case OPT_PING: o.ping = st.d; break;
@@ -374,7 +386,7 @@ static int serve_start(struct pw_server_opts *op, struct serve_log *lgp, const c
                 lg.redis->ops->destroy(lg.redis);
             return PW_EXIT_FAIL;
         }
-        o.pubsub = serve_record_new(lg.redis ? lg.redis : pw_backlog_new(o.backlog, NULL), rec);
+        o.pubsub = serve_record_new(lg.redis ? lg.redis : pw_server_backlog(&o), rec);
         if (!o.pubsub) {
             fclose(rec);
             pw_err("serve", "out of memory");

@@ -211,6 +211,15 @@ _pushwire()
         --backlog )
             COMPREPLY=()
             return ;;
+        --history-bytes )
+            COMPREPLY=()
+            return ;;
+        --message-ttl )
+            COMPREPLY=()
+            return ;;
+        --max-channels )
+            COMPREPLY=()
+            return ;;
         --heartbeat )
             COMPREPLY=()
             return ;;
@@ -266,7 +275,7 @@ _pushwire()
             COMPREPLY=()
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --exec --max-procs --exec-grace" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --exec --max-procs --exec-grace" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

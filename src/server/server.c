@@ -920,6 +920,13 @@ static int srv__listen(struct srv *s, char *err, size_t errsz)
     return 0;
 }
 
+struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o)
+{
+    struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
+                                    o->max_channels, NULL};
+    return pw_backlog_new_limits(&lim, NULL);
+}
+
 int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
 {
     struct srv s;
@@ -932,7 +939,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
-    s.ps = o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
+    s.ps = o->pubsub ? o->pubsub : pw_server_backlog(o);
     s.lowat = SRV_RESUME_AT(o->send_buffer);
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
     uv_loop_t loop;

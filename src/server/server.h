@@ -43,6 +43,10 @@ struct pw_server_opts {
                                       others chosen by SNI; reread on SIGHUP */
     size_t ntls;
     size_t backlog;              /* messages kept per channel (>= 1) */
+    size_t history_bytes;        /* all channels' history, at most (backlog.h); 0 = none */
+    double message_ttl;          /* a message leaves the history this old (s); 0 = never */
+    size_t max_channels;         /* a publish creating one more: 503; 0 = no limit */
+    int metrics_per_channel;     /* /metrics lists channels (SRV_METRICS_CHANNELS at most) */
     double heartbeat;            /* SSE comment every N s while idle; 0 = off */
     double poll_timeout;         /* upper bound for ?timeout= (s) */
     double ping;                 /* WebSocket ping interval (s); 0 = off */
@@ -70,13 +74,17 @@ struct pw_server_opts {
     void *ud;
     /* Embedding (used by `replay --serve`).  pubsub: serve from this one
      * instead of a new embedded backlog (the caller keeps and destroys it;
-     * `backlog` is then unused).  on_ready: called once the listeners are
+     * `backlog`, `history_bytes`, `message_ttl`, `max_channels` are then
+     * unused: pw_server_backlog makes one from them).  on_ready: called once the listeners are
      * bound, before serving, with the server's loop, so the caller can add
      * its own handles (unref them: the server's handles decide when the
      * loop ends; any left are closed when it does).  Both may be NULL. */
     struct pw_pubsub *pubsub;
     void (*on_ready)(void *ud, uv_loop_t *loop);
 };
+
+/* The embedded backlog that the options describe, or NULL (out of memory). */
+struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o);
 
 /* Runs until SIGINT or SIGTERM, then closes every connection cleanly
  * (WebSocket 1001, SSE/poll responses ended) within a few seconds and

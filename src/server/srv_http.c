@@ -16,7 +16,8 @@
 #define SRV_POLL_BODY_MAX (1u << 20) /* a poll answer stops growing here */
 #define SRV_POLL_TIMEOUT_S 30        /* ?timeout= when not given (capped by --poll-timeout) */
 #define SRV_SSE_RETRY_MS "3000"      /* the first retry: unless --retry */
-#define SRV_METRICS_CHANNELS 1000    /* channels listed per /metrics family, at most */
+#define SRV_METRICS_CHANNELS 1000    /* channels listed per /metrics family, at most
+                                        (--metrics-per-channel; serve(1) says so) */
 #define SRV_ERROR_BODY_MAX 4096      /* a JSON error body, at most */
 #define SRV_BUSY_RETRY_S "1"         /* Retry-After with a 503 */
 #define SRV_PREFLIGHT_MAX_AGE_S "86400" /* how long a browser may keep a CORS preflight */
@@ -492,6 +493,13 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
 
 /* ---- POST /pub ---- */
 
+/* A publish refused: 503 when trying again may work (the backend is down,
+ * --max-channels is reached until channels expire). */
+static int srv__pub_status(int rc)
+{
+    return rc == PW_ENET_BACKEND || rc == PW_ENET_CHANNELS ? 503 : 500;
+}
+
 /* The answer waits for the backend to hold the message: at once for the
  * embedded one; a backend on a network acknowledges later, and meanwhile
  * what the client pipelines waits (srv__wait_ops has no input). */
@@ -501,7 +509,7 @@ static void srv__pub_ack(void *ud, struct pw_msg *m, int rc)
     if (c->ops != &srv__wait_ops || c->close_after)
         return;
     if (rc) {
-        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
+        srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
     } else {
         struct pw_buf b;
         pw_buf_init(&b, 256);
@@ -523,7 +531,7 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
     free(ev);
     pw_buf_free(&c->u.h.body); /* after: data may point into it */
     if (rc)
-        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
+        srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
 }
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
@@ -622,6 +630,38 @@ static void srv__metric_chan(void *ud, const char *ch, size_t msgs, size_t bytes
         pw_buf_printf(x->b, "pushwire_subscribers{channel=\"%s\"} %zu\n", ch, subs);
 }
 
+/* Totals of the history, whatever the channel count (per-channel series
+ * only with --metrics-per-channel: one series per channel is unbounded). */
+static void srv__metrics_history(struct srv *s, struct pw_buf *b)
+{
+    struct pw_pubsub_stats st = {0};
+    if (!s->ps->ops->stats)
+        return;
+    s->ps->ops->stats(s->ps, &st);
+#define GAUGE(name, help, v)                                                             \
+    pw_buf_printf(b, "# HELP pushwire_" name " " help "\n# TYPE pushwire_" name " gauge\n" \
+                     "pushwire_" name " %zu\n", (size_t)(v))
+    GAUGE("channels", "Channels held (with history or subscribers).", st.channels);
+    GAUGE("history_messages", "Messages held, all channels.", st.messages);
+    GAUGE("history_bytes", "Bytes the history holds, as charged to --history-bytes.", st.bytes);
+    GAUGE("history_bytes_limit", "--history-bytes (0: none).", st.budget);
+#undef GAUGE
+    pw_buf_printf(b, "# HELP pushwire_evictions_total Messages that left the history early, by "
+                     "cause: --backlog, --history-bytes, --message-ttl.\n# TYPE pushwire_evictions_total counter\n"
+                     "pushwire_evictions_total{cause=\"backlog\"} %llu\n"
+                     "pushwire_evictions_total{cause=\"history_bytes\"} %llu\n"
+                     "pushwire_evictions_total{cause=\"ttl\"} %llu\n",
+                  (unsigned long long)st.evicted_backlog, (unsigned long long)st.evicted_budget,
+                  (unsigned long long)st.evicted_ttl);
+    pw_buf_printf(b, "# HELP pushwire_channels_expired_total Channels forgotten once they had no "
+                     "subscriber and no history left.\n# TYPE pushwire_channels_expired_total counter\n"
+                     "pushwire_channels_expired_total %llu\n"
+                     "# HELP pushwire_channels_refused_total Publishes refused by --max-channels.\n"
+                     "# TYPE pushwire_channels_refused_total counter\n"
+                     "pushwire_channels_refused_total %llu\n",
+                  (unsigned long long)st.channels_expired, (unsigned long long)st.channels_refused);
+}
+
 static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     (void)req, (void)ch, (void)chlen;
@@ -659,6 +699,12 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     }
     if (s->tls)
         srv_tls_metrics(s, &b);
+    srv__metrics_history(s, &b);
+    if (!s->o->metrics_per_channel) {
+        srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
+        pw_buf_free(&b);
+        return;
+    }
     static const char *const g[3][2] = {
         {"backlog_messages", "Messages kept per channel."},
         {"backlog_bytes", "Data bytes kept per channel."},
