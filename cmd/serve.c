@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/backlog.h"
+#include "proto/argv.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
 #include "proto/json.h"
@@ -84,7 +85,13 @@
     X(MAX_PUB_RATE, 0, "max-pub-rate", PW_REAL("N", "100", "0", "1000000"),                   \
       "publishes a second per connection: 429, WebSocket close 1008; 0 no limit")            \
     X(LIMIT_EXEMPT, 0, "limit-exempt", PW_STR("LIST", "127.0.0.0/8,::1", NULL),              \
-      "client addresses the three limits above spare, comma-separated; none for none")
+      "client addresses the three limits above spare, comma-separated; none for none") \
+    X(EXEC, 0, "exec", PW_STR("COMMAND", NULL, NULL),                                        \
+      "run COMMAND for each /ws/ and /sse/ connection: lines in and out (no shell)")          \
+    X(MAX_PROCS, 0, "max-procs", PW_COUNT("N", "256", "1", "100000"),                       \
+      "--exec programs running at most: 503")                                                \
+    X(EXEC_GRACE, 0, "exec-grace", PW_SECS("1", "0", "1h"),                                  \
+      "client gone: SIGTERM the program this long after its stdin closed, then SIGKILL")
 
 extern const struct pw_applet pw_applet_serve;
 enum { SERVE_OPTS(PW_OPT_ENUM) };
@@ -102,7 +109,7 @@ static void serve_reopen(void *ud)
     struct serve_log *l = ud;
     if (!l->path)
         return; /* stderr cannot be reopened */
-    FILE *f = fopen(l->path, "a");
+    FILE *f = fopen(l->path, "ae"); /* e: not inherited by --exec programs */
     if (!f)
         return; /* keep the old one: better than losing the log */
     if (l->f && l->f != stderr)
@@ -277,7 +284,7 @@ static int serve_run(struct pw_server_opts *o, struct serve_log *l, int force_st
     /* --record: the backend behind a pub/sub that writes each message */
     FILE *rec = NULL;
     if (record_path) {
-        rec = fopen(record_path, "w");
+        rec = fopen(record_path, "we");
         if (!rec) {
             pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
             if (l->redis)
@@ -323,6 +330,7 @@ static int serve_main(int argc, char **argv)
     int force_stdin = 0;
     const char *record_path = NULL;
     serve_access_init(&sa);
+    struct pw_argv cmd = {0};
     struct pw_redis_opts ro = {0};
     int use_redis = 0;
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
@@ -332,7 +340,7 @@ static int serve_main(int argc, char **argv)
         struct sockaddr_storage ss;
         switch (c) {
         case PW_OPT_ERR: rc = PW_EXIT_USAGE; break;
-        case OPT_HELP: pw_usage(&pw_applet_serve); pw_opt_end(&st); serve_access_free(&sa); return 0;
+        case OPT_HELP: pw_usage(&pw_applet_serve); pw_opt_end(&st); serve_access_free(&sa); pw_argv_free(&cmd); return 0;
         case OPT_VERBOSE: o.verbose = 1; break;
         case OPT_QUIET: lg.quiet = 1; break;
         case OPT_LISTEN:
@@ -389,6 +397,13 @@ static int serve_main(int argc, char **argv)
         case OPT_MAX_CONNS_PER_IP: sa.a.max_conns_per_ip = (size_t)st.u; break;
         case OPT_MAX_CONN_RATE: sa.a.max_conn_rate = st.d; break;
         case OPT_MAX_PUB_RATE: sa.a.max_pub_rate = st.d; break;
+        case OPT_EXEC:
+            pw_argv_free(&cmd);
+            if ((rc = pw_argv_split(a, &cmd)) != 0)
+                rc = pw_badarg(&st, pw_strerror(rc), "a command and its arguments, quoted as in sh");
+            break;
+        case OPT_MAX_PROCS: o.max_procs = (size_t)st.u; break;
+        case OPT_EXEC_GRACE: o.exec_grace = st.d; break;
         case OPT_REDIS:
             if (!a)
                 break;
@@ -411,6 +426,7 @@ static int serve_main(int argc, char **argv)
         rc = serve_access_finish(&sa);
     if (rc) {
         serve_access_free(&sa);
+        pw_argv_free(&cmd);
         return rc;
     }
     o.tls = tls;
@@ -418,8 +434,10 @@ static int serve_main(int argc, char **argv)
     o.access = &sa.a;
     o.listen = listen;
     o.nlisten = nlisten;
+    o.exec = cmd.n ? (const char *const *)cmd.v : NULL;
     rc = serve_run(&o, &lg, force_stdin, record_path, use_redis ? &ro : NULL);
     serve_access_free(&sa);
+    pw_argv_free(&cmd);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "argv.h"
 #include "base64.h"
 #include "http1.h"
 #include "json.h"
@@ -43,6 +44,7 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_REDIS_ERRORS(PW_ERR_ROW)
     PW_JWT_ERRORS(PW_ERR_ROW)
     PW_AUTH_ERRORS(PW_ERR_ROW)
+    PW_ARGV_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

@@ -303,8 +303,12 @@ void srv__flush(struct srv_conn *c)
     /* a resume waiting for its queue to drain: its next page */
     if (c->feed && c->qbytes < c->srv->lowat && pw_feed_wants(c->feed))
         srv_feed_hungry(c);
-    if (!c->reading && !c->close_after && c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer))
-        srv_read_pause(c, 0);
+    if (c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer)) {
+        if (!c->reading && !c->close_after && !c->held)
+            srv_read_pause(c, 0);
+        if (c->ops->drained && !c->close_after)
+            c->ops->drained(c);
+    }
     if (c->close_after && !c->shut) {
         c->shut = 1;
         if (c->layer) {
@@ -552,6 +556,15 @@ void srv_read_pause(struct srv_conn *c, int pause)
         if (uv_read_start((uv_stream_t *)&c->tcp, srv__alloc_cb, srv__read_cb) == 0)
             c->reading = 1;
     }
+}
+
+void srv_read_hold(struct srv_conn *c, int hold)
+{
+    c->held = (uint8_t)hold;
+    if (hold)
+        srv_read_pause(c, 1);
+    else if (!c->close_after && c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer))
+        srv_read_pause(c, 0);
 }
 
 /* Feeds bytes to the connection's transport, which may change on the way
@@ -931,6 +944,7 @@ int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
     memset(&s, 0, sizeof s);
     err[0] = 0;
     s.o = o;
+    s.attach = o->exec ? &srv_attach_exec : &srv_attach_pubsub;
     pw_buf_init(&s.scratch, 0);
     s.lim.max_head = o->max_head;
     s.lim.max_headers = o->max_headers;

@@ -84,6 +84,12 @@ struct pw_server_opts {
     int verbose;                 /* log the wire ("wire" events) */
     int quiet;                   /* no connection events to log (not even formatted) */
     int read_stdin;              /* publish stdin lines to stdin_channel */
+    /* --exec: /ws/ and /sse/ run this program per connection (argv, NULL
+     * terminated; the caller keeps it); NULL: they use the pub/sub. */
+    const char *const *exec;
+    size_t max_procs;            /* programs running at most: 503 beyond */
+    double exec_grace;           /* the client left: SIGTERM this long after stdin closed,
+                                    SIGKILL as long again after that (s) */
     const char *stdin_channel;   /* also the channel the page at / watches by default */
     const char *retry_ms;        /* SSE retry: value sent first */
     void (*log)(void *ud, const struct pw_log *ev);

@@ -116,7 +116,7 @@ static void srv__refuse(struct srv_conn *c, const struct srv_deny *no)
     srv__error(c, no->status, no->msg, no->rule, no->extra[0] ? no->extra : NULL);
 }
 
-static void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
+void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
 {
     srv__error(c, status, msg, rule, status == 503 ? "Retry-After: " SRV_BUSY_RETRY_S "\r\n" : NULL);
 }
@@ -246,7 +246,7 @@ static void srv__sse_failed(struct pw_feed *f, int rc)
 static const struct pw_feed_ops srv__sse_feed = {srv__sse_msg, srv__sse_gap, srv__sse_hungry,
                                                  srv__sse_failed};
 
-static void srv__sse_heartbeat(struct srv_conn *c)
+void srv_sse_heartbeat(struct srv_conn *c)
 {
     static const char hb[] = ": heartbeat\n\n";
     srv_out(c, hb, sizeof hb - 1);
@@ -299,7 +299,7 @@ static const struct srv_ops srv__sse_ops = {
     .name = "sse",
     .slot = SRV_SLOT_SSE,
     .input = srv__sse_input,
-    .tick = srv__sse_heartbeat,
+    .tick = srv_sse_heartbeat,
     .deadline = srv__sse_deadline,
     .idle = srv_end,
     .shutdown = srv_end,
@@ -308,21 +308,11 @@ static const struct srv_ops srv__sse_ops = {
     .free = srv__http_free,
 };
 
-/* Every id is taken: one that names nothing held here (another epoch, never
- * issued, unreadable) is a gap in the stream, never an error status, which
- * would make a browser's EventSource give up for good. */
-static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *after)
 {
     struct srv *s = c->srv;
-    char last[PW_ID_MAX];
-    const char *after = srv__resume_id(req, "Last-Event-ID", "lastEventId", last);
-    c->channel = strndup(ch, chlen);
-    if (!c->channel) {
-        srv_http_error(c, 500, "out of memory", NULL);
-        return;
-    }
     c->keepalive = 0;
-    srv_set_ops(c, &srv__sse_ops);
+    srv_set_ops(c, ops);
     c->t_deadline = 0;
     char cors[SRV_CORS_MAX];
     srv_outf(c, "HTTP/1.1 200 OK\r\n"
@@ -338,6 +328,21 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
             after ? (after[0] ? after : "(unreadable id)") : "");
     if (s->o->heartbeat > 0)
         c->t_tick = srv_in(s, s->o->heartbeat);
+}
+
+/* Every id is taken: one that names nothing held here (another epoch, never
+ * issued, unreadable) is a gap in the stream, never an error status, which
+ * would make a browser's EventSource give up for good. */
+static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    char last[PW_ID_MAX];
+    const char *after = srv__resume_id(req, "Last-Event-ID", "lastEventId", last);
+    c->channel = strndup(ch, chlen);
+    if (!c->channel) {
+        srv_http_error(c, 500, "out of memory", NULL);
+        return;
+    }
+    srv_sse_begin(c, &srv__sse_ops, after);
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
     if (srv_feed_start(c, after, &srv__sse_feed))
@@ -837,12 +842,19 @@ static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
     pw_buf_free(&b);
 }
 
-/* The one hand-over to srv_ws.c; a refusal is answered here. */
+const struct srv_attach srv_attach_pubsub = {srv_ws_upgrade, srv__sse};
+
+/* The one hand-over to srv_ws.c (or --exec's); a refusal is answered here. */
 static void srv__upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv_refusal no;
-    if (srv_ws_upgrade(c, req, ch, chlen, &no))
+    if (c->srv->attach->ws(c, req, ch, chlen, &no))
         srv__error(c, no.status, no.msg, no.rule, no.extra);
+}
+
+static void srv__stream(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    c->srv->attach->sse(c, req, ch, chlen);
 }
 
 /* ok, or 503 with what the backend says is wrong */
@@ -878,7 +890,7 @@ static const struct srv__route {
     {"/healthz", 0, SRV_ACT_NONE, "GET, HEAD", srv__healthz},
     {"/metrics", 0, SRV_ACT_NONE, "GET, HEAD", srv__metrics},
     {"/ws/", 1, SRV_ACT_WEBSOCKET, "GET", srv__upgrade},
-    {"/sse/", 1, SRV_ACT_SUBSCRIBE, SRV_SSE_ALLOW, srv__sse},
+    {"/sse/", 1, SRV_ACT_SUBSCRIBE, SRV_SSE_ALLOW, srv__stream},
     {"/poll/", 1, SRV_ACT_SUBSCRIBE, "GET, OPTIONS", srv__poll},
     {"/pub/", 1, SRV_ACT_PUBLISH, "POST, OPTIONS", srv__pub},
 };
@@ -936,7 +948,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
         const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
         const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
         if (acc && pw_http_list_has(*acc, "text/event-stream") && !(fn == srv__upgrade && up)) {
-            fn = srv__sse;
+            fn = srv__stream;
             allow = SRV_SSE_ALLOW;
             act = SRV_ACT_SUBSCRIBE;
         }
