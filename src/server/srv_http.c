@@ -757,6 +757,7 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     if (s->tls)
         srv_tls_metrics(s, &b);
     srv__metrics_history(s, &b);
+    srv_auth_metrics(s, &b);
     if (!s->o->metrics_per_channel) {
         srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
         pw_buf_free(&b);
@@ -773,7 +774,6 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
         struct srv__mctx x = {&b, pass, 0};
         s->ps->ops->each_channel(s->ps, &x, srv__metric_chan);
     }
-    srv_auth_metrics(s, &b);
     srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
     pw_buf_free(&b);
 }
