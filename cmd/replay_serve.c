@@ -157,9 +157,15 @@ static void rps_each_channel(struct pw_pubsub *ps, void *ud,
 
 static void rps_destroy(struct pw_pubsub *ps) { (void)ps; }
 
+static void rps_stats(struct pw_pubsub *ps, struct pw_pubsub_stats *st)
+{
+    (void)ps;
+    F.inner->ops->stats(F.inner, st);
+}
+
 static const struct pw_pubsub_ops rps_ops = {
     rps_publish, rps_subscribe, rps_unsubscribe, rps_fetch, rps_cancel, rps_health,
-    rps_each_channel, rps_destroy, NULL,
+    rps_each_channel, rps_destroy, NULL, rps_stats,
 };
 
 /* ---- server hooks ---- */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/backlog.h"
+#include "proto/argv.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
 #include "proto/json.h"
@@ -16,6 +17,7 @@
 #include "opt.h"
 #include "server/redis.h"
 #include "server/server.h"
+#include "serve_access.h"
 #include "serve_record.h"
 
 #define SERVE_OPTS(X)                                                                         \
@@ -30,6 +32,14 @@
     X(ECHO, 0, "echo", PW_FLAG, "WebSocket: echo each message to its sender only")            \
     X(READ_ONLY, 0, "read-only", PW_FLAG, "clients may subscribe but not publish")            \
     X(BACKLOG, 0, "backlog", PW_COUNT("N", "1024", "1", "10000000"), "messages kept per channel") \
+    X(HISTORY_BYTES, 0, "history-bytes", PW_BYTES("256M", "64K", "1T"),                      \
+      "all channels' history, at most; the oldest of channels over their share go first")   \
+    X(MESSAGE_TTL, 0, "message-ttl", PW_SECS("1h", "0", "365d"),                              \
+      "a message leaves the history this old; 0 never")                                      \
+    X(MAX_CHANNELS, 0, "max-channels", PW_COUNT("N", "100000", "1", "100000000"),            \
+      "a publish that would create one more channel: 503")                                   \
+    X(METRICS_PER_CHANNEL, 0, "metrics-per-channel", PW_FLAG,                                 \
+      "/metrics also lists channels (the first 1000)")                                       \
     X(HEARTBEAT, 0, "heartbeat", PW_SECS("15", "0", "365d"),                                  \
       "SSE comment while idle, every SECS; 0 off")                                           \
     X(RETRY, 0, "retry", PW_COUNT("MS", "3000", "0", "86400000"),                            \
@@ -55,9 +65,33 @@
     X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
     X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
     X(RECORD, 0, "record", PW_FILE,                                                           \
-      "write every published message to FILE as a transcript (see pushwire-replay(1))")    \
+      "write every published message to FILE as a transcript (see pushwire-replay(1))")        \
     X(REDIS, 0, "redis", PW_STR("URL", NULL, NULL),                                           \
-      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")    \
+      "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")   \
+    X(TOKEN_FILE, 0, "token-file", PW_FILE,                                                   \
+      "subscribing and publishing need the token in FILE (Bearer or ?token=)")               \
+    X(PUBLISH_TOKEN_FILE, 0, "publish-token-file", PW_FILE, "publishing needs the token in FILE") \
+    X(JWT_KEY, 0, "jwt-key", PW_FILE,                                                         \
+      "JWTs signed with FILE's key are tokens: an HS256 secret, an RS256/ES256 public key (PEM)") \
+    X(JWT_AUD, 0, "jwt-aud", PW_STR("AUD", NULL, NULL), "JWTs must name AUD in their aud claim") \
+    X(ORIGIN, 0, "origin", PW_STR("LIST", NULL, NULL),                                        \
+      "allowed Origins, comma-separated, repeatable (https://*.example.com: its subdomains); others 403") \
+    X(TRUSTED_PROXY, 0, "trusted-proxy", PW_STR("CIDR", NULL, NULL),                          \
+      "believe X-Forwarded-For from these addresses; comma-separated, repeatable")            \
+    X(MAX_CONNS_PER_IP, 0, "max-conns-per-ip", PW_COUNT("N", "256", "0", "10000000"),         \
+      "open connections per client address: 429; 0 no limit")                               \
+    X(MAX_CONN_RATE, 0, "max-conn-rate", PW_REAL("N", "50", "0", "1000000"),                  \
+      "new connections a second per client address: 429; 0 no limit")                       \
+    X(MAX_PUB_RATE, 0, "max-pub-rate", PW_REAL("N", "100", "0", "1000000"),                   \
+      "publishes a second per connection: 429, WebSocket close 1008; 0 no limit")            \
+    X(LIMIT_EXEMPT, 0, "limit-exempt", PW_STR("LIST", "127.0.0.0/8,::1", NULL),              \
+      "client addresses the three limits above spare, comma-separated; none for none") \
+    X(EXEC, 0, "exec", PW_STR("COMMAND", NULL, NULL),                                        \
+      "run COMMAND for each /ws/ and /sse/ connection: lines in and out (no shell)")          \
+    X(MAX_PROCS, 0, "max-procs", PW_COUNT("N", "256", "1", "100000"),                       \
+      "--exec programs running at most: 503")                                                \
+    X(EXEC_GRACE, 0, "exec-grace", PW_SECS("1", "0", "1h"),                                  \
+      "client gone: SIGTERM the program this long after its stdin closed, then SIGKILL") \
     X(WORKERS, 0, "workers", PW_STR("N", "1", "auto"),                                        \
       "event loops (threads) sharing the channels: 1-256, or auto (one per core)")
 
@@ -77,7 +111,7 @@ static void serve_reopen(void *ud)
     struct serve_log *l = ud;
     if (!l->path)
         return; /* stderr cannot be reopened */
-    FILE *f = fopen(l->path, "a");
+    FILE *f = fopen(l->path, "ae"); /* e: not inherited by --exec programs */
     if (!f)
         return; /* keep the old one: better than losing the log */
     if (l->f && l->f != stderr)
@@ -215,17 +249,90 @@ static int serve_tls_check(const char *const *listen, size_t nlisten, size_t nce
     return 0;
 }
 
+/* After the options: the log, the recorder, the server. */
+static int serve_run(struct pw_server_opts *o, struct serve_log *l, int force_stdin, const char *record_path,
+                     struct pw_redis_opts *ro)
+{
+    /* a subscriber is dropped only when more than one message is waiting */
+    if (o->send_buffer < o->max_message + 16384)
+        o->send_buffer = o->max_message + 16384;
+    o->read_stdin = force_stdin || !isatty(0);
+    l->f = stderr;
+    if (l->path) {
+        serve_reopen(l);
+        if (l->f == stderr) {
+            pw_err("serve", "cannot open log file '%s': %s", l->path, strerror(errno));
+            return PW_EXIT_FAIL;
+        }
+    }
+    o->log = serve_log;
+    o->quiet = l->quiet; /* -q: the server does not even format connection events */
+    o->on_hup = serve_reopen;
+    o->ud = l;
+    serve_raise_nofile();
+    /* --redis: the backplane in place of the embedded backlog */
+    if (ro) {
+        ro->backlog = o->backlog;
+        ro->max_message = o->max_message;
+        ro->log = serve_redis_log;
+        ro->ud = l;
+        l->redis = o->pubsub = pw_redis_new(ro);
+        o->on_ready = serve_ready;
+        if (!o->pubsub) {
+            pw_err("serve", "out of memory");
+            return PW_EXIT_FAIL;
+        }
+    }
+    /* --record: the backend behind a pub/sub that writes each message */
+    FILE *rec = NULL;
+    if (record_path) {
+        rec = fopen(record_path, "we");
+        if (!rec) {
+            pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
+            if (l->redis)
+                l->redis->ops->destroy(l->redis);
+            return PW_EXIT_FAIL;
+        }
+        o->pubsub = serve_record_new(l->redis ? l->redis : pw_server_backlog(o), rec);
+        if (!o->pubsub) {
+            fclose(rec);
+            pw_err("serve", "out of memory");
+            return PW_EXIT_FAIL;
+        }
+    }
+    char err[256];
+    int r = pw_server_run(o, err, sizeof err);
+    if (rec) {
+        if (serve_record_failed(o->pubsub))
+            pw_err("serve", "writing '%s' failed; the transcript is incomplete", record_path);
+        o->pubsub->ops->destroy(o->pubsub);
+        fclose(rec);
+    } else if (l->redis) {
+        l->redis->ops->destroy(l->redis);
+    }
+    if (l->f && l->f != stderr)
+        fclose(l->f);
+    if (r < 0) {
+        pw_err("serve", "%s", err[0] ? err : pw_strerror(r));
+        return r == PW_ENET_ADDR ? PW_EXIT_USAGE : PW_EXIT_FAIL; /* PW_ENET_TLS: exit 1 */
+    }
+    return PW_EXIT_OK;
+}
+
 static int serve_main(int argc, char **argv)
 {
     struct pw_optstate st;
     struct pw_server_opts o = {0};
     struct serve_log lg = {0};
+    struct serve_access sa;
     const char *listen[MAX_LISTEN];
     size_t nlisten = 0;
     struct pw_tls_pair tls[MAX_TLS] = {{0}};
     size_t ncert = 0, nkey = 0;
     int force_stdin = 0;
     const char *record_path = NULL;
+    serve_access_init(&sa);
+    struct pw_argv cmd = {0};
     struct pw_redis_opts ro = {0};
     int use_redis = 0;
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
@@ -235,7 +342,7 @@ static int serve_main(int argc, char **argv)
         struct sockaddr_storage ss;
         switch (c) {
         case PW_OPT_ERR: rc = PW_EXIT_USAGE; break;
-        case OPT_HELP: pw_usage(&pw_applet_serve); pw_opt_end(&st); return 0;
+        case OPT_HELP: pw_usage(&pw_applet_serve); pw_opt_end(&st); serve_access_free(&sa); pw_argv_free(&cmd); return 0;
         case OPT_VERBOSE: o.verbose = 1; break;
         case OPT_QUIET: lg.quiet = 1; break;
         case OPT_LISTEN:
@@ -264,6 +371,10 @@ static int serve_main(int argc, char **argv)
         case OPT_ECHO: o.echo = 1; break;
         case OPT_READ_ONLY: o.read_only = 1; break;
         case OPT_BACKLOG: o.backlog = (size_t)st.u; break;
+        case OPT_HISTORY_BYTES: o.history_bytes = (size_t)st.u; break;
+        case OPT_MESSAGE_TTL: o.message_ttl = st.d; break;
+        case OPT_MAX_CHANNELS: o.max_channels = (size_t)st.u; break;
+        case OPT_METRICS_PER_CHANNEL: o.metrics_per_channel = 1; break;
         case OPT_HEARTBEAT: o.heartbeat = st.d; break;
         case OPT_POLL_TIMEOUT: o.poll_timeout = st.d; break;
         case OPT_PING: o.ping = st.d; break;
@@ -286,6 +397,23 @@ static int serve_main(int argc, char **argv)
             o.workers = n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
             break;
         }
+        case OPT_TOKEN_FILE: rc = serve_access_token(&sa, &st, 0); break;
+        case OPT_PUBLISH_TOKEN_FILE: rc = serve_access_token(&sa, &st, 1); break;
+        case OPT_JWT_KEY: rc = serve_access_jwt(&sa, &st); break;
+        case OPT_JWT_AUD: sa.a.jwt_aud = a; break;
+        case OPT_ORIGIN: rc = serve_access_origins(&sa, &st); break;
+        case OPT_TRUSTED_PROXY: rc = serve_access_cidrs(&sa, &st, 0); break;
+        case OPT_LIMIT_EXEMPT: rc = serve_access_cidrs(&sa, &st, 1); break;
+        case OPT_MAX_CONNS_PER_IP: sa.a.max_conns_per_ip = (size_t)st.u; break;
+        case OPT_MAX_CONN_RATE: sa.a.max_conn_rate = st.d; break;
+        case OPT_MAX_PUB_RATE: sa.a.max_pub_rate = st.d; break;
+        case OPT_EXEC:
+            pw_argv_free(&cmd);
+            if ((rc = pw_argv_split(a, &cmd)) != 0)
+                rc = pw_badarg(&st, pw_strerror(rc), "a command and its arguments, quoted as in sh");
+            break;
+        case OPT_MAX_PROCS: o.max_procs = (size_t)st.u; break;
+        case OPT_EXEC_GRACE: o.exec_grace = st.d; break;
         case OPT_REDIS:
             if (!a)
                 break;
@@ -298,87 +426,36 @@ static int serve_main(int argc, char **argv)
     }
     int ind = st.ind;
     pw_opt_end(&st);
-    if (rc)
-        return rc;
-    if (ind < argc) {
+    if (!rc && ind < argc) {
         pw_err("serve", "unexpected argument '%s'; see 'pushwire serve --help'", argv[ind]);
-        return PW_EXIT_USAGE;
+        rc = PW_EXIT_USAGE;
     }
-    if ((rc = serve_tls_check(listen, nlisten, ncert, nkey)))
+    if (!rc)
+        rc = serve_tls_check(listen, nlisten, ncert, nkey);
+    if (!rc)
+        rc = serve_access_finish(&sa);
+    if (rc) {
+        serve_access_free(&sa);
+        pw_argv_free(&cmd);
         return rc;
-    if (o.workers > 1 && (use_redis || record_path)) {
+    }
+    if (o.workers > 1 && (use_redis || record_path || cmd.n)) {
         /* several serve processes on one Redis do what workers would */
-        pw_err("serve", "--workers with --redis or --record: not supported; run one serve per core on the same Redis instead");
+        pw_err("serve", "--workers with --redis, --record or --exec: not supported; with Redis, run one serve per core on the same Redis instead");
+        serve_access_free(&sa);
+        pw_argv_free(&cmd);
         return PW_EXIT_USAGE;
     }
     o.tls = tls;
     o.ntls = ncert;
-    /* a subscriber is dropped only when more than one message is waiting */
-    if (o.send_buffer < o.max_message + 16384)
-        o.send_buffer = o.max_message + 16384;
+    o.access = &sa.a;
     o.listen = listen;
     o.nlisten = nlisten;
-    o.read_stdin = force_stdin || !isatty(0);
-    lg.f = stderr;
-    if (lg.path) {
-        serve_reopen(&lg);
-        if (lg.f == stderr) {
-            pw_err("serve", "cannot open log file '%s': %s", lg.path, strerror(errno));
-            return PW_EXIT_FAIL;
-        }
-    }
-    o.log = serve_log;
-    o.quiet = lg.quiet; /* -q: the server does not even format connection events */
-    o.on_hup = serve_reopen;
-    o.ud = &lg;
-    serve_raise_nofile();
-    /* --redis: the backplane in place of the embedded backlog */
-    if (use_redis) {
-        ro.backlog = o.backlog;
-        ro.max_message = o.max_message;
-        ro.log = serve_redis_log;
-        ro.ud = &lg;
-        lg.redis = o.pubsub = pw_redis_new(&ro);
-        o.on_ready = serve_ready;
-        if (!o.pubsub) {
-            pw_err("serve", "out of memory");
-            return PW_EXIT_FAIL;
-        }
-    }
-    /* --record: the backend behind a pub/sub that writes each message */
-    FILE *rec = NULL;
-    if (record_path) {
-        rec = fopen(record_path, "w");
-        if (!rec) {
-            pw_err("serve", "cannot write '%s': %s", record_path, strerror(errno));
-            if (lg.redis)
-                lg.redis->ops->destroy(lg.redis);
-            return PW_EXIT_FAIL;
-        }
-        o.pubsub = serve_record_new(lg.redis ? lg.redis : pw_backlog_new(o.backlog, NULL), rec);
-        if (!o.pubsub) {
-            fclose(rec);
-            pw_err("serve", "out of memory");
-            return PW_EXIT_FAIL;
-        }
-    }
-    char err[256];
-    int r = pw_server_run(&o, err, sizeof err);
-    if (rec) {
-        if (serve_record_failed(o.pubsub))
-            pw_err("serve", "writing '%s' failed; the transcript is incomplete", record_path);
-        o.pubsub->ops->destroy(o.pubsub);
-        fclose(rec);
-    } else if (lg.redis) {
-        lg.redis->ops->destroy(lg.redis);
-    }
-    if (lg.f && lg.f != stderr)
-        fclose(lg.f);
-    if (r < 0) {
-        pw_err("serve", "%s", err[0] ? err : pw_strerror(r));
-        return r == PW_ENET_ADDR ? PW_EXIT_USAGE : PW_EXIT_FAIL; /* PW_ENET_TLS: exit 1 */
-    }
-    return PW_EXIT_OK;
+    o.exec = cmd.n ? (const char *const *)cmd.v : NULL;
+    rc = serve_run(&o, &lg, force_stdin, record_path, use_redis ? &ro : NULL);
+    serve_access_free(&sa);
+    pw_argv_free(&cmd);
+    return rc;
 }
 
 const struct pw_applet pw_applet_serve = {

@@ -152,9 +152,16 @@ static void rec_destroy(struct pw_pubsub *ps)
     free(r);
 }
 
+static void rec_stats(struct pw_pubsub *ps, struct pw_pubsub_stats *st)
+{
+    struct serve_rec *r = (struct serve_rec *)ps;
+    if (r->inner->ops->stats)
+        r->inner->ops->stats(r->inner, st);
+}
+
 static const struct pw_pubsub_ops rec_ops = {
     rec_publish, rec_subscribe, rec_unsubscribe, rec_fetch, rec_cancel, rec_health,
-    rec_each_channel, rec_destroy, rec_metrics,
+    rec_each_channel, rec_destroy, rec_metrics, rec_stats,
 };
 
 struct pw_pubsub *serve_record_new(struct pw_pubsub *inner, FILE *f)

@@ -211,6 +211,15 @@ _pushwire()
         --backlog )
             COMPREPLY=()
             return ;;
+        --history-bytes )
+            COMPREPLY=()
+            return ;;
+        --message-ttl )
+            COMPREPLY=()
+            return ;;
+        --max-channels )
+            COMPREPLY=()
+            return ;;
         --heartbeat )
             COMPREPLY=()
             return ;;
@@ -256,11 +265,50 @@ _pushwire()
         --redis )
             COMPREPLY=()
             return ;;
+        --token-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --publish-token-file )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --jwt-key )
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --jwt-aud )
+            COMPREPLY=()
+            return ;;
+        --origin )
+            COMPREPLY=()
+            return ;;
+        --trusted-proxy )
+            COMPREPLY=()
+            return ;;
+        --max-conns-per-ip )
+            COMPREPLY=()
+            return ;;
+        --max-conn-rate )
+            COMPREPLY=()
+            return ;;
+        --max-pub-rate )
+            COMPREPLY=()
+            return ;;
+        --limit-exempt )
+            COMPREPLY=()
+            return ;;
+        --exec )
+            COMPREPLY=()
+            return ;;
+        --max-procs )
+            COMPREPLY=()
+            return ;;
+        --exec-grace )
+            COMPREPLY=()
+            return ;;
         --workers )
             COMPREPLY=($(compgen -W "auto" -- "$cur"))
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --workers" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --handshake-timeout --idle-timeout --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt --exec --max-procs --exec-grace --workers" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

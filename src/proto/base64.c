@@ -139,3 +139,54 @@ int pw_base64_decode_append(struct pw_buf *b, const char *s, size_t n)
     b->len += (size_t)len;
     return 0;
 }
+
+/* ---- base64url (RFC 4648 §5), unpadded ---- */
+
+int pw_base64url_append(struct pw_buf *b, const void *in, size_t n)
+{
+    size_t at = b->len;
+    int rc = pw_base64_append(b, in, n);
+    if (rc)
+        return rc;
+    for (size_t i = at; i < b->len; i++) {
+        if (b->p[i] == '+')
+            b->p[i] = '-';
+        else if (b->p[i] == '/')
+            b->p[i] = '_';
+        else if (b->p[i] == '=') {
+            b->len = i; /* padding comes last */
+            break;
+        }
+    }
+    return 0;
+}
+
+/* One character of the URL-safe alphabet as the standard one spells it;
+ * '!' (never valid) for the standard alphabet's own '+', '/' and '='. */
+static uint8_t pw__url2std(char c)
+{
+    return c == '-' ? '+' : c == '_' ? '/' : c == '+' || c == '/' || c == '=' ? '!' : (uint8_t)c;
+}
+
+int pw_base64url_decode_append(struct pw_buf *b, const char *s, size_t n)
+{
+    if (n % 4 == 1)
+        return PW_EBASE64;
+    size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+    int rc = pw_buf_reserve(b, need);
+    if (rc)
+        return rc;
+    size_t o = b->len;
+    for (size_t i = 0; i < n; i += 4) {
+        uint8_t g[4] = {'=', '=', '=', '='};
+        size_t k = n - i < 4 ? n - i : 4;
+        for (size_t j = 0; j < k; j++)
+            g[j] = pw__url2std(s[i + j]);
+        ssize_t r = pw__b64run(g, 4, b->p + o);
+        if (r < 0)
+            return (int)r; /* b->len is unchanged: the bytes past it do not count */
+        o += (size_t)r;
+    }
+    b->len = o;
+    return 0;
+}

@@ -7,8 +7,10 @@
  * needs: length a multiple of 4, only A-Z a-z 0-9 + /, '=' only as the last
  * one or two characters, and the bits the padding drops must be zero
  * (canonical form: every byte string has exactly one accepted spelling, so
- * decode-then-encode gives the input back).  No whitespace, no URL-safe
- * alphabet.  Error code PW_EBASE64 (range -700..-749, shared with json.h).
+ * decode-then-encode gives the input back).  No whitespace.  The URL-safe
+ * alphabet (RFC 4648 §5) only unpadded, as JOSE writes it (RFC 7515 §2),
+ * through the base64url functions.  Error code PW_EBASE64 (range
+ * -700..-749, shared with json.h).
  */
 #ifndef PW_BASE64_H
 #define PW_BASE64_H
@@ -45,5 +47,15 @@ ssize_t pw_base64_decode(const char *s, size_t n, uint8_t *out, size_t outsz);
 /* Decodes s[0..n) strictly, appending the bytes to b.  0, PW_EBASE64 or a
  * buffer error; b is unchanged on error. */
 int pw_base64_decode_append(struct pw_buf *b, const char *s, size_t n);
+
+/* base64url without padding (RFC 4648 §5, RFC 7515 §2): '-' and '_' for
+ * '+' and '/', no '='.  Appends the encoding to b: 0, or PW_ETOOBIG /
+ * PW_ENOMEM with b unchanged. */
+int pw_base64url_append(struct pw_buf *b, const void *in, size_t n);
+/* Decodes s[0..n) strictly (A-Z a-z 0-9 - _ only, no '=', a length that is
+ * not 1 more than a multiple of 4, zero bits where a group ends early),
+ * appending the bytes to b.  0, PW_EBASE64 or a buffer error; b is unchanged
+ * on error. */
+int pw_base64url_decode_append(struct pw_buf *b, const char *s, size_t n);
 
 #endif

@@ -2,9 +2,12 @@
 
 #include <stddef.h>
 
+#include "auth.h"
+#include "argv.h"
 #include "base64.h"
 #include "http1.h"
 #include "json.h"
+#include "jwt.h"
 #include "msgid.h"
 #include "optval.h"
 #include "pw_errio.h"
@@ -39,6 +42,9 @@ static const struct pw_errinfo pw__errtab[] = {
     PW_PWMSG_ERRORS(PW_ERR_ROW)
     PW_MSGID_ERRORS(PW_ERR_ROW)
     PW_REDIS_ERRORS(PW_ERR_ROW)
+    PW_JWT_ERRORS(PW_ERR_ROW)
+    PW_AUTH_ERRORS(PW_ERR_ROW)
+    PW_ARGV_ERRORS(PW_ERR_ROW)
 };
 
 static const struct pw_errinfo *pw__errfind(int code)

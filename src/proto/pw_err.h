@@ -18,6 +18,9 @@
  *    -850 .. -899   option values: sizes, durations         (optval.h)
  *    -900 .. -919   message ids                             (msgid.h)
  *    -920 .. -939   the Redis backplane: URL, notifications (redis_wire.h)
+ *    -940 .. -959   command lines split into words           (argv.h)
+ *   -1000 .. -1049  JSON Web Tokens                         (jwt.h)
+ *   -1050 .. -1099  access: origins, addresses, tokens      (auth.h)
  *
  * X(NAME, value, "rule", "message"): "rule" names the specification section
  * that was broken (e.g. "RFC 6455 §5.2") or is NULL for non-protocol errors.

@@ -19,7 +19,8 @@
     X(NET_SLOW, -606, NULL, "subscriber cannot keep up (send buffer full)")   \
     X(NET_CLOSED, -607, NULL, "connection closed")                           \
     X(NET_BACKEND, -608, NULL, "the message backend is unavailable")         \
-    X(NET_TLS, -620, NULL, "cannot load the TLS certificate or key")
+    X(NET_TLS, -620, NULL, "cannot load the TLS certificate or key")           \
+    X(NET_CHANNELS, -621, NULL, "too many channels (--max-channels): publish to an existing channel or try later")
 
 enum { PW_NET_ERRORS(PW_ERR_ENUM) };
 

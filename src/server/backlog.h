@@ -73,6 +73,19 @@ struct pw_fetch_req {
  * m is borrowed for the call. */
 typedef void (*pw_ack_fn)(void *ud, struct pw_msg *m, int rc);
 
+/* Totals of a backend's history, and what left it and why. */
+struct pw_pubsub_stats {
+    size_t channels;             /* channels held (with history or subscribers) */
+    size_t messages;             /* messages held */
+    size_t bytes;                /* bytes charged to the history budget */
+    size_t budget;               /* the budget (--history-bytes), 0: none */
+    uint64_t evicted_backlog;    /* messages pushed out by --backlog (a channel's ring) */
+    uint64_t evicted_budget;     /* ... by --history-bytes */
+    uint64_t evicted_ttl;        /* ... by --message-ttl */
+    uint64_t channels_expired;   /* channels forgotten (no subscriber, no history left) */
+    uint64_t channels_refused;   /* publishes refused by --max-channels */
+};
+
 struct pw_pubsub;
 struct pw_pubsub_ops {
     /* Takes the caller's reference to m (which must not yet be shared),
@@ -103,6 +116,9 @@ struct pw_pubsub_ops {
     /* The backend's own Prometheus lines (# HELP, # TYPE, samples) for
      * /metrics, written into out; returns their length (< cap).  NULL: none. */
     size_t (*metrics)(struct pw_pubsub *ps, char *out, size_t cap);
+    /* Totals for /metrics (whatever the backend does not count stays 0);
+     * may be NULL. */
+    void (*stats)(struct pw_pubsub *ps, struct pw_pubsub_stats *st);
 };
 struct pw_pubsub {
     const struct pw_pubsub_ops *ops;
@@ -112,8 +128,50 @@ struct pw_pubsub {
  * ids EPOCH:1, EPOCH:2, … per channel with one epoch per backend (made
  * when it is created: a restart is a new epoch).  epoch NULL: a fresh one
  * (pw_msgid_epoch_new); else that epoch (tests).  NULL on out of memory or
- * a bad epoch. */
+ * a bad epoch.  No other limit: pw_backlog_new_limits. */
 struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch);
+
+/* Limits of the embedded backend's memory.
+ *
+ * Budget: every held message is charged its real cost (pw_backlog_cost:
+ * data, names, the wire encodings cached for live subscribers, and the
+ * bookkeeping), and a channel with history its own.  A publish that takes
+ * the total over `history_bytes` evicts, oldest first, messages of channels
+ * holding more than their fair share (the budget divided by the channels
+ * with history): the oldest PW_BACKLOG_SCAN messages are looked at for one;
+ * when none of them is over its share, the publishing channel's oldest goes
+ * if that channel is over its share, else the oldest message held.  The
+ * message being published is never evicted by its own publish (the total
+ * may exceed the budget by that one message).
+ *
+ * Age: a message older than `ttl_ms` leaves the history; expiry runs on
+ * every call into the backend (publish, subscribe, fetch, statistics), the
+ * oldest first, so an idle server returns memory at the next /metrics
+ * scrape or request.
+ *
+ * Channels: a channel with no subscriber and no history left is forgotten
+ * at once.  Its ids are never reissued: a channel created later under the
+ * same name continues above every id the forgotten ones had issued (so a
+ * resume from before gets a gap).  A publish that would create a channel
+ * beyond `max_channels` fails with PW_ENET_CHANNELS; subscribing always
+ * creates one (a subscriber-only channel lives as long as its connections,
+ * which --max-conns bounds).
+ *
+ * Evicted or expired messages leave a channel's oldest end, so a resume
+ * into what they covered is a gap (struct pw_page). */
+struct pw_backlog_limits {
+    size_t keep;                 /* messages per channel (>= 1) */
+    size_t history_bytes;        /* 0: no budget */
+    uint64_t ttl_ms;             /* 0: messages do not age out */
+    size_t max_channels;         /* 0: no limit */
+    uint64_t (*now_ms)(void);    /* a monotonic clock; NULL: CLOCK_MONOTONIC (tests set it) */
+};
+#define PW_BACKLOG_SCAN 256
+struct pw_pubsub *pw_backlog_new_limits(const struct pw_backlog_limits *lim, const char *epoch);
+/* Bytes charged for holding m (with the encodings it carries now). */
+size_t pw_backlog_cost(const struct pw_msg *m);
+/* Bytes charged for a channel with history, besides its messages. */
+size_t pw_backlog_chan_cost(size_t name_len);
 /* The backend's epoch (NUL-terminated, lives as long as it). */
 const char *pw_backlog_epoch(const struct pw_pubsub *ps);
 

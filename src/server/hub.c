@@ -52,7 +52,7 @@ struct hub_worker {
 struct pw_hub {
     pthread_mutex_t mu, log_mu;
     unsigned n;
-    size_t keep;
+    struct pw_backlog_limits lim;
     char epoch[PW_EPOCH_LEN + 1];
     atomic_long conns;
     atomic_ullong next_id;
@@ -232,6 +232,13 @@ static void hub__each_channel(struct pw_pubsub *ps, void *ud,
     w->local->ops->each_channel(w->local, ud, fn);
 }
 
+/* One worker's replica: the same history as every other's. */
+static void hub__stats(struct pw_pubsub *ps, struct pw_pubsub_stats *st)
+{
+    struct hub_worker *w = (struct hub_worker *)ps;
+    w->local->ops->stats(w->local, st);
+}
+
 static void hub__destroy(struct pw_pubsub *ps)
 {
     (void)ps; /* the hub owns its workers' views */
@@ -239,10 +246,10 @@ static void hub__destroy(struct pw_pubsub *ps)
 
 static const struct pw_pubsub_ops hub_ops = {
     hub__publish, hub__subscribe, hub__unsubscribe, hub__fetch, hub__cancel, hub__health,
-    hub__each_channel, hub__destroy, NULL,
+    hub__each_channel, hub__destroy, NULL, hub__stats,
 };
 
-struct pw_hub *pw_hub_new(unsigned n, size_t keep)
+struct pw_hub *pw_hub_new(unsigned n, const struct pw_backlog_limits *lim)
 {
     struct pw_hub *h = calloc(1, sizeof *h);
     if (!h)
@@ -254,7 +261,7 @@ struct pw_hub *pw_hub_new(unsigned n, size_t keep)
         return NULL;
     }
     h->n = n;
-    h->keep = keep;
+    h->lim = *lim;
     for (unsigned i = 0; i < n; i++)
         h->w[i].live = 1;
     pthread_mutex_init(&h->mu, NULL);
@@ -267,7 +274,7 @@ struct pw_hub *pw_hub_new(unsigned n, size_t keep)
 struct pw_pubsub *pw_hub_worker(struct pw_hub *h, unsigned i, uv_loop_t *loop)
 {
     struct hub_worker *w = &h->w[i];
-    w->local = pw_backlog_new(h->keep, h->epoch);
+    w->local = pw_backlog_new_limits(&h->lim, h->epoch);
     if (!w->local || uv_async_init(loop, &w->wake, hub__wake_cb)) {
         if (w->local)
             w->local->ops->destroy(w->local);

@@ -25,10 +25,11 @@
 
 struct pw_hub;
 struct pw_pubsub;
+struct pw_backlog_limits;
 
-/* A hub for n workers (>= 2), keeping `keep` messages per channel in each.
- * NULL on out of memory. */
-struct pw_hub *pw_hub_new(unsigned n, size_t keep);
+/* A hub for n workers (>= 2), each backlog made with lim (copied).  NULL on
+ * out of memory. */
+struct pw_hub *pw_hub_new(unsigned n, const struct pw_backlog_limits *lim);
 void pw_hub_free(struct pw_hub *h);
 
 /* Worker i's pub/sub on its loop (its uv_async handle is unref'd, so it

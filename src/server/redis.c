@@ -1500,7 +1500,7 @@ static size_t rd_metrics(struct pw_pubsub *ps, char *out, size_t cap)
 
 static const struct pw_pubsub_ops rd_ops = {
     rd_publish, rd_subscribe, rd_unsubscribe, rd_fetch, rd_cancel, rd_health, rd_each_channel,
-    rd_destroy, rd_metrics,
+    rd_destroy, rd_metrics, NULL,
 };
 
 struct pw_pubsub *pw_redis_new(const struct pw_redis_opts *o)

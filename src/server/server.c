@@ -3,6 +3,7 @@
  * protocol: what depends on a connection's transport goes through c->ops
  * (srv.h). */
 #include "srv.h"
+#include "srv_auth.h"
 
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -311,8 +312,12 @@ void srv__flush(struct srv_conn *c)
     /* a resume waiting for its queue to drain: its next page */
     if (c->feed && c->qbytes < c->srv->lowat && pw_feed_wants(c->feed))
         srv_feed_hungry(c);
-    if (!c->reading && !c->close_after && c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer))
-        srv_read_pause(c, 0);
+    if (c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer)) {
+        if (!c->reading && !c->close_after && !c->held)
+            srv_read_pause(c, 0);
+        if (c->ops->drained && !c->close_after)
+            c->ops->drained(c);
+    }
     if (c->close_after && !c->shut) {
         c->shut = 1;
         if (c->layer) {
@@ -459,6 +464,7 @@ void srv_close(struct srv_conn *c, const char *why)
         return;
     struct srv *s = c->srv;
     srv_log(s, c, "close", 0, 0, "%s", why ? why : "done");
+    srv_auth_closed(c);
     srv_unsubscribe(c);
     s->ps->ops->cancel(s->ps, c); /* the acks of its publishes too */
     srv__ready_remove(c);
@@ -610,6 +616,15 @@ void srv_read_pause(struct srv_conn *c, int pause)
     }
 }
 
+void srv_read_hold(struct srv_conn *c, int hold)
+{
+    c->held = (uint8_t)hold;
+    if (hold)
+        srv_read_pause(c, 1);
+    else if (!c->close_after && c->qbytes < SRV_RESUME_AT(c->srv->o->send_buffer))
+        srv_read_pause(c, 0);
+}
+
 /* Feeds bytes to the connection's transport, which may change on the way
  * (a request that upgrades); returns bytes consumed. */
 static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
@@ -750,6 +765,7 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    srv_auth_accepted(c);
     c->id = s->hub ? pw_hub_next_id(s->hub) : ++s->next_id;
     c->next = &s->conns;
     c->prev = s->conns.prev;
@@ -789,6 +805,7 @@ static void srv__tick_cb(uv_timer_t *t)
     srv__maybe_finish(s);
     if (s->finished)
         return;
+    srv_auth_tick(s);
     uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
@@ -810,6 +827,13 @@ static void srv__tick_cb(uv_timer_t *t)
         }
         if (c->close_after)
             continue;
+        if (c->t_expire && now >= c->t_expire) {
+            c->t_expire = 0;
+            if (c->ops->expire) {
+                c->ops->expire(c);
+                continue;
+            }
+        }
         if (idle > 0 && c->ops->idle && now - c->t_active >= srv_ms(idle)) {
             s->m_timeouts++;
             srv_log(s, c, "timeout", 0, 0, "idle for %gs (--idle-timeout)", idle);
@@ -977,6 +1001,13 @@ static int srv__listen(struct srv *s, const int *fds, char *err, size_t errsz)
     return 0;
 }
 
+struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o)
+{
+    struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
+                                    o->max_channels, NULL};
+    return pw_backlog_new_limits(&lim, NULL);
+}
+
 /* One event loop serving until stopped: the whole server, or worker wid
  * of a hub (ps its view, fds its bound listeners). */
 static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned wid,
@@ -988,6 +1019,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     s.o = o;
     s.hub = hub;
     s.wid = wid;
+    s.attach = o->exec ? &srv_attach_exec : &srv_attach_pubsub;
     pw_buf_init(&s.scratch, 0);
     s.lim.max_head = o->max_head;
     s.lim.max_headers = o->max_headers;
@@ -996,10 +1028,11 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     uv_loop_t loop;
     int lrc = uv_loop_init(&loop);
     s.ps = lrc ? NULL : hub ? pw_hub_worker(hub, wid, &loop)
-                 : o->pubsub ? o->pubsub : pw_backlog_new(o->backlog, NULL);
+                 : o->pubsub ? o->pubsub : pw_server_backlog(o);
     s.lowat = SRV_RESUME_AT(o->send_buffer);
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
-    if (!s.rbuf || !s.ps || lrc) {
+    if (!s.rbuf || !s.ps || lrc || srv_auth_init(&s)) {
+        srv_auth_free(&s);
         free(s.rbuf);
         if (s.ps && !o->pubsub && !hub)
             s.ps->ops->destroy(s.ps);
@@ -1059,6 +1092,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     if (!o->pubsub && !hub)
         s.ps->ops->destroy(s.ps);
     srv_tls_cleanup(&s);
+    srv_auth_free(&s);
     free(s.ls);
     free(s.rbuf);
     return rc;
@@ -1122,7 +1156,9 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     size_t nfd = (size_t)n * o->nlisten;
     int *fds = malloc(nfd * sizeof *fds);
     struct srv__worker *w = calloc(n, sizeof *w);
-    struct pw_hub *hub = pw_hub_new(n, o->backlog);
+    struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
+                                    o->max_channels, NULL};
+    struct pw_hub *hub = pw_hub_new(n, &lim);
     int rc = fds && w && hub ? 0 : PW_ENOMEM;
     if (rc)
         snprintf(err, errsz, "out of memory");

@@ -12,8 +12,31 @@
 #include <uv.h>
 
 #include "host/net.h"
+#include "proto/auth.h"
 
 struct pw_pubsub;
+struct pw_jwt_key;
+
+/* Who may subscribe and publish, and the abuse limits (pushwire-serve(1)
+ * SECURITY, docs/PROTOCOL.md#access).  Everything is the caller's and must
+ * outlive pw_server_run. */
+struct pw_access {
+    const char *token;              /* --token-file: subscribing and publishing need it; NULL: none */
+    size_t token_len;
+    const char *pub_token;          /* --publish-token-file: publishing needs it */
+    size_t pub_token_len;
+    const struct pw_jwt_key *jwt;   /* --jwt-key: JWTs signed with it are tokens too */
+    const char *jwt_aud;            /* --jwt-aud: the audience JWTs must name; NULL: none */
+    const char *const *origins;     /* --origin patterns (auth.h); none: any Origin, CORS "*" */
+    size_t norigins;
+    const struct pw_cidr *proxies;  /* --trusted-proxy: X-Forwarded-For is believed from these */
+    size_t nproxies;
+    const struct pw_cidr *exempt;   /* --limit-exempt: clients the abuse limits spare */
+    size_t nexempt;
+    size_t max_conns_per_ip;        /* open connections per client address; 0: no limit */
+    double max_conn_rate;           /* new connections a second per client address; 0: none */
+    double max_pub_rate;            /* publishes a second per connection; 0: none */
+};
 
 /* One connection event, for the log callback.  Strings may be NULL; they
  * live only during the call. */
@@ -43,6 +66,10 @@ struct pw_server_opts {
                                       others chosen by SNI; reread on SIGHUP */
     size_t ntls;
     size_t backlog;              /* messages kept per channel (>= 1) */
+    size_t history_bytes;        /* all channels' history, at most (backlog.h); 0 = none */
+    double message_ttl;          /* a message leaves the history this old (s); 0 = never */
+    size_t max_channels;         /* a publish creating one more: 503; 0 = no limit */
+    int metrics_per_channel;     /* /metrics lists channels (SRV_METRICS_CHANNELS at most) */
     double heartbeat;            /* SSE comment every N s while idle; 0 = off */
     double poll_timeout;         /* upper bound for ?timeout= (s) */
     double ping;                 /* WebSocket ping interval (s); 0 = off */
@@ -59,6 +86,12 @@ struct pw_server_opts {
     int verbose;                 /* log the wire ("wire" events) */
     int quiet;                   /* no connection events to log (not even formatted) */
     int read_stdin;              /* publish stdin lines to stdin_channel */
+    /* --exec: /ws/ and /sse/ run this program per connection (argv, NULL
+     * terminated; the caller keeps it); NULL: they use the pub/sub. */
+    const char *const *exec;
+    size_t max_procs;            /* programs running at most: 503 beyond */
+    double exec_grace;           /* the client left: SIGTERM this long after stdin closed,
+                                    SIGKILL as long again after that (s) */
     const char *stdin_channel;   /* also the channel the page at / watches by default */
     const char *retry_ms;        /* SSE retry: value sent first */
     void (*log)(void *ud, const struct pw_log *ev);
@@ -66,13 +99,19 @@ struct pw_server_opts {
     void *ud;
     /* Embedding (used by `replay --serve`).  pubsub: serve from this one
      * instead of a new embedded backlog (the caller keeps and destroys it;
-     * `backlog` is then unused).  on_ready: called once the listeners are
+     * `backlog`, `history_bytes`, `message_ttl`, `max_channels` are then
+     * unused: pw_server_backlog makes one from them).  on_ready: called once the listeners are
      * bound, before serving, with the server's loop, so the caller can add
      * its own handles (unref them: the server's handles decide when the
      * loop ends; any left are closed when it does).  Both may be NULL. */
     struct pw_pubsub *pubsub;
     void (*on_ready)(void *ud, uv_loop_t *loop);
+    /* NULL: anyone may subscribe and publish, no abuse limits. */
+    const struct pw_access *access;
 };
+
+/* The embedded backlog that the options describe, or NULL (out of memory). */
+struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o);
 
 /* Runs until SIGINT or SIGTERM, then closes every connection cleanly
  * (WebSocket 1001, SSE/poll responses ended) within a few seconds and

@@ -8,7 +8,10 @@
  * input, ticks, timeouts, shutdown, slow subscribers, free.  srv_http.c and
  * srv_ws.c provide the tables and call down into server.c (srv_out, srv_end,
  * srv_close, ...); srv_http.c hands a connection to srv_ws.c at the upgrade,
- * the one call between them.
+ * the one call between them.  What /ws/ and /sse/ connect to (struct
+ * srv_attach) is the pub/sub, or with --exec a program per connection
+ * (srv_exec.c: its own ws and sse tables, built from srv_ws.c's and
+ * srv_http.c's parts).
  *
  * Bytes: everything from the peer enters through one function (srv__feed in
  * server.c) and everything to the peer leaves through one (srv__write in
@@ -29,6 +32,8 @@
 #include "backlog.h"
 #include "feed.h"
 #include "host/stdin_lines.h"
+#include "iptable.h"
+#include "proto/auth.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
 #include "server.h"
@@ -102,7 +107,15 @@ struct srv_ops {
                                              subscriber; NULL if srv_slow is never called */
     void (*ready)(struct srv_conn *c);    /* after srv_ready(), in the check phase before the
                                              write (a parked poll's answer); may be NULL */
+    void (*expire)(struct srv_conn *c);   /* t_expire reached: the token the connection came
+                                             with expired (srv_auth.c); may be NULL */
     void (*free)(struct srv_conn *c);     /* srv_close: release the transport's state */
+    /* A whole WebSocket message from the client (ws tables only): published,
+     * echoed, or a line for --exec's program.  NULL for the others. */
+    void (*message)(struct srv_conn *c, int opcode, const uint8_t *p, size_t len);
+    /* The queue fell below SRV_RESUME_AT after a write: a producer that
+     * stopped for it (--exec's program) may go on.  May be NULL. */
+    void (*drained)(struct srv_conn *c);
 };
 
 /* A byte layer between the socket and the transport (srv_tls.c: TLS); a
@@ -146,10 +159,23 @@ struct srv_http_st {
     char *pub_event;              /* POST: ?event= */
     struct pw_sub sub;            /* poll: its subscription while parked */
     char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
+    char *origin;                 /* the request's Origin, to echo in CORS answers
+                                     (srv_auth_origin; only with --origin) */
     double poll_timeout;          /* poll: ?timeout= (s) */
     uint8_t pub_binary;
     uint8_t fetching;             /* poll: a page is on its way */
     uint8_t expired;              /* poll: answer the next page, even empty */
+};
+
+/* Who is at the other end, for the access rules (srv_auth.c). */
+struct srv_client {
+    uint8_t addr[16];             /* the client: the peer, or the address a --trusted-proxy
+                                     named (IPv4 mapped, proto/auth.h) */
+    uint8_t counted;              /* counted under addr in the per-address table */
+    uint8_t proxied;              /* the peer is a --trusted-proxy */
+    uint8_t limited;              /* the abuse limits apply (not --limit-exempt) */
+    uint8_t no_publish;           /* a WebSocket whose credentials do not allow publishing */
+    struct pw_bucket pub;         /* --max-pub-rate */
 };
 
 struct srv_conn {
@@ -162,11 +188,14 @@ struct srv_conn {
     uint8_t close_after;          /* srv_end: answered, close once the queue is written */
     uint8_t head_only;            /* HEAD request: no body */
     uint8_t ready;                /* srv_ready: ops->ready in the check phase */
+    uint8_t held;                 /* srv_read_hold: reading stays paused whatever the queue */
     uint8_t feeding;              /* input is being fed (srv_input_pending waits for it) */
     uint8_t feed_ready;           /* on srv.ready: a resume wants its next page */
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
+    uint64_t t_expire;            /* ms; 0 = none: ops->expire (a token's exp) */
+    struct srv_client cl;
     struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
     struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
@@ -177,6 +206,7 @@ struct srv_conn {
     uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
+    struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
     const struct srv_layer *layer;/* under the transport (TLS); NULL: plain */
     void *lst;                    /* the layer's state */
     /* Idle connections are most of them: what one transport needs shares
@@ -194,8 +224,12 @@ struct srv_listener {
     const struct srv_layer *layer;/* its byte layer (tls://), or NULL */
 };
 
+struct srv_attach;
+
 struct srv {
     uv_loop_t *loop;
+    const struct srv_attach *attach; /* what /ws/ and /sse/ connect to */
+    size_t nprocs;                /* --exec programs running (reaped ones are not) */
     const struct pw_server_opts *o;
     struct pw_pubsub *ps;
     struct pw_http_limits lim;
@@ -221,6 +255,7 @@ struct srv {
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
     struct pw_hub *hub;           /* --workers: the shared channels (hub.h); NULL: one loop */
     unsigned wid;                 /* this worker's number (0: the one that logs once) */
+    struct srv_auth *auth;        /* access rules and abuse limits (srv_auth.c); NULL: none */
     /* metrics (this worker's; srv_counts sums the workers) */
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;
@@ -292,6 +327,9 @@ void srv_feed_hungry(struct srv_conn *c);
  * its way). */
 void srv_unsubscribe(struct srv_conn *c);
 void srv_read_pause(struct srv_conn *c, int pause);
+/* A transport holds reading paused (1) until it lets go (0): the queue's
+ * own pausing and resuming leave it alone meanwhile. */
+void srv_read_hold(struct srv_conn *c, int hold);
 /* After a parked connection's answer is queued: the input the client
  * pipelined behind it (kept in c->in), in order.  Nothing while that input
  * is being fed already (the answer came at once, inside it). */
@@ -321,8 +359,27 @@ void srv_tls_cleanup(struct srv *s);
 /* The TLS counters for /metrics (only when s->tls). */
 void srv_tls_metrics(const struct srv *s, struct pw_buf *b);
 
+/* What a WebSocket (/ws/CHANNEL) and an event stream (/sse/CHANNEL)
+ * connect to, picked once at start: the pub/sub (srv_attach_pubsub) or a
+ * program per connection (srv_attach_exec).  ws: as srv_ws_upgrade.  sse:
+ * answers the request itself (the stream, or an error). */
+struct srv_refusal;
+struct srv_attach {
+    int (*ws)(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+              struct srv_refusal *no);
+    void (*sse)(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen);
+};
+
 /* srv_http.c: HTTP/1.1, SSE, long polling */
 extern const struct srv_ops srv_http_ops; /* every accepted connection starts here */
+extern const struct srv_attach srv_attach_pubsub;
+/* A JSON error answer; the connection ends after it (503 adds Retry-After). */
+void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule);
+/* The connection (its channel set) becomes an event stream with table ops:
+ * the 200 head, the first retry:, heartbeats on its tick (srv_sse_heartbeat).
+ * after: the resume id, for the log (NULL: none). */
+void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *after);
+void srv_sse_heartbeat(struct srv_conn *c);
 extern const char srv_page_html[];
 extern const size_t srv_page_len;
 
@@ -339,5 +396,28 @@ struct srv_refusal {
  * to answer, and the connection is untouched.  Strings in *no are static. */
 int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch,
                    size_t chlen, struct srv_refusal *no);
+/* Called by srv_ws_accept once the request is a valid upgrade, before the
+ * 101: 0 to go on, or a negative PW_E* code with *no filled to refuse. */
+typedef int srv_ws_start(struct srv_conn *c, const struct pw_http_req *req, struct srv_refusal *no);
+/* The upgrade as srv_ws_upgrade, for another WebSocket table (--exec): the
+ * checks, start (may be NULL), then the 101 with c->ops = ops; subscribes
+ * to nothing.  Returns as srv_ws_upgrade. */
+int srv_ws_accept(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                  const struct srv_ops *ops, srv_ws_start *start, struct srv_refusal *no);
+/* The ws table's parts, for another WebSocket table to reuse. */
+size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n);
+void srv_ws_tick(struct srv_conn *c);
+void srv_ws_deadline(struct srv_conn *c);
+void srv_ws_idle(struct srv_conn *c);
+void srv_ws_shutdown(struct srv_conn *c);
+void srv_ws_free(struct srv_conn *c);
+/* A data message (compressed when permessage-deflate was agreed): 0 or a
+ * PW_E* code. */
+int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len);
+/* The closing handshake from our side, at most once. */
+void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
+
+/* srv_exec.c: --exec */
+extern const struct srv_attach srv_attach_exec;
 
 #endif

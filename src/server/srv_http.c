@@ -3,12 +3,14 @@
  * http, sse and poll transports (struct srv_ops).  The WebSocket upgrade is
  * handed to srv_ws.c. */
 #include "srv.h"
+#include "srv_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/base64.h"
+#include "proto/jwt.h"
 #include "proto/pwmsg.h"
 #include "proto/sse.h"
 #include "proto/utf8.h"
@@ -16,10 +18,12 @@
 #define SRV_POLL_BODY_MAX (1u << 20) /* a poll answer stops growing here */
 #define SRV_POLL_TIMEOUT_S 30        /* ?timeout= when not given (capped by --poll-timeout) */
 #define SRV_SSE_RETRY_MS "3000"      /* the first retry: unless --retry */
-#define SRV_METRICS_CHANNELS 1000    /* channels listed per /metrics family, at most */
+#define SRV_METRICS_CHANNELS 1000    /* channels listed per /metrics family, at most
+                                        (--metrics-per-channel; serve(1) says so) */
 #define SRV_ERROR_BODY_MAX 4096      /* a JSON error body, at most */
 #define SRV_BUSY_RETRY_S "1"         /* Retry-After with a 503 */
 #define SRV_PREFLIGHT_MAX_AGE_S "86400" /* how long a browser may keep a CORS preflight */
+#define SRV_LOG_TARGET_MAX 256       /* a request target in the log, cut there */
 
 static const struct srv_ops srv__sse_ops, srv__poll_ops, srv__wait_ops;
 
@@ -30,12 +34,14 @@ static const char *srv__reason(int st)
     case 200: return "OK";
     case 204: return "No Content";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -49,6 +55,7 @@ static void srv__response_done(struct srv_conn *c)
     srv_unsubscribe(c);
     free(c->channel);
     c->channel = NULL;
+    c->t_expire = 0;
     if (c->ops != &srv_http_ops)
         srv_set_ops(c, &srv_http_ops);
     if (c->keepalive && !c->srv->stopping) {
@@ -62,22 +69,25 @@ static void srv__response_done(struct srv_conn *c)
 static void srv_http_response(struct srv_conn *c, int status, const char *ctype, const char *extra,
                        const void *body, size_t len)
 {
+    char cors[SRV_CORS_MAX];
     srv_outf(c,
              "HTTP/1.1 %d %s\r\n"
              "%s%s%s"
              "Content-Length: %zu\r\n"
-             "Access-Control-Allow-Origin: *\r\n"
+             "%s"
              "Cache-Control: no-cache\r\n"
              "Connection: %s\r\n"
              "%s\r\n",
              status, srv__reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-             ctype ? "\r\n" : "", len, c->keepalive ? "keep-alive" : "close", extra ? extra : "");
+             ctype ? "\r\n" : "", len, srv_auth_cors(c, cors, sizeof cors),
+             c->keepalive ? "keep-alive" : "close", extra ? extra : "");
     if (!c->head_only)
         srv_out(c, body, len);
     const struct pw_http_req *r = c->srv->cur_req;
+    char target[SRV_LOG_TARGET_MAX];
     if (r)
-        srv_log(c->srv, c, "response", status, 0, "%.*s %.*s", (int)r->method.len, r->method.p,
-                (int)r->target.len, r->target.p);
+        srv_log(c->srv, c, "response", status, 0, "%.*s %s", (int)r->method.len, r->method.p,
+                srv_auth_target(r->target, target, sizeof target));
     else
         srv_log(c->srv, c, "response", status, 0, NULL);
     srv__response_done(c);
@@ -100,7 +110,13 @@ static void srv__error(struct srv_conn *c, int status, const char *msg, const ch
     pw_buf_free(&b);
 }
 
-static void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
+/* The access rules said no (srv_auth.h). */
+static void srv__refuse(struct srv_conn *c, const struct srv_deny *no)
+{
+    srv__error(c, no->status, no->msg, no->rule, no->extra[0] ? no->extra : NULL);
+}
+
+void srv_http_error(struct srv_conn *c, int status, const char *msg, const char *rule)
 {
     srv__error(c, status, msg, rule, status == 503 ? "Retry-After: " SRV_BUSY_RETRY_S "\r\n" : NULL);
 }
@@ -230,7 +246,7 @@ static void srv__sse_failed(struct pw_feed *f, int rc)
 static const struct pw_feed_ops srv__sse_feed = {srv__sse_msg, srv__sse_gap, srv__sse_hungry,
                                                  srv__sse_failed};
 
-static void srv__sse_heartbeat(struct srv_conn *c)
+void srv_sse_heartbeat(struct srv_conn *c)
 {
     static const char hb[] = ": heartbeat\n\n";
     srv_out(c, hb, sizeof hb - 1);
@@ -256,7 +272,26 @@ static void srv__http_free(struct srv_conn *c)
     pw_buf_free(&c->u.h.body);
     free(c->u.h.pub_event);
     free(c->u.h.cursor);
+    free(c->u.h.origin);
     memset(&c->u.h, 0, sizeof c->u.h);
+}
+
+/* The token the stream was opened with expired: an `expired` event (a
+ * pushwire error body, and no id, like a gap) tells the page why before
+ * the stream ends, so that it can come back with a new token instead of
+ * letting EventSource reconnect with the old one. */
+static void srv__sse_expire(struct srv_conn *c)
+{
+    struct pwmsg_error e = {401, pw_strerror(PW_EJWT_EXPIRED), pw_errrule(PW_EJWT_EXPIRED), NULL};
+    struct pw_buf d, ev;
+    pw_buf_init(&d, SRV_ERROR_BODY_MAX);
+    pw_buf_init(&ev, 0);
+    srv_auth_expired(c);
+    if (pwmsg_error_encode(&d, &e) == 0 && pw_sse_encode(&ev, NULL, "expired", d.p, d.len, -1) == 0)
+        srv_out(c, ev.p, ev.len);
+    pw_buf_free(&d);
+    pw_buf_free(&ev);
+    srv_end(c);
 }
 
 /* idle, shutdown, slow: the stream just ends (there is no close code) */
@@ -264,20 +299,42 @@ static const struct srv_ops srv__sse_ops = {
     .name = "sse",
     .slot = SRV_SLOT_SSE,
     .input = srv__sse_input,
-    .tick = srv__sse_heartbeat,
+    .tick = srv_sse_heartbeat,
     .deadline = srv__sse_deadline,
     .idle = srv_end,
     .shutdown = srv_end,
     .slow = srv_end,
+    .expire = srv__sse_expire,
     .free = srv__http_free,
 };
+
+void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *after)
+{
+    struct srv *s = c->srv;
+    c->keepalive = 0;
+    srv_set_ops(c, ops);
+    c->t_deadline = 0;
+    char cors[SRV_CORS_MAX];
+    srv_outf(c, "HTTP/1.1 200 OK\r\n"
+                "Content-Type: text/event-stream\r\n"
+                "Cache-Control: no-cache\r\n"
+                "X-Accel-Buffering: no\r\n"
+                "%s"
+                "Connection: close\r\n"
+                "\r\n"
+                "retry: %s\n\n",
+             srv_auth_cors(c, cors, sizeof cors), s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
+    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "",
+            after ? (after[0] ? after : "(unreadable id)") : "");
+    if (s->o->heartbeat > 0)
+        c->t_tick = srv_in(s, s->o->heartbeat);
+}
 
 /* Every id is taken: one that names nothing held here (another epoch, never
  * issued, unreadable) is a gap in the stream, never an error status, which
  * would make a browser's EventSource give up for good. */
 static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
-    struct srv *s = c->srv;
     char last[PW_ID_MAX];
     const char *after = srv__resume_id(req, "Last-Event-ID", "lastEventId", last);
     c->channel = strndup(ch, chlen);
@@ -285,22 +342,7 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    c->keepalive = 0;
-    srv_set_ops(c, &srv__sse_ops);
-    c->t_deadline = 0;
-    srv_outf(c, "HTTP/1.1 200 OK\r\n"
-                "Content-Type: text/event-stream\r\n"
-                "Cache-Control: no-cache\r\n"
-                "X-Accel-Buffering: no\r\n"
-                "Access-Control-Allow-Origin: *\r\n"
-                "Connection: close\r\n"
-                "\r\n"
-                "retry: %s\n\n",
-             s->o->retry_ms ? s->o->retry_ms : SRV_SSE_RETRY_MS);
-    srv_log(s, c, "response", 200, 0, "event stream%s%s", after ? " after " : "",
-            after ? (after[0] ? after : "(unreadable id)") : "");
-    if (s->o->heartbeat > 0)
-        c->t_tick = srv_in(s, s->o->heartbeat);
+    srv_sse_begin(c, &srv__sse_ops, after);
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
     if (srv_feed_start(c, after, &srv__sse_feed))
@@ -433,13 +475,22 @@ static void srv__poll_expire(struct srv_conn *c)
         srv__poll_fetch(c);
 }
 
-/* Parked: input waits (no .input), nothing is sent until the answer. */
+/* A token that expires while the poll is held ends it with the ordinary
+ * answer (nothing lost); the next request, with the same token, gets the
+ * 401. */
+static void srv__poll_token_expired(struct srv_conn *c)
+{
+    srv_auth_expired(c);
+    srv__poll_expire(c);
+}
+
 static const struct srv_ops srv__poll_ops = {
     .name = "poll",
     .slot = SRV_SLOT_POLL,
     .deadline = srv__poll_expire,
     .shutdown = srv__poll_expire,
     .ready = srv__poll_ready,
+    .expire = srv__poll_token_expired,
     .free = srv__http_free,
 };
 
@@ -487,6 +538,13 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
 
 /* ---- POST /pub ---- */
 
+/* A publish refused: 503 when trying again may work (the backend is down,
+ * --max-channels is reached until channels expire). */
+static int srv__pub_status(int rc)
+{
+    return rc == PW_ENET_BACKEND || rc == PW_ENET_CHANNELS ? 503 : 500;
+}
+
 /* The answer waits for the backend to hold the message: at once for the
  * embedded one; a backend on a network acknowledges later, and meanwhile
  * what the client pipelines waits (srv__wait_ops has no input). */
@@ -496,7 +554,7 @@ static void srv__pub_ack(void *ud, struct pw_msg *m, int rc)
     if (c->ops != &srv__wait_ops || c->close_after)
         return;
     if (rc) {
-        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
+        srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
     } else {
         struct pw_buf b;
         pw_buf_init(&b, 256);
@@ -518,7 +576,7 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
     free(ev);
     pw_buf_free(&c->u.h.body); /* after: data may point into it */
     if (rc)
-        srv_http_error(c, rc == PW_ENET_BACKEND ? 503 : 500, pw_strerror(rc), NULL);
+        srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
 }
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
@@ -544,6 +602,15 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
     struct srv *s = c->srv;
     if (s->o->read_only) {
         srv_http_error(c, 403, "publishing is disabled (--read-only)", NULL);
+        return;
+    }
+    unsigned retry = 1;
+    if (srv_auth_pub_take(c, &retry) <= 0) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "Retry-After: %u\r\n", retry);
+        srv_log(s, c, "reject", 429, 0, "publishing faster than --max-pub-rate");
+        srv__error(c, 429, "publishing too fast on this connection (--max-pub-rate)", "docs/PROTOCOL.md#access",
+                   extra);
         return;
     }
     if (req->content_length < 0) {
@@ -617,12 +684,47 @@ static void srv__metric_chan(void *ud, const char *ch, size_t msgs, size_t bytes
         pw_buf_printf(x->b, "pushwire_subscribers{channel=\"%s\"} %zu\n", ch, subs);
 }
 
+/* Totals of the history, whatever the channel count (per-channel series
+ * only with --metrics-per-channel: one series per channel is unbounded). */
+static void srv__metrics_history(struct srv *s, struct pw_buf *b)
+{
+    struct pw_pubsub_stats st = {0};
+    if (!s->ps->ops->stats)
+        return;
+    s->ps->ops->stats(s->ps, &st);
+#define GAUGE(name, help, v)                                                             \
+    pw_buf_printf(b, "# HELP pushwire_" name " " help "\n# TYPE pushwire_" name " gauge\n" \
+                     "pushwire_" name " %zu\n", (size_t)(v))
+    GAUGE("channels", "Channels held (with history or subscribers).", st.channels);
+    GAUGE("history_messages", "Messages held, all channels.", st.messages);
+    GAUGE("history_bytes", "Bytes the history holds, as charged to --history-bytes.", st.bytes);
+    GAUGE("history_bytes_limit", "--history-bytes (0: none).", st.budget);
+#undef GAUGE
+    pw_buf_printf(b, "# HELP pushwire_evictions_total Messages that left the history early, by "
+                     "cause: --backlog, --history-bytes, --message-ttl.\n# TYPE pushwire_evictions_total counter\n"
+                     "pushwire_evictions_total{cause=\"backlog\"} %llu\n"
+                     "pushwire_evictions_total{cause=\"history_bytes\"} %llu\n"
+                     "pushwire_evictions_total{cause=\"ttl\"} %llu\n",
+                  (unsigned long long)st.evicted_backlog, (unsigned long long)st.evicted_budget,
+                  (unsigned long long)st.evicted_ttl);
+    pw_buf_printf(b, "# HELP pushwire_channels_expired_total Channels forgotten once they had no "
+                     "subscriber and no history left.\n# TYPE pushwire_channels_expired_total counter\n"
+                     "pushwire_channels_expired_total %llu\n"
+                     "# HELP pushwire_channels_refused_total Publishes refused by --max-channels.\n"
+                     "# TYPE pushwire_channels_refused_total counter\n"
+                     "pushwire_channels_refused_total %llu\n",
+                  (unsigned long long)st.channels_expired, (unsigned long long)st.channels_refused);
+}
+
 static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
-    (void)req, (void)ch, (void)chlen;
+    (void)ch, (void)chlen;
     static const char *const slot_name[SRV_NSLOTS] = {
         [SRV_SLOT_HTTP] = "http", [SRV_SLOT_WS] = "ws", [SRV_SLOT_SSE] = "sse", [SRV_SLOT_POLL] = "poll"};
     struct srv *s = c->srv;
+    struct srv_deny no;
+    if (srv_auth_metrics_ok(c, req, &no))
+        return srv__refuse(c, &no);
     struct pw_buf b;
     struct srv_counts t;
     srv_counts(s, &t);
@@ -674,6 +776,13 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     }
     if (s->tls)
         srv_tls_metrics(s, &b);
+    srv__metrics_history(s, &b);
+    srv_auth_metrics(s, &b);
+    if (!s->o->metrics_per_channel) {
+        srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
+        pw_buf_free(&b);
+        return;
+    }
     static const char *const g[3][2] = {
         {"backlog_messages", "Messages kept per channel."},
         {"backlog_bytes", "Data bytes kept per channel."},
@@ -691,13 +800,14 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
 
 static void srv__preflight(struct srv_conn *c)
 {
+    char cors[SRV_CORS_MAX];
     srv_outf(c, "HTTP/1.1 204 No Content\r\n"
-                "Access-Control-Allow-Origin: *\r\n"
+                "%s"
                 "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-                "Access-Control-Allow-Headers: Content-Type, Last-Event-ID, Cache-Control\r\n"
+                "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID, Cache-Control\r\n"
                 "Access-Control-Max-Age: " SRV_PREFLIGHT_MAX_AGE_S "\r\n"
                 "Connection: %s\r\n\r\n",
-             c->keepalive ? "keep-alive" : "close");
+             srv_auth_cors(c, cors, sizeof cors), c->keepalive ? "keep-alive" : "close");
     srv_log(c->srv, c, "response", 204, 0, "preflight");
     srv__response_done(c);
 }
@@ -752,12 +862,19 @@ static void srv__method_not_allowed(struct srv_conn *c, const char *allow)
     pw_buf_free(&b);
 }
 
-/* The one hand-over to srv_ws.c; a refusal is answered here. */
+const struct srv_attach srv_attach_pubsub = {srv_ws_upgrade, srv__sse};
+
+/* The one hand-over to srv_ws.c (or --exec's); a refusal is answered here. */
 static void srv__upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv_refusal no;
-    if (srv_ws_upgrade(c, req, ch, chlen, &no))
+    if (c->srv->attach->ws(c, req, ch, chlen, &no))
         srv__error(c, no.status, no.msg, no.rule, no.extra);
+}
+
+static void srv__stream(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
+{
+    c->srv->attach->sse(c, req, ch, chlen);
 }
 
 /* ok, or 503 with what the backend says is wrong */
@@ -784,17 +901,18 @@ typedef void srv__handler(struct srv_conn *c, const struct pw_http_req *req, con
 static const struct srv__route {
     const char *path;
     uint8_t channel;              /* 1: path is a prefix, a channel name follows */
+    uint8_t act;                  /* enum srv_act: what the credentials must allow */
     const char *allow;            /* the methods it answers (405 and Allow: otherwise) */
     srv__handler *fn;
 } srv__routes[] = {
-    {"/", 0, "GET, HEAD", srv__page},
-    {"/index.html", 0, "GET, HEAD", srv__page},
-    {"/healthz", 0, "GET, HEAD", srv__healthz},
-    {"/metrics", 0, "GET, HEAD", srv__metrics},
-    {"/ws/", 1, "GET", srv__upgrade},
-    {"/sse/", 1, SRV_SSE_ALLOW, srv__sse},
-    {"/poll/", 1, "GET, OPTIONS", srv__poll},
-    {"/pub/", 1, "POST, OPTIONS", srv__pub},
+    {"/", 0, SRV_ACT_NONE, "GET, HEAD", srv__page},
+    {"/index.html", 0, SRV_ACT_NONE, "GET, HEAD", srv__page},
+    {"/healthz", 0, SRV_ACT_NONE, "GET, HEAD", srv__healthz},
+    {"/metrics", 0, SRV_ACT_NONE, "GET, HEAD", srv__metrics},
+    {"/ws/", 1, SRV_ACT_WEBSOCKET, "GET", srv__upgrade},
+    {"/sse/", 1, SRV_ACT_SUBSCRIBE, SRV_SSE_ALLOW, srv__stream},
+    {"/poll/", 1, SRV_ACT_SUBSCRIBE, "GET, OPTIONS", srv__poll},
+    {"/pub/", 1, SRV_ACT_PUBLISH, "POST, OPTIONS", srv__pub},
 };
 
 /* 1 if method m is in a list like "GET, HEAD" (methods are case-sensitive). */
@@ -824,7 +942,10 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
 {
     const char *ch = NULL;
     size_t chlen = 0;
+    struct srv_deny no;
     c->head_only = pw_str_eq(req->method, "HEAD");
+    if (srv_auth_origin(c, req, &no))
+        return srv__refuse(c, &no); /* on every path: a page of another site gets nothing */
     const struct srv__route *r = srv__find(req->path, &ch, &chlen);
     if (!r) {
         srv_http_error(c, 404, "no such endpoint: try /ws/CHANNEL, /sse/CHANNEL, /poll/CHANNEL, "
@@ -834,6 +955,7 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
     }
     srv__handler *fn = r->fn;
     const char *allow = r->allow;
+    enum srv_act act = (enum srv_act)r->act;
     if (r->channel) {
         if (!pw_channel_valid(ch, chlen)) {
             srv_http_error(c, 400, pw_strerror(PW_ENET_CHANNEL), pw_errrule(PW_ENET_CHANNEL));
@@ -846,12 +968,15 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
         const struct pw_str *acc = pw_http_header_get(req->headers, req->nheaders, "Accept", NULL);
         const struct pw_str *up = pw_http_header_get(req->headers, req->nheaders, "Upgrade", NULL);
         if (acc && pw_http_list_has(*acc, "text/event-stream") && !(fn == srv__upgrade && up)) {
-            fn = srv__sse;
+            fn = srv__stream;
             allow = SRV_SSE_ALLOW;
+            act = SRV_ACT_SUBSCRIBE;
         }
     }
     if (!srv__allowed(req->method, allow))
         return srv__method_not_allowed(c, allow);
+    if (srv_auth_channel(c, req, act, ch, chlen, &no))
+        return srv__refuse(c, &no);
     fn(c, req, ch, chlen);
 }
 
@@ -883,11 +1008,16 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
     c->keepalive = srv__keepalive(&req);
     if (req.content_length > 0 && !pw_str_eq(req.method, "POST"))
         c->keepalive = 0; /* we will not read that body */
+    char target[SRV_LOG_TARGET_MAX];
     if (s->o->verbose)
-        srv_log(s, c, "wire", 0, 0, "< %.*s %.*s HTTP/1.%d (%zu headers)", (int)req.method.len,
-                req.method.p, (int)req.target.len, req.target.p, req.minor, req.nheaders);
+        srv_log(s, c, "wire", 0, 0, "< %.*s %s HTTP/1.%d (%zu headers)", (int)req.method.len, req.method.p,
+                srv_auth_target(req.target, target, sizeof target), req.minor, req.nheaders);
     s->cur_req = &req;
-    srv__route(c, &req);
+    struct srv_deny no;
+    if (srv_auth_request(c, &req, &no))
+        srv__refuse(c, &no); /* behind a trusted proxy: this client is over a limit */
+    else
+        srv__route(c, &req);
     s->cur_req = NULL;
     return (size_t)r;
 }
@@ -895,15 +1025,18 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
 /* ---- the http transport: a connection between requests, or reading one ---- */
 
 /* Accepted: a request head must come within --handshake-timeout; a
- * connection past --max-conns gets 503 instead. */
+ * connection past --max-conns gets 503 instead, one over a per-address
+ * limit 429 (srv_auth.c). */
 static void srv__http_open(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     c->t_deadline = srv_in(s, s->o->handshake_timeout);
+    struct srv_deny no;
     if (srv_conns_total(s) > s->o->max_conns) {
         s->m_rejected_conns++;
         srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
-    }
+    } else if (srv_auth_admit(c, &no))
+        srv__refuse(c, &no);
 }
 
 static void srv__http_deadline(struct srv_conn *c)

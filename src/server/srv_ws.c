@@ -3,6 +3,7 @@
  * the close handshake, keepalive pings, echo or publish, and fan-out frames
  * (plain or the pushwire.v1 JSON envelope).  Calls only server.c. */
 #include "srv.h"
+#include "srv_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 }
 
 /* A data message: compressed when permessage-deflate was agreed. */
-static int srv__send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
 {
     struct srv_ws *w = srv__ws(c);
     if (!w->wsd) {
@@ -164,7 +165,7 @@ static void srv__ws_out(struct srv_conn *c, struct pw_msg *m, int live)
         if (rc == 0) {
             const uint8_t *pl = srv__frame_payload(f, flen, &plen);
             int op = w->envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
-            rc = srv__send_data(c, op, pl, plen);
+            rc = srv_ws_send_data(c, op, pl, plen);
         }
         pw_buf_free(&t);
     } else if (live) {
@@ -199,13 +200,13 @@ static void srv__ws_hungry(struct pw_feed *f)
     srv_feed_hungry(f->ud);
 }
 
-static void srv__ws_close(struct srv_conn *c, unsigned code, const char *reason);
+void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
 
 static void srv__ws_failed(struct pw_feed *f, int rc)
 {
     struct srv_conn *c = f->ud;
     srv_log(c->srv, c, "error", 0, 0, "resume failed: %s", pw_strerror(rc));
-    srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "resume failed, try again");
+    srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "resume failed, try again");
 }
 
 static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__ws_hungry,
@@ -213,7 +214,7 @@ static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__w
 
 /* ---- closing ---- */
 
-static void srv__ws_free(struct srv_conn *c)
+void srv_ws_free(struct srv_conn *c)
 {
     struct srv_ws *w = srv__ws(c);
     pw_wsr_free(&w->r);
@@ -226,7 +227,7 @@ static void srv__ws_free(struct srv_conn *c)
 
 /* The closing handshake from our side: a close frame, then (bounded) the
  * peer's; at most once. */
-static void srv__ws_close(struct srv_conn *c, unsigned code, const char *reason)
+void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason)
 {
     if (srv__ws(c)->close_sent) {
         if (c->srv->stopping)
@@ -258,7 +259,7 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
  * frame: any byte proves it alive, see srv_ws_input) has come from it for
  * two ping intervals after a ping: one late pong on a loaded machine or a
  * slow link must not cost a live client its connection. */
-static void srv__ws_tick(struct srv_conn *c)
+void srv_ws_tick(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     struct srv_ws *w = srv__ws(c);
@@ -297,7 +298,35 @@ static void srv__ws_ack(void *ud, struct pw_msg *m, int rc)
         return;
     srv_log(c->srv, c, "error", 0, 0, "cannot publish: %s", pw_strerror(rc));
     if (rc == PW_ENET_BACKEND)
-        srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "backend unavailable, try again");
+        srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "backend unavailable, try again");
+}
+
+/* The ws table's message: echoed, or published to the channel. */
+static void srv__ws_message(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    struct srv *s = c->srv;
+    if (s->o->echo) {
+        s->m_msgs_in++;
+        s->m_msgs_out++;
+        srv_ws_send_data(c, opcode, p, len); /* only queues: c stays as it is */
+        return;
+    }
+    if (s->o->read_only)
+        return;
+    int may = srv_auth_pub_take(c, NULL);
+    if (may <= 0) {
+        /* a clear end rather than messages silently dropped */
+        const char *why = may < 0 ? "the token does not allow publishing on this channel"
+                                  : "publishing too fast (--max-pub-rate)";
+        srv_log(s, c, "reject", 0, PW_WS_CLOSE_POLICY, "%s", why);
+        srv_ws_close(c, PW_WS_CLOSE_POLICY, why);
+        return;
+    }
+    /* publishing delivers to this connection too, which may find it slow */
+    int rc = srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY,
+                         srv__ws_ack, c);
+    if (rc)
+        srv__ws_ack(c, NULL, rc);
 }
 
 static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
@@ -308,19 +337,7 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
         return PW_WSR_GO; /* closing: data is not answered any more (§5.5.1) */
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
-    if (s->o->echo) {
-        s->m_msgs_in++;
-        s->m_msgs_out++;
-        srv__send_data(c, opcode, p, len); /* only queues: c stays as it is */
-        return PW_WSR_GO;
-    }
-    if (s->o->read_only)
-        return PW_WSR_GO;
-    /* publishing delivers to this connection too, which may find it slow */
-    int rc = srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY,
-                         srv__ws_ack, c);
-    if (rc)
-        srv__ws_ack(c, NULL, rc);
+    c->ops->message(c, opcode, p, len); /* published, echoed, or --exec's program */
     return srv__go(c);
 }
 
@@ -367,7 +384,7 @@ static const struct pw_wsr_cb srv__wsr_cb = {srv__on_message, srv__on_control, s
 static const struct pw_wsr_cb srv__wsr_cb_wire = {srv__on_message, srv__on_control, srv__on_close,
                                                   srv__on_frame};
 
-static size_t srv__ws_input(struct srv_conn *c, uint8_t *in, size_t n)
+size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 {
     struct srv_ws *w = srv__ws(c);
     if (n)
@@ -394,7 +411,7 @@ static void srv__gap_close(struct srv_conn *c, const struct pwmsg_gap *g)
 {
     char why[PWMSG_REASON_MAX + 1];
     pwmsg_gap_reason(why, g);
-    srv__ws_close(c, PW_WS_CLOSE_GAP, why);
+    srv_ws_close(c, PW_WS_CLOSE_GAP, why);
 }
 
 /* What an upgrade request asks for, once checked. */
@@ -441,11 +458,11 @@ static int srv__ws_check(struct srv_conn *c, const struct pw_http_req *req, stru
 
 /* The connection becomes a WebSocket: its state, permessage-deflate when
  * offered and possible, the 101, timers. */
-static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a)
+static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a, const struct srv_ops *ops)
 {
     struct srv *s = c->srv;
     c->ops->free(c); /* the union turns into WebSocket state */
-    srv_set_ops(c, &srv__ws_ops);
+    srv_set_ops(c, ops);
     struct srv_ws *w = srv__ws(c);
     memset(&c->u, 0, sizeof c->u);
     w->envelope = (uint8_t)a->envelope;
@@ -496,16 +513,17 @@ static int srv__ws_gap(struct pw_feed *f, const char *after, const char *first)
     struct pw_buf b;
     pw_buf_init(&b, 0);
     if (pwmsg_gap_envelope_encode(&b, c->channel, strlen(c->channel), &g) == 0)
-        srv__send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+        srv_ws_send_data(c, PW_WS_OP_TEXT, b.p, b.len);
     pw_buf_free(&b);
     return 0;
 }
 
-int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
-                   struct srv_refusal *no)
+/* The checks, the caller's start (before anything is sent), the 101. */
+static int srv__ws_accept(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                          const struct srv_ops *ops, srv_ws_start *start, struct srv_refusal *no,
+                          struct srv__ask *a)
 {
-    struct srv__ask a;
-    int rc = srv__ws_check(c, req, &a, no);
+    int rc = srv__ws_check(c, req, a, no);
     if (rc)
         return rc;
     c->channel = strndup(ch, chlen);
@@ -513,48 +531,79 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
         return PW_ENOMEM;
     }
-    srv__ws_open(c, &a);
+    rc = start ? start(c, req, no) : 0;
+    if (rc) {
+        free(c->channel);
+        c->channel = NULL;
+        return rc;
+    }
+    srv__ws_open(c, a, ops);
+    return 0;
+}
+
+int srv_ws_accept(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                  const struct srv_ops *ops, srv_ws_start *start, struct srv_refusal *no)
+{
+    struct srv__ask a;
+    return srv__ws_accept(c, req, ch, chlen, ops, start, no, &a);
+}
+
+int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen,
+                   struct srv_refusal *no)
+{
+    struct srv__ask a;
+    int rc = srv__ws_accept(c, req, ch, chlen, &srv__ws_ops, NULL, no, &a);
+    if (rc)
+        return rc;
     if (c->srv->o->echo)
         return 0;
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
     if (srv_feed_start(c, a.since, &srv__ws_feed))
-        srv__ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
+        srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }
 
 /* ---- the ws transport ---- */
 
-static void srv__ws_deadline(struct srv_conn *c)
+void srv_ws_deadline(struct srv_conn *c)
 {
     srv_close(c, "close handshake timed out"); /* only set once our close is sent */
 }
 
-static void srv__ws_idle(struct srv_conn *c)
+void srv_ws_idle(struct srv_conn *c)
 {
-    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
+    srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "idle timeout");
 }
 
-static void srv__ws_shutdown(struct srv_conn *c)
+void srv_ws_shutdown(struct srv_conn *c)
 {
-    srv__ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down");
+    srv_ws_close(c, PW_WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
 static void srv__ws_slow(struct srv_conn *c)
 {
-    srv__ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
+    srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
+}
+
+static void srv__ws_expire(struct srv_conn *c)
+{
+    srv_auth_expired(c);
+    srv_ws_close(c, PW_WS_CLOSE_POLICY, "token expired");
 }
 
 static const struct srv_ops srv__ws_ops = {
     .name = "ws",
     .slot = SRV_SLOT_WS,
     .slow_code = PW_WS_CLOSE_TRY_AGAIN,
-    .input = srv__ws_input,
+    .input = srv_ws_input,
     .eof = "peer closed without a close frame (1006)",
-    .tick = srv__ws_tick,
-    .deadline = srv__ws_deadline,
-    .idle = srv__ws_idle,
-    .shutdown = srv__ws_shutdown,
+    .tick = srv_ws_tick,
+    .deadline = srv_ws_deadline,
+    .idle = srv_ws_idle,
+    .shutdown = srv_ws_shutdown,
     .slow = srv__ws_slow,
-    .free = srv__ws_free,
+    .expire = srv__ws_expire,
+    .free = srv_ws_free,
+    .message = srv__ws_message,
 };

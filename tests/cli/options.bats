@@ -154,7 +154,7 @@ finished() {
 }
 
 @test "connect --max-message 1K takes a 1024-byte WebSocket message" {
-    start_serve
+    start_serve --metrics-per-channel
     subscribe k1 --max-message 1K
     C -o /dev/null --data-binary "$(head -c 1024 /dev/zero | tr '\0' a)" "$SERVE_URL/pub/k1"
     run finished
@@ -163,7 +163,7 @@ finished() {
 }
 
 @test "connect --max-message 1K refuses a 1025-byte WebSocket message with 1009, exit 1" {
-    start_serve
+    start_serve --metrics-per-channel
     subscribe k2 --max-message 1K
     C -o /dev/null --data-binary "$(head -c 1025 /dev/zero | tr '\0' a)" "$SERVE_URL/pub/k2"
     run finished

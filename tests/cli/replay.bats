@@ -185,7 +185,7 @@ bad() { # bad LINE2 EXPECTED-TEXT
 
 @test "replay: the out messages reach the server's subscribers in order" {
     need_serve
-    start_serve
+    start_serve --metrics-per-channel
     record_session
     timeout 10 "$PW" connect --no-stdin --count 3 "ws://127.0.0.1:$SERVE_PORT/ws/room3" >"$D/sub.out" &
     local sub=$!
@@ -254,7 +254,7 @@ bad() { # bad LINE2 EXPECTED-TEXT
 
 @test "replay: over http, POSTed messages reach a WebSocket subscriber in order" {
     need_serve
-    start_serve
+    start_serve --metrics-per-channel
     record_session
     timeout 10 "$PW" connect --no-stdin --count 3 "ws://127.0.0.1:$SERVE_PORT/ws/room8" >"$D/sub.out" &
     local sub=$!

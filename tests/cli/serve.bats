@@ -197,7 +197,7 @@ teardown() { stop_serve; }
 }
 
 @test "/metrics is Prometheus text: connections, messages, bytes, drops, backlog" {
-    start_serve
+    start_serve --metrics-per-channel
     pub m hello >/dev/null
     run C -i "$SERVE_URL/metrics"
     assert_line --partial 'Content-Type: text/plain; version=0.0.4'
@@ -208,6 +208,8 @@ teardown() { stop_serve; }
     assert_line --regexp '^pushwire_bytes_in_total [1-9]'
     assert_line --regexp '^pushwire_slow_disconnects_total 0'
     assert_line 'pushwire_backlog_messages{channel="m"} 1'
+    assert_line 'pushwire_channels 1'
+    assert_line 'pushwire_history_messages 1'
 }
 
 # ---- Server-Sent Events ----
@@ -530,7 +532,7 @@ teardown() { stop_serve; }
 }
 
 @test "a subscriber that does not read is dropped and counted" {
-    start_serve --send-buffer 65536 --max-message 2000
+    start_serve --send-buffer 65536 --max-message 2000 --metrics-per-channel
     HOLD=30 $PEER ws-slow-sub "$SERVE_PORT" >/dev/null 3>&- &
     cpid=$!
     for i in $(seq 50); do grep -q "sse 'slow' response 200" "$SERVE_LOG" && break; sleep 0.1; done

@@ -73,7 +73,7 @@ wait_metric_gone() {
 }
 
 @test "pipelining: more than the head limit behind a parked poll waits, then is read" {
-    start_serve --max-header-size 1024
+    start_serve --max-header-size 1024 --metrics-per-channel
     body=$(head -c 100000 /dev/zero | tr '\0' z)
     run timeout 20 $EDGE pipe "$SERVE_PORT" 3 \
         'GET /poll/big?timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n' \
@@ -97,7 +97,7 @@ wait_metric_gone() {
 }
 
 @test "a parked poll whose client goes away is cleaned up" {
-    start_serve
+    start_serve --metrics-per-channel
     $EDGE park-close "$SERVE_PORT" '/poll/gone?timeout=30' 1 >/dev/null &
     cpid=$!
     wait_metric 'pushwire_connections{transport="poll"} 1'

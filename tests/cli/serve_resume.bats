@@ -86,7 +86,7 @@ start_filled() {
     local n=$1 i
     shift
     SERVE_LOG=$(mktemp "$BATS_TEST_TMPDIR/serve.XXXXXX")
-    seq -f 'message %06g' "$n" | "$PW" serve --listen 127.0.0.1:0 --channel big --backlog "$n" "$@" \
+    seq -f 'message %06g' "$n" | "$PW" serve --listen 127.0.0.1:0 --channel big --backlog "$n" --metrics-per-channel "$@" \
         2>"$SERVE_LOG" >/dev/null &
     SERVE_PID=$!
     SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID") || return 1

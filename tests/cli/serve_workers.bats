@@ -28,7 +28,7 @@ teardown() {
     start_serve --workers 2 -q
     for i in $(seq 20); do C -d "m$i" "$SERVE_URL/pub/s" >/dev/null; done
     wait_metric "pushwire_messages_in_total 20"
-    wait_metric 'pushwire_backlog_messages{channel="s"} 20'
+    wait_metric 'pushwire_history_messages 20'
     run C "$SERVE_URL/metrics"
     # accepted: 20 publishes, the wait_metric probes and this one, over both workers
     acc=$(echo "$output" | sed -n 's/^pushwire_connections_accepted_total //p')

@@ -46,7 +46,7 @@ backlog_kib() {
 }
 
 @test "faults: 1 000 clients vanish mid-request, mid-frame, mid-stream; the live subscriber loses nothing" {
-    serve_start --ping 0
+    serve_start --ping 0 --metrics-per-channel
     drill vanish "$SERVE_PORT" 100                # warm-up: the allocator's arenas
     base=$(serve_rss)
     drill vanish "$SERVE_PORT" 1000
@@ -73,7 +73,7 @@ backlog_kib() {
 }
 
 @test "faults: publishing while 12 clients keep dropping and resuming (ws ?since=, SSE Last-Event-ID, poll cursor)" {
-    serve_start --ping 0 --backlog 4096
+    serve_start --ping 0 --backlog 4096 --metrics-per-channel
     drill resume "$SERVE_PORT" 300                # warm-up
     base=$(serve_rss)
     drill resume "$SERVE_PORT" 2000

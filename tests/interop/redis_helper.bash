@@ -41,7 +41,7 @@ redis_stop() {
 node() {
     local n=$1
     shift
-    serve_start --redis "$REDIS_URL" "$@" || return 1
+    serve_start --redis "$REDIS_URL" --metrics-per-channel "$@" || return 1
     eval "${n}_PID=$SERVE_PID ${n}_HTTP=$SERVE_HTTP ${n}_WS=$SERVE_WS ${n}_LOG=$SERVE_LOG ${n}_IN=$SERVE_LOG.in"
     NODE_PIDS="${NODE_PIDS:-} $SERVE_PID"
     SERVE_PID=

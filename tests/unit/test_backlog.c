@@ -1,6 +1,9 @@
 /* test_backlog.c — the embedded backlog: ids and epochs, ring wraparound,
  * pages after an id, the gap (old, foreign, never issued, unreadable ids),
- * acknowledged publishes, channel and event name rules, fan-out. */
+ * acknowledged publishes, channel and event name rules, fan-out; the
+ * memory limits: the history budget and its eviction order, the age limit,
+ * forgotten channels (their ids never reissued), --max-channels, and the
+ * accounting behind them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +78,190 @@ static int fetchn(struct pw_pubsub *ps, const char *ch, const char *after, size_
 static int fetch(struct pw_pubsub *ps, const char *ch, const char *after, struct got *g)
 {
     return fetchn(ps, ch, after, 1000, 1u << 20, g);
+}
+
+static uint64_t clock_ms;
+static uint64_t fake_now(void)
+{
+    return clock_ms;
+}
+
+static void pubn(struct pw_pubsub *ps, const char *ch, size_t n)
+{
+    char *d = malloc(n);
+    memset(d, 'x', n);
+    struct pw_msg *m = pw_msg_new(ch, strlen(ch), NULL, d, n, 0);
+    free(d);
+    if (!m || ps->ops->publish(ps, m, ack, NULL))
+        abort();
+}
+
+static size_t held(struct pw_pubsub *ps, const char *ch)
+{
+    struct got g;
+    fetch(ps, ch, "0", &g);
+    return g.n;
+}
+
+/* What one message of n data bytes on a 1-character channel is charged. */
+static size_t cost_of(size_t n)
+{
+    struct pw_msg *m = pw_msg_new("a", 1, NULL, "", 0, 0);
+    m->len = n; /* only the accounting looks */
+    size_t c = pw_backlog_cost(m);
+    m->len = 0;
+    pw_msg_unref(m);
+    return c;
+}
+
+static void test_budget(void)
+{
+    size_t big = 10000, small = 10;
+    size_t cb = cost_of(big), cs = cost_of(small), cc = pw_backlog_chan_cost(1);
+    /* room for the two small channels and 5 big messages, not 6 */
+    size_t budget = 2 * (cs + cc) + cc + 5 * cb + cb / 2;
+    struct pw_backlog_limits lim = {100, budget, 0, 0, fake_now};
+    struct pw_pubsub *ps = pw_backlog_new_limits(&lim, "ep");
+    struct pw_pubsub_stats st;
+    pubn(ps, "a", small);
+    pubn(ps, "b", small);
+    for (int i = 0; i < 5; i++)
+        pubn(ps, "h", big);
+    ps->ops->stats(ps, &st);
+    IS(st.bytes, 2 * (cs + cc) + 5 * cb + cc, "the total is what each message and channel is charged");
+    IS(st.messages, 7, "7 messages held");
+    IS(st.evicted_budget, 0, "within the budget nothing is evicted");
+    pubn(ps, "h", big);
+    ps->ops->stats(ps, &st);
+    IS(st.evicted_budget, 1, "one message more: one evicted");
+    OK(st.bytes <= budget, "the total is back within the budget");
+    OK(held(ps, "a") == 1 && held(ps, "b") == 1, "channels within their share keep their messages");
+    IS(held(ps, "h"), 5, "the channel over its share lost its oldest");
+    struct got g;
+    fetch(ps, "h", "ep:0", &g);
+    OK(g.gap && strcmp(g.first, "ep:2") == 0 && g.n == 5, "a resume into the evicted range is a gap");
+    fetch(ps, "h", "ep:1", &g);
+    OK(!g.gap && g.n == 5, "a resume right before the oldest held is not");
+
+    /* the oldest messages of channels over their share go first: h's are
+     * older than what small channels publish now */
+    for (int i = 0; i < 20; i++) {
+        char ch[16];
+        snprintf(ch, sizeof ch, "s%d", i);
+        pubn(ps, ch, small);
+    }
+    ps->ops->stats(ps, &st);
+    OK(st.bytes <= budget, "still within the budget");
+    OK(held(ps, "a") == 1 && held(ps, "b") == 1 && held(ps, "s19") == 1,
+       "small channels are not evicted while a big one is over its share");
+    OK(held(ps, "h") < 5, "the big one paid for them");
+    fetch(ps, "h", "0", &g);
+    OK(g.gap && g.n >= 1 && strcmp(g.ids[g.n - 1], "ep:6") == 0, "its newest are what is left");
+    ps->ops->destroy(ps);
+
+    /* channels of equal size: the oldest messages go, and their channels
+     * are forgotten (no subscriber, no history) */
+    lim.history_bytes = 10 * (cs + cc) + cs / 2;
+    ps = pw_backlog_new_limits(&lim, "ep");
+    for (int i = 0; i < 30; i++) {
+        char ch[16];
+        snprintf(ch, sizeof ch, "e%d", i);
+        pubn(ps, ch, small);
+    }
+    ps->ops->stats(ps, &st);
+    IS(st.channels, 10, "10 channels fit");
+    IS(st.evicted_budget, 20, "20 messages evicted");
+    IS(st.channels_expired, 20, "and their channels forgotten");
+    OK(held(ps, "e0") == 0 && held(ps, "e19") == 0 && held(ps, "e20") == 1 && held(ps, "e29") == 1,
+       "the oldest went first");
+    ps->ops->destroy(ps);
+
+    /* one message larger than the whole budget is still held (the newest
+     * is never evicted by its own publish); the rest makes room */
+    lim.history_bytes = cb / 2;
+    ps = pw_backlog_new_limits(&lim, "ep");
+    pubn(ps, "a", small);
+    pubn(ps, "h", big);
+    OK(held(ps, "h") == 1 && held(ps, "a") == 0, "a message over the budget is kept, alone");
+    pubn(ps, "h", big);
+    IS(held(ps, "h"), 1, "the next one replaces it");
+    ps->ops->destroy(ps);
+}
+
+static void test_ttl(void)
+{
+    struct pw_backlog_limits lim = {100, 0, 1000, 0, fake_now};
+    clock_ms = 5000;
+    struct pw_pubsub *ps = pw_backlog_new_limits(&lim, "ep");
+    struct pw_pubsub_stats st;
+    struct sub s = {{deliver, 0, 0, 0}, 0, 0};
+    IS(ps->ops->subscribe(ps, "a", 1, &s.s), 0, "a has a subscriber");
+    pub(ps, "a", "1");
+    pub(ps, "a", "2");
+    pub(ps, "b", "1");
+    clock_ms += 500;
+    pub(ps, "a", "3");
+    pub(ps, "c", "1");
+    clock_ms += 499;
+    IS(held(ps, "a"), 3, "nothing expires before its age");
+    clock_ms += 1;
+    IS(held(ps, "a"), 1, "at 1 s the first two of a expire");
+    ps->ops->stats(ps, &st);
+    OK(st.evicted_ttl == 3 && st.channels == 2, "b's one expired too and b is forgotten; a (subscribed) and c stay");
+    struct got g;
+    fetch(ps, "a", "ep:1", &g);
+    OK(g.gap && strcmp(g.first, "ep:3") == 0 && g.n == 1, "a resume into the expired range is a gap");
+    clock_ms += 500;
+    fetch(ps, "a", "ep:2", &g);
+    OK(g.gap && g.n == 0 && g.first[0] == 0 && strcmp(g.last, "ep:3") == 0,
+       "all expired: a gap, nothing held, the last id still known");
+    ps->ops->stats(ps, &st);
+    IS(st.channels, 1, "c expired and was forgotten; a stays while subscribed");
+    ps->ops->unsubscribe(ps, &s.s);
+    pw_msg_unref(s.last);
+    ps->ops->stats(ps, &st);
+    OK(st.channels == 0 && st.messages == 0 && st.bytes == 0, "unsubscribed: nothing held at all");
+    IS(st.channels_expired, 3, "three channels forgotten");
+
+    /* a forgotten channel's ids are never reissued */
+    pub(ps, "a", "new");
+    STREQ(acked_id, "ep:4", "a's next id continues above every forgotten one");
+    fetch(ps, "a", "ep:1", &g);
+    OK(g.gap && g.n == 1, "a resume from its past is a gap");
+    fetch(ps, "a", "ep:3", &g);
+    OK(!g.gap && g.n == 1 && strcmp(g.ids[0], "ep:4") == 0, "after its last id before: no gap");
+    fetch(ps, "zz", NULL, &g);
+    STREQ(g.last, "ep:3", "an unknown channel's cursor is above the forgotten ids");
+    pub(ps, "zz", "first");
+    fetch(ps, "zz", "ep:3", &g);
+    OK(!g.gap && g.n == 1 && strcmp(g.ids[0], "ep:4") == 0, "and resuming from it misses nothing");
+    fetch(ps, "zz", "0", &g);
+    OK(!g.gap && g.n == 1, "0 on a channel holding all it issued is no gap");
+    ps->ops->destroy(ps);
+}
+
+static void test_max_channels(void)
+{
+    struct pw_backlog_limits lim = {10, 0, 0, 2, fake_now};
+    struct pw_pubsub *ps = pw_backlog_new_limits(&lim, "ep");
+    pub(ps, "a", "1");
+    pub(ps, "b", "1");
+    struct pw_msg *m = pw_msg_new("c", 1, NULL, "1", 1, 0);
+    acked = 0;
+    IS(ps->ops->publish(ps, m, ack, NULL), PW_ENET_CHANNELS, "a third channel is refused");
+    IS(acked, 0, "and not acknowledged");
+    pub(ps, "a", "2");
+    IS(acked, 1, "publishing to an existing one works");
+    struct sub s = {{deliver, 0, 0, 0}, 0, 0};
+    IS(ps->ops->subscribe(ps, "c", 1, &s.s), 0, "subscribing creates one anyway");
+    pub(ps, "c", "1");
+    IS(s.n, 1, "and then it may be published to");
+    struct pw_pubsub_stats st;
+    ps->ops->stats(ps, &st);
+    OK(st.channels == 3 && st.channels_refused == 1, "3 channels, 1 refusal counted");
+    ps->ops->unsubscribe(ps, &s.s);
+    pw_msg_unref(s.last);
+    ps->ops->destroy(ps);
 }
 
 int main(void)
@@ -216,6 +403,10 @@ int main(void)
 
     ps->ops->destroy(ps);
     OK(pw_backlog_new(0, NULL) == NULL, "a backlog of 0 is refused");
+
+    test_budget();
+    test_ttl();
+    test_max_channels();
     return tap_done();
 }
 

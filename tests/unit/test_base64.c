@@ -136,8 +136,60 @@ static void test_roundtrip(void)
     free(back);
 }
 
+/* base64url (RFC 4648 §5), unpadded as JOSE writes it. */
+static int url_dec(const char *s, struct pw_buf *b)
+{
+    b->len = 0;
+    return pw_base64url_decode_append(b, s, strlen(s));
+}
+
+static void test_url(void)
+{
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    static const uint8_t odd[] = {0xfb, 0xff, 0xbf};
+    OK(pw_base64url_append(&b, odd, 3) == 0 && b.len == 4 && memcmp(b.p, "-_-_", 4) == 0,
+       "url: fb ff bf -> -_-_ (the URL-safe characters)");
+    b.len = 0;
+    OK(pw_base64url_append(&b, "f", 1) == 0 && b.len == 2 && memcmp(b.p, "Zg", 2) == 0, "url: f -> Zg, no padding");
+    b.len = 0;
+    OK(pw_base64url_append(&b, "fo", 2) == 0 && b.len == 3 && memcmp(b.p, "Zm8", 3) == 0, "url: fo -> Zm8");
+    OK(url_dec("-_-_", &b) == 0 && b.len == 3 && memcmp(b.p, odd, 3) == 0, "url: -_-_ decodes");
+    OK(url_dec("Zg", &b) == 0 && b.len == 1 && b.p[0] == 'f', "url: Zg -> f");
+    OK(url_dec("Zm8", &b) == 0 && b.len == 2 && memcmp(b.p, "fo", 2) == 0, "url: Zm8 -> fo");
+    OK(url_dec("", &b) == 0 && b.len == 0, "url: empty is empty");
+    IS(url_dec("Zg==", &b), PW_EBASE64, "url: padding is refused");
+    IS(url_dec("+/+/", &b), PW_EBASE64, "url: the standard alphabet's + and / are refused");
+    IS(url_dec("Zm9vY", &b), PW_EBASE64, "url: a length of 4k+1 is refused");
+    IS(url_dec("Zh", &b), PW_EBASE64, "url: non-zero trailing bits are refused (canonical)");
+    IS(url_dec("Zm 8", &b), PW_EBASE64, "url: whitespace is refused");
+    struct pw_buf small;
+    pw_buf_init(&small, 2);
+    OK(pw_base64url_decode_append(&small, "Zm9v", 4) == PW_ETOOBIG && small.len == 0,
+       "url: a cap too small is PW_ETOOBIG, the buffer unchanged");
+    pw_buf_free(&small);
+    for (size_t n = 0; n < 40; n++) {
+        uint8_t in[40];
+        for (size_t i = 0; i < n; i++)
+            in[i] = (uint8_t)(i * 37 + n);
+        struct pw_buf e;
+        pw_buf_init(&e, 0);
+        int ok = pw_base64url_append(&e, in, n) == 0;
+        b.len = 0;
+        ok = ok && pw_base64url_decode_append(&b, e.p ? (const char *)e.p : "", e.len) == 0 && b.len == n &&
+             (n == 0 || memcmp(b.p, in, n) == 0);
+        pw_buf_free(&e);
+        if (!ok || n == 39)
+            OK(ok, "url: round trip of 0..39 bytes (stopped at %zu)", n);
+        if (!ok)
+            break;
+    }
+    pw_buf_free(&b);
+}
+
 int main(void)
 {
+    test_url();
     test_vectors();
     test_strict();
     test_limits();

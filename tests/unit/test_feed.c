@@ -132,7 +132,7 @@ static int lazy_health(struct pw_pubsub *ps, char *why, size_t n)
 }
 
 static const struct pw_pubsub_ops lazy_ops = {
-    lazy_publish, lazy_subscribe, lazy_unsubscribe, lazy_fetch, lazy_cancel, lazy_health, NULL, NULL, NULL,
+    lazy_publish, lazy_subscribe, lazy_unsubscribe, lazy_fetch, lazy_cancel, lazy_health, NULL, NULL, NULL, NULL,
 };
 
 static void lazy_init(size_t keep, int lag)

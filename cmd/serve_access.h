@@ -1,0 +1,38 @@
+/* serve_access.h — serve's options about who may connect, and its abuse
+ * limits, into the server's struct pw_access (see serve_access.c). */
+#ifndef PW_SERVE_ACCESS_H
+#define PW_SERVE_ACCESS_H
+
+#include "opt.h"
+#include "server/server.h"
+
+#define SERVE_ACCESS_LIST_MAX 64 /* origins, proxies, exempt blocks: each at most */
+
+struct serve_access {
+    struct pw_access a;           /* what pw_server_run gets; points into this struct */
+    char *token, *pub_token;      /* heap; wiped when freed */
+    struct pw_jwt_key *jwt;
+    char *origins[SERVE_ACCESS_LIST_MAX];
+    struct pw_cidr proxies[SERVE_ACCESS_LIST_MAX], exempt[SERVE_ACCESS_LIST_MAX];
+};
+
+void serve_access_init(struct serve_access *sa);
+void serve_access_free(struct serve_access *sa);
+/* One option's value (st->arg), from inside the option loop: 0 or the
+ * exit code after pw_badarg has said what is wrong.
+ * token: --token-file (pub 0) or --publish-token-file (pub 1): the file's
+ *   first line, a b64token; a secret, so refused when other users may read
+ *   or write the file.
+ * jwt: --jwt-key; a PEM public key, or an HMAC secret (refused as above).
+ * origins: --origin LIST; proxies: --trusted-proxy LIST; exempt:
+ *   --limit-exempt LIST ("none" empties it).  LISTs are comma-separated and
+ *   the options repeatable. */
+int serve_access_token(struct serve_access *sa, const struct pw_optstate *st, int pub);
+int serve_access_jwt(struct serve_access *sa, const struct pw_optstate *st);
+int serve_access_origins(struct serve_access *sa, const struct pw_optstate *st);
+int serve_access_cidrs(struct serve_access *sa, const struct pw_optstate *st, int exempt);
+/* After the loop: checks that need every option (the same token twice,
+ * --jwt-aud without --jwt-key); 0 or PW_EXIT_USAGE with the message printed. */
+int serve_access_finish(struct serve_access *sa);
+
+#endif

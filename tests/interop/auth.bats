@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# auth.bats — the attack-table rows that need a real browser or many
+# sockets (the rest are in tests/cli/serve_auth.bats): Chromium on another
+# origin trying a WebSocket, an EventSource and a POST against
+# `serve --origin`, and 10 000 connections from one address against
+# --max-conns-per-ip.
+load helper
+
+PEER="$PY $TOP/tests/cli/auth_peer.py"
+
+teardown() { serve_teardown; }
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+@test "browser: a page on another origin cannot open a WebSocket, an EventSource or POST to serve --origin; a page on the allowed origin can" {
+    [ -x /usr/bin/chromium ] || missing "/usr/bin/chromium"
+    [ -d "$INTEROP/node_modules/playwright-core" ] || missing "playwright-core in tests/interop/node_modules"
+    # the allowed origin names the port, so the port is chosen first
+    local p
+    p=$(free_port)
+    SERVE_PORT_WANT=$p serve_start --origin "http://127.0.0.1:$p"
+    run timeout 180 "$NODE" "$INTEROP/auth_browser.js" "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_line --partial 'ok allowed: page at http://127.0.0.1'
+    assert_line --partial 'ok other-origin: page at http://localhost'
+    # the server refused them for their Origin, and the POST published nothing
+    [ "$(metric pushwire_refused_total)" = 3 ]
+    grep -c 'http reject 403: origin not allowed' "$SERVE_LOG" | grep -qx 3
+    run curl -sS --max-time 5 "$SERVE_HTTP/poll/browser-origin?cursor=0&timeout=0"
+    assert_output --partial '"data":"x"'
+    assert_output --regexp '"cursor":"[a-z0-9]+:1"'
+    serve_stop
+}
+
+@test "10 000 connections from one address: --max-conns-per-ip (256 by default) lets 256 in and answers the rest 429; serve stays up and small" {
+    [ "$(ulimit -n)" -ge 10300 ] || missing "an open-files limit of 10300 (ulimit -n is $(ulimit -n))"
+    serve_start --limit-exempt none --max-conn-rate 0
+    # one process holds all 10 000 (the limit is 20 000 open files each);
+    # the 256 streams that got 200 stay open until every socket is answered
+    run $PEER hold "$SERVE_PORT" 10000 /sse/flood 120
+    assert_line '200 256'
+    assert_line '429 9744'
+    [ "${#lines[@]}" = 2 ]
+    [ "$(metric 'pushwire_refused_total{reason="conns_per_ip"}')" = 9744 ]
+    serve_alive
+    rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status")
+    [ "$rss" -lt 262144 ] || { echo "peak RSS $rss KiB"; return 1; }
+    # all gone again: a new client is let in
+    run $PEER ws-status "$SERVE_PORT" /ws/flood
+    assert_line --index 0 --partial '101'
+    serve_stop
+}
