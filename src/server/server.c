@@ -1156,8 +1156,11 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     size_t nfd = (size_t)n * o->nlisten;
     int *fds = malloc(nfd * sizeof *fds);
     struct srv__worker *w = calloc(n, sizeof *w);
-    struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
-                                    o->max_channels, NULL};
+    /* --backlog only: a budget, an age or a channel cap would cut each
+     * worker's copy at its own moment (the encodings a copy carries, its
+     * clock, its subscribers differ), and a channel forgotten on one worker
+     * but not another would number its messages differently */
+    struct pw_backlog_limits lim = {o->backlog, 0, 0, 0, NULL};
     struct pw_hub *hub = pw_hub_new(n, &lim);
     int rc = fds && w && hub ? 0 : PW_ENOMEM;
     if (rc)

@@ -80,7 +80,9 @@ struct pw_server_opts {
     size_t max_head, max_headers;/* request head bytes / header count: 431 */
     size_t send_buffer;          /* per-connection queued output bound */
     unsigned workers;            /* event loops (threads) sharing the channels;
-                                    0 or 1: one, the caller's thread; unused with pubsub */
+                                    0 or 1: one, the caller's thread; unused with pubsub.
+                                    With 2 or more, history_bytes, message_ttl and
+                                    max_channels are not applied (only `backlog`) */
     int echo;                    /* WebSocket: echo to the sender, do not publish */
     int read_only;               /* clients may not publish */
     int verbose;                 /* log the wire ("wire" events) */

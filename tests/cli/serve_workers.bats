@@ -92,6 +92,9 @@ teardown() {
     run pw serve --workers 2 --redis redis://127.0.0.1:1
     assert_failure
     assert_output --partial "--workers with --redis"
+    run pw serve --workers 2 --message-ttl 10
+    assert_failure
+    assert_output --partial "--backlog per channel"
 }
 
 @test "workers: the fan-out under ThreadSanitizer (make build-tsan): no race reported, exit 0" {
