@@ -80,8 +80,7 @@ int pw_msgid_parse(const char *s, size_t len, struct pw_msgid *out)
     return rc;
 }
 
-/* Decimal of v into p (at least 21 bytes free); returns the digits written. */
-static size_t pw__dec(char *p, uint64_t v)
+size_t pw_dec64(char *p, uint64_t v)
 {
     char t[20];
     size_t n = 0;
@@ -112,10 +111,10 @@ size_t pw_msgid_format(char out[PW_ID_MAX], const struct pw_msgid *id)
     size_t k = el;
     t[k++] = ':';
     if (id->form == PW_MSGID_STREAM) {
-        k += pw__dec(t + k, id->ms);
+        k += pw_dec64(t + k, id->ms);
         t[k++] = '-';
     }
-    k += pw__dec(t + k, id->seq);
+    k += pw_dec64(t + k, id->seq);
     if (k >= PW_ID_MAX)
         return 0;
     memcpy(out, t, k);

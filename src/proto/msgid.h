@@ -89,4 +89,7 @@ void pw_msgid_epoch_make(char out[PW_EPOCH_LEN + 1], uint64_t seconds, uint64_t 
 /* 1 if e[0..len) is a valid epoch. */
 int pw_msgid_epoch_valid(const char *e, size_t len);
 
+/* Decimal digits of v into p (at least 20 bytes free, no NUL); returns how many. */
+size_t pw_dec64(char *p, uint64_t v);
+
 #endif

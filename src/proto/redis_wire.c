@@ -1,6 +1,7 @@
 /* redis_wire.c — URL, slots, stream ids and notifications for the Redis
  * backplane (redis_wire.h). */
 #include "redis_wire.h"
+#include "msgid.h"
 
 #include <string.h>
 
@@ -206,24 +207,11 @@ int pw_redis_sid_parse(const char *s, size_t n, uint64_t *ms, uint64_t *seq)
     return 0;
 }
 
-static size_t pw__fmt64(char *p, uint64_t v)
-{
-    char t[20];
-    size_t n = 0;
-    do {
-        t[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = t[n - 1 - i];
-    return n;
-}
-
 size_t pw_redis_sid_format(char *out, uint64_t ms, uint64_t seq)
 {
-    size_t k = pw__fmt64(out, ms);
+    size_t k = pw_dec64(out, ms);
     out[k++] = '-';
-    k += pw__fmt64(out + k, seq);
+    k += pw_dec64(out + k, seq);
     out[k] = 0;
     return k;
 }

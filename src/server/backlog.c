@@ -358,11 +358,7 @@ static int pw__subscribe(struct pw_pubsub *ps, const char *ch, size_t n, struct 
     struct pw__chan *c = pw__get(b, ch, n, 1, NULL);
     if (!c)
         return PW_ENOMEM;
-    s->chan = c;
-    s->next = &c->subs;
-    s->prev = c->subs.prev;
-    c->subs.prev->next = s;
-    c->subs.prev = s;
+    pw_sub_link(&c->subs, s, c);
     c->nsubs++;
     return 0;
 }
@@ -372,9 +368,7 @@ static void pw__unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
     struct pw__chan *c = s->chan;
     if (!c)
         return;
-    s->prev->next = s->next;
-    s->next->prev = s->prev;
-    s->next = s->prev = NULL;
+    pw_sub_unlink(s);
     s->chan = NULL;
     c->nsubs--;
     pw__maybe_drop((struct pw__backlog *)ps, c);

@@ -39,6 +39,23 @@ struct pw_sub {
     void *chan;
 };
 
+/* For backends: a channel's subscribers are a ring with a sentinel head. */
+static inline void pw_sub_link(struct pw_sub *head, struct pw_sub *s, void *chan)
+{
+    s->chan = chan;
+    s->next = head;
+    s->prev = head->prev;
+    head->prev->next = s;
+    head->prev = s;
+}
+
+static inline void pw_sub_unlink(struct pw_sub *s)
+{
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
 /* One page of a channel's history, as fetch found it.  Lives only during
  * the callback: messages are borrowed (take a reference to keep one). */
 struct pw_page {

@@ -1323,11 +1323,7 @@ static int rd_subscribe(struct pw_pubsub *ps, const char *ch, size_t n, struct p
         rd_chan_advance(r, c);
         rd_chan_subscribe(r, c);
     }
-    s->chan = c;
-    s->next = &c->subs;
-    s->prev = c->subs.prev;
-    c->subs.prev->next = s;
-    c->subs.prev = s;
+    pw_sub_link(&c->subs, s, c);
     c->nsubs++;
     return 0;
 }
@@ -1338,9 +1334,7 @@ static void rd_unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
     struct rchan *c = s->chan;
     if (!c)
         return;
-    s->prev->next = s->next;
-    s->next->prev = s->prev;
-    s->next = s->prev = NULL;
+    pw_sub_unlink(s);
     s->chan = NULL;
     if (--c->nsubs)
         return;

@@ -590,6 +590,24 @@ void srv_slow(struct srv_conn *c)
     c->ops->slow(c);
 }
 
+int srv_sent(struct srv_conn *c, int rc)
+{
+    if (rc == PW_ENET_SLOW)
+        srv_slow(c);
+    if (rc)
+        return rc;
+    c->srv->m_msgs_out++;
+    c->t_active = uv_now(c->srv->loop);
+    return 0;
+}
+
+int srv_feed_room(struct srv_conn *c, int live)
+{
+    if (c->closing || c->close_after || c->slow)
+        return -1;
+    return !live && c->qbytes >= c->srv->hiwat;
+}
+
 int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
                 const void *data, size_t len, int binary, pw_ack_fn ack, void *ud)
 {

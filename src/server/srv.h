@@ -312,6 +312,13 @@ void srv_ready(struct srv_conn *c);
 /* A deliver() found the queue over --send-buffer: counted, logged,
  * unsubscribed, then ops->slow (once). */
 void srv_slow(struct srv_conn *c);
+/* After queueing a message with result rc: PW_ENET_SLOW → srv_slow; 0 →
+ * counted as sent and the connection active.  Returns rc. */
+int srv_sent(struct srv_conn *c, int rc);
+/* A feed's msg op asks whether this connection takes one more message:
+ * -1 closing or slow (stop), 1 a history message must wait for the queue
+ * to drain under the high-water mark, 0 yes. */
+int srv_feed_room(struct srv_conn *c, int live);
 /* A long poll's subscription (c->u.h.sub). */
 int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
                   void (*deliver)(struct pw_sub *, struct pw_msg *));

@@ -193,12 +193,8 @@ static void srv__sse_out(struct srv_conn *c, struct pw_msg *m, int live)
         rc = srv_over_limit(c, len) ? PW_ENET_SLOW : srv_out_msg(c, m, ENC_SSE);
     } else
         rc = srv_out_msg_once(c, m, ENC_SSE, srv__build);
-    if (rc == PW_ENET_SLOW)
-        srv_slow(c);
-    if (rc)
+    if (srv_sent(c, rc))
         return;
-    c->srv->m_msgs_out++;
-    c->t_active = uv_now(c->srv->loop);
     if (c->srv->o->heartbeat > 0)
         c->t_tick = srv_in(c->srv, c->srv->o->heartbeat);
 }
@@ -207,10 +203,9 @@ static void srv__sse_out(struct srv_conn *c, struct pw_msg *m, int live)
 static int srv__sse_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
     struct srv_conn *c = f->ud;
-    if (c->closing || c->close_after || c->slow)
-        return -1;
-    if (!live && c->qbytes >= c->srv->hiwat)
-        return 1;
+    int room = srv_feed_room(c, live);
+    if (room)
+        return room;
     srv__sse_out(c, m, live);
     return c->slow || c->closing ? -1 : 0;
 }

@@ -174,21 +174,15 @@ static void srv__ws_out(struct srv_conn *c, struct pw_msg *m, int live)
             rc = srv_over_limit(c, m->enc[slot].len) ? PW_ENET_SLOW : srv_out_msg(c, m, slot);
     } else
         rc = srv_out_msg_once(c, m, slot, srv__frame_build);
-    if (rc == PW_ENET_SLOW)
-        srv_slow(c);
-    if (rc)
-        return;
-    c->srv->m_msgs_out++;
-    c->t_active = uv_now(c->srv->loop);
+    srv_sent(c, rc);
 }
 
 static int srv__ws_msg(struct pw_feed *f, struct pw_msg *m, int live)
 {
     struct srv_conn *c = f->ud;
-    if (c->closing || c->close_after || c->slow || srv__ws(c)->close_sent)
-        return -1;
-    if (!live && c->qbytes >= c->srv->hiwat)
-        return 1;
+    int room = srv__ws(c)->close_sent ? -1 : srv_feed_room(c, live);
+    if (room)
+        return room;
     srv__ws_out(c, m, live);
     return c->slow || c->closing ? -1 : 0;
 }
