@@ -418,6 +418,10 @@ void srv_ws_deadline(struct srv_conn *c);
 void srv_ws_idle(struct srv_conn *c);
 void srv_ws_shutdown(struct srv_conn *c);
 void srv_ws_free(struct srv_conn *c);
+/* A JWT's exp passed during the connection (ops->expire): WebSocket close
+ * 1008 "token expired"; SSE an `expired` event, then the end. */
+void srv_ws_expire(struct srv_conn *c);
+void srv_sse_expire(struct srv_conn *c);
 /* A data message (compressed when permessage-deflate was agreed): 0 or a
  * PW_E* code. */
 int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len);

@@ -585,6 +585,7 @@ static const struct srv_ops srv__exec_ws_ops = {
     .deadline = srv_ws_deadline,
     .idle = srv_ws_idle,
     .shutdown = srv_ws_shutdown,
+    .expire = srv_ws_expire, /* a JWT's exp: the program's stdin closes as when the client leaves */
     .free = srv__exec_ws_free,
     .ready = srv__exec_flush,
     .message = srv__exec_message,
@@ -639,6 +640,7 @@ static const struct srv_ops srv__exec_sse_ops = {
     .deadline = srv__exec_sse_deadline,
     .idle = srv_end,
     .shutdown = srv_end,
+    .expire = srv_sse_expire,
     .free = srv__exec_sse_free,
     .drained = srv__exec_drained,
 };

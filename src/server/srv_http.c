@@ -275,7 +275,7 @@ static void srv__http_free(struct srv_conn *c)
  * pushwire error body, and no id, like a gap) tells the page why before
  * the stream ends, so that it can come back with a new token instead of
  * letting EventSource reconnect with the old one. */
-static void srv__sse_expire(struct srv_conn *c)
+void srv_sse_expire(struct srv_conn *c)
 {
     struct pwmsg_error e = {401, pw_strerror(PW_EJWT_EXPIRED), pw_errrule(PW_EJWT_EXPIRED), NULL};
     struct pw_buf d, ev;
@@ -299,7 +299,7 @@ static const struct srv_ops srv__sse_ops = {
     .idle = srv_end,
     .shutdown = srv_end,
     .slow = srv_end,
-    .expire = srv__sse_expire,
+    .expire = srv_sse_expire,
     .free = srv__http_free,
 };
 

@@ -580,7 +580,7 @@ static void srv__ws_slow(struct srv_conn *c)
     srv_ws_close(c, PW_WS_CLOSE_TRY_AGAIN, "slow consumer");
 }
 
-static void srv__ws_expire(struct srv_conn *c)
+void srv_ws_expire(struct srv_conn *c)
 {
     srv_auth_expired(c);
     srv_ws_close(c, PW_WS_CLOSE_POLICY, "token expired");
@@ -597,7 +597,7 @@ static const struct srv_ops srv__ws_ops = {
     .idle = srv_ws_idle,
     .shutdown = srv_ws_shutdown,
     .slow = srv__ws_slow,
-    .expire = srv__ws_expire,
+    .expire = srv_ws_expire,
     .free = srv_ws_free,
     .message = srv__ws_message,
 };

@@ -433,6 +433,20 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     assert_output --partial 'pushwire_tokens_expired_total 1'
 }
 
+@test "--exec: a WebSocket and an event stream whose JWT expires end as without --exec (1008; the expired event)" {
+    start_serve --jwt-key "$K/hs.key" --ping 0 --heartbeat 0 --exec cat
+    t=$(hs '{"exp":@+2,"pushwire":{"subscribe":["*"]}}')
+    run $PEER ws-wait "$SERVE_PORT" "/ws/news.a?token=$t" 10
+    assert_line open
+    assert_line 'close 1008 token expired'
+    t=$(hs '{"exp":@+2,"pushwire":{"subscribe":["*"]}}')
+    run C -N --max-time 10 "$SERVE_URL/sse/news.a?token=$t"
+    assert_success # the server ended it, not curl's timeout
+    assert_line 'event: expired'
+    run C "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_expired_total 2'
+}
+
 @test "an event stream whose JWT expires gets an expired event, then ends; a held poll is answered" {
     start_serve --jwt-key "$K/hs.key" --heartbeat 0
     t=$(hs '{"exp":@+2,"pushwire":{"subscribe":["*"]}}')
