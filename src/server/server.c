@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -817,6 +818,20 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
 
 static void srv__maybe_finish(struct srv *s);
 
+/* A connection whose reading is held (srv_read_hold) would not see its
+ * client leave: the kernel's TCP state tells (FIN: CLOSE_WAIT; RST: CLOSE). */
+static int srv__peer_gone(struct srv_conn *c)
+{
+    uv_os_fd_t fd;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return 0;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
+}
+
 static void srv__tick_cb(uv_timer_t *t)
 {
     struct srv *s = t->data;
@@ -834,6 +849,10 @@ static void srv__tick_cb(uv_timer_t *t)
             free(c->seg);
             c->seg = NULL;
             c->capseg = 0;
+        }
+        if (c->held && !c->closing && srv__peer_gone(c)) {
+            srv_close(c, "client gone while its input was held");
+            continue;
         }
         if (c->t_deadline && now >= c->t_deadline) {
             c->t_deadline = 0;
