@@ -217,6 +217,36 @@ ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
     }
 }
 
+size_t pw_ws_peek_whole(const struct pw_ws_parser *p, const uint8_t *in, size_t len, int *opcode,
+                        size_t *plen, int *masked)
+{
+    if (len < 2 || p->state != PS_HEADER || p->hlen || p->err || p->lenient)
+        return 0;
+    unsigned b0 = in[0], b1 = in[1], op = b0 & 0xF, m = b1 >> 7;
+    /* FIN, no RSV (what allowed_rsv permits is left to pw_ws_parse), data */
+    if ((b0 & 0xF0) != 0x80 || (op != PW_WS_OP_TEXT && op != PW_WS_OP_BINARY))
+        return 0;
+    if ((p->o.from == PW_WS_FROM_CLIENT && !m) || (p->o.from == PW_WS_FROM_SERVER && m))
+        return 0;
+    size_t hl = 2, n = b1 & 0x7F;
+    if (n == 126) {
+        if (len < 4)
+            return 0;
+        n = (size_t)in[2] << 8 | in[3];
+        if (n <= 125 && p->o.strict_minimal)
+            return 0;
+        hl = 4;
+    } else if (n == 127)
+        return 0;
+    hl += m ? 4 : 0;
+    if ((p->o.max_frame && n > p->o.max_frame) || len < hl || len - hl < n)
+        return 0;
+    *opcode = (int)op;
+    *plen = n;
+    *masked = (int)m;
+    return hl;
+}
+
 /* --- inspection (frame --decode) --- */
 
 void pw_ws_parser_lenient(struct pw_ws_parser *p)

@@ -128,6 +128,18 @@ ssize_t pw_ws_parse(struct pw_ws_parser *p, uint8_t *in, size_t len,
  * (len 0 is fine) until it is reported, then the parser is idle. */
 int pw_ws_parser_idle(const struct pw_ws_parser *p);
 
+/* The fast path for the usual frame (ws_reader.c takes it): at a frame
+ * boundary (the parser idle, not lenient), does in[0..len) start with a
+ * whole data frame — text or binary, FIN set, no RSV bit, a 7-bit or a
+ * minimal 16-bit length, masked as the role wants, within max_frame — with
+ * all of its payload in view?  Then returns its header length (the payload
+ * follows it; when *masked, the key is the header's last 4 bytes) and sets
+ * *opcode, *plen and *masked.  Otherwise 0, and pw_ws_parse takes the frame
+ * the usual way (naming the rule it breaks, if any).  Reads only: nothing is
+ * unmasked and the parser is untouched. */
+size_t pw_ws_peek_whole(const struct pw_ws_parser *p, const uint8_t *in, size_t len, int *opcode,
+                        size_t *plen, int *masked);
+
 /* For inspectors (frame --decode), added by the frame helper: after
  * pw_ws_parser_init, makes the parser enforce only the framing.  The header
  * rules (RSV, opcode, control FIN and length, masking, strict_minimal) no

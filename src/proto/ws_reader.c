@@ -218,6 +218,29 @@ static int pw__wsr_event(struct pw_wsr *r, const struct pw_ws_event *ev, size_t 
     }
 }
 
+/* The usual message on a fast path: a whole unfragmented, uncompressed data
+ * frame in view at a frame boundary (pw_ws_peek_whole) while no message is
+ * open.  It gets the checks the general path would make (max_message, the
+ * UTF-8 of text) and is delivered in place, so the outcome is the same
+ * however the input was split.  Returns the bytes taken (> 0; *said: the
+ * callback's answer), 0 when the frame is not one (the general path takes
+ * it), or an error. */
+static ssize_t pw__wsr_quick(struct pw_wsr *r, uint8_t *in, size_t len, const struct pw_wsr_cb *cb,
+                             void *ud, int *said)
+{
+    int op, masked;
+    size_t n, hl = pw_ws_peek_whole(&r->p, in, len, &op, &n, &masked);
+    if (!hl || (r->m.max_message && n > r->m.max_message))
+        return 0;
+    uint8_t *d = in + hl;
+    if (masked)
+        pw_ws_mask(d, n, d - 4, 0);
+    if (op == PW_WS_OP_TEXT && !pw_utf8_valid(d, n))
+        return PW_EWS_UTF8;
+    *said = pw__said(cb->on_message(ud, op, n ? d : pw__empty, n));
+    return (ssize_t)(hl + n);
+}
+
 ssize_t pw_wsr_feed(struct pw_wsr *r, uint8_t *in, size_t len, const struct pw_wsr_cb *cb,
                     void *ud)
 {
@@ -228,6 +251,20 @@ ssize_t pw_wsr_feed(struct pw_wsr *r, uint8_t *in, size_t len, const struct pw_w
     const uint8_t *direct = NULL;
     size_t used = 0;
     for (;;) {
+        if (!cb->on_frame && !r->m.in_message) {
+            int said = PW_WSR_GO;
+            ssize_t q = pw__wsr_quick(r, in + used, len - used, cb, ud, &said);
+            if (q < 0)
+                return pw__wsr_fail(r, (int)q);
+            if (q > 0) {
+                used += (size_t)q;
+                if (said != PW_WSR_GO)
+                    return (ssize_t)used; /* r may be gone: touch nothing */
+                if (used == len)
+                    break;
+                continue;
+            }
+        }
         struct pw_ws_event ev;
         ssize_t k = pw_ws_parse(&r->p, in + used, len - used, &ev);
         if (k < 0)
