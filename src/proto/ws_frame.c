@@ -431,7 +431,9 @@ ssize_t pw_ws_encode(uint8_t *out, size_t cap, int fin, unsigned rsv, int opcode
  * NEON on arm64, plain words elsewhere) */
 typedef uint64_t pw__v16 __attribute__((vector_size(16)));
 
-void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
+/* Unmasks (or masks) in place; returns the OR of every byte written, so a
+ * caller learns for free whether the result is all ASCII (bit 7 clear). */
+static uint8_t pw__mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
 {
     size_t i = 0;
 
@@ -447,10 +449,10 @@ void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
 #else
     k = sh ? k << sh | k >> (32 - sh) : k;
 #endif
-    uint64_t w = (uint64_t)k << 32 | k;
+    uint64_t w = (uint64_t)k << 32 | k, acc = 0;
     uint8_t k8[8];
     memcpy(k8, &w, 8);
-    pw__v16 w2 = {w, w};
+    pw__v16 w2 = {w, w}, acc2 = {0, 0};
     for (; len - i >= 64; i += 64) {
         pw__v16 a, b, c, d;
         memcpy(&a, buf + i, 16);
@@ -462,23 +464,43 @@ void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
         memcpy(buf + i + 16, &b, 16);
         memcpy(buf + i + 32, &c, 16);
         memcpy(buf + i + 48, &d, 16);
+        acc2 |= a | b | c | d;
     }
     for (; len - i >= 16; i += 16) {
         pw__v16 v;
         memcpy(&v, buf + i, 16);
         v ^= w2;
         memcpy(buf + i, &v, 16);
+        acc2 |= v;
     }
     if (len - i >= 8) {
         uint64_t v;
         memcpy(&v, buf + i, 8);
         v ^= w;
         memcpy(buf + i, &v, 8);
+        acc |= v;
         i += 8;
     }
     /* i is a multiple of 8 here, so k8 still lines up */
-    for (size_t t = 0; i + t < len; t++)
+    for (size_t t = 0; i + t < len; t++) {
         buf[i + t] ^= k8[t];
+        acc |= buf[i + t];
+    }
+    acc |= acc2[0] | acc2[1];
+    acc |= acc >> 32;
+    acc |= acc >> 16;
+    acc |= acc >> 8;
+    return (uint8_t)acc;
+}
+
+void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
+{
+    pw__mask(buf, len, key, offset);
+}
+
+int pw_ws_unmask_ascii(uint8_t *buf, size_t len, const uint8_t key[4])
+{
+    return pw__mask(buf, len, key, 0) < 0x80;
 }
 
 /* --- close codes --- */

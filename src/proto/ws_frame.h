@@ -211,6 +211,10 @@ ssize_t pw_ws_encode(uint8_t *out, size_t cap, int fin, unsigned rsv, int opcode
 /* XOR buf with key starting at key position `offset` (payload offset mod 4),
  * word-at-a-time.  Masking and unmasking are the same operation. */
 void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset);
+/* pw_ws_mask of a whole payload (offset 0) that also says whether the
+ * unmasked bytes are all ASCII (1), in the same pass: text that is needs no
+ * other UTF-8 check. */
+int pw_ws_unmask_ascii(uint8_t *buf, size_t len, const uint8_t key[4]);
 
 /* Close codes: RFC 6455 §7.4.1 and the IANA registry, X(NAME, code,
  * meaning).  1004 is reserved; 1005, 1006 and 1015 never go on the wire

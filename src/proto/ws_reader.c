@@ -233,9 +233,8 @@ static ssize_t pw__wsr_quick(struct pw_wsr *r, uint8_t *in, size_t len, const st
     if (!hl || (r->m.max_message && n > r->m.max_message))
         return 0;
     uint8_t *d = in + hl;
-    if (masked)
-        pw_ws_mask(d, n, d - 4, 0);
-    if (op == PW_WS_OP_TEXT && !pw_utf8_valid(d, n))
+    int ascii = masked && pw_ws_unmask_ascii(d, n, d - 4); /* ASCII is valid UTF-8 */
+    if (op == PW_WS_OP_TEXT && !ascii && !pw_utf8_valid(d, n))
         return PW_EWS_UTF8;
     *said = pw__said(cb->on_message(ud, op, n ? d : pw__empty, n));
     return (ssize_t)(hl + n);

@@ -525,6 +525,26 @@ static void test_mask(void)
         if (big1[i] != (uint8_t)(i ^ (i >> 8)))
             back = 0;
     OK(back, "masking twice gives the original");
+
+    /* unmask_ascii: the same bytes as pw_ws_mask, and 1 exactly when every
+     * unmasked byte is below 0x80, wherever the one high byte sits */
+    int same_bytes = 1, right = 1;
+    for (size_t len = 0; len <= 200; len++)
+        for (size_t hi = 0; hi <= len; hi++) { /* hi == len: none */
+            uint8_t plain[200], c1[200], c2[200];
+            for (size_t i = 0; i < len; i++)
+                plain[i] = (uint8_t)((i * 7 + len) & 0x7F) | (i == hi ? 0x80 : 0);
+            memcpy(c1, plain, len);
+            pw_ws_mask(c1, len, key, 0);
+            memcpy(c2, c1, len);
+            int ascii = pw_ws_unmask_ascii(c2, len, key);
+            if (memcmp(c2, plain, len) != 0)
+                same_bytes = 0;
+            if (ascii != (hi == len))
+                right = 0;
+        }
+    OK(same_bytes, "unmask_ascii unmasks as pw_ws_mask does (lengths 0..200)");
+    OK(right, "unmask_ascii says ASCII exactly when no byte has bit 7 set, at every position");
 }
 
 /* --- close codes --- */
