@@ -77,6 +77,8 @@ static void srv__seg_release(struct srv *s, struct srv_seg *g)
 {
     if (g->ref)
         pw_msg_unref(g->ref);
+    else if (g->lent)
+        return; /* the read buffer's */
     else if (g->cap == SRV_CHUNK && s->npool < SRV_POOL_MAX) {
         *(void **)g->base = s->pool;
         s->pool = g->base;
@@ -131,6 +133,50 @@ int srv_out(struct srv_conn *c, const void *p, size_t n)
         c->qbytes += k;
     }
     srv__dirty(c);
+    return 0;
+}
+
+int srv_out_lend(struct srv_conn *c, const uint8_t *head, size_t hl, const uint8_t *p, size_t n)
+{
+    struct srv *s = c->srv;
+    uintptr_t at = (uintptr_t)p, lo = (uintptr_t)s->rbuf, hi = (uintptr_t)s->lend_end;
+    if (s->lend != c || c->closing || at < lo + hl || at > hi || n > hi - at) {
+        int rc = srv_out(c, head, hl);
+        return rc ? rc : srv_out(c, p, n);
+    }
+    struct srv_seg *g = srv__seg_new(c);
+    if (!g)
+        return PW_ENOMEM;
+    uint8_t *f = (uint8_t *)p - hl; /* consumed bytes of the read buffer, ours again */
+    memcpy(f, head, hl);
+    g->base = f;
+    g->end = g->cap = (uint32_t)(hl + n); /* full: srv_out starts a new segment after it */
+    g->lent = 1;
+    c->qbytes += hl + n;
+    s->lent = 1;
+    srv__dirty(c);
+    return 0;
+}
+
+/* Lent segments (srv_out_lend) not written yet become copies: the read
+ * buffer is about to be reused, or a uv_write will hold them. */
+static int srv__unlend(struct srv_conn *c)
+{
+    for (uint16_t i = c->busy; i < c->nseg; i++) {
+        struct srv_seg *g = &c->seg[i];
+        if (!g->lent)
+            continue;
+        uint32_t len = g->end - g->start;
+        uint8_t *b = len <= SRV_CHUNK ? srv__chunk_get(c->srv) : malloc(len);
+        if (!b)
+            return PW_ENOMEM;
+        memcpy(b, g->base + g->start, len);
+        g->base = b;
+        g->start = 0;
+        g->end = len;
+        g->cap = len <= SRV_CHUNK ? SRV_CHUNK : len;
+        g->lent = 0;
+    }
     return 0;
 }
 
@@ -280,6 +326,10 @@ static void srv__write(struct srv_conn *c)
     if (c->nseg == 0)
         return;
     /* the socket is full (or partial write): hand the rest to libuv */
+    if (srv__unlend(c)) {
+        srv_close(c, "out of memory");
+        return;
+    }
     k = srv__iov(c, iov);
     uv_write_t *req = malloc(sizeof *req);
     if (!req) {
@@ -736,6 +786,19 @@ void srv_input_pending(struct srv_conn *c)
     }
 }
 
+/* After a read that lent its buffer to the queue (srv_out_lend): written
+ * now, as a raw echo would, and what the socket did not take copied. */
+static void srv__lent_out(struct srv_conn *c)
+{
+    c->srv->lent = 0;
+    if (c->closing)
+        return; /* the queue went with it */
+    if (!c->writing)
+        srv__write(c);
+    if (!c->closing && srv__unlend(c))
+        srv_close(c, "out of memory");
+}
+
 static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct srv_conn *c = st->data;
@@ -757,10 +820,16 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (c->shut) /* answered; only waiting for FIN */
         return;
     c->feeding = 1;
-    if (c->layer) /* TLS: decrypts, then srv__feed with the plaintext */
+    if (c->layer) { /* TLS: decrypts, then srv__feed with the plaintext */
         c->layer->input(c, s->rbuf, (size_t)nread);
-    else
+    } else {
+        s->lend = c;
+        s->lend_end = s->rbuf + nread;
         srv__feed(c, s->rbuf, (size_t)nread);
+        s->lend = NULL;
+        if (s->lent)
+            srv__lent_out(c);
+    }
     c->feeding = 0;
 }
 

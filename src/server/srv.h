@@ -139,8 +139,11 @@ struct srv_layer {
 
 struct srv_seg {
     struct pw_msg *ref;   /* non-NULL: bytes belong to this message */
-    uint8_t *base;        /* chunk (owned, cap > 0) or encoding (ref) */
+    uint8_t *base;        /* chunk (owned, cap > 0) or encoding (ref) or the
+                             read buffer (lent) */
     uint32_t cap, start, end;
+    uint8_t lent;         /* base is the read buffer's (srv_out_lend): written or
+                             copied before the read callback returns */
 };
 
 /* WebSocket state (srv_ws.c); lives in the connection, in the union below */
@@ -251,6 +254,9 @@ struct srv {
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
     struct pw_buf scratch;        /* per-message work space (compression) */
+    struct srv_conn *lend;        /* the plain connection rbuf is being fed to now, */
+    const uint8_t *lend_end;      /* ... up to here: srv_out_lend may queue rbuf's bytes */
+    uint8_t lent;                 /* it did: write or copy them before rbuf is reused */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
     struct pw_hub *hub;           /* --workers: the shared channels (hub.h); NULL: one loop */
@@ -293,6 +299,14 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
  * phase; 0, PW_ENOMEM, or PW_ENET_CLOSED once the connection is closing. */
 int srv_out(struct srv_conn *c, const void *p, size_t n);
 int srv_outf(struct srv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Queues head[0..hl) then p[0..n) (a reply frame).  When p lies in the
+ * read buffer being fed to c with at least hl bytes of the same read before
+ * it that were consumed already (the frame's own header), the head is
+ * written over them and the frame queued in place, not copied: it is
+ * written, or copied if the socket does not take it, before the read
+ * callback returns.  Otherwise both are copied as srv_out.  Returns as
+ * srv_out. */
+int srv_out_lend(struct srv_conn *c, const uint8_t *head, size_t hl, const uint8_t *p, size_t n);
 /* Queues message encoding slot `enc` (built by the caller beforehand). */
 int srv_out_msg(struct srv_conn *c, struct pw_msg *m, int enc);
 /* Queues m's encoding `enc`: the cached one if it was built already, else

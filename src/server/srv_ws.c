@@ -18,6 +18,7 @@
 #define SRV_WS_CONTROL_MAX 125        /* a control frame's payload (RFC 6455 §5.5) */
 #define SRV_PING_DATA "pw"
 #define SRV_EXT_MAX 128               /* the Sec-WebSocket-Extensions answer */
+#define SRV_LEND_MIN 1024             /* an echo this long goes out from the read buffer */
 
 static const struct srv_ops srv__ws_ops;
 
@@ -95,6 +96,18 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
         srv_out(c, h, (size_t)n);
         srv_out(c, p, len);
     }
+}
+
+/* An echo without copying the payload (srv_out_lend): a message delivered
+ * in place follows its own header in the read buffer, and the reply's
+ * header is shorter than a client's (no 4-byte masking key), so the reply
+ * frame is built over the old header and goes out from the read buffer. */
+static void srv__echo_lend(struct srv_conn *c, int opcode, const uint8_t *p, size_t len)
+{
+    uint8_t h[SRV_WS_HEADER_MAX];
+    int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
+    if (n > 0)
+        srv_out_lend(c, h, (size_t)n, p, len);
 }
 
 /* A data message: compressed when permessage-deflate was agreed. */
@@ -302,7 +315,11 @@ static void srv__ws_message(struct srv_conn *c, int opcode, const uint8_t *p, si
     if (s->o->echo) {
         s->m_msgs_in++;
         s->m_msgs_out++;
-        srv_ws_send_data(c, opcode, p, len); /* only queues: c stays as it is */
+        /* only queues: c stays as it is */
+        if (len < SRV_LEND_MIN || srv__ws(c)->wsd)
+            srv_ws_send_data(c, opcode, p, len);
+        else
+            srv__echo_lend(c, opcode, p, len);
         return;
     }
     if (s->o->read_only)

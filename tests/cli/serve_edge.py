@@ -225,6 +225,54 @@ def sc_ws_pinged(port, secs, pong_delay="", chat=""):
     print("open", pings)
 
 
+def sc_ws_echo_flood(port, n="300", delay="0.5"):
+    """--echo: N messages of mixed sizes (0 B to 70 000 B: the 7-, 16- and
+    64-bit length forms, below and above the size echoed from the read
+    buffer), text (ASCII and not) and binary, sent in one go while nothing
+    is read for DELAY seconds, so the server's socket fills and part of its
+    answers wait in its queue; then every echo must come back, in order and
+    byte for byte.  Prints 'echoed K of N, M differ'."""
+    s = ws_open(port, "/ws/flood")
+    sizes = [0, 1, 31, 125, 126, 1023, 1024, 1500, 4096, 4100, 65535, 65536, 70000]
+    sent = []
+    for i in range(int(n)):
+        size = sizes[i % len(sizes)]
+        kind = i % 3
+        if kind == 0:
+            body = bytes((i + j) % 95 + 32 for j in range(size))          # ASCII text
+        elif kind == 1:
+            unit = "wörld€😀-".encode()                                      # UTF-8 text
+            body = (unit * (size // len(unit) + 1))[:size]
+            while body:   # cut on a character boundary
+                try:
+                    body.decode("utf-8")
+                    break
+                except UnicodeDecodeError:
+                    body = body[:-1]
+        else:
+            body = bytes((i * 7 + j * 13) % 256 for j in range(size))       # binary
+        sent.append((2 if kind == 2 else 1, body))
+    wire = b"".join(frame(op, b) for op, b in sent)
+    got, box = [], {"buf": b""}
+
+    def reader():
+        time.sleep(float(delay))
+        deadline = time.time() + 20
+        while len(got) < len(sent):
+            d = recv_until(s, deadline)
+            if not d:
+                return
+            frames, box["buf"] = parse_frames(box["buf"] + d)
+            got.extend(frames)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    s.sendall(wire)
+    t.join(25)
+    differ = sum(1 for a, b in zip(sent, got) if a != b)
+    print("echoed %d of %d, %d differ" % (len(got), len(sent), differ))
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     globals()["sc_" + name.replace("-", "_")](int(port), *args)

@@ -131,3 +131,11 @@ teardown() { stop_serve_clean; }
     run timeout 15 $EDGE ws-pinged "$SERVE_PORT" 4 '' 0.3
     assert_output --regexp '^open [2-9]'
 }
+
+# ---- --echo: large echoes go out from the read buffer ----
+
+@test "--echo: a flood of mixed sizes sent before anything is read comes back whole, in order" {
+    start_serve --echo
+    run timeout 60 $EDGE ws-echo-flood "$SERVE_PORT" 300 0.5
+    assert_output "echoed 300 of 300, 0 differ"
+}
