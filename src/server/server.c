@@ -136,14 +136,29 @@ int srv_out(struct srv_conn *c, const void *p, size_t n)
     return 0;
 }
 
+int srv_out2(struct srv_conn *c, const void *a, size_t an, const void *b, size_t bn)
+{
+    struct srv_seg *g = c->nseg > c->busy ? &c->seg[c->nseg - 1] : NULL;
+    if (!g || g->ref || g->cap - g->end < an + bn || c->closing) {
+        int rc = srv_out(c, a, an);
+        return rc ? rc : srv_out(c, b, bn);
+    }
+    /* the usual case: both fit the last chunk */
+    memcpy(g->base + g->end, a, an);
+    if (bn)
+        memcpy(g->base + g->end + an, b, bn);
+    g->end += (uint32_t)(an + bn);
+    c->qbytes += an + bn;
+    srv__dirty(c);
+    return 0;
+}
+
 int srv_out_lend(struct srv_conn *c, const uint8_t *head, size_t hl, const uint8_t *p, size_t n)
 {
     struct srv *s = c->srv;
     uintptr_t at = (uintptr_t)p, lo = (uintptr_t)s->rbuf, hi = (uintptr_t)s->lend_end;
-    if (s->lend != c || c->closing || at < lo + hl || at > hi || n > hi - at) {
-        int rc = srv_out(c, head, hl);
-        return rc ? rc : srv_out(c, p, n);
-    }
+    if (s->lend != c || c->closing || at < lo + hl || at > hi || n > hi - at)
+        return srv_out2(c, head, hl, p, n);
     struct srv_seg *g = srv__seg_new(c);
     if (!g)
         return PW_ENOMEM;

@@ -299,6 +299,9 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
  * phase; 0, PW_ENOMEM, or PW_ENET_CLOSED once the connection is closing. */
 int srv_out(struct srv_conn *c, const void *p, size_t n);
 int srv_outf(struct srv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* srv_out of a then b (a frame's header and payload), in one step when
+ * both fit the last chunk. */
+int srv_out2(struct srv_conn *c, const void *a, size_t an, const void *b, size_t bn);
 /* Queues head[0..hl) then p[0..n) (a reply frame).  When p lies in the
  * read buffer being fed to c with at least hl bytes of the same read before
  * it that were consumed already (the frame's own header), the head is

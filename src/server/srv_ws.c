@@ -92,10 +92,8 @@ static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 {
     uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
-    if (n > 0) {
-        srv_out(c, h, (size_t)n);
-        srv_out(c, p, len);
-    }
+    if (n > 0)
+        srv_out2(c, h, (size_t)n, p, len);
 }
 
 /* An echo without copying the payload (srv_out_lend): a message delivered
@@ -127,8 +125,7 @@ int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t le
     int n = pw_ws_encode_header(h, 1, 4, opcode, NULL, z->len, 0);
     if (n < 0)
         return n;
-    srv_out(c, h, (size_t)n);
-    srv_out(c, z->p, z->len);
+    srv_out2(c, h, (size_t)n, z->p, z->len);
     if (z->cap > SRV_SCRATCH_KEEP)
         pw_buf_free(z);
     return 0;
