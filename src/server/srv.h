@@ -230,6 +230,7 @@ struct srv {
     uv_loop_t *loop;
     const struct srv_attach *attach; /* what /ws/ and /sse/ connect to */
     size_t nprocs;                /* --exec programs running (reaped ones are not) */
+    uint64_t m_exec_started, m_exec_refused, m_exec_failed; /* --exec programs (srv_exec_metrics) */
     const struct pw_server_opts *o;
     struct pw_pubsub *ps;
     struct pw_http_limits lim;
@@ -430,5 +431,7 @@ void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
 
 /* srv_exec.c: --exec */
 extern const struct srv_attach srv_attach_exec;
+/* Appends the --exec gauge and counters to /metrics' body b. */
+void srv_exec_metrics(struct srv *s, struct pw_buf *b);
 
 #endif
