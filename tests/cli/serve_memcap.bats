@@ -79,7 +79,7 @@ rss_within() {
     run C "$SERVE_URL/poll/small?cursor=0&timeout=0"
     assert_output --regexp '"data":"hello"\}\],"gap":false'
     # SSE: the gap event names the first held, then what is held
-    run curl -s --max-time 2 -H "Last-Event-ID: $first" "$SERVE_URL/sse/big"
+    run sse_upto "data: {\"after\":\"$first\"" -H "Last-Event-ID: $first" "$SERVE_URL/sse/big"
     assert_output --regexp "event: gap
 data: \{\"after\":\"$first\",\"first\":\"[a-z0-9]+:[0-9]+\"\}"
     # long polling: gap true
@@ -101,7 +101,7 @@ data: \{\"after\":\"$first\",\"first\":\"[a-z0-9]+:[0-9]+\"\}"
     assert_output 3
     run metric pushwire_channels_expired_total
     assert_output 2
-    run curl -s --max-time 2 -H "Last-Event-ID: $id1" "$SERVE_URL/sse/a"
+    run sse_upto "data: {\"after\":\"$id1\"" -H "Last-Event-ID: $id1" "$SERVE_URL/sse/a"
     assert_output --partial "event: gap
 data: {\"after\":\"$id1\",\"first\":\"\"}"
     # a channel made again continues its ids: the old ones name nothing new
