@@ -20,7 +20,10 @@
  *   reneg      SSL_OP_NO_RENEGOTIATION cleared
  *   readahead  SSL_set_read_ahead(1)
  *   noalpn     the client offers no ALPN, and no SNI
- *   chain      a leaf signed by a CA, the CA sent as its chain
+ *   chain      a leaf signed by a CA, the CA sent as its chain (shared by
+ *              the context: pw_tls_ctx_share_chain, as the serve does)
+ *   chaincopy  with chain: the chain left on the certificate (OpenSSL's
+ *              default), which SSL_new copies into every connection
  *   nosession  SSL_set_session(NULL) once idle (drops the server's
  *              reference; outside OpenSSL's documented use: measured only)
  *
@@ -163,7 +166,8 @@ static SSL_CTX *server_ctx(void)
     X509 *x = k ? cert_new(k, "localhost", cak, ca) : NULL;
     int ok = ctx && x && (!lever("chain") || ca) && pw_tls_ctx_server(ctx) == 0 &&
              SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, k) == 1 &&
-             (!ca || SSL_CTX_add1_chain_cert(ctx, ca) == 1);
+             (!ca || SSL_CTX_add1_chain_cert(ctx, ca) == 1) &&
+             (lever("chaincopy") || pw_tls_ctx_share_chain(ctx) == 0);
     X509_free(x);
     X509_free(ca);
     EVP_PKEY_free(k);

@@ -117,6 +117,9 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
         ERR_clear_error();
         snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);
         bad = p->key;
+    } else if (pw_tls_ctx_share_chain(ctx)) {
+        snprintf(err, errsz, "out of memory");
+        bad = p->cert;
     }
     if (bad) {
         SSL_CTX_free(ctx);

@@ -221,3 +221,24 @@ int pw_tls_ctx_server(SSL_CTX *ctx)
     SSL_CTX_set_alpn_select_cb(ctx, pw__tls_alpn, NULL);
     return 0;
 }
+
+int pw_tls_ctx_share_chain(SSL_CTX *ctx)
+{
+    STACK_OF(X509) *chain = NULL;
+    if (!SSL_CTX_get0_chain_certs(ctx, &chain) || !chain)
+        return 0;
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        if (!X509_up_ref(x))
+            goto fail;
+        if (!SSL_CTX_add_extra_chain_cert(ctx, x)) { /* takes x's reference on success */
+            X509_free(x);
+            goto fail;
+        }
+    }
+    SSL_CTX_clear_chain_certs(ctx);
+    return 0;
+fail:
+    SSL_CTX_clear_extra_chain_certs(ctx);
+    return -1;
+}

@@ -81,5 +81,12 @@ extern const unsigned char pw_tls_alpn_http11[9];
  * other protocols gets no_application_protocol, RFC 7301 §3.2).  0, or -1
  * with the reason in OpenSSL's error queue. */
 int pw_tls_ctx_server(SSL_CTX *ctx);
+/* Moves the current certificate's chain (the intermediates loaded with it)
+ * to the context's extra chain certificates, which OpenSSL sends the same
+ * way for a certificate without a chain of its own: SSL_new copies a
+ * certificate's chain into every connection (a stack each, 64 bytes of
+ * heap), the context's extra certificates are shared.  For a context with
+ * one certificate.  0, or -1 (out of memory; the chain is left as it was). */
+int pw_tls_ctx_share_chain(SSL_CTX *ctx);
 
 #endif
