@@ -16,7 +16,10 @@
  *   clients reconnect in storms, and tickets cost the server no memory per
  *   session.  The ticket key is random per certificate load, so a restart
  *   or a SIGHUP rotates it (a full handshake once per client afterwards).
- * - SSL_MODE_RELEASE_BUFFERS: an idle connection holds no record buffer.
+ * - SSL_MODE_RELEASE_BUFFERS: an idle connection holds no record buffer;
+ *   a certificate's intermediates are shared by its context, not copied into
+ *   every connection.  What an idle connection still holds is OpenSSL's floor
+ *   (docs/SERVER.md, bench/tls_heap.c).
  */
 #include "srv.h"
 
