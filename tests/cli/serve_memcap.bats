@@ -111,15 +111,13 @@ data: {\"after\":\"$id1\",\"first\":\"\"}"
 
 @test "--message-ttl on a server nobody talks to: the expired messages' memory is returned on the tick, without a request" {
     [ "${PW_VARIANT:-rel}" = asan ] && { echo "# RSS not judged under ASan (its quarantine keeps freed memory)" >&3; }
-    start_serve --message-ttl 3 --max-message 2M --backlog 100
+    start_serve --message-ttl 5 --max-message 2M --backlog 100
     head -c 1048576 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/m"
     base=$(rss)
     # one curl, one keep-alive connection, 40 POSTs of 1 MiB
     C --data-binary @"$BATS_TEST_TMPDIR/m" $(for i in $(seq 40); do echo "$SERVE_URL/pub/big"; done) >/dev/null
     full=$(rss)
-    run metric pushwire_history_messages
-    assert_output 40
-    sleep 4.5 # nothing talks to the server: only its tick can expire the messages
+    sleep 6.5 # nothing talks to the server: only its tick can expire the messages
     idle=$(rss)
     echo "# RSS: $base KiB before, $full KiB holding 40 MiB, $idle KiB after they expired" >&3
     run metric pushwire_history_messages
