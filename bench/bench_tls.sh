@@ -11,7 +11,9 @@
 #               nginx serving the same certificates when nginx is installed
 #   idle        RSS growth per idle TLS WebSocket (BENCH_TLS_IDLE_CONNS, 5 000),
 #               beside a plain one in the same run; target <= 8 KiB; then the
-#               heap OpenSSL keeps per idle connection, by site (tls_heap.c)
+#               heap OpenSSL keeps per idle connection by what holds it
+#               (tls_heap.c: TLS 1.3 AES-GCM and ChaCha20, TLS 1.2), and the
+#               floor no OpenSSL API goes under
 #
 # Server CPU is reported as work per second of the server's own CPU time
 # (k/cpu-s), which stays meaningful when the load generator shares the two
@@ -218,11 +220,27 @@ if [[ " $ONLY " == *" idle "* ]]; then
     read -r tk tg tn <<<"$(idle_cost "$PID" "$TPORT" --tls)"
     stop "$PID"
     echo "pushwire TLS: $tk KiB/conn ($tg KiB for $tn) | plain: $pk KiB/conn ($pg KiB for $pn) | TLS costs $(awk -v a="$tk" -v b="$pk" 'BEGIN { printf "%.2f", a - b }') KiB more | target <= 8 KiB: $(verdict "$tk" 8)"
-    # the heap OpenSSL itself keeps per connection (RSS adds malloc's overhead)
-    if heap=$("$B/tls_heap" 50 2>&1); then
-        echo "OpenSSL $(openssl version | cut -d' ' -f2) heap per idle server connection (bench/tls_heap.c): $(field heap_per_conn "$heap") B in $(field allocs_per_conn "$heap") allocations; the largest:"
-        sed -n '2,4p' <<<"$heap"
-    else
-        echo "tls_heap failed: $heap"
-    fi
+    # the heap OpenSSL itself keeps per connection (RSS adds malloc's
+    # overhead), by what holds it: none of it has an API that releases it
+    # while the connection lives (docs/SERVER.md, "An idle TLS connection")
+    echo "OpenSSL $(openssl version | cut -d' ' -f2) heap per idle server connection (bench/tls_heap.c), by what holds it:"
+    least= ssl=
+    for spec in "1.3 aes256" "1.3 chacha" "1.2 aes128"; do
+        read -r v c <<<"$spec"
+        if heap=$("$B/tls_heap" -n 50 -v "$v" -c "$c" 2>&1); then
+            parts=$(sed -n 's/^parts: //p' <<<"$heap")
+            h=$(field heap_per_conn "$heap")
+            printf '  TLS %s %-29s %5s B in %s blocks: %s\n' "$v" "$(field cipher "$heap")" \
+                "$h" "$(field allocs_per_conn "$heap")" "$parts"
+            ssl=$(field ssl "$parts")
+            [ -z "$least" ] || [ "$h" -lt "$least" ] && least=$h
+        else
+            echo "  tls_heap -v $v -c $c failed: $heap"
+        fi
+    done
+    [ -n "$least" ] && awk -v h="$least" -v s="$ssl" -v p="${pk:-0}" 'BEGIN {
+        f = h / 1024 + p
+        printf "  floor: %d B that no OpenSSL API releases while the connection lives (the SSL object alone %d B) + a plain connection %s KiB = %.2f KiB: 8 KiB is %s\n",
+            h, s, p, f, (f > 8 ? "out of reach with this OpenSSL (docs/SERVER.md)" : "within reach")
+    }'
 fi
