@@ -50,6 +50,9 @@
 #define SRV_SEG_KEEP 8              /* a larger array is freed once empty (a small one:
                                        at the next tick) */
 #define SRV_IOV 64                  /* segments per write call */
+#define SRV_DIRTY_GONE 2            /* srv_conn.dirty: closed while queued, freed when reached */
+#define SRV_FLUSH_SLICE 128         /* connections written per check phase; more wait for the
+                                       next turn, after a poll for input (fan-out latency) */
 #define SRV_TICK_MS 250             /* timer granularity */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
 #define SRV_END_GRACE_MS 5000       /* an ended connection's queue must drain within this */
@@ -243,7 +246,7 @@ struct srv {
     uv_signal_t sig[3];
     struct pw_stdin in;           /* --stdin lines to publish (host/stdin_lines.h) */
     struct srv_conn conns;        /* list sentinel (only next/prev used) */
-    struct srv_conn *dirty;
+    struct srv_conn *dirty, *dirty_tail; /* connections with output, oldest first */
     size_t nconns;
     uint64_t next_id;
     int stopping, finished;
