@@ -19,7 +19,9 @@
  * the socket and those two when the connection's listener has one.
  *
  * Output: everything produced for a connection during one loop turn is
- * queued and written by one writev in the check phase ("corking").  The
+ * queued and written by one writev in the check phase ("corking"); a check
+ * phase writes at most SRV_FLUSH_SLICE connections, the rest in the next
+ * turns (a wide fan-out), with what was queued for them meanwhile.  The
  * queue is a list of segments: small bytes are copied into pooled chunks,
  * large message encodings are referenced (the message's refcount), never
  * copied per subscriber.
