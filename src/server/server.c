@@ -1121,6 +1121,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     pw_buf_free(&s.scratch);
+    srv_ws_cleanup(&s);
     while (s.pool) {
         void *p = s.pool;
         s.pool = *(void **)p;

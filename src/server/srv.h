@@ -69,8 +69,10 @@
 #define SRV_SCRATCH_KEEP (256 * 1024) /* a larger srv.scratch is freed after use */
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 
-/* message encodings cached on pw_msg.enc[] */
-enum { ENC_WS = 0, ENC_WS_ENV = 1, ENC_SSE = 2, ENC_POLL = 3 };
+/* message encodings cached on pw_msg.enc[]; ENC_WS_Z and ENC_WS_ENV_Z are
+ * ENC_WS and ENC_WS_ENV compressed (permessage-deflate, no context
+ * takeover), or length 0 when compression does not pay for the message */
+enum { ENC_WS = 0, ENC_WS_ENV = 1, ENC_SSE = 2, ENC_POLL = 3, ENC_WS_Z = 4, ENC_WS_ENV_Z = 5 };
 
 /* /metrics counts open connections by transport, one slot each
  * (srv_ops.slot); a table that adds a way to reach the same clients (TLS,
@@ -150,6 +152,8 @@ struct srv_ws {
     uint8_t close_sent;
     uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
     uint8_t envelope;             /* pushwire.v1: messages go as JSON envelopes */
+    uint8_t zshared;              /* deflate without context takeover at the server's window:
+                                     the message's shared compressed frame fits */
 };
 
 /* State only a plain HTTP exchange needs (a POST body, a parked poll). */
@@ -251,6 +255,9 @@ struct srv {
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
     struct pw_buf scratch;        /* per-message work space (compression) */
+    struct pw_wsz wsz[8];         /* permessage-deflate without context takeover: one
+                                     compressor per window (8..15 bits), zlib state on first
+                                     use, shared by every connection (srv_ws.c) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
     struct pw_hub *hub;           /* --workers: the shared channels (hub.h); NULL: one loop */
@@ -427,6 +434,8 @@ void srv_sse_expire(struct srv_conn *c);
 int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len);
 /* The closing handshake from our side, at most once. */
 void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
+/* Frees the shared compressors (srv.wsz) when the loop is done. */
+void srv_ws_cleanup(struct srv *s);
 
 /* srv_exec.c: --exec */
 extern const struct srv_attach srv_attach_exec;
