@@ -211,6 +211,7 @@ int pw_wsd_init(struct pw_wsd *d, const struct pw_wsd_params *p, int is_server,
     d->def_reset = (int8_t)(is_server ? p->server_no_context_takeover : p->client_no_context_takeover);
     d->inf_reset = (int8_t)(is_server ? p->client_no_context_takeover : p->server_no_context_takeover);
     d->level = (int8_t)level;
+    d->is_server = (int8_t)(is_server != 0);
     d->max_message = max_message;
     return 0;
 }
@@ -454,9 +455,12 @@ int pw_wsd_decompress(struct pw_wsd *d, const uint8_t *in, size_t len, int fin,
         if ((rc = pw__inflate(d, pw__tail, 4, out)) < 0)
             return d->err = rc;
         d->inf_total = 0;
-        /* no context takeover: nothing to keep until the next message */
-        if (d->inf_reset)
+        /* no context takeover: a server keeps nothing until the next
+         * message; a client (one connection) keeps the stream, reset */
+        if (d->inf_reset && d->is_server)
             pw__inf_drop(d);
+        else if (d->inf_reset && inflateReset(d->inf) != Z_OK)
+            return d->err = PW_EWSD_ZLIB;
     }
     return 0;
 }

@@ -126,11 +126,11 @@ static inline int pw_wsz_bits(const struct pw_wsz *z) { return z->bits; }
 
 /* --- compression state for one connection -------------------------------
  * Small while idle (no zlib state): each zlib stream is allocated on first
- * use.  The inflater of a direction without context takeover is freed after
- * every message, so a connection that agreed client_no_context_takeover
- * holds zlib state only while a compressed message is arriving; one with
- * context takeover keeps it (about 7 KiB + 2^window bytes) for the life of
- * the connection.  Our compressor without context takeover may be a shared
+ * use.  A server's inflater is freed after every message when the client
+ * agreed client_no_context_takeover, so it holds zlib state only while a
+ * compressed message is arriving (a client, with one connection, resets and
+ * keeps its inflater: no allocation per message); with context takeover the
+ * inflater (about 7 KiB + 2^window bytes) lives as long as the connection.  Our compressor without context takeover may be a shared
  * one (pw_wsd_share).  Not thread-safe; one per connection. */
 struct pw_wsd {
     /* private */
@@ -140,7 +140,7 @@ struct pw_wsd {
     uint64_t inf_total;          /* inflated bytes of the message in progress */
     int8_t def_bits, inf_bits;
     int8_t def_reset, inf_reset; /* no context takeover for that direction */
-    int8_t level;
+    int8_t level, is_server;
     int err;                     /* sticky decompression error */
 };
 
