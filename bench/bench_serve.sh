@@ -15,7 +15,11 @@
 # (issue 3), with the machine's idle CPU share during the run (/proc/stat).
 # Env: BENCH_SECS (default 5) per run, BENCH_REPS (3: echo runs per case,
 # the median is shown), BENCH_IDLE_CONNS (10000),
-# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers".
+# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers deflate".
+#   deflate   permessage-deflate as browsers offer it, beside plain WebSocket
+#             in the same run: server memory per idle connection after one
+#             message each way (10 000), and the server CPU of a fan-out to
+#             1 000 WebSocket subscribers (BENCH_DEFLATE_RATE msg/s, 500)
 #   workers   serve --workers 2 vs --workers 1: echo (100 connections, 32 B,
 #             16 in flight) and the fan-out ramp, with the share of the
 #             machine's CPU the load generator itself took
@@ -28,7 +32,7 @@ SECS=${BENCH_SECS:-5}
 REPS=${BENCH_REPS:-3}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SUBS=${BENCH_FANOUT_SUBS:-1000}
-ONLY=${BENCH_ONLY:-"echo idle fanout workers"}
+ONLY=${BENCH_ONLY:-"echo idle fanout workers deflate"}
 tmp=$(mktemp -d /tmp/pw-bench.XXXXXX)
 pids=()
 
@@ -308,4 +312,68 @@ if [[ " $ONLY " == *" workers "* ]]; then
         echo "  fan-out --workers $w: highest rate without loss $TOP/s, with p99 <= 10 ms $BEST/s"
         stop "$PID"
     done
+fi
+
+# --- permessage-deflate --------------------------------------------------------
+# zidle_cost PID PORT LOADGEN_ARGS… -> "KiB_per_conn anon_KiB_per_conn open deflate got compressed":
+# as idle_cost, with every connection on its own channel sending one
+# 200-byte message that comes back to it (loadgen idle --one-msg)
+zidle_cost() {
+    local pid=$1 port=$2 before after abefore aafter out lg i; shift 2
+    timeout 20 "$B/loadgen" idle --port "$port" -c 200 -d 1 --one-msg -s 200 "$@" >/dev/null 2>&1
+    sleep 0.5
+    before=$(rss_kib "$pid") abefore=$(rss_anon_kib "$pid")
+    "$B/loadgen" idle --port "$port" --path /ws/z -c "$IDLE_CONNS" -d 120 --one-msg -s 200 "$@" >"$tmp/zidle.out" 2>&1 &
+    lg=$!
+    for ((i = 0; i < 1200; i++)); do grep -q '^open=' "$tmp/zidle.out" && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
+    sleep 1
+    after=$(rss_kib "$pid") aafter=$(rss_anon_kib "$pid")
+    out=$(head -1 "$tmp/zidle.out")
+    kill "$lg" 2>/dev/null; wait "$lg" 2>/dev/null
+    awk -v a="$after" -v b="$before" -v aa="$aafter" -v ab="$abefore" -v n="$(field open "$out")" \
+        -v z="$(field deflate "$out")" -v g="$(field got "$out")" -v c="$(field compressed "$out")" \
+        'BEGIN { if (n > 0) printf "%.2f %.2f %d %s %s %s\n", (a - b) / n, (aa - ab) / n, n, z, g, c; else print "? ? 0 ? ? ?" }'
+}
+if [[ " $ONLY " == *" deflate "* ]]; then
+    ZRATE=${BENCH_DEFLATE_RATE:-500}
+    echo
+    echo "deflate: permessage-deflate offered as browsers do ('permessage-deflate; client_max_window_bits') vs plain,"
+    echo "same server binary, fresh server per row (uptime load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    for kind in plain deflate; do
+        start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+        # shellcheck disable=SC2046
+        read -r zk za zn zd zg zc <<<"$(zidle_cost "$PID" "$PORT" $([ "$kind" = deflate ] && echo --deflate))"
+        stop "$PID"
+        printf -v "Z_${kind}" '%s' "$zk $za"
+        printf '  idle %-7s %5s conns after one message each way: %s KiB/conn RSS, anon %s KiB/conn (deflate agreed %s, messages back %s, compressed %s)\n' \
+            "$kind" "$zn" "$zk" "$za" "$zd" "$zg" "$zc"
+    done
+    read -r pk pa <<<"$Z_plain"; read -r dk da <<<"$Z_deflate"
+    extra=$(awk -v a="$dk" -v b="$pk" 'BEGIN { printf "%.0f", (a - b) * 1024 }')
+    extra_anon=$(awk -v a="$da" -v b="$pa" 'BEGIN { printf "%.0f", (a - b) * 1024 }')
+    echo "deflate idle: $extra B/conn more than plain (anon $extra_anon B) | target <= 2048 B: $(verdict "$extra" 2048 le)"
+    echo "fan-out: $SUBS WebSocket subscribers, $ZRATE msg/s of 100 B for $SECS s, server CPU (deflate vs plain, $REPS interleaved runs each, median)"
+    zp=() zd=()
+    for ((rep = 0; rep < REPS; rep++)); do
+        for kind in plain deflate; do
+            start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+            c0=$(cpu_of "$PID")
+            # shellcheck disable=SC2046
+            out=$("$B/loadgen" fanout --port "$PORT" --ws /ws/zfan --pub /pub/zfan -c "$SUBS" --rate "$ZRATE" -d "$SECS" -s 100 \
+                $([ "$kind" = deflate ] && echo --deflate) 2>&1)
+            ticks=$(($(cpu_of "$PID") - c0))
+            stop "$PID"
+            printf '  %-7s run %d: delivered %s of %s, lost %s, compressed %s, p99 %s us, server CPU %s s, %s deliveries/cpu-s\n' \
+                "$kind" "$rep" "$(field delivered "$out")" "$(field expected "$out")" "$(field lost "$out")" \
+                "$(field compressed "$out")" "$(field p99_us "$out")" "$(awk -v t="$ticks" -v hz="$TCK" 'BEGIN { printf "%.2f", t / hz }')" \
+                "$(per_cpu "$(field delivered "$out")" 1000000000 "$ticks")"
+            # server CPU per million deliveries : comparable whatever each run carried
+            per=$(awk -v t="$ticks" -v hz="$TCK" -v d="$(field delivered "$out")" 'BEGIN { if (d > 0) printf "%.4f", t / hz / d * 1e6; else print 999999 }')
+            if [ "$kind" = plain ]; then zp+=("$per"); else zd+=("$per"); fi
+        done
+    done
+    med() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+    mp=$(med "${zp[@]}") md=$(med "${zd[@]}")
+    zr=$(ratio "$md" "$mp")
+    echo "deflate fan-out: server CPU-s per million deliveries $md vs plain $mp: ${zr}x | target <= 1.5x: $(verdict "$zr" 1.5 le)"
 fi
