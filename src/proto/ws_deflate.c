@@ -249,15 +249,15 @@ void pw_wsd_free(struct pw_wsd *d)
 }
 
 /* A raw deflate stream with `bits` (see the header: window 8 is done as 9,
- * whose matches reach <= 250 bytes), or NULL. */
-static z_stream *pw__def_new(int bits, int level)
+ * whose matches reach <= 250 bytes) and memLevel mem, or NULL. */
+static z_stream *pw__def_new(int bits, int level, int mem)
 {
     z_stream *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     if (bits == 8)
         bits = 9;
-    if (deflateInit2(s, level, Z_DEFLATED, -bits, bits - 7, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(s, level, Z_DEFLATED, -bits, mem, Z_DEFAULT_STRATEGY) != Z_OK) {
         free(s);
         return NULL;
     }
@@ -326,20 +326,29 @@ int pw_wsz_init(struct pw_wsz *z, int bits, int level)
 
 void pw_wsz_free(struct pw_wsz *z)
 {
-    if (z->s) {
-        deflateEnd(z->s);
-        free(z->s);
-        z->s = NULL;
-    }
+    for (int i = 0; i < 2; i++)
+        if (z->s[i]) {
+            deflateEnd(z->s[i]);
+            free(z->s[i]);
+            z->s[i] = NULL;
+        }
 }
 
 int pw_wsz_compress(struct pw_wsz *z, const uint8_t *in, size_t len, struct pw_buf *out)
 {
-    if (!z->s && !(z->s = pw__def_new(z->bits, z->level)))
+    /* deflateReset clears a hash table of 2^(memLevel+8) bytes: 64 KiB at
+     * memLevel 8, more than compressing a short message costs.  Short
+     * messages go through a stream with a 4 KiB window and a 2 KiB table
+     * (its frames are valid for any larger window); the others through one
+     * as large as the window agreed. */
+    int small = len < PW_WSZ_SHORT;
+    z_stream **s = &z->s[small];
+    int bits = small && z->bits > 12 ? 12 : z->bits;
+    if (!*s && !(*s = pw__def_new(bits, z->level, small ? 3 : bits - 7)))
         return PW_EWSD_ZLIB;
-    int rc = pw__deflate(z->s, in, len, out);
+    int rc = pw__deflate(*s, in, len, out);
     if (rc == 0 && len)
-        deflateReset(z->s);
+        deflateReset(*s);
     return rc;
 }
 
@@ -347,7 +356,7 @@ int pw_wsd_compress(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_b
 {
     if (d->shared)
         return pw_wsz_compress(d->shared, in, len, out);
-    if (!d->def && !(d->def = pw__def_new(d->def_bits, d->level)))
+    if (!d->def && !(d->def = pw__def_new(d->def_bits, d->level, d->def_bits - 7)))
         return PW_EWSD_ZLIB;
     int rc = pw__deflate(d->def, in, len, out);
     if (rc == 0 && len && d->def_reset)

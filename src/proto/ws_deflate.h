@@ -107,11 +107,14 @@ int pw_wsd_client_check(const struct pw_ws_ext *exts, size_t n,
  * connections and its output is the same for all of them: a server
  * compresses a published message once and sends the same frame to every
  * subscriber whose agreed window is at least `bits`.  zlib's state (about
- * 2^(bits+2) + 2^(bits+2) bytes plus 6 KiB) is allocated on first use and
- * kept for the next message.  Not thread-safe: one per event loop. */
+ * 2^(bits+2) + 2^(bits+2) bytes plus 6 KiB, and 30 KiB for messages under
+ * PW_WSZ_SHORT bytes, compressed with a 4 KiB window and a small hash) is
+ * allocated on first use and kept for the next message.  Not thread-safe:
+ * one per event loop. */
+#define PW_WSZ_SHORT 2048             /* shorter messages: the small stream */
 struct pw_wsz {
     /* private */
-    z_stream *s;                 /* heap once used; NULL before */
+    z_stream *s[2];              /* [1] short messages, [0] the others; heap once used */
     int bits, level;
 };
 
