@@ -62,7 +62,7 @@ peer() {
 
 @test "deflate, --deflate-window 10: python3-websockets echo and publish, compressed, both ways" {
     serve_start --ping 0 --max-message $MAXMSG --deflate-window 10
-    run timeout 60 $PY "$INTEROP/ws_deflate_py.py" "$SERVE_PORT" $MAXMSG
+    run timeout 200 $PY "$INTEROP/ws_deflate_py.py" "$SERVE_PORT" $MAXMSG
     echo "$output"
     [ "$status" -eq 0 ]
     assert_output --partial "ok python"
