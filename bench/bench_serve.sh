@@ -5,7 +5,8 @@
 #   echo      pushwire serve --echo  vs  Node ws (bench/node_ws_echo.js)  vs
 #             the raw TCP echo ceiling (bench/tcp_echo.c); 100 connections,
 #             32 B and 4 KiB, 1 and 16 messages in flight
-#   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws
+#   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws,
+#             and per SSE subscriber and parked long poll
 #   fan-out   1 000 SSE subscribers, publisher over HTTP POST from 50 msg/s,
 #             raised until a message is lost or the publisher cannot keep the
 #             rate; vs nginx+nchan and the raw TCP fan-out ceiling
@@ -144,36 +145,58 @@ fi
 
 # --- idle connections --------------------------------------------------------
 rss_anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
-# idle_cost PID PORT -> prints "KiB_per_conn total_growth_KiB open anon_KiB_per_conn".
+# polls_parked PORT -> the server's count of parked long polls (/metrics)
+polls_parked() {
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" |
+        sed -n 's/^pushwire_connections{transport="poll"} \([0-9]*\).*/\1/p'
+}
+# idle_cost PID PORT [MODE] -> prints "B_per_conn total_growth_KiB open anon_B_per_conn".
+# MODE: idle (WebSocket, the default), idle-sse or idle-poll (bench/loadgen.c).
 # A warm-up round (200 connections opened and closed) first, so the code
 # pages a first handshake faults in (SHA-1, libuv paths) are not counted as
-# per-connection memory; the same for both servers.
+# per-connection memory; the same for every server.
 idle_cost() {
-    local pid=$1 port=$2 before after abefore aafter out lg i
-    timeout 20 "$B/loadgen" idle --port "$port" -c 200 -d 1 >/dev/null 2>&1
+    local pid=$1 port=$2 mode=${3:-idle} before after abefore aafter out lg i
+    timeout 20 "$B/loadgen" "$mode" --port "$port" -c 200 -d 1 >/dev/null 2>&1
     sleep 0.5
     before=$(rss_kib "$pid") abefore=$(rss_anon_kib "$pid")
-    "$B/loadgen" idle --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
+    "$B/loadgen" "$mode" --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
     lg=$!
     for ((i = 0; i < 1200; i++)); do grep -q '^open=' "$tmp/idle.out" && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
+    if [ "$mode" = idle-poll ]; then # written is not parked: the server says when
+        for ((i = 0; i < 100; i++)); do [ "$(polls_parked "$port")" = "$IDLE_CONNS" ] && break; sleep 0.1; done
+    fi
     sleep 1
     after=$(rss_kib "$pid") aafter=$(rss_anon_kib "$pid")
     out=$(head -1 "$tmp/idle.out")
     kill "$lg" 2>/dev/null; wait "$lg" 2>/dev/null
     awk -v a="$after" -v b="$before" -v aa="$aafter" -v ab="$abefore" -v n="$(field open "$out")" \
-        'BEGIN { if (n > 0) printf "%.2f %d %d %.2f\n", (a - b) / n, a - b, n, (aa - ab) / n; else print "? ? 0 ?" }'
+        'BEGIN { if (n > 0) printf "%.0f %d %d %.0f\n", (a - b) * 1024 / n, a - b, n, (aa - ab) * 1024 / n; else print "? ? 0 ?" }'
 }
 if [[ " $ONLY " == *" idle "* ]]; then
     echo
-    echo "idle: $IDLE_CONNS open WebSocket connections, server RSS growth per connection"
+    echo "idle: $IDLE_CONNS open connections held, server memory growth per connection"
+    echo "(RSS growth after a 200-connection warm-up; anon = heap and stacks only, without code pages;"
+    echo " bytes per connection; load $(cut -d' ' -f1-3 /proc/loadavg))"
+    # a fresh server each: one round's freed blocks would be reused by the next
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
     read -r pk pg pn pa <<<"$(idle_cost "$PID" "$PORT")"
+    stop "$PID"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    read -r sk sg sn sa <<<"$(idle_cost "$PID" "$PORT" idle-sse)"
+    stop "$PID"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    read -r qk qg qn qa <<<"$(idle_cost "$PID" "$PORT" idle-poll)"
     stop "$PID"
     start node node bench/node_ws_echo.js
     read -r nk ng nn na <<<"$(idle_cost "$PID" "$PORT")"
     stop "$PID"
-    echo "(RSS growth after a 200-connection warm-up; anon = heap and stacks only, without code pages)"
-    echo "pushwire: $pk KiB/conn ($pg KiB for $pn conns; anon $pa) | node ws: $nk KiB/conn ($ng KiB for $nn; anon $na) | ratio $(ratio "$nk" "$pk")x less | target <= 1 KiB: $(verdict "$pk" 1 le)"
+    worst=$(awk -v a="$pk" -v b="$pa" 'BEGIN { print (a > b ? a : b) }')
+    printf '%-22s %8s %8s %7s  %s\n' case "B/conn" "anon B" conns "reference; target"
+    printf '%-22s %8s %8s %7s  %s\n' "WebSocket" "$pk" "$pa" "$pn" \
+        "node ws $nk B (anon $na, $nn conns), $(ratio "$nk" "$pk")x less; <= 512 B (RSS and anon): $(verdict "$worst" 512 le)"
+    printf '%-22s %8s %8s %7s  %s\n' "SSE subscriber" "$sk" "$sa" "$sn" "reported (no target)"
+    printf '%-22s %8s %8s %7s  %s\n' "parked long poll" "$qk" "$qa" "$qn" "reported (no target)"
 fi
 
 # --- fan-out -----------------------------------------------------------------
