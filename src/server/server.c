@@ -850,6 +850,8 @@ static void srv__tick_cb(uv_timer_t *t)
             c->seg = NULL;
             c->capseg = 0;
         }
+        if (c->ops->trim && !c->closing)
+            c->ops->trim(c);
         if (c->held && !c->closing && srv__peer_gone(c)) {
             srv_close(c, "client gone while its input was held");
             continue;

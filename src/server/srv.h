@@ -116,6 +116,10 @@ struct srv_ops {
     /* The queue fell below SRV_RESUME_AT after a write: a producer that
      * stopped for it (--exec's program) may go on.  May be NULL. */
     void (*drained)(struct srv_conn *c);
+    /* Every tick: give back what only work in flight needs once the
+     * connection has been quiet since the last one (a WebSocket's message
+     * reader), so an idle connection holds none of it.  May be NULL. */
+    void (*trim)(struct srv_conn *c);
 };
 
 /* A byte layer between the socket and the transport (srv_tls.c: TLS); a
@@ -145,11 +149,14 @@ struct srv_seg {
 
 /* WebSocket state (srv_ws.c); lives in the connection, in the union below */
 struct srv_ws {
-    struct pw_wsr r;              /* the message reader: no heap between messages */
+    struct pw_wsr *r;             /* the message reader: heap from the first byte read,
+                                     freed by ops->trim once quiet between messages */
     struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
     uint8_t close_sent;
     uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
     uint8_t envelope;             /* pushwire.v1: messages go as JSON envelopes */
+    uint8_t read_since_trim;      /* input came since the last ops->trim */
+    uint8_t in_feed;              /* r is being fed: srv_ws_free leaves it to srv_ws_input */
 };
 
 /* State only a plain HTTP exchange needs (a POST body, a parked poll). */
@@ -418,6 +425,7 @@ void srv_ws_deadline(struct srv_conn *c);
 void srv_ws_idle(struct srv_conn *c);
 void srv_ws_shutdown(struct srv_conn *c);
 void srv_ws_free(struct srv_conn *c);
+void srv_ws_trim(struct srv_conn *c);
 /* A JWT's exp passed during the connection (ops->expire): WebSocket close
  * 1008 "token expired"; SSE an `expired` event, then the end. */
 void srv_ws_expire(struct srv_conn *c);

@@ -587,6 +587,7 @@ static const struct srv_ops srv__exec_ws_ops = {
     .shutdown = srv_ws_shutdown,
     .expire = srv_ws_expire, /* a JWT's exp: the program's stdin closes as when the client leaves */
     .free = srv__exec_ws_free,
+    .trim = srv_ws_trim,
     .ready = srv__exec_flush,
     .message = srv__exec_message,
     .drained = srv__exec_drained,
