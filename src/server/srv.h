@@ -159,20 +159,27 @@ struct srv_ws {
     uint8_t in_feed;              /* r is being fed: srv_ws_free leaves it to srv_ws_input */
 };
 
+/* A POST whose body is being read (srv_http.c): heap, only then. */
+struct srv_pub {
+    struct pw_buf body;           /* the body so far */
+    size_t body_need;             /* body bytes still expected (> 0) */
+    char *event;                  /* ?event=, or NULL */
+    uint8_t binary;
+};
+
 /* State only a plain HTTP exchange needs (a POST body, a parked poll). */
 struct srv_http_st {
-    struct pw_buf body;           /* a POST body so far */
-    size_t body_need;             /* body bytes still expected; > 0: reading a body */
-    char *pub_event;              /* POST: ?event= */
+    struct srv_pub *pub;          /* a POST body being read, or NULL */
     struct pw_sub sub;            /* poll: its subscription while parked */
     char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
     char *origin;                 /* the request's Origin, to echo in CORS answers
                                      (srv_auth_origin; only with --origin) */
-    double poll_timeout;          /* poll: ?timeout= (s) */
-    uint8_t pub_binary;
+    float poll_timeout;           /* poll: ?timeout= (s) */
     uint8_t fetching;             /* poll: a page is on its way */
     uint8_t expired;              /* poll: answer the next page, even empty */
 };
+/* Frees a POST's body state (c->u.h.pub), if any. */
+void srv_pub_drop(struct srv_conn *c);
 
 /* Who is at the other end, for the access rules (srv_auth.c). */
 struct srv_client {

@@ -626,8 +626,7 @@ static void srv__exec_sse_deadline(struct srv_conn *c)
 static void srv__exec_sse_free(struct srv_conn *c)
 {
     srv__exec_detach(c);
-    pw_buf_free(&c->u.h.body);
-    free(c->u.h.pub_event);
+    srv_pub_drop(c);
     free(c->u.h.cursor);
     memset(&c->u.h, 0, sizeof c->u.h);
 }
