@@ -140,9 +140,10 @@ void pw_feed_pump(struct pw_feed *f)
     struct pw_fetch_req rq = {cu->channel, cu->chlen, cu->pos, cu->page_msgs, cu->page_bytes,
                               pw__feed_page, f};
     f->fetching = 1;
+    uint8_t outer = f->pumping; /* a pump inside a fetch (hungry pumping at once) */
     f->pumping = 1;
     int rc = f->ps->ops->fetch(f->ps, &rq);
-    f->pumping = 0;
+    f->pumping = outer;
     if (f->state != PW_FEED_CATCHUP) /* live or stopped inside: cu was kept for rq */
         pw__feed_cu_free(f);
     if (rc) {

@@ -444,6 +444,7 @@ static void srv__on_close(uv_handle_t *h)
     pw_buf_free(&c->in);
     free(c->channel);
     free(c->feed);
+    free(c->cl);
     free(c);
 }
 
@@ -784,7 +785,7 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    srv_auth_accepted(c);
+    int auth_rc = srv_auth_accepted(c);
     c->id = s->hub ? pw_hub_next_id(s->hub) : ++s->next_id;
     c->next = &s->conns;
     c->prev = s->conns.prev;
@@ -799,8 +800,8 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
     pw_buf_init(&c->in, s->o->max_head + 1);
     c->t_active = uv_now(s->loop);
     srv_log(s, c, "open", 0, 0, NULL);
-    if (s->stopping) {
-        srv_close(c, "shutting down");
+    if (s->stopping || auth_rc) {
+        srv_close(c, auth_rc ? "out of memory" : "shutting down");
         return;
     }
     c->layer = l->layer;

@@ -198,18 +198,11 @@ struct srv_conn {
     struct srv_conn *next, *prev; /* all connections */
     struct srv_conn *dnext;       /* dirty list */
     uint64_t id;
-    uint8_t dirty, closing, writing, reading, slow, keepalive, shut;
-    uint8_t close_after;          /* srv_end: answered, close once the queue is written */
-    uint8_t head_only;            /* HEAD request: no body */
-    uint8_t ready;                /* srv_ready: ops->ready in the check phase */
-    uint8_t held;                 /* srv_read_hold: reading stays paused whatever the queue */
-    uint8_t feeding;              /* input is being fed (srv_input_pending waits for it) */
-    uint8_t feed_ready;           /* on srv.ready: a resume wants its next page */
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
     uint64_t t_expire;            /* ms; 0 = none: ops->expire (a token's exp) */
-    struct srv_client cl;
+    struct srv_client *cl;        /* heap, only with access rules (srv_auth.c); else NULL */
     struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
     struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
@@ -218,6 +211,14 @@ struct srv_conn {
     /* output queue */
     struct srv_seg *seg;
     uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
+    /* flags, one bit each (they fill the bytes after the counts) */
+    unsigned dirty : 1, closing : 1, writing : 1, reading : 1, slow : 1, keepalive : 1, shut : 1;
+    unsigned close_after : 1;     /* srv_end: answered, close once the queue is written */
+    unsigned head_only : 1;       /* HEAD request: no body */
+    unsigned ready : 1;           /* srv_ready: ops->ready in the check phase */
+    unsigned held : 1;            /* srv_read_hold: reading stays paused whatever the queue */
+    unsigned feeding : 1;         /* input is being fed (srv_input_pending waits for it) */
+    unsigned feed_ready : 1;      /* on srv.ready: a resume wants its next page */
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
