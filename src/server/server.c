@@ -68,6 +68,8 @@ static uint8_t *srv__chunk_get(struct srv *s)
         uint8_t *p = s->pool;
         s->pool = *(void **)p;
         s->npool--;
+        if (s->npool < s->pool_low)
+            s->pool_low = s->npool;
         return p;
     }
     return malloc(SRV_CHUNK);
@@ -83,6 +85,21 @@ static void srv__seg_release(struct srv *s, struct srv_seg *g)
         s->npool++;
     } else
         free(g->base);
+}
+
+/* Every tick: chunks the pool held all through the last one were not
+ * needed (a burst of new connections' answers, say), so they go back to
+ * malloc, down to SRV_POOL_KEEP; a steady fan-out keeps what it uses. */
+static void srv__pool_trim(struct srv *s)
+{
+    size_t spare = s->pool_low > SRV_POOL_KEEP ? s->pool_low - SRV_POOL_KEEP : 0;
+    for (; spare && s->pool; spare--) {
+        void *p = s->pool;
+        s->pool = *(void **)p;
+        s->npool--;
+        free(p);
+    }
+    s->pool_low = s->npool;
 }
 
 static struct srv_seg *srv__seg_new(struct srv_conn *c)
@@ -840,6 +857,7 @@ static void srv__tick_cb(uv_timer_t *t)
     if (s->finished)
         return;
     srv_auth_tick(s);
+    srv__pool_trim(s);
     uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {

@@ -44,6 +44,7 @@
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
                                        touches 1 000 of them (16 KiB ones cost p99) */
 #define SRV_POOL_MAX 1024           /* free chunks kept for reuse (4 MiB) */
+#define SRV_POOL_KEEP 64            /* a pool that went unused for a tick is trimmed to this */
 #define SRV_COPY_MAX 2048           /* larger encodings are always referenced */
 #define SRV_SEG_FIRST 4             /* a queue's first segment array */
 #define SRV_SEG_MAX 4096            /* segments queued per connection, at most */
@@ -188,7 +189,6 @@ struct srv_client {
     uint8_t counted;              /* counted under addr in the per-address table */
     uint8_t proxied;              /* the peer is a --trusted-proxy */
     uint8_t limited;              /* the abuse limits apply (not --limit-exempt) */
-    uint8_t no_publish;           /* a WebSocket whose credentials do not allow publishing */
     struct pw_bucket pub;         /* --max-pub-rate */
 };
 
@@ -202,7 +202,8 @@ struct srv_conn {
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
     uint64_t t_expire;            /* ms; 0 = none: ops->expire (a token's exp) */
-    struct srv_client *cl;        /* heap, only with access rules (srv_auth.c); else NULL */
+    struct srv_client *cl;        /* heap, only for a client the abuse limits apply to or
+                                     a --trusted-proxy (srv_auth.c); else NULL */
     struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
     struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
@@ -219,6 +220,7 @@ struct srv_conn {
     unsigned held : 1;            /* srv_read_hold: reading stays paused whatever the queue */
     unsigned feeding : 1;         /* input is being fed (srv_input_pending waits for it) */
     unsigned feed_ready : 1;      /* on srv.ready: a resume wants its next page */
+    unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
@@ -265,6 +267,7 @@ struct srv {
     uint8_t *rbuf;                /* SRV_RBUF bytes */
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
+    size_t pool_low;              /* the fewest free chunks since the last tick */
     struct pw_buf scratch;        /* per-message work space (compression) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */

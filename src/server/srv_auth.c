@@ -89,7 +89,7 @@ void srv_auth_tick(struct srv *s)
 
 static void srv__uncount(struct srv_conn *c)
 {
-    if (!c->cl->counted)
+    if (!c->cl || !c->cl->counted)
         return;
     uint8_t key[16];
     srv__key(c->cl->addr, key);
@@ -123,18 +123,23 @@ static void srv__set_client(struct srv_conn *c, const uint8_t addr[16])
     c->cl->limited = !pw_cidr_any(a->exempt, a->nexempt, addr);
 }
 
+/* c->cl only for a client the limits apply to or a --trusted-proxy: an
+ * exempt one (--limit-exempt, loopback by default) has nothing to keep. */
 int srv_auth_accepted(struct srv_conn *c)
 {
     if (!c->srv->auth)
         return 0;
     const struct pw_access *a = c->srv->auth->a;
-    if (!(c->cl = calloc(1, sizeof *c->cl)))
-        return PW_ENOMEM;
     uint8_t peer[16];
     if (srv__peer(c, peer))
         memset(peer, 0, 16); /* "::": no address to count, but the limits still apply */
+    int proxied = pw_cidr_any(a->proxies, a->nproxies, peer);
+    if (!proxied && pw_cidr_any(a->exempt, a->nexempt, peer))
+        return 0;
+    if (!(c->cl = calloc(1, sizeof *c->cl)))
+        return PW_ENOMEM;
     srv__set_client(c, peer);
-    c->cl->proxied = pw_cidr_any(a->proxies, a->nproxies, peer);
+    c->cl->proxied = (uint8_t)proxied;
     return 0;
 }
 
@@ -161,7 +166,10 @@ static int srv__deny(struct srv_conn *c, struct srv_deny *no, enum srv_why why, 
     }
     c->srv->auth->refused[why]++;
     char who[48];
-    pw_ip_format(c->cl->addr, who, sizeof who);
+    uint8_t peer[16] = {0};
+    if (!c->cl)
+        srv__peer(c, peer);
+    pw_ip_format(c->cl ? c->cl->addr : peer, who, sizeof who);
     srv_log(c->srv, c, "reject", status, 0, "%s (client %s)", msg, who);
     return status;
 }
@@ -171,7 +179,7 @@ static int srv__admit(struct srv_conn *c, struct srv_deny *no)
 {
     struct srv_auth *au = c->srv->auth;
     const struct pw_access *a = au->a;
-    if (!c->cl->limited || !srv__limits_on(a))
+    if (!c->cl || !c->cl->limited || !srv__limits_on(a))
         return 0;
     uint8_t key[16];
     srv__key(c->cl->addr, key);
@@ -197,14 +205,14 @@ static int srv__admit(struct srv_conn *c, struct srv_deny *no)
 
 int srv_auth_admit(struct srv_conn *c, struct srv_deny *no)
 {
-    if (!c->srv->auth || c->cl->proxied)
+    if (!c->srv->auth || (c->cl && c->cl->proxied))
         return 0; /* behind a proxy: at the request, once the client is known */
     return srv__admit(c, no);
 }
 
 int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
 {
-    if (!c->srv->auth || !c->cl->proxied)
+    if (!c->srv->auth || !c->cl || !c->cl->proxied)
         return 0;
     const struct pw_access *a = c->srv->auth->a;
     uint8_t peer[16], client[16];
@@ -358,7 +366,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
     c->t_expire = 0;
     if (!c->srv->auth)
         return 0;
-    c->cl->no_publish = 0;
+    c->no_publish = 0;
     if (act == SRV_ACT_NONE)
         return 0;
     const struct pw_access *a = c->srv->auth->a;
@@ -382,7 +390,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                                   : "the token does not allow subscribing to this channel",
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"insufficient_scope\"\r\n");
     }
-    c->cl->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
+    c->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
     if (g.has_exp && !want_pub) {
         double left_ms = ceil((g.exp - srv__wallclock()) * 1000);
         c->t_expire = uv_now(c->srv->loop) + (left_ms >= 1 ? (uint64_t)left_ms : 1);
@@ -417,11 +425,11 @@ int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struc
 int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s)
 {
     struct srv_auth *au = c->srv->auth;
-    if (au && c->cl->no_publish) {
+    if (au && c->no_publish) {
         au->refused[SRV_WHY_SCOPE]++;
         return -1;
     }
-    if (!au || !c->cl->limited || au->a->max_pub_rate <= 0)
+    if (!au || !c->cl || !c->cl->limited || au->a->max_pub_rate <= 0)
         return 1;
     double r = au->a->max_pub_rate;
     if (pw_bucket_take(&c->cl->pub, r, r, uv_now(c->srv->loop), retry_s))
