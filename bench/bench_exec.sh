@@ -8,24 +8,11 @@
 # Env: BENCH_SECS (default 3) per run, BENCH_REPS (3), BENCH_EXEC_CONNS (10).
 set -u
 cd "$(dirname "$0")/.."
-B=${PW_BENCH_BIN:-$PWD/build/rel/bench}
-PW=${PW:-$PWD/pushwire}
-SECS=${BENCH_SECS:-3}
-REPS=${BENCH_REPS:-3}
+. bench/lib.sh
+BENCH_SECS=${BENCH_SECS:-3}
+bench_init bench_exec
 CONNS=${BENCH_EXEC_CONNS:-10}
-tmp=$(mktemp -d /tmp/pw-bench-exec.XXXXXX)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for f in "$B/loadgen" "$PW"; do
-    [ -x "$f" ] || { echo "bench_exec: '$f' is missing: run 'make bench'" >&2; exit 1; }
-done
+bench_need "$B/loadgen" "$PW"
 command -v websocketd >/dev/null || { echo "bench_exec: websocketd is missing: run 'make deps'" >&2; exit 1; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -48,10 +35,6 @@ pids+=($!)
 wait_port "$pw_port"
 wait_port "$wsd_port"
 
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
-
 echo "exec echo: $CONNS connections, each its own 'cat', 32 B text messages; ${SECS} s a run, median of $REPS; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in 1 16; do
     pa=() wa=()
@@ -62,5 +45,5 @@ for k in 1 16; do
         wa+=("$(field rate "$out" | cut -d. -f1)")
     done
     p=$(median "${pa[@]}") w=$(median "${wa[@]}")
-    printf '  %2d in flight: pushwire --exec %8s msg/s   websocketd %8s msg/s   ratio %s\n' "$k" "$p" "$w" "$(ratio "$p" "$w")"
+    printf '  %2d in flight: pushwire --exec %8s msg/s   websocketd %8s msg/s   ratio %s\n' "$k" "$p" "$w" "$(ratiox "$p" "$w")"
 done

@@ -163,8 +163,8 @@ struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch);
  *
  * Age: a message older than `ttl_ms` leaves the history; expiry runs on
  * every call into the backend (publish, subscribe, fetch, statistics), the
- * oldest first, so an idle server returns memory at the next /metrics
- * scrape or request.
+ * oldest first; the server asks for statistics on its tick, so an idle
+ * server returns the memory within a tick too.
  *
  * Channels: a channel with no subscriber and no history left is forgotten
  * at once.  Its ids are never reissued: a channel created later under the

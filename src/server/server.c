@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -850,6 +851,19 @@ static int srv__peer_gone(struct srv_conn *c)
     return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
 }
 
+/* The backend expires old messages on every call into it: one call per
+ * tick expires them on a server nobody talks to as well.  When that freed
+ * a megabyte or more, the allocator gives the free pages back (glibc keeps
+ * freed heap otherwise, and an idle server would look as big as its peak). */
+static void srv__expire_tick(struct srv *s)
+{
+    struct pw_pubsub_stats st;
+    s->ps->ops->stats(s->ps, &st);
+    if (st.bytes + SRV_TRIM_AT <= s->held_bytes)
+        malloc_trim(0);
+    s->held_bytes = st.bytes;
+}
+
 static void srv__tick_cb(uv_timer_t *t)
 {
     struct srv *s = t->data;
@@ -858,6 +872,8 @@ static void srv__tick_cb(uv_timer_t *t)
         return;
     srv_auth_tick(s);
     srv__pool_trim(s);
+    if (s->o->message_ttl > 0 && s->ps->ops->stats)
+        srv__expire_tick(s);
     uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {

@@ -52,6 +52,7 @@
                                        at the next tick) */
 #define SRV_IOV 64                  /* segments per write call */
 #define SRV_TICK_MS 250             /* timer granularity */
+#define SRV_TRIM_AT (1u << 20)      /* history freed between ticks that returns pages to the OS */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
 #define SRV_END_GRACE_MS 5000       /* an ended connection's queue must drain within this */
 #define SRV_STOP_GRACE_MS 3000      /* SIGINT/SIGTERM: then every connection is cut */
@@ -247,6 +248,8 @@ struct srv {
     uv_loop_t *loop;
     const struct srv_attach *attach; /* what /ws/ and /sse/ connect to */
     size_t nprocs;                /* --exec programs running (reaped ones are not) */
+    uint64_t m_exec_started, m_exec_refused, m_exec_failed; /* --exec programs (srv_exec_metrics) */
+    size_t held_bytes;            /* history bytes at the last tick (srv__expire_tick) */
     const struct pw_server_opts *o;
     struct pw_pubsub *ps;
     struct pw_http_limits lim;
@@ -449,5 +452,7 @@ void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
 
 /* srv_exec.c: --exec */
 extern const struct srv_attach srv_attach_exec;
+/* Appends the --exec gauge and counters to /metrics' body b. */
+void srv_exec_metrics(struct srv *s, struct pw_buf *b);
 
 #endif

@@ -513,6 +513,7 @@ static int srv__exec_spawn(struct srv_conn *c, const struct pw_http_req *req, in
         *status = 503;
         *msg = "too many programs running (--max-procs)";
         s->m_rejected_conns++;
+        s->m_exec_refused++;
         srv_log(s, c, "reject", 503, 0, "%s", *msg);
         return PW_ENET_SLOW;
     }
@@ -554,12 +555,14 @@ static int srv__exec_spawn(struct srv_conn *c, const struct pw_http_req *req, in
     int r = uv_spawn(s->loop, &x->proc, &po);
     pw_buf_free(&e.b);
     if (r < 0) {
+        s->m_exec_failed++;
         srv_log(s, c, "error", 500, 0, "cannot run '%s': %s", s->o->exec[0], uv_strerror(r));
         srv__exec_close(x, &x->proc);
         srv__exec_finish(x);
         return PW_ENET_LOOP;
     }
     s->nprocs++;
+    s->m_exec_started++;
     c->exec = x;
     x->c = c;
     uv_read_start((uv_stream_t *)&x->out, srv__exec_alloc, srv__exec_out_cb);
@@ -663,3 +666,19 @@ static void srv__exec_sse(struct srv_conn *c, const struct pw_http_req *req, con
 }
 
 const struct srv_attach srv_attach_exec = {srv__exec_ws, srv__exec_sse};
+
+void srv_exec_metrics(struct srv *s, struct pw_buf *b)
+{
+    pw_buf_printf(b, "# HELP pushwire_exec_programs --exec programs running (not yet reaped).\n"
+                     "# TYPE pushwire_exec_programs gauge\npushwire_exec_programs %zu\n"
+                     "# HELP pushwire_exec_programs_limit --max-procs.\n"
+                     "# TYPE pushwire_exec_programs_limit gauge\npushwire_exec_programs_limit %zu\n"
+                     "# HELP pushwire_exec_started_total --exec programs started.\n"
+                     "# TYPE pushwire_exec_started_total counter\npushwire_exec_started_total %llu\n"
+                     "# HELP pushwire_exec_refused_total Connections refused with 503 by --max-procs.\n"
+                     "# TYPE pushwire_exec_refused_total counter\npushwire_exec_refused_total %llu\n"
+                     "# HELP pushwire_exec_failed_total Programs that could not be started (500).\n"
+                     "# TYPE pushwire_exec_failed_total counter\npushwire_exec_failed_total %llu\n",
+                  s->nprocs, (size_t)s->o->max_procs, (unsigned long long)s->m_exec_started,
+                  (unsigned long long)s->m_exec_refused, (unsigned long long)s->m_exec_failed);
+}

@@ -784,6 +784,8 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     }
     if (s->tls)
         srv_tls_metrics(s, &b);
+    if (s->o->exec)
+        srv_exec_metrics(s, &b);
     srv__metrics_history(s, &b);
     srv_auth_metrics(s, &b);
     if (!s->o->metrics_per_channel) {

@@ -16,7 +16,10 @@
  *   clients reconnect in storms, and tickets cost the server no memory per
  *   session.  The ticket key is random per certificate load, so a restart
  *   or a SIGHUP rotates it (a full handshake once per client afterwards).
- * - SSL_MODE_RELEASE_BUFFERS: an idle connection holds no record buffer.
+ * - SSL_MODE_RELEASE_BUFFERS: an idle connection holds no record buffer;
+ *   a certificate's intermediates are shared by its context, not copied into
+ *   every connection.  What an idle connection still holds is OpenSSL's floor
+ *   (docs/SERVER.md, bench/tls_heap.c).
  */
 #include "srv.h"
 
@@ -33,13 +36,6 @@
 #define SRV_TLS_STAGE (16 * 1024)  /* small segments are joined into one record */
 #define SRV_TLS_BATCH (64 * 1024)  /* plaintext encrypted per write round */
 #define SRV_TLS_WHY 200            /* an OpenSSL reason, for the log */
-
-static const char srv__tls12_ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
-static const char srv__tls_groups[] = "X25519:prime256v1:secp384r1";
 
 /* One load of the certificates: a context per pair, [0] the default.  A
  * connection holds a reference from accept to close, so a SIGHUP can
@@ -96,16 +92,6 @@ static int srv__tls_sni(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK; /* the default certificate: the client judges */
 }
 
-static int srv__tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-                         const unsigned char *in, unsigned inlen, void *arg)
-{
-    (void)ssl, (void)arg;
-    if (SSL_select_next_proto((unsigned char **)out, outlen, pw_tls_alpn_http11,
-                              sizeof pw_tls_alpn_http11, in, inlen) == OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_OK;
-    return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
-}
-
 /* A server context for one pair; NULL with the reason in err. */
 static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *cs, char *err,
                              size_t errsz)
@@ -116,19 +102,13 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
         snprintf(err, errsz, "out of memory");
         return NULL;
     }
-    pw_tls_ctx_harden(ctx);
-    if (!SSL_CTX_set_cipher_list(ctx, srv__tls12_ciphers) ||
-        !SSL_CTX_set1_groups_list(ctx, srv__tls_groups)) {
+    if (pw_tls_ctx_server(ctx)) {
         snprintf(err, errsz, "TLS settings refused: %s", pw_tls_why(why, sizeof why));
         SSL_CTX_free(ctx);
         return NULL;
     }
-    SSL_CTX_set_dh_auto(ctx, 1);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 1);
     SSL_CTX_set_tlsext_servername_callback(ctx, srv__tls_sni);
     SSL_CTX_set_tlsext_servername_arg(ctx, cs);
-    SSL_CTX_set_alpn_select_cb(ctx, srv__tls_alpn, NULL);
     const char *bad = NULL, *what = NULL;
     if (SSL_CTX_use_certificate_chain_file(ctx, p->cert) != 1)
         bad = p->cert, what = "certificate";
@@ -140,6 +120,9 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
         ERR_clear_error();
         snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);
         bad = p->key;
+    } else if (pw_tls_ctx_share_chain(ctx)) {
+        snprintf(err, errsz, "out of memory");
+        bad = p->cert;
     }
     if (bad) {
         SSL_CTX_free(ctx);

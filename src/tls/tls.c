@@ -189,3 +189,56 @@ void pw_tls_ctx_harden(SSL_CTX *ctx)
     SSL_CTX_set_max_proto_version(ctx, 0); /* the newest the library has */
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 }
+
+static const char pw__tls12_ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+static const char pw__tls_groups[] = "X25519:prime256v1:secp384r1";
+
+static int pw__tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                        const unsigned char *in, unsigned inlen, void *arg)
+{
+    (void)ssl, (void)arg;
+    if (SSL_select_next_proto((unsigned char **)out, outlen, pw_tls_alpn_http11,
+                              sizeof pw_tls_alpn_http11, in, inlen) == OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_OK;
+    return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
+}
+
+int pw_tls_ctx_server(SSL_CTX *ctx)
+{
+    pw_tls_ctx_harden(ctx);
+    if (!SSL_CTX_set_cipher_list(ctx, pw__tls12_ciphers) ||
+        !SSL_CTX_set1_groups_list(ctx, pw__tls_groups))
+        return -1;
+    SSL_CTX_set_dh_auto(ctx, 1);
+    /* resumption by stateless tickets only: a push server's clients
+     * reconnect in storms, and a ticket costs the server no memory */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_alpn_select_cb(ctx, pw__tls_alpn, NULL);
+    return 0;
+}
+
+int pw_tls_ctx_share_chain(SSL_CTX *ctx)
+{
+    STACK_OF(X509) *chain = NULL;
+    if (!SSL_CTX_get0_chain_certs(ctx, &chain) || !chain)
+        return 0;
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        if (!X509_up_ref(x))
+            goto fail;
+        if (!SSL_CTX_add_extra_chain_cert(ctx, x)) { /* takes x's reference on success */
+            X509_free(x);
+            goto fail;
+        }
+    }
+    SSL_CTX_clear_chain_certs(ctx);
+    return 0;
+fail:
+    SSL_CTX_clear_extra_chain_certs(ctx);
+    return -1;
+}

@@ -74,5 +74,19 @@ const char *pw_tls_why(char *buf, size_t n);
 void pw_tls_ctx_harden(SSL_CTX *ctx);
 /* ALPN protocol list "http/1.1" in wire form, for SSL_set_alpn_protos. */
 extern const unsigned char pw_tls_alpn_http11[9];
+/* A server context's settings (serve's tls:// listeners; bench/tls_heap.c
+ * measures these): pw_tls_ctx_harden, TLS 1.2 ciphers ECDHE/DHE with
+ * AES-GCM or ChaCha20-Poly1305, groups X25519, P-256, P-384, no session
+ * cache, one stateless ticket, ALPN http/1.1 only (a client offering only
+ * other protocols gets no_application_protocol, RFC 7301 §3.2).  0, or -1
+ * with the reason in OpenSSL's error queue. */
+int pw_tls_ctx_server(SSL_CTX *ctx);
+/* Moves the current certificate's chain (the intermediates loaded with it)
+ * to the context's extra chain certificates, which OpenSSL sends the same
+ * way for a certificate without a chain of its own: SSL_new copies a
+ * certificate's chain into every connection (a stack each, 64 bytes of
+ * heap), the context's extra certificates are shared.  For a context with
+ * one certificate.  0, or -1 (out of memory; the chain is left as it was). */
+int pw_tls_ctx_share_chain(SSL_CTX *ctx);
 
 #endif

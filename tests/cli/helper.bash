@@ -57,6 +57,26 @@ stop_pid() {
 # C ARGS — curl, quiet, bounded to 5 s
 C() { curl -s --max-time 5 "$@"; }
 
+# sse_upto TEXT CURL_ARGS… — an event stream read until a line holding TEXT
+# (a fixed string) has arrived, then closed: prints what came.  A stream
+# never ends by itself, and a fixed `--max-time` costs its full time in every
+# test; this one stops as soon as the test has what it checks (5 s at most).
+sse_upto() {
+    local want=$1 f p i
+    shift
+    f=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/sse.XXXXXX")
+    curl -s -N --max-time 5 "$@" >"$f" 2>/dev/null &
+    p=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -qF -- "$want" "$f" && break
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.025
+    done
+    kill "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    cat "$f"
+}
+
 # stop_serve_clean — stop_serve, then fail if the server's log holds a
 # sanitizer report (ASan build)
 stop_serve_clean() {

@@ -218,7 +218,7 @@ teardown() { stop_serve; }
     start_serve
     ep=$(id_epoch "$(pub s 'one')")
     C -d $'two\nlines' "$SERVE_URL/pub/s?event=price" >/dev/null
-    run C -i -N --max-time 1 -H 'Last-Event-ID: 0' "$SERVE_URL/sse/s"
+    run sse_upto 'data: lines' -i -H 'Last-Event-ID: 0' "$SERVE_URL/sse/s"
     assert_line --partial 'Content-Type: text/event-stream'
     assert_line --partial 'Cache-Control: no-cache'
     assert_line --partial 'X-Accel-Buffering: no'
@@ -229,7 +229,7 @@ teardown() { stop_serve; }
 
 @test "SSE: Accept: text/event-stream on a channel URL is SSE" {
     start_serve
-    run C -i -N --max-time 1 -H 'Accept: text/event-stream' "$SERVE_URL/poll/s"
+    run sse_upto 'retry: 3000' -i -H 'Accept: text/event-stream' "$SERVE_URL/poll/s"
     assert_line --partial 'Content-Type: text/event-stream'
     assert_line 'retry: 3000'
 }
@@ -256,7 +256,7 @@ teardown() { stop_serve; }
     start_serve --backlog 2
     ep=$(id_epoch "$(pub g m1)")
     for i in 2 3 4 5; do pub g "m$i" >/dev/null; done
-    run C -N --max-time 1 -H "Last-Event-ID: $ep:1" "$SERVE_URL/sse/g"
+    run sse_upto 'data: m5' -H "Last-Event-ID: $ep:1" "$SERVE_URL/sse/g"
     body=$(printf '%s\n' "$output" | sed '/^retry/,+1d')
     expected=$(printf 'event: gap\ndata: {"after":"%s:1","first":"%s:4"}\n\nid: %s:4\ndata: m4\n\nid: %s:5\ndata: m5\n' "$ep" "$ep" "$ep" "$ep")
     [ "$body" = "$expected" ] || { echo "got: $body"; false; }
@@ -272,7 +272,7 @@ teardown() { stop_serve; }
     start_serve
     ep=$(id_epoch "$(pub x m1)")
     for id in abc 1 "zzzzzzzzzzzz:1" "$ep:99" "$ep:01"; do
-        run C -i -N --max-time 1 -H "Last-Event-ID: $id" "$SERVE_URL/sse/x"
+        run sse_upto 'data: m1' -i -H "Last-Event-ID: $id" "$SERVE_URL/sse/x"
         assert_line --partial 'HTTP/1.1 200 OK'
         body=$(printf '%s\n' "$output" | tr -d '\r' | sed '1,/^$/d' | sed '/^retry/,+1d')
         expected=$(printf 'event: gap\ndata: {"after":"%s","first":"%s:1"}\n\nid: %s:1\ndata: m1\n' "$id" "$ep" "$ep")
@@ -281,7 +281,7 @@ teardown() { stop_serve; }
     # one longer than any id, or a query value that cannot be decoded: "after":null
     long=$(printf 'x%.0s' $(seq 60))
     for q in "-H Last-Event-ID:$long" "$SERVE_URL/sse/x?lastEventId=%zz"; do
-        run C -N --max-time 1 $q "$SERVE_URL/sse/x"
+        run sse_upto 'data: m1' $q "$SERVE_URL/sse/x"
         assert_line "data: {\"after\":null,\"first\":\"$ep:1\"}"
         assert_line "id: $ep:1"
     done

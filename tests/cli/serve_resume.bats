@@ -34,12 +34,12 @@ restarted() {
     restarted
     expected=$(printf 'event: gap\ndata: {"after":"%s:3","first":"%s:1"}\n\n' "$OLD" "$NEW"
                for i in $(seq 10); do printf 'id: %s:%d\ndata: new-%d\n\n' "$NEW" "$i" "$i"; done)
-    run C -i -N --max-time 1 -H "Last-Event-ID: $OLD:3" "$SERVE_URL/sse/c"
+    run sse_upto 'data: new-10' -i -H "Last-Event-ID: $OLD:3" "$SERVE_URL/sse/c"
     assert_line --partial 'HTTP/1.1 200 OK'
     body=$(printf '%s\n' "$output" | tr -d '\r' | sed '1,/^$/d' | sed '/^retry/,+1d')
     [ "$body" = "$expected" ] || { echo "got: $body"; false; }
     # an id from before ids had epochs ("3") is a gap as well
-    run C -N --max-time 1 "$SERVE_URL/sse/c?lastEventId=3"
+    run sse_upto 'data: new-10' "$SERVE_URL/sse/c?lastEventId=3"
     assert_line "data: {\"after\":\"3\",\"first\":\"$NEW:1\"}"
     assert_line "id: $NEW:10"
 }

@@ -169,6 +169,8 @@ PYEOF
     run $PY "$PEER" talk "$SERVE_WS/ws/x"
     assert_failure
     assert_output --partial 500
+    [ "$(metric pushwire_exec_failed_total)" = 2 ]
+    [ "$(metric pushwire_exec_started_total)" = 0 ]
     serve_stop # exits 0: under ASan, no leak and no error
 }
 
@@ -183,12 +185,17 @@ PYEOF
     run $PY "$PEER" talk "$SERVE_WS/ws/c"
     assert_failure
     assert_output --partial 503
+    # /metrics: one running of one allowed, two refused
+    [ "$(metric pushwire_exec_programs)" = 1 ]
+    [ "$(metric pushwire_exec_programs_limit)" = 1 ]
+    [ "$(metric pushwire_exec_refused_total)" = 2 ]
     kill "$holder"; wait "$holder" || true
     # once the first program is gone there is room again
     for ((i = 0; i < 200; i++)); do [ -z "$(children "$SERVE_PID")" ] && break; sleep 0.05; done
     run $PY "$PEER" talk "$SERVE_WS/ws/d" --lines 1
     assert_success
     assert_output ready
+    [ "$(metric pushwire_exec_started_total)" = 2 ]
     serve_stop # exits 0: under ASan, no leak and no error
 }
 

@@ -151,6 +151,30 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop B
 }
 
+@test "tokens with --redis: each node checks the same token files; a subscriber on B with the subscribe token gets what A's publisher sent; no token 401, the subscribe token cannot publish" {
+    local d=$BATS_TEST_TMPDIR sub=sub-redis-token-0123456789 pub=pub-redis-token-9876543210
+    printf '%s\n' "$sub" >"$d/tok"
+    printf '%s\n' "$pub" >"$d/ptok"
+    chmod 600 "$d/tok" "$d/ptok"
+    redis_start
+    ch=$(chan)
+    node A --token-file "$d/tok" --publish-token-file "$d/ptok"
+    node B --token-file "$d/tok" --publish-token-file "$d/ptok"
+    st() { curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$@"; }
+    [ "$(st "$B_HTTP/poll/$ch?timeout=0")" = 401 ]
+    [ "$(st -H "Authorization: Bearer $sub" -d x "$B_HTTP/pub/$ch")" = 403 ]
+    [ "$(st -d x "$A_HTTP/pub/$ch")" = 401 ]
+    sub "$d/b" "$B_WS/ws/$ch" -n 3 --since 0 -H "Authorization: Bearer $sub"; pb=$LAST_BG
+    for i in 1 2 3; do
+        [ "$(st -H "Authorization: Bearer $pub" --data-binary "m-$i" "$A_HTTP/pub/$ch")" = 200 ]
+    done
+    wait "$pb"
+    [ "$(datas "$d/b")" = "$(printf 'm-%d\n' 1 2 3)" ] || { cat "$d/b" "$d/b.err"; false; }
+    [ "$(curl -s -H "Authorization: Bearer $sub" "$B_HTTP/poll/$ch?cursor=0" | jq -r '.messages[].data' | tr '\n' ' ')" = "m-1 m-2 m-3 " ]
+    node_stop A
+    node_stop B
+}
+
 @test "--redis refuses rediss:// and a malformed URL, naming what it takes" {
     run "$PW" serve --redis rediss://h:6380
     assert_failure 2

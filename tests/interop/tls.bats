@@ -268,6 +268,40 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     serve_stop
 }
 
+@test "tokens over TLS: 401 without, Bearer on https SSE and publish, ?token= on wss, the subscribe token cannot publish, no token in the log" {
+    d=$BATS_TEST_TMPDIR sub=sub-tls-token-0123456789 pub=pub-tls-token-9876543210
+    printf '%s\n' "$sub" >"$d/tok"
+    printf '%s\n' "$pub" >"$d/ptok"
+    chmod 600 "$d/tok" "$d/ptok"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ec-chain.pem" \
+        --tls-key "$BATS_FILE_TMPDIR/ec.key" --token-file "$d/tok" --publish-token-file "$d/ptok" -v --ping 0
+    TLS_PORT=$(tls_port)
+    TLS=https://localhost:$TLS_PORT
+    ch=$(chan)
+    st() { curl -sS --max-time 5 --cacert "$CA" -o /dev/null -w '%{http_code}' "$@"; }
+    [ "$(st "$TLS/poll/$ch?timeout=0")" = 401 ]
+    [ "$(st -d x "$TLS/pub/$ch")" = 401 ]
+    [ "$(st -H "Authorization: Bearer $sub" -d x "$TLS/pub/$ch")" = 403 ]
+    curl -sS -N --max-time 30 --cacert "$CA" -H "Authorization: Bearer $sub" "$TLS/sse/$ch" >"$d/sse.out" 2>&1 &
+    cpid=$!
+    wait_for grep -q '^retry:' "$d/sse.out"
+    [ "$(st -H "Authorization: Bearer $pub" --data-binary one "$TLS/pub/$ch")" = 200 ]
+    wait_for grep -q '^data: one' "$d/sse.out"
+    run bash -c 'timeout 10 "$PW" connect --no-stdin --cacert "$1" --since 0 --count 1 "$0"' \
+        "wss://localhost:$TLS_PORT/ws/$ch?token=$sub" "$CA"
+    assert_success
+    assert_output one
+    run timeout 10 "$PW" connect --no-stdin --cacert "$CA" --count 1 "wss://localhost:$TLS_PORT/ws/$ch"
+    assert_failure
+    assert_output --partial 401
+    kill "$cpid" 2>/dev/null || true
+    wait "$cpid" 2>/dev/null || true
+    serve_stop
+    grep -q 'token=REDACTED' "$SERVE_LOG"
+    run grep -F -e "$sub" -e "$pub" "$SERVE_LOG"
+    assert_failure
+}
+
 @test "SIGHUP with a broken certificate keeps the loaded ones and logs why" {
     d=$BATS_TEST_TMPDIR
     cp "$BATS_FILE_TMPDIR/ec-chain.pem" "$d/cur.pem"

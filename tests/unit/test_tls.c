@@ -31,6 +31,22 @@ static SSL_CTX *server_ctx(void)
     return ctx;
 }
 
+/* A certificate for cn with key k, signed by ca (key ca_key) or by itself. */
+static X509 *cert_for(EVP_PKEY *k, const char *cn, EVP_PKEY *ca_key, X509 *ca)
+{
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 2 : 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) : n);
+    X509_set_pubkey(x, k);
+    X509_sign(x, ca_key ? ca_key : k, EVP_sha256());
+    return x;
+}
+
 struct pair {
     struct pw_tls c, s;
     struct pw_buf c_out, s_out;   /* what each end sends */
@@ -94,6 +110,45 @@ static void pair_free(struct pair *pr)
     pw_buf_free(&pr->s_out);
 }
 
+/* The serve's context: a leaf and its intermediate, the chain shared by the
+ * context (pw_tls_ctx_share_chain) and still sent to every client. */
+static void chain_tests(SSL_CTX *cctx)
+{
+    EVP_PKEY *ik = EVP_EC_gen("P-256"), *k = EVP_EC_gen("P-256");
+    X509 *inter = cert_for(ik, "test intermediate", NULL, NULL);
+    X509 *leaf = cert_for(k, "localhost", ik, inter);
+    SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
+    OK(pw_tls_ctx_server(sctx) == 0, "the serve's context settings apply");
+    OK(SSL_CTX_use_certificate(sctx, leaf) == 1 && SSL_CTX_use_PrivateKey(sctx, k) == 1 &&
+           SSL_CTX_add1_chain_cert(sctx, inter) == 1,
+       "a leaf with its intermediate as chain");
+    OK(pw_tls_ctx_share_chain(sctx) == 0, "the chain moves to the context");
+    STACK_OF(X509) *ch = NULL;
+    SSL_CTX_get0_chain_certs(sctx, &ch);
+    OK(!ch || sk_X509_num(ch) == 0, "the certificate has no chain of its own left");
+    SSL_CTX_get_extra_chain_certs(sctx, &ch);
+    IS(ch ? sk_X509_num(ch) : 0, 1, "the context has the intermediate");
+    struct pair pr;
+    OK(handshake(&pr, sctx, cctx, 0) == 0, "handshake with the shared chain");
+    STACK_OF(X509) *peer = SSL_get_peer_cert_chain(pr.c.ssl);
+    IS(peer ? sk_X509_num(peer) : 0, 2, "the client gets leaf and intermediate");
+    OK(peer && sk_X509_num(peer) == 2 && X509_cmp(sk_X509_value(peer, 1), inter) == 0,
+       "the intermediate second");
+    ch = NULL;
+    SSL_get0_chain_certs(pr.s.ssl, &ch);
+    OK(!ch || sk_X509_num(ch) == 0, "the server connection holds no copy of the chain");
+    const unsigned char *alpn;
+    unsigned alen;
+    SSL_get0_alpn_selected(pr.s.ssl, &alpn, &alen);
+    OK(alen == 8 && memcmp(alpn, "http/1.1", 8) == 0, "ALPN http/1.1 selected");
+    pair_free(&pr);
+    SSL_CTX_free(sctx);
+    X509_free(leaf);
+    X509_free(inter);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(ik);
+}
+
 int main(void)
 {
     SSL_CTX *sctx = server_ctx();
@@ -149,6 +204,8 @@ int main(void)
     pr.s_out.max = 100;
     IS(pw_tls_write(&pr.s, big, 1000), PW_TLS_FAIL, "a write past the output cap fails");
     pair_free(&pr);
+
+    chain_tests(cctx);
 
     SSL_CTX_free(sctx);
     SSL_CTX_free(cctx);
