@@ -14,6 +14,12 @@
 #
 # Every figure is printed next to its reference, the ratio and the target
 # (issue 3), with the machine's idle CPU share during the run (/proc/stat).
+#   fan-out at 1000/s (issue 13): the 1 000 msg/s row on its own, BENCH_REPS
+#             runs taking turns with the raw TCP fan-out (median): p99 against
+#             10 ms, deliveries per server CPU-second against the ceiling's and
+#             against the figure before issue 13's work (PW_BEFORE: that
+#             binary, run in the same rounds; else BENCH_FANOUT_BEFORE, the
+#             figure recorded on this machine)
 # Env: BENCH_SECS (default 5) per run, BENCH_REPS (3: echo runs per case,
 # the median is shown), BENCH_IDLE_CONNS (10000),
 # BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers".
@@ -254,6 +260,56 @@ EOF
     return 1
 }
 
+# fan_one PORT PID RATE PATHNO — one fan-out run; sets OUT (loadgen's line)
+# and EFF (deliveries per server CPU-second, in k)
+fan_one() {
+    local c0
+    c0=$(cpu_of "$2")
+    OUT=$("$B/loadgen" fanout --port "$1" --sse "/sse/fan$4" --pub "/pub/fan$4" -c "$SUBS" --rate "$3" -d "$SECS" 2>&1)
+    EFF=$(per_cpu "$(field delivered "$OUT")" 1000000000 $(($(cpu_of "$2") - c0)))
+    EFF=${EFF%k}
+}
+
+# fan_row NAME PORT PID [NAME PORT PID …] — BENCH_REPS rounds at 1000/s, the
+# servers taking turns; sets ROW_<i> to the median run of server i (by
+# deliveries/cpu-s) as "eff=… p99=… lost=… dup=… pub_rate=… p99s=a/b/c"
+fan_row() {
+    local args=("$@") i k rep runs
+    local -a all
+    for ((rep = 0; rep < REPS; rep++)); do
+        for ((i = 0; i < ${#args[@]}; i += 3)); do
+            fan_one "${args[i + 1]}" "${args[i + 2]}" 1000 "r$rep$i"
+            all[i]+="$EFF eff=$EFF p50=$(field p50_us "$OUT") p99=$(field p99_us "$OUT") lost=$(field lost "$OUT") dup=$(field dup "$OUT") pub_rate=$(field pub_rate "$OUT")"$'\n'
+        done
+    done
+    for ((i = 0; i < ${#args[@]}; i += 3)); do
+        runs=$(printf '%s' "${all[i]}" | sed '/^$/d' | sort -n)
+        k=$(( ($(wc -l <<<"$runs") + 1) / 2 ))
+        printf -v "ROW_$((i / 3))" '%s p99s=%s' "$(sed -n "${k}p" <<<"$runs" | cut -d' ' -f2-)" \
+            "$(sed 's/.* p99=\([^ ]*\).*/\1/' <<<"$runs" | paste -sd/)"
+    done
+}
+
+# fan_row_print LABEL ROW REFROW BEFORE — the 1000/s line and its verdicts
+fan_row_print() {
+    local p99 lost eff teff met
+    p99=$(field p99 "$2") lost=$(field lost "$2") eff=$(field eff "$2") teff=$(field eff "$3")
+    met=$([ "$lost" = 0 ] && [ "$(field dup "$2")" = 0 ] && [ -n "$p99" ] && [ "$p99" -le 10000 ] && echo MET || echo MISSED)
+    printf '%s: p50 %s us, p99 %s us (runs %s), lost %s, published %s/s; %sk deliveries/cpu-s | raw TCP fan-out %sk (p50 %s, p99 %s us): %s | before %sk: %s\n' \
+        "$1" "$(field p50 "$2")" "${p99:-?}" "$(field p99s "$2")" "${lost:-?}" "$(field pub_rate "$2")" "${eff:-?}" "${teff:-?}" \
+        "$(field p50 "$3")" "$(field p99 "$3")" "$(ratiox "$eff" "$teff")" "$4" "$(ratiox "$eff" "$4")"
+    echo "  targets: all delivered, p99 <= 10 ms: $met; deliveries/cpu-s >= 1.5x before: $(verdict "$(ratio "$eff" "$4")" 1.5)"
+}
+# Deliveries per server CPU-second at 1000/s before issue 13's work
+# (pushwire at ebca56f), as fan_row measured it on this machine, used when
+# PW_BEFORE is not given.  The figure depends on how much CPU the server
+# gets: a server that keeps up at 1000/s on one core spends all of it, so
+# 1 M/cpu-s (measured with both ends at real-time priority: 1 014-1 038k,
+# the raw TCP fan-out 1 031k); on the shared machine (load 11) it is
+# scheduled in bursts and writes bigger batches: 1 418k.  Prefer
+# PW_BEFORE=path/to/old/pushwire, measured in the same rounds.
+FANOUT_BEFORE=${BENCH_FANOUT_BEFORE:-1418}
+
 # fan_ramp NAME PORT PID — rates from 50 msg/s up (50 100 250 500 1000 2000 …)
 # while the publisher keeps the rate and nothing is lost (at most 64 000/s);
 # prints each run; sets BEST (the highest rate of the unbroken run of rates
@@ -311,6 +367,24 @@ if [[ " $ONLY " == *" fanout "* ]]; then
     echo "fan-out highest rate with p99 <= 10 ms:  pushwire $PWBEST/s | nchan $NCBEST/s | ceiling $CEBEST/s | vs nchan $(ratiox "$PWBEST" "$NCBEST") (target >= 3x: $(verdict "$(ratio "$PWBEST" "$NCBEST")" 3))"
     echo "fan-out highest rate with p99 <= 100 ms: pushwire $PWB100/s | nchan $NCB100/s | ceiling $CEB100/s | vs nchan $(ratiox "$PWB100" "$NCB100")"
     echo "fan-out highest rate carried without loss (any latency): pushwire $PWTOP/s | nchan $NCTOP/s | ceiling $CETOP/s | vs nchan $(ratiox "$PWTOP" "$NCTOP")"
+    echo
+    echo "fan-out at 1000 msg/s to $SUBS SSE subscribers (1 M deliveries/s), $REPS rounds, the servers taking turns, median by deliveries/cpu-s:"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    PW_PID=$PID PW_PORT=$PORT
+    start tcp_fanout "$B/tcp_fanout" 0
+    TCP_PID=$PID TCP_PORT=$PORT
+    if [ -n "${PW_BEFORE:-}" ]; then
+        start before "$PW_BEFORE" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+        BF_PID=$PID BF_PORT=$PORT
+        fan_row pushwire "$PW_PORT" "$PW_PID" tcp "$TCP_PORT" "$TCP_PID" before "$BF_PORT" "$BF_PID"
+        fan_row_print "  before (PW_BEFORE)" "$ROW_2" "$ROW_1" "$(field eff "$ROW_2")"
+        FANOUT_BEFORE=$(field eff "$ROW_2")
+        stop "$BF_PID"
+    else
+        fan_row pushwire "$PW_PORT" "$PW_PID" tcp "$TCP_PORT" "$TCP_PID"
+    fi
+    fan_row_print "  pushwire" "$ROW_0" "$ROW_1" "$FANOUT_BEFORE"
+    stop "$PW_PID"; stop "$TCP_PID"
 fi
 
 # --- workers -----------------------------------------------------------------
@@ -345,4 +419,13 @@ if [[ " $ONLY " == *" workers "* ]]; then
         echo "  fan-out --workers $w: highest rate without loss $TOP/s, with p99 <= 10 ms $BEST/s"
         stop "$PID"
     done
+    if [ -z "${BENCH_WORKERS_NO_FANOUT:-}" ]; then
+        start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q --workers 2
+        PW_PID=$PID PW_PORT=$PORT
+        start tcp_fanout "$B/tcp_fanout" 0
+        TCP_PID=$PID TCP_PORT=$PORT
+        fan_row pushwire "$PW_PORT" "$PW_PID" tcp "$TCP_PORT" "$TCP_PID"
+        fan_row_print "  fan-out at 1000/s, --workers 2" "$ROW_0" "$ROW_1" "$FANOUT_BEFORE"
+        stop "$PW_PID"; stop "$TCP_PID"
+    fi
 fi

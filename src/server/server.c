@@ -356,13 +356,36 @@ void srv__flush(struct srv_conn *c)
     }
 }
 
+/* The dirty list is a queue (oldest first), so a connection left over by
+ * one check phase's slice is written before those that got output since;
+ * but an answer to the connection's own input (a publisher's ack, an echo)
+ * goes first: it does not wait behind a fan-out. */
 static void srv__dirty(struct srv_conn *c)
 {
     if (c->dirty || c->closing)
         return;
+    struct srv *s = c->srv;
     c->dirty = 1;
-    c->dnext = c->srv->dirty;
-    c->srv->dirty = c;
+    if (!s->dirty) {
+        c->dnext = NULL;
+        s->dirty = s->dirty_tail = c;
+    } else if (c->feeding) {
+        c->dnext = s->dirty;
+        s->dirty = c;
+    } else {
+        c->dnext = NULL;
+        s->dirty_tail->dnext = c;
+        s->dirty_tail = c;
+    }
+}
+
+/* The oldest dirty connection, off the list; its dirty mark is the
+ * caller's to clear (SRV_DIRTY_GONE: its handle is closed, free it). */
+static struct srv_conn *srv__dirty_pop(struct srv *s)
+{
+    struct srv_conn *c = s->dirty;
+    s->dirty = c->dnext;
+    return c;
 }
 
 /* This worker's counters, in the order of struct srv_counts. */
@@ -407,15 +430,24 @@ size_t srv_conns_total(const struct srv *s)
     return s->hub ? (size_t)pw_hub_conns_add(s->hub, 0) : s->nconns;
 }
 
+/* Queued output is written here, oldest dirty connection first, at most
+ * SRV_FLUSH_SLICE connections per turn.  A fan-out to thousands of
+ * subscribers takes several turns, each after a poll (without waiting: the
+ * idle handle is on) that reads what publishers sent meanwhile: a message
+ * published during the writes is queued at once, and reaches every
+ * subscriber within one pass over them rather than after the rest of this
+ * pass and most of the next. */
 static void srv__check_cb(uv_check_t *h)
 {
     struct srv *s = h->data;
     srv__pump_ready(s);
-    while (s->dirty) {
-        struct srv_conn *c = s->dirty;
-        s->dirty = c->dnext;
+    for (unsigned n = 0; s->dirty && n < SRV_FLUSH_SLICE;) {
+        struct srv_conn *c = srv__dirty_pop(s);
+        uint8_t gone = c->dirty == SRV_DIRTY_GONE;
         c->dirty = 0;
-        if (c->closing)
+        if (gone)
+            free(c);
+        if (gone || c->closing)
             continue;
         if (c->ready) {
             c->ready = 0;
@@ -423,8 +455,11 @@ static void srv__check_cb(uv_check_t *h)
                 c->ops->ready(c);
         }
         srv__flush(c);
+        n++;
     }
-    if (!s->ready && uv_is_active((uv_handle_t *)&s->idle))
+    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
+        uv_idle_start(&s->idle, srv__idle_cb);
+    else if (!s->dirty && !s->ready && uv_is_active((uv_handle_t *)&s->idle))
         uv_idle_stop(&s->idle);
     if (s->hub) {
         uint64_t v[PW_HUB_NCOUNT];
@@ -463,7 +498,10 @@ static void srv__on_close(uv_handle_t *h)
     free(c->channel);
     free(c->feed);
     free(c->cl);
-    free(c);
+    if (c->dirty) /* still queued for the check phase, which frees it */
+        c->dirty = SRV_DIRTY_GONE;
+    else
+        free(c);
 }
 
 static void srv__ready_remove(struct srv_conn *c)
@@ -1157,6 +1195,8 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     uv_walk(&loop, srv__walk_close, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    while (s.dirty) /* closed connections the last check phase did not reach */
+        free(srv__dirty_pop(&s));
     pw_buf_free(&s.scratch);
     while (s.pool) {
         void *p = s.pool;

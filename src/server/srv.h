@@ -19,7 +19,9 @@
  * the socket and those two when the connection's listener has one.
  *
  * Output: everything produced for a connection during one loop turn is
- * queued and written by one writev in the check phase ("corking").  The
+ * queued and written by one writev in the check phase ("corking"); a check
+ * phase writes at most SRV_FLUSH_SLICE connections, the rest in the next
+ * turns (a wide fan-out), with what was queued for them meanwhile.  The
  * queue is a list of segments: small bytes are copied into pooled chunks,
  * large message encodings are referenced (the message's refcount), never
  * copied per subscriber.
@@ -51,6 +53,9 @@
 #define SRV_SEG_KEEP 8              /* a larger array is freed once empty (a small one:
                                        at the next tick) */
 #define SRV_IOV 64                  /* segments per write call */
+#define SRV_DIRTY_GONE 2            /* srv_conn.dirty: closed while queued, freed when reached */
+#define SRV_FLUSH_SLICE 128         /* connections written per check phase; more wait for the
+                                       next turn, after a poll for input (fan-out latency) */
 #define SRV_TICK_MS 250             /* timer granularity */
 #define SRV_TRIM_AT (1u << 20)      /* history freed between ticks that returns pages to the OS */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
@@ -214,7 +219,8 @@ struct srv_conn {
     struct srv_seg *seg;
     uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
     /* flags, one bit each (they fill the bytes after the counts) */
-    unsigned dirty : 1, closing : 1, writing : 1, reading : 1, slow : 1, keepalive : 1, shut : 1;
+    unsigned dirty : 2;           /* on srv.dirty: 1, or SRV_DIRTY_GONE */
+    unsigned closing : 1, writing : 1, reading : 1, slow : 1, keepalive : 1, shut : 1;
     unsigned close_after : 1;     /* srv_end: answered, close once the queue is written */
     unsigned head_only : 1;       /* HEAD request: no body */
     unsigned ready : 1;           /* srv_ready: ops->ready in the check phase */
@@ -263,7 +269,7 @@ struct srv {
     uv_signal_t sig[3];
     struct pw_stdin in;           /* --stdin lines to publish (host/stdin_lines.h) */
     struct srv_conn conns;        /* list sentinel (only next/prev used) */
-    struct srv_conn *dirty;
+    struct srv_conn *dirty, *dirty_tail; /* connections with output, oldest first */
     size_t nconns;
     uint64_t next_id;
     int stopping, finished;

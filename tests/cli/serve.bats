@@ -561,6 +561,27 @@ teardown() { stop_serve; }
     assert_output 1
 }
 
+@test "a fan-out wider than one write slice reaches every subscriber, in order" {
+    start_serve --max-conns 1000 --metrics-per-channel
+    # 300 streams: the writes take several loop turns (128 connections each)
+    run timeout 60 $PEER sse-fan "$SERVE_PORT" wide 300 50 0
+    assert_output "$(printf 'published 50\nin order 300 of 300')"
+}
+
+@test "subscribers that reset while a fan-out is being written are let go" {
+    start_serve --max-conns 1000 --metrics-per-channel
+    run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
+    assert_output "$(printf 'published 2000\nin order 200 of 200')"
+    for i in $(seq 50); do
+        C "$SERVE_URL/metrics" | grep -q '^pushwire_subscribers{channel="reset"} 0$' && break
+        sleep 0.1
+    done
+    run C "$SERVE_URL/metrics"
+    assert_line 'pushwire_subscribers{channel="reset"} 0'
+    run C "$SERVE_URL/healthz"
+    assert_output ok
+}
+
 # ---- logs and signals ----
 
 @test "--log json writes one JSON object per line" {

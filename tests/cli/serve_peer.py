@@ -237,6 +237,74 @@ def sc_pub_flood(port, channel, n, size):
     print("published", got.count(b"HTTP/1.1 200"))
 
 
+def sc_sse_fan(port, channel, subs, n, drop):
+    """SUBS event streams on CHANNEL; N messages POSTed pipelined on one
+    connection, in 4 bursts; the last DROP streams (the last the server
+    writes) reset (SO_LINGER 0) after the first burst, while the server is writing to
+    them; prints how many of the others got all N data lines, in order"""
+    import selectors
+    import threading
+    subs, n, drop = int(subs), int(n), int(drop)
+    ss = []
+    for _ in range(subs):
+        s = connect(port)
+        s.sendall(f"GET /sse/{channel} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        ss.append(s)
+    bufs = {s: b"" for s in ss}
+    for s in ss:  # the head, and so the subscription, before publishing
+        while b"\r\n\r\n" not in bufs[s]:
+            d = s.recv(65536)
+            if not d:
+                raise SystemExit("stream closed before its head")
+            bufs[s] += d
+    p = connect(port)
+    p.settimeout(30)
+    reqs = [f"POST /pub/{channel} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(str(i))}"
+            f"\r\n\r\n{i}".encode() for i in range(n)]
+    half = threading.Event()
+
+    def publish():  # in 4 bursts: the resets come between them
+        for k in range(4):
+            p.sendall(b"".join(reqs[k * n // 4:(k + 1) * n // 4]))
+            if k == 0:
+                half.set()
+        half.set()
+    t = threading.Thread(target=publish)
+    t.start()
+    keep = ss[:subs - drop]
+    if drop:
+        half.wait(10)
+        for s in ss[subs - drop:]:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+    sel = selectors.DefaultSelector()
+    for s in keep:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    want = [f"data: {i}".encode() for i in range(n)]
+    done, end = set(), time.time() + 30
+    while len(done) < len(keep) and time.time() < end:
+        for k, _ in sel.select(1):
+            d = k.fileobj.recv(65536)
+            if not d:
+                sel.unregister(k.fileobj)
+                continue
+            bufs[k.fileobj] += d
+            got = [ln for ln in bufs[k.fileobj].split(b"\n") if ln.startswith(b"data: ")]
+            if len(got) >= n:
+                done.add(k.fileobj) if got[:n] == want else None
+                sel.unregister(k.fileobj)
+    t.join()
+    acks = b""
+    while acks.count(b"HTTP/1.1 200") < n:
+        d = p.recv(65536)
+        if not d:
+            break
+        acks += d
+    print("published", acks.count(b"HTTP/1.1 200"))
+    print("in order", len(done), "of", len(keep))
+
+
 def sc_ws_echo(port, compression=""):
     """--echo: send and get it back; a second client hears nothing"""
     async def run():
