@@ -3,6 +3,8 @@
  *   loadgen echo   --port P [--path /ws/x] [-c N] [-k K] [-s BYTES] [-d SECS] [--binary]
  *   loadgen tcp    --port P [-c N] [-k K] [-s BYTES] [-d SECS]
  *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS] [--one-msg [-s BYTES]]
+ *   loadgen idle-sse  --port P [--path /sse/x] [-c N] [-d SECS]
+ *   loadgen idle-poll --port P [--path /poll/x] [-c N] [-d SECS]
  *   loadgen fanout --port P --ws PATH --pub PATH ...      (WebSocket subscribers)
  *   loadgen fanout --port P [--sse PATH | --poll PATH] --pub PATH [-c N]
  *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M] [--port2 P2]
@@ -21,6 +23,11 @@
  *   --one-msg, connection i uses PATH-i and sends one message of BYTES
  *   (JSON-like text) that comes back to it (published on its own channel)
  *   before `open=N` is printed: one message each way.
+ * idle-sse: the same with N event streams (open once the 200 head came).
+ * idle-poll: the same with N long polls on an empty channel (cursor 0,
+ *   timeout 600 s, capped by the server's --poll-timeout): each is "open"
+ *   once its request is written, since a parked poll answers nothing; the
+ *   caller confirms they are parked (the server's /metrics).
  * handshakes: N connections at a time, each a TCP connect, a full TLS
  *   handshake (no resumption) and a close, again and again; reports
  *   handshakes/s.
@@ -88,6 +95,7 @@ struct conn {
 static struct {
     const char *mode, *path, *pub, *host, *sni;
     int port, conns, inflight, size, binary, pubconns, tls, port2, deflate, onemsg, ws_fan;
+    int idle;              /* idle-*: hold only, no fan-out accounting */
     double secs, rate;
 } o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
         .size = 32, .secs = 5, .rate = 1000, .pubconns = 32 };
@@ -208,6 +216,10 @@ static void flush(struct conn *c)
         c->woff += (size_t)n;
     }
     c->wlen = c->woff = 0;
+    if (o.idle && c->kind == K_POLL && c->state == S_HANDSHAKE) {
+        /* idle-poll: a parked poll answers nothing; written is held */
+        c->state = S_OPEN; nopen++; nready++;
+    }
 }
 
 /* one masked client frame (RFC 6455 §5.3), payload stamped with nothing: the
@@ -303,8 +315,8 @@ static void send_request(struct conn *c)
                      o.path, o.host, o.port);
         break;
     case K_POLL:
-        n = snprintf(req, sizeof req, "GET %s?cursor=%s&timeout=30 HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
-                     o.path, c->cursor, o.host, o.port);
+        n = snprintf(req, sizeof req, "GET %s?cursor=%s&timeout=%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
+                     o.path, c->cursor, o.idle ? 600 : 30, o.host, o.port);
         c->busy = 1;
         break;
     default:
@@ -621,7 +633,7 @@ static void on_data(struct conn *c)
             if (c->ring) for (int k = 0; k < o.inflight; k++) echo_send_one(c);
         } else {               /* SSE, or the first poll answer: the subscriber is in */
             c->state = S_OPEN; nopen++; nready++;
-            fan_prepare(c);
+            if (!o.idle) fan_prepare(c);
         }
     }
     switch (c->kind) {
@@ -745,7 +757,7 @@ static void publish_one(struct conn *c)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen echo|tcp|idle|fanout --port P [options] (see the head of bench/loadgen.c)\n");
+    fprintf(stderr, "usage: loadgen echo|tcp|idle|idle-sse|idle-poll|fanout --port P [options] (see the head of bench/loadgen.c)\n");
     exit(2);
 }
 
@@ -879,8 +891,12 @@ int main(int argc, char **argv)
                handshakes, (double)handshakes / el, nfailed, first_err ? " first_error=" : "", first_err ? first_err : "");
         return 0;
     }
-    if (!strcmp(o.mode, "idle")) {
-        open_all(cs, o.conns, K_WS, 60);
+    if (!strcmp(o.mode, "idle") || !strcmp(o.mode, "idle-sse") || !strcmp(o.mode, "idle-poll")) {
+        int kind = o.mode[4] == 0 ? K_WS : o.mode[5] == 's' ? K_SSE : K_POLL;
+        o.idle = 1;
+        if (kind != K_WS && !strcmp(o.path, "/ws/bench"))
+            o.path = kind == K_SSE ? "/sse/bench" : "/poll/bench";
+        open_all(cs, o.conns, kind, 60);
         uint64_t wait = now_ns() + 30000000000ull;   /* --one-msg: every message back */
         while (o.onemsg && onemsg_got < (uint64_t)nopen && now_ns() < wait && !stop) loop_once(10);
         int zc = 0;

@@ -336,10 +336,19 @@ static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__w
 
 /* ---- closing ---- */
 
+static void srv__wsr_drop(struct pw_wsr *r)
+{
+    if (r) {
+        pw_wsr_free(r);
+        free(r);
+    }
+}
+
 void srv_ws_free(struct srv_conn *c)
 {
     struct srv_ws *w = srv__ws(c);
-    pw_wsr_free(&w->r);
+    if (!w->in_feed) /* else srv_ws_input frees it once pw_wsr_feed is out */
+        srv__wsr_drop(w->r);
     if (w->wsd) {
         pw_wsd_free(w->wsd);
         free(w->wsd);
@@ -506,12 +515,49 @@ static const struct pw_wsr_cb srv__wsr_cb = {srv__on_message, srv__on_control, s
 static const struct pw_wsr_cb srv__wsr_cb_wire = {srv__on_message, srv__on_control, srv__on_close,
                                                   srv__on_frame};
 
+/* The reader's options: the same every time one is made (srv__wsr). */
+static struct pw_wsr *srv__wsr_new(struct srv_conn *c)
+{
+    struct srv_ws *w = srv__ws(c);
+    struct pw_wsr *r = malloc(sizeof *r);
+    if (r) {
+        uint64_t max = c->srv->o->max_message;
+        struct pw_wsr_opts ro = {PW_WS_FROM_CLIENT, max, max, 1, w->wsd};
+        pw_wsr_init(r, &ro);
+    }
+    return r;
+}
+
+/* Every tick (ops->trim): a reader quiet since the last tick and between
+ * messages is freed; the next byte read makes a new one.  Idle connections
+ * are most of them, and a reader is most of a WebSocket's own state. */
+void srv_ws_trim(struct srv_conn *c)
+{
+    struct srv_ws *w = srv__ws(c);
+    if (w->r && !w->read_since_trim && pw_wsr_idle(w->r)) {
+        srv__wsr_drop(w->r);
+        w->r = NULL;
+    }
+    w->read_since_trim = 0;
+}
+
 size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
 {
     struct srv_ws *w = srv__ws(c);
     if (n)
         w->awaiting_pong = 0; /* the peer is alive (srv_ws_tick) */
-    ssize_t k = pw_wsr_feed(&w->r, in, n, c->srv->o->verbose ? &srv__wsr_cb_wire : &srv__wsr_cb, c);
+    if (!w->r && !(w->r = srv__wsr_new(c))) {
+        srv_close(c, "out of memory");
+        return n;
+    }
+    struct pw_wsr *r = w->r;
+    w->read_since_trim = 1;
+    w->in_feed = 1;
+    ssize_t k = pw_wsr_feed(r, in, n, c->srv->o->verbose ? &srv__wsr_cb_wire : &srv__wsr_cb, c);
+    if (w->r != r) /* srv_ws_free ran inside (the union is cleared): ours to free */
+        srv__wsr_drop(r);
+    else
+        w->in_feed = 0;
     if (k < 0)
         return srv__fail(c, (int)k, n);
     if (srv__go(c) != PW_WSR_GO)
@@ -623,8 +669,6 @@ static void srv__ws_open(struct srv_conn *c, const struct srv__ask *a, const str
     char ext[SRV_EXT_MAX] = "";
     if (a->info.nexts && srv__deflate_open(c, a, ext, sizeof ext) != 1)
         ext[0] = 0; /* declined or no memory: no compression */
-    struct pw_wsr_opts ro = {PW_WS_FROM_CLIENT, s->o->max_message, s->o->max_message, 1, w->wsd};
-    pw_wsr_init(&w->r, &ro);
     srv_outf(c, "HTTP/1.1 101 Switching Protocols\r\n"
                 "Upgrade: websocket\r\n"
                 "Connection: Upgrade\r\n"
@@ -750,4 +794,5 @@ static const struct srv_ops srv__ws_ops = {
     .expire = srv_ws_expire,
     .free = srv_ws_free,
     .message = srv__ws_message,
+    .trim = srv_ws_trim,
 };
