@@ -5,7 +5,8 @@
 #   echo      pushwire serve --echo  vs  Node ws (bench/node_ws_echo.js)  vs
 #             the raw TCP echo ceiling (bench/tcp_echo.c); 100 connections,
 #             32 B and 4 KiB, 1 and 16 messages in flight
-#   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws
+#   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws,
+#             and per SSE subscriber and parked long poll
 #   fan-out   1 000 SSE subscribers, publisher over HTTP POST from 50 msg/s,
 #             raised until a message is lost or the publisher cannot keep the
 #             rate; vs nginx+nchan and the raw TCP fan-out ceiling
@@ -23,7 +24,11 @@
 #             figure recorded on this machine)
 # Env: BENCH_SECS (default 5) per run, BENCH_REPS (3: echo runs per case,
 # the median is shown), BENCH_IDLE_CONNS (10000),
-# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers".
+# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers deflate".
+#   deflate   permessage-deflate as browsers offer it, beside plain WebSocket
+#             in the same run: server memory per idle connection after one
+#             message each way (10 000), and the server CPU of a fan-out to
+#             1 000 WebSocket subscribers (BENCH_DEFLATE_RATE msg/s, 500)
 #   workers   serve --workers 2 vs --workers 1: echo (100 connections, 32 B,
 #             16 in flight) and the fan-out ramp, with the share of the
 #             machine's CPU the load generator itself took
@@ -36,7 +41,7 @@ SECS=${BENCH_SECS:-5}
 REPS=${BENCH_REPS:-3}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SUBS=${BENCH_FANOUT_SUBS:-1000}
-ONLY=${BENCH_ONLY:-"echo idle fanout workers"}
+ONLY=${BENCH_ONLY:-"echo idle fanout workers deflate"}
 tmp=$(mktemp -d /tmp/pw-bench.XXXXXX)
 pids=()
 
@@ -167,36 +172,72 @@ fi
 
 # --- idle connections --------------------------------------------------------
 rss_anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
-# idle_cost PID PORT -> prints "KiB_per_conn total_growth_KiB open anon_KiB_per_conn".
+# polls_parked PORT -> the server's count of parked long polls (/metrics)
+polls_parked() {
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" |
+        sed -n 's/^pushwire_connections{transport="poll"} \([0-9]*\).*/\1/p'
+}
+# heap_inuse PID ERRFILE -> the server's malloc "in use bytes" (all arenas), asked with
+# gdb (malloc_stats(3) prints to the server's stderr); "" without gdb.  Unlike
+# RSS it does not count freed blocks glibc keeps, so it is not blurred by what
+# was in flight while the connections opened.
+heap_inuse() {
+    command -v gdb >/dev/null || return 0
+    timeout 30 gdb -p "$1" -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1
+    awk '/^Total/ {t = 1} t && /in use bytes/ {v = $NF; t = 0} END {print v}' "$2"
+}
+# idle_cost PID PORT [MODE] [ERRFILE] -> prints "B_per_conn total_growth_KiB open anon_B_per_conn
+# heap_B_per_conn" (heap: with ERRFILE, the server's stderr, and gdb; else "-").
+# MODE: idle (WebSocket, the default), idle-sse or idle-poll (bench/loadgen.c).
 # A warm-up round (200 connections opened and closed) first, so the code
 # pages a first handshake faults in (SHA-1, libuv paths) are not counted as
-# per-connection memory; the same for both servers.
+# per-connection memory; the same for every server.
 idle_cost() {
-    local pid=$1 port=$2 before after abefore aafter out lg i
-    timeout 20 "$B/loadgen" idle --port "$port" -c 200 -d 1 >/dev/null 2>&1
+    local pid=$1 port=$2 mode=${3:-idle} errf=${4:-} before after abefore aafter hb= ha= out lg i
+    timeout 20 "$B/loadgen" "$mode" --port "$port" -c 200 -d 1 >/dev/null 2>&1
     sleep 0.5
+    [ -z "$errf" ] || hb=$(heap_inuse "$pid" "$errf")
     before=$(rss_kib "$pid") abefore=$(rss_anon_kib "$pid")
-    "$B/loadgen" idle --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
+    "$B/loadgen" "$mode" --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
     lg=$!
     for ((i = 0; i < 1200; i++)); do grep -q '^open=' "$tmp/idle.out" && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
+    if [ "$mode" = idle-poll ]; then # written is not parked: the server says when
+        for ((i = 0; i < 100; i++)); do [ "$(polls_parked "$port")" = "$IDLE_CONNS" ] && break; sleep 0.1; done
+    fi
     sleep 1
     after=$(rss_kib "$pid") aafter=$(rss_anon_kib "$pid")
+    [ -z "$errf" ] || ha=$(heap_inuse "$pid" "$errf")
     out=$(head -1 "$tmp/idle.out")
     kill "$lg" 2>/dev/null; wait "$lg" 2>/dev/null
-    awk -v a="$after" -v b="$before" -v aa="$aafter" -v ab="$abefore" -v n="$(field open "$out")" \
-        'BEGIN { if (n > 0) printf "%.2f %d %d %.2f\n", (a - b) / n, a - b, n, (aa - ab) / n; else print "? ? 0 ?" }'
+    awk -v a="$after" -v b="$before" -v aa="$aafter" -v ab="$abefore" -v n="$(field open "$out")" -v hb="$hb" -v ha="$ha" \
+        'BEGIN { h = (hb != "" && ha != "" && n > 0) ? sprintf("%.0f", (ha - hb) / n) : "-"
+                 if (n > 0) printf "%.0f %d %d %.0f %s\n", (a - b) * 1024 / n, a - b, n, (aa - ab) * 1024 / n, h; else print "? ? 0 ? -" }'
 }
 if [[ " $ONLY " == *" idle "* ]]; then
     echo
-    echo "idle: $IDLE_CONNS open WebSocket connections, server RSS growth per connection"
+    echo "idle: $IDLE_CONNS open connections held, server memory growth per connection"
+    echo "(RSS growth after a 200-connection warm-up; anon = heap and stacks only, without code pages;"
+    echo " heap = malloc's bytes in use (gdb, malloc_stats), which freed blocks do not blur;"
+    echo " bytes per connection; load $(cut -d' ' -f1-3 /proc/loadavg))"
+    # a fresh server each: one round's freed blocks would be reused by the next
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
-    read -r pk pg pn pa <<<"$(idle_cost "$PID" "$PORT")"
+    read -r pk pg pn pa ph <<<"$(idle_cost "$PID" "$PORT" idle "$tmp/pushwire.err")"
+    stop "$PID"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    read -r sk sg sn sa sh <<<"$(idle_cost "$PID" "$PORT" idle-sse "$tmp/pushwire.err")"
+    stop "$PID"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    read -r qk qg qn qa qh <<<"$(idle_cost "$PID" "$PORT" idle-poll "$tmp/pushwire.err")"
     stop "$PID"
     start node node bench/node_ws_echo.js
-    read -r nk ng nn na <<<"$(idle_cost "$PID" "$PORT")"
+    read -r nk ng nn na _ <<<"$(idle_cost "$PID" "$PORT")"
     stop "$PID"
-    echo "(RSS growth after a 200-connection warm-up; anon = heap and stacks only, without code pages)"
-    echo "pushwire: $pk KiB/conn ($pg KiB for $pn conns; anon $pa) | node ws: $nk KiB/conn ($ng KiB for $nn; anon $na) | ratio $(ratio "$nk" "$pk")x less | target <= 1 KiB: $(verdict "$pk" 1 le)"
+    worst=$(awk -v a="$pk" -v b="$pa" 'BEGIN { print (a > b ? a : b) }')
+    printf '%-18s %7s %7s %7s %7s  %s\n' case "RSS B" "anon B" "heap B" conns "reference; target"
+    printf '%-18s %7s %7s %7s %7s  %s\n' "WebSocket" "$pk" "$pa" "$ph" "$pn" \
+        "node ws $nk B (anon $na, $nn conns), $(ratio "$nk" "$pk")x less; <= 512 B (RSS and anon): $(verdict "$worst" 512 le)"
+    printf '%-18s %7s %7s %7s %7s  %s\n' "SSE subscriber" "$sk" "$sa" "$sh" "$sn" "reported (no target)"
+    printf '%-18s %7s %7s %7s %7s  %s\n' "parked long poll" "$qk" "$qa" "$qh" "$qn" "reported (no target)"
 fi
 
 # --- fan-out -----------------------------------------------------------------
@@ -408,4 +449,68 @@ if [[ " $ONLY " == *" workers "* ]]; then
         fan_row_print "  fan-out at 1000/s, --workers 2" "$ROW_0" "$ROW_1" "$FANOUT_BEFORE"
         stop "$PW_PID"; stop "$TCP_PID"
     fi
+fi
+
+# --- permessage-deflate --------------------------------------------------------
+# zidle_cost PID PORT LOADGEN_ARGS… -> "KiB_per_conn anon_KiB_per_conn open deflate got compressed":
+# as idle_cost, with every connection on its own channel sending one
+# 200-byte message that comes back to it (loadgen idle --one-msg)
+zidle_cost() {
+    local pid=$1 port=$2 before after abefore aafter out lg i; shift 2
+    timeout 20 "$B/loadgen" idle --port "$port" -c 200 -d 1 --one-msg -s 200 "$@" >/dev/null 2>&1
+    sleep 0.5
+    before=$(rss_kib "$pid") abefore=$(rss_anon_kib "$pid")
+    "$B/loadgen" idle --port "$port" --path /ws/z -c "$IDLE_CONNS" -d 120 --one-msg -s 200 "$@" >"$tmp/zidle.out" 2>&1 &
+    lg=$!
+    for ((i = 0; i < 1200; i++)); do grep -q '^open=' "$tmp/zidle.out" && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
+    sleep 1
+    after=$(rss_kib "$pid") aafter=$(rss_anon_kib "$pid")
+    out=$(head -1 "$tmp/zidle.out")
+    kill "$lg" 2>/dev/null; wait "$lg" 2>/dev/null
+    awk -v a="$after" -v b="$before" -v aa="$aafter" -v ab="$abefore" -v n="$(field open "$out")" \
+        -v z="$(field deflate "$out")" -v g="$(field got "$out")" -v c="$(field compressed "$out")" \
+        'BEGIN { if (n > 0) printf "%.2f %.2f %d %s %s %s\n", (a - b) / n, (aa - ab) / n, n, z, g, c; else print "? ? 0 ? ? ?" }'
+}
+if [[ " $ONLY " == *" deflate "* ]]; then
+    ZRATE=${BENCH_DEFLATE_RATE:-500}
+    echo
+    echo "deflate: permessage-deflate offered as browsers do ('permessage-deflate; client_max_window_bits') vs plain,"
+    echo "same server binary, fresh server per row (uptime load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    for kind in plain deflate; do
+        start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+        # shellcheck disable=SC2046
+        read -r zk za zn zd zg zc <<<"$(zidle_cost "$PID" "$PORT" $([ "$kind" = deflate ] && echo --deflate))"
+        stop "$PID"
+        printf -v "Z_${kind}" '%s' "$zk $za"
+        printf '  idle %-7s %5s conns after one message each way: %s KiB/conn RSS, anon %s KiB/conn (deflate agreed %s, messages back %s, compressed %s)\n' \
+            "$kind" "$zn" "$zk" "$za" "$zd" "$zg" "$zc"
+    done
+    read -r pk pa <<<"$Z_plain"; read -r dk da <<<"$Z_deflate"
+    extra=$(awk -v a="$dk" -v b="$pk" 'BEGIN { printf "%.0f", (a - b) * 1024 }')
+    extra_anon=$(awk -v a="$da" -v b="$pa" 'BEGIN { printf "%.0f", (a - b) * 1024 }')
+    echo "deflate idle: $extra B/conn more than plain (anon $extra_anon B) | target <= 2048 B: $(verdict "$extra" 2048 le)"
+    echo "fan-out: $SUBS WebSocket subscribers, $ZRATE msg/s of 100 B for $SECS s, server CPU (deflate vs plain, $REPS interleaved runs each, median)"
+    zp=() zd=()
+    for ((rep = 0; rep < REPS; rep++)); do
+        for kind in plain deflate; do
+            start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+            c0=$(cpu_of "$PID")
+            # shellcheck disable=SC2046
+            out=$("$B/loadgen" fanout --port "$PORT" --ws /ws/zfan --pub /pub/zfan -c "$SUBS" --rate "$ZRATE" -d "$SECS" -s 100 \
+                $([ "$kind" = deflate ] && echo --deflate) 2>&1)
+            ticks=$(($(cpu_of "$PID") - c0))
+            stop "$PID"
+            printf '  %-7s run %d: delivered %s of %s, lost %s, compressed %s, p99 %s us, server CPU %s s, %s deliveries/cpu-s\n' \
+                "$kind" "$rep" "$(field delivered "$out")" "$(field expected "$out")" "$(field lost "$out")" \
+                "$(field compressed "$out")" "$(field p99_us "$out")" "$(awk -v t="$ticks" -v hz="$TCK" 'BEGIN { printf "%.2f", t / hz }')" \
+                "$(per_cpu "$(field delivered "$out")" 1000000000 "$ticks")"
+            # server CPU per million deliveries : comparable whatever each run carried
+            per=$(awk -v t="$ticks" -v hz="$TCK" -v d="$(field delivered "$out")" 'BEGIN { if (d > 0) printf "%.4f", t / hz / d * 1e6; else print 999999 }')
+            if [ "$kind" = plain ]; then zp+=("$per"); else zd+=("$per"); fi
+        done
+    done
+    med() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+    mp=$(med "${zp[@]}") md=$(med "${zd[@]}")
+    zr=$(ratio "$md" "$mp")
+    echo "deflate fan-out: server CPU-s per million deliveries $md vs plain $mp: ${zr}x | target <= 1.5x: $(verdict "$zr" 1.5 le)"
 fi

@@ -2,18 +2,32 @@
  *
  *   loadgen echo   --port P [--path /ws/x] [-c N] [-k K] [-s BYTES] [-d SECS] [--binary]
  *   loadgen tcp    --port P [-c N] [-k K] [-s BYTES] [-d SECS]
- *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS]
+ *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS] [--one-msg [-s BYTES]]
+ *   loadgen idle-sse  --port P [--path /sse/x] [-c N] [-d SECS]
+ *   loadgen idle-poll --port P [--path /poll/x] [-c N] [-d SECS]
+ *   loadgen fanout --port P --ws PATH --pub PATH ...      (WebSocket subscribers)
  *   loadgen fanout --port P [--sse PATH | --poll PATH] --pub PATH [-c N]
  *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M] [--port2 P2]
  *   loadgen handshakes --port P [-c N] [-d SECS]            (TLS only)
  *   any mode: --tls [--sni NAME] speaks TLS (OpenSSL, no verification)
+ *   WebSocket modes: --deflate offers permessage-deflate as browsers do
+ *     ("permessage-deflate; client_max_window_bits"): RSV1 frames are
+ *     inflated, messages sent compressed (ws_deflate.h)
  *
  * echo: N WebSocket connections, each keeping K masked messages of BYTES in
  *   flight (pipelining; a new one is sent for each echo received, all sends
  *   of one loop turn in one write); reports msgs/s and round-trip p50/p99.
  * tcp: the same against a raw TCP echo server (no framing): the ceiling.
  * idle: opens N WebSocket connections, prints `open=N` when all are up and
- *   holds them for SECS (the bench script measures the server's RSS).
+ *   holds them for SECS (the bench script measures the server's RSS).  With
+ *   --one-msg, connection i uses PATH-i and sends one message of BYTES
+ *   (JSON-like text) that comes back to it (published on its own channel)
+ *   before `open=N` is printed: one message each way.
+ * idle-sse: the same with N event streams (open once the 200 head came).
+ * idle-poll: the same with N long polls on an empty channel (cursor 0,
+ *   timeout 600 s, capped by the server's --poll-timeout): each is "open"
+ *   once its request is written, since a parked poll answers nothing; the
+ *   caller confirms they are parked (the server's /metrics).
  * handshakes: N connections at a time, each a TCP connect, a full TLS
  *   handshake (no resumption) and a close, again and again; reports
  *   handshakes/s.
@@ -46,7 +60,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "proto/ws_deflate.h"
 #include "proto/ws_frame.h"
+#include "proto/ws_handshake.h"
 
 enum kind { K_WS, K_TCP, K_SSE, K_POLL, K_PUB, K_HS };
 enum state { S_CONNECTING, S_TLS, S_HANDSHAKE, S_OPEN, S_DEAD };
@@ -72,11 +88,14 @@ struct conn {
     char cursor[96];
     int busy;              /* pub/poll: a request is outstanding */
     int alt;               /* fanout with --port2: subscribed on the second server */
+    int fan;               /* a WebSocket fan-out subscriber */
+    struct pw_wsd *wsd;    /* --deflate, when the server agreed */
 };
 
 static struct {
     const char *mode, *path, *pub, *host, *sni;
-    int port, conns, inflight, size, binary, pubconns, tls, port2;
+    int port, conns, inflight, size, binary, pubconns, tls, port2, deflate, onemsg, ws_fan;
+    int idle;              /* idle-*: hold only, no fan-out accounting */
     double secs, rate;
 } o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
         .size = 32, .secs = 5, .rate = 1000, .pubconns = 32 };
@@ -96,6 +115,9 @@ static volatile sig_atomic_t stop;
 static int quickack;
 static SSL_CTX *tls_ctx;
 static uint64_t handshakes;
+static uint64_t zframes;       /* compressed messages received */
+static uint64_t onemsg_got;    /* idle --one-msg: connections that got theirs back */
+static struct pw_buf zbuf;     /* --deflate: a message compressed or inflated */
 
 static uint64_t now_ns(void)
 {
@@ -194,6 +216,10 @@ static void flush(struct conn *c)
         c->woff += (size_t)n;
     }
     c->wlen = c->woff = 0;
+    if (o.idle && c->kind == K_POLL && c->state == S_HANDSHAKE) {
+        /* idle-poll: a parked poll answers nothing; written is held */
+        c->state = S_OPEN; nopen++; nready++;
+    }
 }
 
 /* one masked client frame (RFC 6455 §5.3), payload stamped with nothing: the
@@ -202,8 +228,16 @@ static void ws_send(struct conn *c, int opcode, const uint8_t *payload, size_t l
 {
     uint8_t hdr[14], key[4];
     uint32_t k = rnd32();
+    unsigned rsv = 0;
     memcpy(key, &k, 4);
-    int h = pw_ws_encode_header(hdr, 1, 0, opcode, key, len, 0);
+    if (c->wsd && opcode < 8) {
+        pw_buf_reset(&zbuf);
+        if (pw_wsd_compress(c->wsd, payload, len, &zbuf) != 0) { fprintf(stderr, "loadgen: deflate failed\n"); exit(1); }
+        payload = zbuf.p;
+        len = zbuf.len;
+        rsv = 4;
+    }
+    int h = pw_ws_encode_header(hdr, 1, rsv, opcode, key, len, 0);
     grow(&c->w, &c->wcap, c->wlen + (size_t)h + len);
     memcpy(c->w + c->wlen, hdr, (size_t)h);
     memcpy(c->w + c->wlen + h, payload, len);
@@ -265,19 +299,24 @@ static void send_request(struct conn *c)
     char req[512];
     int n;
     switch (c->kind) {
-    case K_WS:
+    case K_WS: {
+        char path[300];
+        if (o.onemsg) snprintf(path, sizeof path, "%s-%d", o.path, (int)(c - cs));
+        else snprintf(path, sizeof path, "%s", o.path);
         n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                     o.path, o.host, o.port);
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                     path, o.host, o.port,
+                     o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
         break;
+    }
     case K_SSE:
         n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n\r\n",
                      o.path, o.host, o.port);
         break;
     case K_POLL:
-        n = snprintf(req, sizeof req, "GET %s?cursor=%s&timeout=30 HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
-                     o.path, c->cursor, o.host, o.port);
+        n = snprintf(req, sizeof req, "GET %s?cursor=%s&timeout=%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
+                     o.path, c->cursor, o.idle ? 600 : 30, o.host, o.port);
         c->busy = 1;
         break;
     default:
@@ -522,6 +561,17 @@ static void ws_frames(struct conn *c)
         int op = f[0] & 0x0f;
         if (op == PW_WS_OP_TEXT || op == PW_WS_OP_BINARY) {
             bytes_in += len;
+            const uint8_t *d = f + hl;
+            size_t dl = (size_t)len;
+            if ((f[0] & 0x40) && c->wsd) {   /* RSV1: compressed (the server sends whole messages) */
+                pw_buf_reset(&zbuf);
+                if (pw_wsd_decompress(c->wsd, d, dl, 1, &zbuf) != 0) { fail_conn(c, "bad compressed message"); return; }
+                d = zbuf.p ? zbuf.p : (const uint8_t *)"";
+                dl = zbuf.len;
+                zframes++;
+            } else if (f[0] & 0x70) { fail_conn(c, "RSV bit set without deflate"); return; }
+            if (c->fan) fan_record(c, (const char *)d, dl);
+            if (o.onemsg && !c->got++) onemsg_got++;
             if (c->kind == K_WS && c->ring) echo_got_one(c);
         } else if (op == PW_WS_OP_PING) {
             ws_send(c, PW_WS_OP_PONG, f + hl, (size_t)len);
@@ -535,6 +585,30 @@ static void ws_frames(struct conn *c)
     c->rlen -= i;
 }
 
+/* --deflate: the server's Sec-WebSocket-Extensions in the head c->r[0..hl):
+ * sets up c->wsd when it agreed.  0, or -1 when the answer is not valid. */
+static int ws_ext_setup(struct conn *c, size_t hl)
+{
+    struct pw_ws_ext exts[PW_WS_MAX_EXTS];
+    int n = 0;
+    for (uint8_t *p = c->r; p < c->r + hl; ) {
+        uint8_t *nl = memmem(p, hl - (size_t)(p - c->r), "\r\n", 2);
+        if (!nl) break;
+        if (nl - p > 25 && !strncasecmp((char *)p, "sec-websocket-extensions:", 25)) {
+            struct pw_str v = {(char *)p + 25, (size_t)(nl - p) - 25};
+            if ((n = pw_ws_ext_parse(v, exts, 0, PW_WS_MAX_EXTS)) < 0) return -1;
+        }
+        p = nl + 2;
+    }
+    static const struct pw_wsd_config cfg; /* the offer: client_max_window_bits */
+    struct pw_wsd_params prm;
+    int rc = pw_wsd_client_check(exts, (size_t)n, &cfg, &prm);
+    if (rc <= 0) return rc;
+    c->wsd = calloc(1, sizeof *c->wsd);
+    if (!c->wsd || pw_wsd_init(c->wsd, &prm, 0, -1, 0) < 0) return -1;
+    return 0;
+}
+
 static void on_data(struct conn *c)
 {
     if (c->state == S_HANDSHAKE && !c->in_body) {
@@ -542,15 +616,24 @@ static void on_data(struct conn *c)
         long hl = http_head(c, want);
         if (hl < 0) { fail_conn(c, first_err); return; }
         if (hl == 0) return;
+        if (c->kind == K_WS && o.deflate && ws_ext_setup(c, (size_t)hl) < 0) {
+            fail_conn(c, "bad permessage-deflate answer");
+            return;
+        }
         memmove(c->r, c->r + hl, c->rlen - (size_t)hl);
         c->rlen -= (size_t)hl;
         if (c->kind == K_WS) {
             c->in_body = 0;
+            if (c->fan) fan_prepare(c);
+            if (o.onemsg) { static const char js[] = "{\"type\":\"hello\",\"user\":\"bench\",\"text\":\""; size_t n = (size_t)o.size;
+                uint8_t *m = malloc(n + 1); if (!m) exit(1);
+                for (size_t k = 0; k < n; k++) m[k] = k < sizeof js - 1 ? (uint8_t)js[k] : (uint8_t)("abcdefgh "[k % 9]);
+                ws_send(c, PW_WS_OP_TEXT, m, n); free(m); }
             c->state = S_OPEN; nopen++; nready++;
             if (c->ring) for (int k = 0; k < o.inflight; k++) echo_send_one(c);
         } else {               /* SSE, or the first poll answer: the subscriber is in */
             c->state = S_OPEN; nopen++; nready++;
-            fan_prepare(c);
+            if (!o.idle) fan_prepare(c);
         }
     }
     switch (c->kind) {
@@ -674,7 +757,7 @@ static void publish_one(struct conn *c)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen echo|tcp|idle|fanout --port P [options] (see the head of bench/loadgen.c)\n");
+    fprintf(stderr, "usage: loadgen echo|tcp|idle|idle-sse|idle-poll|fanout --port P [options] (see the head of bench/loadgen.c)\n");
     exit(2);
 }
 
@@ -724,14 +807,17 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--binary")) { o.binary = 1; continue; }
         if (!strcmp(a, "--quickack")) { quickack = 1; continue; }
         if (!strcmp(a, "--tls")) { o.tls = 1; continue; }
+        if (!strcmp(a, "--deflate")) { o.deflate = 1; continue; }
+        if (!strcmp(a, "--one-msg")) { o.onemsg = 1; continue; }
         if (!v) usage();
         i++;
         if (!strcmp(a, "--port")) o.port = atoi(v);
         else if (!strcmp(a, "--port2")) o.port2 = atoi(v);
         else if (!strcmp(a, "--host")) o.host = v;
-        else if (!strcmp(a, "--path") || !strcmp(a, "--sse") || !strcmp(a, "--poll")) {
+        else if (!strcmp(a, "--path") || !strcmp(a, "--sse") || !strcmp(a, "--poll") || !strcmp(a, "--ws")) {
             o.path = v;
             if (!strcmp(a, "--poll")) o.binary = 2;  /* marks poll subscribers */
+            if (!strcmp(a, "--ws")) o.ws_fan = 1;
         }
         else if (!strcmp(a, "--pub")) o.pub = v;
         else if (!strcmp(a, "-c")) o.conns = atoi(v);
@@ -764,6 +850,7 @@ int main(int argc, char **argv)
         SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF); /* every handshake is a full one */
     }
     ep = epoll_create1(EPOLL_CLOEXEC);
+    pw_buf_init(&zbuf, 0);
     cs = calloc((size_t)o.conns, sizeof *cs);
     payload = malloc((size_t)o.size + 1);
     if (!cs || !payload) return 1;
@@ -804,9 +891,19 @@ int main(int argc, char **argv)
                handshakes, (double)handshakes / el, nfailed, first_err ? " first_error=" : "", first_err ? first_err : "");
         return 0;
     }
-    if (!strcmp(o.mode, "idle")) {
-        open_all(cs, o.conns, K_WS, 60);
-        printf("open=%d failed=%d%s%s\n", nopen, nfailed, first_err ? " first_error=" : "", first_err ? first_err : "");
+    if (!strcmp(o.mode, "idle") || !strcmp(o.mode, "idle-sse") || !strcmp(o.mode, "idle-poll")) {
+        int kind = o.mode[4] == 0 ? K_WS : o.mode[5] == 's' ? K_SSE : K_POLL;
+        o.idle = 1;
+        if (kind != K_WS && !strcmp(o.path, "/ws/bench"))
+            o.path = kind == K_SSE ? "/sse/bench" : "/poll/bench";
+        open_all(cs, o.conns, kind, 60);
+        uint64_t wait = now_ns() + 30000000000ull;   /* --one-msg: every message back */
+        while (o.onemsg && onemsg_got < (uint64_t)nopen && now_ns() < wait && !stop) loop_once(10);
+        int zc = 0;
+        for (int i = 0; i < o.conns; i++) zc += cs[i].wsd != NULL;
+        printf("open=%d failed=%d deflate=%d got=%" PRIu64 " compressed=%" PRIu64 "%s%s\n", nopen, nfailed, zc,
+               onemsg_got, zframes,
+               first_err ? " first_error=" : "", first_err ? first_err : "");
         fflush(stdout);
         uint64_t end = now_ns() + (uint64_t)(o.secs * 1e9);
         while (now_ns() < end && !stop) loop_once(100);
@@ -815,7 +912,8 @@ int main(int argc, char **argv)
     if (!strcmp(o.mode, "fanout")) {
         if (!o.pub) usage();
         int poll = o.binary == 2;
-        open_all(cs, o.conns, poll ? K_POLL : K_SSE, 60);
+        for (int i = 0; i < o.conns; i++) cs[i].fan = o.ws_fan;
+        open_all(cs, o.conns, o.ws_fan ? K_WS : poll ? K_POLL : K_SSE, 60);
         if (nready < o.conns) {
             fprintf(stderr, "loadgen: %d of %d subscribers up (%s)\n", nready, o.conns, first_err ? first_err : "timeout");
             return 1;
@@ -862,10 +960,10 @@ int main(int argc, char **argv)
         lost = published * (uint64_t)o.conns - got;
         printf("mode=fanout transport=%s subs=%d rate=%.0f secs=%.2f published=%" PRIu64 " pub_rate=%.0f expected=%" PRIu64
                " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64 " p50_us=%.0f p99_us=%.0f max_us=%" PRIu64
-               " subs_dropped=%d pub_errors=%" PRIu64 " pub_stalls=%" PRIu64 "\n",
-               poll ? "poll" : "sse", o.conns, o.rate, el, published, (double)published / el,
+               " subs_dropped=%d pub_errors=%" PRIu64 " pub_stalls=%" PRIu64 " compressed=%" PRIu64 "\n",
+               o.ws_fan ? (o.deflate ? "ws-deflate" : "ws") : poll ? "poll" : "sse", o.conns, o.rate, el, published, (double)published / el,
                published * (uint64_t)o.conns, got, lost, dup, percentile(0.50), percentile(0.99), lat_max,
-               dead, pub_errors, behind);
+               dead, pub_errors, behind, zframes);
         return 0;
     }
     usage();

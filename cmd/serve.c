@@ -58,6 +58,10 @@
       "most header fields: 431")                                                             \
     X(SEND_BUFFER, 0, "send-buffer", PW_BYTES("1M", "1K", "4G"),                             \
       "output queued per connection before a subscriber is dropped")                         \
+    X(DEFLATE_CONTEXT, 0, "deflate-context", PW_FLAG,                                         \
+      "permessage-deflate keeps context takeover: zlib state per connection")                \
+    X(DEFLATE_WINDOW, 0, "deflate-window", PW_COUNT("BITS", "15", "9", "15"),                \
+      "permessage-deflate window, both ways, in bits (2^BITS bytes)")                        \
     X(HANDSHAKE_TIMEOUT, 0, "handshake-timeout", PW_SECS("10", "1ms", "365d"),               \
       "the TLS handshake and a request head must arrive within SECS")                        \
     X(IDLE_TIMEOUT, 0, "idle-timeout", PW_SECS("0", "0", "365d"),                            \
@@ -386,6 +390,8 @@ static int serve_main(int argc, char **argv)
         case OPT_MAX_HEADER_SIZE: o.max_head = (size_t)st.u; break;
         case OPT_MAX_HEADERS: o.max_headers = (size_t)st.u; break;
         case OPT_SEND_BUFFER: o.send_buffer = (size_t)st.u; break;
+        case OPT_DEFLATE_CONTEXT: o.deflate_context = 1; break;
+        case OPT_DEFLATE_WINDOW: o.deflate_window = (int)st.u; break;
         case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;
         case OPT_LOG_FILE: lg.path = a; break;
         case OPT_RECORD: record_path = a; break;

@@ -22,7 +22,7 @@
 /* PW_ID_MAX (msgid.h): 48, an id and its NUL */
 
 /* Number of cached wire encodings a message can carry (see pw_msg.enc). */
-#define PW_MSG_NENC 4
+#define PW_MSG_NENC 6
 
 struct pw_msg {
     uint32_t refs;            /* private */

@@ -2,6 +2,7 @@
 #include "ws_deflate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -205,61 +206,83 @@ int pw_wsd_init(struct pw_wsd *d, const struct pw_wsd_params *p, int is_server,
     if (level < -1 || level > 9)
         return PW_EINVAL;
     int sb = pw__cfgbits(p->server_max_window_bits), cb = pw__cfgbits(p->client_max_window_bits);
-    d->def_bits = is_server ? sb : cb;
-    d->inf_bits = is_server ? cb : sb;
-    d->def_reset = is_server ? p->server_no_context_takeover : p->client_no_context_takeover;
-    d->inf_reset = is_server ? p->client_no_context_takeover : p->server_no_context_takeover;
-    d->level = level;
+    d->def_bits = (int8_t)(is_server ? sb : cb);
+    d->inf_bits = (int8_t)(is_server ? cb : sb);
+    d->def_reset = (int8_t)(is_server ? p->server_no_context_takeover : p->client_no_context_takeover);
+    d->inf_reset = (int8_t)(is_server ? p->client_no_context_takeover : p->server_no_context_takeover);
+    d->level = (int8_t)level;
+    d->is_server = (int8_t)(is_server != 0);
     d->max_message = max_message;
     return 0;
 }
 
-void pw_wsd_free(struct pw_wsd *d)
+int pw_wsd_share(struct pw_wsd *d, struct pw_wsz *z)
 {
-    if (d->def_ready)
-        deflateEnd(&d->def);
-    if (d->inf_ready)
-        inflateEnd(&d->inf);
-    d->def_ready = d->inf_ready = 0;
-}
-
-static int pw__def_ready(struct pw_wsd *d)
-{
-    if (d->def_ready)
-        return 0;
-    memset(&d->def, 0, sizeof d->def);
-    /* see the header: window 8 is done as 9, whose matches reach <= 250 */
-    int bits = d->def_bits == 8 ? 9 : d->def_bits;
-    if (deflateInit2(&d->def, d->level, Z_DEFLATED, -bits, bits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
-        return PW_EWSD_ZLIB;
-    d->def_ready = 1;
+    if (!d->def_reset || z->bits > d->def_bits)
+        return PW_EINVAL;
+    d->shared = z;
     return 0;
 }
 
-int pw_wsd_compress(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_buf *out)
+int pw_wsd_holds(const struct pw_wsd *d)
 {
-    int rc = pw__def_ready(d);
-    if (rc)
-        return rc;
-    if (len == 0) {
-        /* §7.2.3.6: one 00 byte; zlib would emit nothing after a flush */
-        if ((rc = pw_buf_putc(out, 0)) < 0)
-            return rc;
-        if (d->def_reset)
-            deflateReset(&d->def);
-        return 0;
+    return d->def != NULL || d->inf != NULL;
+}
+
+static void pw__inf_drop(struct pw_wsd *d)
+{
+    if (d->inf) {
+        inflateEnd(d->inf);
+        free(d->inf);
+        d->inf = NULL;
     }
+}
+
+void pw_wsd_free(struct pw_wsd *d)
+{
+    if (d->def) {
+        deflateEnd(d->def);
+        free(d->def);
+        d->def = NULL;
+    }
+    pw__inf_drop(d);
+}
+
+/* A raw deflate stream with `bits` (see the header: window 8 is done as 9,
+ * whose matches reach <= 250 bytes) and memLevel mem, or NULL. */
+static z_stream *pw__def_new(int bits, int level, int mem)
+{
+    z_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (bits == 8)
+        bits = 9;
+    if (deflateInit2(s, level, Z_DEFLATED, -bits, mem, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* One whole message through s, appended to out without the 00 00 ff ff
+ * tail.  On failure out is as it was and s is reset (the peer never sees
+ * the message, so the next one stays decodable). */
+static int pw__deflate(z_stream *s, const uint8_t *in, size_t len, struct pw_buf *out)
+{
+    int rc = 0;
+    if (len == 0) /* §7.2.3.6: one 00 byte; zlib would emit nothing after a flush */
+        return pw_buf_putc(out, 0) < 0 ? PW_ENOMEM : 0;
     size_t start = out->len;
-    d->def.next_in = (Bytef *)(uintptr_t)in;
-    d->def.avail_in = 0;
+    s->next_in = (Bytef *)(uintptr_t)in;
+    s->avail_in = 0;
     /* avail_in is 32-bit: feed huge messages in slices */
     for (;;) {
-        if (d->def.avail_in == 0 && len) {
+        if (s->avail_in == 0 && len) {
             size_t take = len < (1u << 30) ? len : (1u << 30);
-            d->def.avail_in = (uInt)take;
+            s->avail_in = (uInt)take;
             len -= take;
         }
-        size_t room = deflateBound(&d->def, d->def.avail_in) + 16;
+        size_t room = deflateBound(s, s->avail_in) + 16;
         if (room > out->max - out->len)
             room = out->max - out->len;
         if (room == 0) {
@@ -268,39 +291,91 @@ int pw_wsd_compress(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_b
         }
         if ((rc = pw_buf_reserve(out, room)) < 0)
             break;
-        d->def.next_out = out->p + out->len;
-        d->def.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
-        uInt before = d->def.avail_out;
-        int zr = deflate(&d->def, Z_SYNC_FLUSH);
-        out->len += before - d->def.avail_out;
+        s->next_out = out->p + out->len;
+        s->avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+        uInt before = s->avail_out;
+        int zr = deflate(s, Z_SYNC_FLUSH);
+        out->len += before - s->avail_out;
         if (zr != Z_OK && zr != Z_BUF_ERROR) {
             rc = PW_EWSD_ZLIB;
             break;
         }
-        if (d->def.avail_out != 0 && d->def.avail_in == 0 && len == 0)
+        if (s->avail_out != 0 && s->avail_in == 0 && len == 0)
             break; /* all input taken and flushed */
     }
     if (rc == 0 && (out->len - start < 4 || memcmp(out->p + out->len - 4, pw__tail, 4) != 0))
         rc = PW_EWSD_ZLIB;
     if (rc < 0) {
         out->len = start;
-        deflateReset(&d->def); /* the peer never sees this message */
+        deflateReset(s);
         return rc;
     }
     out->len -= 4; /* §7.2.1: drop the 00 00 ff ff of the sync flush */
-    if (d->def_reset)
-        deflateReset(&d->def);
     return 0;
+}
+
+int pw_wsz_init(struct pw_wsz *z, int bits, int level)
+{
+    memset(z, 0, sizeof *z);
+    if (bits < 8 || bits > 15 || level < -1 || level > 9)
+        return PW_EINVAL;
+    z->bits = bits;
+    z->level = level;
+    return 0;
+}
+
+void pw_wsz_free(struct pw_wsz *z)
+{
+    for (int i = 0; i < 2; i++)
+        if (z->s[i]) {
+            deflateEnd(z->s[i]);
+            free(z->s[i]);
+            z->s[i] = NULL;
+        }
+}
+
+int pw_wsz_compress(struct pw_wsz *z, const uint8_t *in, size_t len, struct pw_buf *out)
+{
+    /* deflateReset clears a hash table of 2^(memLevel+8) bytes: 64 KiB at
+     * memLevel 8, more than compressing a short message costs.  Short
+     * messages go through a stream with a 4 KiB window and a 2 KiB table
+     * (its frames are valid for any larger window); the others through one
+     * as large as the window agreed. */
+    int small = len < PW_WSZ_SHORT;
+    z_stream **s = &z->s[small];
+    int bits = small && z->bits > 12 ? 12 : z->bits;
+    if (!*s && !(*s = pw__def_new(bits, z->level, small ? 3 : bits - 7)))
+        return PW_EWSD_ZLIB;
+    int rc = pw__deflate(*s, in, len, out);
+    if (rc == 0 && len)
+        deflateReset(*s);
+    return rc;
+}
+
+int pw_wsd_compress(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_buf *out)
+{
+    if (d->shared)
+        return pw_wsz_compress(d->shared, in, len, out);
+    if (!d->def && !(d->def = pw__def_new(d->def_bits, d->level, d->def_bits - 7)))
+        return PW_EWSD_ZLIB;
+    int rc = pw__deflate(d->def, in, len, out);
+    if (rc == 0 && len && d->def_reset)
+        deflateReset(d->def);
+    return rc;
 }
 
 static int pw__inf_ready(struct pw_wsd *d)
 {
-    if (d->inf_ready)
+    if (d->inf)
         return 0;
-    memset(&d->inf, 0, sizeof d->inf);
-    if (inflateInit2(&d->inf, -d->inf_bits) != Z_OK)
+    z_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return PW_ENOMEM;
+    if (inflateInit2(s, -d->inf_bits) != Z_OK) {
+        free(s);
         return PW_EWSD_ZLIB;
-    d->inf_ready = 1;
+    }
+    d->inf = s;
     return 0;
 }
 
@@ -310,10 +385,10 @@ static int pw__inf_restart(struct pw_wsd *d)
 {
     uint8_t dict[32768];
     uInt dlen = 0;
-    int keep = !d->inf_reset && inflateGetDictionary(&d->inf, dict, &dlen) == Z_OK;
-    if (inflateReset(&d->inf) != Z_OK)
+    int keep = !d->inf_reset && inflateGetDictionary(d->inf, dict, &dlen) == Z_OK;
+    if (inflateReset(d->inf) != Z_OK)
         return PW_EWSD_ZLIB;
-    if (keep && dlen && inflateSetDictionary(&d->inf, dict, dlen) != Z_OK)
+    if (keep && dlen && inflateSetDictionary(d->inf, dict, dlen) != Z_OK)
         return PW_EWSD_ZLIB;
     return 0;
 }
@@ -321,12 +396,12 @@ static int pw__inf_restart(struct pw_wsd *d)
 static int pw__inflate(struct pw_wsd *d, const uint8_t *in, size_t len, struct pw_buf *out)
 {
     int rc;
-    d->inf.next_in = (Bytef *)(uintptr_t)in;
-    d->inf.avail_in = 0;
+    d->inf->next_in = (Bytef *)(uintptr_t)in;
+    d->inf->avail_in = 0;
     for (;;) {
-        if (d->inf.avail_in == 0 && len) {
+        if (d->inf->avail_in == 0 && len) {
             size_t take = len < (1u << 30) ? len : (1u << 30);
-            d->inf.avail_in = (uInt)take;
+            d->inf->avail_in = (uInt)take;
             len -= take;
         }
         /* never let zlib write past max_message + 1 */
@@ -340,18 +415,18 @@ static int pw__inflate(struct pw_wsd *d, const uint8_t *in, size_t len, struct p
         if (full)
             room = out->max - out->len;
         if (room == 0) {
-            d->inf.next_out = &spare;
-            d->inf.avail_out = 1;
+            d->inf->next_out = &spare;
+            d->inf->avail_out = 1;
         } else {
             if ((rc = pw_buf_reserve(out, room)) < 0)
                 return rc;
-            d->inf.next_out = out->p + out->len;
-            d->inf.avail_out = (uInt)room;
+            d->inf->next_out = out->p + out->len;
+            d->inf->avail_out = (uInt)room;
         }
-        size_t avail = d->inf.avail_out;
-        uInt in_before = d->inf.avail_in;
-        int zr = inflate(&d->inf, Z_SYNC_FLUSH);
-        size_t made = avail - d->inf.avail_out;
+        size_t avail = d->inf->avail_out;
+        uInt in_before = d->inf->avail_in;
+        int zr = inflate(d->inf, Z_SYNC_FLUSH);
+        size_t made = avail - d->inf->avail_out;
         if (room == 0 && made)
             return d->max_message && d->inf_total + made > d->max_message ? PW_EWSD_TOOBIG : PW_ETOOBIG;
         if (room)
@@ -368,10 +443,10 @@ static int pw__inflate(struct pw_wsd *d, const uint8_t *in, size_t len, struct p
             return PW_ENOMEM;
         if (zr != Z_OK && zr != Z_BUF_ERROR)
             return PW_EWSD_DATA;
-        if (d->inf.avail_out != 0 && d->inf.avail_in == 0 && len == 0)
+        if (d->inf->avail_out != 0 && d->inf->avail_in == 0 && len == 0)
             return 0; /* all input taken, nothing pending */
-        if (zr == Z_BUF_ERROR && made == 0 && in_before == d->inf.avail_in)
-            return d->inf.avail_in ? PW_EWSD_DATA : 0;
+        if (zr == Z_BUF_ERROR && made == 0 && in_before == d->inf->avail_in)
+            return d->inf->avail_in ? PW_EWSD_DATA : 0;
     }
 }
 
@@ -389,7 +464,11 @@ int pw_wsd_decompress(struct pw_wsd *d, const uint8_t *in, size_t len, int fin,
         if ((rc = pw__inflate(d, pw__tail, 4, out)) < 0)
             return d->err = rc;
         d->inf_total = 0;
-        if (d->inf_reset && inflateReset(&d->inf) != Z_OK)
+        /* no context takeover: a server keeps nothing until the next
+         * message; a client (one connection) keeps the stream, reset */
+        if (d->inf_reset && d->is_server)
+            pw__inf_drop(d);
+        else if (d->inf_reset && inflateReset(d->inf) != Z_OK)
             return d->err = PW_EWSD_ZLIB;
     }
     return 0;

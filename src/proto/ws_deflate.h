@@ -74,7 +74,8 @@ struct pw_wsd_config {
  * Returns 1 and fills *out and hdr (NUL-terminated, e.g.
  * "permessage-deflate; server_no_context_takeover; client_max_window_bits=10")
  * when accepted; 0 when no offer was acceptable (hdr = ""); PW_EWSD_SPACE
- * when hdr is too small (64 bytes always suffice). */
+ * when hdr is too small (the longest answer, every parameter, is 128
+ * bytes and its NUL). */
 int pw_wsd_server_accept(const struct pw_ws_ext *exts, size_t n,
                          const struct pw_wsd_config *cfg,
                          struct pw_wsd_params *out, char *hdr, size_t hdrcap);
@@ -100,18 +101,49 @@ int pw_wsd_client_offer(const struct pw_wsd_config *cfg, char *hdr, size_t hdrca
 int pw_wsd_client_check(const struct pw_ws_ext *exts, size_t n,
                         const struct pw_wsd_config *cfg, struct pw_wsd_params *out);
 
+/* --- a compressor without context takeover ------------------------------
+ * Every message is compressed from a fresh state (server_no_context_takeover
+ * on our side, RFC 7692 §7.1.1.1), so one compressor serves any number of
+ * connections and its output is the same for all of them: a server
+ * compresses a published message once and sends the same frame to every
+ * subscriber whose agreed window is at least `bits`.  zlib's state (about
+ * 2^(bits+2) + 2^(bits+2) bytes plus 6 KiB, and 30 KiB for messages under
+ * PW_WSZ_SHORT bytes, compressed with a 4 KiB window and a small hash) is
+ * allocated on first use and kept for the next message.  Not thread-safe:
+ * one per event loop. */
+#define PW_WSZ_SHORT 2048             /* shorter messages: the small stream */
+struct pw_wsz {
+    /* private */
+    z_stream *s[2];              /* [1] short messages, [0] the others; heap once used */
+    int bits, level;
+};
+
+/* bits 8..15 (8 is done as 9, see the head of this file), level -1..9. */
+int pw_wsz_init(struct pw_wsz *z, int bits, int level);
+void pw_wsz_free(struct pw_wsz *z);
+/* Compresses one whole message from a fresh state, appending the frame
+ * payload (no 00 00 ff ff tail) to out; as pw_wsd_compress. */
+int pw_wsz_compress(struct pw_wsz *z, const uint8_t *in, size_t len, struct pw_buf *out);
+/* The window of the compressor's output (bits as given to pw_wsz_init). */
+static inline int pw_wsz_bits(const struct pw_wsz *z) { return z->bits; }
+
 /* --- compression state for one connection -------------------------------
- * Owns two zlib streams (allocated lazily, freed by pw_wsd_free).  Not
- * thread-safe; one per connection. */
+ * Small while idle (no zlib state): each zlib stream is allocated on first
+ * use.  A server's inflater is freed after every message when the client
+ * agreed client_no_context_takeover, so it holds zlib state only while a
+ * compressed message is arriving (a client, with one connection, resets and
+ * keeps its inflater: no allocation per message); with context takeover the
+ * inflater (about 7 KiB + 2^window bytes) lives as long as the connection.  Our compressor without context takeover may be a shared
+ * one (pw_wsd_share).  Not thread-safe; one per connection. */
 struct pw_wsd {
     /* private */
-    z_stream def, inf;
-    int def_ready, inf_ready;
-    int def_reset, inf_reset;    /* no context takeover for that direction */
-    int def_bits, inf_bits;
-    int level;
+    z_stream *def, *inf;         /* heap while in use */
+    struct pw_wsz *shared;       /* compress through this one (borrowed), or NULL */
     uint64_t max_message;        /* inflated bytes per message; 0 = no limit */
     uint64_t inf_total;          /* inflated bytes of the message in progress */
+    int8_t def_bits, inf_bits;
+    int8_t def_reset, inf_reset; /* no context takeover for that direction */
+    int8_t level, is_server;
     int err;                     /* sticky decompression error */
 };
 
@@ -121,6 +153,16 @@ struct pw_wsd {
 int pw_wsd_init(struct pw_wsd *d, const struct pw_wsd_params *p, int is_server,
                 int level, uint64_t max_message);
 void pw_wsd_free(struct pw_wsd *d);
+/* What was agreed for our compressor: its window bits, and whether every
+ * message starts from a fresh state (no context takeover). */
+static inline int pw_wsd_def_bits(const struct pw_wsd *d) { return d->def_bits; }
+static inline int pw_wsd_def_reset(const struct pw_wsd *d) { return d->def_reset; }
+/* Compress through z (shared, borrowed: it must outlive d) instead of a
+ * compressor of our own.  Only when our direction has no context takeover
+ * and z's window is at most ours: returns 0, else PW_EINVAL (unchanged). */
+int pw_wsd_share(struct pw_wsd *d, struct pw_wsz *z);
+/* zlib state held now (0 between messages without context takeover). */
+int pw_wsd_holds(const struct pw_wsd *d);
 
 /* Compresses one whole message, appending the frame payload (without the
  * 00 00 ff ff tail, §7.2.1) to out.  The first frame of the message carries

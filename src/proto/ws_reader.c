@@ -48,6 +48,12 @@ size_t pw_wsr_held(const struct pw_wsr *r)
     return r->msg.cap + (r->ctl ? 125 : 0);
 }
 
+int pw_wsr_idle(const struct pw_wsr *r)
+{
+    return !r->err && !r->closed && !r->m.in_message && !r->ctl && r->ctl_len == 0 &&
+           r->msg.cap == 0 && pw_ws_parser_idle(&r->p);
+}
+
 static ssize_t pw__wsr_fail(struct pw_wsr *r, int err)
 {
     r->err = err;

@@ -124,6 +124,10 @@ ssize_t pw_wsr_feed(struct pw_wsr *r, uint8_t *in, size_t len,
 
 /* Heap bytes the reader holds now (0 between messages). */
 size_t pw_wsr_held(const struct pw_wsr *r);
+/* 1 between frames and messages with nothing held, no error and no close
+ * delivered: the reader may be freed and initialised again with the same
+ * options without losing anything (a deflate stream's state is the wsd's). */
+int pw_wsr_idle(const struct pw_wsr *r);
 /* 1 once the peer's close frame was delivered. */
 static inline int pw_wsr_closed(const struct pw_wsr *r) { return r->closed; }
 

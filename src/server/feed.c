@@ -2,17 +2,38 @@
 #include "feed.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PW__FEED_OF(s) ((struct pw_feed *)((char *)(s) - offsetof(struct pw_feed, sub)))
+
+/* What only catching up needs (f->cu). */
+struct pw__feed_catchup {
+    const char *channel;
+    size_t chlen, page_msgs, page_bytes;
+    char pos[PW_ID_MAX];         /* resume after this: posk as a string ("": format it) */
+    struct pw_msgid live_last;   /* the newest live id noted while catching up */
+};
+
+/* Not while pw_feed_pump is in the backend's fetch (it reads cu->pos and
+ * may answer inside): the pump frees it on the way out. */
+static void pw__feed_cu_free(struct pw_feed *f)
+{
+    if (f->pumping)
+        return;
+    free(f->cu);
+    f->cu = NULL;
+}
 
 /* pos := id (a string the backend gave, so normally readable) */
 static void pw__feed_set_pos(struct pw_feed *f, const char *id)
 {
     size_t n = strnlen(id, PW_ID_MAX - 1);
-    memcpy(f->pos, id, n);
-    f->pos[n] = 0;
-    f->pos_ok = pw_msgid_parse(f->pos, n, &f->posk) == 0;
+    f->pos_ok = pw_msgid_parse(id, n, &f->posk) == 0;
+    if (f->cu) {
+        memcpy(f->cu->pos, id, n);
+        f->cu->pos[n] = 0;
+    }
 }
 
 /* 1 if m is not newer than pos (already given, or given by a page). */
@@ -42,7 +63,6 @@ static void pw__feed_live(struct pw_feed *f, struct pw_msg *m)
         /* same epoch: only the numbers move (no parsing per message) */
         f->posk.ms = m->ms;
         f->posk.seq = m->seq;
-        f->pos[0] = 0; /* formatted from posk when needed */
     } else {
         if (f->pos_ok && f->posk.form != PW_MSGID_START) {
             /* another epoch: the stream was born again after pos */
@@ -65,7 +85,7 @@ static void pw__feed_deliver(struct pw_sub *s, struct pw_msg *m)
         return;
     }
     /* catching up: a page will bring it; remember how far live has got */
-    if (f->state == PW_FEED_CATCHUP && pw_msgid_parse(m->id, m->id_len, &f->live_last) == 0)
+    if (f->state == PW_FEED_CATCHUP && pw_msgid_parse(m->id, m->id_len, &f->cu->live_last) == 0)
         f->live_seen = 1;
 }
 
@@ -74,9 +94,9 @@ static int pw__feed_behind(const struct pw_feed *f)
 {
     if (!f->live_seen || !f->pos_ok)
         return 0;
-    if (!pw_msgid_same_epoch(&f->live_last, &f->posk))
+    if (!pw_msgid_same_epoch(&f->cu->live_last, &f->posk))
         return 1;
-    return pw_msgid_cmp(&f->live_last, &f->posk) > 0;
+    return pw_msgid_cmp(&f->cu->live_last, &f->posk) > 0;
 }
 
 static void pw__feed_page(void *ud, const struct pw_page *pg)
@@ -90,7 +110,7 @@ static void pw__feed_page(void *ud, const struct pw_page *pg)
         f->ops->failed(f, pg->rc);
         return;
     }
-    if (pg->gap && f->ops->gap(f, f->pos[0] ? f->pos : NULL, pg->first ? pg->first : ""))
+    if (pg->gap && f->ops->gap(f, f->cu->pos[0] ? f->cu->pos : NULL, pg->first ? pg->first : ""))
         return;
     size_t i = 0;
     for (; i < pg->n && f->state == PW_FEED_CATCHUP; i++) {
@@ -110,6 +130,7 @@ static void pw__feed_page(void *ud, const struct pw_page *pg)
             pw__feed_set_pos(f, pg->last);
         if (!pw__feed_behind(f)) {
             f->state = PW_FEED_LIVE;
+            pw__feed_cu_free(f);
             return;
         }
     }
@@ -120,12 +141,18 @@ void pw_feed_pump(struct pw_feed *f)
 {
     if (!pw_feed_wants(f))
         return;
-    if (!f->pos[0] && f->pos_ok && !pw_msgid_format(f->pos, &f->posk))
+    struct pw__feed_catchup *cu = f->cu;
+    if (!cu->pos[0] && f->pos_ok && !pw_msgid_format(cu->pos, &f->posk))
         f->pos_ok = 0;
-    struct pw_fetch_req rq = {f->channel, f->chlen, f->pos, f->page_msgs, f->page_bytes,
+    struct pw_fetch_req rq = {cu->channel, cu->chlen, cu->pos, cu->page_msgs, cu->page_bytes,
                               pw__feed_page, f};
     f->fetching = 1;
+    uint8_t outer = f->pumping; /* a pump inside a fetch (hungry pumping at once) */
+    f->pumping = 1;
     int rc = f->ps->ops->fetch(f->ps, &rq);
+    f->pumping = outer;
+    if (f->state != PW_FEED_CATCHUP) /* live or stopped inside: cu was kept for rq */
+        pw__feed_cu_free(f);
     if (rc) {
         f->fetching = 0;
         pw_feed_stop(f);
@@ -141,16 +168,21 @@ int pw_feed_start(struct pw_feed *f, struct pw_pubsub *ps, const char *ch, size_
     f->ps = ps;
     f->ops = ops;
     f->ud = ud;
-    f->channel = ch;
-    f->chlen = chlen;
-    f->page_msgs = page_msgs ? page_msgs : 1;
-    f->page_bytes = page_bytes;
     f->sub.deliver = pw__feed_deliver;
-    if (after)
+    if (after) {
+        if (!(f->cu = calloc(1, sizeof *f->cu)))
+            return PW_ENOMEM;
+        f->cu->channel = ch;
+        f->cu->chlen = chlen;
+        f->cu->page_msgs = page_msgs ? page_msgs : 1;
+        f->cu->page_bytes = page_bytes;
         pw__feed_set_pos(f, after);
+    }
     int rc = ps->ops->subscribe(ps, ch, chlen, &f->sub);
-    if (rc)
+    if (rc) {
+        pw__feed_cu_free(f);
         return rc;
+    }
     if (!after) {
         f->state = PW_FEED_LIVE;
         return 0;
@@ -165,6 +197,7 @@ void pw_feed_stop(struct pw_feed *f)
     if (f->state == PW_FEED_OFF)
         return;
     f->state = PW_FEED_OFF;
+    pw__feed_cu_free(f);
     if (f->sub.chan)
         f->ps->ops->unsubscribe(f->ps, &f->sub);
     if (f->fetching) {

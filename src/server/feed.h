@@ -23,7 +23,11 @@
  *
  * Memory: a feed is embedded or allocated by its transport, which must not
  * free it inside one of its callbacks (stop it there; free it later).  The
- * channel name is borrowed and must outlive the feed's subscription.
+ * channel name is borrowed and must outlive the feed's subscription.  What
+ * only catching up needs (the position as a string, the page size, the
+ * newest live id noted) is a heap block from pw_feed_start with `after` to
+ * the end of the catching up or pw_feed_stop: a live feed is small, since
+ * most subscribers are idle and live.
  */
 #ifndef PW_FEED_H
 #define PW_FEED_H
@@ -56,21 +60,20 @@ struct pw_feed_ops {
 
 enum pw_feed_state { PW_FEED_OFF = 0, PW_FEED_CATCHUP, PW_FEED_LIVE };
 
+struct pw__feed_catchup;
+
 struct pw_feed {
     /* public, read-only */
     uint8_t state;               /* enum pw_feed_state */
     uint8_t fetching;            /* a page is on its way */
     void *ud;                    /* the transport's */
     /* private */
-    uint8_t pos_ok, live_seen;
+    uint8_t pos_ok, live_seen, pumping;
     struct pw_sub sub;
     const struct pw_feed_ops *ops;
     struct pw_pubsub *ps;
-    const char *channel;
-    size_t chlen, page_msgs, page_bytes;
-    char pos[PW_ID_MAX];         /* resume after this: the id asked, then the last given */
-    struct pw_msgid posk;        /* pos read (pos_ok) */
-    struct pw_msgid live_last;   /* the newest live id noted while catching up */
+    struct pw_msgid posk;        /* the position: the id asked, then the last given (pos_ok) */
+    struct pw__feed_catchup *cu; /* heap while catching up (feed.c), else NULL */
 };
 
 /* Id given, but unreadable (too long, bad percent-encoding): pass as `after`

@@ -69,6 +69,8 @@ static uint8_t *srv__chunk_get(struct srv *s)
         uint8_t *p = s->pool;
         s->pool = *(void **)p;
         s->npool--;
+        if (s->npool < s->pool_low)
+            s->pool_low = s->npool;
         return p;
     }
     return malloc(SRV_CHUNK);
@@ -86,6 +88,21 @@ static void srv__seg_release(struct srv *s, struct srv_seg *g)
         s->npool++;
     } else
         free(g->base);
+}
+
+/* Every tick: chunks the pool held all through the last one were not
+ * needed (a burst of new connections' answers, say), so they go back to
+ * malloc, down to SRV_POOL_KEEP; a steady fan-out keeps what it uses. */
+static void srv__pool_trim(struct srv *s)
+{
+    size_t spare = s->pool_low > SRV_POOL_KEEP ? s->pool_low - SRV_POOL_KEEP : 0;
+    for (; spare && s->pool; spare--) {
+        void *p = s->pool;
+        s->pool = *(void **)p;
+        s->npool--;
+        free(p);
+    }
+    s->pool_low = s->npool;
 }
 
 static struct srv_seg *srv__seg_new(struct srv_conn *c)
@@ -545,6 +562,7 @@ static void srv__on_close(uv_handle_t *h)
     pw_buf_free(&c->in);
     free(c->channel);
     free(c->feed);
+    free(c->cl);
     if (c->dirty) /* still queued for the check phase, which frees it */
         c->dirty = SRV_DIRTY_GONE;
     else
@@ -907,7 +925,7 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    srv_auth_accepted(c);
+    int auth_rc = srv_auth_accepted(c);
     c->id = s->hub ? pw_hub_next_id(s->hub) : ++s->next_id;
     c->next = &s->conns;
     c->prev = s->conns.prev;
@@ -922,8 +940,8 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
     pw_buf_init(&c->in, s->o->max_head + 1);
     c->t_active = uv_now(s->loop);
     srv_log(s, c, "open", 0, 0, NULL);
-    if (s->stopping) {
-        srv_close(c, "shutting down");
+    if (s->stopping || auth_rc) {
+        srv_close(c, auth_rc ? "out of memory" : "shutting down");
         return;
     }
     c->layer = l->layer;
@@ -975,6 +993,7 @@ static void srv__tick_cb(uv_timer_t *t)
     if (s->finished)
         return;
     srv_auth_tick(s);
+    srv__pool_trim(s);
     if (s->o->message_ttl > 0 && s->ps->ops->stats)
         srv__expire_tick(s);
     uint64_t now = uv_now(s->loop);
@@ -988,6 +1007,8 @@ static void srv__tick_cb(uv_timer_t *t)
             c->seg = NULL;
             c->capseg = 0;
         }
+        if (c->ops->trim && !c->closing)
+            c->ops->trim(c);
         if (c->held && !c->closing && srv__peer_gone(c)) {
             srv_close(c, "client gone while its input was held");
             continue;
@@ -1261,6 +1282,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     while (s.dirty) /* closed connections the last check phase did not reach */
         free(srv__dirty_pop(&s));
     pw_buf_free(&s.scratch);
+    srv_ws_cleanup(&s);
     while (s.pool) {
         void *p = s.pool;
         s.pool = *(void **)p;

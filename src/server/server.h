@@ -79,6 +79,12 @@ struct pw_server_opts {
     size_t max_conns;            /* beyond it: 503 */
     size_t max_head, max_headers;/* request head bytes / header count: 431 */
     size_t send_buffer;          /* per-connection queued output bound */
+    /* permessage-deflate: 0 (default) answers server_no_context_takeover and
+     * client_no_context_takeover, so no zlib state lives per connection and
+     * a published message is compressed once for every subscriber; 1 keeps
+     * context takeover (a compressor and an inflater per connection) */
+    int deflate_context;
+    int deflate_window;          /* window bits both ways, 9..15 (0 = 15) */
     unsigned workers;            /* event loops (threads) sharing the channels;
                                     0 or 1: one, the caller's thread; unused with pubsub.
                                     With 2 or more, history_bytes, message_ttl and

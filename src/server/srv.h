@@ -46,6 +46,7 @@
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
                                        touches 1 000 of them (16 KiB ones cost p99) */
 #define SRV_POOL_MAX 1024           /* free chunks kept for reuse (4 MiB) */
+#define SRV_POOL_KEEP 64            /* a pool that went unused for a tick is trimmed to this */
 #define SRV_COPY_MAX 2048           /* larger encodings are always referenced */
 #define SRV_SEG_FIRST 4             /* a queue's first segment array */
 #define SRV_SEG_MAX 4096            /* segments queued per connection, at most */
@@ -75,8 +76,10 @@
 #define SRV_SCRATCH_KEEP (256 * 1024) /* a larger srv.scratch is freed after use */
 #define SRV_CONTAINER(p, type, field) ((type *)((char *)(p) - offsetof(type, field)))
 
-/* message encodings cached on pw_msg.enc[] */
-enum { ENC_WS = 0, ENC_WS_ENV = 1, ENC_SSE = 2, ENC_POLL = 3 };
+/* message encodings cached on pw_msg.enc[]; ENC_WS_Z and ENC_WS_ENV_Z are
+ * ENC_WS and ENC_WS_ENV compressed (permessage-deflate, no context
+ * takeover), or length 0 when compression does not pay for the message */
+enum { ENC_WS = 0, ENC_WS_ENV = 1, ENC_SSE = 2, ENC_POLL = 3, ENC_WS_Z = 4, ENC_WS_ENV_Z = 5 };
 
 /* /metrics counts open connections by transport, one slot each
  * (srv_ops.slot); a table that adds a way to reach the same clients (TLS,
@@ -122,6 +125,10 @@ struct srv_ops {
     /* The queue fell below SRV_RESUME_AT after a write: a producer that
      * stopped for it (--exec's program) may go on.  May be NULL. */
     void (*drained)(struct srv_conn *c);
+    /* Every tick: give back what only work in flight needs once the
+     * connection has been quiet since the last one (a WebSocket's message
+     * reader), so an idle connection holds none of it.  May be NULL. */
+    void (*trim)(struct srv_conn *c);
 };
 
 /* A byte layer between the socket and the transport (srv_tls.c: TLS); a
@@ -154,27 +161,39 @@ struct srv_seg {
 
 /* WebSocket state (srv_ws.c); lives in the connection, in the union below */
 struct srv_ws {
-    struct pw_wsr r;              /* the message reader: no heap between messages */
+    struct pw_wsr *r;             /* the message reader: heap from the first byte read,
+                                     freed by ops->trim once quiet between messages */
     struct pw_wsd *wsd;           /* heap, only when permessage-deflate was agreed */
     uint8_t close_sent;
     uint8_t awaiting_pong;        /* ping ticks since an unanswered ping (0: none) */
     uint8_t envelope;             /* pushwire.v1: messages go as JSON envelopes */
+    uint8_t zshared;              /* deflate without context takeover at the server's window:
+                                     the message's shared compressed frame fits */
+    uint8_t read_since_trim;      /* input came since the last ops->trim */
+    uint8_t in_feed;              /* r is being fed: srv_ws_free leaves it to srv_ws_input */
+};
+
+/* A POST whose body is being read (srv_http.c): heap, only then. */
+struct srv_pub {
+    struct pw_buf body;           /* the body so far */
+    size_t body_need;             /* body bytes still expected (> 0) */
+    char *event;                  /* ?event=, or NULL */
+    uint8_t binary;
 };
 
 /* State only a plain HTTP exchange needs (a POST body, a parked poll). */
 struct srv_http_st {
-    struct pw_buf body;           /* a POST body so far */
-    size_t body_need;             /* body bytes still expected; > 0: reading a body */
-    char *pub_event;              /* POST: ?event= */
+    struct srv_pub *pub;          /* a POST body being read, or NULL */
     struct pw_sub sub;            /* poll: its subscription while parked */
     char *cursor;                 /* poll: id to fetch after; NULL none, "" unreadable */
     char *origin;                 /* the request's Origin, to echo in CORS answers
                                      (srv_auth_origin; only with --origin) */
-    double poll_timeout;          /* poll: ?timeout= (s) */
-    uint8_t pub_binary;
+    float poll_timeout;           /* poll: ?timeout= (s) */
     uint8_t fetching;             /* poll: a page is on its way */
     uint8_t expired;              /* poll: answer the next page, even empty */
 };
+/* Frees a POST's body state (c->u.h.pub), if any. */
+void srv_pub_drop(struct srv_conn *c);
 
 /* Who is at the other end, for the access rules (srv_auth.c). */
 struct srv_client {
@@ -183,7 +202,6 @@ struct srv_client {
     uint8_t counted;              /* counted under addr in the per-address table */
     uint8_t proxied;              /* the peer is a --trusted-proxy */
     uint8_t limited;              /* the abuse limits apply (not --limit-exempt) */
-    uint8_t no_publish;           /* a WebSocket whose credentials do not allow publishing */
     struct pw_bucket pub;         /* --max-pub-rate */
 };
 
@@ -193,18 +211,12 @@ struct srv_conn {
     struct srv_conn *next, *prev; /* all connections */
     struct srv_conn *dnext;       /* dirty list */
     uint64_t id;
-    uint8_t dirty, closing, writing, reading, slow, keepalive, shut;
-    uint8_t close_after;          /* srv_end: answered, close once the queue is written */
-    uint8_t head_only;            /* HEAD request: no body */
-    uint8_t ready;                /* srv_ready: ops->ready in the check phase */
-    uint8_t held;                 /* srv_read_hold: reading stays paused whatever the queue */
-    uint8_t feeding;              /* input is being fed (srv_input_pending waits for it) */
-    uint8_t feed_ready;           /* on srv.ready: a resume wants its next page */
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
     uint64_t t_active;            /* last activity, for --idle-timeout */
     uint64_t t_expire;            /* ms; 0 = none: ops->expire (a token's exp) */
-    struct srv_client cl;
+    struct srv_client *cl;        /* heap, only for a client the abuse limits apply to or
+                                     a --trusted-proxy (srv_auth.c); else NULL */
     struct pw_feed *feed;         /* heap: an SSE or WebSocket subscriber's resume, then live */
     struct srv_conn *rnext;       /* srv.ready list */
     char *channel;                /* heap, NUL-terminated; NULL if none */
@@ -213,6 +225,16 @@ struct srv_conn {
     /* output queue */
     struct srv_seg *seg;
     uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
+    /* flags, one bit each (they fill the bytes after the counts) */
+    unsigned dirty : 2;           /* on srv.dirty: 1, or SRV_DIRTY_GONE */
+    unsigned closing : 1, writing : 1, reading : 1, slow : 1, keepalive : 1, shut : 1;
+    unsigned close_after : 1;     /* srv_end: answered, close once the queue is written */
+    unsigned head_only : 1;       /* HEAD request: no body */
+    unsigned ready : 1;           /* srv_ready: ops->ready in the check phase */
+    unsigned held : 1;            /* srv_read_hold: reading stays paused whatever the queue */
+    unsigned feeding : 1;         /* input is being fed (srv_input_pending waits for it) */
+    unsigned feed_ready : 1;      /* on srv.ready: a resume wants its next page */
+    unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
@@ -261,10 +283,14 @@ struct srv {
     uint8_t *rbuf;                /* SRV_RBUF bytes */
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
+    size_t pool_low;              /* the fewest free chunks since the last tick */
     struct pw_buf scratch;        /* per-message work space (compression) */
     struct srv_conn *lend;        /* the plain connection rbuf is being fed to now, */
     const uint8_t *lend_end;      /* ... up to here: srv_out_lend may queue rbuf's bytes */
     uint8_t lent;                 /* it did: write or copy them before rbuf is reused */
+    struct pw_wsz wsz[8];         /* permessage-deflate without context takeover: one
+                                     compressor per window (8..15 bits), zlib state on first
+                                     use, shared by every connection (srv_ws.c) */
     const struct pw_http_req *cur_req; /* while a request is routed, for the log */
     struct srv_tls_shared *tls;   /* certificates and TLS buffers (srv_tls.c); NULL: no TLS */
     struct pw_hub *hub;           /* --workers: the shared channels (hub.h); NULL: one loop */
@@ -443,6 +469,7 @@ void srv_ws_deadline(struct srv_conn *c);
 void srv_ws_idle(struct srv_conn *c);
 void srv_ws_shutdown(struct srv_conn *c);
 void srv_ws_free(struct srv_conn *c);
+void srv_ws_trim(struct srv_conn *c);
 /* A JWT's exp passed during the connection (ops->expire): WebSocket close
  * 1008 "token expired"; SSE an `expired` event, then the end. */
 void srv_ws_expire(struct srv_conn *c);
@@ -452,6 +479,8 @@ void srv_sse_expire(struct srv_conn *c);
 int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t len);
 /* The closing handshake from our side, at most once. */
 void srv_ws_close(struct srv_conn *c, unsigned code, const char *reason);
+/* Frees the shared compressors (srv.wsz) when the loop is done. */
+void srv_ws_cleanup(struct srv *s);
 
 /* srv_exec.c: --exec */
 extern const struct srv_attach srv_attach_exec;

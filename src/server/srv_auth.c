@@ -89,14 +89,14 @@ void srv_auth_tick(struct srv *s)
 
 static void srv__uncount(struct srv_conn *c)
 {
-    if (!c->cl.counted)
+    if (!c->cl || !c->cl->counted)
         return;
     uint8_t key[16];
-    srv__key(c->cl.addr, key);
+    srv__key(c->cl->addr, key);
     struct pw_ipent *e = pw_iptable_get(&c->srv->auth->ipt, key, 0);
     if (e && e->conns)
         e->conns--;
-    c->cl.counted = 0;
+    c->cl->counted = 0;
 }
 
 static int srv__peer(struct srv_conn *c, uint8_t out[16])
@@ -119,20 +119,28 @@ static int srv__peer(struct srv_conn *c, uint8_t out[16])
 static void srv__set_client(struct srv_conn *c, const uint8_t addr[16])
 {
     const struct pw_access *a = c->srv->auth->a;
-    memcpy(c->cl.addr, addr, 16);
-    c->cl.limited = !pw_cidr_any(a->exempt, a->nexempt, addr);
+    memcpy(c->cl->addr, addr, 16);
+    c->cl->limited = !pw_cidr_any(a->exempt, a->nexempt, addr);
 }
 
-void srv_auth_accepted(struct srv_conn *c)
+/* c->cl only for a client the limits apply to or a --trusted-proxy: an
+ * exempt one (--limit-exempt, loopback by default) has nothing to keep. */
+int srv_auth_accepted(struct srv_conn *c)
 {
     if (!c->srv->auth)
-        return;
+        return 0;
     const struct pw_access *a = c->srv->auth->a;
     uint8_t peer[16];
     if (srv__peer(c, peer))
         memset(peer, 0, 16); /* "::": no address to count, but the limits still apply */
+    int proxied = pw_cidr_any(a->proxies, a->nproxies, peer);
+    if (!proxied && pw_cidr_any(a->exempt, a->nexempt, peer))
+        return 0;
+    if (!(c->cl = calloc(1, sizeof *c->cl)))
+        return PW_ENOMEM;
     srv__set_client(c, peer);
-    c->cl.proxied = pw_cidr_any(a->proxies, a->nproxies, peer);
+    c->cl->proxied = (uint8_t)proxied;
+    return 0;
 }
 
 void srv_auth_closed(struct srv_conn *c)
@@ -158,7 +166,10 @@ static int srv__deny(struct srv_conn *c, struct srv_deny *no, enum srv_why why, 
     }
     c->srv->auth->refused[why]++;
     char who[48];
-    pw_ip_format(c->cl.addr, who, sizeof who);
+    uint8_t peer[16] = {0};
+    if (!c->cl)
+        srv__peer(c, peer);
+    pw_ip_format(c->cl ? c->cl->addr : peer, who, sizeof who);
     srv_log(c->srv, c, "reject", status, 0, "%s (client %s)", msg, who);
     return status;
 }
@@ -168,10 +179,10 @@ static int srv__admit(struct srv_conn *c, struct srv_deny *no)
 {
     struct srv_auth *au = c->srv->auth;
     const struct pw_access *a = au->a;
-    if (!c->cl.limited || !srv__limits_on(a))
+    if (!c->cl || !c->cl->limited || !srv__limits_on(a))
         return 0;
     uint8_t key[16];
-    srv__key(c->cl.addr, key);
+    srv__key(c->cl->addr, key);
     struct pw_ipent *e = pw_iptable_get(&au->ipt, key, 1);
     if (!e) {
         no->status = 503; /* out of memory: the one way a --max-conns-sized table is full */
@@ -188,20 +199,20 @@ static int srv__admit(struct srv_conn *c, struct srv_deny *no)
         return srv__deny(c, no, SRV_WHY_CONNS, 429, "too many connections from this address (--max-conns-per-ip)",
                          "Retry-After: %d\r\n", SRV_CONNS_RETRY_S);
     e->conns++;
-    c->cl.counted = 1;
+    c->cl->counted = 1;
     return 0;
 }
 
 int srv_auth_admit(struct srv_conn *c, struct srv_deny *no)
 {
-    if (!c->srv->auth || c->cl.proxied)
+    if (!c->srv->auth || (c->cl && c->cl->proxied))
         return 0; /* behind a proxy: at the request, once the client is known */
     return srv__admit(c, no);
 }
 
 int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
 {
-    if (!c->srv->auth || !c->cl.proxied)
+    if (!c->srv->auth || !c->cl || !c->cl->proxied)
         return 0;
     const struct pw_access *a = c->srv->auth->a;
     uint8_t peer[16], client[16];
@@ -209,11 +220,11 @@ int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct s
         return 0;
     /* garbage in X-Forwarded-For: the proxy that passed it is the client */
     pw_xff_client(req->headers, req->nheaders, peer, a->proxies, a->nproxies, client);
-    if (c->cl.proxied == 2 && memcmp(client, c->cl.addr, 16) == 0)
+    if (c->cl->proxied == 2 && memcmp(client, c->cl->addr, 16) == 0)
         return 0; /* the same client as the last request on this connection */
     srv__uncount(c);
     srv__set_client(c, client);
-    c->cl.proxied = 2;
+    c->cl->proxied = 2;
     return srv__admit(c, no);
 }
 
@@ -352,9 +363,11 @@ static int srv__bad_request(struct srv_conn *c, int how, struct srv_deny *no)
 int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv_act act, const char *ch,
                      size_t chlen, struct srv_deny *no)
 {
-    c->cl.no_publish = 0;
     c->t_expire = 0;
-    if (!c->srv->auth || act == SRV_ACT_NONE)
+    if (!c->srv->auth)
+        return 0;
+    c->no_publish = 0;
+    if (act == SRV_ACT_NONE)
         return 0;
     const struct pw_access *a = c->srv->auth->a;
     int need_sub = a->token || a->jwt, need_pub = need_sub || a->pub_token;
@@ -377,7 +390,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                                   : "the token does not allow subscribing to this channel",
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"insufficient_scope\"\r\n");
     }
-    c->cl.no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
+    c->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
     if (g.has_exp && !want_pub) {
         double left_ms = ceil((g.exp - srv__wallclock()) * 1000);
         c->t_expire = uv_now(c->srv->loop) + (left_ms >= 1 ? (uint64_t)left_ms : 1);
@@ -412,14 +425,14 @@ int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struc
 int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s)
 {
     struct srv_auth *au = c->srv->auth;
-    if (au && c->cl.no_publish) {
+    if (au && c->no_publish) {
         au->refused[SRV_WHY_SCOPE]++;
         return -1;
     }
-    if (!au || !c->cl.limited || au->a->max_pub_rate <= 0)
+    if (!au || !c->cl || !c->cl->limited || au->a->max_pub_rate <= 0)
         return 1;
     double r = au->a->max_pub_rate;
-    if (pw_bucket_take(&c->cl.pub, r, r, uv_now(c->srv->loop), retry_s))
+    if (pw_bucket_take(&c->cl->pub, r, r, uv_now(c->srv->loop), retry_s))
         return 1;
     au->refused[SRV_WHY_PUB]++;
     return 0;

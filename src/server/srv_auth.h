@@ -34,8 +34,9 @@ int srv_auth_init(struct srv *s);
 void srv_auth_free(struct srv *s);
 void srv_auth_tick(struct srv *s);
 /* server.c: a connection was accepted (its client is its peer, unless the
- * peer is a --trusted-proxy) / is closing (uncounted). */
-void srv_auth_accepted(struct srv_conn *c);
+ * peer is a --trusted-proxy; c->cl allocated when there are access rules:
+ * 0 or PW_ENOMEM) / is closing (uncounted). */
+int srv_auth_accepted(struct srv_conn *c);
 void srv_auth_closed(struct srv_conn *c);
 
 /* srv_http.c.  Each returns 0 (go on) or the HTTP status with *no filled;

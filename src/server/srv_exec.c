@@ -590,6 +590,7 @@ static const struct srv_ops srv__exec_ws_ops = {
     .shutdown = srv_ws_shutdown,
     .expire = srv_ws_expire, /* a JWT's exp: the program's stdin closes as when the client leaves */
     .free = srv__exec_ws_free,
+    .trim = srv_ws_trim,
     .ready = srv__exec_flush,
     .message = srv__exec_message,
     .drained = srv__exec_drained,
@@ -628,8 +629,7 @@ static void srv__exec_sse_deadline(struct srv_conn *c)
 static void srv__exec_sse_free(struct srv_conn *c)
 {
     srv__exec_detach(c);
-    pw_buf_free(&c->u.h.body);
-    free(c->u.h.pub_event);
+    srv_pub_drop(c);
     free(c->u.h.cursor);
     memset(&c->u.h, 0, sizeof c->u.h);
 }

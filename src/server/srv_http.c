@@ -105,7 +105,7 @@ static void srv__error(struct srv_conn *c, int status, const char *msg, const ch
         pwmsg_error_encode(&b, &e);
     }
     c->keepalive = 0; /* the rest of the input cannot be trusted */
-    c->u.h.body_need = 0;
+    srv_pub_drop(c);
     srv_http_response(c, status, "application/json", extra, b.p, b.len);
     pw_buf_free(&b);
 }
@@ -262,10 +262,20 @@ static void srv__sse_deadline(struct srv_conn *c)
     srv_close(c, NULL);
 }
 
+void srv_pub_drop(struct srv_conn *c)
+{
+    struct srv_pub *pb = c->u.h.pub;
+    if (pb) {
+        c->u.h.pub = NULL;
+        pw_buf_free(&pb->body);
+        free(pb->event);
+        free(pb);
+    }
+}
+
 static void srv__http_free(struct srv_conn *c)
 {
-    pw_buf_free(&c->u.h.body);
-    free(c->u.h.pub_event);
+    srv_pub_drop(c);
     free(c->u.h.cursor);
     free(c->u.h.origin);
     memset(&c->u.h, 0, sizeof c->u.h);
@@ -516,7 +526,7 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    c->u.h.poll_timeout = timeout;
+    c->u.h.poll_timeout = (float)timeout;
     c->u.h.expired = 0;
     srv_set_ops(c, &srv__poll_ops);
     if (srv_subscribe(c, ch, chlen, srv__poll_deliver)) {
@@ -563,32 +573,34 @@ static void srv__pub_ack(void *ud, struct pw_msg *m, int rc)
 static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
 {
     struct srv *s = c->srv;
-    int binary = c->u.h.pub_binary || !pw_utf8_valid(data, len);
-    char *ev = c->u.h.pub_event;
-    c->u.h.pub_event = NULL;
+    struct srv_pub *pb = c->u.h.pub; /* ours now: data may point into its body */
+    c->u.h.pub = NULL;
+    int binary = pb->binary || !pw_utf8_valid(data, len);
     srv_set_ops(c, &srv__wait_ops);
-    int rc = srv_publish(s, c->channel, strlen(c->channel), ev, data, len, binary, srv__pub_ack, c);
-    free(ev);
-    pw_buf_free(&c->u.h.body); /* after: data may point into it */
+    int rc = srv_publish(s, c->channel, strlen(c->channel), pb->event, data, len, binary, srv__pub_ack, c);
+    pw_buf_free(&pb->body);
+    free(pb->event);
+    free(pb);
     if (rc)
         srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
 }
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
 {
-    size_t k = n < c->u.h.body_need ? n : c->u.h.body_need;
-    if (c->u.h.body.len == 0 && k == c->u.h.body_need) {
-        c->u.h.body_need = 0;
+    struct srv_pub *pb = c->u.h.pub;
+    size_t k = n < pb->body_need ? n : pb->body_need;
+    if (pb->body.len == 0 && k == pb->body_need) {
+        pb->body_need = 0;
         srv__pub_finish(c, p, k);
         return k;
     }
-    if (pw_buf_append(&c->u.h.body, p, k)) {
+    if (pw_buf_append(&pb->body, p, k)) {
         srv_http_error(c, 413, "message larger than --max-message", NULL);
         return n;
     }
-    c->u.h.body_need -= k;
-    if (c->u.h.body_need == 0)
-        srv__pub_finish(c, c->u.h.body.p, c->u.h.body.len);
+    pb->body_need -= k;
+    if (pb->body_need == 0)
+        srv__pub_finish(c, pb->body.p, pb->body.len);
     return k;
 }
 
@@ -624,17 +636,18 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
     }
     const struct pw_str *ct = pw_http_header_get(req->headers, req->nheaders, "Content-Type", NULL);
     static const char octets[] = "application/octet-stream";
-    c->u.h.pub_binary = ct && ct->len >= sizeof octets - 1 && strncasecmp(ct->p, octets, sizeof octets - 1) == 0;
-    c->u.h.pub_event = r > 0 ? strdup(ev) : NULL;
+    struct srv_pub *pb = calloc(1, sizeof *pb);
+    c->u.h.pub = pb;
     c->channel = strndup(ch, chlen);
-    if (!c->channel) {
+    if (!pb || !c->channel || (r > 0 && !(pb->event = strdup(ev)))) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
-    c->u.h.body_need = (size_t)req->content_length;
+    pb->binary = ct && ct->len >= sizeof octets - 1 && strncasecmp(ct->p, octets, sizeof octets - 1) == 0;
+    pb->body_need = (size_t)req->content_length;
     c->t_deadline = srv_in(s, s->o->handshake_timeout);
-    pw_buf_init(&c->u.h.body, s->o->max_message);
-    if (c->u.h.body_need == 0)
+    pw_buf_init(&pb->body, s->o->max_message);
+    if (pb->body_need == 0)
         srv__pub_finish(c, (const uint8_t *)"", 0);
 }
 
@@ -988,7 +1001,7 @@ static int srv__keepalive(const struct pw_http_req *req)
 static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
 {
     struct srv *s = c->srv;
-    if (c->u.h.body_need)
+    if (c->u.h.pub)
         return srv__body_input(c, p, n);
     struct pw_http_req req;
     int r = pw_http_parse_request((const char *)p, n, &req, &s->lim);

@@ -488,6 +488,19 @@ teardown() { stop_serve; }
     assert_output "$(printf '10 p\n1 Hello wörld\n8 1000')"
 }
 
+@test "WebSocket: a client quiet for a few ticks (its message reader given back) is read as before, with and without permessage-deflate" {
+    start_serve --echo
+    # the pause lets the server's tick free the idle reader; whatever the
+    # timing, every line must come back, in order (deflate: the context
+    # the client keeps across messages is the connection's, not the reader's)
+    for z in "" --compress; do
+        run bash -c "{ echo one; sleep 0.8; echo two; sleep 0.8; echo three; } |
+            timeout 15 \"$PW\" connect $z --count 3 ws://127.0.0.1:$SERVE_PORT/ws/q"
+        assert_success
+        assert_output "$(printf 'one\ntwo\nthree')"
+    done
+}
+
 @test "WebSocket handshake: 400 for a broken request, 426 for another version" {
     start_serve
     run $PEER raw "$SERVE_PORT" 'GET /ws/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n'

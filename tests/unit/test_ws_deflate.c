@@ -20,7 +20,7 @@ static int parse_exts(const char *hdr)
 static const char *server_says(const char *offer, const struct pw_wsd_config *cfg,
                                struct pw_wsd_params *p)
 {
-    static char hdr[128];
+    static char hdr[160];
     int n = parse_exts(offer);
     if (n < 0)
         return "(offer does not parse)";
@@ -335,6 +335,125 @@ static void test_roundtrips(void)
         }
 }
 
+/* The shared compressor: every message inflates alone (a fresh inflater at
+ * the agreed window), short ones (the small stream) and long ones alike;
+ * a connection sharing it compresses the same bytes. */
+static void test_shared_compressor(void)
+{
+    static const size_t sizes[] = {0, 1, 64, 300, PW_WSZ_SHORT - 1, PW_WSZ_SHORT, 4096, 65536};
+    uint8_t *msg = malloc(65536);
+    struct pw_buf z, z2, out;
+    pw_buf_init(&z, 0);
+    pw_buf_init(&z2, 0);
+    pw_buf_init(&out, 0);
+    for (int bits = 8; bits <= 15; bits++) {
+        struct pw_wsz wz;
+        int ok = pw_wsz_init(&wz, bits, -1) == 0 && pw_wsz_bits(&wz) == bits;
+        struct pw_wsd_params p = {1, 1, bits, bits};
+        struct pw_wsd conn;
+        pw_wsd_init(&conn, &p, 1, -1, 0);
+        ok = ok && pw_wsd_share(&conn, &wz) == 0;
+        for (int round = 0; round < 2; round++)
+            for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+                fill(msg, sizes[i], (int)(i & 1), (uint32_t)(i + 7 * round));
+                pw_buf_reset(&z);
+                pw_buf_reset(&z2);
+                pw_buf_reset(&out);
+                struct pw_wsd rx;
+                pw_wsd_init(&rx, &p, 0, -1, 0); /* a fresh client inflater each time */
+                ok = ok && pw_wsz_compress(&wz, msg, sizes[i], &z) == 0 &&
+                     pw_wsd_compress(&conn, msg, sizes[i], &z2) == 0 && z.len == z2.len &&
+                     memcmp(z.p, z2.p, z.len) == 0 && pw_wsd_decompress(&rx, z.p, z.len, 1, &out) == 0 &&
+                     out.len == sizes[i] && (!sizes[i] || memcmp(out.p, msg, sizes[i]) == 0);
+                pw_wsd_free(&rx);
+            }
+        OK(ok, "shared compressor, window %d: every message (0 B to 64 KiB) inflates alone, "
+               "and a connection sharing it sends the same bytes", bits);
+        pw_wsd_free(&conn);
+        pw_wsz_free(&wz);
+    }
+    struct pw_wsz wz;
+    pw_wsz_init(&wz, 12, -1);
+    struct pw_wsd conn;
+    struct pw_wsd_params ctx = {0, 0, 15, 15}, small = {1, 1, 10, 10};
+    pw_wsd_init(&conn, &ctx, 1, -1, 0);
+    IS(pw_wsd_share(&conn, &wz), PW_EINVAL, "no sharing with context takeover");
+    pw_wsd_init(&conn, &small, 1, -1, 0);
+    IS(pw_wsd_share(&conn, &wz), PW_EINVAL, "no sharing a window larger than the one agreed");
+    IS(pw_wsz_init(&wz, 16, -1), PW_EINVAL, "window 16 refused");
+    free(msg);
+    pw_buf_free(&z);
+    pw_buf_free(&z2);
+    pw_buf_free(&out);
+}
+
+/* A server's inflater without context takeover lives only while a message
+ * arrives; with context takeover, or on a client, it stays. */
+static void test_inflater_lifetime(void)
+{
+    struct pw_wsd_params nct = {1, 1, 15, 15}, ctx = {0, 0, 15, 15};
+    struct pw_wsd srv, cli, srvctx;
+    struct pw_buf z, out;
+    pw_buf_init(&z, 0);
+    pw_buf_init(&out, 0);
+    pw_wsd_init(&srv, &nct, 1, -1, 0);
+    pw_wsd_init(&srvctx, &ctx, 1, -1, 0);
+    pw_wsd_init(&cli, &nct, 0, -1, 0);
+    OK(!pw_wsd_holds(&srv) && !pw_wsd_holds(&cli), "no zlib state before the first message");
+    uint8_t msg[1000];
+    fill(msg, sizeof msg, 0, 3);
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+        pw_buf_reset(&z);
+        pw_buf_reset(&out);
+        ok = ok && pw_wsd_compress(&cli, msg, sizeof msg, &z) == 0;
+        ok = ok && pw_wsd_decompress(&srv, z.p, z.len / 2, 0, &out) == 0 && pw_wsd_holds(&srv);
+        ok = ok && pw_wsd_decompress(&srv, z.p + z.len / 2, z.len - z.len / 2, 1, &out) == 0;
+        ok = ok && !pw_wsd_holds(&srv) && out.len == sizeof msg && memcmp(out.p, msg, sizeof msg) == 0;
+    }
+    OK(ok, "server, client_no_context_takeover: inflater held mid-message, freed after each of 3");
+    pw_buf_reset(&z);
+    pw_buf_reset(&out);
+    pw_wsd_compress(&srvctx, msg, sizeof msg, &z);
+    struct pw_wsd cctx;
+    pw_wsd_init(&cctx, &ctx, 0, -1, 0);
+    OK(pw_wsd_decompress(&cctx, z.p, z.len, 1, &out) == 0 && pw_wsd_holds(&cctx),
+       "context takeover: the inflater stays");
+    pw_wsd_free(&cctx);
+    pw_wsd_free(&srv);
+    pw_wsd_free(&srvctx);
+    pw_wsd_free(&cli);
+    pw_buf_free(&z);
+    pw_buf_free(&out);
+}
+
+/* serve's default answers to the offers real clients make. */
+static void test_serve_default_answers(void)
+{
+    struct pw_wsd_config cfg = {1, 1, 15, 15};
+    struct pw_wsd_params p;
+    STREQ(server_says("permessage-deflate; client_max_window_bits", &cfg, &p),
+          "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=15",
+          "Chromium's and Node ws's offer: no context takeover either way");
+    OK(p.server_no_context_takeover && p.client_no_context_takeover, "  both in the params");
+    STREQ(server_says("permessage-deflate", &cfg, &p),
+          "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+          "a bare offer: the same, no client_max_window_bits");
+    cfg = (struct pw_wsd_config){1, 1, 10, 10};
+    STREQ(server_says("permessage-deflate; client_max_window_bits", &cfg, &p),
+          "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; "
+          "client_max_window_bits=10", "--deflate-window 10 bounds both windows");
+    cfg = (struct pw_wsd_config){0, 0, 9, 9};
+    STREQ(server_says("permessage-deflate; client_max_window_bits", &cfg, &p),
+          "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+          "--deflate-context --deflate-window 9: context takeover kept");
+    char hdr[129];
+    int n = parse_exts("permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+                       "server_max_window_bits=10; client_max_window_bits=10");
+    cfg = (struct pw_wsd_config){1, 1, 15, 15};
+    IS(pw_wsd_server_accept(exts, (size_t)n, &cfg, &p, hdr, sizeof hdr), 1, "every parameter fits 129 bytes");
+}
+
 static void test_window8_has_no_far_references(void)
 {
     /* an 8-bit window compressor must produce data a 256-byte window can read */
@@ -541,5 +660,8 @@ int main(void)
     test_window8_has_no_far_references();
     test_window9_fits_window8();
     test_bomb();
+    test_shared_compressor();
+    test_inflater_lifetime();
+    test_serve_default_answers();
     return tap_done();
 }

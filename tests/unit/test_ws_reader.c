@@ -536,21 +536,44 @@ static void test_memory_and_zero_copy(void)
     struct pw_wsr r;
     pw_wsr_init(&r, &from_client);
     IS(pw_wsr_held(&r), 0, "a new reader holds no heap memory");
+    IS(pw_wsr_idle(&r), 1, "a new reader is idle (may be dropped and made again)");
     memset(&t, 0, sizeof t);
     t.lo = w, t.hi = w + n;
     pw_wsr_feed(&r, w, 500, &cbs, &t);
     OK(pw_wsr_held(&r) >= 1000 - 14 - 486, "a message in flight is buffered");
+    IS(pw_wsr_idle(&r), 0, "... and the reader is not idle");
     t.lo = w + 500, t.hi = w + n;
     pw_wsr_feed(&r, w + 500, n - 500, &cbs, &t);
     IS(t.msgs, 2, "it completes with the next feed");
     IS(t.zero_copy, 1, "the split one was copied, the whole one not");
     IS(pw_wsr_held(&r), 0, "nothing is held once the messages are delivered");
+    IS(pw_wsr_idle(&r), 1, "idle again between messages");
     /* a control frame split across feeds */
     n = put(w, 1, 0, PW_WS_OP_PING, 1, "12345678", 8);
     pw_wsr_feed(&r, w, 8, &cbs, &t);
     IS(pw_wsr_held(&r), 125, "a control frame split across feeds holds 125 bytes");
+    IS(pw_wsr_idle(&r), 0, "a control frame half read: not idle");
     pw_wsr_feed(&r, w + 8, n - 8, &cbs, &t);
     IS(pw_wsr_held(&r), 0, "... until it is complete");
+    IS(pw_wsr_idle(&r), 1, "... then idle");
+    /* a header only: nothing held, yet the parser is inside a frame */
+    n = put(w, 1, 0, PW_WS_OP_TEXT, 1, "hello", 5);
+    pw_wsr_feed(&r, w, 3, &cbs, &t);
+    IS(pw_wsr_idle(&r), 0, "part of a header read: not idle");
+    pw_wsr_feed(&r, w + 3, n - 3, &cbs, &t);
+    IS(pw_wsr_idle(&r), 1, "the frame done: idle");
+    /* the first fragment of a message: its text state lives in the reader */
+    n = put(w, 0, 0, PW_WS_OP_TEXT, 1, "he", 2);
+    pw_wsr_feed(&r, w, n, &cbs, &t);
+    IS(pw_wsr_idle(&r), 0, "between the fragments of a message: not idle");
+    n = put(w, 1, 0, PW_WS_OP_CONT, 1, "llo", 3);
+    pw_wsr_feed(&r, w, n, &cbs, &t);
+    IS(pw_wsr_idle(&r), 1, "the message done: idle");
+    /* the peer's close: the reader says so, and must not be made again */
+    uint8_t cl[2] = {0x03, 0xe8};
+    n = put(w, 1, 0, PW_WS_OP_CLOSE, 1, cl, 2);
+    pw_wsr_feed(&r, w, n, &cbs, &t);
+    IS(pw_wsr_idle(&r), 0, "after the peer's close: not idle");
     pw_wsr_free(&r);
 }
 
