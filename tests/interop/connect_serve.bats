@@ -84,12 +84,23 @@ gap_reported() {
 @test "poll: a gap is reported, and is exit 9 with --fail-on-gap" { gap_reported poll; }
 
 @test "ws -v: both ends show a compressed frame's message bytes, inflated" {
+    # 83 bytes: the server sends messages under 64 bytes uncompressed
+    srv_start 0 --echo -v
+    m=$(printf 'hello %.0s' $(seq 14))
+    m=${m% }
+    run bash -c 'echo "$1" | timeout 10 "$PW" connect -v --compress --wait --count 1 "$0" 2>&1 >/dev/null' "ws://127.0.0.1:$SRV_PORT/ws/c" "$m"
+    assert_success
+    assert_output --regexp "< text rsv len=[0-9]+ compressed, inflated to 83: \"$m\""
+    run grep -E 'wire: < frame text fin=1 len=[0-9]+ compressed, inflated to 83$' "$SRV_LOG"
+    assert_success
+}
+
+@test "ws -v: a message under 64 bytes comes back uncompressed (RSV1 clear) though deflate was agreed" {
     srv_start 0 --echo -v
     run bash -c 'echo "hello hello hello hello" | timeout 10 "$PW" connect -v --compress --wait --count 1 "$0" 2>&1 >/dev/null' "ws://127.0.0.1:$SRV_PORT/ws/c"
     assert_success
-    assert_output --regexp '< text rsv len=[0-9]+ compressed, inflated to 23: "hello hello hello hello"'
-    run grep -E 'wire: < frame text fin=1 len=[0-9]+ compressed, inflated to 23$' "$SRV_LOG"
-    assert_success
+    assert_output --partial '> text rsv len=11 masked compressed, from 23'
+    assert_output --partial '< text len=23 "hello hello hello hello"'
 }
 
 # A message of 600 000 '"' is a JSON text of 1.2 MB: past the JSON reader's
