@@ -34,84 +34,13 @@
 #             machine's CPU the load generator itself took
 set -u
 cd "$(dirname "$0")/.."
-top=$PWD
-B=${PW_BENCH_BIN:-$top/build/rel/bench}
-PW=${PW:-$top/pushwire}
-SECS=${BENCH_SECS:-5}
-REPS=${BENCH_REPS:-3}
+. bench/lib.sh
+bench_init bench_serve
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SUBS=${BENCH_FANOUT_SUBS:-1000}
 ONLY=${BENCH_ONLY:-"echo idle fanout workers deflate"}
-tmp=$(mktemp -d /tmp/pw-bench.XXXXXX)
-pids=()
-
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
-    sleep 0.2
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for f in "$B/loadgen" "$B/tcp_echo" "$B/tcp_fanout" "$PW"; do
-    [ -x "$f" ] || { echo "bench_serve: '$f' is missing: run 'make bench'" >&2; exit 1; }
-done
+bench_need "$B/loadgen" "$B/tcp_echo" "$B/tcp_fanout" "$PW"
 [ -d tests/interop/node_modules/ws ] || { echo "bench_serve: Node ws is missing: run 'make deps'" >&2; exit 1; }
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-# start NAME CMD... — runs a server in the background, waits (bounded) for
-# its `listening on 127.0.0.1:PORT` line; sets PORT and PID
-start() {
-    local name=$1 i line; shift
-    "$@" 2>"$tmp/$name.err" >/dev/null </dev/null &
-    PID=$!
-    pids+=("$PID")
-    for ((i = 0; i < 200; i++)); do
-        line=$(grep -m1 -o 'listening on 127\.0\.0\.1:[0-9]*' "$tmp/$name.err" 2>/dev/null) && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -n "${line:-}" ] || { echo "bench_serve: $name did not start:" >&2; cat "$tmp/$name.err" >&2; exit 1; }
-    PORT=${line##*:}
-}
-
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-
-# CPU idle share over a run: cpu_mark before, cpu_idle after (prints NN%)
-cpu_mark() { local u n s i w q sq st; read -r _ u n s i w q sq st _ </proc/stat; CPU0=$((u + n + s + i + w + q + sq + st)); IDLE0=$((i + w)); }
-cpu_idle() {
-    local u n s i w q sq st t
-    read -r _ u n s i w q sq st _ </proc/stat
-    t=$((u + n + s + i + w + q + sq + st - CPU0))
-    [ "$t" -gt 0 ] || { echo "?"; return; }
-    echo "$(((i + w - IDLE0) * 100 / t))%"
-}
-
-# server CPU time in ticks (utime + stime) of PID and its children processes
-cpu_of() {
-    local t=0 p
-    for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-    done
-    echo "$t"
-}
-TCK=$(getconf CLK_TCK)
-now_ns() { date +%s%N; }
-# work per server CPU-second: per_cpu RATE WALL_NS TICKS -> "N k/cpu-s"
-per_cpu() { awk -v r="$1" -v w="$2" -v t="$3" -v hz="$TCK" 'BEGIN { if (t > 0) printf "%.0fk", r * w / 1e9 / (t / hz) / 1000; else print "?" }'; }
-# server CPU-seconds per million messages: cpu_per_m MSGS TICKS -> "N.NNN"
-cpu_per_m() { awk -v m="$1" -v t="$2" -v hz="$TCK" 'BEGIN { if (m > 0) printf "%.3f", t / hz / m * 1e6; else print "?" }'; }
-# the median of numbers (one per argument; "?" ignored)
-median_of() { printf '%s\n' "$@" | grep -v '^?$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "?" }'; }
-
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-# ratio with an x when it is a number: "2.50x", or "n/a (reference 0)"
-ratiox() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo "n/a (reference 0)" || echo "${r}x"; }
-verdict() { awk -v r="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { if (r == "n/a") print "?"; else if ((dir == "ge" && r + 0 >= t + 0) || (dir == "le" && r + 0 <= t + 0)) print "MET"; else print "MISSED" }'; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 echo "bench_serve: $(nproc) cores, $SECS s per run, $(date -u +%FT%TZ)"
 
@@ -150,7 +79,6 @@ if [[ " $ONLY " == *" echo "* ]]; then
         pcm=$(median_of "${pc[@]}") tcm=$(median_of "${tc[@]}")
         rc=$(ratio "$pcm" "$tcm")
         cpm_rows+=("$(printf '%-13s %12s %12s %7s  %s' "${size}B k=$k" "$pcm" "$tcm" "${rc}x" "<= 1.1x: $(verdict "$rc" 1.1 le) (each the median of $REPS: ${pc[*]} | ${tc[*]})")")
-        median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p" | cut -d' ' -f2-; }
         p=$(median "${pa[@]}") n=$(median "${na[@]}") t=$(median "${ta[@]}")
         ip=$(field idle "$p") ep=$(field eff "$p") inode=$(field idle "$n") en=$(field eff "$n") itcp=$(field idle "$t") et=$(field eff "$t")
         pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t")

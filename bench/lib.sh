@@ -70,8 +70,19 @@ cpu_of() {
     echo "$t"
 }
 now_ns() { date +%s%N; }
+# the machine's idle CPU share over a run: cpu_mark before, cpu_idle after (NN%)
+cpu_mark() { local u n s i w q sq st; read -r _ u n s i w q sq st _ </proc/stat; CPU0=$((u + n + s + i + w + q + sq + st)); IDLE0=$((i + w)); }
+cpu_idle() {
+    local u n s i w q sq st t
+    read -r _ u n s i w q sq st _ </proc/stat
+    t=$((u + n + s + i + w + q + sq + st - CPU0))
+    [ "$t" -gt 0 ] || { echo "?"; return; }
+    echo "$(((i + w - IDLE0) * 100 / t))%"
+}
 # per_cpu RATE WALL_NS TICKS [DECIMALS] — work per second of CPU time, "N k"
 per_cpu() { awk -v r="$1" -v w="$2" -v t="$3" -v hz="$TCK" -v d="${4:-0}" 'BEGIN { if (t > 0) printf "%.*fk", d, r * w / 1e9 / (t / hz) / 1000; else print "?" }'; }
+# server CPU-seconds per million messages: cpu_per_m MSGS TICKS -> "N.NNN"
+cpu_per_m() { awk -v m="$1" -v t="$2" -v hz="$TCK" 'BEGIN { if (m > 0) printf "%.3f", t / hz / m * 1e6; else print "?" }'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # field NAME LINE — the value of NAME=VALUE in a loadgen line
@@ -84,3 +95,5 @@ verdict() { awk -v r="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { if (r == "n/a" ||
 # median "KEY rest"... — the rest of the line whose numeric KEY is the median
 # (a line of one field prints itself)
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p" | cut -d' ' -f2-; }
+# the median of numbers (one per argument; "?" ignored)
+median_of() { printf '%s\n' "$@" | grep -v '^?$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "?" }'; }
