@@ -217,6 +217,18 @@ def sc_ws_send(port, path, *msgs):
     asyncio.run(run())
 
 
+def read_acks(s, n):
+    """Reads publish answers from s until n are 200 or the server closes;
+    returns how many were"""
+    got = b""
+    while got.count(b"HTTP/1.1 200") < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    return got.count(b"HTTP/1.1 200")
+
+
 def sc_pub_flood(port, channel, n, size):
     """POST N messages of SIZE bytes, pipelined on one keep-alive connection"""
     import threading
@@ -227,14 +239,9 @@ def sc_pub_flood(port, channel, n, size):
            + "z" * int(size)).encode()
     t = threading.Thread(target=lambda: [s.sendall(req) for _ in range(n)])
     t.start()
-    got = b""
-    while got.count(b"HTTP/1.1 200") < n:
-        d = s.recv(65536)
-        if not d:
-            break
-        got += d
+    got = read_acks(s, n)
     t.join()
-    print("published", got.count(b"HTTP/1.1 200"))
+    print("published", got)
 
 
 def sc_sse_fan(port, channel, subs, n, drop):
@@ -292,16 +299,11 @@ def sc_sse_fan(port, channel, subs, n, drop):
             bufs[k.fileobj] += d
             got = [ln for ln in bufs[k.fileobj].split(b"\n") if ln.startswith(b"data: ")]
             if len(got) >= n:
-                done.add(k.fileobj) if got[:n] == want else None
+                if got[:n] == want:
+                    done.add(k.fileobj)
                 sel.unregister(k.fileobj)
     t.join()
-    acks = b""
-    while acks.count(b"HTTP/1.1 200") < n:
-        d = p.recv(65536)
-        if not d:
-            break
-        acks += d
-    print("published", acks.count(b"HTTP/1.1 200"))
+    print("published", read_acks(p, n))
     print("in order", len(done), "of", len(keep))
 
 
