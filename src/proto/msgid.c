@@ -153,9 +153,9 @@ int pw_msgid_cmp(const struct pw_msgid *a, const struct pw_msgid *b)
     return 0;
 }
 
-int pw_msgid_has_epoch(const char *s, const char *e, size_t elen)
+int pw_msgid_has_epoch(const char *s, size_t slen, const char *e, size_t elen)
 {
-    return strncmp(s, e, elen) == 0 && s[elen] == ':';
+    return slen > elen && s[elen] == ':' && memcmp(s, e, elen) == 0;
 }
 
 static void pw__b36(char *out, size_t n, uint64_t v)

@@ -77,8 +77,9 @@ int pw_msgid_same_epoch(const struct pw_msgid *a, const struct pw_msgid *b);
  * pw_msgid_same_epoch(a, b). */
 int pw_msgid_cmp(const struct pw_msgid *a, const struct pw_msgid *b);
 
-/* 1 if the id string s (NUL-terminated) names epoch e (an id "E:…"). */
-int pw_msgid_has_epoch(const char *s, const char *e, size_t elen);
+/* 1 if the id s (slen bytes) names epoch e (an id "E:…").  No string
+ * call: it runs once per live delivery. */
+int pw_msgid_has_epoch(const char *s, size_t slen, const char *e, size_t elen);
 
 /* A fresh epoch: PW_EPOCH_LEN characters of [a-z0-9], NUL-terminated, from
  * the time (seconds, 6 characters) and random bits (6 characters).

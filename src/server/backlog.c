@@ -389,7 +389,7 @@ static int pw__place(const struct pw__backlog *b, const char *after, uint64_t ba
     uint64_t x;
     if (id.form == PW_MSGID_START)
         x = base;
-    else if (id.form == PW_MSGID_SEQ && pw_msgid_has_epoch(after, b->epoch, b->epoch_len))
+    else if (id.form == PW_MSGID_SEQ && pw_msgid_has_epoch(after, strlen(after), b->epoch, b->epoch_len))
         x = id.seq;
     else
         return 1;

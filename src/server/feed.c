@@ -47,17 +47,10 @@ static int pw__feed_had(const struct pw_feed *f, const struct pw_msg *m)
     return m->seq <= p->seq;
 }
 
-/* pw_msgid_has_epoch for a message, without a string call per delivery
- * (the id's length is known) */
-static int pw__feed_same_epoch(const struct pw_feed *f, const struct pw_msg *m)
-{
-    size_t n = f->posk.epoch_len;
-    return m->id_len > n && m->id[n] == ':' && memcmp(m->id, f->posk.epoch, n) == 0;
-}
-
 static void pw__feed_live(struct pw_feed *f, struct pw_msg *m)
 {
-    if (f->pos_ok && f->posk.form != PW_MSGID_START && pw__feed_same_epoch(f, m)) {
+    if (f->pos_ok && f->posk.form != PW_MSGID_START &&
+        pw_msgid_has_epoch(m->id, m->id_len, f->posk.epoch, f->posk.epoch_len)) {
         if (pw__feed_had(f, m))
             return;
         /* same epoch: only the numbers move (no parsing per message) */

@@ -946,7 +946,7 @@ static void rd_sync_reply(struct rd *r, struct rchan *c, const redisReply *y)
     /* caught up: what was noted meanwhile follows, then live */
     for (size_t i = 0; i < c->nnotes; i++) {
         struct pw_msg *m = c->notes[i];
-        if (!pw_msgid_has_epoch(m->id, c->epoch, strlen(c->epoch))) {
+        if (!pw_msgid_has_epoch(m->id, m->id_len, c->epoch, strlen(c->epoch))) {
             c->resync = 1;
             break;
         }

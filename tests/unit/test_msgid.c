@@ -118,9 +118,10 @@ static void test_order(void)
     struct pw_msgid l;
     parse("ee:1", &l);
     OK(!pw_msgid_same_epoch(&a, &l), "an epoch that is a prefix of another is not it");
-    OK(pw_msgid_has_epoch("e:9", "e", 1), "has_epoch");
-    OK(!pw_msgid_has_epoch("ee:9", "e", 1) && !pw_msgid_has_epoch("e", "e", 1) &&
-           !pw_msgid_has_epoch("0", "e", 1), "has_epoch: the whole epoch and a colon");
+    OK(pw_msgid_has_epoch("e:9", 3, "e", 1), "has_epoch");
+    OK(!pw_msgid_has_epoch("ee:9", 4, "e", 1) && !pw_msgid_has_epoch("e", 1, "e", 1) &&
+           !pw_msgid_has_epoch("0", 1, "e", 1), "has_epoch: the whole epoch and a colon");
+    OK(!pw_msgid_has_epoch("e:9", 1, "e", 1), "has_epoch: only the id's own bytes are read");
     struct pw_msgid q = pw_msgid_seq("abc", 5);
     char out[PW_ID_MAX];
     pw_msgid_format(out, &q);
