@@ -97,10 +97,11 @@ stop_serve_clean() {
     ! grep -E 'Sanitizer|runtime error' "${SERVE_LOG:-/dev/null}" >&2
 }
 
-# wait_metric LINE — up to 5 s for $SERVE_URL/metrics to show LINE exactly
+# wait_metric LINE [SECS] — up to SECS (5) s for $SERVE_URL/metrics to show
+# LINE exactly
 wait_metric() {
     local i
-    for i in $(seq 50); do
+    for i in $(seq $((${2:-5} * 10))); do
         C "$SERVE_URL/metrics" | grep -qxF "$1" && return 0
         sleep 0.1
     done

@@ -199,15 +199,14 @@ rss_watch() {
     # hold); the reader stalls until 50 000 more have pushed all of them
     # out of the backlog
     SERVE_LOG=$(mktemp "$BATS_TEST_TMPDIR/serve.XXXXXX")
+    # (--metrics-per-channel: without it the backlog line this waits for is
+    # never shown, and the wait ran its full 30 s and more)
     seq -f "%0200g" 50000 | "$PW" serve --listen 127.0.0.1:0 --channel big --backlog 50000 \
-        --send-buffer 64K --max-message 1K 2>"$SERVE_LOG" >/dev/null &
+        --send-buffer 64K --max-message 1K --metrics-per-channel 2>"$SERVE_LOG" >/dev/null &
     SERVE_PID=$!
     SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID")
     SERVE_URL=http://127.0.0.1:$SERVE_PORT
-    for i in $(seq 300); do
-        C "$SERVE_URL/metrics" | grep -qxF 'pushwire_backlog_messages{channel="big"} 50000' && break
-        sleep 0.1
-    done
+    wait_metric 'pushwire_backlog_messages{channel="big"} 50000' 30
     ( timeout 120 "$PW" connect --no-stdin --since 0 --until "^new 50000$" --json "$SERVE_URL/sse/big" \
           2>"$BATS_TEST_TMPDIR/err" |
       { for i in $(seq 1200); do [ -e "$BATS_TEST_TMPDIR/done" ] && break; sleep 0.05; done; cat; } \
