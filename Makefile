@@ -167,11 +167,10 @@ deps-auto:
 run: deps-auto pushwire
 	./pushwire serve --channel news
 
+# the four builds in one make: -j2 stays busy across them (as four makes,
+# each one's last link ran on one core)
 test: deps-auto
-	$(MAKE) -j2 pushwire build-tests
-	$(MAKE) -j2 build-asan
-	$(MAKE) -j2 build-tsan
-	$(MAKE) -j2 build-fuzz
+	$(MAKE) -j2 pushwire build-tests build-asan build-tsan build-fuzz
 	tests/run
 
 # regenerate man page SYNOPSIS/OPTIONS blocks and completions from the tables
