@@ -85,8 +85,8 @@ sse_upto() {
         kill -0 "$p" 2>/dev/null || break
         sleep 0.025
     done
-    kill "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true # (killed: 143, expected)
     cat "$f"
 }
 

@@ -73,7 +73,7 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     for i in 1 2 3 4 5; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
     run curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=${id[2]}"
     assert_output "$(printf '{"cursor":"%s","messages":[{"id":"%s","event":"message","data":"m-3"},{"id":"%s","event":"message","data":"m-4"},{"id":"%s","event":"message","data":"m-5"}],"gap":false}' "${id[5]}" "${id[3]}" "${id[4]}" "${id[5]}")"
-    run curl -s -N --max-time 1 -H "Last-Event-ID: ${id[2]}" "$B_HTTP/sse/$ch"
+    run sse_upto "id: ${id[5]}" -H "Last-Event-ID: ${id[2]}" "$B_HTTP/sse/$ch"
     assert_line "id: ${id[3]}"
     assert_line "id: ${id[5]}"
     refute_line "id: ${id[2]}"

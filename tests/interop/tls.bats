@@ -65,7 +65,7 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     run curl -sS --fail --max-time 5 --cacert "$CA" "$TLS/poll/$ch?cursor=0&timeout=0"
     assert_success
     assert_output --partial '"data":"one"'
-    run curl -sS --max-time 2 --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch"
+    run sse_upto 'data: one' -S --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch"
     assert_output --partial $"id: $id"$'\ndata: one'
 }
 
@@ -76,7 +76,7 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     for ((i = 0; i < 1100; i++)); do urls+=("$TLS/pub/$ch"); done
     # one keep-alive TLS connection for all of them
     curl -sS --fail --max-time 60 --cacert "$CA" --data-binary @"$BATS_TEST_TMPDIR/m" "${urls[@]}" >/dev/null
-    curl -sS -N --max-time 5 --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch" >"$BATS_TEST_TMPDIR/sse" || true
+    sse_upto ':1100' -S --cacert "$CA" -H 'Last-Event-ID: 0' "$TLS/sse/$ch" >"$BATS_TEST_TMPDIR/sse"
     run grep -c '^data: x' "$BATS_TEST_TMPDIR/sse"
     assert_output 1024
     # ids EPOCH:77 … EPOCH:1100, consecutive
