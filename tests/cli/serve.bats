@@ -238,10 +238,14 @@ teardown() { stop_serve; }
     start_serve --retry 1500
     ep=$(id_epoch "$(pub r m1)")
     for i in 2 3; do pub r "m$i" >/dev/null; done
-    C -N --max-time 2 "$SERVE_URL/sse/r?lastEventId=$ep:2" >"$BATS_TEST_TMPDIR/out" &
+    C -N --max-time 5 "$SERVE_URL/sse/r?lastEventId=$ep:2" >"$BATS_TEST_TMPDIR/out" &
     cpid=$!
-    sleep 0.5
+    # m4 is published once the stream has caught up (m3 came), read until
+    # it arrives: no fixed wait on either side
+    for i in $(seq 200); do grep -qx 'data: m3' "$BATS_TEST_TMPDIR/out" && break; sleep 0.025; done
     pub r m4 >/dev/null
+    for i in $(seq 200); do grep -qx 'data: m4' "$BATS_TEST_TMPDIR/out" && break; sleep 0.025; done
+    kill $cpid 2>/dev/null || true
     wait $cpid || true
     run cat "$BATS_TEST_TMPDIR/out"
     assert_line 'retry: 1500'
@@ -264,7 +268,7 @@ teardown() { stop_serve; }
 
 @test "SSE: a heartbeat comment every --heartbeat seconds while idle" {
     start_serve --heartbeat 0.3
-    run C -N --max-time 1.5 "$SERVE_URL/sse/h"
+    run sse_upto ': heartbeat' --max-time 1.5 "$SERVE_URL/sse/h" # (the bound: within 1.5 s)
     assert_line ': heartbeat'
 }
 
