@@ -397,9 +397,12 @@ teardown() { stop_serve; }
 
 @test "stdin lines are published to --channel" {
     SERVE_LOG=$BATS_TEST_TMPDIR/log
-    # stdin stays open a while: the server must not wait for its end
-    { printf 'first\nsecond\n'; sleep 3; } 3>&- | "$PW" serve --listen 127.0.0.1:0 --channel news 2>"$SERVE_LOG" 3>&- &
+    # stdin stays open: the server must not wait for its end (a FIFO serve
+    # holds read-write never ends; a writer that sleeps kept bats 3 s)
+    mkfifo "$BATS_TEST_TMPDIR/in"
+    "$PW" serve --listen 127.0.0.1:0 --channel news <>"$BATS_TEST_TMPDIR/in" 2>"$SERVE_LOG" 3>&- &
     SERVE_PID=$!
+    printf 'first\nsecond\n' >"$BATS_TEST_TMPDIR/in"
     for i in $(seq 50); do grep -q 'listening on' "$SERVE_LOG" && break; sleep 0.1; done
     SERVE_PORT=$(sed -n 's/^pushwire serve: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SERVE_LOG")
     SERVE_URL=http://127.0.0.1:$SERVE_PORT
