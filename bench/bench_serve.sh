@@ -354,9 +354,10 @@ fi
 
 # --- delay: --write-delay (issue 13 item 4) -------------------------------------
 # Deliveries per server CPU-second at 1000/s before issue 13's work, measured
-# with both ends at real-time priority on this machine (2026-12-01, pushwire at
-# ebca56f: 1 014-1 062k; the raw TCP fan-out 1 023-1 040k).  The target is
-# 1.5x this; the D = 0 row of the same run is printed beside it.
+# with both ends at real-time priority on this machine (2026-12-02, pushwire at
+# ebca56f: 1 012-1 062k; the raw TCP fan-out 1 023-1 040k).  The target is
+# 1.5x this; the D = 0 row of the same run is printed beside it.  Run the
+# section under `chrt -f 10` for figures that other work does not decide.
 DELAY_BEFORE=${BENCH_DELAY_BEFORE:-1040}
 if [[ " $ONLY " == *" delay "* ]]; then
     DELAYS=${BENCH_DELAYS:-"0 1 2 5 20"}
