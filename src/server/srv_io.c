@@ -137,7 +137,7 @@ void srv_io_close(struct srv_conn *c)
     close(c->fd);
     c->fd = -1;
     if (c->dirty) {
-        c->dirty = SRV_DIRTY_GONE; /* the check phase frees it when it gets there */
+        c->dirty = SRV_DIRTY_GONE; /* on srv.dirty or srv.held: freed when taken off */
         return;
     }
     c->dnext = s->closed;
