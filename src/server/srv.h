@@ -42,7 +42,8 @@
 #include "proto/ws_frame.h"
 #include "proto/ws_reader.h"
 
-#define SRV_RBUF (64 * 1024)        /* the loop's one read buffer */
+#define SRV_RBUF (128 * 1024)       /* the loop's one read buffer: a client's batch of 16 4 KiB
+                                       frames (65.6 KiB) in one read */
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
                                        touches 1 000 of them (16 KiB ones cost p99) */
 #define SRV_POOL_MAX 1024           /* free chunks kept for reuse (4 MiB) */
