@@ -379,6 +379,11 @@ int pw_ws_encode_header(uint8_t out[14], int fin, unsigned rsv, int opcode,
     size_t n = 2;
     if (opcode < 0 || opcode > 15 || rsv > 7 || (len >> 63))
         return PW_EINVAL;
+    if (len <= 125 && !mask && len_form == 0) { /* a server's small frame: every echo */
+        out[0] = (uint8_t)((fin ? 0x80 : 0) | rsv << 4 | opcode);
+        out[1] = (uint8_t)len;
+        return 2;
+    }
     if (len_form == 0)
         len_form = len <= 125 ? 7 : len <= 0xFFFF ? 16 : 64;
     if ((len_form == 7 && len > 125) || (len_form == 16 && len > 0xFFFF) ||

@@ -6,7 +6,7 @@
  *         SSE2 on x86-64, NEON on arm64, plain words elsewhere),
  *   v32   32-byte AVX2 vectors, 128 bytes a turn, on x86-64 CPUs that have
  *         AVX2 (asked at run time: the binary still runs on any x86-64).
- * Each returns the OR of the bytes it wrote, so a caller learns in the same
+ * Each returns the OR of the words it wrote, so a caller learns in the same
  * pass whether an unmasked payload is all ASCII (bit 7 clear everywhere).
  * Loads and stores go through memcpy: unaligned is fine and cheap on the
  * targets we build for, and an alignment prologue cost more than it saved
@@ -27,6 +27,8 @@ typedef uint64_t pw__v16 __attribute__((vector_size(16)));
  * loop does the same in as few instructions. */
 #define PW__V32_MIN 128
 
+#define PW__HIGH8 0x8080808080808080ULL
+
 /* The key lined up for the byte at payload offset `offset` (a byte rotation
  * of its 4 bytes), twice in a word. */
 static uint64_t pw__key_word(const uint8_t key[4], uint64_t offset)
@@ -43,9 +45,11 @@ static uint64_t pw__key_word(const uint8_t key[4], uint64_t offset)
 }
 
 /* The last bytes, from i (a multiple of 8 from the start, so w still lines
- * up): 8 at a time, then one by one.  Returns the OR of what it wrote,
- * folded into the low byte. */
-static uint8_t pw__mask_tail(uint8_t *buf, size_t i, size_t len, uint64_t w, uint64_t acc)
+ * up): 8 at a time, then one by one.  Returns acc ORed with every word and
+ * byte it wrote (a byte's bit 7 stays a bit 7: ASCII is acc & PW__HIGH8 == 0).
+ * Inlined: for a small frame a call and its set-up cost as much as the work. */
+static inline __attribute__((always_inline)) uint64_t
+pw__mask_tail(uint8_t *buf, size_t i, size_t len, uint64_t w, uint64_t acc)
 {
     for (; len - i >= 8; i += 8) {
         uint64_t v;
@@ -60,19 +64,16 @@ static uint8_t pw__mask_tail(uint8_t *buf, size_t i, size_t len, uint64_t w, uin
         buf[i + t] ^= k8[t];
         acc |= buf[i + t];
     }
-    acc |= acc >> 32;
-    acc |= acc >> 16;
-    acc |= acc >> 8;
-    return (uint8_t)acc;
+    return acc;
 }
 
-static uint8_t pw__mask_word(uint8_t *buf, size_t len, uint64_t w)
+static uint64_t pw__mask_word(uint8_t *buf, size_t len, uint64_t w)
 {
     return pw__mask_tail(buf, 0, len, w, 0);
 }
 
 /* 64 bytes a turn, then 16, then the tail */
-static uint8_t pw__mask_v16(uint8_t *buf, size_t len, uint64_t w)
+static inline __attribute__((always_inline)) uint64_t pw__mask_v16(uint8_t *buf, size_t len, uint64_t w)
 {
     size_t i = 0;
     pw__v16 w2 = {w, w}, acc2 = {0, 0};
@@ -104,7 +105,7 @@ typedef uint64_t pw__v32 __attribute__((vector_size(32)));
 
 /* 128 bytes a turn, then 32, then the tail.  Only called when the CPU has
  * AVX2; the compiler may use it in this function alone. */
-__attribute__((target("avx2"))) static uint8_t pw__mask_v32(uint8_t *buf, size_t len, uint64_t w)
+__attribute__((target("avx2"))) static uint64_t pw__mask_v32(uint8_t *buf, size_t len, uint64_t w)
 {
     size_t i = 0;
     pw__v32 w4 = {w, w, w, w}, acc4 = {0, 0, 0, 0};
@@ -154,26 +155,38 @@ int pw_ws_mask_has(int loop)
     }
 }
 
+/* the OR of a loop's words, as the OR of its bytes */
+static uint8_t pw__fold(uint64_t acc)
+{
+    acc |= acc >> 32;
+    acc |= acc >> 16;
+    acc |= acc >> 8;
+    return (uint8_t)acc;
+}
+
 uint8_t pw_ws_mask_with(int loop, uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
 {
     uint64_t w = pw__key_word(key, offset);
     switch (loop) {
     case PW_WS_MASK_V16:
-        return pw__mask_v16(buf, len, w);
+        return pw__fold(pw__mask_v16(buf, len, w));
 #if PW__HAVE_V32
     case PW_WS_MASK_V32:
         if (pw__has_avx2())
-            return pw__mask_v32(buf, len, w);
+            return pw__fold(pw__mask_v32(buf, len, w));
         break;
 #endif
     default:
         break;
     }
-    return pw__mask_word(buf, len, w);
+    return pw__fold(pw__mask_word(buf, len, w));
 }
 
-/* The loop for this payload: AVX2 when it is long enough and the CPU has it */
-static uint8_t pw__mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
+/* The loop for this payload: AVX2 when it is long enough and the CPU has
+ * it.  Inlined into both callers, as is the 16-byte loop: a 32-byte echo
+ * spends no more on its unmasking than on the copy it needs anyway. */
+static inline __attribute__((always_inline)) uint64_t pw__mask(uint8_t *buf, size_t len,
+                                                               const uint8_t key[4], uint64_t offset)
 {
     uint64_t w = pw__key_word(key, offset);
 #if PW__HAVE_V32
@@ -190,5 +203,5 @@ void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
 
 int pw_ws_unmask_ascii(uint8_t *buf, size_t len, const uint8_t key[4])
 {
-    return pw__mask(buf, len, key, 0) < 0x80;
+    return (pw__mask(buf, len, key, 0) & PW__HIGH8) == 0;
 }
