@@ -51,8 +51,10 @@
 #define SRV_COPY_MAX 2048           /* larger encodings are always referenced */
 #define SRV_SEG_FIRST 4             /* a queue's first segment array */
 #define SRV_SEG_MAX 4096            /* segments queued per connection, at most */
-#define SRV_SEG_KEEP 8              /* a larger array is freed once empty (a small one:
-                                       at the next tick) */
+#define SRV_SEG_KEEP 32             /* a larger array is freed once empty (a small one:
+                                       at the next tick, so an idle connection has none;
+                                       32: a batch of echoes, one segment each from the
+                                       read buffer, reuses it instead of 4 -> 8 -> 16) */
 #define SRV_IOV 64                  /* segments per write call */
 #define SRV_DIRTY_GONE 2            /* srv_conn.dirty: closed while queued, freed when reached */
 #define SRV_FLUSH_SLICE 128         /* connections written per check phase; more wait for the
