@@ -24,7 +24,13 @@
 #             figure recorded on this machine)
 # Env: BENCH_SECS (default 5) per run, BENCH_REPS (3: echo runs per case,
 # the median is shown), BENCH_IDLE_CONNS (10000),
-# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout workers deflate".
+# BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout delay workers deflate".
+#   delay     serve --write-delay D (D = BENCH_DELAYS, "0 1 2 5 20") at 1000 and
+#             100 msg/s to 1 000 SSE subscribers, each D a server of its own,
+#             taking turns with the raw TCP fan-out and nginx+nchan in the same
+#             rounds: p50, p99, deliveries per server CPU-second and writes per
+#             delivery (pushwire_stream_writes_total); then one WebSocket row,
+#             D = 0 against BENCH_WS_DELAY (20)
 #   deflate   permessage-deflate as browsers offer it, beside plain WebSocket
 #             in the same run: server memory per idle connection after one
 #             message each way (10 000), and the server CPU of a fan-out to
@@ -38,7 +44,7 @@ cd "$(dirname "$0")/.."
 bench_init bench_serve
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SUBS=${BENCH_FANOUT_SUBS:-1000}
-ONLY=${BENCH_ONLY:-"echo idle fanout workers deflate"}
+ONLY=${BENCH_ONLY:-"echo idle fanout delay workers deflate"}
 bench_need "$B/loadgen" "$B/tcp_echo" "$B/tcp_fanout" "$PW"
 [ -d tests/interop/node_modules/ws ] || { echo "bench_serve: Node ws is missing: run 'make deps'" >&2; exit 1; }
 
@@ -214,7 +220,7 @@ EOF
 fan_one() {
     local c0
     c0=$(cpu_of "$2")
-    OUT=$("$B/loadgen" fanout --port "$1" --sse "/sse/fan$4" --pub "/pub/fan$4" -c "$SUBS" --rate "$3" -d "$SECS" 2>&1)
+    OUT=$("$B/loadgen" fanout --port "$1" "--${FAN_T:-sse}" "/${FAN_T:-sse}/fan$4" --pub "/pub/fan$4" -c "$SUBS" --rate "$3" -d "$SECS" 2>&1)
     EFF=$(per_cpu "$(field delivered "$OUT")" 1000000000 $(($(cpu_of "$2") - c0)))
     EFF=${EFF%k}
 }
@@ -227,8 +233,12 @@ fan_row() {
     local -a all
     for ((rep = 0; rep < REPS; rep++)); do
         for ((i = 0; i < ${#args[@]}; i += 3)); do
-            fan_one "${args[i + 1]}" "${args[i + 2]}" 1000 "r$rep$i"
-            all[i]+="$EFF eff=$EFF p50=$(field p50_us "$OUT") p99=$(field p99_us "$OUT") lost=$(field lost "$OUT") dup=$(field dup "$OUT") pub_rate=$(field pub_rate "$OUT")"$'\n'
+            local w0 w1 wpd=?
+            w0=$(fan_writes "${args[i + 1]}")
+            fan_one "${args[i + 1]}" "${args[i + 2]}" "${FAN_RATE:-1000}" "r$rep$i${FAN_T:-}${FAN_RATE:-}"
+            w1=$(fan_writes "${args[i + 1]}")
+            [ -n "$w0" ] && [ -n "$w1" ] && wpd=$(awk -v w=$((w1 - w0)) -v d="$(field delivered "$OUT")" 'BEGIN { if (d > 0) printf "%.3f", w / d; else print "?" }')
+            all[i]+="$EFF eff=$EFF p50=$(field p50_us "$OUT") p99=$(field p99_us "$OUT") lost=$(field lost "$OUT") dup=$(field dup "$OUT") pub_rate=$(field pub_rate "$OUT") wpd=$wpd load=$(cut -d' ' -f1 /proc/loadavg)"$'\n'
         done
     done
     for ((i = 0; i < ${#args[@]}; i += 3)); do
@@ -237,6 +247,12 @@ fan_row() {
         printf -v "ROW_$((i / 3))" '%s p99s=%s' "$(sed -n "${k}p" <<<"$runs" | cut -d' ' -f2-)" \
             "$(sed 's/.* p99=\([^ ]*\).*/\1/' <<<"$runs" | paste -sd/)"
     done
+}
+
+# fan_writes PORT — pushwire_stream_writes_total of the server on PORT (empty
+# for a server without it)
+fan_writes() {
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null | sed -n 's/^pushwire_stream_writes_total //p'
 }
 
 # fan_row_print LABEL ROW REFROW BEFORE — the 1000/s line and its verdicts
@@ -334,6 +350,68 @@ if [[ " $ONLY " == *" fanout "* ]]; then
     fi
     fan_row_print "  pushwire" "$ROW_0" "$ROW_1" "$FANOUT_BEFORE"
     stop "$PW_PID"; stop "$TCP_PID"
+fi
+
+# --- delay: --write-delay (issue 13 item 4) -------------------------------------
+# Deliveries per server CPU-second at 1000/s before issue 13's work, measured
+# with both ends at real-time priority on this machine (2026-12-02, pushwire at
+# ebca56f: 1 012-1 062k; the raw TCP fan-out 1 023-1 040k).  The target is
+# 1.5x this; the D = 0 row of the same run is printed beside it.  Run the
+# section under `chrt -f 10` for figures that other work does not decide.
+DELAY_BEFORE=${BENCH_DELAY_BEFORE:-1040}
+if [[ " $ONLY " == *" delay "* ]]; then
+    DELAYS=${BENCH_DELAYS:-"0 1 2 5 20"}
+    echo
+    echo "write delay: $SUBS SSE subscribers, serve --write-delay D (a server per D), the raw TCP fan-out and"
+    echo "nginx+nchan taking turns, $REPS rounds, median by deliveries/cpu-s; w/d = writes per delivery"
+    echo "(uptime load at the start: $(cut -d' ' -f1-3 /proc/loadavg))"
+    dargs=()
+    for d in $DELAYS; do
+        start "pushwire-d$d" "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q --write-delay "$d"
+        dargs+=("d$d" "$PORT" "$PID")
+    done
+    start tcp_fanout "$B/tcp_fanout" 0
+    dargs+=(tcp "$PORT" "$PID")
+    TCPI=$(( ${#dargs[@]} / 3 - 1 ))
+    NCP=
+    if nchan_start; then
+        NCP=$PID
+        dargs+=(nchan "$PORT" "$(cat "$tmp/nginx.pid")")
+    fi
+    for FAN_RATE in 1000 100; do
+        fan_row "${dargs[@]}"
+        echo "  at $FAN_RATE msg/s:"
+        for ((i = 0; i < ${#dargs[@]}; i += 3)); do
+            r=ROW_$((i / 3)) t=ROW_$TCPI
+            printf '    %-6s p50 %6s us, p99 %6s us (runs %s), lost %s, published %s/s, %sk deliveries/cpu-s (%s of tcp), w/d %s, load %s\n' \
+                "${dargs[i]}" "$(field p50 "${!r}")" "$(field p99 "${!r}")" "$(field p99s "${!r}")" "$(field lost "${!r}")" \
+                "$(field pub_rate "${!r}")" "$(field eff "${!r}")" "$(ratiox "$(field eff "${!r}")" "$(field eff "${!t}")")" \
+                "$(field wpd "${!r}")" "$(field load "${!r}")"
+        done
+        if [ "$FAN_RATE" = 1000 ]; then
+            for ((i = 0; i < ${#dargs[@]}; i += 3)); do
+                [[ ${dargs[i]} == d* ]] || continue
+                r=ROW_$((i / 3))
+                p99=$(field p99 "${!r}") eff=$(field eff "${!r}")
+                met=$([ "$(field lost "${!r}")" = 0 ] && [ -n "$p99" ] && [ "$p99" -le 10000 ] && echo MET || echo MISSED)
+                echo "    ${dargs[i]}: all delivered, p99 <= 10 ms: $met; deliveries/cpu-s ${eff}k vs before ${DELAY_BEFORE}k: $(ratiox "$eff" "$DELAY_BEFORE") (target >= 1.5x: $(verdict "$(ratio "$eff" "$DELAY_BEFORE")" 1.5)), vs d0 of this run: $(ratiox "$eff" "$(field eff "$ROW_0")")"
+            done
+        fi
+    done
+    unset FAN_RATE
+    for ((i = 0; i < ${#dargs[@]}; i += 3)); do
+        if [ "${dargs[i]}" = nchan ]; then kill "${dargs[i + 2]}" 2>/dev/null; stop "$NCP"; else stop "${dargs[i + 2]}"; fi
+    done
+    WSD=${BENCH_WS_DELAY:-20}
+    start pushwire-ws0 "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q --write-delay 0
+    W0P=$PORT W0I=$PID
+    start pushwire-wsd "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q --write-delay "$WSD"
+    FAN_T=ws fan_row d0 "$W0P" "$W0I" "d$WSD" "$PORT" "$PID"
+    echo "  WebSocket subscribers at 1000 msg/s:"
+    printf '    d0     p50 %6s us, p99 %6s us, %sk deliveries/cpu-s, w/d %s\n' "$(field p50 "$ROW_0")" "$(field p99 "$ROW_0")" "$(field eff "$ROW_0")" "$(field wpd "$ROW_0")"
+    printf '    d%-5s p50 %6s us, p99 %6s us, %sk deliveries/cpu-s (%s of d0), w/d %s\n' "$WSD" "$(field p50 "$ROW_1")" "$(field p99 "$ROW_1")" "$(field eff "$ROW_1")" \
+        "$(ratiox "$(field eff "$ROW_1")" "$(field eff "$ROW_0")")" "$(field wpd "$ROW_1")"
+    stop "$W0I"; stop "$PID"
 fi
 
 # --- workers -----------------------------------------------------------------

@@ -58,6 +58,8 @@
       "most header fields: 431")                                                             \
     X(SEND_BUFFER, 0, "send-buffer", PW_BYTES("1M", "1K", "4G"),                             \
       "output queued per connection before a subscriber is dropped")                         \
+    X(WRITE_DELAY, 0, "write-delay", PW_COUNT("MS", "0", "0", "60000"),                     \
+      "write a subscriber at most once per MS while messages keep coming; 0 every loop turn") \
     X(DEFLATE_CONTEXT, 0, "deflate-context", PW_FLAG,                                         \
       "permessage-deflate keeps context takeover: zlib state per connection")                \
     X(DEFLATE_WINDOW, 0, "deflate-window", PW_COUNT("BITS", "15", "9", "15"),                \
@@ -390,6 +392,7 @@ static int serve_main(int argc, char **argv)
         case OPT_MAX_HEADER_SIZE: o.max_head = (size_t)st.u; break;
         case OPT_MAX_HEADERS: o.max_headers = (size_t)st.u; break;
         case OPT_SEND_BUFFER: o.send_buffer = (size_t)st.u; break;
+        case OPT_WRITE_DELAY: o.write_delay = (unsigned)st.u; break;
         case OPT_DEFLATE_CONTEXT: o.deflate_context = 1; break;
         case OPT_DEFLATE_WINDOW: o.deflate_window = (int)st.u; break;
         case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;

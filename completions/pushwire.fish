@@ -253,6 +253,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from serve" -l max-headers -x -d
 complete -c pushwire-serve -l max-headers -x -d 'most header fields: 431 (1..100; default 64)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l send-buffer -x -d 'output queued per connection before a subscriber is dropped (1K..4G; default 1M)'
 complete -c pushwire-serve -l send-buffer -x -d 'output queued per connection before a subscriber is dropped (1K..4G; default 1M)'
+complete -c pushwire -n "__fish_seen_subcommand_from serve" -l write-delay -x -d 'write a subscriber at most once per MS while messages keep coming; 0 every loop turn (0..60000; default 0)'
+complete -c pushwire-serve -l write-delay -x -d 'write a subscriber at most once per MS while messages keep coming; 0 every loop turn (0..60000; default 0)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l deflate-context -d 'permessage-deflate keeps context takeover: zlib state per connection'
 complete -c pushwire-serve -l deflate-context -d 'permessage-deflate keeps context takeover: zlib state per connection'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l deflate-window -x -d 'permessage-deflate window, both ways, in bits (2^BITS bytes) (9..15; default 15)'

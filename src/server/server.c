@@ -23,6 +23,7 @@ static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void srv__dirty(struct srv_conn *c);
 static void srv__idle_cb(uv_idle_t *h);
 static void srv__pump_ready(struct srv *s);
+static void srv__hold_cb(uv_timer_t *t);
 
 /* ---- logging (formatted by the applet) ---- */
 
@@ -427,9 +428,18 @@ void srv__flush(struct srv_conn *c)
  * goes first: it does not wait behind a fan-out. */
 static void srv__dirty(struct srv_conn *c)
 {
-    if (c->dirty || c->closing)
+    if (c->closing)
         return;
     struct srv *s = c->srv;
+    /* --write-delay holds nothing urgent: an answer to the connection's own
+     * input, a parked poll's answer, the end, a resume's page */
+    if (s->write_delay && !c->hurry && (c->feeding || c->ready || c->close_after || s->paging)) {
+        c->hurry = 1;
+        if (c->dirty == SRV_DIRTY_HELD)
+            s->hurry_walk = 1;
+    }
+    if (c->dirty)
+        return;
     c->dirty = 1;
     if (!s->dirty) {
         c->dnext = NULL;
@@ -458,9 +468,10 @@ static void srv__counts_own(const struct srv *s, uint64_t v[PW_HUB_NCOUNT])
 {
     struct srv_counts t = {s->m_accepted, s->m_msgs_in, s->m_msgs_out, s->m_bytes_in,
                            s->m_bytes_out, s->m_slow, s->m_rejected_conns, s->m_requests,
-                           s->m_proto_errors, s->m_timeouts, {0}};
+                           s->m_proto_errors, s->m_timeouts, {0}, 0};
     for (int i = 0; i < SRV_NSLOTS; i++)
         t.by_slot[i] = s->m_by_slot[i];
+    t.stream_writes = s->m_stream_writes;
     memset(v, 0, PW_HUB_NCOUNT * sizeof *v);
     memcpy(v, &t, sizeof t);
 }
@@ -495,6 +506,109 @@ size_t srv_conns_total(const struct srv *s)
     return s->hub ? (size_t)pw_hub_conns_add(s->hub, 0) : s->nconns;
 }
 
+/* ops->ready (a parked poll's answer), then the queue to the socket.
+ * Returns 1 if there was output to write. */
+static int srv__write_one(struct srv *s, struct srv_conn *c)
+{
+    if (c->ready) {
+        c->ready = 0;
+        if (c->ops->ready && !c->close_after)
+            c->ops->ready(c);
+    }
+    int had = c->nseg > 0 && !c->writing && !c->closing;
+    srv__flush(c);
+    if (had && (c->ops->slot == SRV_SLOT_SSE || c->ops->slot == SRV_SLOT_WS))
+        s->m_stream_writes++;
+    return had;
+}
+
+/* ---- --write-delay: a stream written now waits write_delay ms for the next ----
+ *
+ * One write per subscriber per pass is what a fan-out costs (the kernel's
+ * loopback write is most of it), so a subscriber written in this check
+ * phase goes on srv.held, oldest first, and what is queued for it
+ * meanwhile leaves in one write when its delay ends (srv__hold_cb), not one
+ * per pass.  The first message after a quiet delay is not held: a
+ * connection that is not on srv.held is written in the pass as before. */
+
+static void srv__hold_arm(struct srv *s)
+{
+    if (!s->hlen || s->finished)
+        return;
+    uint64_t now = uv_now(s->loop), at = s->hring[s->hhead].t + s->write_delay;
+    uv_timer_start(&s->hold_timer, srv__hold_cb, at > now ? at - now : 0, 0);
+}
+
+/* c was written in this check phase (SRV_DIRTY_HELD from now). */
+static void srv__hold(struct srv *s, struct srv_conn *c)
+{
+    uint64_t now = uv_now(s->loop);
+    c->dirty = SRV_DIRTY_HELD;
+    c->dnext = NULL;
+    if (s->held_tail)
+        s->held_tail->dnext = c;
+    else
+        s->held = c;
+    s->held_tail = c;
+    unsigned last = (s->hhead + s->hlen + SRV_HOLD_RING - 1) % SRV_HOLD_RING;
+    if (s->hlen && (s->hring[last].t == now || s->hlen == SRV_HOLD_RING)) {
+        s->hring[last].n++; /* the same turn (or the ring is full: released early) */
+    } else {
+        last = (s->hhead + s->hlen) % SRV_HOLD_RING;
+        s->hring[last] = (struct srv_hold_run){now, 1};
+        if (s->hlen++ == 0)
+            srv__hold_arm(s);
+    }
+}
+
+/* c's delay is over: what was queued for it meanwhile is written in the
+ * next check phase (or it is freed: closed while held). */
+static void srv__unhold(struct srv_conn *c)
+{
+    if (c->dirty == SRV_DIRTY_GONE) {
+        free(c);
+        return;
+    }
+    c->dirty = 0;
+    if (c->nseg || c->ready || c->close_after)
+        srv__dirty(c);
+}
+
+static void srv__hold_cb(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    while (s->hlen && s->hring[s->hhead].t + s->write_delay <= now) {
+        for (uint32_t k = s->hring[s->hhead].n; k && s->held; k--) {
+            struct srv_conn *c = s->held;
+            s->held = c->dnext;
+            srv__unhold(c);
+        }
+        s->hhead = (uint8_t)((s->hhead + 1) % SRV_HOLD_RING);
+        s->hlen--;
+    }
+    if (!s->held)
+        s->held_tail = NULL;
+    srv__hold_arm(s);
+    /* the check phase writes them: do not sleep in the poll before it */
+    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
+        uv_idle_start(&s->idle, srv__idle_cb);
+}
+
+/* Urgent output came for held connections (srv__dirty): written now; they
+ * stay on srv.held (they have just been written). */
+static void srv__held_hurry(struct srv *s)
+{
+    s->hurry_walk = 0;
+    for (struct srv_conn *c = s->held; c; c = c->dnext) {
+        if (c->dirty != SRV_DIRTY_HELD || !c->hurry)
+            continue;
+        c->hurry = 0;
+        if (!c->closing)
+            srv__write_one(s, c);
+    }
+}
+
 /* Queued output is written here, oldest dirty connection first, at most
  * SRV_FLUSH_SLICE connections per turn.  A fan-out to thousands of
  * subscribers takes several turns, each after a poll (without waiting: the
@@ -506,25 +620,25 @@ static void srv__check_cb(uv_check_t *h)
 {
     struct srv *s = h->data;
     srv__pump_ready(s);
+    if (s->hurry_walk)
+        srv__held_hurry(s);
     for (unsigned n = 0; s->dirty && n < SRV_FLUSH_SLICE;) {
         struct srv_conn *c = srv__dirty_pop(s);
-        uint8_t gone = c->dirty == SRV_DIRTY_GONE;
+        uint8_t gone = c->dirty == SRV_DIRTY_GONE, hurried = c->hurry;
         c->dirty = 0;
+        c->hurry = 0;
         if (gone)
             free(c);
         if (gone || c->closing)
             continue;
-        if (c->ready) {
-            c->ready = 0;
-            if (c->ops->ready && !c->close_after)
-                c->ops->ready(c);
-        }
-        srv__flush(c);
+        if (srv__write_one(s, c) && s->write_delay && !hurried && !c->dirty && !c->closing &&
+            (c->ops->slot == SRV_SLOT_SSE || c->ops->slot == SRV_SLOT_WS))
+            srv__hold(s, c);
         n++;
     }
-    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
+    if ((s->dirty || s->hurry_walk) && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
         uv_idle_start(&s->idle, srv__idle_cb);
-    else if (!s->dirty && !s->ready && uv_is_active((uv_handle_t *)&s->idle))
+    else if (!s->dirty && !s->ready && !s->hurry_walk && uv_is_active((uv_handle_t *)&s->idle))
         uv_idle_stop(&s->idle);
     if (s->hub) {
         uint64_t v[PW_HUB_NCOUNT];
@@ -695,8 +809,11 @@ static void srv__pump_ready(struct srv *s)
         struct srv_conn *nx = c->rnext;
         c->feed_ready = 0;
         c->rnext = NULL;
-        if (!c->closing && c->feed && c->qbytes < s->lowat)
+        if (!c->closing && c->feed && c->qbytes < s->lowat) {
+            s->paging = 1;
             pw_feed_pump(c->feed);
+            s->paging = 0;
+        }
         c = nx;
     }
 }
@@ -1106,6 +1223,7 @@ static void srv__maybe_finish(struct srv *s)
     uv_close((uv_handle_t *)&s->check, NULL);
     uv_close((uv_handle_t *)&s->idle, NULL);
     uv_close((uv_handle_t *)&s->hard_stop, NULL);
+    uv_close((uv_handle_t *)&s->hold_timer, NULL);
 }
 
 static void srv__stop(struct srv *s, const char *why)
@@ -1226,6 +1344,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     s.ps = lrc ? NULL : hub ? pw_hub_worker(hub, wid, &loop)
                  : o->pubsub ? o->pubsub : pw_server_backlog(o);
     s.lowat = SRV_RESUME_AT(o->send_buffer);
+    s.write_delay = o->write_delay;
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
     if (!s.rbuf || !s.ps || lrc || srv_auth_init(&s)) {
         srv_auth_free(&s);
@@ -1257,6 +1376,8 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
         uv_timer_start(&s.tick, srv__tick_cb, SRV_TICK_MS, SRV_TICK_MS);
         uv_timer_init(&loop, &s.hard_stop);
         s.hard_stop.data = &s;
+        uv_timer_init(&loop, &s.hold_timer);
+        s.hold_timer.data = &s;
         static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
         for (int i = 0; i < 3; i++) {
             uv_signal_init(&loop, &s.sig[i]);
@@ -1281,6 +1402,11 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     uv_loop_close(&loop);
     while (s.dirty) /* closed connections the last check phase did not reach */
         free(srv__dirty_pop(&s));
+    while (s.held) { /* closed while held */
+        struct srv_conn *c = s.held;
+        s.held = c->dnext;
+        free(c);
+    }
     pw_buf_free(&s.scratch);
     srv_ws_cleanup(&s);
     while (s.pool) {

@@ -79,6 +79,10 @@ struct pw_server_opts {
     size_t max_conns;            /* beyond it: 503 */
     size_t max_head, max_headers;/* request head bytes / header count: 431 */
     size_t send_buffer;          /* per-connection queued output bound */
+    /* write coalescing (ms): an event stream or WebSocket is written at most
+     * once per write_delay while messages keep coming; the first after a
+     * quiet write_delay leaves at once.  0: every loop turn (no delay) */
+    unsigned write_delay;
     /* permessage-deflate: 0 (default) answers server_no_context_takeover and
      * client_no_context_takeover, so no zlib state lives per connection and
      * a published message is compressed once for every subscriber; 1 keeps

@@ -21,7 +21,11 @@
  * Output: everything produced for a connection during one loop turn is
  * queued and written by one writev in the check phase ("corking"); a check
  * phase writes at most SRV_FLUSH_SLICE connections, the rest in the next
- * turns (a wide fan-out), with what was queued for them meanwhile.  The
+ * turns (a wide fan-out), with what was queued for them meanwhile.  With
+ * --write-delay D an event stream or WebSocket written in a check phase is
+ * held for D ms (srv.held): what is queued for it meanwhile waits and leaves
+ * in one write at the end of the delay, unless it is urgent (an answer to
+ * its own input, a resume's page, its end).  The
  * queue is a list of segments: small bytes are copied into pooled chunks,
  * large message encodings are referenced (the message's refcount), never
  * copied per subscriber.
@@ -57,6 +61,10 @@
                                        read buffer, reuses it instead of 4 -> 8 -> 16) */
 #define SRV_IOV 64                  /* segments per write call */
 #define SRV_DIRTY_GONE 2            /* srv_conn.dirty: closed while queued, freed when reached */
+#define SRV_DIRTY_HELD 3            /* srv_conn.dirty: on srv.held (written within --write-delay) */
+#define SRV_HOLD_RING 64            /* srv.held's write times kept (one per check phase that
+                                       held any); when full the newest is merged into the one
+                                       before it, which only releases early */
 #define SRV_FLUSH_SLICE 128         /* connections written per check phase; more wait for the
                                        next turn, after a poll for input (fan-out latency) */
 #define SRV_TICK_MS 250             /* timer granularity */
@@ -238,6 +246,7 @@ struct srv_conn {
     unsigned feeding : 1;         /* input is being fed (srv_input_pending waits for it) */
     unsigned feed_ready : 1;      /* on srv.ready: a resume wants its next page */
     unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
+    unsigned hurry : 1;           /* what is queued is urgent: not held by --write-delay */
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
@@ -280,6 +289,16 @@ struct srv {
     struct pw_stdin in;           /* --stdin lines to publish (host/stdin_lines.h) */
     struct srv_conn conns;        /* list sentinel (only next/prev used) */
     struct srv_conn *dirty, *dirty_tail; /* connections with output, oldest first */
+    /* --write-delay: connections written within the last write_delay ms,
+     * oldest first (linked by dnext, dirty SRV_DIRTY_HELD); hring says when
+     * each run of them was written, from hring[hhead] */
+    struct srv_conn *held, *held_tail;
+    struct srv_hold_run { uint64_t t; uint32_t n; } hring[SRV_HOLD_RING];
+    uint8_t hhead, hlen;
+    uint8_t hurry_walk;           /* a held connection got urgent output: walk srv.held */
+    uint8_t paging;               /* a resume's page is being queued (srv__pump_ready) */
+    uint64_t write_delay;         /* ms, from the options; 0: nothing is held */
+    uv_timer_t hold_timer;        /* the oldest held run's end */
     size_t nconns;
     uint64_t next_id;
     int stopping, finished;
@@ -303,6 +322,7 @@ struct srv {
     uint64_t m_accepted, m_msgs_in, m_msgs_out, m_bytes_in, m_bytes_out;
     uint64_t m_slow, m_rejected_conns, m_requests, m_proto_errors, m_timeouts;
     size_t m_by_slot[SRV_NSLOTS];
+    uint64_t m_stream_writes;     /* writes to event streams and WebSockets */
 };
 
 /* /metrics' counters over every worker (srv_counts), in this order. */
@@ -310,6 +330,7 @@ struct srv_counts {
     uint64_t accepted, msgs_in, msgs_out, bytes_in, bytes_out;
     uint64_t slow, rejected_conns, requests, proto_errors, timeouts;
     uint64_t by_slot[SRV_NSLOTS];
+    uint64_t stream_writes;
 };
 void srv_counts(const struct srv *s, struct srv_counts *out);
 /* Worker j's own counters (--workers; j < srv_workers). */

@@ -754,6 +754,9 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
     CNT("slow_disconnects_total", "Subscribers disconnected for not keeping up.", t.slow);
     CNT("protocol_errors_total", "Connections failed for a protocol violation.", t.proto_errors);
     CNT("timeouts_total", "Connections closed by a timeout.", t.timeouts);
+    CNT("stream_writes_total",
+        "Writes to event streams and WebSockets, one per connection per loop turn with output.",
+        t.stream_writes);
 #undef CNT
     if (srv_workers(s) > 1) {
         pw_buf_printf(&b, "# HELP pushwire_worker_connections Open connections per worker (--workers).\n"

@@ -582,6 +582,52 @@ teardown() { stop_serve; }
     assert_output ok
 }
 
+@test "--write-delay: a lone message leaves at once, the next ones wait for the delay" {
+    start_serve --write-delay 60000
+    run timeout 20 $PEER sse-delay "$SERVE_PORT" "$SERVE_PID"
+    # m2..m4 are held (no write in 60 s); the shutdown ends the stream with them
+    assert_output "$(printf "first ['data: m1']\nwrites meanwhile 0\nthen ['data: m2', 'data: m3', 'data: m4'] end")"
+}
+
+@test "--write-delay 0 writes each message in its own loop turn" {
+    start_serve --write-delay 0
+    run timeout 20 $PEER sse-delay "$SERVE_PORT" "$SERVE_PID"
+    assert_output "$(printf "first ['data: m1']\nwrites meanwhile 3\nthen ['data: m2', 'data: m3', 'data: m4'] end")"
+}
+
+@test "--write-delay holds no answer: a held WebSocket's pong comes at once, after what was held" {
+    start_serve --write-delay 60000 --ping 0
+    run timeout 20 $PEER ws-delay "$SERVE_PORT"
+    assert_output "1:m1 1:m2 10:p"
+}
+
+@test "--write-delay: a wide fan-out arrives whole and in order, and resets while held are let go" {
+    start_serve --max-conns 1000 --metrics-per-channel --write-delay 5
+    run timeout 60 $PEER sse-fan "$SERVE_PORT" wide 300 50 0
+    assert_output "$(printf 'published 50\nin order 300 of 300')"
+    run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
+    assert_output "$(printf 'published 2000\nin order 200 of 200')"
+    for i in $(seq 50); do
+        C "$SERVE_URL/metrics" | grep -q '^pushwire_subscribers{channel="reset"} 0$' && break
+        sleep 0.1
+    done
+    run C "$SERVE_URL/metrics"
+    assert_line 'pushwire_subscribers{channel="reset"} 0'
+    assert_line 'pushwire_subscribers{channel="wide"} 0'
+}
+
+@test "--write-delay: a subscriber that does not read is still dropped at --send-buffer" {
+    start_serve --send-buffer 65536 --max-message 2000 --write-delay 1000
+    HOLD=30 $PEER ws-slow-sub "$SERVE_PORT" >/dev/null 3>&- &
+    cpid=$!
+    for i in $(seq 50); do grep -q "sse 'slow' response 200" "$SERVE_LOG" && break; sleep 0.1; done
+    run timeout 60 $PEER pub-flood "$SERVE_PORT" slow 8000 1500
+    assert_output 'published 8000'
+    run C "$SERVE_URL/metrics"
+    assert_line 'pushwire_slow_disconnects_total 1'
+    kill $cpid 2>/dev/null || true
+}
+
 # ---- logs and signals ----
 
 @test "--log json writes one JSON object per line" {

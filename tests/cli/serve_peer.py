@@ -307,6 +307,81 @@ def sc_sse_fan(port, channel, subs, n, drop):
     print("in order", len(done), "of", len(keep))
 
 
+def _pub_ka(p, channel, data):
+    """POST data on keep-alive socket p; waits for its answer"""
+    p.sendall(f"POST /pub/{channel} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}"
+              f"\r\n\r\n{data}".encode())
+    if read_acks(p, 1) != 1:
+        raise SystemExit("publish failed")
+
+
+def _stream_writes(port):
+    m = connect(port)
+    m.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    for ln in read_until_close(m).split(b"\n"):
+        if ln.startswith(b"pushwire_stream_writes_total "):
+            return int(ln.split()[1])
+    raise SystemExit("no pushwire_stream_writes_total")
+
+
+def sc_sse_delay(port, pid):
+    """an event stream gets m1, then m2..m4 are published (each answered);
+    prints what the stream read first, how many writes the server made to
+    streams meanwhile, then stops the server (SIGTERM, pid) and prints the
+    data lines the stream got until it ended"""
+    import signal
+    s = connect(port)
+    s.sendall(b"GET /sse/d HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf = b""
+    while b"retry:" not in buf:
+        buf += s.recv(65536)
+    p = connect(port)
+    _pub_ka(p, "d", "m1")
+    first = b""
+    while b"data: m1\n\n" not in first:
+        d = s.recv(65536)
+        if not d:
+            raise SystemExit("stream ended")
+        first += d
+    print("first", [ln.decode() for ln in first.split(b"\n") if ln.startswith(b"data: ")])
+    w0 = _stream_writes(port)
+    for m in ("m2", "m3", "m4"):
+        _pub_ka(p, "d", m)
+    print("writes meanwhile", _stream_writes(port) - w0)
+    os.kill(int(pid), signal.SIGTERM)
+    rest = read_until_close(s)
+    print("then", [ln.decode() for ln in rest.split(b"\n") if ln.startswith(b"data: ")],
+          "end" if rest.endswith(b"<EOF>") else "no end")
+
+
+def sc_ws_delay(port):
+    """a WebSocket subscriber gets m1; m2 is published (held with a long
+    --write-delay); then it pings: prints the frames up to the pong"""
+    s = ws_open(port, "/ws/wd")
+    p = connect(port)
+    _pub_ka(p, "wd", "m1")
+    got, data = [], b""
+
+    def frames_until(op_end):
+        nonlocal data
+        while True:
+            while len(data) >= 2 and len(data) >= 2 + (data[1] & 0x7F):
+                n = data[1] & 0x7F  # the test's frames are short
+                op, pl, data = data[0] & 0x0F, data[2:2 + n], data[2 + n:]
+                got.append(f"{op}:{pl.decode()}")
+                if op == op_end:
+                    return
+            d = s.recv(65536)
+            if not d:
+                raise SystemExit("closed: " + " ".join(got))
+            data += d
+    frames_until(1)
+    _pub_ka(p, "wd", "m2")
+    s.sendall(frame(9, b"p"))
+    frames_until(10)
+    print(" ".join(got))
+
+
 def sc_ws_echo(port, compression=""):
     """--echo: send and get it back; a second client hears nothing"""
     async def run():
