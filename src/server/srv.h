@@ -47,7 +47,8 @@
 #include "proto/ws_frame.h"
 #include "proto/ws_reader.h"
 
-#define SRV_RBUF (64 * 1024)        /* the loop's one read buffer */
+#define SRV_RBUF (128 * 1024)       /* the loop's one read buffer: a client's batch of 16 4 KiB
+                                       frames (65.6 KiB) in one read */
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
                                        touches 1 000 of them (16 KiB ones cost p99) */
 #define SRV_POOL_MAX 1024           /* free chunks kept for reuse (4 MiB) */
@@ -55,8 +56,10 @@
 #define SRV_COPY_MAX 2048           /* larger encodings are always referenced */
 #define SRV_SEG_FIRST 4             /* a queue's first segment array */
 #define SRV_SEG_MAX 4096            /* segments queued per connection, at most */
-#define SRV_SEG_KEEP 8              /* a larger array is freed once empty (a small one:
-                                       at the next tick) */
+#define SRV_SEG_KEEP 32             /* a larger array is freed once empty (a small one:
+                                       at the next tick, so an idle connection has none;
+                                       32: a batch of echoes, one segment each from the
+                                       read buffer, reuses it instead of 4 -> 8 -> 16) */
 #define SRV_IOV 64                  /* segments per write call */
 #define SRV_WRITE_ROUNDS 8          /* writev calls per flush while the socket takes all */
 #define SRV_READ_ROUNDS 4           /* reads per readiness while each fills the buffer */
