@@ -67,6 +67,19 @@ static int pw__cont(uint8_t b)
     return (b & 0xC0) == 0x80;
 }
 
+/* A valid 2-byte sequence at p (2 bytes readable): C2..DF 80..BF */
+static int pw__seq2(const uint8_t *p)
+{
+    return (uint8_t)(p[0] - 0xC2) <= 0xDF - 0xC2 && pw__cont(p[1]);
+}
+
+/* A valid 3-byte sequence led by E1..EC or EE..EF (3 bytes readable): any
+ * two continuation bytes follow those (E0 and ED have narrower ranges) */
+static int pw__seq3(const uint8_t *p)
+{
+    return (p[0] & 0xF0) == 0xE0 && p[0] != 0xE0 && p[0] != 0xED && pw__cont(p[1]) && pw__cont(p[2]);
+}
+
 /* Length of the valid multi-byte sequence at p (4 bytes readable), or 0. */
 static size_t pw__whole_seq(const uint8_t *p)
 {
@@ -119,14 +132,36 @@ int pw_utf8_feed(struct pw_utf8 *u, const uint8_t *p, size_t n, size_t *bad_at)
                 while (n - i >= 8) {
                     uint64_t w;
                     memcpy(&w, p + i, 8);
-                    if (w & PW__HIGH8)
+                    if (w & PW__HIGH8) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                        /* straight to the first byte >= 0x80 (text with
+                         * a few accents leaves ASCII every few words) */
+                        i += (size_t)__builtin_ctzll(w & PW__HIGH8) >> 3;
+#endif
                         break;
+                    }
                     i += 8;
                 }
                 while (i < n && p[i] < 0x80)
                     i++;
                 if (i == n)
                     break;
+            }
+            /* a run of 2-byte characters (Latin accents, Greek, Cyrillic,
+             * Hebrew, Arabic) or of 3-byte ones outside E0 and ED (most of
+             * the BMP: CJK, Indic), in a tight loop; anything else goes on
+             * below */
+            if (n - i >= 2 && pw__seq2(p + i)) {
+                do
+                    i += 2;
+                while (n - i >= 2 && pw__seq2(p + i));
+                continue;
+            }
+            if (n - i >= 3 && pw__seq3(p + i)) {
+                do
+                    i += 3;
+                while (n - i >= 3 && pw__seq3(p + i));
+                continue;
             }
             /* a whole multi-byte sequence in view: check it in one go;
              * anything else (errors, a sequence cut by the end of input)

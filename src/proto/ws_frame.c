@@ -379,6 +379,11 @@ int pw_ws_encode_header(uint8_t out[14], int fin, unsigned rsv, int opcode,
     size_t n = 2;
     if (opcode < 0 || opcode > 15 || rsv > 7 || (len >> 63))
         return PW_EINVAL;
+    if (len <= 125 && !mask && len_form == 0) { /* a server's small frame: every echo */
+        out[0] = (uint8_t)((fin ? 0x80 : 0) | rsv << 4 | opcode);
+        out[1] = (uint8_t)len;
+        return 2;
+    }
     if (len_form == 0)
         len_form = len <= 125 ? 7 : len <= 0xFFFF ? 16 : 64;
     if ((len_form == 7 && len > 125) || (len_form == 16 && len > 0xFFFF) ||
@@ -423,84 +428,6 @@ ssize_t pw_ws_encode(uint8_t *out, size_t cap, int fin, unsigned rsv, int opcode
             pw_ws_mask(out + hl, len, mask, 0);
     }
     return (ssize_t)((size_t)hl + len);
-}
-
-/* --- masking --- */
-
-/* 16 bytes as one value (GCC and clang vector extension: SSE2 on x86-64,
- * NEON on arm64, plain words elsewhere) */
-typedef uint64_t pw__v16 __attribute__((vector_size(16)));
-
-/* Unmasks (or masks) in place; returns the OR of every byte written, so a
- * caller learns for free whether the result is all ASCII (bit 7 clear). */
-static uint8_t pw__mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
-{
-    size_t i = 0;
-
-    /* the key lined up for buf[0] (a byte rotation of its 4 bytes), then
-     * twice in a word and four times in 16 bytes.  Loads and stores go
-     * through memcpy (unaligned is fine and cheap on the targets we build
-     * for; no alignment prologue, which dominated for small frames) */
-    uint32_t k;
-    memcpy(&k, key, 4);
-    unsigned sh = (unsigned)(offset & 3) * 8;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    k = sh ? k >> sh | k << (32 - sh) : k;
-#else
-    k = sh ? k << sh | k >> (32 - sh) : k;
-#endif
-    uint64_t w = (uint64_t)k << 32 | k, acc = 0;
-    uint8_t k8[8];
-    memcpy(k8, &w, 8);
-    pw__v16 w2 = {w, w}, acc2 = {0, 0};
-    for (; len - i >= 64; i += 64) {
-        pw__v16 a, b, c, d;
-        memcpy(&a, buf + i, 16);
-        memcpy(&b, buf + i + 16, 16);
-        memcpy(&c, buf + i + 32, 16);
-        memcpy(&d, buf + i + 48, 16);
-        a ^= w2, b ^= w2, c ^= w2, d ^= w2;
-        memcpy(buf + i, &a, 16);
-        memcpy(buf + i + 16, &b, 16);
-        memcpy(buf + i + 32, &c, 16);
-        memcpy(buf + i + 48, &d, 16);
-        acc2 |= a | b | c | d;
-    }
-    for (; len - i >= 16; i += 16) {
-        pw__v16 v;
-        memcpy(&v, buf + i, 16);
-        v ^= w2;
-        memcpy(buf + i, &v, 16);
-        acc2 |= v;
-    }
-    if (len - i >= 8) {
-        uint64_t v;
-        memcpy(&v, buf + i, 8);
-        v ^= w;
-        memcpy(buf + i, &v, 8);
-        acc |= v;
-        i += 8;
-    }
-    /* i is a multiple of 8 here, so k8 still lines up */
-    for (size_t t = 0; i + t < len; t++) {
-        buf[i + t] ^= k8[t];
-        acc |= buf[i + t];
-    }
-    acc |= acc2[0] | acc2[1];
-    acc |= acc >> 32;
-    acc |= acc >> 16;
-    acc |= acc >> 8;
-    return (uint8_t)acc;
-}
-
-void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset)
-{
-    pw__mask(buf, len, key, offset);
-}
-
-int pw_ws_unmask_ascii(uint8_t *buf, size_t len, const uint8_t key[4])
-{
-    return pw__mask(buf, len, key, 0) < 0x80;
 }
 
 /* --- close codes --- */

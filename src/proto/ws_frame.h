@@ -208,13 +208,23 @@ ssize_t pw_ws_encode(uint8_t *out, size_t cap, int fin, unsigned rsv, int opcode
                      const uint8_t *mask, const uint8_t *payload, size_t len,
                      int len_form);
 
-/* XOR buf with key starting at key position `offset` (payload offset mod 4),
- * word-at-a-time.  Masking and unmasking are the same operation. */
+/* Masking (ws_mask.c).  XOR buf with key starting at key position `offset`
+ * (payload offset mod 4), many bytes at a time (32-byte AVX2 vectors when
+ * the CPU has them).  Masking and unmasking are the same operation. */
 void pw_ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset);
 /* pw_ws_mask of a whole payload (offset 0) that also says whether the
  * unmasked bytes are all ASCII (1), in the same pass: text that is needs no
  * other UTF-8 check. */
 int pw_ws_unmask_ascii(uint8_t *buf, size_t len, const uint8_t key[4]);
+/* The loops pw_ws_mask chooses among, each of the same result: 8-byte
+ * words, 16-byte vectors, 32-byte AVX2 vectors (x86-64 CPUs with AVX2).
+ * For the tests and the fuzzer, which hold each against the others.
+ * pw_ws_mask_has: whether this build and CPU have the loop.
+ * pw_ws_mask_with: pw_ws_mask with that loop (the word loop when it is not
+ * there); returns the OR of the bytes written. */
+enum { PW_WS_MASK_WORD, PW_WS_MASK_V16, PW_WS_MASK_V32, PW_WS_MASK_NLOOPS };
+int pw_ws_mask_has(int loop);
+uint8_t pw_ws_mask_with(int loop, uint8_t *buf, size_t len, const uint8_t key[4], uint64_t offset);
 
 /* Close codes: RFC 6455 §7.4.1 and the IANA registry, X(NAME, code,
  * meaning).  1004 is reserved; 1005, 1006 and 1015 never go on the wire

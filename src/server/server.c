@@ -6,9 +6,11 @@
 #include "srv_auth.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <malloc.h>
@@ -18,8 +20,6 @@
 
 #include "hub.h"
 
-static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
-static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void srv__dirty(struct srv_conn *c);
 static void srv__idle_cb(uv_idle_t *h);
 static void srv__pump_ready(struct srv *s);
@@ -44,8 +44,8 @@ void srv_log(struct srv *s, struct srv_conn *c, const char *event, int status, i
     ev.event = event;
     if (c) {
         struct sockaddr_storage ss;
-        int len = sizeof ss;
-        if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        socklen_t len = sizeof ss;
+        if (c->fd >= 0 && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0)
             pw_net_format_addr((struct sockaddr *)&ss, peer, sizeof peer);
         ev.conn = c->id;
         ev.peer = peer[0] ? peer : NULL;
@@ -129,7 +129,7 @@ int srv_out(struct srv_conn *c, const void *p, size_t n)
         return c->closing ? PW_ENET_CLOSED : 0;
     const uint8_t *src = p;
     while (n) {
-        struct srv_seg *g = c->nseg > c->busy ? &c->seg[c->nseg - 1] : NULL;
+        struct srv_seg *g = c->nseg ? &c->seg[c->nseg - 1] : NULL;
         if (!g || g->ref || g->end == g->cap) {
             g = srv__seg_new(c);
             if (!g)
@@ -157,7 +157,7 @@ int srv_out(struct srv_conn *c, const void *p, size_t n)
 
 int srv_out2(struct srv_conn *c, const void *a, size_t an, const void *b, size_t bn)
 {
-    struct srv_seg *g = c->nseg > c->busy ? &c->seg[c->nseg - 1] : NULL;
+    struct srv_seg *g = c->nseg ? &c->seg[c->nseg - 1] : NULL;
     if (!g || g->ref || g->cap - g->end < an + bn || c->closing) {
         int rc = srv_out(c, a, an);
         return rc ? rc : srv_out(c, b, bn);
@@ -193,10 +193,10 @@ int srv_out_lend(struct srv_conn *c, const uint8_t *head, size_t hl, const uint8
 }
 
 /* Lent segments (srv_out_lend) not written yet become copies: the read
- * buffer is about to be reused, or a uv_write will hold them. */
+ * buffer is about to be reused. */
 static int srv__unlend(struct srv_conn *c)
 {
-    for (uint16_t i = c->busy; i < c->nseg; i++) {
+    for (uint16_t i = 0; i < c->nseg; i++) {
         struct srv_seg *g = &c->seg[i];
         if (!g->lent)
             continue;
@@ -295,91 +295,69 @@ void srv__consume(struct srv_conn *c, size_t n)
 
 static void srv__drop_queue(struct srv_conn *c)
 {
-    for (uint16_t i = c->busy; i < c->nseg; i++) {
+    for (uint16_t i = 0; i < c->nseg; i++) {
         c->qbytes -= c->seg[i].end - c->seg[i].start;
         srv__seg_release(c->srv, &c->seg[i]);
     }
-    c->nseg = c->busy;
+    c->nseg = 0;
 }
 
-static void srv__write_cb(uv_write_t *req, int status)
+/* The queue's first segments as an iovec; returns how many, *n their bytes. */
+static int srv__iov(const struct srv_conn *c, struct iovec *iov, size_t *n)
 {
-    struct srv_conn *c = req->data;
-    free(req);
-    size_t n = 0;
-    for (uint16_t i = 0; i < c->busy; i++)
-        n += c->seg[i].end - c->seg[i].start;
-    c->busy = 0;
-    c->writing = 0;
-    srv__consume(c, n);
-    if (status < 0) {
-        if (!c->closing)
-            srv_close(c, uv_strerror(status));
-        return;
+    int k = c->nseg < SRV_IOV ? c->nseg : SRV_IOV;
+    *n = 0;
+    for (int i = 0; i < k; i++) {
+        iov[i].iov_base = c->seg[i].base + c->seg[i].start;
+        iov[i].iov_len = c->seg[i].end - c->seg[i].start;
+        *n += iov[i].iov_len;
     }
-    c->srv->m_bytes_out += n;
-    if (!c->closing)
-        srv__flush(c);
-}
-
-static void srv__shutdown_cb(uv_shutdown_t *req, int status)
-{
-    struct srv_conn *c = req->data;
-    free(req);
-    (void)status;
-    /* wait (bounded) for the peer's FIN so a reset does not eat our answer */
-    if (!c->closing)
-        c->t_deadline = uv_now(c->srv->loop) + SRV_CLOSE_GRACE_MS;
-}
-
-static unsigned srv__iov(const struct srv_conn *c, uv_buf_t *iov)
-{
-    unsigned k = c->nseg < SRV_IOV ? c->nseg : SRV_IOV;
-    for (unsigned i = 0; i < k; i++)
-        iov[i] = uv_buf_init((char *)c->seg[i].base + c->seg[i].start, c->seg[i].end - c->seg[i].start);
     return k;
 }
 
-/* The one place queued bytes leave for the peer (a TLS layer goes here:
- * the segments through SSL_write into a memory BIO, the BIO's bytes to the
- * socket): as much as the socket takes now, the rest through one uv_write
- * whose callback flushes again.  Closes the connection on an error. */
+/* The one place queued bytes leave for the peer (a TLS layer has its own:
+ * srv_tls.c): as much as the socket takes now; what it did not take stays
+ * queued and is written when EPOLLOUT comes (srv__writable).  Closes the
+ * connection on an error. */
 static void srv__write(struct srv_conn *c)
 {
-    uv_buf_t iov[SRV_IOV];
-    unsigned k = srv__iov(c, iov);
-    int r = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
-    if (r == UV_EAGAIN)
-        r = 0;
-    if (r < 0) {
+    struct iovec iov[SRV_IOV];
+    for (unsigned round = 0; c->nseg && round < SRV_WRITE_ROUNDS; round++) {
+        size_t want;
+        int k = srv__iov(c, iov, &want);
+        ssize_t r = srv_io_writev(c, iov, k);
+        if (r < 0) {
+            srv_close(c, uv_strerror((int)r));
+            return;
+        }
+        c->srv->m_bytes_out += (uint64_t)r;
+        srv__consume(c, (size_t)r);
+        if ((size_t)r < want)
+            break; /* the socket is full */
+    }
+    int r = c->nseg ? srv_io_wait_out(c) : 0;
+    if (r)
         srv_close(c, uv_strerror(r));
+}
+
+void srv__writable(struct srv_conn *c)
+{
+    c->writing = 0;
+    srv__flush(c);
+}
+
+/* The answer is written: the FIN, then a bounded wait for the peer's (so a
+ * reset does not eat the answer), reading to see it. */
+static void srv__fin(struct srv_conn *c)
+{
+    c->fin = 1;
+    if (shutdown(c->fd, SHUT_WR)) {
+        srv_close(c, NULL);
         return;
     }
-    c->srv->m_bytes_out += (uint64_t)r;
-    srv__consume(c, (size_t)r);
-    if (c->nseg == 0)
-        return;
-    /* the socket is full (or partial write): hand the rest to libuv */
-    if (srv__unlend(c)) {
-        srv_close(c, "out of memory");
-        return;
-    }
-    k = srv__iov(c, iov);
-    uv_write_t *req = malloc(sizeof *req);
-    if (!req) {
-        srv_close(c, "out of memory");
-        return;
-    }
-    req->data = c;
-    c->busy = (uint16_t)k;
-    c->writing = 1;
-    r = uv_write(req, (uv_stream_t *)&c->tcp, iov, k, srv__write_cb);
-    if (r < 0) {
-        free(req);
-        c->busy = 0;
-        c->writing = 0;
-        srv_close(c, uv_strerror(r));
-    }
+    c->t_deadline = uv_now(c->srv->loop) + SRV_CLOSE_GRACE_MS;
+    if (!c->reading)
+        srv_read_pause(c, 0);
 }
 
 void srv__flush(struct srv_conn *c)
@@ -403,22 +381,16 @@ void srv__flush(struct srv_conn *c)
         if (c->ops->drained && !c->close_after)
             c->ops->drained(c);
     }
-    if (c->close_after && !c->shut) {
-        c->shut = 1;
-        if (c->layer) {
-            c->layer->end(c); /* TLS close_notify: queued before the FIN */
-            if (c->closing)
-                return;
+    if (c->close_after && !c->fin) {
+        if (!c->shut) {
+            c->shut = 1;
+            if (c->layer) {
+                c->layer->end(c); /* TLS close_notify: written before the FIN */
+                if (c->closing || c->writing)
+                    return; /* the FIN once it is (srv__writable flushes again) */
+            }
         }
-        uv_shutdown_t *req = malloc(sizeof *req);
-        if (!req || uv_shutdown(req, (uv_stream_t *)&c->tcp, srv__shutdown_cb) < 0) {
-            free(req);
-            srv_close(c, NULL);
-            return;
-        }
-        req->data = c;
-        if (!c->reading)
-            srv_read_pause(c, 0); /* to see the peer's FIN */
+        srv__fin(c);
     }
 }
 
@@ -566,7 +538,7 @@ static void srv__hold(struct srv *s, struct srv_conn *c)
 static void srv__unhold(struct srv_conn *c)
 {
     if (c->dirty == SRV_DIRTY_GONE) {
-        free(c);
+        srv__conn_free(c);
         return;
     }
     c->dirty = 0;
@@ -628,7 +600,7 @@ static void srv__check_cb(uv_check_t *h)
         c->dirty = 0;
         c->hurry = 0;
         if (gone)
-            free(c);
+            srv__conn_free(c);
         if (gone || c->closing)
             continue;
         if (srv__write_one(s, c) && s->write_delay && !hurried && !c->dirty && !c->closing &&
@@ -645,28 +617,28 @@ static void srv__check_cb(uv_check_t *h)
         srv__counts_own(s, v);
         pw_hub_counts_put(s->hub, s->wid, v);
     }
+    srv_io_reap(s);
 }
 
 /* ---- connections ---- */
 
-static void srv__alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* How much of the loop's one read buffer a read may fill (srv__readable
+ * feeds it all before the next read). */
+static size_t srv__read_room(const struct srv_conn *c)
 {
-    struct srv_conn *c = h->data;
-    (void)hint;
-    /* one buffer per loop: read_cb consumes it before the next alloc */
     size_t len = SRV_RBUF;
     if (!c->ops->input && c->in.max - c->in.len < len) {
         /* parked: read no more than c->in can keep, so nothing is lost and a
          * client that goes away is still seen while there is room; none
-         * left gives UV_ENOBUFS and reading pauses (srv__read_cb) */
+         * left and reading pauses (srv__readable) */
         len = c->in.max - c->in.len;
     }
-    *buf = uv_buf_init((char *)c->srv->rbuf, len);
+    return len;
 }
 
-static void srv__on_close(uv_handle_t *h)
+/* After srv_close, once no epoll batch can name c (srv_io.c). */
+void srv__conn_free(struct srv_conn *c)
 {
-    struct srv_conn *c = h->data;
     struct srv *s = c->srv;
     if (c->layer)
         c->layer->free(c);
@@ -677,10 +649,7 @@ static void srv__on_close(uv_handle_t *h)
     free(c->channel);
     free(c->feed);
     free(c->cl);
-    if (c->dirty) /* still queued for the check phase, which frees it */
-        c->dirty = SRV_DIRTY_GONE;
-    else
-        free(c);
+    free(c);
 }
 
 static void srv__ready_remove(struct srv_conn *c)
@@ -714,7 +683,7 @@ void srv_close(struct srv_conn *c, const char *why)
         pw_hub_conns_add(s->hub, -1);
     c->prev->next = c->next;
     c->next->prev = c->prev;
-    uv_close((uv_handle_t *)&c->tcp, srv__on_close);
+    srv_io_close(c);
 }
 
 void srv_end(struct srv_conn *c)
@@ -861,16 +830,19 @@ int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
     return rc;
 }
 
+/* Pausing costs no system call: the registration is dropped only if input
+ * comes meanwhile (srv_io.c), so an echo that pauses and resumes as its
+ * queue fills and drains does not pay one per message. */
 void srv_read_pause(struct srv_conn *c, int pause)
 {
     if (c->closing)
         return;
-    if (pause && c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
+    if (pause)
         c->reading = 0;
-    } else if (!pause && !c->reading) {
-        if (uv_read_start((uv_stream_t *)&c->tcp, srv__alloc_cb, srv__read_cb) == 0)
-            c->reading = 1;
+    else if (!c->reading) {
+        c->reading = 1;
+        if (srv_io_want(c))
+            c->reading = 0; /* the kernel is out of memory for epoll: as if paused */
     }
 }
 
@@ -988,26 +960,31 @@ static void srv__lent_out(struct srv_conn *c)
         srv_close(c, "out of memory");
 }
 
-static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+/* One read into the loop's buffer, fed to the connection: 1 if the read
+ * filled the room it had (more may be waiting), else 0. */
+static int srv__read(struct srv_conn *c)
 {
-    struct srv_conn *c = st->data;
     struct srv *s = c->srv;
-    (void)buf;
-    if (nread == 0 || c->closing)
-        return;
-    if (nread == UV_ENOBUFS) {
+    size_t room = srv__read_room(c);
+    if (room == 0) {
         /* parked with c->in full: the poll's answer reads on (srv_input_pending) */
         srv_read_pause(c, 1);
-        return;
+        return 0;
     }
-    if (nread < 0) {
-        srv_close(c, nread != UV_EOF ? uv_strerror((int)nread) : c->close_after ? NULL : c->ops->eof);
-        return;
+    ssize_t nread;
+    do
+        nread = read(c->fd, s->rbuf, room);
+    while (nread < 0 && errno == EINTR);
+    if (nread < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (nread <= 0) {
+        srv_close(c, nread ? uv_strerror(-errno) : c->close_after ? NULL : c->ops->eof);
+        return 0;
     }
     s->m_bytes_in += (uint64_t)nread;
     c->t_active = uv_now(s->loop);
     if (c->shut) /* answered; only waiting for FIN */
-        return;
+        return (size_t)nread == room;
     c->feeding = 1;
     if (c->layer) { /* TLS: decrypts, then srv__feed with the plaintext */
         c->layer->input(c, s->rbuf, (size_t)nread);
@@ -1020,28 +997,28 @@ static void srv__read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             srv__lent_out(c);
     }
     c->feeding = 0;
+    return (size_t)nread == room;
 }
 
-static void srv__accept_cb(uv_stream_t *ls, int status)
+/* A few reads while they fill the buffer (as libuv read); level-triggered,
+ * so what is left comes with the next turn. */
+void srv__readable(struct srv_conn *c)
 {
-    struct srv_listener *l = ls->data;
+    for (unsigned i = 0; i < SRV_READ_ROUNDS && c->reading && !c->closing; i++)
+        if (!srv__read(c))
+            return;
+}
+
+void srv__accepted(struct srv_listener *l, int fd)
+{
     struct srv *s = l->srv;
-    if (status < 0)
-        return;
     struct srv_conn *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        close(fd);
         return;
+    }
     c->srv = s;
-    if (uv_tcp_init(s->loop, &c->tcp)) {
-        free(c);
-        return;
-    }
-    c->tcp.data = c;
-    if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
-        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
+    c->fd = fd;
     int auth_rc = srv_auth_accepted(c);
     c->id = s->hub ? pw_hub_next_id(s->hub) : ++s->next_id;
     c->next = &s->conns;
@@ -1068,6 +1045,10 @@ static void srv__accept_cb(uv_stream_t *ls, int status)
         return;
     }
     srv_read_pause(c, 0);
+    if (!c->reading) {
+        srv_close(c, "out of memory");
+        return;
+    }
     if (c->ops->open)
         c->ops->open(c); /* may refuse it: --max-conns */
 }
@@ -1080,12 +1061,9 @@ static void srv__maybe_finish(struct srv *s);
  * client leave: the kernel's TCP state tells (FIN: CLOSE_WAIT; RST: CLOSE). */
 static int srv__peer_gone(struct srv_conn *c)
 {
-    uv_os_fd_t fd;
     struct tcp_info ti;
     socklen_t len = sizeof ti;
-    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
-        return 0;
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+    if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
         return 0;
     return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
 }
@@ -1219,6 +1197,7 @@ static void srv__maybe_finish(struct srv *s)
     if (!s->stopping || s->nconns || s->finished)
         return;
     s->finished = 1;
+    srv_io_stop(s);
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
     uv_close((uv_handle_t *)&s->idle, NULL);
@@ -1236,7 +1215,7 @@ static void srv__stop(struct srv *s, const char *why)
     if (s->wid == 0) /* every worker gets the signal: one line */
         srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
     for (size_t i = 0; i < s->nls; i++)
-        uv_close((uv_handle_t *)&s->ls[i].tcp, NULL);
+        srv_io_unlisten(&s->ls[i]);
     pw_stdin_close(&s->in);
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
@@ -1290,24 +1269,18 @@ static int srv__listen(struct srv *s, const int *fds, char *err, size_t errsz)
             snprintf(err, errsz, "listen address 'tls://%s' needs --tls-cert and --tls-key", a);
             return PW_ENET_ADDR;
         }
-        uv_tcp_init(s->loop, &l->tcp);
-        s->nls++;
-        l->srv = s;
         l->ops = &srv_http_ops;
         l->layer = tls ? &srv_tls_layer : NULL;
-        l->tcp.data = l;
-        int r = fds ? uv_tcp_open(&l->tcp, fds[i])
-                    : uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
-                                  ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-        if (r == 0)
-            r = uv_listen((uv_stream_t *)&l->tcp, SRV_LISTEN_BACKLOG, srv__accept_cb);
+        int fd = fds ? fds[i] : srv_io_bind(&ss, 0);
+        int r = fd < 0 ? fd : srv_io_listen(s, l, fd);
         if (r) {
             snprintf(err, errsz, "cannot listen on '%s': %s", a, uv_strerror(r));
             return PW_ENET_BIND;
         }
+        s->nls++;
         char name[SRV_ADDR_MAX];
-        int len = sizeof ss;
-        uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
+        socklen_t len = sizeof ss;
+        getsockname(l->fd, (struct sockaddr *)&ss, &len);
         pw_net_format_addr((struct sockaddr *)&ss, name, sizeof name);
         if (s->wid == 0)
             srv_log(s, NULL, "listen", 0, 0, "%s%s", tls ? "tls://" : "", name);
@@ -1335,6 +1308,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     s.wid = wid;
     s.attach = o->exec ? &srv_attach_exec : &srv_attach_pubsub;
     pw_buf_init(&s.scratch, 0);
+    s.epfd = s.spare_fd = -1;
     s.lim.max_head = o->max_head;
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
@@ -1363,6 +1337,8 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     }
     s.loop = &loop;
     int rc = o->ntls ? srv_tls_setup(&s, err, errsz) : 0;
+    if (rc == 0)
+        rc = srv_io_start(&s, err, errsz);
     if (rc == 0)
         rc = srv__listen(&s, fds, err, errsz);
     if (rc == 0) {
@@ -1393,7 +1369,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     /* close whatever is left (bind errors, a file read still pending) */
     if (!s.stopping)
         for (size_t i = 0; i < s.nls; i++)
-            uv_close((uv_handle_t *)&s.ls[i].tcp, NULL);
+            srv_io_unlisten(&s.ls[i]);
     pw_stdin_close(&s.in);
     if (hub)
         pw_hub_leave(hub, wid); /* before its wake-up handle closes */
@@ -1401,12 +1377,13 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     while (s.dirty) /* closed connections the last check phase did not reach */
-        free(srv__dirty_pop(&s));
+        srv__conn_free(srv__dirty_pop(&s));
     while (s.held) { /* closed while held */
         struct srv_conn *c = s.held;
         s.held = c->dnext;
-        free(c);
+        srv__conn_free(c);
     }
+    srv_io_free(&s);
     pw_buf_free(&s.scratch);
     srv_ws_cleanup(&s);
     while (s.pool) {
@@ -1439,18 +1416,13 @@ static int srv__bind_all(const struct pw_server_opts *o, unsigned n, int *fds, c
             snprintf(err, errsz, "bad listen address '%s': want HOST:PORT or [IPv6]:PORT", a);
             return PW_ENET_ADDR;
         }
-        socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in);
+        socklen_t len = sizeof ss;
         for (unsigned w = 0; w < n; w++) {
-            int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+            int fd = srv_io_bind(&ss, 1);
             fds[w * o->nlisten + i] = fd;
-            if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
-                (ss.ss_family == AF_INET6 &&
-                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)) ||
-                bind(fd, (struct sockaddr *)&ss, len) ||
-                (w == 0 && getsockname(fd, (struct sockaddr *)&ss, &len))) {
-                snprintf(err, errsz, "cannot listen on '%s': %s", a, uv_strerror(uv_translate_sys_error(errno)));
+            if (fd < 0 || (w == 0 && getsockname(fd, (struct sockaddr *)&ss, &len))) {
+                snprintf(err, errsz, "cannot listen on '%s': %s", a,
+                         uv_strerror(fd < 0 ? fd : -errno));
                 return PW_ENET_BIND;
             }
         }

@@ -33,6 +33,7 @@
 #ifndef PW_SRV_H
 #define PW_SRV_H
 
+#include <sys/uio.h>
 #include <uv.h>
 
 #include "backlog.h"
@@ -46,7 +47,8 @@
 #include "proto/ws_frame.h"
 #include "proto/ws_reader.h"
 
-#define SRV_RBUF (64 * 1024)        /* the loop's one read buffer */
+#define SRV_RBUF (128 * 1024)       /* the loop's one read buffer: a client's batch of 16 4 KiB
+                                       frames (65.6 KiB) in one read */
 #define SRV_CHUNK 4096              /* pooled output chunk: a fan-out to 1 000 subscribers
                                        touches 1 000 of them (16 KiB ones cost p99) */
 #define SRV_POOL_MAX 1024           /* free chunks kept for reuse (4 MiB) */
@@ -54,9 +56,13 @@
 #define SRV_COPY_MAX 2048           /* larger encodings are always referenced */
 #define SRV_SEG_FIRST 4             /* a queue's first segment array */
 #define SRV_SEG_MAX 4096            /* segments queued per connection, at most */
-#define SRV_SEG_KEEP 8              /* a larger array is freed once empty (a small one:
-                                       at the next tick) */
+#define SRV_SEG_KEEP 32             /* a larger array is freed once empty (a small one:
+                                       at the next tick, so an idle connection has none;
+                                       32: a batch of echoes, one segment each from the
+                                       read buffer, reuses it instead of 4 -> 8 -> 16) */
 #define SRV_IOV 64                  /* segments per write call */
+#define SRV_WRITE_ROUNDS 8          /* writev calls per flush while the socket takes all */
+#define SRV_READ_ROUNDS 4           /* reads per readiness while each fills the buffer */
 #define SRV_DIRTY_GONE 2            /* srv_conn.dirty: closed while queued, freed when reached */
 #define SRV_DIRTY_HELD 3            /* srv_conn.dirty: on srv.held (written within --write-delay) */
 #define SRV_HOLD_RING 64            /* srv.held's write times kept (one per check phase that
@@ -214,10 +220,9 @@ struct srv_client {
 };
 
 struct srv_conn {
-    uv_tcp_t tcp;                 /* first: handle <-> conn casts */
     struct srv *srv;
     struct srv_conn *next, *prev; /* all connections */
-    struct srv_conn *dnext;       /* dirty list */
+    struct srv_conn *dnext;       /* srv.dirty or srv.held; closed off them, srv.closed */
     uint64_t id;
     uint64_t t_deadline;          /* ms; 0 = none: ops->deadline */
     uint64_t t_tick;              /* ms; 0 = none: ops->tick (ping, heartbeat) */
@@ -232,10 +237,18 @@ struct srv_conn {
                                      behind a parked poll); empty when idle */
     /* output queue */
     struct srv_seg *seg;
-    uint16_t nseg, capseg, busy;  /* segs [0,busy) are in an uv_write */
+    uint16_t nseg, capseg;
+    int fd;                       /* the socket, on srv.epfd (srv_io.c); -1 once closed */
     /* flags, one bit each (they fill the bytes after the counts) */
     unsigned dirty : 2;           /* on srv.dirty: 1, or SRV_DIRTY_GONE */
-    unsigned closing : 1, writing : 1, reading : 1, slow : 1, keepalive : 1, shut : 1;
+    unsigned closing : 1, slow : 1, keepalive : 1;
+    unsigned reading : 1;         /* input wanted (EPOLLIN) */
+    unsigned writing : 1;         /* the socket took less than was queued: EPOLLOUT awaited */
+    unsigned ep_in : 1, ep_out : 1; /* what srv.epfd watches for it (srv_io.c: registered
+                                     eagerly, dropped lazily) */
+    unsigned shut : 1;            /* answered (close_after) and its queue written: input is
+                                     dropped, the layer's end (TLS close_notify) begun */
+    unsigned fin : 1;             /* shutdown(SHUT_WR) done: waiting for the peer's FIN */
     unsigned close_after : 1;     /* srv_end: answered, close once the queue is written */
     unsigned head_only : 1;       /* HEAD request: no body */
     unsigned ready : 1;           /* srv_ready: ops->ready in the check phase */
@@ -258,7 +271,8 @@ struct srv_conn {
 };
 
 struct srv_listener {
-    uv_tcp_t tcp;
+    uv_poll_t poll;               /* readable: connections to accept (srv_io.c) */
+    int fd;                       /* the listening socket; closed with the poll handle */
     struct srv *srv;
     const struct srv_ops *ops;    /* what an accepted connection starts as */
     const struct srv_layer *layer;/* its byte layer (tls://), or NULL */
@@ -284,6 +298,10 @@ struct srv {
     uv_timer_t tick, hard_stop;
     uv_signal_t sig[3];
     struct pw_stdin in;           /* --stdin lines to publish (host/stdin_lines.h) */
+    int epfd;                     /* every connection's socket (srv_io.c) ... */
+    uv_poll_t io;                 /* ... watched by the loop through this one handle */
+    int spare_fd;                 /* given up to shed connections when out of fds */
+    struct srv_conn *closed;      /* closed, freed once no epoll batch can name them */
     struct srv_conn conns;        /* list sentinel (only next/prev used) */
     struct srv_conn *dirty, *dirty_tail; /* connections with output, oldest first */
     /* --write-delay: connections written within the last write_delay ms,
@@ -424,6 +442,45 @@ int srv_publish(struct srv *s, const char *ch, size_t chlen, const char *event,
 void srv__feed(struct srv_conn *c, uint8_t *p, size_t n);
 void srv__flush(struct srv_conn *c);
 void srv__consume(struct srv_conn *c, size_t n);
+
+/* The socket's side of a connection, for srv_io.c (server.c): a listener
+ * accepted fd (non-blocking; the connection is set up, or fd closed); the
+ * socket is readable (or hung up) while c->reading; writable (or failed)
+ * while c->writing; a closed connection's last release. */
+void srv__accepted(struct srv_listener *l, int fd);
+void srv__readable(struct srv_conn *c);
+void srv__writable(struct srv_conn *c);
+void srv__conn_free(struct srv_conn *c);
+
+/* srv_io.c: the connections' sockets, on one epoll fd per loop (srv.epfd)
+ * that libuv watches through one uv_poll_t; level-triggered. */
+/* Makes srv.epfd and its handle (srv.loop set): 0, or PW_ENET_LOOP with a
+ * message in err.  srv_io_stop closes the handle (the loop may end);
+ * srv_io_free, after the loop, the fds and the closed connections. */
+int srv_io_start(struct srv *s, char *err, size_t errsz);
+void srv_io_stop(struct srv *s);
+void srv_io_free(struct srv *s);
+/* Watches what c->reading and c->writing ask for, where it is not watched
+ * yet (what is no longer asked for is dropped when an event for it comes,
+ * so a pause and a resume cost no system call): 0 or a negative errno. */
+int srv_io_want(struct srv_conn *c);
+/* The socket took less than was queued: c->writing, and EPOLLOUT watched.
+ * 0 or a negative errno. */
+int srv_io_wait_out(struct srv_conn *c);
+/* Bytes the socket took (0: it is full), or a negative errno. */
+ssize_t srv_io_writev(struct srv_conn *c, const struct iovec *iov, int n);
+/* srv_close's end: the fd unwatched and closed; c is freed (srv__conn_free)
+ * once no epoll batch can name it: srv_io_reap (after a batch, in the check
+ * phase, after the loop), or when taken off srv.dirty or srv.held. */
+void srv_io_close(struct srv_conn *c);
+void srv_io_reap(struct srv *s);
+/* A non-blocking TCP socket bound to ss (SO_REUSEADDR; SO_REUSEPORT if
+ * asked; IPv6 only for IPv6): the fd, or a negative errno. */
+int srv_io_bind(const struct sockaddr_storage *ss, int reuseport);
+/* Listens on fd (taken: closed on failure or with the listener) and
+ * accepts on the loop: 0 or a negative errno.  srv_io_unlisten stops. */
+int srv_io_listen(struct srv *s, struct srv_listener *l, int fd);
+void srv_io_unlisten(struct srv_listener *l);
 
 /* srv_tls.c: TLS listeners (tls://) */
 extern const struct srv_layer srv_tls_layer;

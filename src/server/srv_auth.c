@@ -102,8 +102,8 @@ static void srv__uncount(struct srv_conn *c)
 static int srv__peer(struct srv_conn *c, uint8_t out[16])
 {
     struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len))
+    socklen_t len = sizeof ss;
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len))
         return -1;
     memset(out, 0, 16);
     if (ss.ss_family == AF_INET) {

@@ -447,10 +447,10 @@ static void srv__env_build(struct srv__env *e, struct srv_conn *c, const struct 
     for (size_t i = 0; i < sizeof empty / sizeof *empty; i++)
         srv__env_add(e, empty[i], "%s", "");
     struct sockaddr_storage peer = {0}, me = {0};
-    int len = sizeof peer;
-    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &len);
+    socklen_t len = sizeof peer;
+    getpeername(c->fd, (struct sockaddr *)&peer, &len);
     len = sizeof me;
-    uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&me, &len);
+    getsockname(c->fd, (struct sockaddr *)&me, &len);
     srv__env_addr(e, &peer, "REMOTE_ADDR", "REMOTE_PORT");
     srv__env_add(e, "REMOTE_HOST", "%s", e->b.p + e->off[e->n - 2] + sizeof "REMOTE_ADDR");
     /* SERVER_NAME: the Host the client asked for, without its port */

@@ -58,8 +58,8 @@ struct srv_tls_shared {
 struct srv_tls {
     struct pw_tls t;
     struct srv_tls_certs *certs;
-    struct pw_buf pend;           /* ciphertext the socket did not take, next to write */
-    struct pw_buf wbuf;           /* ciphertext in the uv_write in flight */
+    struct pw_buf pend;           /* ciphertext the socket did not take, written when it
+                                     is writable again (before anything new) */
 };
 
 /* ---- certificates ---- */
@@ -206,49 +206,41 @@ void srv_tls_metrics(const struct srv *s, struct pw_buf *b)
 
 /* ---- sending ciphertext ---- */
 
-static void srv__tls_start_write(struct srv_conn *c);
-
-static void srv__tls_write_cb(uv_write_t *req, int status)
+/* Ciphertext to the socket: the bytes it took (0: full), or -1 when the
+ * connection is closed for the error. */
+static ssize_t srv__tls_put(struct srv_conn *c, const uint8_t *p, size_t n)
 {
-    struct srv_conn *c = req->data;
-    struct srv_tls *ct = c->lst;
-    free(req);
-    c->writing = 0;
-    if (status == 0)
-        c->srv->m_bytes_out += ct->wbuf.len;
-    pw_buf_free(&ct->wbuf); /* a connection keeps no ciphertext once it is written */
-    if (c->closing)
-        return;
-    if (status < 0) {
-        srv_close(c, uv_strerror(status));
-        return;
+    struct iovec v = {(void *)p, n};
+    ssize_t r = srv_io_writev(c, &v, 1);
+    if (r < 0) {
+        srv_close(c, uv_strerror((int)r));
+        return -1;
     }
-    if (ct->pend.len)
-        srv__tls_start_write(c);
-    else
-        srv__flush(c);
+    c->srv->m_bytes_out += (uint64_t)r;
+    return r;
 }
 
-static void srv__tls_start_write(struct srv_conn *c)
+/* What the socket did not take earlier, first: 1 while some is still
+ * waiting (EPOLLOUT watched) or the connection is closed, 0 once all is
+ * written (the buffer freed: an idle connection keeps no ciphertext). */
+static int srv__tls_drain(struct srv_conn *c)
 {
     struct srv_tls *ct = c->lst;
-    struct pw_buf t = ct->wbuf;
-    ct->wbuf = ct->pend;
-    ct->pend = t;
-    uv_write_t *req = malloc(sizeof *req);
-    if (!req) {
-        srv_close(c, "out of memory");
-        return;
+    if (ct->pend.len == 0)
+        return 0;
+    ssize_t r = srv__tls_put(c, ct->pend.p, ct->pend.len);
+    if (r < 0)
+        return 1;
+    pw_buf_consume(&ct->pend, (size_t)r);
+    if (ct->pend.len == 0) {
+        pw_buf_free(&ct->pend);
+        return 0;
     }
-    req->data = c;
-    uv_buf_t b = uv_buf_init((char *)ct->wbuf.p, (unsigned)ct->wbuf.len);
-    c->writing = 1;
-    int r = uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, srv__tls_write_cb);
-    if (r < 0) {
-        free(req);
-        c->writing = 0;
-        srv_close(c, uv_strerror(r));
+    if ((r = srv_io_wait_out(c)) != 0) {
+        srv_close(c, uv_strerror((int)r));
+        return 1;
     }
+    return 1;
 }
 
 /* What the last pump call put in the shared buffer goes to the socket now
@@ -261,21 +253,12 @@ static void srv__tls_send(struct srv_conn *c)
         pw_buf_reset(o);
         return;
     }
-    size_t off = 0;
-    if (!c->writing && ct->pend.len == 0) {
-        uv_buf_t b = uv_buf_init((char *)o->p, (unsigned)o->len);
-        int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (r == UV_EAGAIN)
-            r = 0;
-        if (r < 0) {
-            pw_buf_reset(o);
-            srv_close(c, uv_strerror(r));
-            return;
-        }
-        c->srv->m_bytes_out += (uint64_t)r;
-        off = (size_t)r;
+    ssize_t off = 0;
+    if (!c->writing && ct->pend.len == 0 && (off = srv__tls_put(c, o->p, o->len)) < 0) {
+        pw_buf_reset(o);
+        return;
     }
-    int rc = off < o->len ? pw_buf_append(&ct->pend, o->p + off, o->len - off) : 0;
+    int rc = (size_t)off < o->len ? pw_buf_append(&ct->pend, o->p + off, o->len - (size_t)off) : 0;
     pw_buf_reset(o);
     if (rc) {
         /* a peer that makes us answer (KeyUpdate requests) and never reads */
@@ -283,8 +266,8 @@ static void srv__tls_send(struct srv_conn *c)
                                       : "out of memory");
         return;
     }
-    if (ct->pend.len && !c->writing)
-        srv__tls_start_write(c);
+    if (ct->pend.len && !c->writing && (rc = srv_io_wait_out(c)) != 0)
+        srv_close(c, uv_strerror(rc));
 }
 
 /* ---- the layer ---- */
@@ -304,7 +287,6 @@ static int srv__tls_open(struct srv_conn *c)
     /* the queue is bounded by --send-buffer and encrypted a batch at a time
      * once the socket takes it; what else TLS writes is small */
     pw_buf_init(&ct->pend, c->srv->o->send_buffer + 2 * SRV_TLS_BATCH);
-    pw_buf_init(&ct->wbuf, ct->pend.max); /* the two swap */
     c->lst = ct;
     return 0;
 }
@@ -317,7 +299,6 @@ static void srv__tls_free(struct srv_conn *c)
     pw_tls_free(&ct->t);
     srv__certs_unref(ct->certs);
     pw_buf_free(&ct->pend);
-    pw_buf_free(&ct->wbuf);
     free(ct);
     c->lst = NULL;
 }
@@ -424,6 +405,8 @@ static long srv__tls_encrypt(struct srv_conn *c)
 static int srv__tls_write(struct srv_conn *c)
 {
     struct srv_tls *ct = c->lst;
+    if (srv__tls_drain(c))
+        return 1;
     if (!pw_tls_open(&ct->t))
         return c->nseg != 0; /* sent once the handshake is done (srv__tls_opened) */
     ct->t.out = &c->srv->tls->out;

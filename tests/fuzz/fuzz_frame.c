@@ -11,7 +11,10 @@
  *  - every reported field respects the options (masking rule per role, RSV,
  *    control frames <= 125 and final, limits, strict minimal lengths);
  *  - payload offsets are contiguous, slices lie inside the input;
- *  - errors are sticky.
+ *  - errors are sticky;
+ *  - masking the input (key: bytes 0..3, key offset and start: byte 3) gives
+ *    the same bytes and the same OR (the ASCII test) with every masking loop
+ *    as with a byte loop.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +155,26 @@ static struct sum run(const struct pw_ws_parser_opts *o, uint64_t maxmsg, const 
     return s;
 }
 
+/* every masking loop (pw_ws_mask_with) against a byte loop */
+static void check_mask(const uint8_t key[4], uint64_t off, const uint8_t *data, size_t size)
+{
+    uint8_t *ref = malloc(size + 1), *b = malloc(size + 1);
+    if (!ref || !b)
+        abort();
+    uint8_t or = 0;
+    for (size_t i = 0; i < size; i++) {
+        ref[i] = data[i] ^ key[(off + i) % 4];
+        or |= ref[i];
+    }
+    for (int l = 0; l < PW_WS_MASK_NLOOPS; l++) {
+        memcpy(b, data, size);
+        if (pw_ws_mask_with(l, b, size, key, off) != or || memcmp(b, ref, size) != 0)
+            abort();
+    }
+    free(ref);
+    free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4)
@@ -165,7 +188,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_frame = data[1] ? 1ULL << (data[1] & 31) : 0;
     uint64_t maxmsg = data[2] ? 1ULL << (data[2] & 31) : 0;
     unsigned seed = data[3] | 2u;
+    uint8_t key[4];
+    memcpy(key, data, 4);
+    uint64_t moff = data[3] & 7;
     data += 4, size -= 4;
+    check_mask(key, moff, data + (moff < size ? moff : 0), size - (moff < size ? moff : 0));
 
     struct sum whole = run(&o, maxmsg, data, size, 0);
     struct sum chunked = run(&o, maxmsg, data, size, seed);

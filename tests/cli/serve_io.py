@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""serve_io.py — raw clients for tests/cli/serve_io.bats: what the server's
+own socket I/O (one epoll per loop, src/server/srv_io.c) must do that libuv
+did before: slow readers that need many writable events, many connections
+ending in one batch of events, accepting while out of file descriptors.
+
+Every operation is bounded in time.  Usage: serve_io.py SCENARIO PORT [ARGS]
+"""
+import hashlib
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+# the raw WebSocket pieces are serve_peer.py's (same directory)
+from serve_peer import HOST, connect, frame, ws_open
+
+
+def recv_exact(s, n, deadline, pace=0.0):
+    out = bytearray()
+    while len(out) < n:
+        if time.time() > deadline:
+            raise SystemExit(f"timed out after {len(out)} of {n} bytes")
+        d = s.recv(min(16384, n - len(out)))
+        if not d:
+            raise SystemExit(f"closed after {len(out)} of {n} bytes")
+        out += d
+        if pace:
+            time.sleep(pace)
+    return bytes(out)
+
+
+def ws_payload(s, deadline, pace=0.0):
+    """One unmasked server frame: (opcode, payload)."""
+    b0, b1 = recv_exact(s, 2, deadline)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", recv_exact(s, 2, deadline))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", recv_exact(s, 8, deadline))[0]
+    return b0 & 0x0F, recv_exact(s, n, deadline, pace)
+
+
+def sc_slow_big(port, size, count="3"):
+    """A WebSocket subscriber with a 4 KiB receive buffer reads COUNT messages
+    of SIZE bytes (POSTed at once: more than the server's socket can hold)
+    16 KiB at a time: each takes the server many writable events.  Prints
+    how many came back byte for byte."""
+    import base64
+    size, count = int(size), int(count)
+    sub = connect(port, rcvbuf=4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sub.sendall((f"GET /ws/big HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                 f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = sub.recv(1)
+        if not d:
+            raise SystemExit("closed during handshake")
+        head += d
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise SystemExit("no 101: " + head.decode())
+    pub = connect(port)
+    pub.settimeout(30)
+    want = []
+    for i in range(count):
+        body = hashlib.sha256(str(i).encode()).digest() * (size // 32)
+        want.append(body)
+        pub.sendall(f"POST /pub/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"
+                    f"\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+    ok = 0
+    deadline = time.time() + 60
+    for i in range(count):
+        while True:
+            op, p = ws_payload(sub, deadline, pace=0.0005)
+            if op in (1, 2):
+                break
+        ok += p == want[i]
+    print("intact", ok, "of", count)
+
+
+def sc_batch_end(port, pid, n):
+    """N SSE subscribers, N WebSockets and a publisher; the server is
+    stopped (SIGSTOP) while the publisher sends a message for the
+    subscribers and then every subscriber resets and every WebSocket sends
+    its close: on SIGCONT one batch of events holds them all (the message
+    queued for connections the same batch then closes)."""
+    pid, n = int(pid), int(n)
+    subs = []
+    for _ in range(n):
+        s = connect(port)
+        s.sendall(b"GET /sse/batch HTTP/1.1\r\nHost: x\r\n\r\n")
+        subs.append(s)
+    for s in subs:  # the head, and so the subscription
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(4096)
+            if not d:
+                raise SystemExit("stream closed before its head")
+            buf += d
+    wss = [ws_open(port, "/ws/batch-ws") for _ in range(n)]
+    pub = connect(port)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        pub.sendall(b"POST /pub/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        time.sleep(0.05)  # after the publisher's bytes (epoll reports in order of readiness)
+        for s in subs:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        for w in wss:
+            w.sendall(frame(8, struct.pack("!H", 1000)))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    pub.settimeout(10)
+    ack = b""
+    while b"}" not in ack:
+        d = pub.recv(4096)
+        if not d:
+            break
+        ack += d
+    print("published", b'"id"' in ack)
+    closed = 0
+    for w in wss:
+        w.settimeout(10)
+        data = b""
+        try:
+            while True:
+                d = w.recv(4096)
+                if not d:
+                    break
+                data += d
+        except (ConnectionResetError, socket.timeout):
+            pass
+        closed += data.startswith(b"\x88")
+    print("ws closes answered", closed, "of", n)
+
+
+def sc_fd_flood(port, n):
+    """N connections at once, each asking for an event stream, held open:
+    prints how many were served (a 200) and how many the server ended
+    unserved; then closes them all."""
+    n = int(n)
+    ss = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(10)
+        s.connect((HOST, port))
+        s.sendall(b"GET /sse/fd HTTP/1.1\r\nHost: x\r\n\r\n")
+        ss.append(s)
+    served = ended = 0
+    for s in ss:
+        try:
+            d = s.recv(64)
+        except (ConnectionResetError, socket.timeout):
+            d = b""
+        if d.startswith(b"HTTP/1.1 200"):
+            served += 1
+        elif not d:
+            ended += 1
+    print("served", "some" if served else "none")
+    print("ended unserved", "some" if ended else "none")
+    print("total", served + ended == n)
+    for s in ss:
+        s.close()
+
+
+if __name__ == "__main__":
+    name, port, *args = sys.argv[1:]
+    globals()["sc_" + name.replace("-", "_")](int(port), *args)
