@@ -623,10 +623,16 @@ static void srv__check_cb(uv_check_t *h)
 /* ---- connections ---- */
 
 /* How much of the loop's one read buffer a read may fill (srv__readable
- * feeds it all before the next read). */
+ * feeds it all before the next read).  At most half of --send-buffer: what
+ * a read brings is all taken before reading can pause, and a connection
+ * whose input comes back to it (a WebSocket publishing to a channel it
+ * reads) would otherwise queue more than --send-buffer in one read and be
+ * dropped as slow although it reads. */
 static size_t srv__read_room(const struct srv_conn *c)
 {
-    size_t len = SRV_RBUF;
+    size_t len = SRV_PAUSE_AT(c->srv->o->send_buffer);
+    if (len > SRV_RBUF)
+        len = SRV_RBUF;
     if (!c->ops->input && c->in.max - c->in.len < len) {
         /* parked: read no more than c->in can keep, so nothing is lost and a
          * client that goes away is still seen while there is room; none
@@ -877,7 +883,7 @@ static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
 /* Input that came behind a parked poll is kept in c->in (HTTP/1.1 answers
  * go out in request order, and a pipelined POST must not run before the
  * answers before it): as much as c->in may hold, or the rest of the read
- * the poll came in, which srv__alloc_cb bounds to SRV_RBUF. */
+ * the poll came in, which srv__read_room bounds. */
 static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
 {
     if (c->in.max - c->in.len < n)
