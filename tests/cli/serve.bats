@@ -579,12 +579,7 @@ teardown() { stop_serve; }
     start_serve --max-conns 1000 --metrics-per-channel
     run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
     assert_output "$(printf 'published 2000\nin order 200 of 200')"
-    for i in $(seq 50); do
-        C "$SERVE_URL/metrics" | grep -q '^pushwire_subscribers{channel="reset"} 0$' && break
-        sleep 0.1
-    done
-    run C "$SERVE_URL/metrics"
-    assert_line 'pushwire_subscribers{channel="reset"} 0'
+    wait_metric 'pushwire_subscribers{channel="reset"} 0'
     run C "$SERVE_URL/healthz"
     assert_output ok
 }
@@ -614,13 +609,8 @@ teardown() { stop_serve; }
     assert_output "$(printf 'published 50\nin order 300 of 300')"
     run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
     assert_output "$(printf 'published 2000\nin order 200 of 200')"
-    for i in $(seq 50); do
-        C "$SERVE_URL/metrics" | grep -q '^pushwire_subscribers{channel="reset"} 0$' && break
-        sleep 0.1
-    done
-    run C "$SERVE_URL/metrics"
-    assert_line 'pushwire_subscribers{channel="reset"} 0'
-    assert_line 'pushwire_subscribers{channel="wide"} 0'
+    wait_metric 'pushwire_subscribers{channel="reset"} 0'
+    wait_metric 'pushwire_subscribers{channel="wide"} 0'
 }
 
 @test "--write-delay: a subscriber that does not read is still dropped at --send-buffer" {

@@ -48,21 +48,8 @@ def sc_slow_big(port, size, count="3"):
     of SIZE bytes (POSTed at once: more than the server's socket can hold)
     16 KiB at a time: each takes the server many writable events.  Prints
     how many came back byte for byte."""
-    import base64
     size, count = int(size), int(count)
-    sub = connect(port, rcvbuf=4096)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sub.sendall((f"GET /ws/big HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                 f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = sub.recv(1)
-        if not d:
-            raise SystemExit("closed during handshake")
-        head += d
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise SystemExit("no 101: " + head.decode())
+    sub = ws_open(port, "/ws/big", rcvbuf=4096)
     pub = connect(port)
     pub.settimeout(30)
     want = []

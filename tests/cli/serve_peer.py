@@ -44,8 +44,8 @@ def read_until_close(s, limit=5.0):
     return out
 
 
-def ws_open(port, path="/ws/t", extra=""):
-    s = connect(port)
+def ws_open(port, path="/ws/t", extra="", rcvbuf=None):
+    s = connect(port, rcvbuf)
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
