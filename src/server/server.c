@@ -622,12 +622,11 @@ static void srv__check_cb(uv_check_t *h)
 
 /* ---- connections ---- */
 
-/* How much of the loop's one read buffer a read may fill (srv__readable
- * feeds it all before the next read).  At most half of --send-buffer: what
- * a read brings is all taken before reading can pause, and a connection
- * whose input comes back to it (a WebSocket publishing to a channel it
- * reads) would otherwise queue more than --send-buffer in one read and be
- * dropped as slow although it reads. */
+/* How much of the loop's one read buffer a read may fill.  At most half of
+ * --send-buffer: a WebSocket whose queue fills in the middle of a read keeps
+ * the rest of it in c->in until the queue drains (in_wait), and a parked
+ * poll keeps what was pipelined behind it: what a connection holds that way
+ * is bounded by its send buffer. */
 static size_t srv__read_room(const struct srv_conn *c)
 {
     size_t len = SRV_PAUSE_AT(c->srv->o->send_buffer);
@@ -755,7 +754,8 @@ int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_o
                          SRV_PAGE_MSGS, bytes ? bytes : 1);
 }
 
-void srv_feed_hungry(struct srv_conn *c)
+/* On srv.ready: served in the next check phase (srv__pump_ready). */
+static void srv__ready_add(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     if (c->feed_ready || c->closing || c->qbytes >= s->lowat)
@@ -767,6 +767,11 @@ void srv_feed_hungry(struct srv_conn *c)
         uv_idle_start(&s->idle, srv__idle_cb);
 }
 
+void srv_feed_hungry(struct srv_conn *c)
+{
+    srv__ready_add(c);
+}
+
 /* Only keeps the loop from sleeping while resumes wait: their pages are
  * fetched in the check phase, right before the output is written. */
 static void srv__idle_cb(uv_idle_t *h)
@@ -775,7 +780,10 @@ static void srv__idle_cb(uv_idle_t *h)
 }
 
 /* One page per waiting resume per loop turn, so a fast reader's replay does
- * not hold up the loop; those that drain again wait for the next turn. */
+ * not hold up the loop; those that drain again wait for the next turn.
+ * Input kept when a queue filled (in_wait) is fed here once the queue has
+ * drained, before reading resumes: it may fill the queue again and wait
+ * again, so a connection never holds more than the read it stopped in. */
 static void srv__pump_ready(struct srv *s)
 {
     struct srv_conn *c = s->ready;
@@ -784,6 +792,12 @@ static void srv__pump_ready(struct srv *s)
         struct srv_conn *nx = c->rnext;
         c->feed_ready = 0;
         c->rnext = NULL;
+        if (!c->closing && c->in_wait && c->qbytes < s->lowat) {
+            c->in_wait = 0;
+            srv_input_pending(c);
+            if (!c->closing && !c->in_wait && !c->held && !c->close_after)
+                srv_read_pause(c, 0);
+        }
         if (!c->closing && c->feed && c->qbytes < s->lowat) {
             s->paging = 1;
             pw_feed_pump(c->feed);
@@ -845,6 +859,8 @@ void srv_read_pause(struct srv_conn *c, int pause)
         return;
     if (pause)
         c->reading = 0;
+    else if (c->in_wait && !c->close_after)
+        srv__ready_add(c); /* what was kept first; reading once it is all taken */
     else if (!c->reading) {
         c->reading = 1;
         if (srv_io_want(c))
@@ -874,7 +890,7 @@ static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
             break; /* pipelined behind a parked poll: waits for its answer */
         size_t k = ops->input(c, p + used, n - used);
         used += k;
-        if (k == 0 && c->ops == ops)
+        if (c->in_wait || (k == 0 && c->ops == ops))
             break;
     }
     return used;
@@ -882,8 +898,10 @@ static size_t srv__input(struct srv_conn *c, uint8_t *p, size_t n)
 
 /* Input that came behind a parked poll is kept in c->in (HTTP/1.1 answers
  * go out in request order, and a pipelined POST must not run before the
- * answers before it): as much as c->in may hold, or the rest of the read
- * the poll came in, which srv__read_room bounds. */
+ * answers before it), and so is input a transport stopped taking because its
+ * queue is full (c->in_wait): as much as c->in may hold, or the rest of the
+ * read it came in, which srv__read_room bounds (reading is paused meanwhile,
+ * so nothing is added to it until it has all been fed). */
 static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
 {
     if (c->in.max - c->in.len < n)
@@ -899,6 +917,12 @@ static void srv__keep(struct srv_conn *c, const uint8_t *p, size_t n)
 void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
 {
     while (!c->closing) {
+        if (c->in_wait) {
+            /* more of the same read (a TLS record after the one that filled
+             * the queue): waits behind what is kept */
+            srv__keep(c, p, n);
+            return;
+        }
         if (c->in.len) {
             /* join as much as the bound allows */
             size_t take = c->in.max - c->in.len;
@@ -915,7 +939,7 @@ void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
                 pw_buf_free(&c->in);
                 c->in.max = c->srv->o->max_head + 1;
             }
-            if (!c->ops->input) {
+            if (!c->ops->input || c->in_wait) {
                 srv__keep(c, p, n);
                 return;
             }
@@ -932,7 +956,7 @@ void srv__feed(struct srv_conn *c, uint8_t *p, size_t n)
             return;
         p += used;
         n -= used;
-        if (!c->ops->input) {
+        if (!c->ops->input || c->in_wait) {
             srv__keep(c, p, n);
             return;
         }

@@ -116,6 +116,8 @@ struct srv_ops {
     uint16_t slow_code;     /* close code a slow subscriber gets, for the log (0: none) */
     /* Bytes from the peer, in order: returns how many it used; the rest is
      * kept in c->in (bounded) and offered again, first, with the next read.
+     * Setting c->in_wait (and returning less than n) says "no more until
+     * my queue drains": the rest waits in c->in, fed again first.
      * NULL: the connection takes no input for now (a parked long poll, a
      * publish waiting for its ack: what the client pipelines waits in
      * c->in, up to its bound, then reading pauses until srv_input_pending). */
@@ -254,7 +256,11 @@ struct srv_conn {
     unsigned ready : 1;           /* srv_ready: ops->ready in the check phase */
     unsigned held : 1;            /* srv_read_hold: reading stays paused whatever the queue */
     unsigned feeding : 1;         /* input is being fed (srv_input_pending waits for it) */
-    unsigned feed_ready : 1;      /* on srv.ready: a resume wants its next page */
+    unsigned feed_ready : 1;      /* on srv.ready: a resume wants its next page, or
+                                     input kept (in_wait) can go on */
+    unsigned in_wait : 1;         /* the transport stopped taking input when its queue
+                                     passed SRV_PAUSE_AT: the rest waits in c->in, reading
+                                     paused, and is fed once the queue drains (srv.ready) */
     unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
     unsigned hurry : 1;           /* what is queued is urgent: not held by --write-delay */
     size_t qbytes;

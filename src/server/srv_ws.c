@@ -429,6 +429,18 @@ static int srv__go(struct srv_conn *c)
     return !c->close_after && !c->closing ? PW_WSR_GO : PW_WSR_STOP;
 }
 
+/* After a message or a control frame: the next frame, or a stop because the
+ * connection ends or its queue passed the pause point (a client publishing
+ * to a channel it reads gets back more than it sends: one read's messages
+ * would queue their answers past --send-buffer).  srv_ws_input keeps the
+ * rest of the input for when the queue has drained. */
+static int srv__go_on(struct srv_conn *c)
+{
+    if (srv__go(c) != PW_WSR_GO || c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer))
+        return PW_WSR_STOP;
+    return PW_WSR_GO;
+}
+
 /* A publish the backend could not hold: the publisher is told.  (Held, its
  * own message comes back to it: that is its acknowledgement.) */
 static void srv__ws_ack(void *ud, struct pw_msg *m, int rc)
@@ -483,7 +495,7 @@ static int srv__on_message(void *ud, int opcode, const uint8_t *p, size_t len)
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %s message, %zu bytes", pw_ws_opcode_name(opcode), len);
     c->ops->message(c, opcode, p, len); /* published, echoed, or --exec's program */
-    return srv__go(c);
+    return srv__go_on(c);
 }
 
 static int srv__on_control(void *ud, int opcode, const uint8_t *p, size_t len)
@@ -493,7 +505,7 @@ static int srv__on_control(void *ud, int opcode, const uint8_t *p, size_t len)
         srv__send(c, PW_WS_OP_PONG, p, len);
     else if (opcode == PW_WS_OP_PONG)
         srv__ws(c)->awaiting_pong = 0;
-    return srv__go(c);
+    return srv__go_on(c);
 }
 
 static int srv__on_close(void *ud, unsigned code, const uint8_t *reason, size_t rlen)
@@ -576,9 +588,13 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
         return srv__fail(c, (int)k, n);
     if (srv__go(c) != PW_WSR_GO)
         return n;
-    /* a peer that pipelines faster than it reads: stop reading for a while */
-    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer))
+    /* a peer that pipelines faster than it reads: stop reading for a while,
+     * and taking input (the rest is kept: srv.h, ops->input) */
+    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer)) {
         srv_read_pause(c, 1);
+        if ((size_t)k < n)
+            c->in_wait = 1;
+    }
     return (size_t)k;
 }
 

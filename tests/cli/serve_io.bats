@@ -43,3 +43,35 @@ teardown() { stop_serve_clean; }
     run C "$SERVE_URL/healthz"
     assert_output ok
 }
+
+@test "a pushwire.v1 WebSocket publishing to its own channel faster than its queue drains is paused, not dropped as slow" {
+    # 20 000 short messages in one burst, each back as an envelope ~8x its
+    # size: one read (32 KiB, half of --send-buffer) brings the answers to
+    # ~240 KiB; the server must stop taking that read's input at its pause
+    # point and go on as the queue drains
+    start_serve --send-buffer 64K --max-message 1K
+    run timeout 90 $IO self-flood "$SERVE_PORT" "$SERVE_PID" 20000
+    assert_output "$(printf 'back in order 20000 of 20000\nclose None')"
+    run C "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_slow_disconnects_total 0'
+}
+
+@test "the same over TLS: input decrypted past the pause point waits, nothing lost" {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$BATS_TEST_TMPDIR/k.pem" -out "$BATS_TEST_TMPDIR/c.pem" 2>/dev/null
+    SERVE_LOG=$(mktemp "$BATS_TEST_TMPDIR/serve.XXXXXX")
+    "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$BATS_TEST_TMPDIR/c.pem" --tls-key "$BATS_TEST_TMPDIR/k.pem" \
+        --send-buffer 64K --max-message 1K </dev/null 2>"$SERVE_LOG" >/dev/null &
+    SERVE_PID=$!
+    SERVE_PORT=
+    for _ in $(seq 100); do
+        SERVE_PORT=$(sed -n 's|^pushwire serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$SERVE_LOG")
+        [ -n "$SERVE_PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$SERVE_PORT" ] || { cat "$SERVE_LOG"; false; }
+    run timeout 90 $IO self-flood "$SERVE_PORT" "$SERVE_PID" 20000 tls
+    assert_output "$(printf 'back in order 20000 of 20000\nclose None')"
+    run grep -c ' slow: ' "$SERVE_LOG"
+    assert_output 0
+}

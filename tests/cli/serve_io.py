@@ -154,6 +154,102 @@ def sc_fd_flood(port, n):
         s.close()
 
 
+def sc_self_flood(port, pid, n, tls=""):
+    """A pushwire.v1 WebSocket that publishes N short messages to the channel
+    it reads, as many as the kernel takes sent while the server is stopped
+    (SIGSTOP), so one read brings thousands; each comes back as an envelope
+    ~8x its size.  The client (a 4 KiB receive buffer) starts reading a
+    second after SIGCONT, then sends the rest as it reads: the server must
+    stop taking input when its queue passes its pause point and go on once
+    it drains, not queue one read's answers past --send-buffer.  TLS if
+    "tls" is given.  Prints how many came back in order, and the close code
+    if one came."""
+    import json
+    import select
+    import ssl
+    pid, n = int(pid), int(n)
+    extra = "Sec-WebSocket-Protocol: pushwire.v1\r\n"
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(connect(port, rcvbuf=4096))
+        s.sendall(f"GET /ws/self HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                  f"{extra}\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = s.recv(1)
+            if not d:
+                raise SystemExit("closed during handshake: " + head.decode())
+            head += d
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise SystemExit("no 101: " + head.decode())
+    else:
+        s = ws_open(port, "/ws/self", extra=extra, rcvbuf=4096)
+    s.setblocking(False)
+    burst = b"".join(frame(1, str(i).encode()) for i in range(n))
+    sent = 0
+
+    def send_some():
+        nonlocal sent
+        while sent < len(burst):
+            try:
+                sent += s.send(burst[sent:sent + 16384])
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        deadline = time.time() + 0.5  # the kernel holds what it can
+        while time.time() < deadline and sent < len(burst):
+            send_some()
+            time.sleep(0.01)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(1.0)  # the server takes in what it read meanwhile
+    buf = bytearray()
+    got, close = 0, None
+    deadline = time.time() + 60
+    while got < n and close is None:
+        if time.time() > deadline:
+            raise SystemExit(f"timed out after {got} of {n} messages")
+        send_some()
+        if not (tls and s.pending()):
+            select.select([s], [s] if sent < len(burst) else [], [], 0.5)
+        try:
+            d = s.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            continue
+        except ConnectionResetError:
+            break
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 2:  # whole server frames (unmasked) off the front
+            k, h = buf[1] & 0x7F, 2
+            if k == 126:
+                if len(buf) < 4:
+                    break
+                k, h = struct.unpack("!H", buf[2:4])[0], 4
+            elif k == 127:
+                if len(buf) < 10:
+                    break
+                k, h = struct.unpack("!Q", buf[2:10])[0], 10
+            if len(buf) < h + k:
+                break
+            op, p = buf[0] & 0x0F, bytes(buf[h:h + k])
+            del buf[:h + k]
+            if op == 8:
+                close = struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005
+                break
+            if op == 1:
+                if json.loads(p)["data"] != str(got):
+                    raise SystemExit(f"message {got} expected, got {p[:80]!r}")
+                got += 1
+    print("back in order", got, "of", n)
+    print("close", close)
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     globals()["sc_" + name.replace("-", "_")](int(port), *args)
