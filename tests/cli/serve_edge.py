@@ -6,6 +6,7 @@ WebSocket resume without the pushwire.v1 subprotocol, and peers that answer
 
 Every operation is bounded in time.  Usage: serve_edge.py SCENARIO PORT [ARGS]
 """
+import os
 import select
 import socket
 import struct
@@ -82,10 +83,17 @@ def sc_pipe(port, n, *reqs):
 
 
 def sc_park_close(port, path, hold="0.5"):
-    """park a request (a second one pipelined behind it), close after HOLD s"""
+    """park a request (a second one pipelined behind it), close after HOLD s,
+    or once the file HOLD exists (20 s at most): a test that must see the
+    poll parked first says when, whatever the machine's load"""
     s = connect(port)
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    time.sleep(float(hold))
+    try:
+        time.sleep(float(hold))
+    except ValueError:
+        end = time.time() + 20
+        while not os.path.exists(hold) and time.time() < end:
+            time.sleep(0.05)
     s.close()
     print("closed")
 
@@ -176,18 +184,21 @@ def sc_ws_frames(port, path, n, proto=""):
                 break
 
 
-def sc_ws_pinged(port, secs, pong_delay="", chat=""):
-    """stay SECS seconds; answer each ping after PONG_DELAY seconds ('' =
-    never), send a text message every CHAT seconds ('' = never); print
-    'open N' (pings seen) at the end, or 'dropped N' when the server closes"""
+def sc_ws_pinged(port, secs, pong_delay="", chat="", want=""):
+    """stay SECS seconds, or until WANT pings have come ('' = the whole
+    time: a count, not a wall-clock window, is what a loaded machine cannot
+    skew); answer each ping after PONG_DELAY seconds ('' = never), send a
+    text message every CHAT seconds ('' = never); print 'open N' (pings
+    seen) at the end, or 'dropped N' when the server closes"""
     s = ws_open(port, "/ws/keep")
     s.setblocking(False)
     end = time.time() + float(secs)
     pongs = []  # (when, payload)
     next_chat = time.time() + float(chat) if chat else None
     buf = b""
-    pings = 0
-    while time.time() < end:
+    pings = answered = 0
+    # with pongs, done once the WANT-th is answered (and the server kept us)
+    while time.time() < end and not (want and (answered if pong_delay else pings) >= int(want)):
         now = time.time()
         wake = [end]
         if pongs:
@@ -216,6 +227,7 @@ def sc_ws_pinged(port, secs, pong_delay="", chat=""):
         while pongs and pongs[0][0] <= now:
             s.setblocking(True)
             s.sendall(frame(10, pongs.pop(0)[1]))
+            answered += 1
             s.setblocking(False)
         if next_chat and next_chat <= now:
             s.setblocking(True)

@@ -98,10 +98,11 @@ wait_metric_gone() {
 
 @test "a parked poll whose client goes away is cleaned up" {
     start_serve --metrics-per-channel
-    $EDGE park-close "$SERVE_PORT" '/poll/gone?timeout=30' 1 >/dev/null &
+    $EDGE park-close "$SERVE_PORT" '/poll/gone?timeout=30' "$BATS_TEST_TMPDIR/go" >/dev/null &
     cpid=$!
     wait_metric 'pushwire_connections{transport="poll"} 1'
     wait_metric 'pushwire_subscribers{channel="gone"} 1'
+    touch "$BATS_TEST_TMPDIR/go" # now the client goes
     timeout 10 tail --pid=$cpid -f /dev/null
     wait_metric 'pushwire_connections{transport="poll"} 0'
     wait_metric_gone 'pushwire_subscribers{channel="gone"} 1'
