@@ -4,7 +4,8 @@
 #
 #   echo      pushwire serve --echo  vs  Node ws (bench/node_ws_echo.js)  vs
 #             the raw TCP echo ceiling (bench/tcp_echo.c); 100 connections,
-#             32 B and 4 KiB, 1 and 16 messages in flight
+#             32 B and 4 KiB, 1 and 16 messages in flight; the CPU table also
+#             against bench/ws_echo_min.c (the least a WebSocket echo does)
 #   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws,
 #             and per SSE subscriber and parked long poll
 #   fan-out   1 000 SSE subscribers, publisher over HTTP POST from 50 msg/s,
@@ -45,7 +46,7 @@ bench_init bench_serve
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 SUBS=${BENCH_FANOUT_SUBS:-1000}
 ONLY=${BENCH_ONLY:-"echo idle fanout delay workers deflate"}
-bench_need "$B/loadgen" "$B/tcp_echo" "$B/tcp_fanout" "$PW"
+bench_need "$B/loadgen" "$B/tcp_echo" "$B/ws_echo_min" "$B/tcp_fanout" "$PW"
 [ -d tests/interop/node_modules/ws ] || { echo "bench_serve: Node ws is missing: run 'make deps'" >&2; exit 1; }
 
 echo "bench_serve: $(nproc) cores, $SECS s per run, $(date -u +%FT%TZ)"
@@ -58,6 +59,8 @@ if [[ " $ONLY " == *" echo "* ]]; then
     NODE_PID=$PID NODE_PORT=$PORT
     start tcp "$B/tcp_echo" 0
     TCP_PID=$PID TCP_PORT=$PORT
+    start wsmin "$B/ws_echo_min" 0
+    WSMIN_PID=$PID WSMIN_PORT=$PORT
     echo
     echo "echo: 100 connections (pushwire serve --echo | Node ws | raw TCP echo ceiling)"
     echo "(msgs/s and p99 round trip; k/cpu-s = messages echoed per second of the server's own CPU time,"
@@ -76,15 +79,16 @@ if [[ " $ONLY " == *" echo "* ]]; then
             IDLE=$(cpu_idle)
         }
         # REPS rounds, the three servers taking turns; each keeps its median run
-        pa=() na=() ta=() pc=() tc=()
+        pa=() na=() ta=() pc=() tc=() wc=()
         for ((rep = 0; rep < REPS; rep++)); do
             run_echo "$PW_PORT" echo "$PW_PID"; pa+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); pc+=("$CPM")
             run_echo "$NODE_PORT" echo "$NODE_PID"; na+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF")
             run_echo "$TCP_PORT" tcp "$TCP_PID"; ta+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); tc+=("$CPM")
+            run_echo "$WSMIN_PORT" echo "$WSMIN_PID"; wc+=("$CPM")
         done
-        pcm=$(median_of "${pc[@]}") tcm=$(median_of "${tc[@]}")
-        rc=$(ratio "$pcm" "$tcm")
-        cpm_rows+=("$(printf '%-13s %12s %12s %7s  %s' "${size}B k=$k" "$pcm" "$tcm" "${rc}x" "<= 1.1x: $(verdict "$rc" 1.1 le) (each the median of $REPS: ${pc[*]} | ${tc[*]})")")
+        pcm=$(median_of "${pc[@]}") tcm=$(median_of "${tc[@]}") wcm=$(median_of "${wc[@]}")
+        rc=$(ratio "$pcm" "$tcm") rw=$(ratio "$pcm" "$wcm") rwt=$(ratio "$wcm" "$tcm")
+        cpm_rows+=("$(printf '%-13s %12s %12s %7s %12s %7s %7s  %s' "${size}B k=$k" "$pcm" "$tcm" "${rc}x" "$wcm" "${rw}x" "${rwt}x" "<= 1.1x tcp: $(verdict "$rc" 1.1 le); <= 1.1x ws_min: $(verdict "$rw" 1.1 le) (each the median of $REPS: ${pc[*]} | ${tc[*]} | ${wc[*]})")")
         p=$(median "${pa[@]}") n=$(median "${na[@]}") t=$(median "${ta[@]}")
         ip=$(field idle "$p") ep=$(field eff "$p") inode=$(field idle "$n") en=$(field eff "$n") itcp=$(field idle "$t") et=$(field eff "$t")
         pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t")
@@ -98,10 +102,12 @@ if [[ " $ONLY " == *" echo "* ]]; then
         [ -n "$nr" ] || echo "  node run: ${n:-no output}"
     done
     echo "echo: server CPU-seconds per million echoes (utime + stime from /proc/PID/stat; does not depend"
-    echo " on how the cores are shared), pushwire serve --echo vs the raw TCP echo"
-    printf '%-13s %12s %12s %7s  %s\n' case pushwire tcp ratio target
+    echo " on how the cores are shared), pushwire serve --echo vs the raw TCP echo, and vs ws_echo_min"
+    echo " (bench/ws_echo_min.c: the raw TCP echo's loop plus only what WebSocket itself asks — headers,"
+    echo " unmasking; ws_min/tcp is what the protocol costs, pushwire/ws_min what pushwire adds)"
+    printf '%-13s %12s %12s %7s %12s %7s %7s  %s\n' case pushwire tcp pw/tcp ws_min pw/ws ws/tcp target
     printf '%s\n' "${cpm_rows[@]}"
-    stop "$PW_PID"; stop "$NODE_PID"; stop "$TCP_PID"
+    stop "$PW_PID"; stop "$NODE_PID"; stop "$TCP_PID"; stop "$WSMIN_PID"
 fi
 
 # --- idle connections --------------------------------------------------------

@@ -44,6 +44,7 @@ bench_need() {
 start() {
     local name=$1 i tls=; shift
     [[ " $* " == *" tls://"* ]] && tls=1
+    : >"$tmp/$name.err" # before the child opens it: the first check below reads it
     "$@" 2>"$tmp/$name.err" >/dev/null </dev/null &
     PID=$!
     pids+=("$PID")
