@@ -8,6 +8,7 @@
  *   loadgen fanout --port P --ws PATH --pub PATH ...      (WebSocket subscribers)
  *   loadgen fanout --port P [--sse PATH | --poll PATH] --pub PATH [-c N]
  *                  [--rate MSGS_PER_SEC] [-d SECS] [-s BYTES] [--pubconns M] [--port2 P2]
+ *                  [--warmup SECS]
  *   loadgen handshakes --port P [-c N] [-d SECS]            (TLS only)
  *   any mode: --tls [--sni NAME] speaks TLS (OpenSSL, no verification)
  *   WebSocket modes: --deflate offers permessage-deflate as browsers do
@@ -35,7 +36,11 @@
  *   (with --port2, every other one on a second server: through a backplane)
  *   and a publisher POSTing at RATE msgs/s, each message stamped with its
  *   send time and sequence number; every subscriber checks it got every
- *   message exactly once and computes the delivery latency.
+ *   message exactly once and computes the delivery latency.  The first
+ *   --warmup SECS (0.5) of publishing are checked but their latencies are
+ *   not recorded (as echo's warm-up); published, expected and delivered
+ *   count them, pub_rate does not.  An event's latency is taken when the
+ *   read that returned its bytes returned.
  *
  * Output: one line of key=value pairs on stdout.  Exit 1 on a setup error
  * (cannot connect, handshake refused), 0 otherwise (losses are reported,
@@ -102,9 +107,9 @@ static struct {
     const char *mode, *path, *pub, *host, *sni;
     int port, conns, inflight, size, binary, pubconns, tls, port2, deflate, onemsg, ws_fan;
     int idle;              /* idle-*: hold only, no fan-out accounting */
-    double secs, rate;
+    double secs, rate, warmup;
 } o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
-        .size = 32, .secs = 5, .rate = 1000, .pubconns = 32 };
+        .size = 32, .secs = 5, .rate = 1000, .pubconns = 32, .warmup = 0.5 };
 
 static int ep;
 static struct conn *cs;        /* subscribers / echo connections */
@@ -525,6 +530,8 @@ static int fan_parse(const char *d, size_t n, uint64_t *seq, uint64_t *ts)
  * returned them; one clock read per read, not per event, so parsing the
  * events before it in the same buffer does not count as delivery time) */
 static uint64_t t_read;
+static uint64_t lat_from = UINT64_MAX; /* fanout: latencies of the messages from here on */
+static uint64_t pub_start;             /* fanout: published before the measured run */
 
 #ifdef LG_CHECK
 /* Built with -DLG_CHECK: the accounting as it was before (sscanf, the
@@ -548,6 +555,7 @@ static void fan_record_old(struct conn *c, const char *d, size_t n, uint64_t nse
     if (c->seen2[seq / 8] & (1u << (seq % 8))) { c->dup2++; return; }
     c->seen2[seq / 8] |= (uint8_t)(1u << (seq % 8));
     c->got2++;
+    if (seq < lat_from) return;
     uint64_t us = (now_ns() - ts) / 1000;
     hist2[us > 1000000 ? 1000000 : us]++;
     hist2_n++;
@@ -580,7 +588,8 @@ static void fan_record(struct conn *c, const char *d, size_t n)
     }
     c->got++;
     msgs++;
-    record_latency(t_read > ts ? t_read - ts : 0);
+    if (seq >= lat_from)
+        record_latency(t_read > ts ? t_read - ts : 0);
 }
 
 static void sse_lines(struct conn *c)
@@ -910,6 +919,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-s")) o.size = atoi(v);
         else if (!strcmp(a, "-d")) o.secs = atof(v);
         else if (!strcmp(a, "--rate")) o.rate = atof(v);
+        else if (!strcmp(a, "--warmup")) o.warmup = atof(v);
         else if (!strcmp(a, "--pubconns")) o.pubconns = atoi(v);
         else if (!strcmp(a, "--sni")) o.sni = v;
         else usage();
@@ -1007,25 +1017,36 @@ int main(int argc, char **argv)
         open_all(pubs, o.pubconns, K_PUB, 10);
         uint64_t settle = now_ns() + 200000000ull;
         while (now_ns() < settle) loop_once(10);
-        measuring = 1;
-        t_start = now_ns();
-        t_end = t_start + (uint64_t)(o.secs * 1e9);
+        /* --warmup: published and checked like the rest, but its latencies
+         * are not recorded (first writes to a thousand fresh connections:
+         * buffers, page faults, TCP state), as echo's first 0.5 s */
         uint64_t behind = 0;
         int rr = 0;
-        while (!stop) {
-            uint64_t t = now_ns();
-            if (t >= t_end) break;
-            uint64_t due = (uint64_t)((double)(t - t_start) / 1e9 * o.rate);
-            while (published < due) {
-                int k = 0, tries;
-                for (tries = 0; tries < o.pubconns; tries++) {
-                    k = (rr++) % o.pubconns;
-                    if (pubs[k].state == S_OPEN && !pubs[k].busy) break;
-                }
-                if (tries == o.pubconns) { behind++; break; }
-                publish_one(&pubs[k]);
+        for (int phase = o.warmup > 0 ? 0 : 1; phase < 2 && !stop; phase++) {
+            uint64_t t0 = now_ns(), p0 = published;
+            uint64_t until = t0 + (uint64_t)((phase ? o.secs : o.warmup) * 1e9);
+            if (phase) {
+                measuring = 1;
+                lat_from = max_seq;
+                t_start = t0;
+                t_end = until;
+                pub_start = published;
             }
-            loop_once(1);
+            while (!stop) {
+                uint64_t t = now_ns();
+                if (t >= until) break;
+                uint64_t due = p0 + (uint64_t)((double)(t - t0) / 1e9 * o.rate);
+                while (published < due) {
+                    int k = 0, tries;
+                    for (tries = 0; tries < o.pubconns; tries++) {
+                        k = (rr++) % o.pubconns;
+                        if (pubs[k].state == S_OPEN && !pubs[k].busy) break;
+                    }
+                    if (tries == o.pubconns) { if (phase) behind++; break; }
+                    publish_one(&pubs[k]);
+                }
+                loop_once(1);
+            }
         }
         double el = (double)(now_ns() - t_start) / 1e9;
         /* drain: wait (bounded) until every subscriber has every message */
@@ -1046,7 +1067,8 @@ int main(int argc, char **argv)
         printf("mode=fanout transport=%s subs=%d rate=%.0f secs=%.2f published=%" PRIu64 " pub_rate=%.0f expected=%" PRIu64
                " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64 " p50_us=%.0f p99_us=%.0f max_us=%" PRIu64
                " subs_dropped=%d pub_errors=%" PRIu64 " pub_stalls=%" PRIu64 " compressed=%" PRIu64 "\n",
-               o.ws_fan ? (o.deflate ? "ws-deflate" : "ws") : poll ? "poll" : "sse", o.conns, o.rate, el, published, (double)published / el,
+               o.ws_fan ? (o.deflate ? "ws-deflate" : "ws") : poll ? "poll" : "sse", o.conns, o.rate, el, published,
+               (double)(published - pub_start) / el,
                published * (uint64_t)o.conns, got, lost, dup, percentile(0.50), percentile(0.99), lat_max,
                dead, pub_errors, behind, zframes);
 #ifdef LG_CHECK
