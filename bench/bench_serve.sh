@@ -358,7 +358,10 @@ fi
 # with both ends at real-time priority on this machine (2026-12-02, pushwire at
 # ebca56f: 1 012-1 062k; the raw TCP fan-out 1 023-1 040k).  The target is
 # 1.5x this; the D = 0 row of the same run is printed beside it.  Run the
-# section under `chrt -f 10` for figures that other work does not decide.
+# section under `chrt -f 10` for figures that other work does not decide;
+# but at real-time priority a saturated writer (D = 0, tcp_fanout) shows a
+# p99 of 40-60 ms against 17-21 ms without it on a quiet minute (its p50
+# does not move): compare rows of one run, not across the two.
 DELAY_BEFORE=${BENCH_DELAY_BEFORE:-1040}
 if [[ " $ONLY " == *" delay "* ]]; then
     DELAYS=${BENCH_DELAYS:-"0 1 2 5 20 a10 a20"}
