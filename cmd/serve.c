@@ -60,6 +60,8 @@
       "output queued per connection before a subscriber is dropped")                         \
     X(WRITE_DELAY, 0, "write-delay", PW_COUNT("MS", "0", "0", "60000"),                     \
       "write a subscriber at most once per MS while messages keep coming; 0 every loop turn") \
+    X(WRITE_DELAY_ADAPTIVE, 0, "write-delay-adaptive", PW_FLAG,                               \
+      "--write-delay holds streams only while the loop falls behind their messages")          \
     X(DEFLATE_CONTEXT, 0, "deflate-context", PW_FLAG,                                         \
       "permessage-deflate keeps context takeover: zlib state per connection")                \
     X(DEFLATE_WINDOW, 0, "deflate-window", PW_COUNT("BITS", "15", "9", "15"),                \
@@ -393,6 +395,7 @@ static int serve_main(int argc, char **argv)
         case OPT_MAX_HEADERS: o.max_headers = (size_t)st.u; break;
         case OPT_SEND_BUFFER: o.send_buffer = (size_t)st.u; break;
         case OPT_WRITE_DELAY: o.write_delay = (unsigned)st.u; break;
+        case OPT_WRITE_DELAY_ADAPTIVE: o.write_adaptive = 1; break;
         case OPT_DEFLATE_CONTEXT: o.deflate_context = 1; break;
         case OPT_DEFLATE_WINDOW: o.deflate_window = (int)st.u; break;
         case OPT_LOG: lg.json = strcmp(a, "json") == 0; break;

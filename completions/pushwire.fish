@@ -255,6 +255,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from serve" -l send-buffer -x -d
 complete -c pushwire-serve -l send-buffer -x -d 'output queued per connection before a subscriber is dropped (1K..4G; default 1M)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l write-delay -x -d 'write a subscriber at most once per MS while messages keep coming; 0 every loop turn (0..60000; default 0)'
 complete -c pushwire-serve -l write-delay -x -d 'write a subscriber at most once per MS while messages keep coming; 0 every loop turn (0..60000; default 0)'
+complete -c pushwire -n "__fish_seen_subcommand_from serve" -l write-delay-adaptive -d '--write-delay holds streams only while the loop falls behind their messages'
+complete -c pushwire-serve -l write-delay-adaptive -d '--write-delay holds streams only while the loop falls behind their messages'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l deflate-context -d 'permessage-deflate keeps context takeover: zlib state per connection'
 complete -c pushwire-serve -l deflate-context -d 'permessage-deflate keeps context takeover: zlib state per connection'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l deflate-window -x -d 'permessage-deflate window, both ways, in bits (2^BITS bytes) (9..15; default 15)'

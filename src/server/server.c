@@ -489,6 +489,7 @@ static int srv__write_one(struct srv *s, struct srv_conn *c)
     }
     int had = c->nseg > 0 && !c->writing && !c->closing;
     srv__flush(c);
+    c->q1 = c->qmany = 0;
     if (had && (c->ops->slot == SRV_SLOT_SSE || c->ops->slot == SRV_SLOT_WS))
         s->m_stream_writes++;
     return had;
@@ -501,7 +502,17 @@ static int srv__write_one(struct srv *s, struct srv_conn *c)
  * phase goes on srv.held, oldest first, and what is queued for it
  * meanwhile leaves in one write when its delay ends (srv__hold_cb), not one
  * per pass.  The first message after a quiet delay is not held: a
- * connection that is not on srv.held is written in the pass as before. */
+ * connection that is not on srv.held is written in the pass as before.
+ *
+ * --write-delay-adaptive: held only while the loop is behind, that is
+ * while a pass over the streams takes longer than the gap between their
+ * messages.  A stream tells it at its write: a message came for it in a
+ * later loop turn than the first it was waiting with (qmany, srv_sent;
+ * what comes while it is held does not count).  Such a write marks the
+ * loop behind for write_delay ms (srv.t_behind), and every stream written
+ * meanwhile is held; a loop that keeps up holds none, so a quiet or narrow
+ * stream pays no delay while a saturated fan-out batches as with a fixed
+ * one. */
 
 static void srv__hold_arm(struct srv *s)
 {
@@ -591,19 +602,27 @@ static void srv__held_hurry(struct srv *s)
 static void srv__check_cb(uv_check_t *h)
 {
     struct srv *s = h->data;
+    s->turn++;
     srv__pump_ready(s);
     if (s->hurry_walk)
         srv__held_hurry(s);
     for (unsigned n = 0; s->dirty && n < SRV_FLUSH_SLICE;) {
         struct srv_conn *c = srv__dirty_pop(s);
         uint8_t gone = c->dirty == SRV_DIRTY_GONE, hurried = c->hurry;
+        uint8_t behind = 1; /* a fixed delay holds every stream written */
+        if (s->write_adaptive && s->write_delay) {
+            uint64_t now = uv_now(s->loop);
+            if (c->qmany)
+                s->t_behind = now + 1; /* 0: never */
+            behind = s->t_behind && now < s->t_behind + s->write_delay;
+        }
         c->dirty = 0;
         c->hurry = 0;
         if (gone)
             srv__conn_free(c);
         if (gone || c->closing)
             continue;
-        if (srv__write_one(s, c) && s->write_delay && !hurried && !c->dirty && !c->closing &&
+        if (srv__write_one(s, c) && s->write_delay && !hurried && behind && !c->dirty && !c->closing &&
             (c->ops->slot == SRV_SLOT_SSE || c->ops->slot == SRV_SLOT_WS))
             srv__hold(s, c);
         n++;
@@ -825,7 +844,16 @@ int srv_sent(struct srv_conn *c, int rc)
         srv_slow(c);
     if (rc)
         return rc;
-    c->srv->m_msgs_out++;
+    struct srv *s = c->srv;
+    s->m_msgs_out++;
+    if (c->dirty != SRV_DIRTY_HELD) {
+        if (!c->q1) {
+            c->q1 = 1;
+            c->qturn = s->turn;
+        } else if (c->qturn != s->turn) {
+            c->qmany = 1;
+        }
+    }
     c->t_active = uv_now(c->srv->loop);
     return 0;
 }
@@ -1349,6 +1377,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
                  : o->pubsub ? o->pubsub : pw_server_backlog(o);
     s.lowat = SRV_RESUME_AT(o->send_buffer);
     s.write_delay = o->write_delay;
+    s.write_adaptive = o->write_adaptive != 0;
     s.hiwat = SRV_PAUSE_AT(o->send_buffer);
     if (!s.rbuf || !s.ps || lrc || srv_auth_init(&s)) {
         srv_auth_free(&s);

@@ -83,6 +83,10 @@ struct pw_server_opts {
      * once per write_delay while messages keep coming; the first after a
      * quiet write_delay leaves at once.  0: every loop turn (no delay) */
     unsigned write_delay;
+    /* --write-delay-adaptive: a stream is held only while the loop is behind:
+     * within the last write_delay, a stream written had messages from two
+     * loop turns waiting (one came while it waited for the previous one) */
+    int write_adaptive;
     /* permessage-deflate: 0 (default) answers server_no_context_takeover and
      * client_no_context_takeover, so no zlib state lives per connection and
      * a published message is compressed once for every subscriber; 1 keeps

@@ -263,6 +263,11 @@ struct srv_conn {
                                      paused, and is fed once the queue drains (srv.ready) */
     unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
     unsigned hurry : 1;           /* what is queued is urgent: not held by --write-delay */
+    /* --write-delay-adaptive: since its last write, messages were queued for it
+     * while it waited for the loop (not while held): q1 in loop turn qturn,
+     * qmany in a later turn too (the loop fell behind: it is held after its
+     * write) */
+    unsigned q1 : 1, qmany : 1, qturn : 8;
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
@@ -319,6 +324,11 @@ struct srv {
     uint8_t hurry_walk;           /* a held connection got urgent output: walk srv.held */
     uint8_t paging;               /* a resume's page is being queued (srv__pump_ready) */
     uint64_t write_delay;         /* ms, from the options; 0: nothing is held */
+    uint8_t write_adaptive;       /* --write-delay-adaptive: hold streams only while the
+                                     loop is behind (t_behind) */
+    uint8_t turn;                 /* check phases, counted (srv_conn.qturn) */
+    uint64_t t_behind;            /* 1 + when a stream was last written that the loop had
+                                     fallen behind (qmany); 0: never */
     uv_timer_t hold_timer;        /* the oldest held run's end */
     size_t nconns;
     uint64_t next_id;

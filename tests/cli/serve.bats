@@ -613,6 +613,24 @@ teardown() { stop_serve; }
     wait_metric 'pushwire_subscribers{channel="wide"} 0'
 }
 
+@test "--write-delay-adaptive: a stream the loop keeps up with is not held" {
+    # one message at a time, each answered before the next: every write
+    # carries one message, the loop is never behind, nothing waits 60 s
+    start_serve --write-delay 60000 --write-delay-adaptive
+    run timeout 20 $PEER sse-delay "$SERVE_PORT" "$SERVE_PID"
+    assert_output "$(printf "first ['data: m1']\nwrites meanwhile 3\nthen ['data: m2', 'data: m3', 'data: m4'] end")"
+}
+
+@test "--write-delay-adaptive: a wide fan-out arrives whole and in order, and resets are let go" {
+    start_serve --max-conns 1000 --metrics-per-channel --write-delay 5 --write-delay-adaptive
+    run timeout 60 $PEER sse-fan "$SERVE_PORT" wide 300 50 0
+    assert_output "$(printf 'published 50\nin order 300 of 300')"
+    run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
+    assert_output "$(printf 'published 2000\nin order 200 of 200')"
+    wait_metric 'pushwire_subscribers{channel="reset"} 0'
+    wait_metric 'pushwire_subscribers{channel="wide"} 0'
+}
+
 @test "--write-delay: a subscriber that does not read is still dropped at --send-buffer" {
     start_serve --send-buffer 65536 --max-message 2000 --write-delay 1000
     HOLD=30 $PEER ws-slow-sub "$SERVE_PORT" >/dev/null 3>&- &
