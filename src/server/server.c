@@ -123,21 +123,48 @@ static struct srv_seg *srv__seg_new(struct srv_conn *c)
     return g;
 }
 
+/* The queue's end, to take back what a write that failed half-way added:
+ * a frame is queued whole or not at all (a header without its payload
+ * would corrupt the stream for everything after it). */
+struct srv__qmark {
+    uint16_t nseg;
+    uint32_t end;  /* the last segment's end then */
+    size_t qbytes;
+};
+
+static struct srv__qmark srv__mark(const struct srv_conn *c)
+{
+    return (struct srv__qmark){c->nseg, c->nseg ? c->seg[c->nseg - 1].end : 0, c->qbytes};
+}
+
+static void srv__undo(struct srv_conn *c, struct srv__qmark m)
+{
+    while (c->nseg > m.nseg)
+        srv__seg_release(c->srv, &c->seg[--c->nseg]);
+    if (m.nseg)
+        c->seg[m.nseg - 1].end = m.end;
+    c->qbytes = m.qbytes;
+}
+
 int srv_out(struct srv_conn *c, const void *p, size_t n)
 {
     if (c->closing || n == 0)
         return c->closing ? PW_ENET_CLOSED : 0;
     const uint8_t *src = p;
+    struct srv__qmark mark = srv__mark(c);
     while (n) {
         struct srv_seg *g = c->nseg ? &c->seg[c->nseg - 1] : NULL;
         if (!g || g->ref || g->end == g->cap) {
             g = srv__seg_new(c);
-            if (!g)
+            if (!g) {
+                srv__undo(c, mark);
                 return PW_ENOMEM;
+            }
             size_t cap = n > SRV_CHUNK ? n : SRV_CHUNK;
             g->base = cap == SRV_CHUNK ? srv__chunk_get(c->srv) : malloc(cap);
             if (!g->base) {
                 c->nseg--;
+                srv__undo(c, mark);
                 return PW_ENOMEM;
             }
             g->cap = (uint32_t)cap;
@@ -159,8 +186,11 @@ int srv_out2(struct srv_conn *c, const void *a, size_t an, const void *b, size_t
 {
     struct srv_seg *g = c->nseg ? &c->seg[c->nseg - 1] : NULL;
     if (!g || g->ref || g->cap - g->end < an + bn || c->closing) {
+        struct srv__qmark mark = srv__mark(c);
         int rc = srv_out(c, a, an);
-        return rc ? rc : srv_out(c, b, bn);
+        if (rc == 0 && (rc = srv_out(c, b, bn)) != 0)
+            srv__undo(c, mark); /* both or neither */
+        return rc;
     }
     /* the usual case: both fit the last chunk */
     memcpy(g->base + g->end, a, an);
@@ -193,25 +223,42 @@ int srv_out_lend(struct srv_conn *c, const uint8_t *head, size_t hl, const uint8
 }
 
 /* Lent segments (srv_out_lend) not written yet become copies: the read
- * buffer is about to be reused. */
+ * buffer is about to be reused.  A read of small frames lends one segment
+ * per echo; their copies are packed into the chunk before them where they
+ * fit, as srv_out would have written them (one chunk per echo made a queue
+ * of 33-byte echoes cost 4 KiB each and ran out of segments). */
 static int srv__unlend(struct srv_conn *c)
 {
-    for (uint16_t i = 0; i < c->nseg; i++) {
-        struct srv_seg *g = &c->seg[i];
-        if (!g->lent)
-            continue;
-        uint32_t len = g->end - g->start;
-        uint8_t *b = len <= SRV_CHUNK ? srv__chunk_get(c->srv) : malloc(len);
-        if (!b)
-            return PW_ENOMEM;
-        memcpy(b, g->base + g->start, len);
-        g->base = b;
-        g->start = 0;
-        g->end = len;
-        g->cap = len <= SRV_CHUNK ? SRV_CHUNK : len;
-        g->lent = 0;
+    uint16_t j = 0, i = 0;
+    int rc = 0;
+    for (; i < c->nseg; i++) {
+        struct srv_seg g = c->seg[i];
+        if (g.lent) {
+            uint32_t len = g.end - g.start;
+            struct srv_seg *t = j ? &c->seg[j - 1] : NULL;
+            if (t && !t->ref && !t->lent && t->cap - t->end >= len) {
+                memcpy(t->base + t->end, g.base + g.start, len);
+                t->end += len;
+                continue;
+            }
+            uint8_t *b = len <= SRV_CHUNK ? srv__chunk_get(c->srv) : malloc(len);
+            if (!b) {
+                rc = PW_ENOMEM;
+                break;
+            }
+            memcpy(b, g.base + g.start, len);
+            g.base = b;
+            g.start = 0;
+            g.end = len;
+            g.cap = len <= SRV_CHUNK ? SRV_CHUNK : len;
+            g.lent = 0;
+        }
+        c->seg[j++] = g;
     }
-    return 0;
+    if (i < c->nseg) /* out of memory: the rest as it was (the caller closes) */
+        memmove(&c->seg[j], &c->seg[i], (size_t)(c->nseg - i) * sizeof *c->seg);
+    c->nseg = (uint16_t)(j + (c->nseg - i));
+    return rc;
 }
 
 int srv_outf(struct srv_conn *c, const char *fmt, ...)
@@ -261,7 +308,9 @@ int srv_out_msg_once(struct srv_conn *c, struct pw_msg *m, int enc,
 
 int srv_over_limit(struct srv_conn *c, size_t more)
 {
-    return c->qbytes + more > c->srv->o->send_buffer;
+    /* a message is at most two segments (a frame's header and its shared
+     * encoding): past that the queue could not take it whole */
+    return c->qbytes + more > c->srv->o->send_buffer || c->nseg + 2 > SRV_SEG_MAX;
 }
 
 /* drop n written bytes from the front of the queue */

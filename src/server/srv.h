@@ -82,6 +82,7 @@
 /* A peer that sends faster than it reads: reading pauses while its queue
  * is over half of --send-buffer, and resumes below a quarter. */
 #define SRV_PAUSE_AT(send_buffer) ((send_buffer) / 2)
+#define SRV_SEG_PAUSE (SRV_SEG_MAX / 2) /* input stops past this many queued segments too */
 #define SRV_RESUME_AT(send_buffer) ((send_buffer) / 4)
 /* A resume (feed.h) replays history at the same marks: its next page is
  * fetched once the queue is below a quarter of --send-buffer, and a page

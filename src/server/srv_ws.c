@@ -95,12 +95,14 @@ static int srv__frame_build(struct pw_msg *m, int enc, struct pw_buf *b)
     return 0;
 }
 
+/* A frame that cannot be queued (out of memory) ends the connection: a
+ * reply silently missing would be worse. */
 static void srv__send(struct srv_conn *c, int opcode, const void *p, size_t len)
 {
     uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
-    if (n > 0)
-        srv_out2(c, h, (size_t)n, p, len);
+    if (n > 0 && srv_out2(c, h, (size_t)n, p, len) == PW_ENOMEM)
+        srv_close(c, "out of memory");
 }
 
 /* An echo without copying the payload (srv_out_lend): a message delivered
@@ -111,8 +113,8 @@ static void srv__echo_lend(struct srv_conn *c, int opcode, const uint8_t *p, siz
 {
     uint8_t h[SRV_WS_HEADER_MAX];
     int n = pw_ws_encode_header(h, 1, 0, opcode, NULL, len, 0);
-    if (n > 0)
-        srv_out_lend(c, h, (size_t)n, p, len);
+    if (n > 0 && srv_out_lend(c, h, (size_t)n, p, len) == PW_ENOMEM)
+        srv_close(c, "out of memory");
 }
 
 /* The server's window (--deflate-window): the shared frames' */
@@ -157,7 +159,9 @@ int srv_ws_send_data(struct srv_conn *c, int opcode, const uint8_t *p, size_t le
         int n = pw_ws_encode_header(h, 1, 4, opcode, NULL, z->len, 0);
         if (n < 0)
             return n;
-        srv_out2(c, h, (size_t)n, z->p, z->len);
+        rc = srv_out2(c, h, (size_t)n, z->p, z->len);
+        if (rc == PW_ENOMEM)
+            srv_close(c, "out of memory");
     }
     if (z->cap > SRV_SCRATCH_KEEP)
         pw_buf_free(z);
@@ -254,8 +258,7 @@ static int srv__ws_out_z(struct srv_conn *c, struct pw_msg *m, int live)
         uint8_t h[SRV_WS_HEADER_MAX];
         int op = envelope || !m->binary ? PW_WS_OP_TEXT : PW_WS_OP_BINARY;
         int n = pw_ws_encode_header(h, 1, 4, op, NULL, z->len, 0);
-        rc = srv_over_limit(c, (size_t)n + z->len) ? PW_ENET_SLOW : srv_out(c, h, (size_t)n);
-        rc = rc ? rc : srv_out(c, z->p, z->len);
+        rc = srv_over_limit(c, (size_t)n + z->len) ? PW_ENET_SLOW : srv_out2(c, h, (size_t)n, z->p, z->len);
     } else if (rc == 0) {
         rc = srv_out_msg_once(c, m, plain, srv__frame_build);
     }
@@ -436,7 +439,8 @@ static int srv__go(struct srv_conn *c)
  * rest of the input for when the queue has drained. */
 static int srv__go_on(struct srv_conn *c)
 {
-    if (srv__go(c) != PW_WSR_GO || c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer))
+    if (srv__go(c) != PW_WSR_GO || c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer) ||
+        c->nseg > SRV_SEG_PAUSE)
         return PW_WSR_STOP;
     return PW_WSR_GO;
 }
@@ -590,7 +594,7 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
         return n;
     /* a peer that pipelines faster than it reads: stop reading for a while,
      * and taking input (the rest is kept: srv.h, ops->input) */
-    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer)) {
+    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer) || c->nseg > SRV_SEG_PAUSE) {
         srv_read_pause(c, 1);
         if ((size_t)k < n)
             c->in_wait = 1;

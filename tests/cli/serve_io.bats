@@ -75,3 +75,12 @@ teardown() { stop_serve_clean; }
     run grep -c ' slow: ' "$SERVE_LOG"
     assert_output 0
 }
+
+@test "--echo: 2 000 000 tiny messages from a client that reads nothing for a while all come back, in order, byte for byte" {
+    # thousands of echoes queued at once, from several reads: the queue's
+    # segment array must not run out (it did: echoes lost, and a header
+    # queued without its payload corrupted the stream)
+    start_serve --echo --send-buffer 1G
+    run timeout 150 $IO echo-tiny "$SERVE_PORT" 2000000
+    assert_output "echoed in order 2000000 of 2000000"
+}

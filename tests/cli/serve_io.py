@@ -250,6 +250,51 @@ def sc_self_flood(port, pid, n, tls=""):
     print("back in order", got, "of", n)
     print("close", close)
 
+def sc_echo_tiny(port, n):
+    """--echo: N tiny text messages (251 different ones in turn) sent in one
+    go by a client that reads nothing for two seconds (a 4 KiB receive
+    buffer): far more echoes than the socket holds wait in the server's
+    queue, thousands from each read.  Then every echo must come back, in
+    order, byte for byte.  Prints how many did, and the first that differed."""
+    import threading
+    n = int(n)
+    k = 251
+    msgs = [f"{i:03d}-tiny-echo".encode() for i in range(k)]
+    s = ws_open(port, "/ws/tiny", rcvbuf=4096)
+    cycle = b"".join(frame(1, m) for m in msgs)
+    burst = cycle * (n // k) + b"".join(frame(1, m) for m in msgs[:n % k])
+    t = threading.Thread(target=s.sendall, args=(burst,), daemon=True)
+    t.start()
+    time.sleep(2.0)
+    deadline = time.time() + 120
+    want = b"".join(b"\x81" + bytes([len(m)]) + m for m in msgs)  # the echoes of one turn
+    total = len(want) * (n // k) + sum(2 + len(m) for m in msgs[:n % k])
+    got = 0
+    bad = None
+    while got < total:
+        if time.time() > deadline:
+            bad = f"timed out after {got} of {total} bytes"
+            break
+        try:
+            d = s.recv(1 << 20)
+        except socket.timeout:
+            bad = f"nothing more for 5 s after {got} of {total} bytes"
+            break
+        if not d:
+            bad = f"closed after {got} of {total} bytes"
+            break
+        at = got % len(want)
+        exp = (want * (len(d) // len(want) + 2))[at:at + len(d)]
+        if d != exp[:len(d)]:
+            i = next(j for j in range(len(d)) if d[j] != exp[j])
+            bad = f"byte {got + i} (echo {(got + i) // (2 + len(msgs[0]))}): {d[max(0, i - 8):i + 24]!r}"
+            break
+        got += len(d)
+    t.join(30)
+    print("echoed in order", got // (2 + len(msgs[0])), "of", n)
+    if bad:
+        print("first wrong:", bad)
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     globals()["sc_" + name.replace("-", "_")](int(port), *args)
