@@ -822,8 +822,9 @@ int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_o
                          SRV_PAGE_MSGS, bytes ? bytes : 1);
 }
 
-/* On srv.ready: served in the next check phase (srv__pump_ready). */
-static void srv__ready_add(struct srv_conn *c)
+/* On srv.ready: served in the next check phase (srv__pump_ready): a
+ * resume's next page, or input kept while the queue was full (in_wait). */
+void srv_feed_hungry(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     if (c->feed_ready || c->closing || c->qbytes >= s->lowat)
@@ -833,11 +834,6 @@ static void srv__ready_add(struct srv_conn *c)
     s->ready = c;
     if (!uv_is_active((uv_handle_t *)&s->idle))
         uv_idle_start(&s->idle, srv__idle_cb);
-}
-
-void srv_feed_hungry(struct srv_conn *c)
-{
-    srv__ready_add(c);
 }
 
 /* Only keeps the loop from sleeping while resumes wait: their pages are
@@ -895,7 +891,7 @@ int srv_sent(struct srv_conn *c, int rc)
         return rc;
     struct srv *s = c->srv;
     s->m_msgs_out++;
-    if (c->dirty != SRV_DIRTY_HELD) {
+    if (s->write_adaptive && c->dirty != SRV_DIRTY_HELD) {
         if (!c->q1) {
             c->q1 = 1;
             c->qturn = s->turn;
@@ -937,7 +933,7 @@ void srv_read_pause(struct srv_conn *c, int pause)
     if (pause)
         c->reading = 0;
     else if (c->in_wait && !c->close_after)
-        srv__ready_add(c); /* what was kept first; reading once it is all taken */
+        srv_feed_hungry(c); /* what was kept first; reading once it is all taken */
     else if (!c->reading) {
         c->reading = 1;
         if (srv_io_want(c))

@@ -441,6 +441,12 @@ void srv_feed_hungry(struct srv_conn *c);
  * its way). */
 void srv_unsubscribe(struct srv_conn *c);
 void srv_read_pause(struct srv_conn *c, int pause);
+/* The queue is past the point where a connection's input stops (half of
+ * --send-buffer, or SRV_SEG_PAUSE segments). */
+static inline int srv_queue_full(const struct srv_conn *c)
+{
+    return c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer) || c->nseg > SRV_SEG_PAUSE;
+}
 /* A transport holds reading paused (1) until it lets go (0): the queue's
  * own pausing and resuming leave it alone meanwhile. */
 void srv_read_hold(struct srv_conn *c, int hold);

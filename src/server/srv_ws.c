@@ -439,10 +439,7 @@ static int srv__go(struct srv_conn *c)
  * rest of the input for when the queue has drained. */
 static int srv__go_on(struct srv_conn *c)
 {
-    if (srv__go(c) != PW_WSR_GO || c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer) ||
-        c->nseg > SRV_SEG_PAUSE)
-        return PW_WSR_STOP;
-    return PW_WSR_GO;
+    return srv__go(c) != PW_WSR_GO || srv_queue_full(c) ? PW_WSR_STOP : PW_WSR_GO;
 }
 
 /* A publish the backend could not hold: the publisher is told.  (Held, its
@@ -594,7 +591,7 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
         return n;
     /* a peer that pipelines faster than it reads: stop reading for a while,
      * and taking input (the rest is kept: srv.h, ops->input) */
-    if (c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer) || c->nseg > SRV_SEG_PAUSE) {
+    if (srv_queue_full(c)) {
         srv_read_pause(c, 1);
         if ((size_t)k < n)
             c->in_wait = 1;

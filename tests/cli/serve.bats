@@ -603,14 +603,20 @@ teardown() { stop_serve; }
     assert_output "1:m1 1:m2 10:p"
 }
 
-@test "--write-delay: a wide fan-out arrives whole and in order, and resets while held are let go" {
-    start_serve --max-conns 1000 --metrics-per-channel --write-delay 5
+# wide_fan SERVE-OPTIONS... — 300 streams get 50 messages whole and in
+# order; 200 of 400 reset during 2 000 messages and are let go
+wide_fan() {
+    start_serve --max-conns 1000 --metrics-per-channel "$@"
     run timeout 60 $PEER sse-fan "$SERVE_PORT" wide 300 50 0
     assert_output "$(printf 'published 50\nin order 300 of 300')"
     run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
     assert_output "$(printf 'published 2000\nin order 200 of 200')"
     wait_metric 'pushwire_subscribers{channel="reset"} 0'
     wait_metric 'pushwire_subscribers{channel="wide"} 0'
+}
+
+@test "--write-delay: a wide fan-out arrives whole and in order, and resets while held are let go" {
+    wide_fan --write-delay 5
 }
 
 @test "--write-delay-adaptive: a stream the loop keeps up with is not held" {
@@ -622,13 +628,7 @@ teardown() { stop_serve; }
 }
 
 @test "--write-delay-adaptive: a wide fan-out arrives whole and in order, and resets are let go" {
-    start_serve --max-conns 1000 --metrics-per-channel --write-delay 5 --write-delay-adaptive
-    run timeout 60 $PEER sse-fan "$SERVE_PORT" wide 300 50 0
-    assert_output "$(printf 'published 50\nin order 300 of 300')"
-    run timeout 60 $PEER sse-fan "$SERVE_PORT" reset 400 2000 200
-    assert_output "$(printf 'published 2000\nin order 200 of 200')"
-    wait_metric 'pushwire_subscribers{channel="reset"} 0'
-    wait_metric 'pushwire_subscribers{channel="wide"} 0'
+    wide_fan --write-delay 5 --write-delay-adaptive
 }
 
 @test "--write-delay: a subscriber that does not read is still dropped at --send-buffer" {

@@ -168,25 +168,8 @@ def sc_self_flood(port, pid, n, tls=""):
     import select
     import ssl
     pid, n = int(pid), int(n)
-    extra = "Sec-WebSocket-Protocol: pushwire.v1\r\n"
-    if tls:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        s = ctx.wrap_socket(connect(port, rcvbuf=4096))
-        s.sendall(f"GET /ws/self HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                  f"{extra}\r\n".encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            d = s.recv(1)
-            if not d:
-                raise SystemExit("closed during handshake: " + head.decode())
-            head += d
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise SystemExit("no 101: " + head.decode())
-    else:
-        s = ws_open(port, "/ws/self", extra=extra, rcvbuf=4096)
+    s = ws_open(port, "/ws/self", extra="Sec-WebSocket-Protocol: pushwire.v1\r\n", rcvbuf=4096,
+                tls=bool(tls))
     s.setblocking(False)
     burst = b"".join(frame(1, str(i).encode()) for i in range(n))
     sent = 0

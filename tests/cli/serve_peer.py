@@ -17,12 +17,19 @@ import time
 HOST = "127.0.0.1"
 
 
-def connect(port, rcvbuf=None):
+def connect(port, rcvbuf=None, tls=False):
+    """TCP to the server (TLS without verifying the certificate if tls)."""
     s = socket.socket()
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(5)
     s.connect((HOST, port))
+    if tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s)
     return s
 
 
@@ -44,8 +51,8 @@ def read_until_close(s, limit=5.0):
     return out
 
 
-def ws_open(port, path="/ws/t", extra="", rcvbuf=None):
-    s = connect(port, rcvbuf)
+def ws_open(port, path="/ws/t", extra="", rcvbuf=None, tls=False):
+    s = connect(port, rcvbuf, tls)
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
