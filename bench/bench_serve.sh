@@ -118,14 +118,19 @@ polls_parked() {
     curl -s --max-time 2 "http://127.0.0.1:$1/metrics" |
         sed -n 's/^pushwire_connections{transport="poll"} \([0-9]*\).*/\1/p'
 }
-# heap_inuse PID ERRFILE -> the server's malloc "in use bytes" (all arenas), asked with
+# heap_inuse PID ERRFILE [PORT] -> the server's malloc "in use bytes" (all arenas), asked with
 # gdb (malloc_stats(3) prints to the server's stderr); "" without gdb.  Unlike
 # RSS it does not count freed blocks glibc keeps, so it is not blurred by what
 # was in flight while the connections opened.
+# pushwire keeps each connection's long-lived pieces in slabs of its own, off
+# the heap (src/server/slab.h): with PORT, their bytes (/metrics
+# pushwire_connection_memory_bytes) are added.
 heap_inuse() {
     command -v gdb >/dev/null || return 0
+    local slab=0
     timeout 30 gdb -p "$1" -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1
-    awk '/^Total/ {t = 1} t && /in use bytes/ {v = $NF; t = 0} END {print v}' "$2"
+    [ -z "${3:-}" ] || slab=$(curl -s --max-time 2 "http://127.0.0.1:$3/metrics" | sed -n 's/^pushwire_connection_memory_bytes //p')
+    awk -v s="${slab:-0}" '/^Total/ {t = 1} t && /in use bytes/ {v = $NF; t = 0} END {if (v != "") print v + s}' "$2"
 }
 # idle_cost PID PORT [MODE] [ERRFILE] -> prints "B_per_conn total_growth_KiB open anon_B_per_conn
 # heap_B_per_conn" (heap: with ERRFILE, the server's stderr, and gdb; else "-").
@@ -137,7 +142,7 @@ idle_cost() {
     local pid=$1 port=$2 mode=${3:-idle} errf=${4:-} before after abefore aafter hb= ha= out lg i
     timeout 20 "$B/loadgen" "$mode" --port "$port" -c 200 -d 1 >/dev/null 2>&1
     sleep 0.5
-    [ -z "$errf" ] || hb=$(heap_inuse "$pid" "$errf")
+    [ -z "$errf" ] || hb=$(heap_inuse "$pid" "$errf" "$port")
     before=$(rss_kib "$pid") abefore=$(rss_anon_kib "$pid")
     "$B/loadgen" "$mode" --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
     lg=$!
@@ -147,7 +152,7 @@ idle_cost() {
     fi
     sleep 1
     after=$(rss_kib "$pid") aafter=$(rss_anon_kib "$pid")
-    [ -z "$errf" ] || ha=$(heap_inuse "$pid" "$errf")
+    [ -z "$errf" ] || ha=$(heap_inuse "$pid" "$errf" "$port")
     out=$(head -1 "$tmp/idle.out")
     kill "$lg" 2>/dev/null; wait "$lg" 2>/dev/null
     awk -v a="$after" -v b="$before" -v aa="$aafter" -v ab="$abefore" -v n="$(field open "$out")" -v hb="$hb" -v ha="$ha" \
@@ -158,7 +163,8 @@ if [[ " $ONLY " == *" idle "* ]]; then
     echo
     echo "idle: $IDLE_CONNS open connections held, server memory growth per connection"
     echo "(RSS growth after a 200-connection warm-up; anon = heap and stacks only, without code pages;"
-    echo " heap = malloc's bytes in use (gdb, malloc_stats), which freed blocks do not blur;"
+    echo " heap = malloc's bytes in use (gdb, malloc_stats) and the connections' slabs (/metrics),"
+    echo " which freed blocks do not blur;"
     echo " bytes per connection; load $(cut -d' ' -f1-3 /proc/loadavg))"
     # a fresh server each: one round's freed blocks would be reused by the next
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q

@@ -489,10 +489,11 @@ static void srv__counts_own(const struct srv *s, uint64_t v[PW_HUB_NCOUNT])
 {
     struct srv_counts t = {s->m_accepted, s->m_msgs_in, s->m_msgs_out, s->m_bytes_in,
                            s->m_bytes_out, s->m_slow, s->m_rejected_conns, s->m_requests,
-                           s->m_proto_errors, s->m_timeouts, {0}, 0};
+                           s->m_proto_errors, s->m_timeouts, {0}, 0, 0};
     for (int i = 0; i < SRV_NSLOTS; i++)
         t.by_slot[i] = s->m_by_slot[i];
     t.stream_writes = s->m_stream_writes;
+    t.conn_bytes = pw_slab_bytes(&s->conn_slab) + pw_slab_bytes(&s->feed_slab) + pw_strslab_bytes(&s->chan_slab);
     memset(v, 0, PW_HUB_NCOUNT * sizeof *v);
     memcpy(v, &t, sizeof t);
 }
@@ -719,10 +720,10 @@ void srv__conn_free(struct srv_conn *c)
         srv__seg_release(s, &c->seg[i]);
     free(c->seg);
     pw_buf_free(&c->in);
-    free(c->channel);
-    free(c->feed);
+    srv_channel_drop(c);
+    pw_slab_free(&s->feed_slab, c->feed);
     free(c->cl);
-    free(c);
+    pw_slab_free(&s->conn_slab, c);
 }
 
 static void srv__ready_remove(struct srv_conn *c)
@@ -813,13 +814,26 @@ void srv_unsubscribe(struct srv_conn *c)
 int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_ops *ops)
 {
     struct srv *s = c->srv;
-    if (!c->feed && !(c->feed = malloc(sizeof *c->feed)))
+    if (!c->feed && !(c->feed = pw_slab_alloc(&s->feed_slab)))
         return PW_ENOMEM;
     /* a page is about a quarter of the queue's bound in data, and at most
      * SRV_PAGE_MSGS messages: one page is one turn's work whatever their size */
     size_t bytes = s->o->send_buffer / 4;
     return pw_feed_start(c->feed, s->ps, c->channel, strlen(c->channel), after, ops, c,
                          SRV_PAGE_MSGS, bytes ? bytes : 1);
+}
+
+int srv_channel_set(struct srv_conn *c, const char *ch, size_t len)
+{
+    srv_channel_drop(c);
+    c->channel = pw_strslab_dup(&c->srv->chan_slab, ch, len);
+    return c->channel ? 0 : PW_ENOMEM;
+}
+
+void srv_channel_drop(struct srv_conn *c)
+{
+    pw_strslab_free(&c->srv->chan_slab, c->channel);
+    c->channel = NULL;
 }
 
 /* On srv.ready: served in the next check phase (srv__pump_ready): a
@@ -1115,7 +1129,7 @@ void srv__readable(struct srv_conn *c)
 void srv__accepted(struct srv_listener *l, int fd)
 {
     struct srv *s = l->srv;
-    struct srv_conn *c = calloc(1, sizeof *c);
+    struct srv_conn *c = pw_slab_alloc(&s->conn_slab);
     if (!c) {
         close(fd);
         return;
@@ -1172,16 +1186,40 @@ static int srv__peer_gone(struct srv_conn *c)
 }
 
 /* The backend expires old messages on every call into it: one call per
- * tick expires them on a server nobody talks to as well.  When that freed
- * a megabyte or more, the allocator gives the free pages back (glibc keeps
- * freed heap otherwise, and an idle server would look as big as its peak). */
+ * tick expires them on a server nobody talks to as well (srv__trim_tick
+ * gives their memory back). */
 static void srv__expire_tick(struct srv *s)
 {
     struct pw_pubsub_stats st;
     s->ps->ops->stats(s->ps, &st);
-    if (st.bytes + SRV_TRIM_AT <= s->held_bytes)
+}
+
+/* glibc keeps freed heap resident: after a burst (10 000 handshakes'
+ * buffers, expired history) an idle server would stay as big as its peak.
+ * Once the heap holds SRV_TRIM_AT or more free and has settled (its free
+ * bytes moved less than a quarter of that since the last tick), and they
+ * moved by a sixteenth or more since the last trim, the free pages go back
+ * to the system: after a burst, not during it, and not every tick of a
+ * server whose heap churns a little.  What connections keep for their
+ * lifetime is in slabs (slab.h), not between the heap's temporaries, so the
+ * freed pages are whole.  The heap is the process's: worker 0 does it. */
+static size_t srv__absdiff(size_t a, size_t b)
+{
+    return a > b ? a - b : b - a;
+}
+
+static void srv__trim_tick(struct srv *s)
+{
+    if (s->wid != 0)
+        return;
+    struct mallinfo2 mi = mallinfo2();
+    size_t fr = mi.fordblks;
+    if (fr >= SRV_TRIM_AT && srv__absdiff(fr, s->heap_free_prev) < SRV_TRIM_AT / 4 &&
+        srv__absdiff(fr, s->heap_free_trimmed) >= SRV_TRIM_AT / 16) {
         malloc_trim(0);
-    s->held_bytes = st.bytes;
+        s->heap_free_trimmed = fr;
+    }
+    s->heap_free_prev = fr;
 }
 
 static void srv__tick_cb(uv_timer_t *t)
@@ -1194,6 +1232,7 @@ static void srv__tick_cb(uv_timer_t *t)
     srv__pool_trim(s);
     if (s->o->message_ttl > 0 && s->ps->ops->stats)
         srv__expire_tick(s);
+    srv__trim_tick(s);
     uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
@@ -1416,6 +1455,9 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
+    pw_slab_init(&s.conn_slab, sizeof(struct srv_conn));
+    pw_slab_init(&s.feed_slab, sizeof(struct pw_feed));
+    pw_strslab_init(&s.chan_slab);
     uv_loop_t loop;
     int lrc = uv_loop_init(&loop);
     s.ps = lrc ? NULL : hub ? pw_hub_worker(hub, wid, &loop)
@@ -1488,6 +1530,9 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
         srv__conn_free(c);
     }
     srv_io_free(&s);
+    pw_slab_fini(&s.conn_slab);
+    pw_slab_fini(&s.feed_slab);
+    pw_strslab_fini(&s.chan_slab);
     pw_buf_free(&s.scratch);
     srv_ws_cleanup(&s);
     while (s.pool) {

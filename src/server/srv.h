@@ -40,6 +40,7 @@
 #include "feed.h"
 #include "host/stdin_lines.h"
 #include "iptable.h"
+#include "slab.h"
 #include "proto/auth.h"
 #include "proto/buf.h"
 #include "proto/http1.h"
@@ -71,7 +72,7 @@
 #define SRV_FLUSH_SLICE 128         /* connections written per check phase; more wait for the
                                        next turn, after a poll for input (fan-out latency) */
 #define SRV_TICK_MS 250             /* timer granularity */
-#define SRV_TRIM_AT (1u << 20)      /* history freed between ticks that returns pages to the OS */
+#define SRV_TRIM_AT (1u << 20)      /* free heap from which pages go back (srv__trim_tick) */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
 #define SRV_END_GRACE_MS 5000       /* an ended connection's queue must drain within this */
 #define SRV_STOP_GRACE_MS 3000      /* SIGINT/SIGTERM: then every connection is cut */
@@ -297,7 +298,8 @@ struct srv {
     const struct srv_attach *attach; /* what /ws/ and /sse/ connect to */
     size_t nprocs;                /* --exec programs running (reaped ones are not) */
     uint64_t m_exec_started, m_exec_refused, m_exec_failed; /* --exec programs (srv_exec_metrics) */
-    size_t held_bytes;            /* history bytes at the last tick (srv__expire_tick) */
+    size_t heap_free_prev;        /* the heap's free bytes at the last tick, */
+    size_t heap_free_trimmed;     /* ... and at the last trim (srv__trim_tick) */
     const struct pw_server_opts *o;
     struct pw_pubsub *ps;
     struct pw_http_limits lim;
@@ -335,6 +337,10 @@ struct srv {
     uint64_t next_id;
     int stopping, finished;
     uint8_t *rbuf;                /* SRV_RBUF bytes */
+    /* what a connection keeps while it lives, packed apart from the heap's
+     * temporaries (slab.h): the struct, its feed, its channel name */
+    struct pw_slab conn_slab, feed_slab;
+    struct pw_strslab chan_slab;
     void *pool;                   /* free SRV_CHUNK chunks (linked) */
     size_t npool;
     size_t pool_low;              /* the fewest free chunks since the last tick */
@@ -363,6 +369,7 @@ struct srv_counts {
     uint64_t slow, rejected_conns, requests, proto_errors, timeouts;
     uint64_t by_slot[SRV_NSLOTS];
     uint64_t stream_writes;
+    uint64_t conn_bytes;          /* the slabs' objects out: connections, feeds, channel names */
 };
 void srv_counts(const struct srv *s, struct srv_counts *out);
 /* Worker j's own counters (--workers; j < srv_workers). */
@@ -434,6 +441,9 @@ int srv_subscribe(struct srv_conn *c, const char *ch, size_t len,
  * PW_FEED_UNREADABLE: a gap), a page at a time as the queue drains below
  * lowat (a page stops at hiwat).  0, or a PW_E* code (nothing started). */
 int srv_feed_start(struct srv_conn *c, const char *after, const struct pw_feed_ops *ops);
+/* c->channel: a copy of ch[0..len) (0, or PW_ENOMEM), and gone again (NULL). */
+int srv_channel_set(struct srv_conn *c, const char *ch, size_t len);
+void srv_channel_drop(struct srv_conn *c);
 /* The feed wants a page: fetched in a check phase once c's queue is below
  * lowat, one page per connection per loop turn. */
 void srv_feed_hungry(struct srv_conn *c);

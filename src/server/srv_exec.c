@@ -652,8 +652,7 @@ static void srv__exec_sse(struct srv_conn *c, const struct pw_http_req *req, con
 {
     int status;
     const char *msg;
-    c->channel = strndup(ch, chlen);
-    if (!c->channel) {
+    if (srv_channel_set(c, ch, chlen)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }

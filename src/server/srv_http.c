@@ -53,8 +53,7 @@ static const char *srv__reason(int st)
 static void srv__response_done(struct srv_conn *c)
 {
     srv_unsubscribe(c);
-    free(c->channel);
-    c->channel = NULL;
+    srv_channel_drop(c);
     c->t_expire = 0;
     if (c->ops != &srv_http_ops)
         srv_set_ops(c, &srv_http_ops);
@@ -342,8 +341,7 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
 {
     char last[PW_ID_MAX];
     const char *after = srv__resume_id(req, "Last-Event-ID", "lastEventId", last);
-    c->channel = strndup(ch, chlen);
-    if (!c->channel) {
+    if (srv_channel_set(c, ch, chlen)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
@@ -520,9 +518,9 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
     }
     if (timeout > s->o->poll_timeout)
         timeout = s->o->poll_timeout;
-    c->channel = strndup(ch, chlen);
+    int crc = srv_channel_set(c, ch, chlen);
     c->u.h.cursor = after ? strdup(after) : NULL;
-    if (!c->channel || (after && !c->u.h.cursor)) {
+    if (crc || (after && !c->u.h.cursor)) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
@@ -638,8 +636,8 @@ static void srv__pub(struct srv_conn *c, const struct pw_http_req *req, const ch
     static const char octets[] = "application/octet-stream";
     struct srv_pub *pb = calloc(1, sizeof *pb);
     c->u.h.pub = pb;
-    c->channel = strndup(ch, chlen);
-    if (!pb || !c->channel || (r > 0 && !(pb->event = strdup(ev)))) {
+    int crc = srv_channel_set(c, ch, chlen);
+    if (!pb || crc || (r > 0 && !(pb->event = strdup(ev)))) {
         srv_http_error(c, 500, "out of memory", NULL);
         return;
     }
@@ -758,6 +756,10 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
         "Writes to event streams and WebSockets, one per connection per loop turn with output.",
         t.stream_writes);
 #undef CNT
+    pw_buf_printf(&b, "# HELP pushwire_connection_memory_bytes What open connections keep while they live: "
+                      "their state, feeds and channel names.\n"
+                      "# TYPE pushwire_connection_memory_bytes gauge\npushwire_connection_memory_bytes %llu\n",
+                  (unsigned long long)t.conn_bytes);
     if (srv_workers(s) > 1) {
         pw_buf_printf(&b, "# HELP pushwire_worker_connections Open connections per worker (--workers).\n"
                           "# TYPE pushwire_worker_connections gauge\n");

@@ -745,15 +745,13 @@ static int srv__ws_accept(struct srv_conn *c, const struct pw_http_req *req, con
     int rc = srv__ws_check(c, req, a, no);
     if (rc)
         return rc;
-    c->channel = strndup(ch, chlen);
-    if (!c->channel) {
+    if (srv_channel_set(c, ch, chlen)) {
         SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
         return PW_ENOMEM;
     }
     rc = start ? start(c, req, no) : 0;
     if (rc) {
-        free(c->channel);
-        c->channel = NULL;
+        srv_channel_drop(c);
         return rc;
     }
     srv__ws_open(c, a, ops);

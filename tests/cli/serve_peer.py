@@ -427,6 +427,58 @@ def sc_ws_wait_close(port, path):
     asyncio.run(run())
 
 
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise SystemExit("no VmRSS for " + pid)
+
+
+def _ws_burst(port, n, path):
+    """N WebSockets opened at once: every connect, then every handshake
+    sent, then every 101 read (as a crowd of clients arrives)"""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(10)
+        s.connect((HOST, port))
+        socks.append(s)
+    req = (f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+    for s in socks:
+        s.sendall(req)
+    for s in socks:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = s.recv(4096)
+            if not d:
+                raise SystemExit("closed during handshake")
+            head += d
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise SystemExit("no 101: " + head.decode(errors="replace"))
+    return socks
+
+
+def sc_ws_hold(port, n, pid, path="/ws/idle"):
+    """after a warm-up of 200, N idle WebSockets opened at once; prints the
+    server's RSS growth per connection 1.5 s later (its tick has run), then
+    holds them until stdin closes"""
+    n = int(n)
+    for s in _ws_burst(port, 200, path):
+        s.close()
+    time.sleep(1.0)
+    base = _rss_kib(pid)
+    socks = _ws_burst(port, n, path)
+    time.sleep(1.5)
+    grown = _rss_kib(pid) - base
+    print(f"open {len(socks)} rss_per_conn {grown * 1024 // n}", flush=True)
+    sys.stdin.read()
+    for s in socks:
+        s.close()
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     globals()["sc_" + name.replace("-", "_")](int(port), *args)
