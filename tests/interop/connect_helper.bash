@@ -7,20 +7,22 @@ INTEROP=$TOP/tests/interop
 PY=/usr/bin/python3   # Debian's, with python3-websockets
 
 # peer_start NAME CMD... — runs CMD in the background; CMD prints its port as
-# the first line of stdout.  Sets ${NAME}_PORT and ${NAME}_PID.
+# the first line of stdout (within 20 s: a python3 peer importing websockets
+# and ssl took over 5 s once with the machine at load 4).  Sets ${NAME}_PORT
+# and ${NAME}_PID.
 peer_start() {
     local name=$1 out i port
     shift
     out=$BATS_TEST_TMPDIR/$name.port
     "$@" >"$out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
     local pid=$!
-    for i in $(seq 100); do
+    for i in $(seq 400); do
         port=$(head -n1 "$out" 2>/dev/null)
         [ -n "$port" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    [ -n "$port" ] || { cat "$BATS_TEST_TMPDIR/$name.err" >&2; return 1; }
+    [ -n "$port" ] || { echo "$name: no port after $((i / 20)) s: $*" >&2; cat "$BATS_TEST_TMPDIR/$name.err" >&2; return 1; }
     printf -v "${name}_PORT" %s "$port"
     printf -v "${name}_PID" %s "$pid"
     PEER_PIDS="${PEER_PIDS:-} $pid"
