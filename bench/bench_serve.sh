@@ -6,7 +6,8 @@
 #             the raw TCP echo ceiling (bench/tcp_echo.c); 100 connections,
 #             32 B and 4 KiB, 1 and 16 messages in flight; the CPU table also
 #             against bench/ws_echo_min.c (the least a WebSocket echo does)
-#   idle      RSS growth per open WebSocket (10 000 connections) vs Node ws,
+#   idle      RSS growth per open WebSocket (10 000 connections, opened 256 at a
+#             time, and again all at once) vs Node ws,
 #             and per SSE subscriber and parked long poll
 #   fan-out   1 000 SSE subscribers, publisher over HTTP POST from 50 msg/s,
 #             raised until a message is lost or the publisher cannot keep the
@@ -132,19 +133,20 @@ heap_inuse() {
     [ -z "${3:-}" ] || slab=$(curl -s --max-time 2 "http://127.0.0.1:$3/metrics" | sed -n 's/^pushwire_connection_memory_bytes //p')
     awk -v s="${slab:-0}" '/^Total/ {t = 1} t && /in use bytes/ {v = $NF; t = 0} END {if (v != "") print v + s}' "$2"
 }
-# idle_cost PID PORT [MODE] [ERRFILE] -> prints "B_per_conn total_growth_KiB open anon_B_per_conn
+# idle_cost PID PORT [MODE] [ERRFILE] [CROWD] -> prints "B_per_conn total_growth_KiB open anon_B_per_conn
 # heap_B_per_conn" (heap: with ERRFILE, the server's stderr, and gdb; else "-").
 # MODE: idle (WebSocket, the default), idle-sse or idle-poll (bench/loadgen.c).
+# CROWD 1: the connections all open at once (loadgen --crowd), not 256 at a time.
 # A warm-up round (200 connections opened and closed) first, so the code
 # pages a first handshake faults in (SHA-1, libuv paths) are not counted as
 # per-connection memory; the same for every server.
 idle_cost() {
-    local pid=$1 port=$2 mode=${3:-idle} errf=${4:-} before after abefore aafter hb= ha= out lg i
+    local pid=$1 port=$2 mode=${3:-idle} errf=${4:-} crowd=${5:+--crowd} before after abefore aafter hb= ha= out lg i
     timeout 20 "$B/loadgen" "$mode" --port "$port" -c 200 -d 1 >/dev/null 2>&1
     sleep 0.5
     [ -z "$errf" ] || hb=$(heap_inuse "$pid" "$errf" "$port")
     before=$(rss_kib "$pid") abefore=$(rss_anon_kib "$pid")
-    "$B/loadgen" "$mode" --port "$port" -c "$IDLE_CONNS" -d 120 >"$tmp/idle.out" 2>&1 &
+    "$B/loadgen" "$mode" --port "$port" -c "$IDLE_CONNS" -d 120 $crowd >"$tmp/idle.out" 2>&1 &
     lg=$!
     for ((i = 0; i < 1200; i++)); do grep -q '^open=' "$tmp/idle.out" && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
     if [ "$mode" = idle-poll ]; then # written is not parked: the server says when
@@ -171,6 +173,9 @@ if [[ " $ONLY " == *" idle "* ]]; then
     read -r pk pg pn pa ph <<<"$(idle_cost "$PID" "$PORT" idle "$tmp/pushwire.err")"
     stop "$PID"
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
+    read -r ck cg cn ca ch <<<"$(idle_cost "$PID" "$PORT" idle "$tmp/pushwire.err" 1)"
+    stop "$PID"
+    start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
     read -r sk sg sn sa sh <<<"$(idle_cost "$PID" "$PORT" idle-sse "$tmp/pushwire.err")"
     stop "$PID"
     start pushwire "$PW" serve --listen 127.0.0.1:0 --max-conns 20000 -q
@@ -183,6 +188,9 @@ if [[ " $ONLY " == *" idle "* ]]; then
     printf '%-18s %7s %7s %7s %7s  %s\n' case "RSS B" "anon B" "heap B" conns "reference; target"
     printf '%-18s %7s %7s %7s %7s  %s\n' "WebSocket" "$pk" "$pa" "$ph" "$pn" \
         "node ws $nk B (anon $na, $nn conns), $(ratio "$nk" "$pk")x less; <= 512 B (RSS and anon): $(verdict "$worst" 512 le)"
+    worst=$(awk -v a="$ck" -v b="$ca" 'BEGIN { print (a > b ? a : b) }')
+    printf '%-18s %7s %7s %7s %7s  %s\n' "WebSocket, crowd" "$ck" "$ca" "$ch" "$cn" \
+        "all $IDLE_CONNS handshakes in flight at once (a crowd reconnecting); <= 512 B: $(verdict "$worst" 512 le)"
     printf '%-18s %7s %7s %7s %7s  %s\n' "SSE subscriber" "$sk" "$sa" "$sh" "$sn" "reported (no target)"
     printf '%-18s %7s %7s %7s %7s  %s\n' "parked long poll" "$qk" "$qa" "$qh" "$qn" "reported (no target)"
 fi

@@ -2,7 +2,7 @@
  *
  *   loadgen echo   --port P [--path /ws/x] [-c N] [-k K] [-s BYTES] [-d SECS] [--binary]
  *   loadgen tcp    --port P [-c N] [-k K] [-s BYTES] [-d SECS]
- *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS] [--one-msg [-s BYTES]]
+ *   loadgen idle   --port P [--path /ws/x] [-c N] [-d SECS] [--one-msg [-s BYTES]] [--crowd]
  *   loadgen idle-sse  --port P [--path /sse/x] [-c N] [-d SECS]
  *   loadgen idle-poll --port P [--path /poll/x] [-c N] [-d SECS]
  *   loadgen fanout --port P --ws PATH --pub PATH ...      (WebSocket subscribers)
@@ -24,6 +24,8 @@
  *   --one-msg, connection i uses PATH-i and sends one message of BYTES
  *   (JSON-like text) that comes back to it (published on its own channel)
  *   before `open=N` is printed: one message each way.
+ *   Connections are opened 256 at a time; --crowd starts all N at once (a
+ *   crowd reconnecting after a restart: every handshake in flight together).
  * idle-sse: the same with N event streams (open once the 200 head came).
  * idle-poll: the same with N long polls on an empty channel (cursor 0,
  *   timeout 600 s, capped by the server's --poll-timeout): each is "open"
@@ -105,7 +107,7 @@ struct conn {
 
 static struct {
     const char *mode, *path, *pub, *host, *sni;
-    int port, conns, inflight, size, binary, pubconns, tls, port2, deflate, onemsg, ws_fan;
+    int port, conns, inflight, size, binary, pubconns, tls, port2, deflate, onemsg, ws_fan, crowd;
     int idle;              /* idle-*: hold only, no fan-out accounting */
     double secs, rate, warmup;
 } o = { .host = "127.0.0.1", .path = "/ws/bench", .conns = 100, .inflight = 1,
@@ -879,7 +881,7 @@ static void open_all(struct conn *arr, int n, int kind, double max_secs)
     uint64_t deadline = now_ns() + (uint64_t)(max_secs * 1e9);
     int next = 0, before_ready = nready, before_failed = nfailed;
     while (now_ns() < deadline && !stop) {
-        while (next < n && nconnecting < 256) {
+        while (next < n && (o.crowd || nconnecting < 256)) {
             arr[next].kind = kind;
             arr[next].alt = o.port2 && kind != K_PUB && (next & 1);
             if (kind == K_POLL) strcpy(arr[next].cursor, "0");
@@ -903,6 +905,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--tls")) { o.tls = 1; continue; }
         if (!strcmp(a, "--deflate")) { o.deflate = 1; continue; }
         if (!strcmp(a, "--one-msg")) { o.onemsg = 1; continue; }
+        if (!strcmp(a, "--crowd")) { o.crowd = 1; continue; }
         if (!v) usage();
         i++;
         if (!strcmp(a, "--port")) o.port = atoi(v);
