@@ -14,7 +14,7 @@
 #endif
 
 struct pw_slab_blk {
-    struct pw_slab_blk *next, *prev; /* on the slab's partial list */
+    struct pw_slab_blk *next, *prev; /* on the slab's partial or full list */
     void *free;                      /* freed objects, linked through their first word */
     uint32_t live;                   /* objects out */
     uint32_t carved;                 /* objects ever cut from the block: the pages past
@@ -103,6 +103,8 @@ static struct pw_slab_blk *blk_map(void)
 void *pw_slab_alloc(struct pw_slab *s)
 {
     struct pw_slab_blk *b = s->partial;
+    if (s->per_blk == 0)
+        return NULL; /* an object bigger than a block: not for a slab */
     if (!b) {
         if (s->spare) {
             b = s->spare;
