@@ -115,6 +115,13 @@ int main(void)
             if (i % 3)
                 free(p[i]);
 
+    /* an object bigger than a block is refused, not carved past its end */
+    if (BLOCKS) {
+        pw_slab_init(&s, PW_SLAB_BLOCK);
+        OK(pw_slab_alloc(&s) == NULL && s.nblk == 0, "an object bigger than a block: NULL, nothing mapped");
+        pw_slab_fini(&s);
+    }
+
     /* strings */
     struct pw_strslab ss;
     pw_strslab_init(&ss);
