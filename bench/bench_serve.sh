@@ -27,7 +27,7 @@
 # Env: BENCH_SECS (default 5) per run, BENCH_REPS (3: echo runs per case,
 # the median is shown), BENCH_IDLE_CONNS (10000),
 # BENCH_FANOUT_SUBS (1000), BENCH_ONLY="echo idle fanout delay workers deflate".
-#   delay     serve --write-delay D (D = BENCH_DELAYS, "0 1 2 5 20 a10 a20"; aD is
+#   delay     serve --write-delay D (D = BENCH_DELAYS, "0 1 2 5 20 100 a10 a20"; aD is
 #             --write-delay D --write-delay-adaptive) at 1000 and
 #             100 msg/s to 1 000 SSE subscribers, each D a server of its own,
 #             taking turns with the raw TCP fan-out and nginx+nchan in the same
@@ -384,7 +384,7 @@ fi
 # does not move): compare rows of one run, not across the two.
 DELAY_BEFORE=${BENCH_DELAY_BEFORE:-1040}
 if [[ " $ONLY " == *" delay "* ]]; then
-    DELAYS=${BENCH_DELAYS:-"0 1 2 5 20 a10 a20"}
+    DELAYS=${BENCH_DELAYS:-"0 1 2 5 20 100 a10 a20"}
     echo
     echo "write delay: $SUBS SSE subscribers, serve --write-delay D (a server per D), the raw TCP fan-out and"
     echo "nginx+nchan taking turns, $REPS rounds, median by deliveries/cpu-s; w/d = writes per delivery"
