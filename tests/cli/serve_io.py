@@ -15,7 +15,7 @@ import sys
 import time
 
 # the raw WebSocket pieces are serve_peer.py's (same directory)
-from serve_peer import HOST, connect, frame, ws_open
+from serve_peer import HOST, connect, frame, recv_to, ws_open
 
 
 def recv_exact(s, n, deadline, pace=0.0):
@@ -82,12 +82,7 @@ def sc_batch_end(port, pid, n):
         s.sendall(b"GET /sse/batch HTTP/1.1\r\nHost: x\r\n\r\n")
         subs.append(s)
     for s in subs:  # the head, and so the subscription
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            d = s.recv(4096)
-            if not d:
-                raise SystemExit("stream closed before its head")
-            buf += d
+        recv_to(s, b"\r\n\r\n", "stream")
     wss = [ws_open(port, "/ws/batch-ws") for _ in range(n)]
     pub = connect(port)
     os.kill(pid, signal.SIGSTOP)

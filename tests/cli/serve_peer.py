@@ -51,6 +51,17 @@ def read_until_close(s, limit=5.0):
     return out
 
 
+def recv_to(s, marker, what):
+    """bytes from s until they hold marker; exits naming what if s closes"""
+    buf = b""
+    while marker not in buf:
+        d = s.recv(65536)
+        if not d:
+            raise SystemExit(f"{what}: closed before {marker!r}")
+        buf += d
+    return buf
+
+
 def ws_open(port, path="/ws/t", extra="", rcvbuf=None, tls=False):
     s = connect(port, rcvbuf, tls)
     key = base64.b64encode(os.urandom(16)).decode()
@@ -344,12 +355,7 @@ def sc_sse_delay(port, pid):
         buf += s.recv(65536)
     p = connect(port)
     _pub_ka(p, "d", "m1")
-    first = b""
-    while b"data: m1\n\n" not in first:
-        d = s.recv(65536)
-        if not d:
-            raise SystemExit("stream ended")
-        first += d
+    first = recv_to(s, b"data: m1\n\n", "stream")
     print("first", [ln.decode() for ln in first.split(b"\n") if ln.startswith(b"data: ")])
     w0 = _stream_writes(port)
     for m in ("m2", "m3", "m4"):
@@ -450,12 +456,7 @@ def _ws_burst(port, n, path):
     for s in socks:
         s.sendall(req)
     for s in socks:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            d = s.recv(4096)
-            if not d:
-                raise SystemExit("closed during handshake")
-            head += d
+        head = recv_to(s, b"\r\n\r\n", "handshake")
         if not head.startswith(b"HTTP/1.1 101"):
             raise SystemExit("no 101: " + head.decode(errors="replace"))
     return socks
