@@ -5,14 +5,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PW_SLAB_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PW_SLAB_MALLOC 1
-#endif
-#endif
-
 struct pw_slab_blk {
     struct pw_slab_blk *next, *prev; /* on the slab's partial or full list */
     void *free;                      /* freed objects, linked through their first word */

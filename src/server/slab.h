@@ -23,6 +23,16 @@
 
 #define PW_SLAB_BLOCK (64 * 1024) /* a block; mapped aligned to its size */
 
+/* Defined when objects are plain calloc/free (AddressSanitizer builds):
+ * no blocks then. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PW_SLAB_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PW_SLAB_MALLOC 1
+#endif
+#endif
+
 struct pw_slab_blk;
 
 struct pw_slab {

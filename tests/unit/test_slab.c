@@ -10,14 +10,9 @@
 #include "server/slab.h"
 #include "tap.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef PW_SLAB_MALLOC
 #define BLOCKS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BLOCKS 0
-#endif
-#endif
-#ifndef BLOCKS
+#else
 #define BLOCKS 1
 #endif
 
