@@ -31,7 +31,13 @@
  * `last` of a page fetched afterwards is delivered, in id order, and none is
  * skipped.  A message may also be delivered that such a page already held
  * (a backend whose live stream lags its history): receivers drop what they
- * have already had by its id. */
+ * have already had by its id.
+ *
+ * The one exception: a backend that lost its live stream for a while (a
+ * network backend's link) and finds, catching up, that its history was
+ * trimmed past the last message it delivered, calls deliver(s, NULL) first:
+ * what comes next does not follow on from what came before (feed.c turns
+ * it into a gap when it skips something the subscriber has not had). */
 struct pw_sub {
     void (*deliver)(struct pw_sub *s, struct pw_msg *m);
     /* private (the backend's) */

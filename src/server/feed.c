@@ -47,24 +47,37 @@ static int pw__feed_had(const struct pw_feed *f, const struct pw_msg *m)
     return m->seq <= p->seq;
 }
 
+/* A gap before m (everything after pos cannot be sent; m is the oldest
+ * held): 1 when the feed stops or leaves the live state. */
+static int pw__feed_gap_at(struct pw_feed *f, const struct pw_msg *m)
+{
+    char after[PW_ID_MAX];
+    if (!pw_msgid_format(after, &f->posk))
+        after[0] = 0;
+    return f->ops->gap(f, after[0] ? after : NULL, m->id) || f->state != PW_FEED_LIVE;
+}
+
 static void pw__feed_live(struct pw_feed *f, struct pw_msg *m)
 {
+    uint8_t lost = f->lost;
+    f->lost = 0;
     if (f->pos_ok && f->posk.form != PW_MSGID_START &&
         pw_msgid_has_epoch(m->id, m->id_len, f->posk.epoch, f->posk.epoch_len)) {
+        /* after deliver(NULL), the first message tells: one already had means
+         * the hole is behind pos (this feed's own pages, which see trims,
+         * went past it); one not had comes after a gap */
         if (pw__feed_had(f, m))
+            return;
+        if (lost && pw__feed_gap_at(f, m))
             return;
         /* same epoch: only the numbers move (no parsing per message) */
         f->posk.ms = m->ms;
         f->posk.seq = m->seq;
     } else {
-        if (f->pos_ok && f->posk.form != PW_MSGID_START) {
-            /* another epoch: the stream was born again after pos */
-            char after[PW_ID_MAX];
-            if (!pw_msgid_format(after, &f->posk))
-                after[0] = 0;
-            if (f->ops->gap(f, after[0] ? after : NULL, m->id) || f->state != PW_FEED_LIVE)
-                return;
-        }
+        /* another epoch: the stream was born again after pos (one gap says
+         * that and any loss) */
+        if (f->pos_ok && f->posk.form != PW_MSGID_START && pw__feed_gap_at(f, m))
+            return;
         pw__feed_set_pos(f, m->id);
     }
     f->ops->msg(f, m, 1);
@@ -73,6 +86,13 @@ static void pw__feed_live(struct pw_feed *f, struct pw_msg *m)
 static void pw__feed_deliver(struct pw_sub *s, struct pw_msg *m)
 {
     struct pw_feed *f = PW__FEED_OF(s);
+    if (!m) {
+        /* the backend's live stream skipped; a feed catching up sees trims
+         * in its own pages */
+        if (f->state == PW_FEED_LIVE)
+            f->lost = 1;
+        return;
+    }
     if (f->state == PW_FEED_LIVE) {
         pw__feed_live(f, m);
         return;

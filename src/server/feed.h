@@ -12,8 +12,10 @@
  * backend whose live stream lags its fetches sends some twice).  A live
  * message of another epoch than pos (the stream was born again) is preceded
  * by a gap.  When the history was trimmed past pos between two pages, the
- * next page says so and the feed passes the gap on: nothing is skipped
- * silently.
+ * next page says so and the feed passes the gap on; when a backend's live
+ * stream skipped (deliver(NULL): it was cut off while the history was
+ * trimmed), the first live message not yet had comes after a gap: nothing
+ * is skipped silently.
  *
  * Pacing is the transport's: ops->msg refuses a history message when its
  * output is full, the page stops there, ops->hungry says the feed wants more,
@@ -69,6 +71,7 @@ struct pw_feed {
     void *ud;                    /* the transport's */
     /* private */
     uint8_t pos_ok, live_seen, pumping;
+    uint8_t lost;                /* the backend's live stream skipped (deliver(NULL)) */
     struct pw_sub sub;
     const struct pw_feed_ops *ops;
     struct pw_pubsub *ps;

@@ -37,9 +37,11 @@ static const char rd_pub_lua[] =
 /* The page script: ARGV[1] the epoch of the id resumed after ('' for "0",
  * which takes any), ARGV[2] its stream id, ARGV[3] how many.  Answers
  * {epoch, first, last, max-deleted, gap, entries}: a gap when the id is of
- * another epoch, newer than the last, or something after it was trimmed
- * (max-deleted-entry-id, Redis 7; before 7 an id older than the first held
- * is taken as a gap); the entries then start at the oldest held. */
+ * another epoch, newer than the last, older than the first held (trimmed:
+ * MAXLEN leaves no trace of what it took, max-deleted-entry-id stays 0-0,
+ * so an id that was itself trimmed is a gap even if the one after it is
+ * still held), or something after it was deleted (max-deleted-entry-id:
+ * XDEL); the entries then start at the oldest held. */
 static const char rd_page_lua[] =
     "local function cn(a, b)\n"
     "  if #a ~= #b then return #a < #b and -1 or 1 end\n"
@@ -69,7 +71,7 @@ static const char rd_page_lua[] =
     "if ARGV[1] == '' or ARGV[1] == ep then\n"
     "  gap = 0\n"
     "  if ci(x, last) > 0 then gap = 1\n"
-    "  elseif maxdel ~= '' then if ci(maxdel, x) > 0 then gap = 1 end\n"
+    "  elseif maxdel ~= '' and ci(maxdel, x) > 0 then gap = 1\n"
     "  elseif ARGV[1] ~= '' and first ~= '' and ci(x, first) < 0 then gap = 1 end\n"
     "end\n"
     "local e = {}\n"
@@ -164,7 +166,7 @@ struct rd {
     int stalled;                /* a channel's command could not be sent: the tick retries */
     uint64_t t_down;            /* uv_now when it went down */
     char why[160];              /* why it is down */
-    uint64_t m_reconnects, m_errors;
+    uint64_t m_reconnects, m_errors, m_gaps;
 };
 
 static void rd_log(struct rd *r, const char *fmt, ...)
@@ -918,9 +920,24 @@ static void rd_sync_reply(struct rd *r, struct rchan *c, const redisReply *y)
         return;
     }
     if (strcmp(pg.epoch, c->epoch) != 0 && pg.epoch[0]) {
-        /* the stream was born again: all it holds is new */
+        /* the stream was born again: all it holds is new (the feeds see
+         * the new epoch and tell a gap) */
         snprintf(c->epoch, sizeof c->epoch, "%s", pg.epoch);
         c->ms = c->seq = 0;
+    } else if (pg.gap && c->epoch[0]) {
+        /* trimmed past what was last delivered while the live stream was
+         * cut off: what follows does not follow on (backlog.h) */
+        uint64_t lms, lseq;
+        if (pw_redis_sid_parse(pg.last, strlen(pg.last), &lms, &lseq) == 0 &&
+            (lms > c->ms || (lms == c->ms && lseq >= c->seq))) { /* not "newer than the last" */
+            r->m_gaps++;
+            rd_log(r, "channel %.*s: trimmed past the last id delivered while cut off; "
+                      "its subscribers get a gap (first held %s:%s)",
+                   (int)(c->len > 200 ? 200 : c->len), c->name, pg.epoch, pg.first[0] ? pg.first : "-");
+            rd_deliver(c, NULL);
+            if (!c->listed)
+                return;
+        }
     }
     for (size_t i = 0; i < pg.entries->elements; i++) {
         uint64_t ms, seq;
@@ -1486,9 +1503,12 @@ static size_t rd_metrics(struct pw_pubsub *ps, char *out, size_t cap)
         "# HELP pushwire_redis_commands_in_flight Redis commands sent and not yet answered.\n"
         "# TYPE pushwire_redis_commands_in_flight gauge\npushwire_redis_commands_in_flight %zu\n"
         "# HELP pushwire_redis_errors_total Redis answers refused or unreadable.\n"
-        "# TYPE pushwire_redis_errors_total counter\npushwire_redis_errors_total %llu\n",
+        "# TYPE pushwire_redis_errors_total counter\npushwire_redis_errors_total %llu\n"
+        "# HELP pushwire_redis_live_gaps_total Channels whose stream was trimmed past what their live "
+        "subscribers had while the link was down (each got a gap).\n"
+        "# TYPE pushwire_redis_live_gaps_total counter\npushwire_redis_live_gaps_total %llu\n",
         r->was_up, (unsigned long long)r->m_reconnects, rd_in_flight(r),
-        (unsigned long long)r->m_errors);
+        (unsigned long long)r->m_errors, (unsigned long long)r->m_gaps);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

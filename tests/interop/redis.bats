@@ -88,6 +88,28 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop B
 }
 
+@test "resume after an id --backlog trimmed: long poll, SSE and WebSocket get a gap after it, first the oldest held; the id just before the oldest held is one too (Redis keeps no trace of a trim); one still held is not" {
+    # one entry per stream node: MAXLEN ~ trims exactly
+    redis_start --stream-node-max-entries 1
+    ch=$(chan)
+    node A --backlog 3
+    for i in 1 2 3 4 5 6; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=${id[1]}"
+    assert_output "$(printf '{"cursor":"%s","messages":[{"id":"%s","event":"message","data":"m-4"},{"id":"%s","event":"message","data":"m-5"},{"id":"%s","event":"message","data":"m-6"}],"gap":true,"after":"%s","first":"%s"}' "${id[6]}" "${id[4]}" "${id[5]}" "${id[6]}" "${id[1]}" "${id[4]}")"
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=${id[3]}"
+    assert_output --partial '"gap":true,"after":"'"${id[3]}"'","first":"'"${id[4]}"'"'
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=${id[4]}"
+    assert_output --partial '"gap":false'
+    run sse_upto "id: ${id[6]}" -H "Last-Event-ID: ${id[2]}" "$A_HTTP/sse/$ch"
+    assert_line "event: gap"
+    assert_line --partial "\"after\":\"${id[2]}\""
+    assert_line "id: ${id[4]}"
+    run timeout 10 "$PW" connect --json -q --no-stdin -n 3 --since "${id[2]}" --subprotocol pushwire.v1 "$A_WS/ws/$ch"
+    assert_success
+    [ "$(printf '%s\n' "$output" | jq -r '.event + " " + (.id // .after)')" = "$(printf 'gap %s\nmessage %s\nmessage %s\nmessage %s' "${id[2]}" "${id[4]}" "${id[5]}" "${id[6]}")" ]
+    node_stop A
+}
+
 @test "Redis stopped and left down: POST 503, WebSocket publisher closed 1013, /healthz 503 with the reason; subscribers stay and catch up when it is back (AOF)" {
     redis_start --appendonly yes --appendfsync always
     ch=$(chan)

@@ -117,3 +117,50 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     assert_output --partial '"data":"after"'
     node_stop A
 }
+
+@test "trimmed while cut off: node A frozen, its Redis subscriber link killed, B publishes past --backlog; A's SSE and WebSocket (pushwire.v1) subscribers get a gap after the last id they had, then what is held; a parked long poll answers the gap" {
+    # one entry per stream node: MAXLEN ~ trims exactly
+    redis_start --stream-node-max-entries 1
+    ch=$(chan)
+    node A --backlog 3
+    node B --backlog 3
+    for i in 1 2 3; do pub_to "$B_HTTP" "$ch" "m-$i" >/dev/null; done
+    client sse "$A_HTTP/sse/$ch" --since 0
+    client ws "$A_WS/ws/$ch" --subprotocol pushwire.v1 --since 0
+    wait_for sh -c "grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/sse.out' && grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/ws.out'"
+    id3=$(jq -r 'select(.data == "m-3") | .id' "$BATS_TEST_TMPDIR/sse.out")
+    curl -s --max-time 60 "$A_HTTP/poll/$ch?cursor=$id3&timeout=50" >"$BATS_TEST_TMPDIR/poll" 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    pollpid=$!
+    wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_connections{transport=\"poll\"} 1'"
+    # A cannot notice its subscriber link going: frozen until B is done
+    kill -STOP "$A_PID"
+    redis-cli -p "$REDIS_PORT" CLIENT KILL TYPE pubsub >/dev/null
+    for i in $(seq 4 13); do pub_to "$B_HTTP" "$ch" "m-$i" >/dev/null; done
+    [ "$(redis-cli -p "$REDIS_PORT" XLEN "pw:{$ch}:s")" -le 4 ] # m-4 is gone
+    kill -CONT "$A_PID"
+    wait_for grep -q "trimmed past the last id delivered" "$A_LOG" || { cat "$A_LOG" >&3; false; }
+    pub_to "$B_HTTP" "$ch" m-14 >/dev/null
+    wait_for sh -c "grep -q '\"data\":\"m-14\"' '$BATS_TEST_TMPDIR/sse.out' && grep -q '\"data\":\"m-14\"' '$BATS_TEST_TMPDIR/ws.out'"
+    wait "$pollpid"
+    for n in sse ws; do
+        f=$BATS_TEST_TMPDIR/$n.out
+        echo "# $n: $(jq -r 'if .id then .data else "gap after \(.after) first \(.first)" end' "$f" | tr '\n' ' ')" >&3
+        # m-1..m-3, one gap (no id) after m-3's id, then m-K..m-14 in order, K > 4
+        [ "$(datas "$f" | head -3)" = "$(printf 'm-1\nm-2\nm-3')" ]
+        [ "$(jq -c 'select(.id == null)' "$f" | wc -l)" -eq 1 ]
+        [ "$(jq -r 'select(.id == null) | .after' "$f")" = "$id3" ]
+        k=$(datas "$f" | sed -n 4p | sed 's/^m-//')
+        [ "$k" -gt 4 ]
+        [ "$(datas "$f" | tail -n +4)" = "$(seq "$k" 14 | sed 's/^/m-/')" ]
+        [ "$(jq -r 'select(.id == null) | .first' "$f")" = "$(ids "$f" | sed -n 4p)" ]
+        [ "$(jq -r 'select(.id == null) | input_line_number' "$f")" -eq 4 ] # between m-3 and m-K
+    done
+    echo "# poll: $(cat "$BATS_TEST_TMPDIR/poll")" >&3
+    run jq -r '[.gap, .after, .first == .messages[0].id, (.messages[0].data | ltrimstr("m-") | tonumber > 4)] | @tsv' "$BATS_TEST_TMPDIR/poll"
+    assert_output "$(printf 'true\t%s\ttrue\ttrue' "$id3")"
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line 'pushwire_redis_live_gaps_total 1'
+    node_stop A
+    node_stop B
+}

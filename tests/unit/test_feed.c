@@ -412,10 +412,64 @@ static void test_lagging_live(void)
     lazy_free();
 }
 
+/* a message of epoch ep with seq k, delivered by hand */
+static void hand(struct tr *t, const char *ep, unsigned long k)
+{
+    struct pw_msg *m = pw_msg_new("c", 1, NULL, "z", 1, 0);
+    struct pw_msgid id = pw_msgid_seq(ep, k);
+    if (!m || pw_msg_set_id(m, &id))
+        abort();
+    t->f.sub.deliver(&t->f.sub, m);
+    pw_msg_unref(m);
+}
+
+/* deliver(NULL): the backend's live stream skipped (a network backend cut
+ * off while its history was trimmed) */
+static void test_lost_live(void)
+{
+    lazy_init(1000, 1);
+    pub(L.inner, 10);
+    run_live();
+    struct tr *t = tr_new(100);
+    pw_feed_start(&t->f, &L.base, "c", 1, "ep:3", &tr_ops, t, 100, 100000);
+    t->f.sub.deliver(&t->f.sub, NULL); /* while catching up: its pages see trims */
+    run_pages();
+    IS(t->f.state, PW_FEED_LIVE, "live after the page (4..10)");
+    hand(t, "ep", 11);
+    OK(t->gaps == 0 && t->n == 8, "a skip told while catching up is not a gap later");
+
+    t->f.sub.deliver(&t->f.sub, NULL);
+    IS(t->gaps, 0, "the skip alone says nothing yet");
+    hand(t, "ep", 15);
+    OK(t->gaps == 1 && strcmp(t->gap_after, "ep:11") == 0 && strcmp(t->gap_first, "ep:15") == 0,
+       "then the first message not had comes after a gap: after ep:11, first ep:15");
+    OK(t->n == 9 && t->seqs[8] == 15, "and is given");
+    hand(t, "ep", 16);
+    OK(t->gaps == 1 && t->n == 10, "the next one follows on: one gap");
+
+    t->f.sub.deliver(&t->f.sub, NULL);
+    hand(t, "ep", 14); /* the hole is behind what this feed had */
+    hand(t, "ep", 16);
+    hand(t, "ep", 17);
+    OK(t->gaps == 1 && t->n == 11 && t->seqs[10] == 17,
+       "a skip whose first message was had already: no gap, the rest as usual");
+
+    t->f.sub.deliver(&t->f.sub, NULL);
+    hand(t, "new", 1);
+    OK(t->gaps == 2 && strcmp(t->gap_after, "ep:17") == 0 && strcmp(t->gap_first, "new:1") == 0,
+       "a skip into a new epoch: one gap, after ep:17, first new:1");
+    hand(t, "new", 2);
+    OK(t->gaps == 2 && t->n == 13, "then on as usual");
+    pw_feed_stop(&t->f);
+    free(t);
+    lazy_free();
+}
+
 int main(void)
 {
     test_sync();
     test_async();
     test_lagging_live();
+    test_lost_live();
     return tap_done();
 }
