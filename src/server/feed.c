@@ -59,23 +59,28 @@ static int pw__feed_gap_at(struct pw_feed *f, const struct pw_msg *m)
 
 static void pw__feed_live(struct pw_feed *f, struct pw_msg *m)
 {
-    uint8_t lost = f->lost;
-    f->lost = 0;
     if (f->pos_ok && f->posk.form != PW_MSGID_START &&
         pw_msgid_has_epoch(m->id, m->id_len, f->posk.epoch, f->posk.epoch_len)) {
         /* after deliver(NULL), the first message tells: one already had means
          * the hole is behind pos (this feed's own pages, which see trims,
-         * went past it); one not had comes after a gap */
-        if (pw__feed_had(f, m))
+         * went past it); one not had comes after a gap.  (An ordinary
+         * delivery only reads f->lost: its cache line stays clean.) */
+        if (pw__feed_had(f, m)) {
+            f->lost = 0; /* rare: a copy the backend sent twice */
             return;
-        if (lost && pw__feed_gap_at(f, m))
-            return;
+        }
+        if (f->lost) {
+            f->lost = 0;
+            if (pw__feed_gap_at(f, m))
+                return;
+        }
         /* same epoch: only the numbers move (no parsing per message) */
         f->posk.ms = m->ms;
         f->posk.seq = m->seq;
     } else {
         /* another epoch: the stream was born again after pos (one gap says
          * that and any loss) */
+        f->lost = 0;
         if (f->pos_ok && f->posk.form != PW_MSGID_START && pw__feed_gap_at(f, m))
             return;
         pw__feed_set_pos(f, m->id);
