@@ -118,7 +118,7 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     node_stop A
 }
 
-@test "trimmed while cut off: node A frozen, its Redis subscriber link killed, B publishes past --backlog; A's SSE and WebSocket (pushwire.v1) subscribers get a gap after the last id they had, then what is held; a parked long poll answers the gap" {
+@test "trimmed while cut off: node A frozen, its Redis subscriber link killed, B publishes past --backlog; A's SSE and WebSocket (pushwire.v1) subscribers get a gap after the last id they had, then what is held; a plain WebSocket is closed 4410; a parked long poll answers the gap" {
     # one entry per stream node: MAXLEN ~ trims exactly
     redis_start --stream-node-max-entries 1
     ch=$(chan)
@@ -127,7 +127,12 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     for i in 1 2 3; do pub_to "$B_HTTP" "$ch" "m-$i" >/dev/null; done
     client sse "$A_HTTP/sse/$ch" --since 0
     client ws "$A_WS/ws/$ch" --subprotocol pushwire.v1 --since 0
-    wait_for sh -c "grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/sse.out' && grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/ws.out'"
+    # no --since, no --cursor-file: either asks for pushwire.v1
+    "$PW" connect --json --no-stdin --timeout 60 "$A_WS/ws/$ch?since=0" \
+        >"$BATS_TEST_TMPDIR/plain.out" 2>"$BATS_TEST_TMPDIR/plain.err" 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    plain_CPID=$!
+    wait_for sh -c "grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/sse.out' && grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/ws.out' && grep -q '\"data\":\"m-3\"' '$BATS_TEST_TMPDIR/plain.out'"
     id3=$(jq -r 'select(.data == "m-3") | .id' "$BATS_TEST_TMPDIR/sse.out")
     curl -s --max-time 60 "$A_HTTP/poll/$ch?cursor=$id3&timeout=50" >"$BATS_TEST_TMPDIR/poll" 3>&- &
     BG_PIDS="${BG_PIDS:-} $!"
@@ -156,6 +161,13 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
         [ "$(jq -r 'select(.id == null) | .first' "$f")" = "$(ids "$f" | sed -n 4p)" ]
         [ "$(jq -r 'select(.id == null) | input_line_number' "$f")" -eq 4 ] # between m-3 and m-K
     done
+    # a WebSocket without pushwire.v1 has nowhere to put the gap: closed 4410, nothing after m-3
+    rc=0
+    wait "$plain_CPID" || rc=$?
+    [ "$rc" -eq 8 ] || { echo "# plain: exit $rc: $(cat "$BATS_TEST_TMPDIR/plain.err")" >&3; false; }
+    grep -q "closed the connection with 4410 .*gap: after $id3, first held " "$BATS_TEST_TMPDIR/plain.err"
+    # (the client prints the close's gap as a gap line)
+    [ "$(jq -r '.event + " " + (.after // .data)' "$BATS_TEST_TMPDIR/plain.out")" = "$(printf 'message m-1\nmessage m-2\nmessage m-3\ngap %s' "$id3")" ]
     echo "# poll: $(cat "$BATS_TEST_TMPDIR/poll")" >&3
     run jq -r '[.gap, .after, .first == .messages[0].id, (.messages[0].data | ltrimstr("m-") | tonumber > 4)] | @tsv' "$BATS_TEST_TMPDIR/poll"
     assert_output "$(printf 'true\t%s\ttrue\ttrue' "$id3")"
