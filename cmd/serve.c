@@ -342,7 +342,7 @@ static int serve_main(int argc, char **argv)
     serve_access_init(&sa);
     struct pw_argv cmd = {0};
     struct pw_redis_opts ro = {0};
-    int use_redis = 0, limits_given = 0;
+    int use_redis = 0;
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -379,9 +379,9 @@ static int serve_main(int argc, char **argv)
         case OPT_ECHO: o.echo = 1; break;
         case OPT_READ_ONLY: o.read_only = 1; break;
         case OPT_BACKLOG: o.backlog = (size_t)st.u; break;
-        case OPT_HISTORY_BYTES: o.history_bytes = (size_t)st.u; limits_given |= st.given; break;
-        case OPT_MESSAGE_TTL: o.message_ttl = st.d; limits_given |= st.given; break;
-        case OPT_MAX_CHANNELS: o.max_channels = (size_t)st.u; limits_given |= st.given; break;
+        case OPT_HISTORY_BYTES: o.history_bytes = (size_t)st.u; break;
+        case OPT_MESSAGE_TTL: o.message_ttl = st.d; break;
+        case OPT_MAX_CHANNELS: o.max_channels = (size_t)st.u; break;
         case OPT_METRICS_PER_CHANNEL: o.metrics_per_channel = 1; break;
         case OPT_HEARTBEAT: o.heartbeat = st.d; break;
         case OPT_POLL_TIMEOUT: o.poll_timeout = st.d; break;
@@ -454,14 +454,6 @@ static int serve_main(int argc, char **argv)
     if (o.workers > 1 && (use_redis || record_path || cmd.n)) {
         /* several serve processes on one Redis do what workers would */
         pw_err("serve", "--workers with --redis, --record or --exec: not supported; with Redis, run one serve per core on the same Redis instead");
-        serve_access_free(&sa);
-        pw_argv_free(&cmd);
-        return PW_EXIT_USAGE;
-    }
-    if (o.workers > 1 && limits_given) {
-        /* the workers' copies of the history must stay alike: they are cut
-         * by --backlog alone (server.h) */
-        pw_err("serve", "--workers with --history-bytes, --message-ttl or --max-channels: not supported; history is bounded by --backlog per channel");
         serve_access_free(&sa);
         pw_argv_free(&cmd);
         return PW_EXIT_USAGE;

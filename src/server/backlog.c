@@ -56,17 +56,28 @@ struct pw__backlog {
     struct pw_pubsub_stats st;      /* the counters */
 };
 
+/* the message's one allocation (pw_msg_new), its node and ring slot (a ring
+ * may be up to half empty) */
+static size_t pw__cost_bare(const struct pw_msg *m)
+{
+    return sizeof *m + m->len + 1 + PW_ID_MAX + m->event_len + 1 + m->channel_len + 1 +
+           PW__MALLOC_OVERHEAD + sizeof(struct pw__held) + PW__MALLOC_OVERHEAD +
+           2 * sizeof(struct pw__held *);
+}
+
 size_t pw_backlog_cost(const struct pw_msg *m)
 {
-    /* the message's one allocation (pw_msg_new), its node and ring slot (a
-     * ring may be up to half empty) */
-    size_t n = sizeof *m + m->len + 1 + PW_ID_MAX + m->event_len + 1 + m->channel_len + 1 +
-               PW__MALLOC_OVERHEAD + sizeof(struct pw__held) + PW__MALLOC_OVERHEAD +
-               2 * sizeof(struct pw__held *);
+    size_t n = pw__cost_bare(m);
     for (int i = 0; i < PW_MSG_NENC; i++)
         if (m->enc[i].p)
             n += m->enc[i].len + PW__MALLOC_OVERHEAD;
     return n;
+}
+
+/* A replica charges no encodings: its subscribers' differ from another's. */
+static size_t pw__cost(const struct pw__backlog *b, const struct pw_msg *m)
+{
+    return b->lim.replica ? pw__cost_bare(m) : pw_backlog_cost(m);
 }
 
 size_t pw_backlog_chan_cost(size_t name_len)
@@ -128,7 +139,7 @@ static struct pw__chan *pw__get(struct pw__backlog *b, const char *ch, size_t n,
     struct pw__chan *c = pw__find(b, ch, n, h);
     if (c || !create)
         return c;
-    if (refused && b->lim.max_channels && b->nchans >= b->lim.max_channels) {
+    if (refused && !b->lim.replica && b->lim.max_channels && b->nchans >= b->lim.max_channels) {
         *refused = 1;
         return NULL;
     }
@@ -154,18 +165,21 @@ static struct pw__chan *pw__get(struct pw__backlog *b, const char *ch, size_t n,
  * The ids it issued stay taken: channels made later start above them. */
 static void pw__maybe_drop(struct pw__backlog *b, struct pw__chan *c)
 {
-    if (c->nsubs || c->count)
+    if (c->count || (c->nsubs && !b->lim.replica))
         return;
+    if (c->next_seq - 1 > c->base) {
+        b->st.channels_expired++;
+        if (c->next_seq - 1 > b->floor)
+            b->floor = c->next_seq - 1;
+        c->base = c->next_seq - 1; /* counted: not again when it goes */
+    }
+    if (c->nsubs)
+        return; /* a replica's: forgotten but for its subscribers (backlog.h) */
     struct pw__chan **pp = &b->tab[c->hash & (b->nbuckets - 1)];
     while (*pp != c)
         pp = &(*pp)->next;
     *pp = c->next;
     b->nchans--;
-    if (c->next_seq - 1 > c->base) {
-        b->st.channels_expired++;
-        if (c->next_seq - 1 > b->floor)
-            b->floor = c->next_seq - 1;
-    }
     free(c->ring);
     free(c);
 }
@@ -241,7 +255,7 @@ static int pw__ring_push(struct pw__backlog *b, struct pw__chan *c, struct pw_ms
     h->m = m;
     h->c = c;
     h->t = b->lim.now_ms();
-    h->cost = pw_backlog_cost(m);
+    h->cost = pw__cost(b, m);
     h->newer = NULL;
     h->older = b->newest;
     if (b->newest)
@@ -314,7 +328,23 @@ static int pw__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, vo
     struct pw__backlog *b = (struct pw__backlog *)ps;
     pw__expire(b);
     int refused = 0;
-    struct pw__chan *c = pw__get(b, m->channel, m->channel_len, 1, &refused);
+    struct pw__chan *c = NULL;
+    if (b->lim.replica) {
+        /* max_channels counts channels with history, alike on every replica;
+         * one without (new, or kept only for subscribers) numbers as new */
+        c = pw__get(b, m->channel, m->channel_len, 0, NULL);
+        if ((!c || !c->count) && b->lim.max_channels && b->nhist >= b->lim.max_channels) {
+            refused = 1;
+            c = NULL;
+        } else if (!c) {
+            c = pw__get(b, m->channel, m->channel_len, 1, NULL);
+        } else if (!c->count) {
+            c->base = b->floor;
+            c->next_seq = c->base + 1;
+        }
+    } else {
+        c = pw__get(b, m->channel, m->channel_len, 1, &refused);
+    }
     if (!c) {
         pw_msg_unref(m);
         if (refused)
@@ -338,7 +368,7 @@ static int pw__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, vo
         s = nx;
     }
     /* the subscribers cached their encodings on m: they live as long as it */
-    size_t cost = pw_backlog_cost(m);
+    size_t cost = pw__cost(b, m);
     c->cost += cost - h->cost;
     b->total += cost - h->cost;
     h->cost = cost;
@@ -406,6 +436,8 @@ static int pw__fetch(struct pw_pubsub *ps, const struct pw_fetch_req *rq)
         return PW_ENET_CHANNEL;
     pw__expire(b);
     struct pw__chan *c = pw__get(b, rq->channel, rq->chlen, 0, NULL);
+    if (c && !c->count && b->lim.replica)
+        c = NULL; /* forgotten, kept only for its subscribers (backlog.h) */
     /* a channel not held is one that would start above the floor */
     uint64_t base = c ? c->base : b->floor;
     uint64_t last = c ? c->next_seq - 1 : b->floor;
@@ -520,7 +552,7 @@ static const struct pw_pubsub_ops pw__backlog_ops = {
 
 struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch)
 {
-    struct pw_backlog_limits lim = {keep, 0, 0, 0, NULL};
+    struct pw_backlog_limits lim = {keep, 0, 0, 0, NULL, 0};
     return pw_backlog_new_limits(&lim, epoch);
 }
 

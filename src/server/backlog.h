@@ -181,13 +181,28 @@ struct pw_pubsub *pw_backlog_new(size_t keep, const char *epoch);
  * which --max-conns bounds).
  *
  * Evicted or expired messages leave a channel's oldest end, so a resume
- * into what they covered is a gap (struct pw_page). */
+ * into what they covered is a gap (struct pw_page).
+ *
+ * Replicas (`replica`, hub.c: one backlog per worker, fed the same
+ * publishes in the same order): the history and the ids must then be a
+ * function of that sequence alone, not of who subscribed where, so
+ *  - a message is charged without the wire encodings its subscribers cache
+ *    (they differ by worker);
+ *  - a channel whose history runs out counts as forgotten (its ids raise
+ *    the floor, channels_expired counts it) even if subscribers keep its
+ *    struct; its next publish numbers from the floor, as a new channel's
+ *    would, and a fetch sees it as a channel not held;
+ *  - max_channels counts channels with history (subscriber-only channels
+ *    differ by worker);
+ *  - now_ms is the replica's clock: the time the sequence carries (the
+ *    hub stamps each item), so ages are cut at the same point everywhere. */
 struct pw_backlog_limits {
     size_t keep;                 /* messages per channel (>= 1) */
     size_t history_bytes;        /* 0: no budget */
     uint64_t ttl_ms;             /* 0: messages do not age out */
     size_t max_channels;         /* 0: no limit */
     uint64_t (*now_ms)(void);    /* a monotonic clock; NULL: CLOCK_MONOTONIC (tests set it) */
+    int replica;                 /* one of several copies kept alike (above) */
 };
 #define PW_BACKLOG_SCAN 256
 struct pw_pubsub *pw_backlog_new_limits(const struct pw_backlog_limits *lim, const char *epoch);

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backlog.h"
 #include "proto/msgid.h"
@@ -13,13 +14,20 @@
 /* Items queued for one worker, at most: a worker this far behind makes
  * publishes fail (503) rather than memory grow without bound. */
 #define HUB_QMAX (1u << 20)
+/* With no publish to carry the time, a tick brings it to every replica at
+ * most this often (message ages are cut then). */
+#define HUB_TICK_MS 200
 
 /* One publish, as every worker sees it: immutable bytes and a count of the
  * workers that still have to apply it.  own/ack/ud are the publishing
- * worker's only (its own message, not copied). */
+ * worker's only (its own message, not copied).  Or a tick: only the time.
+ * t: when it was queued (ms, never less than the item before it); each
+ * replica's clock is the t of the last item it applied. */
 struct hub_item {
     atomic_uint refs;
     unsigned origin;
+    uint64_t t;
+    uint8_t tick;
     uint8_t binary;
     size_t chlen, evlen, len;
     struct pw_msg *own;
@@ -56,8 +64,24 @@ struct pw_hub {
     char epoch[PW_EPOCH_LEN + 1];
     atomic_long conns;
     atomic_ullong next_id;
+    uint64_t t_last;              /* under mu: the newest item's t */
     struct hub_worker *w;
 };
+
+/* The replica's clock on this worker's thread (backlog.h: now_ms). */
+static _Thread_local uint64_t hub__now;
+
+static uint64_t hub__clock(void)
+{
+    return hub__now;
+}
+
+static uint64_t hub__monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void hub__release(struct hub_item *it, unsigned self)
 {
@@ -71,6 +95,13 @@ static void hub__release(struct hub_item *it, unsigned self)
 
 static void hub__apply(struct hub_worker *w, struct hub_item *it)
 {
+    hub__now = it->t;
+    if (it->tick) {
+        struct pw_pubsub_stats st;
+        w->local->ops->stats(w->local, &st); /* ages cut at it->t */
+        hub__release(it, w->i);
+        return;
+    }
     struct pw_msg *m;
     pw_ack_fn ack = NULL;
     void *ud = NULL;
@@ -134,6 +165,31 @@ static int hub__room(struct hub_q *q)
     return 0;
 }
 
+/* Under h->mu: it, stamped with the time, into every live worker's queue,
+ * waking the others.  0, or PW_ENOMEM with nothing queued. */
+static int hub__enqueue(struct pw_hub *h, unsigned self, struct hub_item *it)
+{
+    unsigned nlive = 0;
+    for (unsigned j = 0; j < h->n; j++)
+        if (h->w[j].live) {
+            nlive++;
+            if (hub__room(&h->w[j].q))
+                return PW_ENOMEM;
+        }
+    /* nothing can fail from here: every queue has room */
+    uint64_t now = hub__monotonic_ms();
+    it->t = h->t_last = now > h->t_last ? now : h->t_last;
+    atomic_init(&it->refs, nlive);
+    for (unsigned j = 0; j < h->n; j++) {
+        if (!h->w[j].live)
+            continue;
+        h->w[j].q.v[h->w[j].q.n++] = it;
+        if (j != self && h->w[j].awake)
+            uv_async_send(&h->w[j].wake);
+    }
+    return 0;
+}
+
 static int hub__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, void *ud)
 {
     struct hub_worker *w = (struct hub_worker *)ps;
@@ -145,6 +201,7 @@ static int hub__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, v
         return PW_ENOMEM;
     }
     it->origin = w->i;
+    it->tick = 0;
     it->binary = m->binary;
     it->chlen = m->channel_len;
     it->evlen = evlen;
@@ -156,24 +213,7 @@ static int hub__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, v
     memcpy(it->bytes + it->chlen, m->event, evlen);
     memcpy(it->bytes + it->chlen + evlen, m->data, m->len);
     pthread_mutex_lock(&h->mu);
-    unsigned nlive = 0;
-    int rc = 0;
-    for (unsigned j = 0; j < h->n && rc == 0; j++)
-        if (h->w[j].live) {
-            nlive++;
-            rc = hub__room(&h->w[j].q);
-        }
-    if (rc == 0) {
-        /* nothing can fail from here: every queue has room */
-        atomic_init(&it->refs, nlive);
-        for (unsigned j = 0; j < h->n; j++) {
-            if (!h->w[j].live)
-                continue;
-            h->w[j].q.v[h->w[j].q.n++] = it;
-            if (j != w->i && h->w[j].awake)
-                uv_async_send(&h->w[j].wake);
-        }
-    }
+    int rc = hub__enqueue(h, w->i, it);
     pthread_mutex_unlock(&h->mu);
     if (rc) {
         pw_msg_unref(m);
@@ -182,6 +222,22 @@ static int hub__publish(struct pw_pubsub *ps, struct pw_msg *m, pw_ack_fn ack, v
     }
     hub__drain(w); /* ours (and what came before it) now: the ack comes before we return */
     return 0;
+}
+
+void pw_hub_tick(struct pw_hub *h, unsigned i)
+{
+    struct hub_worker *w = &h->w[i];
+    struct hub_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return; /* the next tick brings the time */
+    it->origin = i;
+    it->tick = 1;
+    pthread_mutex_lock(&h->mu);
+    int rc = hub__monotonic_ms() < h->t_last + HUB_TICK_MS ? 1 : hub__enqueue(h, i, it);
+    pthread_mutex_unlock(&h->mu);
+    if (rc)
+        free(it);
+    hub__drain(w);
 }
 
 static int hub__subscribe(struct pw_pubsub *ps, const char *ch, size_t chlen, struct pw_sub *s)
@@ -262,6 +318,8 @@ struct pw_hub *pw_hub_new(unsigned n, const struct pw_backlog_limits *lim)
     }
     h->n = n;
     h->lim = *lim;
+    h->lim.now_ms = hub__clock; /* each copy a replica (backlog.h) */
+    h->lim.replica = 1;
     for (unsigned i = 0; i < n; i++)
         h->w[i].live = 1;
     pthread_mutex_init(&h->mu, NULL);

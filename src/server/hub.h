@@ -7,6 +7,10 @@
  * the same id.  A worker's messages are its own copies (pw_msg counts stay
  * plain integers); only the queued items (bytes, immutable) cross threads.
  *
+ * Every limit of the backlog holds: the copies are replicas (backlog.h),
+ * whose clock is the time the hub stamps on each item, so a budget, an age
+ * or a channel cap cuts each copy at the same point of the sequence.
+ *
  * A worker sees its pub/sub through pw_hub_worker(): the backlog's
  * interface, with publish going through the hub, and fetch first applying
  * what is queued for the worker (so a resume with an id another worker
@@ -36,6 +40,11 @@ void pw_hub_free(struct pw_hub *h);
  * does not keep the loop alive; the server's uv_walk closes it).  Owned by
  * the hub.  NULL on out of memory. */
 struct pw_pubsub *pw_hub_worker(struct pw_hub *h, unsigned i, uv_loop_t *loop);
+/* Worker i's tick: when nothing was queued for HUB_TICK_MS, the time is
+ * queued for every worker (each replica's clock moves only with what it
+ * applies, so message ages are cut at the same point everywhere), then
+ * what is queued for i is applied. */
+void pw_hub_tick(struct pw_hub *h, unsigned i);
 /* Worker i stops taking publishes (before its loop closes its handles):
  * the others stop queueing for it and stop waking it. */
 void pw_hub_leave(struct pw_hub *h, unsigned i);

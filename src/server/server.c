@@ -1191,6 +1191,8 @@ static int srv__peer_gone(struct srv_conn *c)
 static void srv__expire_tick(struct srv *s)
 {
     struct pw_pubsub_stats st;
+    if (s->hub)
+        pw_hub_tick(s->hub, s->wid); /* the time reaches every replica in order */
     s->ps->ops->stats(s->ps, &st);
 }
 
@@ -1433,7 +1435,7 @@ static int srv__listen(struct srv *s, const int *fds, char *err, size_t errsz)
 struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o)
 {
     struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
-                                    o->max_channels, NULL};
+                                    o->max_channels, NULL, 0};
     return pw_backlog_new_limits(&lim, NULL);
 }
 
@@ -1602,11 +1604,10 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     size_t nfd = (size_t)n * o->nlisten;
     int *fds = malloc(nfd * sizeof *fds);
     struct srv__worker *w = calloc(n, sizeof *w);
-    /* --backlog only: a budget, an age or a channel cap would cut each
-     * worker's copy at its own moment (the encodings a copy carries, its
-     * clock, its subscribers differ), and a channel forgotten on one worker
-     * but not another would number its messages differently */
-    struct pw_backlog_limits lim = {o->backlog, 0, 0, 0, NULL};
+    /* every limit: the hub makes each worker's copy a replica (backlog.h),
+     * cut by the sequence it is fed, not by its own clock or subscribers */
+    struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
+                                    o->max_channels, NULL, 1};
     struct pw_hub *hub = pw_hub_new(n, &lim);
     int rc = fds && w && hub ? 0 : PW_ENOMEM;
     if (rc)

@@ -92,9 +92,77 @@ teardown() {
     run pw serve --workers 2 --redis redis://127.0.0.1:1
     assert_failure
     assert_output --partial "--workers with --redis"
-    run pw serve --workers 2 --message-ttl 10
-    assert_failure
-    assert_output --partial "--backlog per channel"
+}
+
+# polls_alike CHANNEL QUERY N — N long polls answered at once (timeout=0),
+# each on a new connection (the kernel spreads them over the workers): one
+# answer, whichever worker gave it; prints it
+polls_alike() {
+    local i
+    for i in $(seq "$3"); do C "$SERVE_URL/poll/$1?timeout=0&$2"; echo; done | grep . | sort | uniq -c >"$BATS_TEST_TMPDIR/polls"
+    cut -c1-160 "$BATS_TEST_TMPDIR/polls" >&3
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/polls")" -eq 1 ]
+    sed 's/^ *[0-9]* //' "$BATS_TEST_TMPDIR/polls"
+}
+
+@test "workers: --message-ttl holds, and every worker numbers and answers alike (a subscriber on one worker keeps its channel there, not on the other)" {
+    start_serve --workers 2 -q --message-ttl 3
+    curl -sN --max-time 30 "$SERVE_URL/sse/a" >"$BATS_TEST_TMPDIR/sub" 3>&- &
+    sub=$!
+    wait_metric 'pushwire_connections{transport="sse"} 1'
+    C -d a1 "$SERVE_URL/pub/a" >/dev/null
+    for i in 1 2 3; do C -d "b$i" "$SERVE_URL/pub/b" >/dev/null; done
+    # the age limit, cut by the time the hub carries: the same four leave every copy
+    wait_metric 'pushwire_evictions_total{cause="ttl"} 4' 10
+    run polls_alike a cursor=0 40
+    assert_output --partial '"messages":[]'
+    # a (kept by its subscriber on one worker) and b (forgotten) are both
+    # forgotten channels now: the next ids come from the same floor everywhere
+    id=$(C -d a2 "$SERVE_URL/pub/a" | jq -r .id)
+    [ "${id##*:}" = 4 ]
+    for i in $(seq 50); do grep -q "data: a2" "$BATS_TEST_TMPDIR/sub" && break; sleep 0.1; done
+    grep -q "^id: $id\$" "$BATS_TEST_TMPDIR/sub"
+    run polls_alike a "cursor=${id%:*}:3" 20
+    assert_output --partial "\"id\":\"$id\""
+    kill "$sub" 2>/dev/null || true
+    stop_serve_clean
+}
+
+@test "workers: --max-channels counts channels with history, alike on every worker; one with only a subscriber is not counted" {
+    start_serve --workers 2 -q --max-channels 2
+    curl -sN --max-time 30 "$SERVE_URL/sse/q" >/dev/null 3>&- &
+    sub=$!
+    wait_metric 'pushwire_connections{transport="sse"} 1'
+    for ch in a b; do [ "$(C -o /dev/null -w '%{http_code}' -d 1 "$SERVE_URL/pub/$ch")" = 200 ]; done
+    for i in $(seq 20); do C -o /dev/null -w '%{http_code}\n' -d 1 "$SERVE_URL/pub/q"; done | sort -u >"$BATS_TEST_TMPDIR/codes"
+    [ "$(cat "$BATS_TEST_TMPDIR/codes")" = 503 ]
+    wait_metric 'pushwire_channels_refused_total 20'
+    [ "$(C -o /dev/null -w '%{http_code}' -d 2 "$SERVE_URL/pub/a")" = 200 ]
+    kill "$sub" 2>/dev/null || true
+    stop_serve_clean
+}
+
+@test "workers: --history-bytes evicts the same messages on every worker, whichever worker's subscribers cached what" {
+    start_serve --workers 2 -q --history-bytes 64K
+    for ch in x y; do
+        curl -sN --max-time 30 "$SERVE_URL/sse/$ch" >/dev/null 3>&- &
+        BGS="${BGS:-} $!"
+    done
+    curl -sN --max-time 30 "$SERVE_URL/sse/z?since=0" >/dev/null 3>&- &
+    BGS="$BGS $!"
+    wait_metric 'pushwire_connections{transport="sse"} 3'
+    data=$(head -c 3000 /dev/zero | tr '\0' x)
+    for i in $(seq 40); do
+        for ch in x y z w; do C -d "$ch$i$data" "$SERVE_URL/pub/$ch" >/dev/null; done
+    done
+    run C "$SERVE_URL/metrics"
+    ev=$(echo "$output" | sed -n 's/^pushwire_evictions_total{cause="history_bytes"} //p')
+    [ "$ev" -gt 100 ]
+    for ch in x y z w; do
+        polls_alike "$ch" cursor=0 30 >/dev/null
+    done
+    kill $BGS 2>/dev/null || true
+    stop_serve_clean
 }
 
 @test "workers: the fan-out under ThreadSanitizer (make build-tsan): no race reported, exit 0" {

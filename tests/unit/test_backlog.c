@@ -120,7 +120,7 @@ static void test_budget(void)
     size_t cb = cost_of(big), cs = cost_of(small), cc = pw_backlog_chan_cost(1);
     /* room for the two small channels and 5 big messages, not 6 */
     size_t budget = 2 * (cs + cc) + cc + 5 * cb + cb / 2;
-    struct pw_backlog_limits lim = {100, budget, 0, 0, fake_now};
+    struct pw_backlog_limits lim = {100, budget, 0, 0, fake_now, 0};
     struct pw_pubsub *ps = pw_backlog_new_limits(&lim, "ep");
     struct pw_pubsub_stats st;
     pubn(ps, "a", small);
@@ -190,7 +190,7 @@ static void test_budget(void)
 
 static void test_ttl(void)
 {
-    struct pw_backlog_limits lim = {100, 0, 1000, 0, fake_now};
+    struct pw_backlog_limits lim = {100, 0, 1000, 0, fake_now, 0};
     clock_ms = 5000;
     struct pw_pubsub *ps = pw_backlog_new_limits(&lim, "ep");
     struct pw_pubsub_stats st;
@@ -242,7 +242,7 @@ static void test_ttl(void)
 
 static void test_max_channels(void)
 {
-    struct pw_backlog_limits lim = {10, 0, 0, 2, fake_now};
+    struct pw_backlog_limits lim = {10, 0, 0, 2, fake_now, 0};
     struct pw_pubsub *ps = pw_backlog_new_limits(&lim, "ep");
     pub(ps, "a", "1");
     pub(ps, "b", "1");
@@ -262,6 +262,91 @@ static void test_max_channels(void)
     ps->ops->unsubscribe(ps, &s.s);
     pw_msg_unref(s.last);
     ps->ops->destroy(ps);
+}
+
+/* a subscriber that caches a wire form on what it gets, as the server's
+ * transports do (which a replica must not charge: another has none) */
+static void deliver_enc(struct pw_sub *s, struct pw_msg *m)
+{
+    if (!m->enc[0].p) {
+        m->enc[0].p = malloc(m->len + 10);
+        m->enc[0].len = m->len + 10;
+    }
+    deliver(s, m);
+}
+
+/* two replicas (hub.c) fed the same sequence, one with subscribers (which
+ * keep channel structs and cache encodings), the other with none: the same
+ * ids, pages, evictions and refusals, under every limit */
+static void test_replicas(void)
+{
+    struct pw_backlog_limits lim = {100, 0, 1000, 2, fake_now, 1};
+    clock_ms = 1000;
+    struct pw_pubsub *r[2] = {pw_backlog_new_limits(&lim, "ep"), pw_backlog_new_limits(&lim, "ep")};
+    struct sub s = {{deliver_enc, 0, 0, 0}, 0, 0}, s2 = {{deliver_enc, 0, 0, 0}, 0, 0};
+    IS(r[0]->ops->subscribe(r[0], "a", 1, &s.s), 0, "replica 0: a subscriber on a");
+    IS(r[0]->ops->subscribe(r[0], "q", 1, &s2.s), 0, "and one on q, which has no history");
+    char ids[2][8][PW_ID_MAX];
+    struct got g[2];
+    struct pw_pubsub_stats st[2];
+    int same = 1;
+    for (int k = 0; k < 2; k++) {
+        clock_ms = 1000;
+        pub(r[k], "a", "1");
+        pub(r[k], "b", "1");
+        pub(r[k], "b", "2");
+        pub(r[k], "b", "3");
+        strcpy(ids[k][0], acked_id);
+        clock_ms = 2000; /* everything expires */
+        r[k]->ops->stats(r[k], &st[k]);
+        pub(r[k], "a", "2");
+        strcpy(ids[k][1], acked_id);
+        pub(r[k], "q", "1");
+        strcpy(ids[k][2], acked_id);
+        struct pw_msg *m = pw_msg_new("c", 1, NULL, "1", 1, 0);
+        same &= r[k]->ops->publish(r[k], m, ack, NULL) == PW_ENET_CHANNELS; /* a and q hold history */
+        r[k]->ops->stats(r[k], &st[k]);
+    }
+    OK(same, "a third channel with history is refused by both (q, subscriber-only on one, counted only once it had history)");
+    STREQ(ids[0][0], ids[1][0], "the same id for b's third");
+    OK(strcmp(ids[0][1], ids[1][1]) == 0 && strcmp(ids[0][1], "ep:4") == 0,
+       "a, kept by a subscriber on one and forgotten on the other, numbers its next from the floor on both: ep:4");
+    OK(strcmp(ids[0][2], ids[1][2]) == 0 && strcmp(ids[0][2], "ep:4") == 0, "q (subscriber-only on one) alike: ep:4");
+    OK(st[0].evicted_ttl == 4 && st[1].evicted_ttl == 4 && st[0].channels_expired == 2 &&
+           st[1].channels_expired == 2 && st[0].channels_refused == 1 && st[1].channels_refused == 1,
+       "the same evictions, forgotten channels and refusals");
+    OK(st[0].bytes == st[1].bytes && st[0].messages == st[1].messages,
+       "the same bytes charged: the cached encodings are not");
+    same = 1;
+    const char *after[] = {"ep:1", "ep:3", "ep:4", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        fetch(r[0], "a", after[i], &g[0]);
+        fetch(r[1], "a", after[i], &g[1]);
+        same &= g[0].gap == g[1].gap && g[0].n == g[1].n && strcmp(g[0].first, g[1].first) == 0 &&
+                strcmp(g[0].last, g[1].last) == 0;
+    }
+    OK(same, "a resume on a is answered alike by both, after ep:1, ep:3, ep:4 and 0");
+
+    /* a budget: encodings cached on one replica only must not change what it evicts */
+    struct pw_backlog_limits lb = {100, 3 * cost_of(200) + 2 * pw_backlog_chan_cost(1), 0, 0, fake_now, 1};
+    struct pw_pubsub *rb[2] = {pw_backlog_new_limits(&lb, "ep"), pw_backlog_new_limits(&lb, "ep")};
+    struct sub s3 = {{deliver_enc, 0, 0, 0}, 0, 0};
+    rb[0]->ops->subscribe(rb[0], "x", 1, &s3.s);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 6; i++)
+            pubn(rb[k], i % 2 ? "x" : "y", 200);
+    rb[0]->ops->stats(rb[0], &st[0]);
+    rb[1]->ops->stats(rb[1], &st[1]);
+    OK(st[0].evicted_budget == st[1].evicted_budget && st[0].evicted_budget > 0 &&
+           held(rb[0], "x") == held(rb[1], "x") && held(rb[0], "y") == held(rb[1], "y"),
+       "the budget evicts the same messages on both");
+    for (int k = 0; k < 2; k++) {
+        r[k]->ops->destroy(r[k]);
+        rb[k]->ops->destroy(rb[k]);
+    }
+    pw_msg_unref(s.last);
+    pw_msg_unref(s2.last);
+    pw_msg_unref(s3.last);
 }
 
 int main(void)
@@ -407,6 +492,7 @@ int main(void)
     test_budget();
     test_ttl();
     test_max_channels();
+    test_replicas();
     return tap_done();
 }
 
