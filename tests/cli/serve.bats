@@ -656,6 +656,18 @@ wide_fan() {
     stop_serve_clean
 }
 
+@test "--write-delay-adaptive: a stream let go as the loop stops being behind is not held again" {
+    # S is written (q0 q1) and held in the loop turn the loop was last
+    # behind, T; q2 comes while it is held (nothing before its release, 2 s
+    # later); the loop is behind for 2 s from T: from the release on, m2 is
+    # written at once.  (When it was behind one ms longer, a release at
+    # T + 2000 exactly, the usual case, held S again: then [].)
+    start_serve --max-conns 1000 --max-message 64 --send-buffer 16384 --write-delay 2000 --write-delay-adaptive
+    run timeout 60 $PEER behind-release "$SERVE_PORT" "$SERVE_PID"
+    assert_output "$(printf "first ['data: q0', 'data: q1']\nheld []\nreleased ['data: q2']\nthen ['data: m2']")"
+    stop_serve_clean
+}
+
 @test "--write-delay: a subscriber that does not read is still dropped at --send-buffer" {
     start_serve --send-buffer 65536 --max-message 2000 --write-delay 1000
     HOLD=30 $PEER ws-slow-sub "$SERVE_PORT" >/dev/null 3>&- &

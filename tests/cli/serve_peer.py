@@ -416,6 +416,22 @@ def _data_lines(b):
     return [ln.decode() for ln in b.split(b"\n") if ln.startswith(b"data: ")]
 
 
+def _recv_now(s):
+    """what s has received already (no wait)"""
+    s.setblocking(False)
+    got = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except BlockingIOError:
+        pass
+    s.settimeout(5)
+    return got
+
+
 def _sse_streams(port, channel, n):
     """n event streams on channel, each subscribed (its head read)"""
     ss = []
@@ -493,6 +509,41 @@ def sc_behind(port, pid, pause="0"):
     os.kill(pid, signal.SIGTERM)
     rest = read_until_close(s)
     print("then", _data_lines(rest), "end" if rest.endswith(b"<EOF>") else "no end")
+    del wide
+
+
+def sc_behind_release(port, pid):
+    """--write-delay-adaptive: a stream held in the loop turn the loop was
+    last behind, let go when its delay ends, is not held again.
+    An event stream S on q and 200 on wide (more than one check phase
+    writes: SRV_FLUSH_SLICE); a burst the server reads over three loop
+    turns (_burst, BURST_TURN; POSTs to channel none with a 2 KiB head fill
+    the turns): w0 (wide) and q0 (q) in the first, w1 and q1 in the second,
+    q2 in the third.  The first check phase writes 127 wide streams; the
+    second the other 73 and S, each still waiting with the first turn's
+    message: the loop is behind, and they are held; q2 comes while S is.
+    Prints what S read first, what it has once the burst is answered and a
+    later request too (nothing: its delay is not over), what it gets when
+    the delay ends (q2), then what it has once m2 is published (answered)
+    and a later request answered"""
+    pid = int(pid)
+    s, = _sse_streams(port, "q", 1)
+    wide = _sse_streams(port, "wide", 200)  # (kept open till the end)
+    fill = _post("none", "f", 2048)
+    burst = [_post("wide", "w0"), _post("q", "q0")]
+    for k, msgs in ((1, [("wide", "w1"), ("q", "q1")]), (2, [("q", "q2")])):
+        while sum(map(len, burst)) < k * BURST_TURN + 64:  # the next turn's
+            burst.append(fill)
+        burst += [_post(ch, m) for ch, m in msgs]
+    p = _burst(port, pid, burst)
+    first = recv_to(s, b"data: q1\n\n", "stream")
+    print("first", _data_lines(first))
+    _stream_writes(port)  # a request read after q2's turn's check phase
+    print("held", _data_lines(first.split(b"data: q1\n\n", 1)[1] + _recv_now(s)))
+    print("released", _data_lines(recv_to(s, b"data: q2\n\n", "stream")))
+    _pub_ka(p, "q", "m2")
+    _stream_writes(port)
+    print("then", _data_lines(_recv_now(s)))
     del wide
 
 
