@@ -664,7 +664,9 @@ static void srv__check_cb(uv_check_t *h)
             uint64_t now = uv_now(s->loop);
             if (c->qmany)
                 s->t_behind = now + 1; /* 0: never */
-            behind = s->t_behind && now < s->t_behind + s->write_delay;
+            /* behind for write_delay ms from T = t_behind - 1: at T + write_delay
+             * the streams held at T are let go, and not held again */
+            behind = s->t_behind && now + 1 < s->t_behind + s->write_delay;
         }
         c->dirty = 0;
         c->hurry = 0;

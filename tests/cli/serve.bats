@@ -631,6 +631,43 @@ wide_fan() {
     wide_fan --write-delay 5 --write-delay-adaptive
 }
 
+# (serve_peer.py behind: a burst to 200 streams, read over several loop
+# turns, puts the loop behind; then a quiet stream and a WebSocket get m1,
+# m2, m3)
+@test "--write-delay-adaptive: while the loop is behind a stream is held, a pong is not" {
+    start_serve --max-conns 1000 --max-message 64 --send-buffer 16384 --write-delay 60000 --write-delay-adaptive --ping 0
+    run timeout 60 $PEER behind "$SERVE_PORT" "$SERVE_PID" 0
+    # m1 is written at once, then the streams are held: m2, m3 make no
+    # write (60 s); the ping's pong comes at once, after what W held; the
+    # shutdown ends S with what it held
+    assert_output "$(printf "first ['data: m1'] 1:m1\nwrites meanwhile 0\nws 1:m2 1:m3 10:p\nthen ['data: m2', 'data: m3'] end")"
+    stop_serve_clean
+}
+
+@test "--write-delay-adaptive: once the loop has caught up, a stream is not held again" {
+    start_serve --max-conns 1000 --max-message 64 --send-buffer 16384 --write-delay 1000 --write-delay-adaptive --ping 0
+    # 1.2 s after m1, more than the 1 s the loop stays behind after its last
+    # late write (before m1's) and S is held: m2 and m3 are each written at
+    # once to S and to W.  The wide streams were let go meanwhile with the
+    # two messages that came in two turns while they were held: those do
+    # not put the loop behind again.
+    run timeout 60 $PEER behind "$SERVE_PORT" "$SERVE_PID" 1.2
+    assert_output "$(printf "first ['data: m1'] 1:m1\nwrites meanwhile 4\nws 1:m2 1:m3 10:p\nthen ['data: m2', 'data: m3'] end")"
+    stop_serve_clean
+}
+
+@test "--write-delay-adaptive: a stream let go as the loop stops being behind is not held again" {
+    # S is written (q0 q1) and held in the loop turn the loop was last
+    # behind, T; q2 comes while it is held (nothing before its release, 2 s
+    # later); the loop is behind for 2 s from T: from the release on, m2 is
+    # written at once.  (When it was behind one ms longer, a release at
+    # T + 2000 exactly, the usual case, held S again: then [].)
+    start_serve --max-conns 1000 --max-message 64 --send-buffer 16384 --write-delay 2000 --write-delay-adaptive
+    run timeout 60 $PEER behind-release "$SERVE_PORT" "$SERVE_PID"
+    assert_output "$(printf "first ['data: q0', 'data: q1']\nheld []\nreleased ['data: q2']\nthen ['data: m2']")"
+    stop_serve_clean
+}
+
 @test "--write-delay: a subscriber that does not read is still dropped at --send-buffer" {
     start_serve --send-buffer 65536 --max-message 2000 --write-delay 1000
     HOLD=30 $PEER ws-slow-sub "$SERVE_PORT" >/dev/null 3>&- &

@@ -367,32 +367,184 @@ def sc_sse_delay(port, pid):
           "end" if rest.endswith(b"<EOF>") else "no end")
 
 
+def ws_frames_until(s, data, op_end):
+    """short server frames from s (data: bytes read before) up to the first
+    of opcode op_end: returns (["OP:payload", ...], what was read past it)"""
+    got = []
+    while True:
+        while len(data) >= 2 and len(data) >= 2 + (data[1] & 0x7F):
+            n = data[1] & 0x7F  # the tests' frames are short
+            op, pl, data = data[0] & 0x0F, data[2:2 + n], data[2 + n:]
+            got.append(f"{op}:{pl.decode()}")
+            if op == op_end:
+                return got, data
+        d = s.recv(65536)
+        if not d:
+            raise SystemExit("closed: " + " ".join(got))
+        data += d
+
+
 def sc_ws_delay(port):
     """a WebSocket subscriber gets m1; m2 is published (held with a long
     --write-delay); then it pings: prints the frames up to the pong"""
     s = ws_open(port, "/ws/wd")
     p = connect(port)
     _pub_ka(p, "wd", "m1")
-    got, data = [], b""
-
-    def frames_until(op_end):
-        nonlocal data
-        while True:
-            while len(data) >= 2 and len(data) >= 2 + (data[1] & 0x7F):
-                n = data[1] & 0x7F  # the test's frames are short
-                op, pl, data = data[0] & 0x0F, data[2:2 + n], data[2 + n:]
-                got.append(f"{op}:{pl.decode()}")
-                if op == op_end:
-                    return
-            d = s.recv(65536)
-            if not d:
-                raise SystemExit("closed: " + " ".join(got))
-            data += d
-    frames_until(1)
+    got, data = ws_frames_until(s, b"", 1)
     _pub_ka(p, "wd", "m2")
     s.sendall(frame(9, b"p"))
-    frames_until(10)
-    print(" ".join(got))
+    more, _ = ws_frames_until(s, data, 10)
+    print(" ".join(got + more))
+
+
+def _stopped(pid, stop):
+    """SIGSTOP (stop) or SIGCONT pid; a stop waits (5 s at most) until it
+    has taken effect (state T in /proc/PID/stat)"""
+    import signal
+    os.kill(pid, signal.SIGSTOP if stop else signal.SIGCONT)
+    end = time.time() + 5
+    while stop and time.time() < end:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                return
+        time.sleep(0.01)
+    if stop:
+        raise SystemExit("the server did not stop")
+
+
+def _data_lines(b):
+    return [ln.decode() for ln in b.split(b"\n") if ln.startswith(b"data: ")]
+
+
+def _recv_now(s):
+    """what s has received already (no wait)"""
+    s.setblocking(False)
+    got = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except BlockingIOError:
+        pass
+    s.settimeout(5)
+    return got
+
+
+def _sse_streams(port, channel, n):
+    """n event streams on channel, each subscribed (its head read)"""
+    ss = []
+    for _ in range(n):
+        t = connect(port)
+        t.sendall(f"GET /sse/{channel} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        ss.append(t)
+    for t in ss:
+        recv_to(t, b"retry:", "stream")
+    return ss
+
+
+def _post(channel, body, pad=0):
+    """a POST of body to channel, its head padded with pad bytes"""
+    x = f"X-Pad: {'x' * pad}\r\n" if pad else ""
+    return (f"POST /pub/{channel} HTTP/1.1\r\nHost: x\r\n{x}Content-Length: {len(body)}"
+            f"\r\n\r\n{body}").encode()
+
+
+def _burst(port, pid, reqs):
+    """reqs sent on one connection while the server (pid) is stopped, so
+    that all of it is there when it reads again; waits for their answers"""
+    p = connect(port)
+    _stopped(pid, True)
+    try:
+        p.sendall(b"".join(reqs))  # (the socket's buffer takes 100 KiB and more)
+    finally:
+        _stopped(pid, False)
+    p.settimeout(30)
+    if read_acks(p, len(reqs)) != len(reqs):
+        raise SystemExit("burst not answered")
+    return p
+
+
+# --max-message 64 --send-buffer 16384 (made max-message + 16 KiB = 16448):
+# a read takes 8224 bytes (half of it), SRV_READ_ROUNDS = 4 reads a turn
+BURST_TURN = 4 * 8224
+
+
+def sc_behind(port, pid, pause="0"):
+    """--write-delay-adaptive with the loop behind, then (PAUSE > 0) not.
+    An event stream S and a WebSocket W on channel q; 200 event streams on
+    wide (more than one check phase writes: SRV_FLUSH_SLICE) get a burst of
+    28 messages, each POST's head padded to 2 KiB: 58 KiB, which the server
+    reads over two loop turns (_burst, BURST_TURN), so a wide stream the
+    first check phase did not reach gets the next turn's message while
+    still waiting with the first, and its write marks the loop behind.
+    Then S and W get m1 (written at once: they were not held), two more
+    messages go to wide (each answered: two loop turns, while the wide
+    streams are held), PAUSE seconds pass, m2 and m3 are published (each
+    answered); prints what S and W read first, the server's stream writes
+    meanwhile, W's frames up to the pong of a ping it sends then, and,
+    after SIGTERM (pid), the data lines S got until it ended"""
+    import signal
+    pid = int(pid)
+    s, = _sse_streams(port, "q", 1)
+    w = ws_open(port, "/ws/q")
+    wide = _sse_streams(port, "wide", 200)  # (kept open till the end)
+    p = _burst(port, pid, [_post("wide", f"w{i}", 2048) for i in range(28)])
+    q = connect(port)
+    _pub_ka(q, "q", "m1")
+    first = recv_to(s, b"data: m1\n\n", "stream")
+    got, data = ws_frames_until(w, b"", 1)
+    print("first", _data_lines(first), " ".join(got))
+    for m in ("x1", "x2"):
+        _pub_ka(p, "wide", m)
+    time.sleep(float(pause))
+    w0 = _stream_writes(port)
+    for m in ("m2", "m3"):
+        _pub_ka(q, "q", m)
+    print("writes meanwhile", _stream_writes(port) - w0)
+    w.sendall(frame(9, b"p"))
+    got, _ = ws_frames_until(w, data, 10)
+    print("ws", " ".join(got))
+    os.kill(pid, signal.SIGTERM)
+    rest = read_until_close(s)
+    print("then", _data_lines(rest), "end" if rest.endswith(b"<EOF>") else "no end")
+    del wide
+
+
+def sc_behind_release(port, pid):
+    """--write-delay-adaptive: a stream held in the loop turn the loop was
+    last behind, let go when its delay ends, is not held again.
+    An event stream S on q and 200 on wide (more than one check phase
+    writes: SRV_FLUSH_SLICE); a burst the server reads over three loop
+    turns (_burst, BURST_TURN; POSTs to channel none with a 2 KiB head fill
+    the turns): w0 (wide) and q0 (q) in the first, w1 and q1 in the second,
+    q2 in the third.  The first check phase writes 127 wide streams; the
+    second the other 73 and S, each still waiting with the first turn's
+    message: the loop is behind, and they are held; q2 comes while S is.
+    Prints what S read first, what it has once the burst is answered and a
+    later request too (nothing: its delay is not over), what it gets when
+    the delay ends (q2), then what it has once m2 is published (answered)
+    and a later request answered"""
+    pid = int(pid)
+    s, = _sse_streams(port, "q", 1)
+    wide = _sse_streams(port, "wide", 200)  # (kept open till the end)
+    fill = _post("none", "f", 2048)
+    burst = [_post("wide", "w0"), _post("q", "q0")]
+    for k, msgs in ((1, [("wide", "w1"), ("q", "q1")]), (2, [("q", "q2")])):
+        while sum(map(len, burst)) < k * BURST_TURN + 64:  # the next turn's
+            burst.append(fill)
+        burst += [_post(ch, m) for ch, m in msgs]
+    p = _burst(port, pid, burst)
+    first = recv_to(s, b"data: q1\n\n", "stream")
+    print("first", _data_lines(first))
+    _stream_writes(port)  # a request read after q2's turn's check phase
+    print("held", _data_lines(first.split(b"data: q1\n\n", 1)[1] + _recv_now(s)))
+    print("released", _data_lines(recv_to(s, b"data: q2\n\n", "stream")))
+    _pub_ka(p, "q", "m2")
+    _stream_writes(port)
+    print("then", _data_lines(_recv_now(s)))
+    del wide
 
 
 def sc_ws_echo(port, compression=""):
