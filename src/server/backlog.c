@@ -85,7 +85,7 @@ size_t pw_backlog_chan_cost(size_t name_len)
     return sizeof(struct pw__chan) + name_len + 1 + PW__MALLOC_OVERHEAD + sizeof(struct pw__chan *);
 }
 
-static uint64_t pw__monotonic_ms(void)
+uint64_t pw_backlog_monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -573,7 +573,7 @@ struct pw_pubsub *pw_backlog_new_limits(const struct pw_backlog_limits *lim, con
     b->base.ops = &pw__backlog_ops;
     b->lim = *lim;
     if (!b->lim.now_ms)
-        b->lim.now_ms = pw__monotonic_ms;
+        b->lim.now_ms = pw_backlog_monotonic_ms;
     b->nbuckets = 64;
     b->tab = calloc(b->nbuckets, sizeof *b->tab);
     if (!b->tab) {

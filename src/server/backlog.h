@@ -210,6 +210,8 @@ struct pw_pubsub *pw_backlog_new_limits(const struct pw_backlog_limits *lim, con
 size_t pw_backlog_cost(const struct pw_msg *m);
 /* Bytes charged for a channel with history, besides its messages. */
 size_t pw_backlog_chan_cost(size_t name_len);
+/* CLOCK_MONOTONIC in ms: now_ms's default. */
+uint64_t pw_backlog_monotonic_ms(void);
 /* The backend's epoch (NUL-terminated, lives as long as it). */
 const char *pw_backlog_epoch(const struct pw_pubsub *ps);
 

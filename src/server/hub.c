@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backlog.h"
 #include "proto/msgid.h"
@@ -74,13 +73,6 @@ static _Thread_local uint64_t hub__now;
 static uint64_t hub__clock(void)
 {
     return hub__now;
-}
-
-static uint64_t hub__monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void hub__release(struct hub_item *it, unsigned self)
@@ -177,7 +169,7 @@ static int hub__enqueue(struct pw_hub *h, unsigned self, struct hub_item *it)
                 return PW_ENOMEM;
         }
     /* nothing can fail from here: every queue has room */
-    uint64_t now = hub__monotonic_ms();
+    uint64_t now = pw_backlog_monotonic_ms();
     it->t = h->t_last = now > h->t_last ? now : h->t_last;
     atomic_init(&it->refs, nlive);
     for (unsigned j = 0; j < h->n; j++) {
@@ -233,7 +225,7 @@ void pw_hub_tick(struct pw_hub *h, unsigned i)
     it->origin = i;
     it->tick = 1;
     pthread_mutex_lock(&h->mu);
-    int rc = hub__monotonic_ms() < h->t_last + HUB_TICK_MS ? 1 : hub__enqueue(h, i, it);
+    int rc = pw_backlog_monotonic_ms() < h->t_last + HUB_TICK_MS ? 1 : hub__enqueue(h, i, it);
     pthread_mutex_unlock(&h->mu);
     if (rc)
         free(it);
