@@ -44,10 +44,10 @@ teardown() {
     for i in 1 2 3; do
         curl -s -N --max-time 20 "$SERVE_URL/sse/m" >/dev/null & pids+=($!)
     done
-    wait_metric 'pushwire_connections{transport="sse"} 3'
+    wait_metric 'pushwire_connections{transport="sse"} 3' 20
     curl -s -N --max-time 20 "$SERVE_URL/sse/m" >/dev/null & pids+=($!)
     # once the fourth is in, whichever worker takes a fifth refuses it
-    for i in $(seq 100); do
+    for i in $(seq 300); do
         code=$(C -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz")
         [ "$code" = 503 ] && break
         sleep 0.05
