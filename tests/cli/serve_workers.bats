@@ -38,6 +38,33 @@ teardown() {
     stop_serve_clean
 }
 
+@test "workers: /metrics counts a channel's subscribers on every worker, whichever worker answers" {
+    # each worker's replica knows only its own subscribers, and holds a
+    # channel with no history only while its worker has some
+    start_serve --workers 2 -q --metrics-per-channel
+    C -d x "$SERVE_URL/pub/h" >/dev/null
+    pids=()
+    for i in $(seq 20); do # 20 connections: the kernel puts some on each worker
+        curl -s -N --max-time 20 "$SERVE_URL/sse/z" >/dev/null & pids+=($!)
+    done
+    wait_metric 'pushwire_connections{transport="sse"} 20'
+    for i in $(seq 10); do # each answer from either worker
+        run C "$SERVE_URL/metrics"
+        assert_line 'pushwire_subscribers{channel="z"} 20'
+        assert_line 'pushwire_subscribers{channel="h"} 0'
+        assert_line 'pushwire_backlog_messages{channel="z"} 0'
+        assert_line 'pushwire_channels 2'
+    done
+    kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
+    wait_metric 'pushwire_connections{transport="sse"} 0'
+    for i in $(seq 10); do
+        run C "$SERVE_URL/metrics"
+        assert_line 'pushwire_channels 1'
+        refute_line --partial 'channel="z"'
+    done
+    stop_serve_clean
+}
+
 @test "workers: --max-conns counts the connections of every worker" {
     start_serve --workers 2 --max-conns 4
     pids=()
