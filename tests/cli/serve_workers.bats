@@ -65,6 +65,33 @@ teardown() {
     stop_serve_clean
 }
 
+@test "workers: /metrics sums every worker's access refusals and TLS handshakes, whichever answers" {
+    local d=$BATS_TEST_TMPDIR
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$d/k.pem" -out "$d/c.pem" 2>/dev/null
+    printf 'workers-token-0123456789\n' >"$d/tok"
+    chmod 600 "$d/tok"
+    start_serve --workers 2 -q --token-file "$d/tok" \
+        --listen tls://127.0.0.1:0 --tls-cert "$d/c.pem" --tls-key "$d/k.pem"
+    tport=$(sed -n 's|^pushwire serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$SERVE_LOG")
+    [ -n "$tport" ]
+    for i in $(seq 20); do # 20 connections with no token: the kernel puts some on each worker
+        code=$(C -k -o /dev/null -w '%{http_code}' "https://127.0.0.1:$tport/sse/x")
+        [ "$code" = 401 ]
+    done
+    m() { C -H 'Authorization: Bearer workers-token-0123456789' "$SERVE_URL/metrics"; }
+    for i in $(seq 50); do # each worker puts its counts after its loop turn
+        m | grep -qxF 'pushwire_refused_total{reason="token"} 20' && break
+        sleep 0.1
+    done
+    for i in $(seq 10); do # each answer from either worker
+        run m
+        assert_line 'pushwire_refused_total{reason="token"} 20'
+        assert_line 'pushwire_tls_handshakes_total 20'
+    done
+    stop_serve_clean
+}
+
 @test "workers: --max-conns counts the connections of every worker" {
     start_serve --workers 2 --max-conns 4
     pids=()
