@@ -68,6 +68,7 @@ struct hub_worker {
     size_t bpos;
     int draining;
     uint64_t counts[PW_HUB_NCOUNT]; /* under hub->mu */
+    size_t bytes;                 /* under hub->mu: its replica's history bytes, put with counts */
     struct hub_lsub **lsubs;      /* worker only: a hash of its channels with subscribers */
     size_t nlsub_b, nlsub;
 };
@@ -459,6 +460,13 @@ static void hub__stats(struct pw_pubsub *ps, struct pw_pubsub_stats *st)
     struct pw_hub *h = w->hub;
     hub__drain(w);
     w->local->ops->stats(w->local, st);
+    /* the bytes of every copy (a copy's bytes depend on the encodings its
+     * worker's subscribers made): the memory they take, whoever answers */
+    pthread_mutex_lock(&h->mu);
+    for (unsigned j = 0; j < h->n; j++)
+        if (j != w->i)
+            st->bytes += h->w[j].bytes;
+    pthread_mutex_unlock(&h->mu);
     pthread_mutex_lock(&h->chan_mu);
     if (h->nchan > w->nlsub) /* else every one has subscribers here: held */
         st->channels += hub__walk(w, NULL, NULL);
@@ -567,7 +575,11 @@ void pw_hub_free(struct pw_hub *h)
 
 void pw_hub_counts_put(struct pw_hub *h, unsigned i, const uint64_t c[PW_HUB_NCOUNT])
 {
+    struct pw_pubsub_stats st = {0};
+    if (h->w[i].local) /* worker i's own: its thread */
+        h->w[i].local->ops->stats(h->w[i].local, &st);
     pthread_mutex_lock(&h->mu);
+    h->w[i].bytes = st.bytes;
     memcpy(h->w[i].counts, c, sizeof h->w[i].counts);
     pthread_mutex_unlock(&h->mu);
 }

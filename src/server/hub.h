@@ -40,7 +40,8 @@ struct pw_pubsub *pw_hub_worker(struct pw_hub *h, unsigned i, uv_loop_t *loop);
  * the others stop queueing for it and stop waking it. */
 void pw_hub_leave(struct pw_hub *h, unsigned i);
 
-/* Counters each worker shares for /metrics (summed by the one asked). */
+/* Counters each worker shares for /metrics (summed by the one asked);
+ * put also shares its replica's history bytes (its stats add them up). */
 #define PW_HUB_NCOUNT 32
 void pw_hub_counts_put(struct pw_hub *h, unsigned i, const uint64_t c[PW_HUB_NCOUNT]);
 /* Adds every other worker's last counts into c. */

@@ -65,6 +65,28 @@ teardown() {
     stop_serve_clean
 }
 
+@test "workers: /metrics gives the history bytes of every worker's copy, whichever answers" {
+    # a copy's bytes include the encodings its worker's subscribers made:
+    # one subscriber, on one worker, makes the copies differ
+    start_serve --workers 2 -q
+    curl -s -N --max-time 20 "$SERVE_URL/sse/one" >"$BATS_TEST_TMPDIR/one" & pid=$!
+    wait_metric 'pushwire_connections{transport="sse"} 1'
+    for i in 1 2 3; do C -d "message $i" "$SERVE_URL/pub/one" >/dev/null; done
+    for i in $(seq 100); do # delivered: its worker has made the encodings
+        grep -q 'message 3' "$BATS_TEST_TMPDIR/one" && break
+        sleep 0.05
+    done
+    grep -q 'message 3' "$BATS_TEST_TMPDIR/one"
+    first=$(C "$SERVE_URL/metrics" | sed -n 's/^pushwire_history_bytes //p')
+    [ -n "$first" ]
+    for i in $(seq 20); do # each answer from either worker
+        run C "$SERVE_URL/metrics"
+        assert_line "pushwire_history_bytes $first"
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    stop_serve_clean
+}
+
 @test "workers: /metrics sums every worker's access refusals and TLS handshakes, whichever answers" {
     local d=$BATS_TEST_TMPDIR
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
