@@ -40,6 +40,27 @@ struct hub_q {
     size_t n, cap;
 };
 
+/* A channel with subscribers on some worker (hub->chan_mu): each replica
+ * only knows its own worker's subscribers, and holds a channel with no
+ * history only while its worker has some, so /metrics asks these for the
+ * count over all workers and for the channels no replica of its own holds. */
+struct hub_chan {
+    struct hub_chan *next;
+    size_t subs;                  /* over all workers */
+    unsigned mark;                /* a walk's stamp: held by the walker's replica */
+    size_t len;
+    char name[];
+};
+
+/* A worker's channels with subscribers (worker only), by the replica's
+ * channel (the pw_sub's chan once subscribed: fixed while it has any). */
+struct hub_lsub {
+    struct hub_lsub *next;
+    void *lchan;
+    struct hub_chan *c;
+    size_t n;
+};
+
 struct hub_worker {
     struct pw_pubsub ps;          /* first: the worker's view */
     struct pw_hub *hub;
@@ -54,11 +75,16 @@ struct hub_worker {
     size_t bpos;
     int draining;
     uint64_t counts[PW_HUB_NCOUNT]; /* under hub->mu */
+    struct hub_lsub **lsubs;      /* worker only: a hash of its channels with subscribers */
+    size_t nlsub_b, nlsub;
 };
 
 struct pw_hub {
-    pthread_mutex_t mu, log_mu;
+    pthread_mutex_t mu, log_mu, chan_mu;
     unsigned n;
+    struct hub_chan **chans;      /* under chan_mu: channels with subscribers, by name */
+    size_t nchan_b, nchan;
+    unsigned stamp;               /* under chan_mu */
     struct pw_backlog_limits lim;
     char epoch[PW_EPOCH_LEN + 1];
     atomic_long conns;
@@ -232,17 +258,157 @@ void pw_hub_tick(struct pw_hub *h, unsigned i)
     hub__drain(w);
 }
 
+static size_t hub__hash(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t x = 14695981039346656037ull; /* FNV-1a */
+    for (size_t k = 0; k < len; k++)
+        x = (x ^ b[k]) * 1099511628211ull;
+    return (size_t)(x ^ x >> 29);
+}
+
+static size_t hub__phash(const void *p)
+{
+    uintptr_t v = (uintptr_t)p;
+    return hub__hash(&v, sizeof v);
+}
+
+/* Doubles a table of nb chains (a power of 2, or 0: 16) when it holds
+ * more than nb entries.  Growing is optional: out of memory keeps the
+ * chains longer. */
+#define HUB_GROW(T, tab, nb, n, hashof)                                 \
+    do {                                                                \
+        if ((n) < (nb))                                                 \
+            break;                                                      \
+        size_t nn_ = (nb) ? (nb) * 2 : 16;                              \
+        T **t_ = calloc(nn_, sizeof *t_);                               \
+        if (!t_)                                                        \
+            break;                                                      \
+        for (size_t b_ = 0; b_ < (nb); b_++)                            \
+            for (T *e_ = (tab)[b_], *nx_; e_; e_ = nx_) {               \
+                nx_ = e_->next;                                         \
+                size_t k_ = (hashof(e_)) & (nn_ - 1);                   \
+                e_->next = t_[k_];                                      \
+                t_[k_] = e_;                                            \
+            }                                                           \
+        free(tab);                                                      \
+        (tab) = t_;                                                     \
+        (nb) = nn_;                                                     \
+    } while (0)
+
+#define HUB_CHAN_HASH(c) hub__hash((c)->name, (c)->len)
+#define HUB_LSUB_HASH(l) hub__phash((l)->lchan)
+
+/* Under chan_mu: the channel's entry, or NULL. */
+static struct hub_chan **hub__chan_at(struct pw_hub *h, const char *ch, size_t len)
+{
+    if (!h->nchan_b)
+        return NULL;
+    struct hub_chan **pp = &h->chans[hub__hash(ch, len) & (h->nchan_b - 1)];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->len == len && memcmp((*pp)->name, ch, len) == 0)
+            return pp;
+    return NULL;
+}
+
+static struct hub_lsub **hub__lsub_at(struct hub_worker *w, void *lchan)
+{
+    if (!w->nlsub_b)
+        return NULL;
+    struct hub_lsub **pp = &w->lsubs[hub__phash(lchan) & (w->nlsub_b - 1)];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->lchan == lchan)
+            return pp;
+    return NULL;
+}
+
+/* Counts one more subscriber of the replica's channel lchan (named ch):
+ * 0 or PW_ENOMEM. */
+static int hub__count_sub(struct hub_worker *w, const char *ch, size_t chlen, void *lchan)
+{
+    struct pw_hub *h = w->hub;
+    struct hub_lsub **lp = hub__lsub_at(w, lchan);
+    if (lp) {
+        (*lp)->n++;
+        pthread_mutex_lock(&h->chan_mu);
+        (*lp)->c->subs++;
+        pthread_mutex_unlock(&h->chan_mu);
+        return 0;
+    }
+    HUB_GROW(struct hub_lsub, w->lsubs, w->nlsub_b, w->nlsub, HUB_LSUB_HASH);
+    struct hub_lsub *l = w->nlsub_b ? malloc(sizeof *l) : NULL;
+    if (!l)
+        return PW_ENOMEM;
+    pthread_mutex_lock(&h->chan_mu);
+    struct hub_chan **cp = hub__chan_at(h, ch, chlen), *c = cp ? *cp : NULL;
+    if (!c) {
+        HUB_GROW(struct hub_chan, h->chans, h->nchan_b, h->nchan, HUB_CHAN_HASH);
+        c = h->nchan_b ? malloc(sizeof *c + chlen) : NULL;
+        if (c) {
+            size_t k = hub__hash(ch, chlen) & (h->nchan_b - 1);
+            c->subs = 0;
+            c->mark = 0;
+            c->len = chlen;
+            memcpy(c->name, ch, chlen);
+            c->next = h->chans[k];
+            h->chans[k] = c;
+            h->nchan++;
+        }
+    }
+    if (c)
+        c->subs++;
+    pthread_mutex_unlock(&h->chan_mu);
+    if (!c) {
+        free(l);
+        return PW_ENOMEM;
+    }
+    size_t k = hub__phash(lchan) & (w->nlsub_b - 1);
+    *l = (struct hub_lsub){w->lsubs[k], lchan, c, 1};
+    w->lsubs[k] = l;
+    w->nlsub++;
+    return 0;
+}
+
+static void hub__uncount_sub(struct hub_worker *w, void *lchan)
+{
+    struct pw_hub *h = w->hub;
+    struct hub_lsub **lp = hub__lsub_at(w, lchan), *l = lp ? *lp : NULL;
+    if (!l)
+        return;
+    struct hub_chan *c = l->c;
+    if (--l->n == 0) {
+        *lp = l->next;
+        w->nlsub--;
+        free(l);
+    }
+    pthread_mutex_lock(&h->chan_mu);
+    if (--c->subs == 0) {
+        struct hub_chan **cp = hub__chan_at(h, c->name, c->len);
+        *cp = c->next;
+        h->nchan--;
+        free(c);
+    }
+    pthread_mutex_unlock(&h->chan_mu);
+}
+
 static int hub__subscribe(struct pw_pubsub *ps, const char *ch, size_t chlen, struct pw_sub *s)
 {
     struct hub_worker *w = (struct hub_worker *)ps;
     hub__drain(w);
-    return w->local->ops->subscribe(w->local, ch, chlen, s);
+    int rc = w->local->ops->subscribe(w->local, ch, chlen, s);
+    /* s->chan: the replica's channel, a key that holds while it has subscribers */
+    if (rc == 0 && (rc = hub__count_sub(w, ch, chlen, s->chan)) != 0)
+        w->local->ops->unsubscribe(w->local, s);
+    return rc;
 }
 
 static void hub__unsubscribe(struct pw_pubsub *ps, struct pw_sub *s)
 {
     struct hub_worker *w = (struct hub_worker *)ps;
+    void *lchan = s->chan; /* NULL: not subscribed */
     w->local->ops->unsubscribe(w->local, s);
+    if (lchan)
+        hub__uncount_sub(w, lchan);
 }
 
 static int hub__fetch(struct pw_pubsub *ps, const struct pw_fetch_req *rq)
@@ -272,19 +438,79 @@ static int hub__health(struct pw_pubsub *ps, char *why, size_t whysz)
     return w->local->ops->health(w->local, why, whysz);
 }
 
+/* A walk over the replica's channels (under chan_mu), marking each one
+ * that has subscribers somewhere and giving fn (if any) its count over
+ * every worker. */
+struct hub_walk {
+    struct pw_hub *h;
+    void *ud;
+    void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes, size_t subs);
+};
+
+static void hub__walk_cb(void *ud, const char *ch, size_t msgs, size_t bytes, size_t subs)
+{
+    struct hub_walk *x = ud;
+    struct hub_chan **cp = hub__chan_at(x->h, ch, strlen(ch));
+    if (cp) {
+        (*cp)->mark = x->h->stamp;
+        subs = (*cp)->subs;
+    }
+    if (x->fn)
+        x->fn(x->ud, ch, msgs, bytes, subs);
+}
+
+/* Under chan_mu: walks the replica, then gives fn every channel with
+ * subscribers that it does not hold (no history, none of its worker's);
+ * returns how many those were. */
+static size_t hub__walk(struct hub_worker *w, void *ud,
+                        void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes,
+                                   size_t subs))
+{
+    struct pw_hub *h = w->hub;
+    struct hub_walk x = {h, ud, fn};
+    if (++h->stamp == 0)
+        h->stamp = 1;
+    w->local->ops->each_channel(w->local, &x, hub__walk_cb);
+    size_t more = 0;
+    char name[PW_CHANNEL_MAX + 1];
+    for (size_t b = 0; b < h->nchan_b; b++)
+        for (struct hub_chan *c = h->chans[b]; c; c = c->next) {
+            if (c->mark == h->stamp)
+                continue;
+            more++;
+            if (fn && c->len < sizeof name) { /* always: a valid name is short */
+                memcpy(name, c->name, c->len);
+                name[c->len] = 0;
+                fn(ud, name, 0, 0, c->subs);
+            }
+        }
+    return more;
+}
+
 static void hub__each_channel(struct pw_pubsub *ps, void *ud,
                               void (*fn)(void *ud, const char *ch, size_t msgs, size_t bytes,
                                          size_t subs))
 {
     struct hub_worker *w = (struct hub_worker *)ps;
-    w->local->ops->each_channel(w->local, ud, fn);
+    hub__drain(w);
+    pthread_mutex_lock(&w->hub->chan_mu);
+    hub__walk(w, ud, fn);
+    pthread_mutex_unlock(&w->hub->chan_mu);
 }
 
-/* One worker's replica: the same history as every other's. */
+/* One worker's replica: the same history as every other's; its channels
+ * are those with history and those with subscribers on this worker, so
+ * the channels held only for other workers' subscribers are added. */
 static void hub__stats(struct pw_pubsub *ps, struct pw_pubsub_stats *st)
 {
     struct hub_worker *w = (struct hub_worker *)ps;
+    struct pw_hub *h = w->hub;
+    hub__drain(w);
     w->local->ops->stats(w->local, st);
+    pthread_mutex_lock(&h->chan_mu);
+    if (h->nchan > w->nlsub) /* else every one has subscribers here: held */
+        st->channels += hub__walk(w, NULL, NULL);
+    pthread_mutex_unlock(&h->chan_mu);
 }
 
 static void hub__destroy(struct pw_pubsub *ps)
@@ -316,6 +542,7 @@ struct pw_hub *pw_hub_new(unsigned n, const struct pw_backlog_limits *lim)
         h->w[i].live = 1;
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->log_mu, NULL);
+    pthread_mutex_init(&h->chan_mu, NULL);
     atomic_init(&h->conns, 0);
     atomic_init(&h->next_id, 0);
     return h;
@@ -368,9 +595,22 @@ void pw_hub_free(struct pw_hub *h)
         free(w->batch.v);
         if (w->local)
             w->local->ops->destroy(w->local);
+        for (size_t b = 0; b < w->nlsub_b; b++)
+            for (struct hub_lsub *l = w->lsubs[b], *nx; l; l = nx) {
+                nx = l->next;
+                free(l);
+            }
+        free(w->lsubs);
     }
+    for (size_t b = 0; b < h->nchan_b; b++)
+        for (struct hub_chan *c = h->chans[b], *nx; c; c = nx) {
+            nx = c->next;
+            free(c);
+        }
+    free(h->chans);
     pthread_mutex_destroy(&h->mu);
     pthread_mutex_destroy(&h->log_mu);
+    pthread_mutex_destroy(&h->chan_mu);
     free(h->w);
     free(h);
 }

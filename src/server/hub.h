@@ -50,7 +50,7 @@ void pw_hub_tick(struct pw_hub *h, unsigned i);
 void pw_hub_leave(struct pw_hub *h, unsigned i);
 
 /* Counters each worker shares for /metrics (summed by the one asked). */
-#define PW_HUB_NCOUNT 16
+#define PW_HUB_NCOUNT 32
 void pw_hub_counts_put(struct pw_hub *h, unsigned i, const uint64_t c[PW_HUB_NCOUNT]);
 /* Adds every other worker's last counts into c. */
 void pw_hub_counts_others(struct pw_hub *h, unsigned i, uint64_t c[PW_HUB_NCOUNT]);

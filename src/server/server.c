@@ -489,11 +489,13 @@ static void srv__counts_own(const struct srv *s, uint64_t v[PW_HUB_NCOUNT])
 {
     struct srv_counts t = {s->m_accepted, s->m_msgs_in, s->m_msgs_out, s->m_bytes_in,
                            s->m_bytes_out, s->m_slow, s->m_rejected_conns, s->m_requests,
-                           s->m_proto_errors, s->m_timeouts, {0}, 0, 0};
+                           s->m_proto_errors, s->m_timeouts, {0}, 0, 0, {0}, 0, 0, 0, 0, 0};
     for (int i = 0; i < SRV_NSLOTS; i++)
         t.by_slot[i] = s->m_by_slot[i];
     t.stream_writes = s->m_stream_writes;
     t.conn_bytes = pw_slab_bytes(&s->conn_slab) + pw_slab_bytes(&s->feed_slab) + pw_strslab_bytes(&s->chan_slab);
+    srv_auth_counts(s, &t);
+    srv_tls_counts(s, &t);
     memset(v, 0, PW_HUB_NCOUNT * sizeof *v);
     memcpy(v, &t, sizeof t);
 }

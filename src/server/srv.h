@@ -364,12 +364,19 @@ struct srv {
 };
 
 /* /metrics' counters over every worker (srv_counts), in this order. */
+#define SRV_NREFUSED 6            /* srv_auth.c's reasons */
 struct srv_counts {
     uint64_t accepted, msgs_in, msgs_out, bytes_in, bytes_out;
     uint64_t slow, rejected_conns, requests, proto_errors, timeouts;
     uint64_t by_slot[SRV_NSLOTS];
     uint64_t stream_writes;
     uint64_t conn_bytes;          /* the slabs' objects out: connections, feeds, channel names */
+    /* srv_auth_counts, srv_tls_counts: what the access rules refused by
+     * reason, tokens expired, client addresses held and forgotten, TLS
+     * handshakes done and failed */
+    uint64_t refused[SRV_NREFUSED];
+    uint64_t tokens_expired, client_addrs, addrs_evicted;
+    uint64_t tls_handshakes, tls_failures;
 };
 void srv_counts(const struct srv *s, struct srv_counts *out);
 /* Worker j's own counters (--workers; j < srv_workers). */
@@ -526,7 +533,8 @@ int srv_tls_setup(struct srv *s, char *err, size_t errsz);
 void srv_tls_reload(struct srv *s);
 void srv_tls_cleanup(struct srv *s);
 /* The TLS counters for /metrics (only when s->tls). */
-void srv_tls_metrics(const struct srv *s, struct pw_buf *b);
+void srv_tls_metrics(const struct srv *s, struct pw_buf *b, const struct srv_counts *t);
+void srv_tls_counts(const struct srv *s, struct srv_counts *t);
 
 /* What a WebSocket (/ws/CHANNEL) and an event stream (/sse/CHANNEL)
  * connect to, picked once at start: the pub/sub (srv_attach_pubsub) or a

@@ -447,14 +447,27 @@ void srv_auth_expired(struct srv_conn *c)
 
 /* ---- metrics, logs ---- */
 
-void srv_auth_metrics(struct srv *s, struct pw_buf *b)
+_Static_assert(SRV_WHY_N == SRV_NREFUSED, "srv_counts holds every reason");
+
+void srv_auth_counts(const struct srv *s, struct srv_counts *t)
 {
-    struct srv_auth *au = s->auth;
+    const struct srv_auth *au = s->auth;
+    for (int i = 0; i < SRV_WHY_N; i++)
+        t->refused[i] = au ? au->refused[i] : 0;
+    t->tokens_expired = au ? au->expired : 0;
+    t->client_addrs = au ? au->ipt.count : 0;
+    t->addrs_evicted = au ? au->ipt.evicted : 0;
+}
+
+/* t: srv_counts (every worker's, with --workers) */
+void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *t)
+{
+    (void)s;
     pw_buf_printf(b, "# HELP pushwire_refused_total Requests and connections refused by the access rules "
                      "and abuse limits, by reason.\n# TYPE pushwire_refused_total counter\n");
     for (int i = 0; i < SRV_WHY_N; i++)
         pw_buf_printf(b, "pushwire_refused_total{reason=\"%s\"} %llu\n", srv__why_name[i],
-                      au ? (unsigned long long)au->refused[i] : 0ull);
+                      (unsigned long long)t->refused[i]);
     pw_buf_printf(b,
                   "# HELP pushwire_tokens_expired_total Long-lived connections ended because their token expired.\n"
                   "# TYPE pushwire_tokens_expired_total counter\npushwire_tokens_expired_total %llu\n"
@@ -463,8 +476,8 @@ void srv_auth_metrics(struct srv *s, struct pw_buf *b)
                   "# HELP pushwire_client_addresses_evicted_total Idle addresses forgotten because the table "
                   "was full.\n# TYPE pushwire_client_addresses_evicted_total counter\n"
                   "pushwire_client_addresses_evicted_total %llu\n",
-                  au ? (unsigned long long)au->expired : 0ull, au ? au->ipt.count : 0,
-                  au ? (unsigned long long)au->ipt.evicted : 0ull);
+                  (unsigned long long)t->tokens_expired, (size_t)t->client_addrs,
+                  (unsigned long long)t->addrs_evicted);
 }
 
 const char *srv_auth_target(struct pw_str target, char *out, size_t outsz)

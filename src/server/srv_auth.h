@@ -72,7 +72,9 @@ int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s);
 void srv_auth_expired(struct srv_conn *c);
 
 /* srv_http.c: the access families of /metrics. */
-void srv_auth_metrics(struct srv *s, struct pw_buf *b);
+void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *t);
+/* server.c: this worker's counts of those families, into t. */
+void srv_auth_counts(const struct srv *s, struct srv_counts *t);
 /* A request target for the log, ?token= redacted (proto/auth.h). */
 const char *srv_auth_target(struct pw_str target, char *out, size_t outsz);
 

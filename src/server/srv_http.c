@@ -788,11 +788,11 @@ static void srv__metrics(struct srv_conn *c, const struct pw_http_req *req, cons
         pw_buf_append(&b, t, n < sizeof t ? n : 0);
     }
     if (s->tls)
-        srv_tls_metrics(s, &b);
+        srv_tls_metrics(s, &b, &t);
     if (s->o->exec)
         srv_exec_metrics(s, &b);
     srv__metrics_history(s, &b);
-    srv_auth_metrics(s, &b);
+    srv_auth_metrics(s, &b, &t);
     if (!s->o->metrics_per_channel) {
         srv_http_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.p, b.len);
         pw_buf_free(&b);

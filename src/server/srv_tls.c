@@ -192,8 +192,16 @@ void srv_tls_cleanup(struct srv *s)
     s->tls = NULL;
 }
 
-void srv_tls_metrics(const struct srv *s, struct pw_buf *b)
+void srv_tls_counts(const struct srv *s, struct srv_counts *t)
 {
+    t->tls_handshakes = s->tls ? s->tls->handshakes : 0;
+    t->tls_failures = s->tls ? s->tls->failures : 0;
+}
+
+/* t: srv_counts (every worker's, with --workers) */
+void srv_tls_metrics(const struct srv *s, struct pw_buf *b, const struct srv_counts *t)
+{
+    (void)s;
     pw_buf_printf(b, "# HELP pushwire_tls_handshakes_total TLS handshakes completed.\n"
                      "# TYPE pushwire_tls_handshakes_total counter\n"
                      "pushwire_tls_handshakes_total %llu\n"
@@ -201,7 +209,7 @@ void srv_tls_metrics(const struct srv *s, struct pw_buf *b)
                      "(not TLS, old versions, no shared cipher).\n"
                      "# TYPE pushwire_tls_handshake_failures_total counter\n"
                      "pushwire_tls_handshake_failures_total %llu\n",
-                  (unsigned long long)s->tls->handshakes, (unsigned long long)s->tls->failures);
+                  (unsigned long long)t->tls_handshakes, (unsigned long long)t->tls_failures);
 }
 
 /* ---- sending ciphertext ---- */

@@ -38,6 +38,82 @@ teardown() {
     stop_serve_clean
 }
 
+@test "workers: /metrics counts a channel's subscribers on every worker, whichever worker answers" {
+    # each worker's replica knows only its own subscribers, and holds a
+    # channel with no history only while its worker has some
+    start_serve --workers 2 -q --metrics-per-channel
+    C -d x "$SERVE_URL/pub/h" >/dev/null
+    pids=()
+    for i in $(seq 20); do # 20 connections: the kernel puts some on each worker
+        curl -s -N --max-time 20 "$SERVE_URL/sse/z" >/dev/null & pids+=($!)
+    done
+    wait_metric 'pushwire_connections{transport="sse"} 20'
+    for i in $(seq 10); do # each answer from either worker
+        run C "$SERVE_URL/metrics"
+        assert_line 'pushwire_subscribers{channel="z"} 20'
+        assert_line 'pushwire_subscribers{channel="h"} 0'
+        assert_line 'pushwire_backlog_messages{channel="z"} 0'
+        assert_line 'pushwire_channels 2'
+    done
+    kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
+    wait_metric 'pushwire_connections{transport="sse"} 0'
+    for i in $(seq 10); do
+        run C "$SERVE_URL/metrics"
+        assert_line 'pushwire_channels 1'
+        refute_line --partial 'channel="z"'
+    done
+    stop_serve_clean
+}
+
+@test "workers: /metrics gives the same history bytes whichever worker answers" {
+    # one subscriber, on one worker, makes encodings there only: a copy
+    # charges none (a replica), so every copy's bytes are the same
+    start_serve --workers 2 -q
+    curl -s -N --max-time 20 "$SERVE_URL/sse/one" >"$BATS_TEST_TMPDIR/one" & pid=$!
+    wait_metric 'pushwire_connections{transport="sse"} 1'
+    for i in 1 2 3; do C -d "message $i" "$SERVE_URL/pub/one" >/dev/null; done
+    for i in $(seq 100); do # delivered: its worker has made the encodings
+        grep -q 'message 3' "$BATS_TEST_TMPDIR/one" && break
+        sleep 0.05
+    done
+    grep -q 'message 3' "$BATS_TEST_TMPDIR/one"
+    first=$(C "$SERVE_URL/metrics" | sed -n 's/^pushwire_history_bytes //p')
+    [ -n "$first" ]
+    for i in $(seq 20); do # each answer from either worker
+        run C "$SERVE_URL/metrics"
+        assert_line "pushwire_history_bytes $first"
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    stop_serve_clean
+}
+
+@test "workers: /metrics sums every worker's access refusals and TLS handshakes, whichever answers" {
+    local d=$BATS_TEST_TMPDIR
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$d/k.pem" -out "$d/c.pem" 2>/dev/null
+    printf 'workers-token-0123456789\n' >"$d/tok"
+    chmod 600 "$d/tok"
+    start_serve --workers 2 -q --token-file "$d/tok" \
+        --listen tls://127.0.0.1:0 --tls-cert "$d/c.pem" --tls-key "$d/k.pem"
+    tport=$(sed -n 's|^pushwire serve: listening on tls://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$SERVE_LOG")
+    [ -n "$tport" ]
+    for i in $(seq 20); do # 20 connections with no token: the kernel puts some on each worker
+        code=$(C -k -o /dev/null -w '%{http_code}' "https://127.0.0.1:$tport/sse/x")
+        [ "$code" = 401 ]
+    done
+    m() { C -H 'Authorization: Bearer workers-token-0123456789' "$SERVE_URL/metrics"; }
+    for i in $(seq 50); do # each worker puts its counts after its loop turn
+        m | grep -qxF 'pushwire_refused_total{reason="token"} 20' && break
+        sleep 0.1
+    done
+    for i in $(seq 10); do # each answer from either worker
+        run m
+        assert_line 'pushwire_refused_total{reason="token"} 20'
+        assert_line 'pushwire_tls_handshakes_total 20'
+    done
+    stop_serve_clean
+}
+
 @test "workers: --max-conns counts the connections of every worker" {
     start_serve --workers 2 --max-conns 4
     pids=()
