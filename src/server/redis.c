@@ -897,7 +897,8 @@ static void rd_tail_reply(struct rd *r, struct rchan *c, const redisReply *y)
     c->tail_pending = 0;
     if (rd_is_err(y) || rd_page_read(y, &pg) || pw_redis_sid_parse(pg.last, strlen(pg.last), &c->ms, &c->seq)) {
         r->m_errors++;
-        return; /* tried again when the link comes back */
+        r->stalled = 1; /* the tick tries again */
+        return;
     }
     snprintf(c->epoch, sizeof c->epoch, "%s", pg.epoch);
     c->tail_known = 1;
@@ -917,6 +918,8 @@ static void rd_sync_reply(struct rd *r, struct rchan *c, const redisReply *y)
         return;
     if (rd_is_err(y) || rd_page_read(y, &pg)) {
         r->m_errors++;
+        r->stalled = 1; /* refused (a flushed script, a Cluster's TRYAGAIN, …): the
+                           tick tries again, else the channel never goes live */
         return;
     }
     if (strcmp(pg.epoch, c->epoch) != 0 && pg.epoch[0]) {
@@ -1033,7 +1036,7 @@ static void rd_fetch_reply(struct rd *r, struct rpend *p, const redisReply *y)
     free(msgs);
 }
 
-static void rd_pub_reply(struct rlink *l, struct rd *r, struct rpend *p, const redisReply *y)
+static void rd_pub_reply(struct rd *r, struct rpend *p, const redisReply *y)
 {
     struct pw_msgid id = {0};
     int rc = PW_ENET_BACKEND;
@@ -1047,13 +1050,6 @@ static void rd_pub_reply(struct rlink *l, struct rd *r, struct rpend *p, const r
         rc = pw_msg_set_id(p->m, &id) ? PW_ENOMEM : 0;
     } else {
         r->m_errors++;
-        if (rd_is_err(y) && strncmp(y->str, "NOSCRIPT", 8) == 0) {
-            /* scripts flushed: load them again for the next ones */
-            struct rpend s = {0};
-            s.kind = RP_SCRIPT;
-            rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_pub_lua);
-            rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_page_lua);
-        }
     }
     if (p->ack)
         p->ack(p->ud, p->m, rc);
@@ -1171,10 +1167,30 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
             rd_chan_unref(p->ch); /* the command sent again holds its own */
         return;
     }
+    if (rd_is_err(y) && strncmp(y->str, "NOSCRIPT", 8) == 0) {
+        /* scripts flushed (SCRIPT FLUSH): load them again for the next
+         * commands, publishes and catch-up reads alike */
+        struct rpend s = {0};
+        s.kind = RP_SCRIPT;
+        rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_pub_lua);
+        rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_page_lua);
+        /* a read (a page, a catch-up) is sent again behind them; a publish
+         * is refused (sent again, it could pass one sent after it) */
+        if (p->kind != RP_PUB && p->cmd && p->redirects < RD_REDIRECTS) {
+            struct rpend np = *p;
+            np.redirects++;
+            p->cmd = NULL;
+            if (rl_put(l, &np, np.cmd, np.cmdlen) == 0) {
+                if (p->ch)
+                    rd_chan_unref(p->ch); /* the command sent again holds its own */
+                return;
+            }
+        }
+    }
     switch (p->kind) {
     case RP_SETUP:
     case RP_SETUP_LAST: rd_setup_reply(l, p, y); break;
-    case RP_PUB: rd_pub_reply(l, r, p, y); break;
+    case RP_PUB: rd_pub_reply(r, p, y); break;
     case RP_TAIL: rd_tail_reply(r, p->ch, y); break;
     case RP_SYNC: rd_sync_reply(r, p->ch, y); break;
     case RP_FETCH:
@@ -1187,6 +1203,9 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
         if (p->ch->listed && !rd_is_err(y)) {
             p->ch->subscribed = 1;
             rd_chan_advance(r, p->ch);
+        } else if (p->ch->listed) {
+            r->m_errors++;
+            r->stalled = 1; /* the tick tries again */
         }
         break;
     case RP_SLOTS: rd_slots_reply(r, y); break;
