@@ -166,6 +166,7 @@ struct rd {
     int stalled;                /* a channel's command could not be sent: the tick retries */
     uint64_t t_down;            /* uv_now when it went down */
     char why[160];              /* why it is down */
+    char refused[160];          /* the last setup refusal logged ("" once up) */
     uint64_t m_reconnects, m_errors, m_gaps;
 };
 
@@ -213,6 +214,7 @@ static void rd_state(struct rd *r)
     r->was_up = up;
     char w[300];
     if (up) {
+        r->refused[0] = 0;
         rd_log(r, "connected to %s", rd_where(r, w, sizeof w));
     } else {
         r->t_down = r->loop ? uv_now(r->loop) : 0;
@@ -637,6 +639,11 @@ static void rl_setup(struct rlink *l)
     if (l->kind == RD_CMD) {
         rl_sendv(l, &p, 3, "SCRIPT", "LOAD", rd_pub_lua);
         rl_sendv(l, &p, 3, "SCRIPT", "LOAD", rd_page_lua);
+        /* may this user PUBLISH (and so SUBSCRIBE) to pw:…?  An ACL user
+         * made without channels (Redis 7's acl-pubsub-default) may not: say
+         * so here (/healthz, the log) rather than refuse every publish
+         * later.  No channel is named "" : nobody listens to this one. */
+        rl_sendv(l, &p, 3, "PUBLISH", "pw:{}:n", "");
     }
     if (l == r->link[RD_CMD]) {
         /* a Cluster answers with its slot map, a single Redis with an error */
@@ -812,6 +819,11 @@ static void rd_setup_reply(struct rlink *l, struct rpend *p, redisReply *y)
     if (rd_is_err(y)) {
         char why[160];
         snprintf(why, sizeof why, "setup refused: %.120s", y->str);
+        if (strcmp(why, r->refused) != 0) { /* once per refusal, not per try */
+            char w[300];
+            snprintf(r->refused, sizeof r->refused, "%s", why);
+            rd_log(r, "%s: %s; trying again", rd_where(r, w, sizeof w), why);
+        }
         rl_drop(l, why);
         return;
     }

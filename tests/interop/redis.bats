@@ -173,6 +173,31 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop B
 }
 
+@test "an ACL user without pub/sub channels (Redis 7 makes them so) is /healthz 503 and a log line with Redis's NOPERM, not a 503 on every publish beside a 200 /healthz; with &pw:* the commands docs/REDIS.md lists are enough" {
+    redis_start
+    ch=$(chan)
+    redis-cli -p "$REDIS_PORT" ACL SETUSER pw on '>s3cret' '~pw:*' resetchannels -@all +evalsha +script\|load \
+        +publish +subscribe +unsubscribe +ping +cluster\|slots +asking +select \
+        +get +set +exists +xadd +xrange +xinfo\|stream >/dev/null
+    REDIS_URL="redis://pw:s3cret@127.0.0.1:$REDIS_PORT"
+    serve_start --redis "$REDIS_URL"
+    NODE_PIDS="${NODE_PIDS:-} $SERVE_PID"
+    wait_for sh -c "curl -s --max-time 2 '$SERVE_HTTP/healthz' | grep -q 'setup refused: NOPERM'"
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 --data-binary x "$SERVE_HTTP/pub/$ch"
+    assert_output 503
+    grep -q 'redis: .*setup refused: NOPERM' "$SERVE_LOG"
+    [ "$(grep -c 'setup refused' "$SERVE_LOG")" -eq 1 ] # once, not once per try
+    # the channels given: it comes up, publishes and delivers
+    redis-cli -p "$REDIS_PORT" ACL SETUSER pw '&pw:*' >/dev/null
+    wait_for curl -sf --max-time 2 -o /dev/null "$SERVE_HTTP/healthz"
+    sub "$BATS_TEST_TMPDIR/sse" "$SERVE_HTTP/sse/$ch" -n 2 --since 0; p=$LAST_BG
+    pub_to "$SERVE_HTTP" "$ch" one >/dev/null
+    pub_to "$SERVE_HTTP" "$ch" two >/dev/null
+    wait "$p"
+    [ "$(datas "$BATS_TEST_TMPDIR/sse")" = "$(printf 'one\ntwo')" ]
+    serve_stop
+}
+
 @test "tokens with --redis: each node checks the same token files; a subscriber on B with the subscribe token gets what A's publisher sent; no token 401, the subscribe token cannot publish" {
     local d=$BATS_TEST_TMPDIR sub=sub-redis-token-0123456789 pub=pub-redis-token-9876543210
     printf '%s\n' "$sub" >"$d/tok"
