@@ -84,7 +84,7 @@ enum { RD_CMD = 0, RD_SUB = 1 };
 enum { RL_IDLE = 0, RL_RESOLVING, RL_CONNECTING, RL_UP, RL_CLOSING };
 enum {
     RP_SETUP = 1, RP_SETUP_LAST, RP_PUB, RP_TAIL, RP_SYNC, RP_FETCH, /* command link */
-    RP_SUBSCRIBE, RP_UNSUBSCRIBE, RP_PING, RP_SCRIPT, RP_SLOTS, RP_ASKING,
+    RP_SUBSCRIBE, RP_UNSUBSCRIBE, RP_PING, RP_SCRIPT, RP_SLOTS, RP_ASKING, RP_ROLE,
 };
 
 struct rd;
@@ -644,6 +644,9 @@ static void rl_setup(struct rlink *l)
          * so here (/healthz, the log) rather than refuse every publish
          * later.  No channel is named "" : nobody listens to this one. */
         rl_sendv(l, &p, 3, "PUBLISH", "pw:{}:n", "");
+        struct rpend o = {0};
+        o.kind = RP_ROLE;
+        rl_sendv(l, &o, 1, "ROLE");
     }
     if (l == r->link[RD_CMD]) {
         /* a Cluster answers with its slot map, a single Redis with an error */
@@ -813,23 +816,43 @@ static int rd_is_err(const redisReply *y)
     return y->type == REDIS_REPLY_ERROR;
 }
 
-static void rd_setup_reply(struct rlink *l, struct rpend *p, redisReply *y)
+/* The link cannot be used as it is: logged once per reason, dropped (the
+ * backoff tries again: a password set, a replica promoted). */
+static void rd_setup_refuse(struct rlink *l, const char *what)
 {
     struct rd *r = l->rd;
+    char why[160];
+    snprintf(why, sizeof why, "setup refused: %.120s", what);
+    if (strcmp(why, r->refused) != 0) { /* once per refusal, not per try */
+        char w[300];
+        snprintf(r->refused, sizeof r->refused, "%s", why);
+        rd_log(r, "%s: %s; trying again", rd_where(r, w, sizeof w), why);
+    }
+    rl_drop(l, why);
+}
+
+static void rd_setup_reply(struct rlink *l, struct rpend *p, redisReply *y)
+{
     if (rd_is_err(y)) {
-        char why[160];
-        snprintf(why, sizeof why, "setup refused: %.120s", y->str);
-        if (strcmp(why, r->refused) != 0) { /* once per refusal, not per try */
-            char w[300];
-            snprintf(r->refused, sizeof r->refused, "%s", why);
-            rd_log(r, "%s: %s; trying again", rd_where(r, w, sizeof w), why);
-        }
-        rl_drop(l, why);
+        rd_setup_refuse(l, y->str);
         return;
     }
     if (p->kind == RP_SETUP_LAST)
         rl_ready(l);
-    (void)r;
+}
+
+/* ROLE: [role, …].  A replica holds no writes (every publish would be
+ * refused READONLY, /healthz saying ok): refused at setup.  An error (an
+ * ACL without ROLE) is no answer: not checked. */
+static void rd_role_reply(struct rlink *l, const redisReply *y)
+{
+    if (y->type != REDIS_REPLY_ARRAY || !y->elements || y->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(y->element[0]->str, "master") == 0)
+        return;
+    char why[120];
+    snprintf(why, sizeof why, "Redis is a %.20s (ROLE), not a primary: give the primary",
+             strcmp(y->element[0]->str, "slave") == 0 ? "replica" : y->element[0]->str);
+    rd_setup_refuse(l, why);
 }
 
 /* A stream entry [id, [field, value, …]] as a message of channel ch. */
@@ -1221,11 +1244,16 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
         }
         break;
     case RP_SLOTS: rd_slots_reply(r, y); break;
+    case RP_ROLE: rd_role_reply(l, y); break;
     default: break; /* UNSUBSCRIBE, PING, SCRIPT, ASKING */
     }
     free(p->cmd);
     if (p->ch)
         rd_chan_unref(p->ch);
+    /* the primary was made a replica (a failover): the link is made again,
+     * and its setup says so (/healthz) until it is a primary again */
+    if (rd_is_err(y) && strncmp(y->str, "READONLY", 8) == 0 && l->state == RL_UP)
+        rl_drop(l, y->str);
 }
 
 /* A notification: delivered at once when the channel is live, else kept
