@@ -84,7 +84,7 @@ enum { RD_CMD = 0, RD_SUB = 1 };
 enum { RL_IDLE = 0, RL_RESOLVING, RL_CONNECTING, RL_UP, RL_CLOSING };
 enum {
     RP_SETUP = 1, RP_SETUP_LAST, RP_PUB, RP_TAIL, RP_SYNC, RP_FETCH, /* command link */
-    RP_SUBSCRIBE, RP_UNSUBSCRIBE, RP_PING, RP_SCRIPT, RP_SLOTS, RP_ASKING,
+    RP_SUBSCRIBE, RP_UNSUBSCRIBE, RP_PING, RP_SCRIPT, RP_SLOTS, RP_ASKING, RP_ROLE,
 };
 
 struct rd;
@@ -166,6 +166,7 @@ struct rd {
     int stalled;                /* a channel's command could not be sent: the tick retries */
     uint64_t t_down;            /* uv_now when it went down */
     char why[160];              /* why it is down */
+    char refused[160];          /* the last setup refusal logged ("" once up) */
     uint64_t m_reconnects, m_errors, m_gaps;
 };
 
@@ -213,6 +214,7 @@ static void rd_state(struct rd *r)
     r->was_up = up;
     char w[300];
     if (up) {
+        r->refused[0] = 0;
         rd_log(r, "connected to %s", rd_where(r, w, sizeof w));
     } else {
         r->t_down = r->loop ? uv_now(r->loop) : 0;
@@ -637,6 +639,14 @@ static void rl_setup(struct rlink *l)
     if (l->kind == RD_CMD) {
         rl_sendv(l, &p, 3, "SCRIPT", "LOAD", rd_pub_lua);
         rl_sendv(l, &p, 3, "SCRIPT", "LOAD", rd_page_lua);
+        /* may this user PUBLISH (and so SUBSCRIBE) to pw:…?  An ACL user
+         * made without channels (Redis 7's acl-pubsub-default) may not: say
+         * so here (/healthz, the log) rather than refuse every publish
+         * later.  No channel is named "" : nobody listens to this one. */
+        rl_sendv(l, &p, 3, "PUBLISH", "pw:{}:n", "");
+        struct rpend o = {0};
+        o.kind = RP_ROLE;
+        rl_sendv(l, &o, 1, "ROLE");
     }
     if (l == r->link[RD_CMD]) {
         /* a Cluster answers with its slot map, a single Redis with an error */
@@ -806,18 +816,43 @@ static int rd_is_err(const redisReply *y)
     return y->type == REDIS_REPLY_ERROR;
 }
 
-static void rd_setup_reply(struct rlink *l, struct rpend *p, redisReply *y)
+/* The link cannot be used as it is: logged once per reason, dropped (the
+ * backoff tries again: a password set, a replica promoted). */
+static void rd_setup_refuse(struct rlink *l, const char *what)
 {
     struct rd *r = l->rd;
+    char why[160];
+    snprintf(why, sizeof why, "setup refused: %.120s", what);
+    if (strcmp(why, r->refused) != 0) { /* once per refusal, not per try */
+        char w[300];
+        snprintf(r->refused, sizeof r->refused, "%s", why);
+        rd_log(r, "%s: %s; trying again", rd_where(r, w, sizeof w), why);
+    }
+    rl_drop(l, why);
+}
+
+static void rd_setup_reply(struct rlink *l, struct rpend *p, redisReply *y)
+{
     if (rd_is_err(y)) {
-        char why[160];
-        snprintf(why, sizeof why, "setup refused: %.120s", y->str);
-        rl_drop(l, why);
+        rd_setup_refuse(l, y->str);
         return;
     }
     if (p->kind == RP_SETUP_LAST)
         rl_ready(l);
-    (void)r;
+}
+
+/* ROLE: [role, …].  A replica holds no writes (every publish would be
+ * refused READONLY, /healthz saying ok): refused at setup.  An error (an
+ * ACL without ROLE) is no answer: not checked. */
+static void rd_role_reply(struct rlink *l, const redisReply *y)
+{
+    if (y->type != REDIS_REPLY_ARRAY || !y->elements || y->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(y->element[0]->str, "master") == 0)
+        return;
+    char why[120];
+    snprintf(why, sizeof why, "Redis is a %.20s (ROLE), not a primary: give the primary",
+             strcmp(y->element[0]->str, "slave") == 0 ? "replica" : y->element[0]->str);
+    rd_setup_refuse(l, why);
 }
 
 /* A stream entry [id, [field, value, …]] as a message of channel ch. */
@@ -897,7 +932,8 @@ static void rd_tail_reply(struct rd *r, struct rchan *c, const redisReply *y)
     c->tail_pending = 0;
     if (rd_is_err(y) || rd_page_read(y, &pg) || pw_redis_sid_parse(pg.last, strlen(pg.last), &c->ms, &c->seq)) {
         r->m_errors++;
-        return; /* tried again when the link comes back */
+        r->stalled = 1; /* the tick tries again */
+        return;
     }
     snprintf(c->epoch, sizeof c->epoch, "%s", pg.epoch);
     c->tail_known = 1;
@@ -917,6 +953,8 @@ static void rd_sync_reply(struct rd *r, struct rchan *c, const redisReply *y)
         return;
     if (rd_is_err(y) || rd_page_read(y, &pg)) {
         r->m_errors++;
+        r->stalled = 1; /* refused (a flushed script, a Cluster's TRYAGAIN, …): the
+                           tick tries again, else the channel never goes live */
         return;
     }
     if (strcmp(pg.epoch, c->epoch) != 0 && pg.epoch[0]) {
@@ -1033,7 +1071,7 @@ static void rd_fetch_reply(struct rd *r, struct rpend *p, const redisReply *y)
     free(msgs);
 }
 
-static void rd_pub_reply(struct rlink *l, struct rd *r, struct rpend *p, const redisReply *y)
+static void rd_pub_reply(struct rd *r, struct rpend *p, const redisReply *y)
 {
     struct pw_msgid id = {0};
     int rc = PW_ENET_BACKEND;
@@ -1047,13 +1085,6 @@ static void rd_pub_reply(struct rlink *l, struct rd *r, struct rpend *p, const r
         rc = pw_msg_set_id(p->m, &id) ? PW_ENOMEM : 0;
     } else {
         r->m_errors++;
-        if (rd_is_err(y) && strncmp(y->str, "NOSCRIPT", 8) == 0) {
-            /* scripts flushed: load them again for the next ones */
-            struct rpend s = {0};
-            s.kind = RP_SCRIPT;
-            rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_pub_lua);
-            rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_page_lua);
-        }
     }
     if (p->ack)
         p->ack(p->ud, p->m, rc);
@@ -1171,10 +1202,30 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
             rd_chan_unref(p->ch); /* the command sent again holds its own */
         return;
     }
+    if (rd_is_err(y) && strncmp(y->str, "NOSCRIPT", 8) == 0) {
+        /* scripts flushed (SCRIPT FLUSH): load them again for the next
+         * commands, publishes and catch-up reads alike */
+        struct rpend s = {0};
+        s.kind = RP_SCRIPT;
+        rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_pub_lua);
+        rl_sendv(l, &s, 3, "SCRIPT", "LOAD", rd_page_lua);
+        /* a read (a page, a catch-up) is sent again behind them; a publish
+         * is refused (sent again, it could pass one sent after it) */
+        if (p->kind != RP_PUB && p->cmd && p->redirects < RD_REDIRECTS) {
+            struct rpend np = *p;
+            np.redirects++;
+            p->cmd = NULL;
+            if (rl_put(l, &np, np.cmd, np.cmdlen) == 0) {
+                if (p->ch)
+                    rd_chan_unref(p->ch); /* the command sent again holds its own */
+                return;
+            }
+        }
+    }
     switch (p->kind) {
     case RP_SETUP:
     case RP_SETUP_LAST: rd_setup_reply(l, p, y); break;
-    case RP_PUB: rd_pub_reply(l, r, p, y); break;
+    case RP_PUB: rd_pub_reply(r, p, y); break;
     case RP_TAIL: rd_tail_reply(r, p->ch, y); break;
     case RP_SYNC: rd_sync_reply(r, p->ch, y); break;
     case RP_FETCH:
@@ -1187,14 +1238,22 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
         if (p->ch->listed && !rd_is_err(y)) {
             p->ch->subscribed = 1;
             rd_chan_advance(r, p->ch);
+        } else if (p->ch->listed) {
+            r->m_errors++;
+            r->stalled = 1; /* the tick tries again */
         }
         break;
     case RP_SLOTS: rd_slots_reply(r, y); break;
+    case RP_ROLE: rd_role_reply(l, y); break;
     default: break; /* UNSUBSCRIBE, PING, SCRIPT, ASKING */
     }
     free(p->cmd);
     if (p->ch)
         rd_chan_unref(p->ch);
+    /* the primary was made a replica (a failover): the link is made again,
+     * and its setup says so (/healthz) until it is a primary again */
+    if (rd_is_err(y) && strncmp(y->str, "READONLY", 8) == 0 && l->state == RL_UP)
+        rl_drop(l, y->str);
 }
 
 /* A notification: delivered at once when the channel is live, else kept

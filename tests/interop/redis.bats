@@ -173,6 +173,61 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop B
 }
 
+@test "an ACL user without pub/sub channels (Redis 7 makes them so) is /healthz 503 and a log line with Redis's NOPERM, not a 503 on every publish beside a 200 /healthz; with &pw:* the commands docs/REDIS.md lists are enough" {
+    redis_start
+    ch=$(chan)
+    redis-cli -p "$REDIS_PORT" ACL SETUSER pw on '>s3cret' '~pw:*' resetchannels -@all +evalsha +script\|load \
+        +publish +subscribe +unsubscribe +ping +cluster\|slots +asking +select \
+        +get +set +exists +xadd +xrange +xinfo\|stream +role >/dev/null
+    REDIS_URL="redis://pw:s3cret@127.0.0.1:$REDIS_PORT"
+    serve_start --redis "$REDIS_URL"
+    NODE_PIDS="${NODE_PIDS:-} $SERVE_PID"
+    wait_for sh -c "curl -s --max-time 2 '$SERVE_HTTP/healthz' | grep -q 'setup refused: NOPERM'"
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 --data-binary x "$SERVE_HTTP/pub/$ch"
+    assert_output 503
+    grep -q 'redis: .*setup refused: NOPERM' "$SERVE_LOG"
+    [ "$(grep -c 'setup refused' "$SERVE_LOG")" -eq 1 ] # once, not once per try
+    # the channels given: it comes up, publishes and delivers
+    redis-cli -p "$REDIS_PORT" ACL SETUSER pw '&pw:*' >/dev/null
+    wait_for curl -sf --max-time 2 -o /dev/null "$SERVE_HTTP/healthz"
+    sub "$BATS_TEST_TMPDIR/sse" "$SERVE_HTTP/sse/$ch" -n 2 --since 0; p=$LAST_BG
+    pub_to "$SERVE_HTTP" "$ch" one >/dev/null
+    pub_to "$SERVE_HTTP" "$ch" two >/dev/null
+    wait "$p"
+    [ "$(datas "$BATS_TEST_TMPDIR/sse")" = "$(printf 'one\ntwo')" ]
+    serve_stop
+}
+
+@test "a read-only replica given is refused at setup (/healthz 503 says so), not a 503 on every publish beside a 200 /healthz; a primary made a replica while serving (READONLY) is the same; made a primary again, publishing goes on" {
+    redis_start
+    prim=$REDIS_PORT
+    REDIS_PORT= REDIS_DIR=
+    redis_start --replicaof 127.0.0.1 "$prim"
+    repl=$REDIS_PORT
+    ch=$(chan)
+    # the replica given
+    REDIS_URL=redis://127.0.0.1:$repl
+    serve_start --redis "$REDIS_URL"
+    NODE_PIDS="${NODE_PIDS:-} $SERVE_PID"
+    wait_for sh -c "curl -s --max-time 2 '$SERVE_HTTP/healthz' | grep -q 'setup refused: Redis is a replica'"
+    grep -q 'redis: .*setup refused: Redis is a replica' "$SERVE_LOG"
+    serve_stop
+    # the primary given, then made a replica of the other (a failover)
+    REDIS_URL=redis://127.0.0.1:$prim
+    node A
+    pub_to "$A_HTTP" "$ch" one >/dev/null
+    redis-cli -p "$repl" REPLICAOF NO ONE >/dev/null
+    redis-cli -p "$prim" REPLICAOF 127.0.0.1 "$repl" >/dev/null
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 --data-binary two "$A_HTTP/pub/$ch"
+    assert_output 503 # READONLY
+    wait_for sh -c "curl -s --max-time 2 '$A_HTTP/healthz' | grep -q 'setup refused: Redis is a replica'"
+    redis-cli -p "$prim" REPLICAOF NO ONE >/dev/null
+    wait_for curl -sf --max-time 2 -o /dev/null "$A_HTTP/healthz"
+    pub_to "$A_HTTP" "$ch" three >/dev/null
+    [ "$(curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0" | jq -r '.messages[].data' | tail -1)" = three ]
+    node_stop A
+}
+
 @test "tokens with --redis: each node checks the same token files; a subscriber on B with the subscribe token gets what A's publisher sent; no token 401, the subscribe token cannot publish" {
     local d=$BATS_TEST_TMPDIR sub=sub-redis-token-0123456789 pub=pub-redis-token-9876543210
     printf '%s\n' "$sub" >"$d/tok"

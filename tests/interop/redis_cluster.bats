@@ -69,3 +69,37 @@ teardown() { redis_teardown; }
     [ "$(redis-cli -p "$to" dbsize)" -ge 2 ]
     node_stop A
 }
+
+@test "cluster: a channel catching up while its slot is half-migrated is answered TRYAGAIN; it is read again, and once the slot has moved its subscriber gets what follows" {
+    cluster_start
+    node A
+    node B
+    ch=$(chan)
+    "$PW" connect --json -q --no-stdin --timeout 30 --until '^two$' "$A_HTTP/sse/$ch" >"$BATS_TEST_TMPDIR/sse" 2>&1 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    spid=$!
+    wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_connections{transport=\"sse\"} 1'"
+    pub_to "$B_HTTP" "$ch" one >/dev/null
+    wait_for grep -q '"data":"one"' "$BATS_TEST_TMPDIR/sse"
+    slot=$(redis-cli -p "${CLUSTER_PORTS%% *}" cluster keyslot "$ch")
+    set -- $CLUSTER_PORTS
+    owner=$(redis-cli -p "$1" cluster nodes | awk -v s="$slot" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2 } }' | head -1)
+    owner_port=${owner##*:}; owner_port=${owner_port%%@*}
+    for p in "$@"; do [ "$p" != "$owner_port" ] && { to=$p; break; }; done
+    to_id=$(redis-cli -p "$to" cluster myid)
+    from_id=$(redis-cli -p "$owner_port" cluster myid)
+    redis-cli -p "$to" cluster setslot "$slot" importing "$from_id" >/dev/null
+    redis-cli -p "$owner_port" cluster setslot "$slot" migrating "$to_id" >/dev/null
+    # half of the channel's keys moved: a command naming both is TRYAGAIN
+    redis-cli -p "$owner_port" migrate 127.0.0.1 "$to" "pw:{$ch}:e" 0 5000 >/dev/null
+    # A's subscriber link (to the URL's primary) lost: A reads the channel again
+    redis-cli -p "$1" CLIENT KILL TYPE pubsub >/dev/null
+    wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_redis_errors_total [1-9]'"
+    redis-cli -p "$owner_port" migrate 127.0.0.1 "$to" "pw:{$ch}:s" 0 5000 >/dev/null
+    for p in "$@"; do redis-cli -p "$p" cluster setslot "$slot" node "$to_id" >/dev/null; done
+    pub_to "$B_HTTP" "$ch" two >/dev/null
+    wait "$spid" || { cat "$BATS_TEST_TMPDIR/sse" "$A_LOG" >&3; false; }
+    [ "$(datas "$BATS_TEST_TMPDIR/sse")" = "$(printf 'one\ntwo')" ]
+    node_stop A
+    node_stop B
+}

@@ -176,3 +176,50 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     node_stop A
     node_stop B
 }
+
+@test "SCRIPT FLUSH, then the subscriber link lost: the channel's catch-up read is answered NOSCRIPT; the scripts are loaded again and it is read again: its SSE subscriber gets what follows, and publishing goes on" {
+    redis_start
+    ch=$(chan)
+    node A
+    client sse "$A_HTTP/sse/$ch" --since 0
+    pub_to "$A_HTTP" "$ch" one >/dev/null
+    wait_for grep -q '"data":"one"' "$BATS_TEST_TMPDIR/sse.out"
+    redis-cli -p "$REDIS_PORT" SCRIPT FLUSH >/dev/null
+    # the subscriber link goes: A reads the channel's stream again (EVALSHA)
+    redis-cli -p "$REDIS_PORT" CLIENT KILL TYPE pubsub >/dev/null
+    wait_for sh -c "[ \$(grep -c 'redis: connected to' '$A_LOG') -ge 2 ]"
+    # a refused publish is allowed (NOSCRIPT), the next ones go through
+    for i in 1 2 3; do curl -s --max-time 5 -o /dev/null --data-binary "refused-or-not-$i" "$A_HTTP/pub/$ch"; done
+    pub_to "$A_HTTP" "$ch" two >/dev/null
+    wait_for grep -q '"data":"two"' "$BATS_TEST_TMPDIR/sse.out" || { cat "$BATS_TEST_TMPDIR/sse.out" "$A_LOG" >&3; false; }
+    # in order, none twice: what is held
+    curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0" | jq -r '.messages[].id' >"$BATS_TEST_TMPDIR/held"
+    ids "$BATS_TEST_TMPDIR/sse.out" | diff "$BATS_TEST_TMPDIR/held" -
+    node_stop A
+}
+
+@test "Redis busy with a script (BUSY) when a channel's first subscriber comes: its SUBSCRIBE and catch-up are refused, and tried again; once the script is killed, the subscriber goes live: it gets what is published, once, in order" {
+    redis_start --busy-reply-threshold 50
+    ch=$(chan)
+    node A
+    pub_to "$A_HTTP" "$ch" before >/dev/null
+    timeout 20 redis-cli -p "$REDIS_PORT" EVAL 'while true do end' 0 >/dev/null 2>&1 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    wait_for sh -c "redis-cli -p $REDIS_PORT PING 2>&1 | grep -q BUSY"
+    client sse "$A_HTTP/sse/$ch" # live only: a resume would be refused (503) now
+    # its SUBSCRIBE is answered BUSY
+    wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_redis_errors_total [1-9]'"
+    redis-cli -p "$REDIS_PORT" SCRIPT KILL >/dev/null
+    # live-only: its tail is read once Redis answers (a retry of the tick's),
+    # so what is published before that is not for it; publish until it is live
+    for ((i = 1; i <= 50; i++)); do
+        pub_to "$A_HTTP" "$ch" "after-$i" >/dev/null
+        grep -q '"data":"after-' "$BATS_TEST_TMPDIR/sse.out" && break
+        sleep 0.2
+    done
+    wait_for grep -q "\"data\":\"after-$i\"" "$BATS_TEST_TMPDIR/sse.out" || { cat "$BATS_TEST_TMPDIR/sse.out" "$A_LOG" >&3; false; }
+    # from the first it got to the last published: each once, in order
+    k=$(datas "$BATS_TEST_TMPDIR/sse.out" | head -1 | sed 's/^after-//')
+    [ "$(datas "$BATS_TEST_TMPDIR/sse.out")" = "$(seq "$k" "$i" | sed 's/^/after-/')" ]
+    node_stop A
+}
