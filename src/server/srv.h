@@ -71,6 +71,9 @@
                                        before it, which only releases early */
 #define SRV_FLUSH_SLICE 128         /* connections written per check phase; more wait for the
                                        next turn, after a poll for input (fan-out latency) */
+#define SRV_WS_PUBS 128             /* a WebSocket's publishes awaiting the backend's ack, at
+                                       most: past it its input waits (a Redis backend acks
+                                       later; the memory one at once) */
 #define SRV_TICK_MS 250             /* timer granularity */
 #define SRV_TRIM_AT (1u << 20)      /* free heap from which pages go back (srv__trim_tick) */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
@@ -189,6 +192,7 @@ struct srv_ws {
                                      the message's shared compressed frame fits */
     uint8_t read_since_trim;      /* input came since the last ops->trim */
     uint8_t in_feed;              /* r is being fed: srv_ws_free leaves it to srv_ws_input */
+    uint16_t pubs;                /* publishes not yet acknowledged (SRV_WS_PUBS) */
 };
 
 /* A POST whose body is being read (srv_http.c): heap, only then. */

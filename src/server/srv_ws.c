@@ -439,7 +439,9 @@ static int srv__go(struct srv_conn *c)
  * rest of the input for when the queue has drained. */
 static int srv__go_on(struct srv_conn *c)
 {
-    return srv__go(c) != PW_WSR_GO || srv_queue_full(c) ? PW_WSR_STOP : PW_WSR_GO;
+    return srv__go(c) != PW_WSR_GO || srv_queue_full(c) || srv__ws(c)->pubs >= SRV_WS_PUBS
+               ? PW_WSR_STOP
+               : PW_WSR_GO;
 }
 
 /* A publish the backend could not hold: the publisher is told.  (Held, its
@@ -447,7 +449,10 @@ static int srv__go_on(struct srv_conn *c)
 static void srv__ws_ack(void *ud, struct pw_msg *m, int rc)
 {
     struct srv_conn *c = ud;
+    struct srv_ws *w = srv__ws(c);
     (void)m;
+    if (w->pubs && --w->pubs == SRV_WS_PUBS / 2 && c->in_wait && !c->closing)
+        srv_read_pause(c, 0); /* the input kept (srv_ws_input) goes on */
     if (rc == 0 || c->closing || c->close_after)
         return;
     srv_log(c->srv, c, "error", 0, 0, "cannot publish: %s", pw_strerror(rc));
@@ -481,6 +486,7 @@ static void srv__ws_message(struct srv_conn *c, int opcode, const uint8_t *p, si
         return;
     }
     /* publishing delivers to this connection too, which may find it slow */
+    srv__ws(c)->pubs++;
     int rc = srv_publish(s, c->channel, strlen(c->channel), NULL, p, len, opcode == PW_WS_OP_BINARY,
                          srv__ws_ack, c);
     if (rc)
@@ -577,6 +583,13 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
         srv_close(c, "out of memory");
         return n;
     }
+    if (w->pubs >= SRV_WS_PUBS) {
+        /* as many publishes on their way to the backend as a publisher may
+         * have: the rest waits, kept, until acks bring them to half (srv__ws_ack) */
+        c->in_wait = 1;
+        srv_read_pause(c, 1);
+        return 0;
+    }
     struct pw_wsr *r = w->r;
     w->read_since_trim = 1;
     w->in_feed = 1;
@@ -589,12 +602,13 @@ size_t srv_ws_input(struct srv_conn *c, uint8_t *in, size_t n)
         return srv__fail(c, (int)k, n);
     if (srv__go(c) != PW_WSR_GO)
         return n;
-    /* a peer that pipelines faster than it reads: stop reading for a while,
-     * and taking input (the rest is kept: srv.h, ops->input) */
-    if (srv_queue_full(c)) {
+    /* a peer that pipelines faster than it reads, or publishes faster than
+     * the backend acknowledges: stop reading for a while, and taking input
+     * (the rest is kept: srv.h, ops->input) */
+    if (srv_queue_full(c) || w->pubs >= SRV_WS_PUBS) {
         srv_read_pause(c, 1);
-        if ((size_t)k < n)
-            c->in_wait = 1;
+        if ((size_t)k < n || w->pubs >= SRV_WS_PUBS)
+            c->in_wait = 1; /* (the acks' half-way mark goes on: srv__ws_ack) */
     }
     return (size_t)k;
 }

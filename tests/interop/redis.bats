@@ -252,6 +252,19 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop B
 }
 
+@test "a WebSocket publisher faster than Redis acknowledges is slowed, not closed: 20 000 lines piped in at once are all held and all come back" {
+    redis_start
+    ch=$(chan)
+    node A --backlog 30000
+    # more than the 8192 commands a node keeps in flight: its input waits
+    # for acks instead of the publisher being closed 1013
+    seq 1 20000 | timeout 60 "$PW" connect -q "$A_WS/ws/$ch" >"$BATS_TEST_TMPDIR/back" 2>"$BATS_TEST_TMPDIR/back.err"
+    [ "$(redis-cli -p "$REDIS_PORT" XLEN "pw:{$ch}:s")" = 20000 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/back")" = "$(seq 1 20000)" ]
+    ! grep -q "backend unavailable" "$A_LOG"
+    node_stop A
+}
+
 @test "--redis refuses rediss:// and a malformed URL, naming what it takes" {
     run "$PW" serve --redis rediss://h:6380
     assert_failure 2
