@@ -75,6 +75,15 @@ teardown() { peers_stop; }
     assert_output --partial '1006'
 }
 
+@test "a connection reset by the server is 1006, exit 8, like a drop" {
+    ws_py reset
+    run bash -c 'echo x | timeout 10 "$PW" connect --wait -w "[%{close_code}]\n" "$0" 2>&1' "$WS_URL"
+    assert_failure 8
+    assert_line x
+    assert_line '[1006]'
+    assert_output --partial 'connection closed without a close frame (1006): read: connection reset by peer'
+}
+
 @test "a 403 refusal is exit 6 with status and body" {
     ws_py reject
     run timeout 10 "$PW" connect --no-stdin "$WS_URL"
