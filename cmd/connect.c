@@ -234,6 +234,7 @@ static void flush_cb(uv_prepare_t *h)
     if (fflush(stdout) != 0 && !c->finished) {
         if (errno != EPIPE)
             pwc_info(c, "write error on stdout: %s", strerror(errno));
+        pw_stdout_failed = 1; /* said once: not again at exit */
         pwc_finish(c, PW_EXIT_FAIL);
     }
 }
