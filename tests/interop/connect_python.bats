@@ -175,6 +175,9 @@ teardown() { peers_stop; }
     run bash -c '(head -c 3000 /dev/zero | tr "\0" a; echo) | timeout 10 "$PW" connect --wait -v --max-message 1000 "$0" 2>&1' "$WS_URL"
     assert_failure 1
     assert_output --partial 'code=1009'
+    # a local limit, not a protocol violation: say which option
+    assert_output --partial 'a message from the server is larger than --max-message (1000 bytes); closing with 1009'
+    refute_output --partial 'server broke'
 }
 
 @test "--idle gives up when nothing arrives (exit 7)" {
