@@ -333,6 +333,7 @@ static void on_end(struct pw_wsc *ws, int err)
         pwc_info(c, "%s", ws->detail);
     } else {
         pwc_info(c, "%s", ws->detail[0] ? ws->detail : pw_strerror(err));
+        pwc_hint(c, err);
     }
     pw_wsc_free(ws);
     if (by_us) /* we were leaving anyway: no other attempt */
