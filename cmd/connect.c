@@ -164,6 +164,13 @@ void pwc_stop(struct pwc *c, unsigned code, const char *reason)
     pwc_close(c, code, reason);
 }
 
+void pwc_hint(const struct pwc *c, int err)
+{
+    if (err == PW_ECL_TLS_VERIFY && !c->o.insecure)
+        pwc_info(c, "to trust the server's certificate, give its CA with --cacert FILE; "
+                    "-k (--insecure) skips the check");
+}
+
 int pwc_exit_for(int err)
 {
     switch (err) {
@@ -234,6 +241,7 @@ static void flush_cb(uv_prepare_t *h)
     if (fflush(stdout) != 0 && !c->finished) {
         if (errno != EPIPE)
             pwc_info(c, "write error on stdout: %s", strerror(errno));
+        pw_stdout_failed = 1; /* said once: not again at exit */
         pwc_finish(c, PW_EXIT_FAIL);
     }
 }

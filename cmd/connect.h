@@ -119,6 +119,9 @@ static inline uint64_t pwc_ms(double secs) { return (uint64_t)(secs * 1000); }
 
 /* ---- connect.c: the run ---- */
 void pwc_info(const struct pwc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After a failure err was reported: what to do about it, when there is
+ * something to say (a certificate that did not verify: --cacert, -k). */
+void pwc_hint(const struct pwc *c, int err);
 void pwc_verbose(const struct pwc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ends the run with `code` (the first call wins): the transport is dropped,
  * every handle closed, and uv_run returns.  A stream that ended (code 0 or

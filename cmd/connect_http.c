@@ -117,6 +117,7 @@ static void on_done(struct pw_httpc *h, int err)
     }
     if (err && err != PW_ECL_ABNORMAL) { /* never answered: the network */
         pwc_info(c, "%s", h->detail);
+        pwc_hint(c, err);
         pw_httpc_free(h);
         if (!pwc_retry(c, err))
             pwc_finish(c, pwc_exit_for(err));

@@ -43,14 +43,44 @@ static int poll_head(struct pwc_http *x, struct pw_httpc *h)
     return 0;
 }
 
-static int poll_data(struct pwc_http *x, const uint8_t *p, size_t n)
+/* --max-message bounds each message, not a pushwire answer holding many
+ * (the server sends about 1 MiB at a time, more for one large message): the
+ * body may hold a message of max_message bytes escaped in JSON (at most 6
+ * bytes per byte, \u00XX) and the rest of a batch.  Another server's body is
+ * one message, held to max_message itself. */
+#define POLL_BATCH_SLACK (8u << 20)
+
+static size_t poll_body_max(uint64_t max_message)
 {
-    if (pw_buf_append(&x->body, p, n) == 0)
-        return 0;
+    if (max_message > (SIZE_MAX - POLL_BATCH_SLACK) / 6)
+        return SIZE_MAX;
+    return (size_t)max_message * 6 + POLL_BATCH_SLACK;
+}
+
+/* a body that cannot be a pushwire answer (not a JSON object) */
+static int poll_plain_body(const struct pw_buf *b)
+{
+    size_t i = 0;
+    while (i < b->len && (b->p[i] == ' ' || b->p[i] == '\t' || b->p[i] == '\r' || b->p[i] == '\n'))
+        i++;
+    return i < b->len && b->p[i] != '{';
+}
+
+static int poll_too_big(struct pwc_http *x)
+{
     pwc_info(x->c, "response larger than --max-message (%llu bytes)",
              (unsigned long long)x->c->o.max_message);
     x->err = PW_ETOOBIG;
     return -1;
+}
+
+static int poll_data(struct pwc_http *x, const uint8_t *p, size_t n)
+{
+    if (pw_buf_append(&x->body, p, n) != 0)
+        return poll_too_big(x);
+    if (x->body.len > x->c->o.max_message && poll_plain_body(&x->body))
+        return poll_too_big(x);
+    return 0;
 }
 
 static void poll_fail(struct pwc_http *x, struct pw_httpc *h, int e)
@@ -79,7 +109,7 @@ static void poll_gap(struct pwc_http *x, struct pwmsg_dec *d, const struct pwmsg
 static int poll_pushwire(struct pwc_http *x)
 {
     struct pwc *c = x->c;
-    struct pwmsg_limits lim = {c->o.max_message, 0, 0};
+    struct pwmsg_limits lim = {poll_body_max(c->o.max_message), 0, 0};
     struct pwmsg_dec d;
     struct pwmsg_poll p;
     pwmsg_dec_init(&d, &lim);
@@ -98,8 +128,15 @@ static int poll_pushwire(struct pwc_http *x)
         poll_gap(x, &d, &p);
     for (size_t i = 0; i < p.count && !c->finished && !c->done_receiving; i++) {
         struct pwmsg_item it;
-        if (pwmsg_poll_at(&d, &p, i, &it) == 0)
-            pwc_message(c, it.binary, it.id, it.event, it.data, it.len);
+        if (pwmsg_poll_at(&d, &p, i, &it) != 0)
+            continue;
+        if (it.len > c->o.max_message) {
+            pwc_info(c, "a message larger than --max-message (%llu bytes) arrived",
+                     (unsigned long long)c->o.max_message);
+            pwc_finish(c, PW_EXIT_FAIL);
+            break;
+        }
+        pwc_message(c, it.binary, it.id, it.event, it.data, it.len);
     }
     if (p.cursor && !c->finished)
         pwc_set_last_id(c, p.cursor);
@@ -112,6 +149,12 @@ static void poll_done(struct pwc_http *x, struct pw_httpc *h, int err)
     struct poll *s = (struct poll *)x;
     struct pwc *c = x->c;
     if (x->mode == PWC_HTTP_OK && !err && !poll_pushwire(x)) {
+        if (x->body.len > c->o.max_message) { /* one message, too large */
+            pw_httpc_free(h);
+            poll_too_big(x);
+            pwc_finish(c, PW_EXIT_FAIL);
+            return;
+        }
         /* another server: the body is one message; ETag/Last-Modified resume */
         const char *id = s->etag[0] ? s->etag : s->last_mod[0] ? s->last_mod : NULL;
         pwc_message(c, 0, id, NULL, x->body.p ? x->body.p : (const uint8_t *)"", x->body.len);
@@ -175,7 +218,7 @@ static int poll_init(struct pwc *c)
     struct poll *s = calloc(1, sizeof *s);
     if (!s)
         return PW_ENOMEM;
-    pwc_http_init(&s->x, c, &poll_kind, c->o.max_message);
+    pwc_http_init(&s->x, c, &poll_kind, poll_body_max(c->o.max_message));
     pw_buf_init(&s->url, 0);
     pw_buf_init(&s->hdr[0], 0);
     pw_buf_init(&s->hdr[1], 0);

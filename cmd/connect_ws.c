@@ -323,11 +323,17 @@ static void on_end(struct pw_wsc *ws, int err)
     }
     if (err == PW_ECL_REJECTED) {
         show_refusal(c, ws);
+    } else if (err == PW_EWS_TOOBIG || err == PW_EWSD_TOOBIG) {
+        /* our own limit, not a rule the server broke (exit 1, not 3) */
+        pwc_info(c, "a message from the server is larger than --max-message (%llu bytes%s); "
+                    "closing with 1009", (unsigned long long)c->o.max_message,
+                 err == PW_EWSD_TOOBIG ? " once inflated" : "");
     } else if (err == PW_ECL_ABNORMAL && c->res.close_code < 0) {
         c->res.close_code = PW_WS_CLOSE_ABNORMAL;
         pwc_info(c, "%s", ws->detail);
     } else {
         pwc_info(c, "%s", ws->detail[0] ? ws->detail : pw_strerror(err));
+        pwc_hint(c, err);
     }
     pw_wsc_free(ws);
     if (by_us) /* we were leaving anyway: no other attempt */

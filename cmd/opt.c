@@ -454,10 +454,12 @@ const char *pw_closest(const char *s, const char *const *words, size_t n)
     return bestd <= allowed ? best : NULL;
 }
 
+int pw_stdout_failed;
+
 int pw_finish_stdout(const char *applet, int rc)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE)
+        if (errno != EPIPE && !pw_stdout_failed)
             fprintf(stderr, "pushwire %s: write error on stdout: %s\n", applet,
                     strerror(errno));
         return rc ? rc : PW_EXIT_FAIL;

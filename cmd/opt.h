@@ -168,7 +168,9 @@ extern const char pw_opt_grammar_bytes[], pw_opt_grammar_secs[];
 /* Levenshtein-closest of `words` to `s` within a small distance, or NULL. */
 const char *pw_closest(const char *s, const char *const *words, size_t n);
 
-/* Checks stdout was written (git's habit); returns rc or PW_EXIT_FAIL. */
+/* Checks stdout was written (git's habit); returns rc or PW_EXIT_FAIL.
+ * Quiet when the applet already reported the failure (pw_stdout_failed). */
 int pw_finish_stdout(const char *applet, int rc);
+extern int pw_stdout_failed;
 
 #endif

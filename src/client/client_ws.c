@@ -393,6 +393,15 @@ static void pw__wsc_stream_end(struct pw_stream *s, int err)
     struct pw_wsc *ws = s->ud;
     if (ws->ended || ws->freed)
         return;
+    if (err == PW_ECL_IO && ws->state >= PW_WSC_HANDSHAKE && !ws->ending) {
+        /* a reset (or a write the peer no longer takes) once TCP was up is
+         * a drop without a close frame, as an EOF is, not a local failure */
+        snprintf(ws->detail, sizeof ws->detail, "%s%.200s", ws->state == PW_WSC_HANDSHAKE
+                 ? "server cut the connection during the handshake: "
+                 : "connection closed without a close frame (1006): ", s->detail);
+        pw__wsc_end(ws, PW_ECL_ABNORMAL);
+        return;
+    }
     if (err) {
         snprintf(ws->detail, sizeof ws->detail, "%s", s->detail);
         pw__wsc_end(ws, err);

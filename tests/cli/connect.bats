@@ -134,3 +134,12 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1
     assert_output --partial "cannot use the client certificate '$BATS_TEST_TMPDIR/none.pem'"
     refute_output --partial reconnecting
 }
+
+@test "a write error on stdout is exit 1, reported once" {
+    [ -w /dev/full ] || skip "no /dev/full"
+    start_serve --echo
+    run bash -c 'seq 20000 | timeout 10 "$PW" connect "ws://127.0.0.1:$0/ws/echo" >/dev/full' "$SERVE_PORT"
+    stop_serve
+    assert_failure 1
+    assert_output 'pushwire connect: write error on stdout: No space left on device'
+}

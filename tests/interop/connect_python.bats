@@ -75,6 +75,15 @@ teardown() { peers_stop; }
     assert_output --partial '1006'
 }
 
+@test "a connection reset by the server is 1006, exit 8, like a drop" {
+    ws_py reset
+    run bash -c 'echo x | timeout 10 "$PW" connect --wait -w "[%{close_code}]\n" "$0" 2>&1' "$WS_URL"
+    assert_failure 8
+    assert_line x
+    assert_line '[1006]'
+    assert_output --partial 'connection closed without a close frame (1006): read: connection reset by peer'
+}
+
 @test "a 403 refusal is exit 6 with status and body" {
     ws_py reject
     run timeout 10 "$PW" connect --no-stdin "$WS_URL"
@@ -166,6 +175,9 @@ teardown() { peers_stop; }
     run bash -c '(head -c 3000 /dev/zero | tr "\0" a; echo) | timeout 10 "$PW" connect --wait -v --max-message 1000 "$0" 2>&1' "$WS_URL"
     assert_failure 1
     assert_output --partial 'code=1009'
+    # a local limit, not a protocol violation: say which option
+    assert_output --partial 'a message from the server is larger than --max-message (1000 bytes); closing with 1009'
+    refute_output --partial 'server broke'
 }
 
 @test "--idle gives up when nothing arrives (exit 7)" {

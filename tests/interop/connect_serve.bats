@@ -175,3 +175,22 @@ restart_mid_stream() {
 @test "ws: --reconnect survives a server restart" { restart_mid_stream ws; }
 @test "sse: --reconnect survives a server restart" { restart_mid_stream sse; }
 @test "poll: --reconnect survives a server restart" { restart_mid_stream poll; }
+
+# --max-message bounds each message: a poll answer holds a batch of them
+# (about 1 MiB from a pushwire server), as an SSE stream does.
+max_message_each() {
+    srv_start 0
+    m=$(head -c 1000 /dev/zero | tr '\0' m)
+    for _ in $(seq 100); do pub "$m"; done
+    # shellcheck disable=SC2046
+    run timeout 10 "$PW" connect --no-stdin --since 0 --count 100 --max-message 1000 $(url_for "$1")
+    assert_success
+    assert_equal "${#lines[@]}" 100
+    # shellcheck disable=SC2046
+    run timeout 10 "$PW" connect --no-stdin --since 0 --count 100 --max-message 999 $(url_for "$1")
+    assert_failure 1
+    assert_output --partial 'larger than --max-message (999 bytes)'
+}
+
+@test "sse: --max-message bounds each message, not the batch" { max_message_each sse; }
+@test "poll: --max-message bounds each message, not the answer" { max_message_each poll; }

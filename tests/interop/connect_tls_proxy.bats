@@ -60,6 +60,7 @@ microsocks_start() {
     assert_failure 5
     assert_output --partial "certificate verification failed for '127.0.0.1'"
     assert_output --partial "unable to get local issuer certificate"
+    assert_output --partial "give its CA with --cacert FILE; -k (--insecure) skips the check"
 }
 
 @test "wss: verification passes with --cacert" {

@@ -6,10 +6,13 @@ modes: echo; close CODE [REASON] (closes after the first message, or at
 once with ARG 'now'); ping (sends a ping, echoes, reports pongs as
 messages); proto (answers with the chosen subprotocol); count N (sends
 N messages, then closes 1000); reject (HTTP 403 with a body); drop (cuts
-TCP after the first message); badutf8 / badframe (protocol violations).
+TCP after the first message); reset (echoes the first message, then
+cuts TCP with a RST: SO_LINGER 0); badutf8 / badframe (protocol violations).
 """
 import asyncio
 import http
+import socket
+import struct
 import sys
 
 import websockets
@@ -47,6 +50,14 @@ async def handler(ws, path=None):
         await ws.close(1000, "done")
     elif mode == "drop":
         async for m in ws:
+            ws.transport.abort()
+            return
+    elif mode == "reset":
+        async for m in ws:
+            await ws.send(m)
+            await asyncio.sleep(0.2)
+            sock = ws.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             ws.transport.abort()
             return
     elif mode == "badutf8":
