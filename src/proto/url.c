@@ -119,13 +119,15 @@ int pw_url_parse(const char *s, struct pw_url *u, const char **why)
             return PW_ECL_URL;
         }
     }
-    if (hend < a + alen) {
-        if (*hend != ':') {
-            *why = "garbage after host";
-            return PW_ECL_URL;
-        }
+    if (hend < a + alen && *hend != ':') {
+        *why = "garbage after host";
+        return PW_ECL_URL;
+    }
+    /* "host:" with nothing after the colon is the scheme's port, as in
+     * browsers (WHATWG URL) and curl */
+    if (hend < a + alen - 1) {
         size_t pl = (size_t)(a + alen - hend - 1);
-        if (pl == 0 || pl > 5) {
+        if (pl > 5) {
             *why = "bad port";
             return PW_ECL_URL;
         }
