@@ -458,6 +458,17 @@ static int check_target(struct pwc_opts *o, int argc, char **argv, int ind)
         pw_err("connect", "--poll needs an http:// or https:// URL, not '%s'", o->url_str);
         return PW_EXIT_USAGE;
     }
+    /* said rather than ignored: nothing is sent over SSE or polling */
+    const char *ws_only = o->nsend      ? "--send"
+                          : o->binary   ? "--binary"
+                          : o->compress ? "--compress"
+                          : o->nprotos  ? "--subprotocol"
+                                        : NULL;
+    if (ws_only && o->url.scheme[0] == 'h') {
+        pw_err("connect", "%s is for WebSocket (ws:// or wss://); with '%s' (%s) pushwire only receives",
+               ws_only, o->url_str, o->poll ? "long polling" : "Server-Sent Events");
+        return PW_EXIT_USAGE;
+    }
     if (o->key && !o->cert) {
         pw_err("connect", "--key goes with --cert: give the certificate too");
         return PW_EXIT_USAGE;

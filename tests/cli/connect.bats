@@ -28,6 +28,18 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
     assert_output --partial "port out of range"
 }
 
+@test "WebSocket-only options with an http:// URL are a usage error, not ignored" {
+    run pw connect --send hi http://127.0.0.1:1/sse/x
+    assert_failure 2
+    assert_output --partial "--send is for WebSocket (ws:// or wss://); with 'http://127.0.0.1:1/sse/x' (Server-Sent Events) pushwire only receives"
+    for opt in --binary --compress "--subprotocol pushwire.v1"; do
+        run pw connect $opt --poll https://127.0.0.1:1/poll/x
+        assert_failure 2
+        assert_output --partial "${opt%% *} is for WebSocket"
+        assert_output --partial "(long polling)"
+    done
+}
+
 @test "--poll with a ws URL is a usage error" {
     run pw connect --poll ws://127.0.0.1/
     assert_failure 2
