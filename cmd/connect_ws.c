@@ -28,6 +28,7 @@ struct ws {
     int ping_outstanding;
     struct pw_buf target;   /* the request target with since=ID */
     const char *protos[PWC_MAX_LIST + 1];
+    int toobig;             /* a message over --max-message came: closing 1009 */
 };
 
 static struct ws *W(const struct pwc *c) { return c->tp_state; }
@@ -167,11 +168,39 @@ static void on_open(struct pw_wsc *ws)
     pwc_opened(c);
 }
 
+/* --max-message bounds a message's data.  Under pushwire.v1 the frame is
+ * its JSON envelope: the data escaped (at most 6 bytes a byte, \u00XX),
+ * with its id, channel and event; the frame may be that much larger. */
+#define ENVELOPE_SLACK (64u << 10)
+static uint64_t envelope_max(uint64_t max_message)
+{
+    return max_message * 6 + ENVELOPE_SLACK; /* --max-message <= 4G: no overflow */
+}
+
+/* 1 when a message of len data bytes is over --max-message: said once, the
+ * connection closed with 1009 (exit 1, as a frame over it is), nothing
+ * shown after it */
+static int too_big(struct ws *w, size_t len)
+{
+    struct pwc *c = w->c;
+    if (len <= c->o.max_message && !w->toobig)
+        return 0;
+    if (!w->toobig) {
+        w->toobig = 1;
+        pwc_info(c, "a message from the server is larger than --max-message (%llu bytes); closing with 1009",
+                 (unsigned long long)c->o.max_message);
+        c->exit_code = PW_EXIT_FAIL;
+        pwc_close(c, PW_WS_CLOSE_TOO_BIG, "message too big");
+    }
+    return 1;
+}
+
 /* A text message under pushwire.v1: an envelope, a gap, or plain text from
  * a server that sends something else (shown as it came, never dropped). */
-static void envelope(struct pwc *c, const uint8_t *data, size_t len)
+static void envelope(struct ws *w, const uint8_t *data, size_t len)
 {
-    struct pwmsg_limits lim = {c->o.max_message, 0, 0};
+    struct pwc *c = w->c;
+    struct pwmsg_limits lim = {envelope_max(c->o.max_message), 0, 0};
     struct pwmsg_dec d;
     struct pwmsg_envelope e;
     pwmsg_dec_init(&d, &lim);
@@ -180,12 +209,13 @@ static void envelope(struct pwc *c, const uint8_t *data, size_t len)
         if (rc != PW_EPWMSG_JSON && rc != PW_EPWMSG_OBJECT)
             pwc_info(c, "a pushwire.v1 envelope breaks %s: %s; shown as it came",
                      pw_errrule(rc)[0] ? pw_errrule(rc) : "a limit", d.why);
-        pwc_message(c, 0, NULL, NULL, data, len);
+        if (!too_big(w, len))
+            pwc_message(c, 0, NULL, NULL, data, len);
     } else if (e.gap) {
         char raw[GAP_RAW + 1];
         snprintf(raw, sizeof raw, "%.*s", (int)(len < GAP_RAW ? len : GAP_RAW), (const char *)data);
         pwc_gap(c, e.g.after, e.g.first, raw);
-    } else {
+    } else if (!too_big(w, e.m.len)) {
         pwc_message(c, e.m.binary, e.m.id, e.m.event, e.m.data, e.m.len);
     }
     pwmsg_dec_free(&d);
@@ -197,10 +227,11 @@ static void on_message(struct pw_wsc *ws, int opcode, const uint8_t *data, size_
     if (w->closing_by_us && !w->c->finished) /* it is still talking: wait on */
         uv_timer_start(&w->t_close, close_wait_cb, CLOSE_WAIT_MS, 0);
     if (opcode == PW_WS_OP_TEXT && strcmp(ws->protocol, "pushwire.v1") == 0) {
-        envelope(w->c, data, len);
+        envelope(w, data, len);
         return;
     }
-    pwc_message(w->c, opcode == PW_WS_OP_BINARY, NULL, NULL, data, len);
+    if (!too_big(w, len)) /* (the frame limit is the envelope's when pushwire.v1 was offered) */
+        pwc_message(w->c, opcode == PW_WS_OP_BINARY, NULL, NULL, data, len);
 }
 
 static void on_pong(struct pw_wsc *ws, const uint8_t *data, size_t len)
@@ -366,6 +397,10 @@ static void ws_start(struct pwc *c)
     /* resuming needs ids: ask a pushwire server for its envelopes */
     if (!c->o.nprotos && (c->o.reconnect || (c->o.start_id && c->o.start_id[0]) || c->o.cursor_file))
         w->protos[np++] = "pushwire.v1";
+    int v1 = 0;
+    for (size_t i = 0; i < np; i++)
+        v1 |= strcmp(w->protos[i], "pushwire.v1") == 0;
+    w->toobig = 0;
     struct pw_wsc_opts o = {
         .url = &c->o.url,
         .proxy = c->o.has_proxy ? &c->o.proxy : NULL,
@@ -377,7 +412,7 @@ static void ws_start(struct pwc *c)
         .protos = w->protos,
         .nprotos = np,
         .compress = c->o.compress,
-        .max_message = c->o.max_message,
+        .max_message = v1 ? envelope_max(c->o.max_message) : c->o.max_message,
         .target = resume_target(w),
         .cert = c->o.cert,
         .key = c->o.key,

@@ -177,7 +177,9 @@ restart_mid_stream() {
 @test "poll: --reconnect survives a server restart" { restart_mid_stream poll; }
 
 # --max-message bounds each message: a poll answer holds a batch of them
-# (about 1 MiB from a pushwire server), as an SSE stream does.
+# (about 1 MiB from a pushwire server), as an SSE stream does; a pushwire.v1
+# WebSocket frame holds one message in its JSON envelope (id, channel,
+# event: larger than the data).
 max_message_each() {
     srv_start 0
     m=$(head -c 1000 /dev/zero | tr '\0' m)
@@ -194,3 +196,4 @@ max_message_each() {
 
 @test "sse: --max-message bounds each message, not the batch" { max_message_each sse; }
 @test "poll: --max-message bounds each message, not the answer" { max_message_each poll; }
+@test "ws: --max-message bounds each message's data, not its pushwire.v1 envelope" { max_message_each ws; }
