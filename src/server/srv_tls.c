@@ -178,8 +178,9 @@ void srv_tls_reload(struct srv *s)
     }
     srv__certs_unref(s->tls->certs);
     s->tls->certs = cs;
-    srv_log(s, NULL, "reload", 0, 0, "SIGHUP: %zu TLS certificate%s reloaded for new connections",
-            cs->n, cs->n == 1 ? "" : "s");
+    if (s->wid == 0) /* every worker reloads its own; one line says it */
+        srv_log(s, NULL, "reload", 0, 0, "SIGHUP: %zu TLS certificate%s reloaded for new connections",
+                cs->n, cs->n == 1 ? "" : "s");
 }
 
 void srv_tls_cleanup(struct srv *s)

@@ -268,6 +268,32 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     serve_stop
 }
 
+@test "SIGHUP with --workers 2: every worker hands out the new certificate, and the reload is logged once" {
+    d=$BATS_TEST_TMPDIR
+    cp "$BATS_FILE_TMPDIR/ec-chain.pem" "$d/cur.pem"
+    cp "$BATS_FILE_TMPDIR/ec.key" "$d/cur.key"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$d/cur.pem" --tls-key "$d/cur.key" --ping 0 --workers 2
+    TLS_PORT=$(tls_port)
+    cp "$BATS_FILE_TMPDIR/renewed-chain.pem" "$d/cur.pem"
+    cp "$BATS_FILE_TMPDIR/renewed.key" "$d/cur.key"
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q 'reload: SIGHUP: 1 TLS certificate reloaded' "$SERVE_LOG"
+    # new connections land on either worker: 20 in a row get the new one
+    # once both have reloaded (bounded: 100 tries)
+    n=0
+    for i in $(seq 100); do
+        if sc -servername localhost -CAfile "$CA" 2>/dev/null | grep -q "subject=CN = localhost renewed"; then
+            n=$((n + 1))
+            [ "$n" -ge 20 ] && break
+        else
+            n=0
+        fi
+    done
+    [ "$n" -ge 20 ]
+    [ "$(grep -c 'TLS certificate reloaded' "$SERVE_LOG")" -eq 1 ]
+    serve_stop
+}
+
 @test "tokens over TLS: 401 without, Bearer on https SSE and publish, ?token= on wss, the subscribe token cannot publish, no token in the log" {
     d=$BATS_TEST_TMPDIR sub=sub-tls-token-0123456789 pub=pub-tls-token-9876543210
     printf '%s\n' "$sub" >"$d/tok"
