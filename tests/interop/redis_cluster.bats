@@ -47,26 +47,17 @@ teardown() { redis_teardown; }
     node A
     ch=$(chan)
     id1=$(pub_to "$A_HTTP" "$ch" one)
-    slot=$(redis-cli -p "${CLUSTER_PORTS%% *}" cluster keyslot "$ch")
-    set -- $CLUSTER_PORTS
-    # who has it, and another primary to move it to
-    owner=$(redis-cli -p "$1" cluster nodes | awk -v s="$slot" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2 } }' | head -1)
-    owner_port=${owner##*:}; owner_port=${owner_port%%@*}
-    for p in "$@"; do [ "$p" != "$owner_port" ] && { to=$p; break; }; done
-    to_id=$(redis-cli -p "$to" cluster myid)
-    from_id=$(redis-cli -p "$owner_port" cluster myid)
-    redis-cli -p "$to" cluster setslot "$slot" importing "$from_id" >/dev/null
-    redis-cli -p "$owner_port" cluster setslot "$slot" migrating "$to_id" >/dev/null
-    keys=$(redis-cli -p "$owner_port" cluster getkeysinslot "$slot" 100)
+    slot_move_begin "$ch"
+    keys=$(redis-cli -p "$FROM_PORT" cluster getkeysinslot "$SLOT" 100)
     # shellcheck disable=SC2086
-    redis-cli -p "$owner_port" migrate 127.0.0.1 "$to" "" 0 5000 keys $keys >/dev/null
-    for p in "$@"; do redis-cli -p "$p" cluster setslot "$slot" node "$to_id" >/dev/null; done
+    redis-cli -p "$FROM_PORT" migrate 127.0.0.1 "$TO_PORT" "" 0 5000 keys $keys >/dev/null
+    slot_move_end
     id2=$(pub_to "$A_HTTP" "$ch" two)
     [ -n "$id2" ] && [ "$id2" != null ]
     run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=$id1"
     assert_output --partial "\"id\":\"$id2\""
     assert_output --partial '"gap":false'
-    [ "$(redis-cli -p "$to" dbsize)" -ge 2 ]
+    [ "$(redis-cli -p "$TO_PORT" dbsize)" -ge 2 ]
     node_stop A
 }
 
@@ -81,22 +72,14 @@ teardown() { redis_teardown; }
     wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_connections{transport=\"sse\"} 1'"
     pub_to "$B_HTTP" "$ch" one >/dev/null
     wait_for grep -q '"data":"one"' "$BATS_TEST_TMPDIR/sse"
-    slot=$(redis-cli -p "${CLUSTER_PORTS%% *}" cluster keyslot "$ch")
-    set -- $CLUSTER_PORTS
-    owner=$(redis-cli -p "$1" cluster nodes | awk -v s="$slot" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2 } }' | head -1)
-    owner_port=${owner##*:}; owner_port=${owner_port%%@*}
-    for p in "$@"; do [ "$p" != "$owner_port" ] && { to=$p; break; }; done
-    to_id=$(redis-cli -p "$to" cluster myid)
-    from_id=$(redis-cli -p "$owner_port" cluster myid)
-    redis-cli -p "$to" cluster setslot "$slot" importing "$from_id" >/dev/null
-    redis-cli -p "$owner_port" cluster setslot "$slot" migrating "$to_id" >/dev/null
+    slot_move_begin "$ch"
     # half of the channel's keys moved: a command naming both is TRYAGAIN
-    redis-cli -p "$owner_port" migrate 127.0.0.1 "$to" "pw:{$ch}:e" 0 5000 >/dev/null
+    redis-cli -p "$FROM_PORT" migrate 127.0.0.1 "$TO_PORT" "pw:{$ch}:e" 0 5000 >/dev/null
     # A's subscriber link (to the URL's primary) lost: A reads the channel again
-    redis-cli -p "$1" CLIENT KILL TYPE pubsub >/dev/null
+    redis-cli -p "${CLUSTER_PORTS%% *}" CLIENT KILL TYPE pubsub >/dev/null
     wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_redis_errors_total [1-9]'"
-    redis-cli -p "$owner_port" migrate 127.0.0.1 "$to" "pw:{$ch}:s" 0 5000 >/dev/null
-    for p in "$@"; do redis-cli -p "$p" cluster setslot "$slot" node "$to_id" >/dev/null; done
+    redis-cli -p "$FROM_PORT" migrate 127.0.0.1 "$TO_PORT" "pw:{$ch}:s" 0 5000 >/dev/null
+    slot_move_end
     pub_to "$B_HTTP" "$ch" two >/dev/null
     wait "$spid" || { cat "$BATS_TEST_TMPDIR/sse" "$A_LOG" >&3; false; }
     [ "$(datas "$BATS_TEST_TMPDIR/sse")" = "$(printf 'one\ntwo')" ]

@@ -122,3 +122,25 @@ print(" ".join(map(str, got)))')
     done
     REDIS_URL=redis://127.0.0.1:${CLUSTER_PORTS%% *}
 }
+
+# slot_move_begin CHANNEL — the channel's slot set migrating from the primary
+# that has it to another one (the keys stay where they are: MIGRATE them);
+# sets SLOT, FROM_PORT, TO_PORT, TO_ID
+slot_move_begin() {
+    local first=${CLUSTER_PORTS%% *} owner from_id p
+    SLOT=$(redis-cli -p "$first" cluster keyslot "$1")
+    owner=$(redis-cli -p "$first" cluster nodes | awk -v s="$SLOT" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2 } }' | head -1)
+    FROM_PORT=${owner##*:}
+    FROM_PORT=${FROM_PORT%%@*}
+    for p in $CLUSTER_PORTS; do [ "$p" != "$FROM_PORT" ] && { TO_PORT=$p; break; }; done
+    TO_ID=$(redis-cli -p "$TO_PORT" cluster myid)
+    from_id=$(redis-cli -p "$FROM_PORT" cluster myid)
+    redis-cli -p "$TO_PORT" cluster setslot "$SLOT" importing "$from_id" >/dev/null
+    redis-cli -p "$FROM_PORT" cluster setslot "$SLOT" migrating "$TO_ID" >/dev/null
+}
+
+# slot_move_end — every primary told that SLOT is TO_PORT's now
+slot_move_end() {
+    local p
+    for p in $CLUSTER_PORTS; do redis-cli -p "$p" cluster setslot "$SLOT" node "$TO_ID" >/dev/null; done
+}
