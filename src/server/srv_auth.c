@@ -255,7 +255,12 @@ const char *srv_auth_cors(const struct srv_conn *c, char *out, size_t outsz)
     if (!c->srv->auth || !c->srv->auth->a->norigins)
         snprintf(out, outsz, "Access-Control-Allow-Origin: *\r\n");
     else if (c->u.h.origin)
-        snprintf(out, outsz, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", c->u.h.origin);
+        /* an origin of --origin may send credentials (EventSource's
+         * withCredentials, fetch's credentials: "include"): without this
+         * header the browser refuses the answer (Fetch, CORS check) */
+        snprintf(out, outsz,
+                 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
+                 c->u.h.origin);
     else
         snprintf(out, outsz, "Vary: Origin\r\n");
     return out;

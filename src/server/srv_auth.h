@@ -58,10 +58,11 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                      size_t chlen, struct srv_deny *no);
 int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no);
 /* The CORS header lines of an answer to c ("Access-Control-Allow-Origin:
- * *", the allowed Origin and "Vary: Origin", or just the Vary), written
+ * *", the allowed Origin with "Access-Control-Allow-Credentials: true" and
+ * "Vary: Origin", or just the Vary), written
  * into out; returns out. */
 const char *srv_auth_cors(const struct srv_conn *c, char *out, size_t outsz);
-#define SRV_CORS_MAX (PW_ORIGIN_MAX + 64)
+#define SRV_CORS_MAX (PW_ORIGIN_MAX + 128)
 
 /* srv_http.c, srv_ws.c: a publish by c: 1; 0 when it is over
  * --max-pub-rate (*retry_s, if not NULL, says when to try again); -1 when

@@ -1034,6 +1034,13 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
     else
         srv__route(c, &req);
     s->cur_req = NULL;
+    /* RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" waits
+     * for a 100 before its body (curl for a second, for bodies over 1 MiB);
+     * the head was accepted, so ask for the body unless it is already here */
+    const struct pw_str *exp = pw_http_header_get(req.headers, req.nheaders, "Expect", NULL);
+    if (c->ops == &srv_http_ops && !c->close_after && c->u.h.pub && c->u.h.pub->body_need > 0 && (size_t)r == n && req.minor >= 1 && exp &&
+        pw_str_ieq(*exp, "100-continue"))
+        srv_out(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return (size_t)r;
 }
 

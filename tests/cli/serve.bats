@@ -147,6 +147,26 @@ teardown() { stop_serve; }
     assert_line --partial 'HTTP/1.1 411'
 }
 
+@test "POST with Expect: 100-continue gets 100 Continue before its body is sent (RFC 9110 §10.1.1)" {
+    # curl sends it for bodies over 1 MiB and waits a second for the 100
+    start_serve
+    run timeout 20 /usr/bin/python3 "$BATS_TEST_DIRNAME/serve_edge.py" expect "$SERVE_PORT" \
+        'POST /pub/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n' 'hello'
+    assert_line --index 0 '100'
+    assert_line --index 1 --regexp '^200 \{"id":"[a-z0-9]{12}:1"\}$'
+    # a body sent with the head is read at once: no 100 among the answers
+    run timeout 20 /usr/bin/python3 "$BATS_TEST_DIRNAME/serve_edge.py" pipe "$SERVE_PORT" 2 \
+        'POST /pub/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello' \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 --regexp '^200 \{"id":"[a-z0-9]{12}:2"\}$'
+    assert_line --index 1 '200 ok'
+    # too large is the final answer at once, no 100, no body read
+    run timeout 20 /usr/bin/python3 "$BATS_TEST_DIRNAME/serve_edge.py" expect "$SERVE_PORT" \
+        'POST /pub/x HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n' ''
+    assert_line --index 0 'final first'
+    assert_line --index 1 --partial '413 '
+}
+
 @test "a malformed request is 400 and names the rule" {
     start_serve
     run $PEER raw "$SERVE_PORT" 'GET /healthz HTTP/1.1\r\nHost x\r\n\r\n'

@@ -286,6 +286,27 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     assert_output --partial 'origin not allowed'
 }
 
+@test "an allowed Origin may send credentials (EventSource withCredentials, fetch credentials: include): Access-Control-Allow-Credentials: true; never with *" {
+    # without the header Chromium fails such an EventSource (onerror) and
+    # such a fetch (TypeError) although the origin is allowed
+    start_serve --origin 'https://app.example.com'
+    run C -i -H 'Origin: https://app.example.com' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 200'
+    assert_line --partial 'Access-Control-Allow-Credentials: true'
+    run C -i -X OPTIONS -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: POST' "$SERVE_URL/pub/a"
+    assert_line --partial 'HTTP/1.1 204'
+    assert_line --partial 'Access-Control-Allow-Credentials: true'
+    run sse_upto 'retry:' -i -H 'Origin: https://app.example.com' "$SERVE_URL/sse/a"
+    assert_line --partial 'Access-Control-Allow-Credentials: true'
+    run C -i "$SERVE_URL/poll/a?timeout=0"
+    refute_output --partial 'Access-Control-Allow-Credentials'
+    stop_serve
+    start_serve
+    run C -i -H 'Origin: https://anything.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'Access-Control-Allow-Origin: *'
+    refute_output --partial 'Access-Control-Allow-Credentials'
+}
+
 @test "an allowed Origin is echoed with Vary: Origin; no Origin (not a browser) is allowed; without --origin it is *" {
     start_serve --origin 'https://app.example.com,https://*.example.org'
     run C -i -H 'Origin: https://app.example.com' "$SERVE_URL/poll/a?timeout=0"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """serve_edge.py — raw clients for tests/cli/serve_pipeline.bats and
 serve_ws_edge.bats: HTTP/1.1 pipelining behind a parked long poll,
-WebSocket resume without the pushwire.v1 subprotocol, and peers that answer
+Expect: 100-continue on a POST, WebSocket resume without the pushwire.v1
+subprotocol, and peers that answer
 --ping late or not at all.
 
 Every operation is bounded in time.  Usage: serve_edge.py SCENARIO PORT [ARGS]
@@ -80,6 +81,32 @@ def sc_pipe(port, n, *reqs):
         sys.stdout.flush()
     d = buf or recv_until(s, time.time() + 0.5)
     print("eof" if d == b"" else "open" if d is None else "more " + repr(d[:80]))
+
+
+def sc_expect(port, head, body):
+    """send HEAD (with its Expect: 100-continue) alone, print what comes
+    first within 5 s ('STATUS', or 'nothing'), then send BODY and print the
+    final answer as 'STATUS BODY'"""
+    s = connect(port)
+    s.sendall(unescape(head))
+    buf = b""
+    deadline = time.time() + 5
+    while b"\r\n\r\n" not in buf:
+        d = recv_until(s, deadline)
+        if not d:
+            break
+        buf += d
+    if b"\r\n\r\n" not in buf:
+        print("nothing")
+    elif buf.startswith(b"HTTP/1.1 100 "):
+        print("100")
+        buf = buf.split(b"\r\n\r\n", 1)[1]
+    else:
+        print("final first")
+    sys.stdout.flush()
+    s.sendall(unescape(body))
+    status, got, _ = read_response(s, buf, time.time() + 5)
+    print(status, got.decode("utf-8", "replace").rstrip("\n"))
 
 
 def sc_park_close(port, path, hold="0.5"):
