@@ -20,6 +20,7 @@
 #define RD_NOTE_BYTES (8u << 20)
 #define RD_SYNC_BYTES (8u << 20)     /* about this much data per page of a catch-up */
 #define RD_LINKS 34                  /* the subscriber link and up to 33 command links */
+#define RD_REFUSAL_HOLD_MS 10000     /* /healthz tells a refusal this long after the latest */
 #define RD_REDIRECTS 5               /* MOVED/ASK followed at most this often per command */
 
 /* The publish script: the epoch is made with the stream (a stream born
@@ -128,6 +129,10 @@ struct rlink {
     size_t qcap, qhead, qn;
     unsigned backoff;
     uint64_t t_io;              /* last byte read */
+    char refusal[128];          /* Redis's refusal of our channels' commands
+                                   (rd_refusal), "" while it takes them */
+    uint8_t refusal_writes;     /* it refuses writes only (a publish taken clears it) */
+    uint64_t t_refusal, t_refusal_last; /* uv_now: the first, the latest */
     char rbuf[65536];
 };
 
@@ -684,6 +689,7 @@ static void rl_ready(struct rlink *l)
     struct rd *r = l->rd;
     l->ready = 1;
     l->backoff = RD_BACKOFF_MIN;
+    l->refusal[0] = 0; /* a new connection: what it refuses is seen anew */
     rd_state(r);
     for (size_t i = 0; i < r->nbuckets; i++)
         for (struct rchan *c = r->tab[i]; c; c = c->next) {
@@ -1194,6 +1200,64 @@ static int rd_redirect(struct rd *r, struct rpend *p, const redisReply *y)
     return rl_put(t, &np, np.cmd, np.cmdlen) == 0;
 }
 
+/* Where a link goes: a Cluster primary's address, or the URL's. */
+static const char *rl_where(const struct rlink *l, char *out, size_t n)
+{
+    if (l->rd->o.url.is_unix || !l->host[0])
+        return rd_where(l->rd, out, n);
+    snprintf(out, n, strchr(l->host, ':') ? "[%s]:%u" : "%s:%u", l->host, l->port);
+    return out;
+}
+
+/* Redis answers that say it takes no command of a kind just now, whatever
+ * the channel: 1 any command (a Cluster without all its slots, a replica
+ * without its primary, loading its data, a script running), 2 writes only
+ * (maxmemory reached, a failed save, too few replicas); 0 another error. */
+static int rd_refusal_kind(const char *e)
+{
+    static const char *const any[] = {"CLUSTERDOWN", "MASTERDOWN", "LOADING", "BUSY "};
+    static const char *const writes[] = {"OOM ", "MISCONF", "NOREPLICAS"};
+    for (size_t i = 0; i < sizeof any / sizeof *any; i++)
+        if (strncmp(e, any[i], strlen(any[i])) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof writes / sizeof *writes; i++)
+        if (strncmp(e, writes[i], strlen(writes[i])) == 0)
+            return 2;
+    return 0;
+}
+
+/* A channel's command answered (a publish, a page, a catch-up read): a
+ * refusal of the kinds above is kept for /healthz (rd_health) and logged
+ * when it starts; a command taken after it clears it (a publish, when only
+ * writes were refused). */
+static void rd_refusal(struct rlink *l, const struct rpend *p, const redisReply *y)
+{
+    if (p->kind != RP_PUB && p->kind != RP_TAIL && p->kind != RP_SYNC && p->kind != RP_FETCH)
+        return;
+    struct rd *r = l->rd;
+    char w[300];
+    uint64_t now = uv_now(r->loop);
+    if (rd_is_err(y)) {
+        int k = rd_refusal_kind(y->str);
+        if (!k)
+            return;
+        /* a script's refusal names the script after the answer: not ours to show */
+        const char *sc = strstr(y->str, " script: ");
+        int n = sc ? (int)(sc - y->str) : (int)strlen(y->str);
+        if (!l->refusal[0]) {
+            l->t_refusal = now;
+            rd_log(r, "%s refuses: %.*s", rl_where(l, w, sizeof w), n > 120 ? 120 : n, y->str);
+        }
+        snprintf(l->refusal, sizeof l->refusal, "%.*s", n > 120 ? 120 : n, y->str);
+        l->refusal_writes = k == 2;
+        l->t_refusal_last = now;
+    } else if (l->refusal[0] && (p->kind == RP_PUB || !l->refusal_writes)) {
+        rd_log(r, "%s takes commands again (refused for %llu s)", rl_where(l, w, sizeof w),
+               (unsigned long long)((now - l->t_refusal) / 1000));
+        l->refusal[0] = 0;
+    }
+}
+
 static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
 {
     struct rd *r = l->rd;
@@ -1222,6 +1286,7 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
             }
         }
     }
+    rd_refusal(l, p, y);
     switch (p->kind) {
     case RP_SETUP:
     case RP_SETUP_LAST: rd_setup_reply(l, p, y); break;
@@ -1492,9 +1557,24 @@ static int rd_health(struct pw_pubsub *ps, char *why, size_t whysz)
     struct rd *r = (struct rd *)ps;
     if (whysz)
         why[0] = 0;
-    if (r->was_up)
-        return 0;
     char w[300];
+    if (r->was_up) {
+        /* up, but refusing every command of a kind (a Cluster down, out of
+         * memory): said while refusals keep coming, until one is taken;
+         * with no command for RD_REFUSAL_HOLD_MS, it no longer says so
+         * (nothing tells it is over: no channel command was sent) */
+        uint64_t now = r->loop ? uv_now(r->loop) : 0;
+        for (size_t k = 0; k < r->nlinks; k++) {
+            const struct rlink *l = r->link[k];
+            if (!l->refusal[0] || now - l->t_refusal_last >= RD_REFUSAL_HOLD_MS)
+                continue;
+            snprintf(why, whysz, "redis %s refuses%s: %s (for %llu s)", rl_where(l, w, sizeof w),
+                     l->refusal_writes ? " writes" : "", l->refusal,
+                     (unsigned long long)((now - l->t_refusal) / 1000));
+            return PW_ENET_BACKEND;
+        }
+        return 0;
+    }
     unsigned long secs = r->loop && r->t_down ? (unsigned long)((uv_now(r->loop) - r->t_down) / 1000) : 0;
     snprintf(why, whysz, "redis %s: %s (for %lu s, %llu reconnects)", rd_where(r, w, sizeof w),
              r->why[0] ? r->why : "connecting", secs, (unsigned long long)r->m_reconnects);

@@ -541,11 +541,34 @@ static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const c
 
 /* ---- POST /pub ---- */
 
+/* 0 while the backend works; else PW_ENET_BACKEND, msg saying what is wrong
+ * (/healthz, a refused publish) */
+#define SRV_BACKEND_WHY 320
+static int srv__backend_why(struct srv_conn *c, char *msg, size_t n)
+{
+    struct pw_pubsub *ps = c->srv->ps;
+    char why[256];
+    if (ps->ops->health(ps, why, sizeof why) == 0)
+        return 0;
+    snprintf(msg, n, "%s%s%s", pw_strerror(PW_ENET_BACKEND), why[0] ? ": " : "", why);
+    return PW_ENET_BACKEND;
+}
+
 /* A publish refused: 503 when trying again may work (the backend is down,
  * --max-channels is reached until channels expire). */
 static int srv__pub_status(int rc)
 {
     return rc == PW_ENET_BACKEND || rc == PW_ENET_CHANNELS ? 503 : 500;
+}
+
+/* The refusal's answer; the backend's says why when it knows (as
+ * /healthz: Redis down, or what it answered) */
+static void srv__pub_refused(struct srv_conn *c, int rc)
+{
+    char msg[SRV_BACKEND_WHY];
+    if (rc != PW_ENET_BACKEND || srv__backend_why(c, msg, sizeof msg) == 0)
+        snprintf(msg, sizeof msg, "%s", pw_strerror(rc));
+    srv_http_error(c, srv__pub_status(rc), msg, NULL);
 }
 
 /* The answer waits for the backend to hold the message: at once for the
@@ -557,7 +580,7 @@ static void srv__pub_ack(void *ud, struct pw_msg *m, int rc)
     if (c->ops != &srv__wait_ops || c->close_after)
         return;
     if (rc) {
-        srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
+        srv__pub_refused(c, rc);
     } else {
         struct pw_buf b;
         pw_buf_init(&b, 256);
@@ -580,7 +603,7 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
     free(pb->event);
     free(pb);
     if (rc)
-        srv_http_error(c, srv__pub_status(rc), pw_strerror(rc), NULL);
+        srv__pub_refused(c, rc);
 }
 
 static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
@@ -896,13 +919,11 @@ static void srv__stream(struct srv_conn *c, const struct pw_http_req *req, const
 static void srv__healthz(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     (void)req, (void)ch, (void)chlen;
-    struct pw_pubsub *ps = c->srv->ps;
-    char why[256], msg[320];
-    if (ps->ops->health(ps, why, sizeof why) == 0) {
+    char msg[SRV_BACKEND_WHY];
+    if (srv__backend_why(c, msg, sizeof msg) == 0) {
         srv_http_response(c, 200, "text/plain; charset=utf-8", NULL, "ok\n", 3);
         return;
     }
-    snprintf(msg, sizeof msg, "%s%s%s", pw_strerror(PW_ENET_BACKEND), why[0] ? ": " : "", why);
     srv_http_error(c, 503, msg, NULL);
 }
 

@@ -86,3 +86,43 @@ teardown() { redis_teardown; }
     node_stop A
     node_stop B
 }
+
+@test "cluster: a slot left without a primary (CLUSTERDOWN on every node): POST and /healthz 503 with Redis's answer; the slot served again, publishing goes on on all three primaries and /healthz is 200" {
+    cluster_start
+    node A
+    base=$(chan)
+    for i in $(seq 12); do pub_to "$A_HTTP" "$base-$i" one >/dev/null; done
+    slot_owner "$base-1"
+    for p in $CLUSTER_PORTS; do redis-cli -p "$p" cluster delslots "$SLOT" >/dev/null; done
+    for p in $CLUSTER_PORTS; do
+        wait_for sh -c "redis-cli -p $p cluster info | grep -q cluster_state:fail"
+    done
+    for i in 1 2 3 4; do
+        run curl -s --max-time 5 -w ' %{http_code}' --data two "$A_HTTP/pub/$base-$i"
+        assert_output --partial 'refuses: CLUSTERDOWN '
+        assert_output --partial ' 503'
+    done
+    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
+    assert_output --regexp 'refuses: CLUSTERDOWN .* 503$'
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_backend_up 0"
+    assert_line "pushwire_redis_up 1"
+    redis-cli -p "$FROM_PORT" cluster addslots "$SLOT" >/dev/null
+    for p in $CLUSTER_PORTS; do
+        wait_for sh -c "redis-cli -p $p cluster info | grep -q cluster_state:ok" || { redis-cli -p "$p" cluster info >&3; false; }
+    done
+    # a publish taken on each primary's link clears what it refused
+    for i in $(seq 12); do
+        for ((k = 0; k < 50; k++)); do
+            [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' --data three "$A_HTTP/pub/$base-$i")" = 200 ] && break
+            sleep 0.1
+        done
+        [ "$k" -lt 50 ]
+    done
+    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
+    assert_output "ok
+ 200"
+    grep -q "refuses: CLUSTERDOWN" "$A_LOG"
+    grep -q "takes commands again" "$A_LOG"
+    node_stop A
+}

@@ -198,7 +198,7 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     node_stop A
 }
 
-@test "Redis busy with a script (BUSY) when a channel's first subscriber comes: its SUBSCRIBE and catch-up are refused, and tried again; once the script is killed, the subscriber goes live: it gets what is published, once, in order" {
+@test "Redis busy with a script (BUSY) when a channel's first subscriber comes: its SUBSCRIBE and catch-up are refused, and tried again (/healthz 503 with BUSY meanwhile); once the script is killed, the subscriber goes live: it gets what is published, once, in order" {
     redis_start --busy-reply-threshold 50
     ch=$(chan)
     node A
@@ -209,7 +209,12 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     client sse "$A_HTTP/sse/$ch" # live only: a resume would be refused (503) now
     # its SUBSCRIBE is answered BUSY
     wait_for sh -c "curl -s --max-time 2 '$A_HTTP/metrics' | grep -q '^pushwire_redis_errors_total [1-9]'"
+    # the link is up, but Redis takes nothing: /healthz says so, with its answer
+    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
+    assert_output --regexp "redis 127.0.0.1:$REDIS_PORT refuses: BUSY .* 503$"
     redis-cli -p "$REDIS_PORT" SCRIPT KILL >/dev/null
+    # the channel's catch-up, tried again, is taken: ok again
+    wait_for curl -sf -o /dev/null --max-time 2 "$A_HTTP/healthz"
     # live-only: its tail is read once Redis answers (a retry of the tick's),
     # so what is published before that is not for it; publish until it is live
     for ((i = 1; i <= 50; i++)); do
@@ -221,5 +226,36 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     # from the first it got to the last published: each once, in order
     k=$(datas "$BATS_TEST_TMPDIR/sse.out" | head -1 | sed 's/^after-//')
     [ "$(datas "$BATS_TEST_TMPDIR/sse.out")" = "$(seq "$k" "$i" | sed 's/^/after-/')" ]
+    node_stop A
+}
+
+@test "Redis out of memory (maxmemory, noeviction) refuses writes on a link that works: POST 503 and /healthz 503 say Redis's OOM, one log line; reading goes on; once it takes writes, a publish is 200 and /healthz 200" {
+    redis_start
+    ch=$(chan)
+    node A
+    pub_to "$A_HTTP" "$ch" before >/dev/null
+    redis-cli -p "$REDIS_PORT" CONFIG SET maxmemory 1 >/dev/null
+    for i in 1 2 3; do
+        run curl -s --max-time 5 -w ' %{http_code}' --data "x-$i" "$A_HTTP/pub/$ch"
+        assert_output --partial "refuses writes: OOM command not allowed when used memory > 'maxmemory'. (for "
+        assert_output --partial ' 503'
+        refute_output --partial 'script:' # Redis names our script after its answer: not shown
+    done
+    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
+    assert_output --regexp "redis 127.0.0.1:$REDIS_PORT refuses writes: OOM .* 503$"
+    run curl -s --max-time 5 "$A_HTTP/metrics"
+    assert_line "pushwire_backend_up 0"
+    assert_line "pushwire_redis_up 1"
+    # what is held can still be read
+    [ "$(curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0" | jq -r '.messages[].data')" = before ]
+    redis-cli -p "$REDIS_PORT" CONFIG SET maxmemory 0 >/dev/null
+    run curl -s --max-time 5 -w ' %{http_code}' --data after "$A_HTTP/pub/$ch"
+    assert_output --partial ' 200'
+    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
+    assert_output "ok
+ 200"
+    [ "$(grep -c "redis: 127.0.0.1:$REDIS_PORT refuses: OOM" "$A_LOG")" -eq 1 ]
+    grep -q "redis: 127.0.0.1:$REDIS_PORT takes commands again" "$A_LOG"
+    [ "$(curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0" | jq -r '.messages[].data')" = "$(printf 'before\nafter')" ]
     node_stop A
 }

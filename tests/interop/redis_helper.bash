@@ -123,15 +123,22 @@ print(" ".join(map(str, got)))')
     REDIS_URL=redis://127.0.0.1:${CLUSTER_PORTS%% *}
 }
 
-# slot_move_begin CHANNEL — the channel's slot set migrating from the primary
-# that has it to another one (the keys stay where they are: MIGRATE them);
-# sets SLOT, FROM_PORT, TO_PORT, TO_ID
-slot_move_begin() {
-    local first=${CLUSTER_PORTS%% *} owner from_id p
+# slot_owner CHANNEL — the channel's slot and the port of the primary that
+# has it: sets SLOT, FROM_PORT
+slot_owner() {
+    local first=${CLUSTER_PORTS%% *} owner
     SLOT=$(redis-cli -p "$first" cluster keyslot "$1")
     owner=$(redis-cli -p "$first" cluster nodes | awk -v s="$SLOT" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2 } }' | head -1)
     FROM_PORT=${owner##*:}
     FROM_PORT=${FROM_PORT%%@*}
+}
+
+# slot_move_begin CHANNEL — the channel's slot set migrating from the primary
+# that has it to another one (the keys stay where they are: MIGRATE them);
+# sets SLOT, FROM_PORT, TO_PORT, TO_ID
+slot_move_begin() {
+    local from_id p
+    slot_owner "$1"
     for p in $CLUSTER_PORTS; do [ "$p" != "$FROM_PORT" ] && { TO_PORT=$p; break; }; done
     TO_ID=$(redis-cli -p "$TO_PORT" cluster myid)
     from_id=$(redis-cli -p "$FROM_PORT" cluster myid)
