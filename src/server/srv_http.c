@@ -312,6 +312,20 @@ static const struct srv_ops srv__sse_ops = {
     .free = srv__http_free,
 };
 
+#define SRV_SSE_FIELDS "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+
+/* HEAD on an event stream or a long poll: the head a GET gets, at once,
+ * with no content and no length (a stream has none; a poll's depends on
+ * what comes), nothing subscribed or waited for (RFC 9110 §9.3.2) */
+static void srv__head_of(struct srv_conn *c, const char *fields, const char *what)
+{
+    char cors[SRV_CORS_MAX];
+    srv_outf(c, "HTTP/1.1 200 OK\r\n%s%sConnection: %s\r\n\r\n", fields, srv_auth_cors(c, cors, sizeof cors),
+             c->keepalive ? "keep-alive" : "close");
+    srv_log(c->srv, c, "response", 200, 0, "HEAD %s", what);
+    srv__response_done(c);
+}
+
 void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *after)
 {
     struct srv *s = c->srv;
@@ -320,9 +334,7 @@ void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *af
     c->t_deadline = 0;
     char cors[SRV_CORS_MAX];
     srv_outf(c, "HTTP/1.1 200 OK\r\n"
-                "Content-Type: text/event-stream\r\n"
-                "Cache-Control: no-cache\r\n"
-                "X-Accel-Buffering: no\r\n"
+                SRV_SSE_FIELDS
                 "%s"
                 "Connection: close\r\n"
                 "\r\n"
@@ -503,6 +515,8 @@ static const struct srv_ops srv__poll_ops = {
 static void srv__poll(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
     struct srv *s = c->srv;
+    if (c->head_only)
+        return srv__head_of(c, "Content-Type: application/json\r\nCache-Control: no-cache\r\n", "long poll");
     char cursor[PW_ID_MAX], tbuf[32];
     const char *after = srv__resume_id(req, NULL, "cursor", cursor);
     double timeout = SRV_POLL_TIMEOUT_S;
@@ -912,6 +926,8 @@ static void srv__upgrade(struct srv_conn *c, const struct pw_http_req *req, cons
 
 static void srv__stream(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen)
 {
+    if (c->head_only)
+        return srv__head_of(c, SRV_SSE_FIELDS, "event stream");
     c->srv->attach->sse(c, req, ch, chlen);
 }
 
@@ -931,7 +947,7 @@ static void srv__healthz(struct srv_conn *c, const struct pw_http_req *req, cons
  * not NUL-terminated; NULL otherwise). */
 typedef void srv__handler(struct srv_conn *c, const struct pw_http_req *req, const char *ch, size_t chlen);
 
-#define SRV_SSE_ALLOW "GET, OPTIONS"
+#define SRV_SSE_ALLOW "GET, HEAD, OPTIONS"
 
 /* The endpoints (docs/PROTOCOL.md), first match wins. */
 static const struct srv__route {
@@ -947,7 +963,7 @@ static const struct srv__route {
     {"/metrics", 0, SRV_ACT_NONE, "GET, HEAD", srv__metrics},
     {"/ws/", 1, SRV_ACT_WEBSOCKET, "GET", srv__upgrade},
     {"/sse/", 1, SRV_ACT_SUBSCRIBE, SRV_SSE_ALLOW, srv__stream},
-    {"/poll/", 1, SRV_ACT_SUBSCRIBE, "GET, OPTIONS", srv__poll},
+    {"/poll/", 1, SRV_ACT_SUBSCRIBE, "GET, HEAD, OPTIONS", srv__poll},
     {"/pub/", 1, SRV_ACT_PUBLISH, "POST, OPTIONS", srv__pub},
 };
 

@@ -122,6 +122,36 @@ teardown() { stop_serve; }
     assert_output 400
 }
 
+@test "HEAD on /sse and /poll: the head a GET gets (type, no-cache, CORS), at once, no content, nothing subscribed or parked; the connection goes on; tokens are checked as for GET; HEAD on /pub is 405" {
+    start_serve
+    # two HEADs and a GET on one connection; the poll's HEAD does not wait for ?timeout
+    run C -I "$SERVE_URL/sse/h" --next -I "$SERVE_URL/poll/h?timeout=30" --next -w '%{num_connects} %{http_code}\n' -o /dev/null "$SERVE_URL/healthz"
+    assert_success
+    assert_line --index 0 --partial 'HTTP/1.1 200'
+    assert_line --partial 'Content-Type: text/event-stream'
+    assert_line --partial 'Content-Type: application/json'
+    assert_line --partial 'X-Accel-Buffering: no'
+    refute_output --partial 'Content-Length'
+    refute_output --partial 'retry:'
+    assert_line '0 200'
+    [ "$(grep -c '^HTTP/1.1 200' <<<"$output")" -eq 2 ]
+    [ "$(grep -c 'Connection: keep-alive' <<<"$output")" -eq 2 ]
+    run C "$SERVE_URL/metrics"
+    assert_line 'pushwire_connections{transport="sse"} 0'
+    assert_line 'pushwire_connections{transport="poll"} 0'
+    run C -i -X HEAD -m 2 "$SERVE_URL/pub/h"
+    assert_line --partial 'HTTP/1.1 405'
+    assert_line --partial 'Allow: POST, OPTIONS'
+    stop_serve
+    echo tok >"$BATS_TEST_TMPDIR/sub.tok"
+    chmod 600 "$BATS_TEST_TMPDIR/sub.tok"
+    start_serve --token-file "$BATS_TEST_TMPDIR/sub.tok"
+    run C -o /dev/null -w '%{http_code}' -I "$SERVE_URL/sse/h"
+    assert_output 401
+    run C -o /dev/null -w '%{http_code}' -I -H 'Authorization: Bearer tok' "$SERVE_URL/poll/h"
+    assert_output 200
+}
+
 @test "unknown path 404, wrong method 405 with Allow" {
     start_serve
     run C -o /dev/null -w '%{http_code}' "$SERVE_URL/nowhere"
