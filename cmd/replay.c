@@ -127,6 +127,7 @@ static struct {
     /* http(s):// — the in side is an SSE subscription, out messages are POSTs */
     int http, sse_open, post_wait;
     struct pw_httpc *sse, *post;
+    unsigned long post_line;    /* the transcript line R.post sends */
     struct pw_sse_parser parser;
     int parser_err;
     char pub_url[4400];
@@ -522,7 +523,7 @@ static int post_head(struct pw_httpc *h)
 {
     if (h->status / 100 != 2) {
         pw_err("replay", "server answered HTTP %ld to POST '%s' (line %lu)", h->status, R.pub_url,
-               R.ra.line);
+               R.post_line);
         replay_finish(PW_EXIT_REJECTED);
         return -1;
     }
@@ -541,7 +542,8 @@ static void post_done(struct pw_httpc *h, int err)
         return;
     R.post = NULL;
     if (err && !R.finished) {
-        pw_err("replay", "POST '%s': %s", R.pub_url, h->detail[0] ? h->detail : pw_strerror(err));
+        pw_err("replay", "POST '%s' (line %lu): %s", R.pub_url, R.post_line,
+               h->detail[0] ? h->detail : pw_strerror(err));
         pw_httpc_free(h);
         replay_finish(pwc_exit_for(err));
         return;
@@ -572,6 +574,7 @@ static int post_start(int binary, const uint8_t *data, size_t len)
         .body_len = len,
     };
     R.post = pw_httpc_new(R.loop, &ho, &cb, NULL);
+    R.post_line = R.ra.line; /* the reader moves on while the POST is under way */
     if (!R.post) {
         pw_err("replay", "out of memory");
         replay_finish(PW_EXIT_FAIL);

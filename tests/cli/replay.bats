@@ -280,6 +280,19 @@ EOF
     assert_success
 }
 
+@test "replay: over http, a refused POST names its own line, not the one read after it" {
+    need_serve
+    start_serve --max-message 100
+    {
+        echo '{"t":0,"dir":"out","type":"text","data":"fits"}'
+        printf '{"t":0,"dir":"out","type":"text","data":"%s"}\n' "$(printf 'y%.0s' $(seq 200))"
+        echo '{"t":0,"dir":"out","type":"text","data":"fits too"}'
+    } >"$D/big.jsonl"
+    run timeout 20 "$PW" replay --no-delay "$D/big.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/big"
+    assert_failure 6
+    assert_output --partial "server answered HTTP 413 to POST 'http://127.0.0.1:$SERVE_PORT/pub/big' (line 2)"
+}
+
 @test "replay: an http URL that is not /sse/CHANNEL is refused with exit 2 naming the rule" {
     feed
     run "$PW" replay "$D/feed.jsonl" "http://127.0.0.1:1/poll/x"
