@@ -391,7 +391,7 @@ refused() {
 @test "--response --json: valid and invalid shapes" {
     run pw handshake --json --response "$KEY" "$V/rfc6455.resp"
     assert_success
-    assert_output "{\"valid\":true,\"status\":101,\"accept\":\"$ACCEPT\",\"protocol\":\"chat\",\"extensions\":[]}"
+    assert_output "{\"valid\":true,\"status\":101,\"key\":\"$KEY\",\"accept\":\"$ACCEPT\",\"protocol\":\"chat\",\"extensions\":[]}"
     printf 'HTTP/1.1 404 Not Found\r\n\r\n' >"$T/404"
     run --separate-stderr "$PW" handshake --json --response "$KEY" "$T/404"
     assert_failure 6
@@ -411,6 +411,17 @@ refused() {
     run --separate-stderr "$PW" handshake --lenient --response short "$V/rfc6455.101"
     assert_failure 3
     [[ $stderr == *"does not match"* ]]
+}
+
+@test "--response --json: a refused KEY still prints the verdict object" {
+    run --separate-stderr "$PW" handshake --json --response short "$V/rfc6455.101"
+    assert_failure 3
+    assert_output '{"valid":false,"status":null,"key":"short","error":"Sec-WebSocket-Key is not valid base64","rule":"RFC 6455 §4.2.1 item 5","code":"PW_EHS_KEY_B64"}'
+    [[ $stderr == *"key 'short'"* ]]
+    run --separate-stderr "$PW" handshake -q --json --response AAAA "$V/rfc6455.101"
+    assert_failure 3
+    assert_equal "$(jget code <<<"$output")" '"PW_EHS_KEY_LEN"'
+    assert_equal "$(jget key <<<"$output")" '"AAAA"'
 }
 
 @test "--response: empty input is exit 3" {
