@@ -342,6 +342,19 @@ refused() {
     [[ $stderr == *"RFC 6455 §4.1: Sec-WebSocket-Accept does not match the key (expected '$(accept_of AAAAAAAAAAAAAAAAAAAAAA==)')"* ]]
 }
 
+@test "--response: a missing or repeated Sec-WebSocket-Accept is named as such, not as a mismatch" {
+    grep -v '^Sec-WebSocket-Accept' "$V/rfc6455.101" >"$T/noacc"
+    run --separate-stderr "$PW" handshake --response "$KEY" "$T/noacc"
+    assert_failure 3
+    [[ $stderr == *"RFC 6455 §4.1: Sec-WebSocket-Accept missing or repeated"* ]] || fail "$stderr"
+    [[ $stderr != *"does not match"* ]] || fail "$stderr"
+    { head -c -2 "$V/rfc6455.101"; printf 'Sec-WebSocket-Accept: %s\r\n\r\n' "$ACCEPT"; } >"$T/twoacc"
+    run --separate-stderr "$PW" handshake --json --response "$KEY" "$T/twoacc"
+    assert_failure 3
+    assert_equal "$(jget code <<<"$output")" '"PW_EHS_ACCEPT_MISSING"'
+    assert_equal "$(jget error <<<"$output")" '"Sec-WebSocket-Accept missing or repeated"'
+}
+
 @test "--response: a status other than 101 is exit 6 with the body" {
     printf 'HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nforbidden' >"$T/403"
     run --separate-stderr "$PW" handshake --response "$KEY" "$T/403"
