@@ -233,6 +233,25 @@ static void maybe_done(void)
     start_close();
 }
 
+/* Over SSE a CR, LF or CRLF in the data starts a new data: line and the
+ * receiver joins the lines with LF (docs/PROTOCOL.md): expected text w
+ * matches the event data d that has its line breaks as LF. */
+static int sse_text_differs(const uint8_t *w, size_t wn, const uint8_t *d, size_t dn)
+{
+    size_t i = 0, j = 0;
+    while (i < wn && j < dn) {
+        uint8_t c = w[i++];
+        if (c == '\r') {
+            c = '\n';
+            if (i < wn && w[i] == '\n')
+                i++;
+        }
+        if (c != d[j++])
+            return 1;
+    }
+    return i != wn || j != dn;
+}
+
 /* Over SSE every event is text, and serve sends a binary message as its
  * base64: an expected binary message matches that text. */
 static int differs(const struct pw_trec *want, int binary, const uint8_t *data, size_t len)
@@ -243,6 +262,8 @@ static int differs(const struct pw_trec *want, int binary, const uint8_t *data, 
             return 1;
         return binary || R.b64.len != len || (len && memcmp(R.b64.p, data, len) != 0);
     }
+    if (R.http)
+        return binary || sse_text_differs(want->data, want->len, data, len);
     return rec_binary(want) != binary || want->len != len ||
            (len && memcmp(want->data, data, len) != 0);
 }

@@ -293,6 +293,23 @@ EOF
     assert_output --partial "server answered HTTP 413 to POST 'http://127.0.0.1:$SERVE_PORT/pub/big' (line 2)"
 }
 
+@test "replay: over http, expected text with CR or CRLF matches the LF an event stream delivers" {
+    need_serve
+    start_serve
+    cat >"$D/crlf.jsonl" <<'EOF'
+{"t":0,"dir":"out","type":"text","data":"a\r\nb\rc"}
+{"t":0,"dir":"in","type":"text","data":"a\r\nb\rc"}
+{"t":0,"dir":"out","type":"text","data":"d\r\ne"}
+{"t":0,"dir":"in","type":"text","data":"d\r\nX"}
+EOF
+    run timeout 20 "$PW" replay --expect "$D/crlf.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/crlf"
+    assert_failure 1
+    # the first matches; the second differs in its data, not in its line break
+    refute_output --partial 'message 1 '
+    assert_output --partial 'message 2 (line 4, t=0):'
+    assert_output --partial '+ got:      text "d\ne"'
+}
+
 @test "replay: an http URL that is not /sse/CHANNEL is refused with exit 2 naming the rule" {
     feed
     run "$PW" replay "$D/feed.jsonl" "http://127.0.0.1:1/poll/x"
