@@ -137,6 +137,7 @@ static struct {
     uint64_t t0;
     unsigned long sent, in_total, got, diffs, missing;
     int exit_code, finished, closing, drain_wait;
+    int opened;                 /* the WebSocket or the event stream opened */
     struct pw_buf show;
 } R;
 
@@ -401,6 +402,7 @@ static void on_drain(struct pw_wsc *ws)
 static void on_open(struct pw_wsc *ws)
 {
     (void)ws;
+    R.opened = 1;
     uv_update_time(R.loop);
     R.t0 = uv_now(R.loop);
     play_step();
@@ -449,7 +451,8 @@ static void on_end(struct pw_wsc *ws, int err)
     int code = err ? pwc_exit_for(err) : PW_EXIT_FAIL;
     if (!err && !pw_ws_close_is_normal(ws->close_in))
         code = PW_EXIT_ABNORMAL;
-    if (R.o->expect && R.ws) {
+    /* nothing was played when the connection never opened: no diff */
+    if (R.o->expect && R.ws && R.opened) {
         R.ws = NULL; /* no more arrivals: what is left is missing */
         pw_wsc_free(ws);
         struct pw_trec want;
@@ -467,7 +470,7 @@ static void on_end(struct pw_wsc *ws, int err)
 /* what never came, once nothing more can arrive */
 static void list_missing(void)
 {
-    if (!R.o->expect)
+    if (!R.o->expect || !R.opened)
         return;
     struct pw_trec want;
     unsigned long idx = R.got;
@@ -498,7 +501,7 @@ static int sse_head(struct pw_httpc *h)
         replay_finish(PW_EXIT_PROTO);
         return -1;
     }
-    R.sse_open = 1;
+    R.sse_open = R.opened = 1;
     uv_update_time(R.loop);
     R.t0 = uv_now(R.loop);
     play_step();
@@ -704,7 +707,7 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
     if (R.diffs) {
         pw_err("replay", "%lu of the expected messages differ%s (%lu sent, %lu expected, %lu arrived)",
                R.diffs, R.diffs > o->max_diffs ? "; the first ones are shown" : "", R.sent,
-               R.in_total, R.got);
+               o->nin, R.got);
         if (R.exit_code == PW_EXIT_OK)
             R.exit_code = PW_EXIT_FAIL;
     } else if (o->verbose && !pw_quiet) {
@@ -798,6 +801,7 @@ static int replay_main(int argc, char **argv)
         int ex = replay_check(&o, &nin, &nout);
         if (ex)
             return ex;
+        o.nin = nin;
     }
     if (o.serve)
         return replay_serve_main(&o);

@@ -4,6 +4,7 @@
 # transcripts refused with the line number, a large transcript streamed.
 
 load helper
+bats_require_minimum_version 1.5.0
 
 need_serve() {
     "$PW" serve --help >/dev/null 2>&1 || fail "the serve applet is not built in"
@@ -308,6 +309,28 @@ EOF
     refute_output --partial 'message 1 '
     assert_output --partial 'message 2 (line 4, t=0):'
     assert_output --partial '+ got:      text "d\ne"'
+}
+
+@test "replay --expect: a connection that never opens prints no diff; one cut short counts the transcript's in messages as expected" {
+    need_serve
+    feed
+    run --separate-stderr timeout 10 "$PW" replay --expect "$D/feed.jsonl" ws://127.0.0.1:1/ws/x
+    assert_failure 4
+    assert_output ''
+    [[ $stderr != *"differ"* ]] || fail "$stderr"
+    run --separate-stderr timeout 10 "$PW" replay --expect "$D/feed.jsonl" http://127.0.0.1:1/sse/x
+    assert_failure 4
+    assert_output ''
+    start_serve --max-message 100
+    {
+        for d in one "$(printf 'y%.0s' $(seq 200))" three four; do
+            printf '{"t":0,"dir":"out","type":"text","data":"%s"}\n{"t":0,"dir":"in","type":"text","data":"%s"}\n' "$d" "$d"
+        done
+    } >"$D/cut.jsonl"
+    run --separate-stderr timeout 10 "$PW" replay --expect "$D/cut.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/cut"
+    assert_failure 8
+    # how many were sent before the close depends on when it came; 4 are expected
+    [[ $stderr =~ "3 of the expected messages differ ("[0-9]" sent, 4 expected, 1 arrived)" ]] || fail "$stderr"
 }
 
 @test "replay: an http URL that is not /sse/CHANNEL is refused with exit 2 naming the rule" {
