@@ -437,6 +437,15 @@ refused() {
     assert_equal "$(jget key <<<"$output")" '"AAAA"'
 }
 
+@test "URL --json: with no response, status and rule are null as in the offline modes" {
+    run --separate-stderr "$PW" handshake --json ws://127.0.0.1:1/x
+    assert_failure 4
+    assert_equal "$(jget status <<<"$output")" null
+    assert_equal "$(jget rule <<<"$output")" null
+    assert_equal "$(jget exit <<<"$output")" 4
+    [[ $(jget error <<<"$output") == *"connection refused"* ]]
+}
+
 @test "--response: empty input is exit 3" {
     run --separate-stderr "$PW" handshake --response "$KEY" </dev/null
     assert_failure 3
