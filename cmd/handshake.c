@@ -415,18 +415,26 @@ static int hs_request(const struct hs_cfg *c)
 
 /* ---- --response KEY ---- */
 
-static void hs_response_json(const struct pw_http_resp *resp, int err, const char *acc,
-                             const struct pw_ws_response_info *info, struct pw_str body)
+static void hs_response_json(const char *key, const struct pw_http_resp *resp, int err,
+                             const char *acc, const struct pw_ws_response_info *info,
+                             struct pw_str body)
 {
     struct pw_buf b;
     pw_buf_init(&b, 0);
     pw_json_begin(&b, '{');
     pw_json_kbool(&b, "valid", err == 0);
-    if (resp->status)
+    if (resp && resp->status)
         pw_json_kint(&b, "status", resp->status);
     else
         pw_json_kcstr(&b, "status", NULL);
-    pw_json_kcstr(&b, "accept", acc);
+    pw_json_kcstr(&b, "key", key);
+    if (acc)
+        pw_json_kcstr(&b, "accept", acc);
+    if (!resp) { /* the key was refused: the response was not read */
+        hs_jerr(&b, err);
+        hs_jflush(&b);
+        return;
+    }
     if (err == 0) {
         hs_jkslice(&b, "protocol", info->protocol);
         hs_jexts(&b, info->exts, info->nexts);
@@ -470,6 +478,8 @@ static int hs_response(const struct hs_cfg *c)
     if (bad && !c->lenient) {
         pw_err(HS_NAME, "key '%s': %s (%s); use --lenient to check against it anyway", key,
                pw_strerror(bad), pw_errrule(bad));
+        if (c->json)
+            hs_response_json(key, NULL, bad, NULL, NULL, (struct pw_str){"", 0});
         return PW_EXIT_PROTO;
     }
     char acc[PW_WS_ACCEPT_LEN + 1];
@@ -508,7 +518,7 @@ static int hs_response(const struct hs_cfg *c)
     else if (err)
         hs_response_err(resp, err, acc);
     if (c->json)
-        hs_response_json(resp, err, acc, info, body);
+        hs_response_json(key, resp, err, acc, info, body);
     else if (err == 0)
         hs_response_text(info);
     else if (err == PW_EHS_STATUS)

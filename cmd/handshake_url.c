@@ -143,7 +143,10 @@ int pw_hs_url(const struct pw_hs_url_opts *o)
         pw_json_begin(&b, '{');
         pw_json_kcstr(&b, "url", o->url);
         pw_json_kbool(&b, "ok", ok);
-        pw_json_kint(&b, "status", R.status);
+        if (R.status) /* null when no response came, as in the offline modes */
+            pw_json_kint(&b, "status", R.status);
+        else
+            pw_json_kcstr(&b, "status", NULL);
         pw_json_kstr(&b, "request", R.req.p ? (const char *)R.req.p : "", R.req.len);
         pw_json_kstr(&b, "response", R.resp.p ? (const char *)R.resp.p : "", R.resp.len);
         pw_json_key(&b, "subprotocol");
@@ -157,8 +160,8 @@ int pw_hs_url(const struct pw_hs_url_opts *o)
         else
             pw_json_null(&b);
         if (!ok) {
-            pw_json_kcstr(&b, "error", R.detail);
-            pw_json_kcstr(&b, "rule", pw_errrule(R.err));
+            pw_json_kcstr(&b, "error", R.detail[0] ? R.detail : pw_strerror(R.err));
+            pw_json_kcstr(&b, "rule", *pw_errrule(R.err) ? pw_errrule(R.err) : NULL);
         }
         pw_json_kint(&b, "exit", rc);
         pw_json_end(&b, '}');

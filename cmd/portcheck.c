@@ -655,6 +655,8 @@ static void print_json(const struct pc_opts *o, const struct pw_probe_stats *st,
     lat("connect", st->connect_us, st->nconnect, o);
     if (o->ws)
         lat("upgrade", st->upgrade_us, st->nupgrade, o);
+    else
+        printf(",\"upgrade_ms\":null"); /* always present, as upgraded is */
     printf(",\"errors\":{\"emfile\":%zu,\"enfile\":%zu,\"eaddrnotavail\":%zu,"
            "\"econnrefused\":%zu,\"timeout\":%zu,\"reset\":%zu,\"upgrade\":%zu,"
            "\"nomem\":%zu,\"other\":%zu}",

@@ -127,6 +127,7 @@ static struct {
     /* http(s):// — the in side is an SSE subscription, out messages are POSTs */
     int http, sse_open, post_wait;
     struct pw_httpc *sse, *post;
+    unsigned long post_line;    /* the transcript line R.post sends */
     struct pw_sse_parser parser;
     int parser_err;
     char pub_url[4400];
@@ -136,6 +137,7 @@ static struct {
     uint64_t t0;
     unsigned long sent, in_total, got, diffs, missing;
     int exit_code, finished, closing, drain_wait;
+    int opened;                 /* the WebSocket or the event stream opened */
     struct pw_buf show;
 } R;
 
@@ -232,6 +234,25 @@ static void maybe_done(void)
     start_close();
 }
 
+/* Over SSE a CR, LF or CRLF in the data starts a new data: line and the
+ * receiver joins the lines with LF (docs/PROTOCOL.md): expected text w
+ * matches the event data d that has its line breaks as LF. */
+static int sse_text_differs(const uint8_t *w, size_t wn, const uint8_t *d, size_t dn)
+{
+    size_t i = 0, j = 0;
+    while (i < wn && j < dn) {
+        uint8_t c = w[i++];
+        if (c == '\r') {
+            c = '\n';
+            if (i < wn && w[i] == '\n')
+                i++;
+        }
+        if (c != d[j++])
+            return 1;
+    }
+    return i != wn || j != dn;
+}
+
 /* Over SSE every event is text, and serve sends a binary message as its
  * base64: an expected binary message matches that text. */
 static int differs(const struct pw_trec *want, int binary, const uint8_t *data, size_t len)
@@ -242,6 +263,8 @@ static int differs(const struct pw_trec *want, int binary, const uint8_t *data, 
             return 1;
         return binary || R.b64.len != len || (len && memcmp(R.b64.p, data, len) != 0);
     }
+    if (R.http)
+        return binary || sse_text_differs(want->data, want->len, data, len);
     return rec_binary(want) != binary || want->len != len ||
            (len && memcmp(want->data, data, len) != 0);
 }
@@ -379,6 +402,7 @@ static void on_drain(struct pw_wsc *ws)
 static void on_open(struct pw_wsc *ws)
 {
     (void)ws;
+    R.opened = 1;
     uv_update_time(R.loop);
     R.t0 = uv_now(R.loop);
     play_step();
@@ -427,7 +451,8 @@ static void on_end(struct pw_wsc *ws, int err)
     int code = err ? pwc_exit_for(err) : PW_EXIT_FAIL;
     if (!err && !pw_ws_close_is_normal(ws->close_in))
         code = PW_EXIT_ABNORMAL;
-    if (R.o->expect && R.ws) {
+    /* nothing was played when the connection never opened: no diff */
+    if (R.o->expect && R.ws && R.opened) {
         R.ws = NULL; /* no more arrivals: what is left is missing */
         pw_wsc_free(ws);
         struct pw_trec want;
@@ -445,7 +470,7 @@ static void on_end(struct pw_wsc *ws, int err)
 /* what never came, once nothing more can arrive */
 static void list_missing(void)
 {
-    if (!R.o->expect)
+    if (!R.o->expect || !R.opened)
         return;
     struct pw_trec want;
     unsigned long idx = R.got;
@@ -476,7 +501,7 @@ static int sse_head(struct pw_httpc *h)
         replay_finish(PW_EXIT_PROTO);
         return -1;
     }
-    R.sse_open = 1;
+    R.sse_open = R.opened = 1;
     uv_update_time(R.loop);
     R.t0 = uv_now(R.loop);
     play_step();
@@ -522,7 +547,7 @@ static int post_head(struct pw_httpc *h)
 {
     if (h->status / 100 != 2) {
         pw_err("replay", "server answered HTTP %ld to POST '%s' (line %lu)", h->status, R.pub_url,
-               R.ra.line);
+               R.post_line);
         replay_finish(PW_EXIT_REJECTED);
         return -1;
     }
@@ -541,7 +566,8 @@ static void post_done(struct pw_httpc *h, int err)
         return;
     R.post = NULL;
     if (err && !R.finished) {
-        pw_err("replay", "POST '%s': %s", R.pub_url, h->detail[0] ? h->detail : pw_strerror(err));
+        pw_err("replay", "POST '%s' (line %lu): %s", R.pub_url, R.post_line,
+               h->detail[0] ? h->detail : pw_strerror(err));
         pw_httpc_free(h);
         replay_finish(pwc_exit_for(err));
         return;
@@ -572,6 +598,7 @@ static int post_start(int binary, const uint8_t *data, size_t len)
         .body_len = len,
     };
     R.post = pw_httpc_new(R.loop, &ho, &cb, NULL);
+    R.post_line = R.ra.line; /* the reader moves on while the POST is under way */
     if (!R.post) {
         pw_err("replay", "out of memory");
         replay_finish(PW_EXIT_FAIL);
@@ -680,7 +707,7 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
     if (R.diffs) {
         pw_err("replay", "%lu of the expected messages differ%s (%lu sent, %lu expected, %lu arrived)",
                R.diffs, R.diffs > o->max_diffs ? "; the first ones are shown" : "", R.sent,
-               R.in_total, R.got);
+               o->nin, R.got);
         if (R.exit_code == PW_EXIT_OK)
             R.exit_code = PW_EXIT_FAIL;
     } else if (o->verbose && !pw_quiet) {
@@ -774,6 +801,7 @@ static int replay_main(int argc, char **argv)
         int ex = replay_check(&o, &nin, &nout);
         if (ex)
             return ex;
+        o.nin = nin;
     }
     if (o.serve)
         return replay_serve_main(&o);

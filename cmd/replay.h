@@ -19,6 +19,7 @@ struct replay_opts {
     double wait_s;            /* --wait: grace for expected messages */
     const char *channel;      /* --serve: channel the feed goes to */
     const char *first_channel;/* the first channel named in the file, or NULL */
+    unsigned long nin;        /* in records of the file (when checked first) */
     size_t backlog;           /* --serve: messages kept */
     size_t max_line;
     size_t max_diffs;

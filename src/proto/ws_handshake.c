@@ -464,7 +464,9 @@ int pw_ws_check_response(const struct pw_http_resp *resp, const char *key,
     if (r < 0)
         return r;
     const struct pw_str *v;
-    if (pw__hcount(h, n, "Sec-WebSocket-Accept", &v) != 1 || !pw__eq(*v, want))
+    if (pw__hcount(h, n, "Sec-WebSocket-Accept", &v) != 1)
+        return PW_EHS_ACCEPT_MISSING;
+    if (!pw__eq(*v, want))
         return PW_EHS_ACCEPT;
     r = pw__response_exts(resp, offered_exts, nexts, info);
     if (r < 0)

@@ -32,7 +32,8 @@
     X(HS_PROTO_SYNTAX, -414, "RFC 6455 §4.1", "malformed Sec-WebSocket-Protocol header") \
     X(HS_TARGET, -415, "RFC 6455 §4.2.1 item 1", "request target is not a path (origin-form) or an http(s) URI") \
     X(HS_RESP_UPGRADE, -416, "RFC 6455 §4.1", "Upgrade header is not \"websocket\"") \
-    X(HS_RESP_CONNECTION, -417, "RFC 6455 §4.1", "Connection header does not include \"Upgrade\"")
+    X(HS_RESP_CONNECTION, -417, "RFC 6455 §4.1", "Connection header does not include \"Upgrade\"") \
+    X(HS_ACCEPT_MISSING, -418, "RFC 6455 §4.1", "Sec-WebSocket-Accept missing or repeated")
 
 enum { PW_HS_ERRORS(PW_ERR_ENUM) };
 
@@ -125,7 +126,7 @@ int pw_ws_check_request(const struct pw_http_req *req, struct pw_ws_request_info
  * == NULL) means "the offer is unknown": that header is checked for syntax
  * only; a non-NULL pointer with a count of 0 means nothing was offered.
  * Returns 0 or the first error (PW_EHS_STATUS, PW_EHS_RESP_UPGRADE,
- * PW_EHS_RESP_CONNECTION, PW_EHS_ACCEPT, PW_EHS_EXT_SYNTAX,
+ * PW_EHS_RESP_CONNECTION, PW_EHS_ACCEPT_MISSING, PW_EHS_ACCEPT, PW_EHS_EXT_SYNTAX,
  * PW_EHS_EXTENSION, PW_EHS_PROTO_SYNTAX, PW_EHS_PROTOCOL, in that order);
  * info is zeroed first. */
 struct pw_ws_response_info {

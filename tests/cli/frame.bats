@@ -570,6 +570,17 @@ frame 2: offset 5, 4 bytes
     assert_output '{"frame":1,"offset":0,"size":11,"fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"opcode":1,"opcode_name":"text","masked":true,"mask_key":"37fa213d","length":5,"length_form":7,"length_minimal":true,"payload":"Hello","encoding":"text","close_code":null,"close_meaning":null,"close_reason":null,"truncated":false,"violations":[]}'
 }
 
+@test "json: the keys come in the order pushwire-frame(1) lists them" {
+    man=$BATS_TEST_DIRNAME/../../man/pushwire-frame.1
+    # the ".It Li a , b" items of the --json key list, joined with commas
+    listed=$(sed -n '/these keys in this/,/^\.El/p' "$man" | sed -n 's/^\.It Li //p' |
+        sed 's/ , /,/g' | paste -sd, -)
+    run bash -c '"$PW" frame --decode --hex --json "$0" | jq -r "keys_unsorted | join(\",\")"' \
+        "$VEC/rfc6455-5.7-masked-text.hex"
+    assert_success
+    assert_output "$listed"
+}
+
 @test "json: close frame fields" {
     run bash -c '"$PW" frame --no-mask --close-code 1000 bye | "$PW" frame -d --json'
     assert_success

@@ -342,6 +342,19 @@ refused() {
     [[ $stderr == *"RFC 6455 §4.1: Sec-WebSocket-Accept does not match the key (expected '$(accept_of AAAAAAAAAAAAAAAAAAAAAA==)')"* ]]
 }
 
+@test "--response: a missing or repeated Sec-WebSocket-Accept is named as such, not as a mismatch" {
+    grep -v '^Sec-WebSocket-Accept' "$V/rfc6455.101" >"$T/noacc"
+    run --separate-stderr "$PW" handshake --response "$KEY" "$T/noacc"
+    assert_failure 3
+    [[ $stderr == *"RFC 6455 §4.1: Sec-WebSocket-Accept missing or repeated"* ]] || fail "$stderr"
+    [[ $stderr != *"does not match"* ]] || fail "$stderr"
+    { head -c -2 "$V/rfc6455.101"; printf 'Sec-WebSocket-Accept: %s\r\n\r\n' "$ACCEPT"; } >"$T/twoacc"
+    run --separate-stderr "$PW" handshake --json --response "$KEY" "$T/twoacc"
+    assert_failure 3
+    assert_equal "$(jget code <<<"$output")" '"PW_EHS_ACCEPT_MISSING"'
+    assert_equal "$(jget error <<<"$output")" '"Sec-WebSocket-Accept missing or repeated"'
+}
+
 @test "--response: a status other than 101 is exit 6 with the body" {
     printf 'HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nforbidden' >"$T/403"
     run --separate-stderr "$PW" handshake --response "$KEY" "$T/403"
@@ -391,7 +404,7 @@ refused() {
 @test "--response --json: valid and invalid shapes" {
     run pw handshake --json --response "$KEY" "$V/rfc6455.resp"
     assert_success
-    assert_output "{\"valid\":true,\"status\":101,\"accept\":\"$ACCEPT\",\"protocol\":\"chat\",\"extensions\":[]}"
+    assert_output "{\"valid\":true,\"status\":101,\"key\":\"$KEY\",\"accept\":\"$ACCEPT\",\"protocol\":\"chat\",\"extensions\":[]}"
     printf 'HTTP/1.1 404 Not Found\r\n\r\n' >"$T/404"
     run --separate-stderr "$PW" handshake --json --response "$KEY" "$T/404"
     assert_failure 6
@@ -411,6 +424,26 @@ refused() {
     run --separate-stderr "$PW" handshake --lenient --response short "$V/rfc6455.101"
     assert_failure 3
     [[ $stderr == *"does not match"* ]]
+}
+
+@test "--response --json: a refused KEY still prints the verdict object" {
+    run --separate-stderr "$PW" handshake --json --response short "$V/rfc6455.101"
+    assert_failure 3
+    assert_output '{"valid":false,"status":null,"key":"short","error":"Sec-WebSocket-Key is not valid base64","rule":"RFC 6455 §4.2.1 item 5","code":"PW_EHS_KEY_B64"}'
+    [[ $stderr == *"key 'short'"* ]]
+    run --separate-stderr "$PW" handshake -q --json --response AAAA "$V/rfc6455.101"
+    assert_failure 3
+    assert_equal "$(jget code <<<"$output")" '"PW_EHS_KEY_LEN"'
+    assert_equal "$(jget key <<<"$output")" '"AAAA"'
+}
+
+@test "URL --json: with no response, status and rule are null as in the offline modes" {
+    run --separate-stderr "$PW" handshake --json ws://127.0.0.1:1/x
+    assert_failure 4
+    assert_equal "$(jget status <<<"$output")" null
+    assert_equal "$(jget rule <<<"$output")" null
+    assert_equal "$(jget exit <<<"$output")" 4
+    [[ $(jget error <<<"$output") == *"connection refused"* ]]
 }
 
 @test "--response: empty input is exit 3" {

@@ -182,6 +182,14 @@ sysval() { cut -f"${2:-1}" "/proc/sys/$1"; }
     [ "$(jq -r .connect_ms.p50 <<<"$output")" != null ]
 }
 
+@test "--json without --ws has every key of the man page: upgraded and upgrade_ms are null" {
+    start_listener
+    run "$PW" portcheck "127.0.0.1:$LPORT" --connections 3 --json
+    assert_success
+    run jq -c '[has("upgraded"), .upgraded, has("upgrade_ms"), .upgrade_ms, (keys_unsorted | join(","))]' <<<"$output"
+    assert_output '[true,null,true,null,"destination,connections,ws,sources,nofile_soft,nofile_hard,attempted,connected,upgraded,held,failed,dropped,hold,open_secs,rate,connect_ms,upgrade_ms,errors,first_error,interrupted,exit"]'
+}
+
 @test "a probe past its own open-files limit reports EMFILE as the cause" {
     start_listener
     run bash -c "ulimit -n 200 && exec '$PW' portcheck 127.0.0.1:$LPORT --connections 500"

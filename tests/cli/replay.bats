@@ -4,6 +4,7 @@
 # transcripts refused with the line number, a large transcript streamed.
 
 load helper
+bats_require_minimum_version 1.5.0
 
 need_serve() {
     "$PW" serve --help >/dev/null 2>&1 || fail "the serve applet is not built in"
@@ -280,6 +281,58 @@ EOF
     assert_success
 }
 
+@test "replay: over http, a refused POST names its own line, not the one read after it" {
+    need_serve
+    start_serve --max-message 100
+    {
+        echo '{"t":0,"dir":"out","type":"text","data":"fits"}'
+        printf '{"t":0,"dir":"out","type":"text","data":"%s"}\n' "$(printf 'y%.0s' $(seq 200))"
+        echo '{"t":0,"dir":"out","type":"text","data":"fits too"}'
+    } >"$D/big.jsonl"
+    run timeout 20 "$PW" replay --no-delay "$D/big.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/big"
+    assert_failure 6
+    assert_output --partial "server answered HTTP 413 to POST 'http://127.0.0.1:$SERVE_PORT/pub/big' (line 2)"
+}
+
+@test "replay: over http, expected text with CR or CRLF matches the LF an event stream delivers" {
+    need_serve
+    start_serve
+    cat >"$D/crlf.jsonl" <<'EOF'
+{"t":0,"dir":"out","type":"text","data":"a\r\nb\rc"}
+{"t":0,"dir":"in","type":"text","data":"a\r\nb\rc"}
+{"t":0,"dir":"out","type":"text","data":"d\r\ne"}
+{"t":0,"dir":"in","type":"text","data":"d\r\nX"}
+EOF
+    run timeout 20 "$PW" replay --expect "$D/crlf.jsonl" "http://127.0.0.1:$SERVE_PORT/sse/crlf"
+    assert_failure 1
+    # the first matches; the second differs in its data, not in its line break
+    refute_output --partial 'message 1 '
+    assert_output --partial 'message 2 (line 4, t=0):'
+    assert_output --partial '+ got:      text "d\ne"'
+}
+
+@test "replay --expect: a connection that never opens prints no diff; one cut short counts the transcript's in messages as expected" {
+    need_serve
+    feed
+    run --separate-stderr timeout 10 "$PW" replay --expect "$D/feed.jsonl" ws://127.0.0.1:1/ws/x
+    assert_failure 4
+    assert_output ''
+    [[ $stderr != *"differ"* ]] || fail "$stderr"
+    run --separate-stderr timeout 10 "$PW" replay --expect "$D/feed.jsonl" http://127.0.0.1:1/sse/x
+    assert_failure 4
+    assert_output ''
+    start_serve --max-message 100
+    {
+        for d in one "$(printf 'y%.0s' $(seq 200))" three four; do
+            printf '{"t":0,"dir":"out","type":"text","data":"%s"}\n{"t":0,"dir":"in","type":"text","data":"%s"}\n' "$d" "$d"
+        done
+    } >"$D/cut.jsonl"
+    run --separate-stderr timeout 10 "$PW" replay --expect "$D/cut.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/cut"
+    assert_failure 8
+    # how many were sent before the close depends on when it came; 4 are expected
+    [[ $stderr =~ "3 of the expected messages differ ("[0-9]" sent, 4 expected, 1 arrived)" ]] || fail "$stderr"
+}
+
 @test "replay: an http URL that is not /sse/CHANNEL is refused with exit 2 naming the rule" {
     feed
     run "$PW" replay "$D/feed.jsonl" "http://127.0.0.1:1/poll/x"
@@ -426,6 +479,39 @@ EOF
     run timeout 10 "$PW" connect --no-stdin --count 2 "ws://$RS_URL/ws/default"
     assert_success
     assert_output "$(printf 'first\nsecond')"
+}
+
+# lateness_spread TRANSCRIPT RECORD — max - min over the in messages of
+# (arrival t in RECORD) - (due t in TRANSCRIPT), in seconds
+lateness_spread() {
+    paste <(grep -o '"t":[0-9.]*' "$1" | cut -d: -f2) \
+        <(grep '"dir":"in"' "$2" | grep -o '"t":[0-9.]*' | cut -d: -f2) |
+        awk 'NF == 2 { l = $2 - $1; if (n++ == 0 || l > mx) mx = l; if (n == 1 || l < mn) mn = l }
+             END { if (n != 6) exit 1; printf "%.3f\n", mx - mn }'
+}
+
+@test "replay --serve: a message is written when it is due, not at the server's next wake-up" {
+    need_serve
+    # Six messages 0.3 s apart.  Published from the feed's timer, they used
+    # to wait for the next poll wake-up (the 250 ms tick), each a different
+    # part of it late: arrival minus due time spread over 0.2 s.  Written at
+    # once, the spread is a few ms.  The one timing bound of this file, with
+    # room: 0.1 s, and three tries (the old spread is structural, not noise).
+    local i try spread best=9
+    for i in 0 1 2 3 4 5; do
+        printf '{"t":%s,"dir":"in","type":"text","data":"m%s"}\n' "$(awk -v i=$i 'BEGIN { printf "%.1f", i * 0.3 }')" "$i"
+    done >"$D/due.jsonl"
+    for try in 1 2 3; do
+        start_replay_serve "$D/due.jsonl"
+        timeout 10 "$PW" connect --no-stdin --count 6 --record "$D/got.jsonl" \
+            "ws://$RS_URL/ws/default" >/dev/null
+        stop_replay_serve
+        spread=$(lateness_spread "$D/due.jsonl" "$D/got.jsonl") || fail "not 6 messages"
+        echo "# try $try: spread $spread s" >&3
+        best=$(awk -v a="$best" -v b="$spread" 'BEGIN { print (b < a) ? b : a }')
+        awk -v s="$spread" 'BEGIN { exit !(s < 0.1) }' && break
+    done
+    awk -v s="$best" 'BEGIN { exit !(s < 0.1) }' || fail "arrival minus due time spreads over $best s"
 }
 
 @test "replay --serve: --channel names the feed's channel" {

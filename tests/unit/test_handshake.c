@@ -347,13 +347,13 @@ static void test_response(void)
     mkresp(101, R_UPG, "Connection: close", R_ACC, NULL);
     IS(rcheck(NULL, 0, NULL, 0), PW_EHS_RESP_CONNECTION, "response: Connection: close");
     mkresp(101, R_UPG, R_CONN, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT, "response: Accept missing");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT_MISSING, "response: Accept missing");
     mkresp(101, R_UPG, R_CONN, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo", NULL);
     IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT, "response: Accept truncated");
     mkresp(101, R_UPG, R_CONN, "Sec-WebSocket-Accept: S3PPLMBITXAQ9KYGZZHZRBK+XOO=", NULL);
     IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT, "response: Accept compared case-sensitively");
     mkresp(101, R_UPG, R_CONN, R_ACC, R_ACC, NULL);
-    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT, "response: Accept repeated");
+    IS(rcheck(NULL, 0, NULL, 0), PW_EHS_ACCEPT_MISSING, "response: Accept repeated");
     mkresp(101, R_UPG, R_CONN, R_ACC, "Sec-WebSocket-Protocol: other", NULL);
     IS(rcheck(protos, 2, NULL, 0), PW_EHS_PROTOCOL, "response: subprotocol not offered");
     IS(rcheck(protos, 0, NULL, 0), PW_EHS_PROTOCOL, "response: subprotocol when none offered");
@@ -382,7 +382,8 @@ static void test_rules_named(void)
                                 PW_EHS_CONNECTION, PW_EHS_KEY_MISSING, PW_EHS_WS_VERSION,
                                 PW_EHS_STATUS, PW_EHS_ACCEPT, PW_EHS_PROTOCOL,
                                 PW_EHS_EXTENSION, PW_EHS_EXT_SYNTAX, PW_EHS_PROTO_SYNTAX,
-                                PW_EHS_TARGET, PW_EHS_RESP_UPGRADE, PW_EHS_RESP_CONNECTION};
+                                PW_EHS_TARGET, PW_EHS_RESP_UPGRADE, PW_EHS_RESP_CONNECTION,
+                                PW_EHS_ACCEPT_MISSING};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         OK(strncmp(pw_errrule(codes[i]), "RFC 6455 §", strlen("RFC 6455 §")) == 0,
            "%s names its rule: %s", pw_errname(codes[i]), pw_errrule(codes[i]));
