@@ -92,6 +92,17 @@ static int srv__tls_sni(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK; /* the default certificate: the client judges */
 }
 
+/* OpenSSL's default asks for a passphrase on the terminal, which would
+ * block the loop (a SIGHUP reload included): a key that needs one is
+ * refused instead, and the flag says why. */
+static int srv__tls_no_passphrase(char *buf, int size, int rwflag, void *ud)
+{
+    (void)buf, (void)size, (void)rwflag;
+    if (ud)
+        *(int *)ud = 1;
+    return -1;
+}
+
 /* A server context for one pair; NULL with the reason in err. */
 static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *cs, char *err,
                              size_t errsz)
@@ -110,11 +121,19 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
     SSL_CTX_set_tlsext_servername_callback(ctx, srv__tls_sni);
     SSL_CTX_set_tlsext_servername_arg(ctx, cs);
     const char *bad = NULL, *what = NULL;
+    int asked = 0;
+    SSL_CTX_set_default_passwd_cb(ctx, srv__tls_no_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
     if (SSL_CTX_use_certificate_chain_file(ctx, p->cert) != 1)
         bad = p->cert, what = "certificate";
     else if (SSL_CTX_use_PrivateKey_file(ctx, p->key, SSL_FILETYPE_PEM) != 1)
         bad = p->key, what = "key";
-    if (bad) {
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+    if (bad && asked) {
+        ERR_clear_error();
+        snprintf(err, errsz, "cannot load TLS %s '%s': it is encrypted, and a passphrase cannot be asked for: "
+                 "give it unencrypted (openssl pkey -in KEY -out PLAIN.key)", what, bad);
+    } else if (bad) {
         snprintf(err, errsz, "cannot load TLS %s '%s': %s", what, bad, pw_tls_why(why, sizeof why));
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();

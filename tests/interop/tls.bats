@@ -370,6 +370,36 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     assert_output --partial "tls://HOST:PORT"
 }
 
+@test "an encrypted key (PKCS#8 or traditional) is refused with the reason, never a passphrase prompt, at start and on SIGHUP" {
+    d=$BATS_TEST_TMPDIR
+    openssl pkcs8 -topk8 -in "$BATS_FILE_TMPDIR/ec.key" -out "$d/p8.key" -passout pass:secret
+    openssl ec -in "$BATS_FILE_TMPDIR/ec.key" -aes256 -passout pass:secret -out "$d/trad.key" 2>/dev/null
+    for k in p8 trad; do
+        run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ec-chain.pem" --tls-key "$d/$k.key"
+        assert_failure 1
+        assert_output --partial "cannot load TLS key '$d/$k.key': it is encrypted"
+        refute_output --partial "pass phrase"
+    done
+    # on a terminal OpenSSL's default prompt waited for a passphrase (the
+    # server hung at start, and in the middle of a SIGHUP reload)
+    if command -v script >/dev/null; then
+        run timeout 10 script -qec "'$PW' serve --listen tls://127.0.0.1:0 --tls-cert '$BATS_FILE_TMPDIR/ec-chain.pem' --tls-key '$d/p8.key'" /dev/null </dev/null
+        refute [ "$status" -eq 124 ]
+        assert_output --partial "it is encrypted"
+    fi
+    cp "$BATS_FILE_TMPDIR/ec.key" "$d/cur.key"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ec-chain.pem" --tls-key "$d/cur.key"
+    TLS_PORT=$(tls_port)
+    cp "$d/p8.key" "$d/cur.key"
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q 'keeping the certificates loaded before' "$SERVE_LOG"
+    run grep -c "cannot load TLS key '$d/cur.key': it is encrypted" "$SERVE_LOG"
+    assert_output 1
+    run sc -servername localhost -CAfile "$CA"
+    assert_output --partial "Verify return code: 0 (ok)"
+    serve_stop
+}
+
 @test "Chromium runs the page over https and wss with the test's certificate accepted (SPKI pin)" {
     [ -x /usr/bin/chromium ] || missing "chromium"
     [ -d "$INTEROP/node_modules/playwright-core" ] || missing "playwright-core (tests/interop/node_modules)"
