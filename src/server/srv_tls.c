@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "tls/tls.h"
@@ -103,6 +104,26 @@ static int srv__tls_no_passphrase(char *buf, int size, int rwflag, void *ud)
     return -1;
 }
 
+/* Why a certificate or key file did not load, from the first error OpenSSL
+ * queued (the last one is the SSL layer's "system lib" or "PEM lib"). */
+static const char *srv__tls_load_why(int key, char *buf, size_t n)
+{
+    unsigned long e = ERR_peek_error();
+    int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+    if (e && ERR_SYSTEM_ERROR(e))
+        snprintf(buf, n, "%s", strerror(reason)); /* ENOENT, EACCES (a unit's user), EISDIR */
+    else if (!key && lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE)
+        snprintf(buf, n, "no certificate in it (PEM: -----BEGIN CERTIFICATE-----; from DER: openssl x509 -inform der)");
+    else if (key && (lib == ERR_LIB_OSSL_DECODER || (lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE)))
+        snprintf(buf, n, "no private key in it (PEM: -----BEGIN PRIVATE KEY-----; from DER: openssl pkey -inform der)");
+    else if (e && ERR_reason_error_string(e))
+        snprintf(buf, n, "%s", ERR_reason_error_string(e));
+    else
+        return pw_tls_why(buf, n);
+    ERR_clear_error();
+    return buf;
+}
+
 /* A server context for one pair; NULL with the reason in err. */
 static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *cs, char *err,
                              size_t errsz)
@@ -134,7 +155,8 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
         snprintf(err, errsz, "cannot load TLS %s '%s': it is encrypted, and a passphrase cannot be asked for: "
                  "give it unencrypted (openssl pkey -in KEY -out PLAIN.key)", what, bad);
     } else if (bad) {
-        snprintf(err, errsz, "cannot load TLS %s '%s': %s", what, bad, pw_tls_why(why, sizeof why));
+        snprintf(err, errsz, "cannot load TLS %s '%s': %s", what, bad,
+                 srv__tls_load_why(bad == p->key, why, sizeof why));
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();
         snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);

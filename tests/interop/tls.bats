@@ -40,7 +40,10 @@ setup_file() {
 }
 
 teardown_file() { serve_stop || true; }
-teardown() { serve_teardown; }
+teardown() {
+    [ -z "${PRIV_DIR:-}" ] || rm -rf "$PRIV_DIR"
+    serve_teardown
+}
 
 # tls_port — the port of serve's tls:// listener, from its log
 tls_port() {
@@ -368,6 +371,44 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     run "$PW" serve --listen tls://nowhere:0 --tls-cert "$d/ec.pem" --tls-key "$d/ec.key"
     assert_failure 2
     assert_output --partial "tls://HOST:PORT"
+}
+
+@test "a certificate or key that does not load says why: missing, unreadable (a unit's user), DER, the wrong file" {
+    # the reason was OpenSSL's last error: 'system lib' or 'PEM lib'
+    d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR
+    openssl x509 -in "$f/ec.pem" -outform der -out "$d/ec.der"
+    openssl pkey -in "$f/ec.key" -outform der -out "$d/ec-der.key"
+    tls() { run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$1" --tls-key "$2"; assert_failure 1; }
+    tls "$d/none.pem" "$f/ec.key"
+    assert_output --partial "cannot load TLS certificate '$d/none.pem': No such file or directory"
+    tls "$f/ec.pem" "$d/none.key"
+    assert_output --partial "cannot load TLS key '$d/none.key': No such file or directory"
+    tls "$d/ec.der" "$f/ec.key"
+    assert_output --partial "cannot load TLS certificate '$d/ec.der': no certificate in it"
+    tls "$f/ec.key" "$f/ec.key"
+    assert_output --partial "cannot load TLS certificate '$f/ec.key': no certificate in it"
+    tls "$f/ec.pem" "$d/ec-der.key"
+    assert_output --partial "cannot load TLS key '$d/ec-der.key': no private key in it"
+    tls "$f/ec.pem" "$f/ec.pem"
+    assert_output --partial "cannot load TLS key '$f/ec.pem': no private key in it"
+    # a key only root may read, as the service's own user sees it (in a
+    # directory that user may enter: the bats directories are private)
+    PRIV_DIR=$(mktemp -d /tmp/pw-tls-priv.XXXXXX)
+    chmod 755 "$PRIV_DIR"
+    cp "$f/ec.pem" "$PRIV_DIR/ec.pem"
+    cp "$f/ec.key" "$PRIV_DIR/root.key"
+    chmod 644 "$PRIV_DIR/ec.pem"
+    chmod 600 "$PRIV_DIR/root.key"
+    if [ "$(id -u)" = 0 ]; then
+        command -v setpriv >/dev/null || skip "setpriv (util-linux)"
+        run timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$PW" serve --listen tls://127.0.0.1:0 \
+            --tls-cert "$PRIV_DIR/ec.pem" --tls-key "$PRIV_DIR/root.key"
+    else
+        chmod 000 "$PRIV_DIR/root.key"
+        run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$PRIV_DIR/ec.pem" --tls-key "$PRIV_DIR/root.key"
+    fi
+    assert_failure 1
+    assert_output --partial "cannot load TLS key '$PRIV_DIR/root.key': Permission denied"
 }
 
 @test "an encrypted key (PKCS#8 or traditional) is refused with the reason, never a passphrase prompt, at start and on SIGHUP" {
