@@ -124,6 +124,32 @@ static const char *srv__tls_load_why(int key, char *buf, size_t n)
     return buf;
 }
 
+/* A key that is not the first certificate's: why, in err.  A chain
+ * written in the wrong order (intermediates first) is named as such. */
+static void srv__tls_mismatch(const struct pw_tls_pair *p, char *err, size_t errsz)
+{
+    BIO *b = BIO_new_file(p->key, "r");
+    EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, srv__tls_no_passphrase, NULL) : NULL;
+    BIO_free(b);
+    b = key ? BIO_new_file(p->cert, "r") : NULL;
+    int rank = 0;
+    X509 *x;
+    for (int i = 1; b && rank == 0 && i <= 64 && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)); i++) {
+        EVP_PKEY *pub = X509_get0_pubkey(x);
+        if (i > 1 && pub && EVP_PKEY_eq(pub, key) == 1)
+            rank = i;
+        X509_free(x);
+    }
+    BIO_free(b);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    if (rank)
+        snprintf(err, errsz, "TLS key '%s' belongs to certificate %d of '%s', not to the first: put the "
+                 "server's certificate first, then its intermediates", p->key, rank, p->cert);
+    else
+        snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);
+}
+
 /* A server context for one pair; NULL with the reason in err. */
 static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *cs, char *err,
                              size_t errsz)
@@ -154,12 +180,14 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
         ERR_clear_error();
         snprintf(err, errsz, "cannot load TLS %s '%s': it is encrypted, and a passphrase cannot be asked for: "
                  "give it unencrypted (openssl pkey -in KEY -out PLAIN.key)", what, bad);
+    } else if (bad == p->key && ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_X509 &&
+               ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+        srv__tls_mismatch(p, err, errsz); /* a key of the certificate's type, not its own */
     } else if (bad) {
         snprintf(err, errsz, "cannot load TLS %s '%s': %s", what, bad,
                  srv__tls_load_why(bad == p->key, why, sizeof why));
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_clear_error();
-        snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);
+        srv__tls_mismatch(p, err, errsz);
         bad = p->key;
     } else if (pw_tls_ctx_share_chain(ctx)) {
         snprintf(err, errsz, "out of memory");

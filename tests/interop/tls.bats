@@ -411,6 +411,21 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     assert_output --partial "cannot load TLS key '$PRIV_DIR/root.key': Permission denied"
 }
 
+@test "a key that is not the certificate's is named so: one of the same type (was 'key values mismatch'), a chain written intermediate first" {
+    d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR
+    run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$f/rsa.pem" --tls-key "$f/ca.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$f/ca.key' does not belong to certificate '$f/rsa.pem'"
+    cat "$f/inter.pem" "$f/ec.pem" >"$d/reversed.pem"
+    run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$d/reversed.pem" --tls-key "$f/ec.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$f/ec.key' belongs to certificate 2 of '$d/reversed.pem', not to the first: put the server's certificate first"
+    cat "$f/ca.pem" "$f/rsa.pem" >"$d/reversed-rsa.pem"
+    run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$d/reversed-rsa.pem" --tls-key "$f/rsa.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$f/rsa.key' belongs to certificate 2 of '$d/reversed-rsa.pem'"
+}
+
 @test "an encrypted key (PKCS#8 or traditional) is refused with the reason, never a passphrase prompt, at start and on SIGHUP" {
     d=$BATS_TEST_TMPDIR
     openssl pkcs8 -topk8 -in "$BATS_FILE_TMPDIR/ec.key" -out "$d/p8.key" -passout pass:secret
