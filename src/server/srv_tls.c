@@ -10,7 +10,8 @@
  * Choices (docs/ARCHITECTURE.md, pushwire-serve(1)):
  * - TLS 1.2 and 1.3; for 1.2 Mozilla's "intermediate" ciphers (ECDHE/DHE
  *   with AES-GCM or ChaCha20-Poly1305); 1.3's suites as OpenSSL has them.
- * - ALPN: http/1.1; a client that offers only other protocols gets the
+ * - ALPN: http/1.1, or http/1.0 when that is all the client offers; a client
+ *   that offers only other protocols gets the
  *   no_application_protocol alert (RFC 7301 §3.2).
  * - Resumption by session tickets, no server-side cache: a push server's
  *   clients reconnect in storms, and tickets cost the server no memory per

@@ -171,6 +171,21 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     assert_output --partial "no application protocol"
 }
 
+@test "ALPN http/1.0 (curl --http1.0) is served as on a plain listener; http/1.1 is preferred when both are offered" {
+    # only http/1.1 was taken: curl --http1.0 got no_application_protocol
+    ch=$(chan)
+    run curl -sS --fail --max-time 5 --http1.0 --cacert "$CA" --data-binary one "$TLS/pub/$ch"
+    assert_success
+    assert_output --regexp '^\{"id":"[a-z0-9]{12}:1"\}$'
+    run curl -sS --fail --max-time 5 --http1.0 --cacert "$CA" "$TLS/poll/$ch?cursor=0&timeout=0"
+    assert_output --partial '"data":"one"'
+    grep -q ' tls: TLSv1\.3 .* alpn=http/1\.0' "$SERVE_LOG"
+    run sc -alpn http/1.0,http/1.1 -CAfile "$CA" -servername localhost
+    assert_output --partial "ALPN protocol: http/1.1"
+    run sc -alpn h2,http/1.0 -CAfile "$CA" -servername localhost
+    assert_output --partial "ALPN protocol: http/1.0"
+}
+
 @test "TLS 1.2 ciphers are Mozilla intermediate: AES-GCM with ECDHE yes, CBC or static RSA no" {
     run sc -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 -servername localhost
     assert_output --partial "ECDHE-ECDSA-AES128-GCM-SHA256"
