@@ -17,6 +17,7 @@
 #define SRV_SWEEP_TICKS 40        /* ticks (10 s) between forgetting idle addresses */
 #define SRV_REALM "pushwire"
 #define SRV_AUTH_RULE "docs/PROTOCOL.md#access"
+#define SRV_EXPIRE_MAX_MS 0x1p52   /* a token's exp this far ahead (142 000 years) is never reached */
 #define SRV_CONNS_RETRY_S 1       /* Retry-After when --max-conns-per-ip is reached */
 
 /* Why something was refused: the reason label of pushwire_refused_total. */
@@ -398,6 +399,8 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
     c->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
     if (g.has_exp && !want_pub) {
         double left_ms = ceil((g.exp - srv__wallclock()) * 1000);
+        if (!(left_ms < SRV_EXPIRE_MAX_MS)) /* an exp of 1e20 or 1e400 (inf): past uint64_t ms */
+            left_ms = SRV_EXPIRE_MAX_MS;
         c->t_expire = uv_now(c->srv->loop) + (left_ms >= 1 ? (uint64_t)left_ms : 1);
     }
     return 0;

@@ -69,16 +69,21 @@ static void srv_http_response(struct srv_conn *c, int status, const char *ctype,
                        const void *body, size_t len)
 {
     char cors[SRV_CORS_MAX];
+    /* a page's fetch reads only the CORS-safelisted headers of a cross-origin
+     * answer: the ones a refusal tells it by are exposed (Fetch, CORS) */
+    const char *expose = extra && (strstr(extra, "Retry-After:") || strstr(extra, "WWW-Authenticate:"))
+                             ? "Access-Control-Expose-Headers: Retry-After, WWW-Authenticate\r\n"
+                             : "";
     srv_outf(c,
              "HTTP/1.1 %d %s\r\n"
              "%s%s%s"
              "Content-Length: %zu\r\n"
-             "%s"
+             "%s%s"
              "Cache-Control: no-cache\r\n"
              "Connection: %s\r\n"
              "%s\r\n",
              status, srv__reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-             ctype ? "\r\n" : "", len, srv_auth_cors(c, cors, sizeof cors),
+             ctype ? "\r\n" : "", len, srv_auth_cors(c, cors, sizeof cors), expose,
              c->keepalive ? "keep-alive" : "close", extra ? extra : "");
     if (!c->head_only)
         srv_out(c, body, len);

@@ -10,7 +10,8 @@
  * Choices (docs/ARCHITECTURE.md, pushwire-serve(1)):
  * - TLS 1.2 and 1.3; for 1.2 Mozilla's "intermediate" ciphers (ECDHE/DHE
  *   with AES-GCM or ChaCha20-Poly1305); 1.3's suites as OpenSSL has them.
- * - ALPN: http/1.1; a client that offers only other protocols gets the
+ * - ALPN: http/1.1, or http/1.0 when that is all the client offers; a client
+ *   that offers only other protocols gets the
  *   no_application_protocol alert (RFC 7301 §3.2).
  * - Resumption by session tickets, no server-side cache: a push server's
  *   clients reconnect in storms, and tickets cost the server no memory per
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "tls/tls.h"
@@ -92,6 +94,63 @@ static int srv__tls_sni(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK; /* the default certificate: the client judges */
 }
 
+/* OpenSSL's default asks for a passphrase on the terminal, which would
+ * block the loop (a SIGHUP reload included): a key that needs one is
+ * refused instead, and the flag says why. */
+static int srv__tls_no_passphrase(char *buf, int size, int rwflag, void *ud)
+{
+    (void)buf, (void)size, (void)rwflag;
+    if (ud)
+        *(int *)ud = 1;
+    return -1;
+}
+
+/* Why a certificate or key file did not load, from the first error OpenSSL
+ * queued (the last one is the SSL layer's "system lib" or "PEM lib"). */
+static const char *srv__tls_load_why(int key, char *buf, size_t n)
+{
+    unsigned long e = ERR_peek_error();
+    int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+    if (e && ERR_SYSTEM_ERROR(e))
+        snprintf(buf, n, "%s", strerror(reason)); /* ENOENT, EACCES (a unit's user), EISDIR */
+    else if (!key && lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE)
+        snprintf(buf, n, "no certificate in it (PEM: -----BEGIN CERTIFICATE-----; from DER: openssl x509 -inform der)");
+    else if (key && (lib == ERR_LIB_OSSL_DECODER || (lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE)))
+        snprintf(buf, n, "no private key in it (PEM: -----BEGIN PRIVATE KEY-----; from DER: openssl pkey -inform der)");
+    else if (e && ERR_reason_error_string(e))
+        snprintf(buf, n, "%s", ERR_reason_error_string(e));
+    else
+        return pw_tls_why(buf, n);
+    ERR_clear_error();
+    return buf;
+}
+
+/* A key that is not the first certificate's: why, in err.  A chain
+ * written in the wrong order (intermediates first) is named as such. */
+static void srv__tls_mismatch(const struct pw_tls_pair *p, char *err, size_t errsz)
+{
+    BIO *b = BIO_new_file(p->key, "r");
+    EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, srv__tls_no_passphrase, NULL) : NULL;
+    BIO_free(b);
+    b = key ? BIO_new_file(p->cert, "r") : NULL;
+    int rank = 0;
+    X509 *x;
+    for (int i = 1; b && rank == 0 && i <= 64 && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)); i++) {
+        EVP_PKEY *pub = X509_get0_pubkey(x);
+        if (i > 1 && pub && EVP_PKEY_eq(pub, key) == 1)
+            rank = i;
+        X509_free(x);
+    }
+    BIO_free(b);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    if (rank)
+        snprintf(err, errsz, "TLS key '%s' belongs to certificate %d of '%s', not to the first: put the "
+                 "server's certificate first, then its intermediates", p->key, rank, p->cert);
+    else
+        snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);
+}
+
 /* A server context for one pair; NULL with the reason in err. */
 static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *cs, char *err,
                              size_t errsz)
@@ -110,15 +169,26 @@ static SSL_CTX *srv__tls_ctx(const struct pw_tls_pair *p, struct srv_tls_certs *
     SSL_CTX_set_tlsext_servername_callback(ctx, srv__tls_sni);
     SSL_CTX_set_tlsext_servername_arg(ctx, cs);
     const char *bad = NULL, *what = NULL;
+    int asked = 0;
+    SSL_CTX_set_default_passwd_cb(ctx, srv__tls_no_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
     if (SSL_CTX_use_certificate_chain_file(ctx, p->cert) != 1)
         bad = p->cert, what = "certificate";
     else if (SSL_CTX_use_PrivateKey_file(ctx, p->key, SSL_FILETYPE_PEM) != 1)
         bad = p->key, what = "key";
-    if (bad) {
-        snprintf(err, errsz, "cannot load TLS %s '%s': %s", what, bad, pw_tls_why(why, sizeof why));
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+    if (bad && asked) {
         ERR_clear_error();
-        snprintf(err, errsz, "TLS key '%s' does not belong to certificate '%s'", p->key, p->cert);
+        snprintf(err, errsz, "cannot load TLS %s '%s': it is encrypted, and a passphrase cannot be asked for: "
+                 "give it unencrypted (openssl pkey -in KEY -out PLAIN.key)", what, bad);
+    } else if (bad == p->key && ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_X509 &&
+               ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+        srv__tls_mismatch(p, err, errsz); /* a key of the certificate's type, not its own */
+    } else if (bad) {
+        snprintf(err, errsz, "cannot load TLS %s '%s': %s", what, bad,
+                 srv__tls_load_why(bad == p->key, why, sizeof why));
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        srv__tls_mismatch(p, err, errsz);
         bad = p->key;
     } else if (pw_tls_ctx_share_chain(ctx)) {
         snprintf(err, errsz, "out of memory");

@@ -197,12 +197,17 @@ static const char pw__tls12_ciphers[] =
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 static const char pw__tls_groups[] = "X25519:prime256v1:secp384r1";
 
+/* What a server speaks, preferred first: HTTP/1.0 clients are served on
+ * plain listeners too (curl --http1.0 offers only http/1.0). */
+static const unsigned char pw__tls_alpn_server[18] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1',
+                                                      8, 'h', 't', 't', 'p', '/', '1', '.', '0'};
+
 static int pw__tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                         const unsigned char *in, unsigned inlen, void *arg)
 {
     (void)ssl, (void)arg;
-    if (SSL_select_next_proto((unsigned char **)out, outlen, pw_tls_alpn_http11,
-                              sizeof pw_tls_alpn_http11, in, inlen) == OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto((unsigned char **)out, outlen, pw__tls_alpn_server,
+                              sizeof pw__tls_alpn_server, in, inlen) == OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_OK;
     return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
 }

@@ -174,6 +174,27 @@ unit_lint() {
     assert_output 0
 }
 
+@test "unit: every program it runs comes with the package, an Essential package or one it Depends on (ExecReload's /bin/kill: procps)" {
+    # without procps (a minbase system) 'systemctl reload pushwire' failed: /bin/kill: No such file
+    deps=$(dpkg-deb -f "$DEB" Depends)
+    n=0
+    while IFS= read -r prog; do
+        prog=${prog#*=}
+        prog=${prog##[-@:+!]}
+        prog=${prog%% *}
+        n=$((n + 1))
+        [ "$prog" != /usr/bin/pushwire ] || continue
+        [ -e "$prog" ] || missing "$prog is not on this machine"
+        pkg=$(dpkg -S "$prog" 2>/dev/null | head -1) || pkg=
+        [ -n "$pkg" ] || pkg=$(dpkg -S "$(readlink -f "$prog")" 2>/dev/null | head -1) || pkg=
+        [ -n "$pkg" ] || fail "$prog belongs to no package"
+        pkg=${pkg%%:*}
+        [ "$(dpkg-query -W -f '${Essential}' "$pkg")" = yes ] && continue
+        [[ ", $deps," =~ ,\ $pkg[\ ,] ]] || fail "the unit runs $prog from $pkg, which is neither Essential nor in Depends: $deps"
+    done < <(grep -E '^Exec[A-Za-z]*=' "$XR/usr/lib/systemd/system/pushwire.service")
+    [ "$n" -ge 2 ]
+}
+
 @test "unit: every line is KEY=VALUE with a key known in its section" {
     run unit_lint "$XR/usr/lib/systemd/system/pushwire.service"
     assert_success

@@ -482,3 +482,31 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     run C "$SERVE_URL/poll/news.a?timeout=0&token=$t"
     assert_output --partial '"error":"token expired"'
 }
+
+@test "a JWT whose exp is far beyond any clock (1e20, 1e400) keeps its WebSocket and event stream open" {
+    # the milliseconds left overflowed uint64_t: the stream was expired at once
+    start_serve --jwt-key "$K/hs.key" --ping 0 --heartbeat 0
+    t=$(hs '{"exp":1e20,"pushwire":{"subscribe":["*"]}}')
+    run $PEER ws-wait "$SERVE_PORT" "/ws/news.a?token=$t" 1.5
+    assert_line open
+    assert_line 'still open'
+    t=$(hs '{"exp":1e400,"pushwire":{"subscribe":["*"]}}')
+    run C -N --max-time 1.5 "$SERVE_URL/sse/news.a?token=$t"
+    assert_failure 28 # curl's timeout: the stream was still open
+    refute_line 'event: expired'
+    run C "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_expired_total 0'
+}
+
+@test "token files are read at start only: after a SIGHUP the old token still works and the new one does not (pushwire-serve(1): revoke by restarting)" {
+    cp "$K/tok" "$BATS_TEST_TMPDIR/tok"
+    chmod 600 "$BATS_TEST_TMPDIR/tok"
+    start_serve --token-file "$BATS_TEST_TMPDIR/tok"
+    printf '%s\n' new-token-0123456789 >"$BATS_TEST_TMPDIR/tok"
+    kill -HUP "$SERVE_PID"
+    for ((i = 0; i < 100; i++)); do grep -q 'SIGHUP' "$SERVE_LOG" && break; sleep 0.05; done
+    run status "$SERVE_URL/poll/a?timeout=0&token=$SUB"
+    assert_output 200
+    run status "$SERVE_URL/poll/a?timeout=0&token=new-token-0123456789"
+    assert_output 401
+}

@@ -8,7 +8,10 @@ load helper
 
 PEER="$PY $TOP/tests/cli/auth_peer.py"
 
-teardown() { serve_teardown; }
+teardown() {
+    [ -z "${PAGE_PID:-}" ] || kill "$PAGE_PID" 2>/dev/null || true
+    serve_teardown
+}
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -30,6 +33,31 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
     run curl -sS --max-time 5 "$SERVE_HTTP/poll/browser-origin?cursor=0&timeout=0"
     assert_output --partial '"data":"x"'
     assert_output --regexp '"cursor":"[a-z0-9]+:1"'
+    serve_stop
+}
+
+@test "browser: a page on another origin reads WWW-Authenticate of a 401 and Retry-After of a 429 (Access-Control-Expose-Headers)" {
+    [ -x /usr/bin/chromium ] || missing "/usr/bin/chromium"
+    [ -d "$INTEROP/node_modules/playwright-core" ] || missing "playwright-core in tests/interop/node_modules"
+    # without the header fetch's r.headers.get() gave null for both
+    local tok=tok-expose-0123456789 pp
+    printf '%s\n' "$tok" >"$BATS_TEST_TMPDIR/tok"
+    chmod 600 "$BATS_TEST_TMPDIR/tok"
+    serve_start --token-file "$BATS_TEST_TMPDIR/tok" --max-conns-per-ip 1 --limit-exempt none
+    # the page's origin: another server (its connections are not counted here)
+    pp=$(free_port)
+    "$PW" serve --listen "127.0.0.1:$pp" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/page.log" 3>&- &
+    PAGE_PID=$!
+    wait_for grep -q "listening on 127.0.0.1:$pp" "$BATS_TEST_TMPDIR/page.log"
+    run timeout 180 "$NODE" "$INTEROP/auth_expose.js" "$pp" "$SERVE_PORT" "$tok"
+    kill "$PAGE_PID"
+    wait "$PAGE_PID" || true
+    echo "$output"
+    assert_success
+    assert_line --partial 'ok www-authenticate'
+    assert_line --partial 'ok retry-after'
+    run curl -sSi --max-time 5 "$SERVE_HTTP/sse/x"
+    assert_line --partial 'Access-Control-Expose-Headers: Retry-After, WWW-Authenticate'
     serve_stop
 }
 

@@ -40,7 +40,10 @@ setup_file() {
 }
 
 teardown_file() { serve_stop || true; }
-teardown() { serve_teardown; }
+teardown() {
+    [ -z "${PRIV_DIR:-}" ] || rm -rf "$PRIV_DIR"
+    serve_teardown
+}
 
 # tls_port — the port of serve's tls:// listener, from its log
 tls_port() {
@@ -166,6 +169,21 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
 @test "ALPN: a client that offers only h2 gets no_application_protocol" {
     run sc -alpn h2
     assert_output --partial "no application protocol"
+}
+
+@test "ALPN http/1.0 (curl --http1.0) is served as on a plain listener; http/1.1 is preferred when both are offered" {
+    # only http/1.1 was taken: curl --http1.0 got no_application_protocol
+    ch=$(chan)
+    run curl -sS --fail --max-time 5 --http1.0 --cacert "$CA" --data-binary one "$TLS/pub/$ch"
+    assert_success
+    assert_output --regexp '^\{"id":"[a-z0-9]{12}:1"\}$'
+    run curl -sS --fail --max-time 5 --http1.0 --cacert "$CA" "$TLS/poll/$ch?cursor=0&timeout=0"
+    assert_output --partial '"data":"one"'
+    grep -q ' tls: TLSv1\.3 .* alpn=http/1\.0' "$SERVE_LOG"
+    run sc -alpn http/1.0,http/1.1 -CAfile "$CA" -servername localhost
+    assert_output --partial "ALPN protocol: http/1.1"
+    run sc -alpn h2,http/1.0 -CAfile "$CA" -servername localhost
+    assert_output --partial "ALPN protocol: http/1.0"
 }
 
 @test "TLS 1.2 ciphers are Mozilla intermediate: AES-GCM with ECDHE yes, CBC or static RSA no" {
@@ -368,6 +386,89 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     run "$PW" serve --listen tls://nowhere:0 --tls-cert "$d/ec.pem" --tls-key "$d/ec.key"
     assert_failure 2
     assert_output --partial "tls://HOST:PORT"
+}
+
+@test "a certificate or key that does not load says why: missing, unreadable (a unit's user), DER, the wrong file" {
+    # the reason was OpenSSL's last error: 'system lib' or 'PEM lib'
+    d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR
+    openssl x509 -in "$f/ec.pem" -outform der -out "$d/ec.der"
+    openssl pkey -in "$f/ec.key" -outform der -out "$d/ec-der.key"
+    tls() { run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$1" --tls-key "$2"; assert_failure 1; }
+    tls "$d/none.pem" "$f/ec.key"
+    assert_output --partial "cannot load TLS certificate '$d/none.pem': No such file or directory"
+    tls "$f/ec.pem" "$d/none.key"
+    assert_output --partial "cannot load TLS key '$d/none.key': No such file or directory"
+    tls "$d/ec.der" "$f/ec.key"
+    assert_output --partial "cannot load TLS certificate '$d/ec.der': no certificate in it"
+    tls "$f/ec.key" "$f/ec.key"
+    assert_output --partial "cannot load TLS certificate '$f/ec.key': no certificate in it"
+    tls "$f/ec.pem" "$d/ec-der.key"
+    assert_output --partial "cannot load TLS key '$d/ec-der.key': no private key in it"
+    tls "$f/ec.pem" "$f/ec.pem"
+    assert_output --partial "cannot load TLS key '$f/ec.pem': no private key in it"
+    # a key only root may read, as the service's own user sees it (in a
+    # directory that user may enter: the bats directories are private)
+    PRIV_DIR=$(mktemp -d /tmp/pw-tls-priv.XXXXXX)
+    chmod 755 "$PRIV_DIR"
+    cp "$f/ec.pem" "$PRIV_DIR/ec.pem"
+    cp "$f/ec.key" "$PRIV_DIR/root.key"
+    chmod 644 "$PRIV_DIR/ec.pem"
+    chmod 600 "$PRIV_DIR/root.key"
+    if [ "$(id -u)" = 0 ]; then
+        command -v setpriv >/dev/null || skip "setpriv (util-linux)"
+        run timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$PW" serve --listen tls://127.0.0.1:0 \
+            --tls-cert "$PRIV_DIR/ec.pem" --tls-key "$PRIV_DIR/root.key"
+    else
+        chmod 000 "$PRIV_DIR/root.key"
+        run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$PRIV_DIR/ec.pem" --tls-key "$PRIV_DIR/root.key"
+    fi
+    assert_failure 1
+    assert_output --partial "cannot load TLS key '$PRIV_DIR/root.key': Permission denied"
+}
+
+@test "a key that is not the certificate's is named so: one of the same type (was 'key values mismatch'), a chain written intermediate first" {
+    d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR
+    run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$f/rsa.pem" --tls-key "$f/ca.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$f/ca.key' does not belong to certificate '$f/rsa.pem'"
+    cat "$f/inter.pem" "$f/ec.pem" >"$d/reversed.pem"
+    run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$d/reversed.pem" --tls-key "$f/ec.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$f/ec.key' belongs to certificate 2 of '$d/reversed.pem', not to the first: put the server's certificate first"
+    cat "$f/ca.pem" "$f/rsa.pem" >"$d/reversed-rsa.pem"
+    run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$d/reversed-rsa.pem" --tls-key "$f/rsa.key"
+    assert_failure 1
+    assert_output --partial "TLS key '$f/rsa.key' belongs to certificate 2 of '$d/reversed-rsa.pem'"
+}
+
+@test "an encrypted key (PKCS#8 or traditional) is refused with the reason, never a passphrase prompt, at start and on SIGHUP" {
+    d=$BATS_TEST_TMPDIR
+    openssl pkcs8 -topk8 -in "$BATS_FILE_TMPDIR/ec.key" -out "$d/p8.key" -passout pass:secret
+    openssl ec -in "$BATS_FILE_TMPDIR/ec.key" -aes256 -passout pass:secret -out "$d/trad.key" 2>/dev/null
+    for k in p8 trad; do
+        run timeout 10 "$PW" serve --listen tls://127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ec-chain.pem" --tls-key "$d/$k.key"
+        assert_failure 1
+        assert_output --partial "cannot load TLS key '$d/$k.key': it is encrypted"
+        refute_output --partial "pass phrase"
+    done
+    # on a terminal OpenSSL's default prompt waited for a passphrase (the
+    # server hung at start, and in the middle of a SIGHUP reload)
+    if command -v script >/dev/null; then
+        run timeout 10 script -qec "'$PW' serve --listen tls://127.0.0.1:0 --tls-cert '$BATS_FILE_TMPDIR/ec-chain.pem' --tls-key '$d/p8.key'" /dev/null </dev/null
+        refute [ "$status" -eq 124 ]
+        assert_output --partial "it is encrypted"
+    fi
+    cp "$BATS_FILE_TMPDIR/ec.key" "$d/cur.key"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ec-chain.pem" --tls-key "$d/cur.key"
+    TLS_PORT=$(tls_port)
+    cp "$d/p8.key" "$d/cur.key"
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q 'keeping the certificates loaded before' "$SERVE_LOG"
+    run grep -c "cannot load TLS key '$d/cur.key': it is encrypted" "$SERVE_LOG"
+    assert_output 1
+    run sc -servername localhost -CAfile "$CA"
+    assert_output --partial "Verify return code: 0 (ok)"
+    serve_stop
 }
 
 @test "Chromium runs the page over https and wss with the test's certificate accepted (SPKI pin)" {
