@@ -235,9 +235,26 @@ static void signal_cb(uv_signal_t *s, int signum)
     pwc_stop(c, PW_WS_CLOSE_NORMAL, "");
 }
 
+/* The transcript's lines reach the file at each turn of the loop, as
+ * stdout's do: a --record file read while connect runs (or left by a kill)
+ * ends with a whole line.  A write that fails (a full disk) is said once
+ * and the run fails: a transcript with a hole would replay as a lie. */
+static int record_flush(struct pwc *c)
+{
+    if (!c->record || c->record_failed)
+        return 0;
+    if (fflush(c->record) == 0 && !ferror(c->record))
+        return 0;
+    c->record_failed = 1;
+    pwc_info(c, "write error on --record '%s': %s", c->o.record_path, strerror(errno ? errno : EIO));
+    return -1;
+}
+
 static void flush_cb(uv_prepare_t *h)
 {
     struct pwc *c = h->data;
+    if (record_flush(c) != 0 && !c->finished)
+        pwc_finish(c, PW_EXIT_FAIL);
     if (fflush(stdout) != 0 && !c->finished) {
         if (errno != EPIPE)
             pwc_info(c, "write error on stdout: %s", strerror(errno));
@@ -633,6 +650,8 @@ static int connect_main(int argc, char **argv)
     run(&c);
     fflush(stdout);
     write_out(&c);
+    if (record_flush(&c) != 0 && !c.exit_code)
+        c.exit_code = PW_EXIT_FAIL;
     state_free(&c);
     return c.exit_code;
 }

@@ -102,6 +102,7 @@ struct pwc {
     struct pw_stdin in;
     int in_started, stdin_eof, stdin_tty;
     FILE *record;
+    int record_failed;       /* a write to it failed: said once (connect.c record_flush) */
     struct pw_buf line, recline, rxbuf;
     struct pw_buf last_id;   /* NUL-terminated; "" when none */
     double t0;

@@ -175,6 +175,28 @@ bad() { # bad LINE2 EXPECTED-TEXT
     assert_failure 4
 }
 
+@test "connect --record: each message's line is in the file while connect runs, whole (a kill -9 loses none); a write that fails (a full disk) is said and exits 1" {
+    need_serve
+    start_serve
+    "$PW" connect --no-stdin --record "$D/live.jsonl" "ws://127.0.0.1:$SERVE_PORT/ws/room" >/dev/null 2>&1 3>&- &
+    local cp=$! i
+    wait_metric 'pushwire_connections{transport="ws"} 1'
+    for i in 1 2 3; do C -d "m$i" "http://127.0.0.1:$SERVE_PORT/pub/room" >/dev/null; done
+    # stdio kept them (4 KiB of buffer) until exit: the file stayed empty
+    for ((i = 0; i < 100; i++)); do
+        [ "$(grep -c '"dir":"in"' "$D/live.jsonl")" = 3 ] && break
+        sleep 0.1
+    done
+    [ "$i" -lt 100 ] || { kill "$cp"; cat "$D/live.jsonl"; false; }
+    kill -KILL "$cp"
+    wait "$cp" || true
+    [ "$(jq -r .data "$D/live.jsonl")" = "$(printf 'm1\nm2\nm3')" ]
+    # a full disk: said once, exit 1 (was exit 0 with nothing written)
+    run -1 bash -c "echo hi | timeout 10 '$PW' connect --count 1 --record /dev/full 'ws://127.0.0.1:$SERVE_PORT/ws/room' 3>&-"
+    assert_output --partial "write error on --record '/dev/full': No space left on device"
+    [ "$(grep -c 'write error' <<<"$output")" = 1 ]
+}
+
 @test "replay: a session recorded by connect replays to serve with --expect" {
     need_serve
     start_serve
