@@ -221,6 +221,42 @@ static struct srv_tls_certs *srv__certs_load(const struct pw_server_opts *o, cha
     return cs;
 }
 
+#define SRV_TLS_SOON_DAYS 14      /* a certificate this close to its end is logged */
+
+/* A certificate outside its dates still loads (a client judges it), but
+ * the operator is told at start and on reload: expired, not yet valid, or
+ * ending within SRV_TLS_SOON_DAYS days.  One worker says it. */
+static void srv__tls_dates(struct srv *s, const struct srv_tls_certs *cs)
+{
+    if (s->wid != 0)
+        return;
+    for (size_t i = 0; i < cs->n; i++) {
+        X509 *x = SSL_CTX_get0_certificate(cs->ctx[i]);
+        const ASN1_TIME *nb = x ? X509_get0_notBefore(x) : NULL, *na = x ? X509_get0_notAfter(x) : NULL;
+        struct tm tb, ta;
+        int days, secs;
+        char when[32];
+        if (!nb || !na || ASN1_TIME_to_tm(nb, &tb) != 1 || ASN1_TIME_to_tm(na, &ta) != 1 ||
+            ASN1_TIME_diff(&days, &secs, NULL, na) != 1)
+            continue;
+        const char *file = s->o->tls[i].cert;
+        if (X509_cmp_current_time(na) < 0) {
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &ta);
+            srv_log(s, NULL, "warning", 0, 0, "TLS certificate '%s' expired on %s: clients will refuse it",
+                    file, when);
+        } else if (X509_cmp_current_time(nb) > 0) {
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tb);
+            srv_log(s, NULL, "warning", 0, 0, "TLS certificate '%s' is not valid before %s: clients will refuse it",
+                    file, when);
+        } else if (days < SRV_TLS_SOON_DAYS) {
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &ta);
+            srv_log(s, NULL, "warning", 0, 0, "TLS certificate '%s' expires on %s, in %d day%s", file, when,
+                    days, days == 1 ? "" : "s");
+        }
+        ERR_clear_error();
+    }
+}
+
 int srv_tls_setup(struct srv *s, char *err, size_t errsz)
 {
     struct srv_tls_shared *sh = calloc(1, sizeof *sh);
@@ -235,6 +271,7 @@ int srv_tls_setup(struct srv *s, char *err, size_t errsz)
     }
     pw_buf_init(&sh->out, 0);
     s->tls = sh;
+    srv__tls_dates(s, sh->certs);
     return 0;
 }
 
@@ -251,6 +288,7 @@ void srv_tls_reload(struct srv *s)
     if (s->wid == 0) /* every worker reloads its own; one line says it */
         srv_log(s, NULL, "reload", 0, 0, "SIGHUP: %zu TLS certificate%s reloaded for new connections",
                 cs->n, cs->n == 1 ? "" : "s");
+    srv__tls_dates(s, cs);
 }
 
 void srv_tls_cleanup(struct srv *s)

@@ -366,6 +366,51 @@ sc() { timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" "$@" </dev/nul
     serve_stop
 }
 
+# mkdated NAME START END — NAME.key, NAME.pem for localhost signed by the
+# root, valid from START to END (YYYYMMDDHHMMSSZ), in BATS_TEST_TMPDIR
+mkdated() {
+    local d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR
+    mkdir -p "$d/ca-$1" && touch "$d/ca-$1/index.txt" && echo 01 >"$d/ca-$1/serial"
+    printf '[ca]\ndefault_ca = d\n[d]\ndir = %s\ndatabase = $dir/index.txt\nserial = $dir/serial\nnew_certs_dir = $dir\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n' \
+        "$d/ca-$1" >"$d/ca-$1/ca.cnf"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/$1.key" -out "$d/$1.csr" -subj /CN=localhost 2>/dev/null
+    openssl ca -batch -config "$d/ca-$1/ca.cnf" -cert "$f/ca.pem" -keyfile "$f/ca.key" -in "$d/$1.csr" -out "$d/$1.pem" \
+        -startdate "$2" -enddate "$3" >/dev/null 2>&1
+}
+
+@test "a certificate out of its dates loads (the client judges) but is logged: expired, not yet valid, ending within 14 days; at start and on SIGHUP, once with --workers 2" {
+    d=$BATS_TEST_TMPDIR
+    mkdated old 20200101000000Z 20200102000000Z
+    mkdated future 20990101000000Z 20991231000000Z
+    mkdated soon "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" "$(date -u -d '+3 days +1 hour' +%Y%m%d%H%M%SZ)"
+    mkdated good "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" "$(date -u -d '+90 days' +%Y%m%d%H%M%SZ)"
+    cp "$d/old.pem" "$d/cur.pem"
+    cp "$d/old.key" "$d/cur.key"
+    serve_start --listen tls://127.0.0.1:0 --tls-cert "$d/cur.pem" --tls-key "$d/cur.key" \
+        --tls-cert "$d/future.pem" --tls-key "$d/future.key" --workers 2
+    TLS_PORT=$(tls_port)
+    run grep -c "TLS certificate '$d/cur.pem' expired on 2020-01-02 00:00:00 UTC: clients will refuse it" "$SERVE_LOG"
+    assert_output 1
+    run grep -c "TLS certificate '$d/future.pem' is not valid before 2099-01-01 00:00:00 UTC: clients will refuse it" "$SERVE_LOG"
+    assert_output 1
+    # it is served: the client is the one to refuse it
+    run sc -servername localhost -CAfile "$CA"
+    assert_output --partial "certificate has expired"
+    cp "$d/soon.pem" "$d/cur.pem"
+    cp "$d/soon.key" "$d/cur.key"
+    kill -HUP "$SERVE_PID"
+    wait_for grep -q "TLS certificate '$d/cur.pem' expires on" "$SERVE_LOG"
+    run grep -c "TLS certificate '$d/cur.pem' expires on .*, in 3 days$" "$SERVE_LOG"
+    assert_output 1
+    cp "$d/good.pem" "$d/cur.pem"
+    cp "$d/good.key" "$d/cur.key"
+    kill -HUP "$SERVE_PID"
+    wait_for sh -c "[ \$(grep -c 'reloaded for new connections' '$SERVE_LOG') = 2 ]"
+    sleep 0.2
+    [ "$(grep -c "TLS certificate '$d/cur.pem'" "$SERVE_LOG")" = 2 ] # the old and the soon ones, nothing for the good one
+    serve_stop
+}
+
 @test "start-up: TLS options are checked (pairs, a TLS listener, files that load)" {
     d=$BATS_FILE_TMPDIR
     run "$PW" serve --listen tls://127.0.0.1:0
