@@ -358,24 +358,52 @@ static void pw__put(struct pw__out *o, const char *s, size_t n)
     o->len += n;
 }
 
+static int pw__hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* 1 if the parameter name p[0..n) is key, or "access_" key (RFC 6750
+ * §2.3's name), in any case, percent-encoded or not: a client's secret is
+ * kept out of the log even when the server would not take it as a token */
+static int pw__secret_name(const char *p, size_t n, const char *key)
+{
+    char name[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)p[i];
+        if (c == '%' && i + 2 < n && pw__hexval(p[i + 1]) >= 0 && pw__hexval(p[i + 2]) >= 0) {
+            c = pw__hexval(p[i + 1]) * 16 + pw__hexval(p[i + 2]);
+            i += 2;
+        }
+        if (k == sizeof name - 1)
+            return 0;
+        name[k++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    name[k] = 0;
+    return strcmp(name, key) == 0 || (strncmp(name, "access_", 7) == 0 && strcmp(name + 7, key) == 0);
+}
+
 size_t pw_redact_query(const char *t, size_t n, const char *key, char *out, size_t outsz)
 {
     struct pw__out o = {out, outsz, 0};
-    size_t klen = strlen(key);
     const char *q = memchr(t, '?', n);
     size_t pre = q ? (size_t)(q - t) + 1 : n;
     pw__put(&o, t, pre);
     for (size_t i = pre; i < n;) {
-        size_t end = i;
-        while (end < n && t[end] != '&')
+        size_t end = i, eq = 0;
+        while (end < n && t[end] != '&' && t[end] != ';') {
+            if (!eq && t[end] == '=')
+                eq = end;
             end++;
-        if (end - i > klen && memcmp(t + i, key, klen) == 0 && t[i + klen] == '=') {
-            pw__put(&o, t + i, klen + 1);
+        }
+        if (eq && pw__secret_name(t + i, eq - i, key)) {
+            pw__put(&o, t + i, eq - i + 1);
             pw__put(&o, PW_REDACTED, sizeof PW_REDACTED - 1);
         } else
             pw__put(&o, t + i, end - i);
         if (end < n)
-            pw__put(&o, "&", 1);
+            pw__put(&o, t + end, 1);
         i = end + 1;
     }
     out[o.len] = 0;

@@ -106,8 +106,11 @@ int pw_bucket_full(const struct pw_bucket *b, double rate, double burst, uint64_
 
 /* ---- logs ----
  * Copies a request target with the value of every query parameter named
- * `key` (as sent, before decoding) replaced by "REDACTED", cut to fit out
- * (always NUL-terminated; outsz >= 1).  Returns the length written. */
+ * `key` (lower case) or "access_" key replaced by "REDACTED": names in any
+ * case, percent-encoded or not, parameters split at '&' and ';' (more than
+ * the server takes: a secret sent under a name it does not take is still
+ * kept out of the log).  Cut to fit out (always NUL-terminated; outsz >= 1).
+ * Returns the length written. */
 #define PW_REDACTED "REDACTED"
 size_t pw_redact_query(const char *target, size_t n, const char *key, char *out, size_t outsz);
 

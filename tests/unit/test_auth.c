@@ -229,6 +229,13 @@ static void test_redact(void)
     redact("/sse/a?token=a&token=b", "/sse/a?token=REDACTED&token=REDACTED");
     redact("/sse/a?mytoken=keep&tokens=keep", "/sse/a?mytoken=keep&tokens=keep");
     redact("/sse/a?token", "/sse/a?token");
+    /* names the server does not take are kept out of the log all the same */
+    redact("/sse/a?TOKEN=s&Token=t", "/sse/a?TOKEN=REDACTED&Token=REDACTED");
+    redact("/sse/a?tok%65n=s&%74oken=t&tok%6=u", "/sse/a?tok%65n=REDACTED&%74oken=REDACTED&tok%6=u");
+    redact("/sse/a?a=1;token=s;b=2", "/sse/a?a=1;token=REDACTED;b=2");
+    redact("/sse/a?access_token=s&ACCESS_TOKEN=t&access_=u", "/sse/a?access_token=REDACTED&ACCESS_TOKEN=REDACTED&access_=u");
+    redact("/sse/a?x=token=s&=token", "/sse/a?x=token=s&=token");
+    redact("/sse/a?token=s=t", "/sse/a?token=REDACTED");
     redact("/sse/a?token=", "/sse/a?token=REDACTED");
     redact("/sse/a", "/sse/a");
     redact("/sse/a?", "/sse/a?");
