@@ -49,6 +49,10 @@ scenario() {
     scenario page-channel
 }
 
+@test "browser: the page with ?token= works against --token-file: ws and sse carry ?token=, the poll, /metrics and the form a Bearer header; nothing refused" {
+    scenario page-token
+}
+
 @test "browser: the page's drop and resume: what was published meanwhile arrives once, in order, in each panel" {
     scenario page-drop
 }

@@ -3,7 +3,7 @@
 // browser is downloaded) against a running `pushwire serve`.
 //
 //   node browser.js all|SCENARIO PORT
-//   SCENARIO: page | page-channel | page-drop | page-gap | page-metrics |
+//   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
 //             websocket | eventsource-drop | eventsource-restart | longpoll
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
@@ -46,10 +46,11 @@ async function until(fn, what, ms = WAIT_MS) {
 }
 
 // POST /pub/CHANNEL straight to serve; resolves to the parsed answer
-function publish(channel, body, port = PORT) {
+function publish(channel, body, port = PORT, token = '') {
   return new Promise((ok, ko) => {
+    const headers = { 'Content-Type': 'text/plain', ...(token ? { Authorization: `Bearer ${token}` } : {}) };
     const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/pub/${channel}`,
-                               headers: { 'Content-Type': 'text/plain' }, timeout: 5000 }, (res) => {
+                               headers, timeout: 5000 }, (res) => {
       let b = '';
       res.on('data', (d) => { b += d; });
       res.on('end', () => {
@@ -485,10 +486,10 @@ async function pageTls(ctx) {
 
 // A serve of our own, for the restart scenario: SERVE(port) resolves to
 // { proc, port } once it listens (port 0: a free one); stop() waits for its exit.
-function spawnServe(port) {
+function spawnServe(port, args = []) {
   const { spawn } = require('child_process');
   return new Promise((ok, ko) => {
-    const proc = spawn(process.env.PW, ['serve', '--listen', `127.0.0.1:${port}`, '--retry', '250', '--ping', '0'],
+    const proc = spawn(process.env.PW, ['serve', '--listen', `127.0.0.1:${port}`, '--retry', '250', '--ping', '0', ...args],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     const t = setTimeout(() => { proc.kill('SIGKILL'); ko(new Error(`serve did not listen: ${err}`)); }, 10000);
@@ -563,7 +564,41 @@ async function eventsourceRestart(ctx) {
   }
 }
 
-const SCENARIOS = { page, 'page-channel': pageChannel, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
+// The page on a server that wants a token (--token-file): /?channel=X&token=T
+// passes T on to each transport (?token= for the WebSocket and the
+// EventSource, a Bearer header on its fetches: the long poll, /metrics, the
+// publish form), so the three panels show the backlog and what is published,
+// and nothing it asks for is refused.
+async function pageToken(ctx) {
+  check(process.env.PW, 'PW (the pushwire binary) is not set');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-token-'));
+  const tok = `s3cret-${uniq}`;
+  fs.writeFileSync(path.join(dir, 'tok'), `${tok}\n`, { mode: 0o600 });
+  const a = await spawnServe(0, ['--token-file', path.join(dir, 'tok')]);
+  try {
+    const ch = `btok-${uniq}`;
+    await publish(ch, 'before', a.port, tok);
+    const { p, seen } = await openPage(ctx, `http://127.0.0.1:${a.port}/?channel=${ch}&token=${tok}`, a.port);
+    await untilPanels(p, PANELS, (l) => msgData(l).length >= 1, 'the backlog in the three panels');
+    await p.fill('#msg', 'from-the-form');
+    await p.press('#msg', 'Enter'); // the form's submit: POST /pub with the Bearer header
+    await untilPanels(p, PANELS, (l) => msgData(l).length >= 2, 'the form\'s message in the three panels');
+    await until(() => seen.urls.some((u) => u.startsWith('/metrics')), 'the page to fetch /metrics');
+    await sleep(1200); // one more /metrics turn: a refusal would show in seen.errors
+    const all = await panelLines(p);
+    for (const id of PANELS)
+      check(JSON.stringify(msgData(all[id])) === JSON.stringify(['before', 'from-the-form']), `${id} panel shows ${JSON.stringify(msgData(all[id]))}`);
+    check(seen.urls.some((u) => u.startsWith(`/ws/${ch}?`) && u.includes(`token=${tok}`)), `the WebSocket URL has no token: ${seen.urls.join(' ')}`);
+    check(seen.urls.some((u) => u.startsWith(`/sse/${ch}?`) && u.includes(`token=${tok}`)), `the EventSource URL has no token: ${seen.urls.join(' ')}`);
+    check(seen.errors.length === 0, `refused or failed: ${seen.errors.join(' | ')}`);
+    console.log(`ok page-token: /?channel=${ch}&token=… against --token-file: ws and sse with ?token=, poll, /metrics and the form with a Bearer header; backlog and the form's message once per panel, nothing refused`);
+  } finally {
+    await stopServe(a).catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls };
 
