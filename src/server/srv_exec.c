@@ -49,6 +49,7 @@ struct srv_exec {
     size_t inq;                   /* bytes for stdin (inbuf and writes), not taken yet */
     int64_t status;
     int term_signal;
+    uint64_t eof_wait_left;       /* ms of the wait for stdout's end still to run (paused: stopped) */
     uint8_t exited, out_eof, out_paused, term_sent, nopen;
     uint8_t in_close;             /* close stdin once the writes in flight are done */
 };
@@ -142,10 +143,16 @@ static void srv__exec_exit_cb(uv_process_t *p, int64_t status, int sig)
         srv__exec_finish(x);
         return;
     }
-    if (x->out_eof)
+    if (x->out_eof) {
         srv__exec_end_conn(x);
-    else /* what is in the pipe comes at once; a grandchild may hold it open */
-        uv_timer_start(&x->timer, srv__exec_eof_wait_cb, SRV_EXEC_EOF_WAIT_MS, 0);
+        return;
+    }
+    /* what is in the pipe comes at once; a grandchild may hold it open.
+     * The wait runs only while stdout is read: paused for a slow client,
+     * what the program wrote before it exited waits in the pipe. */
+    x->eof_wait_left = SRV_EXEC_EOF_WAIT_MS;
+    if (!x->out_paused)
+        uv_timer_start(&x->timer, srv__exec_eof_wait_cb, x->eof_wait_left, 0);
 }
 
 /* The client left before the program ended: SIGTERM, then SIGKILL. */
@@ -250,6 +257,11 @@ static void srv__exec_out_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf
     if (c && c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer)) {
         uv_read_stop(st); /* the client reads slower than the program writes */
         x->out_paused = 1;
+        if (x->exited) { /* the wait for the end stops with the reading */
+            x->eof_wait_left = uv_timer_get_due_in(&x->timer);
+            x->eof_wait_left += !x->eof_wait_left;
+            uv_timer_stop(&x->timer);
+        }
     }
 }
 
@@ -260,6 +272,8 @@ static void srv__exec_drained(struct srv_conn *c)
     if (x && x->out_paused && !x->out_eof) {
         x->out_paused = 0;
         uv_read_start((uv_stream_t *)&x->out, srv__exec_alloc, srv__exec_out_cb);
+        if (x->exited)
+            uv_timer_start(&x->timer, srv__exec_eof_wait_cb, x->eof_wait_left, 0);
     }
 }
 

@@ -293,3 +293,17 @@ PYEOF
     wait_no_children "$SERVE_PID"
     serve_stop # exits 0: under ASan, no leak and no error
 }
+
+@test "exec: a program that exits while the client is not reading: every line it wrote is sent, then 1000" {
+    # fill.py writes until the pipe stays full (the server has paused its
+    # reading for the client), then exits: what waits in the pipe is still
+    # the program's output (the wait for stdout's end ran while paused: lost)
+    serve_start --exec "$EX/fill.py" --send-buffer 64K
+    run $PY "$PEER" late "$SERVE_WS/ws/fill" "$SERVE_LOG" 1
+    assert_success
+    wrote=$(sed -n 's/.*fill: wrote \([0-9]*\) lines.*/\1/p' "$SERVE_LOG")
+    [ -n "$wrote" ]
+    assert_output "lines=$wrote close=1000"
+    wait_no_children "$SERVE_PID"
+    serve_stop # exits 0: under ASan, no leak and no error
+}
