@@ -470,10 +470,14 @@ static void srv__env_build(struct srv__env *e, struct srv_conn *c, const struct 
     /* SERVER_NAME: the Host the client asked for, without its port */
     const struct pw_str *host = pw_http_header_get(req->headers, req->nheaders, "Host", NULL);
     size_t hl = host ? host->len : 0;
-    if (host && host->p[0] != '[')
+    if (host && host->len && host->p[0] == '[') { /* an IPv6 literal keeps its brackets (RFC 3875) */
+        const char *rb = memchr(host->p, ']', host->len);
+        hl = rb ? (size_t)(rb - host->p) + 1 : 0;
+    } else if (host) {
         for (size_t i = 0; i < host->len; i++)
             if (host->p[i] == ':')
                 hl = i;
+    }
     if (hl)
         srv__env_add(e, "SERVER_NAME", "%.*s", (int)hl, host->p);
     else

@@ -307,3 +307,34 @@ PYEOF
     wait_no_children "$SERVE_PID"
     serve_stop # exits 0: under ASan, no leak and no error
 }
+
+@test "exec: SERVER_NAME is the Host without its port, an IPv6 literal too (in its brackets)" {
+    serve_start --exec "$EX/env.sh"
+    for pair in "[::1]:8080 [::1]" "[::1] [::1]" "example.com:81 example.com"; do
+        run $PY - "$SERVE_PORT" ${pair% *} <<'PYEOF'
+import base64, os, socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(("GET /ws/c HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+           % (sys.argv[2], base64.b64encode(os.urandom(16)).decode())).encode())
+f = s.makefile("rb")
+while f.readline() not in (b"\r\n", b""):
+    pass
+while True:  # each text message on a line, until the close
+    h = f.read(2)
+    if len(h) < 2:
+        break
+    n = h[1] & 127
+    if n == 126:
+        n = struct.unpack(">H", f.read(2))[0]
+    p = f.read(n)
+    if h[0] & 15 == 8:
+        break
+    print(p.decode())
+PYEOF
+        assert_success
+        assert_line "SERVER_NAME=${pair#* }"
+        assert_line "HTTP_HOST=${pair% *}"
+    done
+    serve_stop # exits 0: under ASan, no leak and no error
+}
