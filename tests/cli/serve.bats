@@ -501,6 +501,18 @@ teardown() { stop_serve; }
     assert_output "$(printf 'True\nTrue\npong\nb heard nothing')"
 }
 
+@test "WebSocket --echo: pushwire.v1 offered is not selected (echoes are not envelopes)" {
+    start_serve --echo
+    # connect --since offers pushwire.v1 and, when it is selected, reads each
+    # text message as an envelope: this echo would print as "x"
+    run bash -c 'echo "{\"data\":\"x\",\"id\":\"7\"}" |
+        timeout 10 "$PW" connect --since 0 --wait --count 1 "ws://127.0.0.1:$0/ws/e"' "$SERVE_PORT"
+    assert_success
+    assert_output '{"data":"x","id":"7"}'
+    run grep -c 'upgrade 101: websocket' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "WebSocket: permessage-deflate when the client offers it" {
     start_serve --echo
     run timeout 10 $PEER ws-echo "$SERVE_PORT" deflate

@@ -338,3 +338,15 @@ PYEOF
     done
     serve_stop # exits 0: under ASan, no leak and no error
 }
+
+@test "exec: pushwire.v1 offered is not selected: a program's JSON line reaches the client as it is" {
+    # connect --since offers pushwire.v1 and, when it is selected, reads each
+    # text message as an envelope: the second line would print as "x"
+    serve_start --exec "printf '%s\n' '{\"temp\":3}' '{\"data\":\"x\",\"id\":\"7\"}'"
+    run timeout 10 "$PW" connect --since 0 "$SERVE_WS/ws/j" </dev/null
+    assert_success
+    assert_output "$(printf '%s\n' '{"temp":3}' '{"data":"x","id":"7"}')"
+    run grep -c 'upgrade 101: websocket' "$SERVE_LOG"
+    assert_output 1
+    serve_stop # exits 0: under ASan, no leak and no error
+}
