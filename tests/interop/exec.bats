@@ -350,3 +350,13 @@ PYEOF
     assert_output 1
     serve_stop # exits 0: under ASan, no leak and no error
 }
+
+@test "exec: --max-message counts a line without the CR before its LF" {
+    serve_start --exec "printf '0123456789\r\n0123456789A\r\nok\r\n'" --max-message 10
+    run $PY "$PEER" talk "$SERVE_WS/ws/crlf"
+    assert_success
+    assert_output "$(printf '0123456789\nok\nclose 1000')"
+    run grep -c 'longer than 10 bytes' "$SERVE_LOG"
+    assert_output 1
+    serve_stop # exits 0: under ASan, no leak and no error
+}
