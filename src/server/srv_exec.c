@@ -497,11 +497,37 @@ static void srv__env_build(struct srv__env *e, struct srv_conn *c, const struct 
     srv__env_add(e, "PUSHWIRE_CHANNEL", "%s", c->channel);
     if (c->layer) /* a tls:// listener's connection */
         srv__env_add(e, "HTTPS", "%s", "on");
+    /* a header sent more than once is one variable, its values joined
+     * with ", " in order (RFC 3875 §4.1.18, as websocketd does) */
     for (size_t i = 0; i < req->nheaders; i++) {
-        char name[SRV_EXEC_NAME_MAX];
+        char name[SRV_EXEC_NAME_MAX], other[SRV_EXEC_NAME_MAX], val[SRV_EXEC_VALUE_MAX];
         const struct pw_http_header *h = &req->headers[i];
-        if (srv__env_header(name, sizeof name, h->name) == 0)
-            srv__env_add(e, name, "%.*s", (int)h->value.len, h->value.p);
+        if (srv__env_header(name, sizeof name, h->name))
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = srv__env_header(other, sizeof other, req->headers[j].name) == 0 && !strcmp(name, other);
+        if (seen)
+            continue; /* joined into the first one's */
+        size_t vl = 0;
+        int cut = 0;
+        for (size_t j = i; j < req->nheaders && !cut; j++) {
+            const struct pw_str *v = &req->headers[j].value;
+            if (j > i && (srv__env_header(other, sizeof other, req->headers[j].name) || strcmp(name, other)))
+                continue;
+            size_t sep = j > i ? 2 : 0;
+            if (vl + sep + v->len >= sizeof val) {
+                cut = 1;
+                break;
+            }
+            memcpy(val + vl, ", ", sep);
+            memcpy(val + vl + sep, v->p, v->len);
+            vl += sep + v->len;
+        }
+        if (cut)
+            e->full = 1; /* too long for one variable: left out, as srv__env_add does */
+        else
+            srv__env_add(e, name, "%.*s", (int)vl, val);
     }
 }
 

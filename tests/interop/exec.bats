@@ -360,3 +360,37 @@ PYEOF
     assert_output 1
     serve_stop # exits 0: under ASan, no leak and no error
 }
+
+@test "exec: a header sent several times is one variable, its values joined with ', ' as websocketd does" {
+    serve_start --exec env
+    run $PY - "$SERVE_WS/ws/c" <<'PYEOF'
+import asyncio, sys, websockets
+async def main():
+    hdrs = [("X-Foo", "a"), ("X-Foo", "b"), ("x-foo", "c"), ("X-Bar", "1")]
+    async with websockets.connect(sys.argv[1], extra_headers=hdrs) as ws:
+        try:
+            while True:
+                print(await asyncio.wait_for(ws.recv(), 10))
+        except websockets.ConnectionClosed:
+            pass
+asyncio.run(main())
+PYEOF
+    assert_success
+    ours=$(grep -E '^HTTP_X_(FOO|BAR)=' <<<"$output" | LC_ALL=C sort)
+    assert_equal "$ours" "$(printf 'HTTP_X_BAR=1\nHTTP_X_FOO=a, b, c')"
+    wsd_start env || return
+    run $PY - "$WSD_WS/ws/c" <<'PYEOF'
+import asyncio, sys, websockets
+async def main():
+    hdrs = [("X-Foo", "a"), ("X-Foo", "b"), ("x-foo", "c"), ("X-Bar", "1")]
+    async with websockets.connect(sys.argv[1], extra_headers=hdrs) as ws:
+        try:
+            while True:
+                print(await asyncio.wait_for(ws.recv(), 10))
+        except websockets.ConnectionClosed:
+            pass
+asyncio.run(main())
+PYEOF
+    assert_equal "$ours" "$(grep -E '^HTTP_X_(FOO|BAR)=' <<<"$output" | LC_ALL=C sort)"
+    serve_stop # exits 0: under ASan, no leak and no error
+}
