@@ -28,9 +28,18 @@ static int pw__lines_long(struct pw_lines *l, const struct pw_lines_cb *cb, void
     return cb->on_long ? cb->on_long(ud, l->max) : 0;
 }
 
-static int pw__lines_too_long(const struct pw_lines *l, size_t n)
+/* The bytes a record may hold: max, and a CR before the LF (which goes)
+ * when cr says the record ends with one, or may still (not ended yet). */
+static int pw__lines_too_long(const struct pw_lines *l, size_t n, int cr)
 {
-    return l->max && (n > l->max || l->part.len > l->max - n);
+    size_t cap = l->max + (l->delim == '\n' && cr);
+    return l->max && (n > cap || l->part.len > cap - n);
+}
+
+/* Does the record of part + p[0..n) end with a CR? */
+static int pw__lines_cr(const struct pw_lines *l, const uint8_t *p, size_t n)
+{
+    return n ? p[n - 1] == '\r' : l->part.len && l->part.p[l->part.len - 1] == '\r';
 }
 
 /* A record ends at p + n: deliver it (joined with part when one was begun). */
@@ -42,7 +51,7 @@ static int pw__lines_record(struct pw_lines *l, const uint8_t *p, size_t n,
         l->part.len = 0;
         return 0;
     }
-    if (pw__lines_too_long(l, n))
+    if (pw__lines_too_long(l, n, pw__lines_cr(l, p, n)))
         return pw__lines_long(l, cb, ud);
     if (!l->part.len)
         return pw__lines_deliver(l, p, n, cb, ud);
@@ -75,7 +84,7 @@ int pw_lines_feed(struct pw_lines *l, const uint8_t *p, size_t n, const struct p
     if (p == e || l->overlong)
         return 0;
     size_t rest = (size_t)(e - p);
-    if (pw__lines_too_long(l, rest)) {
+    if (pw__lines_too_long(l, rest, 1)) { /* its CR may be yet to come */
         int rc = pw__lines_long(l, cb, ud);
         l->overlong = 1;
         return rc;
@@ -92,6 +101,8 @@ int pw_lines_end(struct pw_lines *l, const struct pw_lines_cb *cb, void *ud)
         l->part.len = 0;
         return 0;
     }
+    if (pw__lines_too_long(l, 0, pw__lines_cr(l, NULL, 0))) /* max + 1 bytes without a CR */
+        return pw__lines_long(l, cb, ud);
     size_t n = l->part.len;
     l->part.len = 0;
     return pw__lines_deliver(l, l->part.p, n, cb, ud);

@@ -4,7 +4,8 @@
  *
  * A record that is whole inside one chunk is handed over in place (no copy);
  * only a record split across chunks is gathered in `part`, which never holds
- * more than `max` bytes.  A record longer than `max` is not delivered: its
+ * more than `max` bytes and a CR.  A record longer than `max` (the CR that
+ * goes not counted) is not delivered: its
  * bytes are dropped up to the next delimiter and on_long says so once per
  * record.
  */
@@ -30,7 +31,7 @@ struct pw_lines_cb {
 struct pw_lines {
     /* private */
     int delim;          /* '\n', '\0' or PW_LINES_RAW */
-    size_t max;         /* longest record, delimiter excluded */
+    size_t max;         /* longest record, delimiter (and a CR before it) excluded */
     int overlong;       /* the record being read passed max: skipping to its end */
     struct pw_buf part; /* a record begun in an earlier chunk */
 };

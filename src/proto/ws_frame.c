@@ -125,7 +125,8 @@ static int pw__header_step(struct pw_ws_parser *p)
             return r;
     }
     if (p->state != PS_MASK) {
-        if (p->o.max_frame && p->hdr.len > p->o.max_frame)
+        /* a control frame is bounded by its own rule (125 bytes), not this */
+        if (p->o.max_frame && p->hdr.len > p->o.max_frame && !pw_ws_is_control(p->hdr.opcode))
             return PW_EWS_TOOBIG;
         if (p->hdr.masked) {
             p->state = PS_MASK;

@@ -104,7 +104,8 @@ struct pw_ws_event {
 struct pw_ws_parser_opts {
     enum pw_ws_role from;
     unsigned allowed_rsv;    /* RSV bits a negotiated extension permits (4 = RSV1) */
-    uint64_t max_frame;      /* payload bytes per frame; 0 = no limit */
+    uint64_t max_frame;      /* payload bytes per data frame; 0 = no limit (a control
+                                frame's limit is its own: 125) */
     int strict_minimal;      /* 1: non-minimal length is an error (else only reported) */
 };
 

@@ -308,9 +308,16 @@ int srv_out_msg_once(struct srv_conn *c, struct pw_msg *m, int enc,
 
 int srv_over_limit(struct srv_conn *c, size_t more)
 {
+    /* a subscriber is dropped only when more than one message is waiting:
+     * serve sets --send-buffer to at least --max-message + 16 KiB, but an
+     * encoding may be larger than the message (a pushwire.v1 envelope, SSE
+     * base64: 4/3 of binary data; JSON escapes), so the floor is per message */
+    size_t cap = c->srv->o->send_buffer;
+    if (more <= SIZE_MAX - SRV_SEND_SLACK && cap < more + SRV_SEND_SLACK)
+        cap = more + SRV_SEND_SLACK;
     /* a message is at most two segments (a frame's header and its shared
      * encoding): past that the queue could not take it whole */
-    return c->qbytes + more > c->srv->o->send_buffer || c->nseg + 2 > SRV_SEG_MAX;
+    return c->qbytes + more > cap || c->nseg + 2 > SRV_SEG_MAX;
 }
 
 /* drop n written bytes from the front of the queue */

@@ -77,6 +77,8 @@
 #define SRV_TICK_MS 250             /* timer granularity */
 #define SRV_TRIM_AT (1u << 20)      /* free heap from which pages go back (srv__trim_tick) */
 #define SRV_CLOSE_GRACE_MS 2000     /* waiting for a peer's close / FIN */
+#define SRV_SEND_SLACK 16384       /* one message is queued whole with this much before it,
+                                       whatever --send-buffer (cmd/serve.c: its floor) */
 #define SRV_END_GRACE_MS 5000       /* an ended connection's queue must drain within this */
 #define SRV_STOP_GRACE_MS 3000      /* SIGINT/SIGTERM: then every connection is cut */
 #define SRV_LISTEN_BACKLOG 4096     /* listen(2) queue */

@@ -49,6 +49,7 @@ struct srv_exec {
     size_t inq;                   /* bytes for stdin (inbuf and writes), not taken yet */
     int64_t status;
     int term_signal;
+    uint64_t eof_wait_left;       /* ms of the wait for stdout's end still to run (paused: stopped) */
     uint8_t exited, out_eof, out_paused, term_sent, nopen;
     uint8_t in_close;             /* close stdin once the writes in flight are done */
 };
@@ -142,10 +143,16 @@ static void srv__exec_exit_cb(uv_process_t *p, int64_t status, int sig)
         srv__exec_finish(x);
         return;
     }
-    if (x->out_eof)
+    if (x->out_eof) {
         srv__exec_end_conn(x);
-    else /* what is in the pipe comes at once; a grandchild may hold it open */
-        uv_timer_start(&x->timer, srv__exec_eof_wait_cb, SRV_EXEC_EOF_WAIT_MS, 0);
+        return;
+    }
+    /* what is in the pipe comes at once; a grandchild may hold it open.
+     * The wait runs only while stdout is read: paused for a slow client,
+     * what the program wrote before it exited waits in the pipe. */
+    x->eof_wait_left = SRV_EXEC_EOF_WAIT_MS;
+    if (!x->out_paused)
+        uv_timer_start(&x->timer, srv__exec_eof_wait_cb, x->eof_wait_left, 0);
 }
 
 /* The client left before the program ended: SIGTERM, then SIGKILL. */
@@ -250,6 +257,11 @@ static void srv__exec_out_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf
     if (c && c->qbytes > SRV_PAUSE_AT(c->srv->o->send_buffer)) {
         uv_read_stop(st); /* the client reads slower than the program writes */
         x->out_paused = 1;
+        if (x->exited) { /* the wait for the end stops with the reading */
+            x->eof_wait_left = uv_timer_get_due_in(&x->timer);
+            x->eof_wait_left += !x->eof_wait_left;
+            uv_timer_stop(&x->timer);
+        }
     }
 }
 
@@ -260,6 +272,8 @@ static void srv__exec_drained(struct srv_conn *c)
     if (x && x->out_paused && !x->out_eof) {
         x->out_paused = 0;
         uv_read_start((uv_stream_t *)&x->out, srv__exec_alloc, srv__exec_out_cb);
+        if (x->exited)
+            uv_timer_start(&x->timer, srv__exec_eof_wait_cb, x->eof_wait_left, 0);
     }
 }
 
@@ -456,10 +470,14 @@ static void srv__env_build(struct srv__env *e, struct srv_conn *c, const struct 
     /* SERVER_NAME: the Host the client asked for, without its port */
     const struct pw_str *host = pw_http_header_get(req->headers, req->nheaders, "Host", NULL);
     size_t hl = host ? host->len : 0;
-    if (host && host->p[0] != '[')
+    if (host && host->len && host->p[0] == '[') { /* an IPv6 literal keeps its brackets (RFC 3875) */
+        const char *rb = memchr(host->p, ']', host->len);
+        hl = rb ? (size_t)(rb - host->p) + 1 : 0;
+    } else if (host) {
         for (size_t i = 0; i < host->len; i++)
             if (host->p[i] == ':')
                 hl = i;
+    }
     if (hl)
         srv__env_add(e, "SERVER_NAME", "%.*s", (int)hl, host->p);
     else
@@ -479,11 +497,37 @@ static void srv__env_build(struct srv__env *e, struct srv_conn *c, const struct 
     srv__env_add(e, "PUSHWIRE_CHANNEL", "%s", c->channel);
     if (c->layer) /* a tls:// listener's connection */
         srv__env_add(e, "HTTPS", "%s", "on");
+    /* a header sent more than once is one variable, its values joined
+     * with ", " in order (RFC 3875 §4.1.18, as websocketd does) */
     for (size_t i = 0; i < req->nheaders; i++) {
-        char name[SRV_EXEC_NAME_MAX];
+        char name[SRV_EXEC_NAME_MAX], other[SRV_EXEC_NAME_MAX], val[SRV_EXEC_VALUE_MAX];
         const struct pw_http_header *h = &req->headers[i];
-        if (srv__env_header(name, sizeof name, h->name) == 0)
-            srv__env_add(e, name, "%.*s", (int)h->value.len, h->value.p);
+        if (srv__env_header(name, sizeof name, h->name))
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = srv__env_header(other, sizeof other, req->headers[j].name) == 0 && !strcmp(name, other);
+        if (seen)
+            continue; /* joined into the first one's */
+        size_t vl = 0;
+        int cut = 0;
+        for (size_t j = i; j < req->nheaders && !cut; j++) {
+            const struct pw_str *v = &req->headers[j].value;
+            if (j > i && (srv__env_header(other, sizeof other, req->headers[j].name) || strcmp(name, other)))
+                continue;
+            size_t sep = j > i ? 2 : 0;
+            if (vl + sep + v->len >= sizeof val) {
+                cut = 1;
+                break;
+            }
+            memcpy(val + vl, ", ", sep);
+            memcpy(val + vl + sep, v->p, v->len);
+            vl += sep + v->len;
+        }
+        if (cut)
+            e->full = 1; /* too long for one variable: left out, as srv__env_add does */
+        else
+            srv__env_add(e, name, "%.*s", (int)vl, val);
     }
 }
 

@@ -759,6 +759,10 @@ static int srv__ws_accept(struct srv_conn *c, const struct pw_http_req *req, con
     int rc = srv__ws_check(c, req, a, no);
     if (rc)
         return rc;
+    /* pushwire.v1 promises envelopes: only pub/sub sends them, not --echo
+     * (the client's own frames back) nor --exec (the program's lines) */
+    if (start || c->srv->o->echo)
+        a->envelope = 0;
     if (srv_channel_set(c, ch, chlen)) {
         SRV__REFUSE(no, 500, "out of memory", NULL, NULL);
         return PW_ENOMEM;

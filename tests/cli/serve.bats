@@ -531,6 +531,39 @@ teardown() { stop_serve; }
     assert_output "$(printf 'True\nTrue\npong\nb heard nothing')"
 }
 
+@test "a binary message of --max-message reaches a pushwire.v1 and an SSE subscriber (its base64 is larger): not dropped as slow" {
+    start_serve
+    head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/m"
+    timeout 20 "$PW" connect --since 0 --count 1 "ws://127.0.0.1:$SERVE_PORT/ws/b" >"$BATS_TEST_TMPDIR/ws.out" 2>&1 &
+    ws=$!
+    timeout 20 "$PW" connect --count 1 "http://127.0.0.1:$SERVE_PORT/sse/b" >"$BATS_TEST_TMPDIR/sse.out" 2>&1 &
+    sse=$!
+    for ((i = 0; i < 200; i++)); do
+        [ "$(grep -c -E "ws 'b' upgrade|sse 'b' response 200" "$SERVE_LOG")" -ge 2 ] && break
+        sleep 0.05
+    done
+    curl -sf -X POST -H 'Content-Type: application/octet-stream' --data-binary @"$BATS_TEST_TMPDIR/m" \
+        "http://127.0.0.1:$SERVE_PORT/pub/b" >/dev/null
+    wait "$ws"
+    wait "$sse"
+    head -c 1048576 "$BATS_TEST_TMPDIR/ws.out" | cmp - "$BATS_TEST_TMPDIR/m"
+    [ "$(stat -c %s "$BATS_TEST_TMPDIR/sse.out")" -gt 1048576 ]
+    run grep -c slow "$SERVE_LOG"
+    assert_output 0
+}
+
+@test "WebSocket --echo: pushwire.v1 offered is not selected (echoes are not envelopes)" {
+    start_serve --echo
+    # connect --since offers pushwire.v1 and, when it is selected, reads each
+    # text message as an envelope: this echo would print as "x"
+    run bash -c 'echo "{\"data\":\"x\",\"id\":\"7\"}" |
+        timeout 10 "$PW" connect --since 0 --wait --count 1 "ws://127.0.0.1:$0/ws/e"' "$SERVE_PORT"
+    assert_success
+    assert_output '{"data":"x","id":"7"}'
+    run grep -c 'upgrade 101: websocket' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "WebSocket: permessage-deflate when the client offers it" {
     start_serve --echo
     run timeout 10 $PEER ws-echo "$SERVE_PORT" deflate

@@ -293,3 +293,104 @@ PYEOF
     wait_no_children "$SERVE_PID"
     serve_stop # exits 0: under ASan, no leak and no error
 }
+
+@test "exec: a program that exits while the client is not reading: every line it wrote is sent, then 1000" {
+    # fill.py writes until the pipe stays full (the server has paused its
+    # reading for the client), then exits: what waits in the pipe is still
+    # the program's output (the wait for stdout's end ran while paused: lost)
+    serve_start --exec "$EX/fill.py" --send-buffer 64K
+    run $PY "$PEER" late "$SERVE_WS/ws/fill" "$SERVE_LOG" 1
+    assert_success
+    wrote=$(sed -n 's/.*fill: wrote \([0-9]*\) lines.*/\1/p' "$SERVE_LOG")
+    [ -n "$wrote" ]
+    assert_output "lines=$wrote close=1000"
+    wait_no_children "$SERVE_PID"
+    serve_stop # exits 0: under ASan, no leak and no error
+}
+
+@test "exec: SERVER_NAME is the Host without its port, an IPv6 literal too (in its brackets)" {
+    serve_start --exec "$EX/env.sh"
+    for pair in "[::1]:8080 [::1]" "[::1] [::1]" "example.com:81 example.com"; do
+        run $PY - "$SERVE_PORT" ${pair% *} <<'PYEOF'
+import base64, os, socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(("GET /ws/c HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+           % (sys.argv[2], base64.b64encode(os.urandom(16)).decode())).encode())
+f = s.makefile("rb")
+while f.readline() not in (b"\r\n", b""):
+    pass
+while True:  # each text message on a line, until the close
+    h = f.read(2)
+    if len(h) < 2:
+        break
+    n = h[1] & 127
+    if n == 126:
+        n = struct.unpack(">H", f.read(2))[0]
+    p = f.read(n)
+    if h[0] & 15 == 8:
+        break
+    print(p.decode())
+PYEOF
+        assert_success
+        assert_line "SERVER_NAME=${pair#* }"
+        assert_line "HTTP_HOST=${pair% *}"
+    done
+    serve_stop # exits 0: under ASan, no leak and no error
+}
+
+@test "exec: pushwire.v1 offered is not selected: a program's JSON line reaches the client as it is" {
+    # connect --since offers pushwire.v1 and, when it is selected, reads each
+    # text message as an envelope: the second line would print as "x"
+    serve_start --exec "printf '%s\n' '{\"temp\":3}' '{\"data\":\"x\",\"id\":\"7\"}'"
+    run timeout 10 "$PW" connect --since 0 "$SERVE_WS/ws/j" </dev/null
+    assert_success
+    assert_output "$(printf '%s\n' '{"temp":3}' '{"data":"x","id":"7"}')"
+    run grep -c 'upgrade 101: websocket' "$SERVE_LOG"
+    assert_output 1
+    serve_stop # exits 0: under ASan, no leak and no error
+}
+
+@test "exec: --max-message counts a line without the CR before its LF" {
+    serve_start --exec "printf '0123456789\r\n0123456789A\r\nok\r\n'" --max-message 10
+    run $PY "$PEER" talk "$SERVE_WS/ws/crlf"
+    assert_success
+    assert_output "$(printf '0123456789\nok\nclose 1000')"
+    run grep -c 'longer than 10 bytes' "$SERVE_LOG"
+    assert_output 1
+    serve_stop # exits 0: under ASan, no leak and no error
+}
+
+@test "exec: a header sent several times is one variable, its values joined with ', ' as websocketd does" {
+    serve_start --exec env
+    run $PY - "$SERVE_WS/ws/c" <<'PYEOF'
+import asyncio, sys, websockets
+async def main():
+    hdrs = [("X-Foo", "a"), ("X-Foo", "b"), ("x-foo", "c"), ("X-Bar", "1")]
+    async with websockets.connect(sys.argv[1], extra_headers=hdrs) as ws:
+        try:
+            while True:
+                print(await asyncio.wait_for(ws.recv(), 10))
+        except websockets.ConnectionClosed:
+            pass
+asyncio.run(main())
+PYEOF
+    assert_success
+    ours=$(grep -E '^HTTP_X_(FOO|BAR)=' <<<"$output" | LC_ALL=C sort)
+    assert_equal "$ours" "$(printf 'HTTP_X_BAR=1\nHTTP_X_FOO=a, b, c')"
+    wsd_start env || return
+    run $PY - "$WSD_WS/ws/c" <<'PYEOF'
+import asyncio, sys, websockets
+async def main():
+    hdrs = [("X-Foo", "a"), ("X-Foo", "b"), ("x-foo", "c"), ("X-Bar", "1")]
+    async with websockets.connect(sys.argv[1], extra_headers=hdrs) as ws:
+        try:
+            while True:
+                print(await asyncio.wait_for(ws.recv(), 10))
+        except websockets.ConnectionClosed:
+            pass
+asyncio.run(main())
+PYEOF
+    assert_equal "$ours" "$(grep -E '^HTTP_X_(FOO|BAR)=' <<<"$output" | LC_ALL=C sort)"
+    serve_stop # exits 0: under ASan, no leak and no error
+}

@@ -19,6 +19,11 @@ bounded.
   exec_peer.py push URL SECS
       raw socket: sends 64 KiB masked text messages for SECS without
       blocking, prints "sent=BYTES" (a server that stops reading bounds it).
+  exec_peer.py late URL LOG SECS
+      raw socket with a small receive buffer: reads nothing until LOG holds
+      "exit:" (the program ended), then SECS more, then reads to the end;
+      prints "lines=N close=CODE" ("close=none": no close frame, or a frame
+      cut short).
 """
 import asyncio
 import base64
@@ -113,6 +118,57 @@ def push(url, secs):
     s.close()
 
 
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise EOFError
+        b += d
+    return b
+
+
+def late(url, log, secs):
+    u = urllib.parse.urlparse(url)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window
+    s.settimeout(TIMEOUT)
+    s.connect((u.hostname, u.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+               % (u.path, u.hostname, u.port, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += recv_exact(s, 1)
+    if b" 101 " not in head.split(b"\r\n")[0]:
+        sys.exit("upgrade refused: %r" % head.split(b"\r\n")[0])
+    for _ in range(600):
+        with open(log, errors="replace") as f:
+            if "exit:" in f.read():
+                break
+        time.sleep(0.05)
+    time.sleep(secs)
+    lines, code = 0, "none"
+    try:
+        while True:
+            h = recv_exact(s, 2)
+            n = h[1] & 127
+            if n == 126:
+                n = struct.unpack(">H", recv_exact(s, 2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", recv_exact(s, 8))[0]
+            p = recv_exact(s, n)
+            if h[0] & 15 == 8:
+                code = struct.unpack(">H", p[:2])[0] if len(p) >= 2 else "none"
+                break
+            lines += 1
+    except (EOFError, OSError):
+        pass
+    print("lines=%d close=%s" % (lines, code), flush=True)
+    s.close()
+
+
 def main():
     cmd, url = sys.argv[1], sys.argv[2]
     if cmd == "talk":
@@ -127,6 +183,8 @@ def main():
         hold(url, float(sys.argv[3]))
     elif cmd == "push":
         push(url, float(sys.argv[3]))
+    elif cmd == "late":
+        late(url, sys.argv[3], float(sys.argv[4]))
     else:
         sys.exit("unknown command " + cmd)
 

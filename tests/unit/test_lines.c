@@ -96,6 +96,13 @@ static void test_limit(void)
         STREQ(RUN('\n', 3, "abcdefgh", step), "!", "an overlong last record is not delivered (chunks of %zu)", step);
     }
     STREQ(RUN('\n', 3, "abcdefgh\nok\n", 1), "!ok|", "one report for a record split over many chunks");
+    for (size_t step = 0; step <= 3; step++) {
+        STREQ(RUN('\n', 3, "abc\r\nabcd\r\nab\r\r\n", step), "abc|!ab\r|",
+              "max counts the line, not the CR that goes (chunks of %zu)", step);
+        STREQ(RUN('\n', 3, "abc\r", step), "abc|", "a last record of max and a CR (chunks of %zu)", step);
+        STREQ(RUN('\n', 3, "abcd", step), "!", "a last record of max + 1 without a CR (chunks of %zu)", step);
+        STREQ(RUN(0, 3, "abc\r", step), "!", "NUL records: a CR counts (chunks of %zu)", step);
+    }
 }
 
 static void test_stop(void)

@@ -596,6 +596,18 @@ static void test_limits_and_sticky(void)
         n += put(w + n, i == 5, 0, i ? PW_WS_OP_CONT : PW_WS_OP_BINARY, 1, pl, 200);
     IS(run_cuts(&o, &cbs, w, n, NULL, 0, &t), PW_EWS_TOOBIG, "a 6th fragment goes over max_message");
 
+    /* a server run with --max-message under 125: control frames keep theirs */
+    struct pw_wsr_opts small = {PW_WS_FROM_CLIENT, 10, 10, 1, NULL};
+    uint8_t cl[125] = {0x03, 0xe8};
+    memset(cl + 2, 'r', sizeof cl - 2);
+    n = put(w, 1, 0, PW_WS_OP_PING, 1, pl, 125);
+    IS(run_cuts(&small, &cbs, w, n, NULL, 0, &t), 0, "a ping of 125 bytes passes a max_frame of 10");
+    IS(t.controls, 1, "... and is delivered");
+    n = put(w, 1, 0, PW_WS_OP_CLOSE, 1, cl, sizeof cl);
+    IS(run_cuts(&small, &cbs, w, n, NULL, 0, &t), 0, "so does a close with a 123-byte reason");
+    n = put(w, 1, 0, PW_WS_OP_TEXT, 1, pl, 11);
+    IS(run_cuts(&small, &cbs, w, n, NULL, 0, &t), PW_EWS_TOOBIG, "while a text frame of 11 bytes fails");
+
     n = put(w, 1, 0, PW_WS_OP_TEXT, 0, "hi", 2);
     IS(run_whole(&from_client, w, n, &t), PW_EWS_UNMASKED, "a client frame must be masked");
     IS(run_whole(&from_server, w, n, &t), 0, "a server frame must not");
