@@ -10,10 +10,7 @@
 // Prints one `ok NAME: …` or `FAIL NAME: …` line per check; exit 1 if any
 // failed.  Every wait is bounded (WAIT_MS).
 'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const { runChecks } = require('./chromium_run');
 
 const WAIT_MS = 15000;
 const PORT = Number(process.argv[2]);
@@ -40,33 +37,14 @@ async function attempt({ port, WAIT_MS }) {
   return { ws, sse, post };
 }
 
-async function main() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-chromium-'));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium', headless: true, timeout: 60000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run'],
-  });
-  let rc = 0;
-  const say = (good, name, what) => { console.log(`${good ? 'ok' : 'FAIL'} ${name}: ${what}`); if (!good) rc = 1; };
-  try {
-    for (const [name, host, want] of [['allowed', '127.0.0.1', 'open'], ['other-origin', 'localhost', 'error']]) {
-      const p = await ctx.newPage();
-      await p.goto(`http://${host}:${PORT}/healthz`, { timeout: WAIT_MS });
-      const r = await p.evaluate(attempt, { port: PORT, WAIT_MS });
-      const wantPost = want === 'open' ? 'status 200' : 'error'; // a 403 without ACAO is a network error to fetch
-      say(r.ws === want && r.sse === want && r.post === wantPost, name,
-          `page at http://${host}:${PORT}: WebSocket ${r.ws}, EventSource ${r.sse}, fetch POST ${r.post}`);
-      await p.close();
-    }
-  } catch (e) {
-    say(false, 'run', e.stack);
-  } finally {
-    await ctx.close().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
+runChecks(async (ctx, say) => {
+  for (const [name, host, want] of [['allowed', '127.0.0.1', 'open'], ['other-origin', 'localhost', 'error']]) {
+    const p = await ctx.newPage();
+    await p.goto(`http://${host}:${PORT}/healthz`, { timeout: WAIT_MS });
+    const r = await p.evaluate(attempt, { port: PORT, WAIT_MS });
+    const wantPost = want === 'open' ? 'status 200' : 'error'; // a 403 without ACAO is a network error to fetch
+    say(r.ws === want && r.sse === want && r.post === wantPost, name,
+        `page at http://${host}:${PORT}: WebSocket ${r.ws}, EventSource ${r.sse}, fetch POST ${r.post}`);
+    await p.close();
   }
-  process.exit(rc);
-}
-
-main();
+});

@@ -14,10 +14,7 @@
 // Retry-After).  Prints `ok …` or `FAIL …` per check; exit 1 if any failed.
 // Every wait is bounded (WAIT_MS).
 'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const { runChecks } = require('./chromium_run');
 
 const WAIT_MS = 15000;
 const [PAGE_PORT, PORT] = [Number(process.argv[2]), Number(process.argv[3])];
@@ -46,31 +43,12 @@ async function attempt({ port, token, WAIT_MS }) {
   return { none, es: es.state, busy };
 }
 
-async function main() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-chromium-'));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium', headless: true, timeout: 60000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run'],
-  });
-  let rc = 0;
-  const say = (good, name, what) => { console.log(`${good ? 'ok' : 'FAIL'} ${name}: ${what}`); if (!good) rc = 1; };
-  try {
-    const p = await ctx.newPage();
-    await p.goto(`http://127.0.0.1:${PAGE_PORT}/healthz`, { timeout: WAIT_MS });
-    const r = await p.evaluate(attempt, { port: PORT, token: TOKEN, WAIT_MS });
-    say(r.none.status === 401 && /^Bearer realm="pushwire"/.test(r.none.www || ''), 'www-authenticate',
-        `no token: ${JSON.stringify(r.none)}`);
-    say(r.es === 'open', 'eventsource', `with the token: ${r.es}`);
-    say(r.busy.status === 429 && r.busy.retry === '1', 'retry-after', `second connection: ${JSON.stringify(r.busy)}`);
-  } catch (e) {
-    say(false, 'run', e.stack);
-  } finally {
-    await ctx.close().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  process.exit(rc);
-}
-
-main();
+runChecks(async (ctx, say) => {
+  const p = await ctx.newPage();
+  await p.goto(`http://127.0.0.1:${PAGE_PORT}/healthz`, { timeout: WAIT_MS });
+  const r = await p.evaluate(attempt, { port: PORT, token: TOKEN, WAIT_MS });
+  say(r.none.status === 401 && /^Bearer realm="pushwire"/.test(r.none.www || ''), 'www-authenticate',
+      `no token: ${JSON.stringify(r.none)}`);
+  say(r.es === 'open', 'eventsource', `with the token: ${r.es}`);
+  say(r.busy.status === 429 && r.busy.retry === '1', 'retry-after', `second connection: ${JSON.stringify(r.busy)}`);
+});

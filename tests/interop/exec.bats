@@ -361,9 +361,10 @@ PYEOF
     serve_stop # exits 0: under ASan, no leak and no error
 }
 
-@test "exec: a header sent several times is one variable, its values joined with ', ' as websocketd does" {
-    serve_start --exec env
-    run $PY - "$SERVE_WS/ws/c" <<'PYEOF'
+# env_with_repeats URL — what an `env` program at URL prints, for a client
+# that sends X-Foo three times (in two cases) and X-Bar once
+env_with_repeats() {
+    $PY - "$1" <<'PYEOF'
 import asyncio, sys, websockets
 async def main():
     hdrs = [("X-Foo", "a"), ("X-Foo", "b"), ("x-foo", "c"), ("X-Bar", "1")]
@@ -375,22 +376,16 @@ async def main():
             pass
 asyncio.run(main())
 PYEOF
+}
+
+@test "exec: a header sent several times is one variable, its values joined with ', ' as websocketd does" {
+    serve_start --exec env
+    run env_with_repeats "$SERVE_WS/ws/c"
     assert_success
     ours=$(grep -E '^HTTP_X_(FOO|BAR)=' <<<"$output" | LC_ALL=C sort)
     assert_equal "$ours" "$(printf 'HTTP_X_BAR=1\nHTTP_X_FOO=a, b, c')"
     wsd_start env || return
-    run $PY - "$WSD_WS/ws/c" <<'PYEOF'
-import asyncio, sys, websockets
-async def main():
-    hdrs = [("X-Foo", "a"), ("X-Foo", "b"), ("x-foo", "c"), ("X-Bar", "1")]
-    async with websockets.connect(sys.argv[1], extra_headers=hdrs) as ws:
-        try:
-            while True:
-                print(await asyncio.wait_for(ws.recv(), 10))
-        except websockets.ConnectionClosed:
-            pass
-asyncio.run(main())
-PYEOF
+    run env_with_repeats "$WSD_WS/ws/c"
     assert_equal "$ours" "$(grep -E '^HTTP_X_(FOO|BAR)=' <<<"$output" | LC_ALL=C sort)"
     serve_stop # exits 0: under ASan, no leak and no error
 }

@@ -102,11 +102,7 @@ teardown() { redis_teardown; }
         assert_output --partial 'refuses: CLUSTERDOWN '
         assert_output --partial ' 503'
     done
-    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
-    assert_output --regexp 'refuses: CLUSTERDOWN .* 503$'
-    run curl -s --max-time 5 "$A_HTTP/metrics"
-    assert_line "pushwire_backend_up 0"
-    assert_line "pushwire_redis_up 1"
+    refusing "$A_HTTP" 'refuses: CLUSTERDOWN .*'
     redis-cli -p "$FROM_PORT" cluster addslots "$SLOT" >/dev/null
     for p in $CLUSTER_PORTS; do
         wait_for sh -c "redis-cli -p $p cluster info | grep -q cluster_state:ok" || { redis-cli -p "$p" cluster info >&3; false; }

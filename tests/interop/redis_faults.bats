@@ -241,11 +241,7 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
         assert_output --partial ' 503'
         refute_output --partial 'script:' # Redis names our script after its answer: not shown
     done
-    run curl -s --max-time 5 -w ' %{http_code}' "$A_HTTP/healthz"
-    assert_output --regexp "redis 127.0.0.1:$REDIS_PORT refuses writes: OOM .* 503$"
-    run curl -s --max-time 5 "$A_HTTP/metrics"
-    assert_line "pushwire_backend_up 0"
-    assert_line "pushwire_redis_up 1"
+    refusing "$A_HTTP" "redis 127.0.0.1:$REDIS_PORT refuses writes: OOM .*"
     # what is held can still be read
     [ "$(curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0" | jq -r '.messages[].data')" = before ]
     redis-cli -p "$REDIS_PORT" CONFIG SET maxmemory 0 >/dev/null

@@ -78,6 +78,16 @@ pub_to() {
     curl -sS --fail --max-time 5 --data-binary "$3" "$1/pub/$2" | jq -r .id
 }
 
+# refusing BASE REGEXP — node BASE's /healthz is 503 saying REGEXP (Redis's
+# refusal) while its links are up: backend_up 0, redis_up 1
+refusing() {
+    run curl -s --max-time 5 -w ' %{http_code}' "$1/healthz"
+    assert_output --regexp "$2 503\$"
+    run curl -s --max-time 5 "$1/metrics"
+    assert_line "pushwire_backend_up 0"
+    assert_line "pushwire_redis_up 1"
+}
+
 # cluster_start — three redis-servers with --cluster-enabled yes joined by
 # `redis-cli --cluster create` (3 primaries, no replicas); sets CLUSTER_PORTS
 # and REDIS_URL (the first); waits for cluster_state:ok (20 s at most)
