@@ -9,11 +9,14 @@
  * session half played (not possible for stdin, which is read once).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "server/backlog.h"
@@ -70,10 +73,41 @@ FILE *replay_open(const char *path)
     return f;
 }
 
+int replay_live(struct pw_treader *r, FILE *f, int *saved_flags)
+{
+    struct stat st;
+    int fd = fileno(f);
+    *saved_flags = -1;
+    if (f != stdin || fd < 0 || fstat(fd, &st) ||
+        !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd)))
+        return -1;
+    *saved_flags = fcntl(fd, F_GETFL); /* uv_poll_init makes it non-blocking */
+    pw_treader_live(r, fd);
+    return fd;
+}
+
+void replay_live_end(int fd, int saved_flags)
+{
+    if (fd >= 0 && saved_flags >= 0)
+        (void)fcntl(fd, F_SETFL, saved_flags); /* a terminal is the shell's too */
+}
+
 int replay_bad_line(const char *path, const struct pw_treader *r, int rc)
 {
     pw_err("replay", "'%s' line %lu: %s", path, r->line, r->why[0] ? r->why : pw_strerror(rc));
     return rc == PW_ETR_READ ? PW_EXIT_FAIL : PW_EXIT_PROTO;
+}
+
+int replay_bad_channel(const struct replay_opts *o, const struct pw_trec *rec, unsigned long line)
+{
+    if (!o->serve || o->channel || rec->out || !rec->channel ||
+        pw_channel_valid(rec->channel, strlen(rec->channel)))
+        return 0;
+    pw_err("replay",
+           "'%s' line %lu: \"channel\" is \"%.40s\": not a channel name (1-128 of A-Z a-z 0-9 . _ ~ -); "
+           "--channel NAME puts the whole feed on one",
+           o->file, line, rec->channel);
+    return PW_EXIT_PROTO;
 }
 
 uint64_t replay_due_ms(const struct replay_opts *o, double t)
@@ -97,14 +131,18 @@ static int replay_check(struct replay_opts *o, unsigned long *nin, unsigned long
     struct pw_trec rec;
     int rc;
     *nin = *nout = 0;
-    while ((rc = pw_treader_next(&r, &rec)) == 1) {
+    int ex = 0;
+    while (!ex && (rc = pw_treader_next(&r, &rec)) == 1) {
         ++*(rec.out ? nout : nin);
+        if ((ex = replay_bad_channel(o, &rec, r.line)))
+            break;
         if (!first[0] && !rec.out && rec.channel && pw_channel_valid(rec.channel, strlen(rec.channel))) {
             snprintf(first, sizeof first, "%s", rec.channel);
             o->first_channel = first;
         }
     }
-    int ex = rc < 0 ? replay_bad_line(o->file, &r, rc) : 0;
+    if (!ex && rc < 0)
+        ex = replay_bad_line(o->file, &r, rc);
     pw_treader_free(&r);
     fclose(f);
     return ex;
@@ -122,6 +160,8 @@ static struct {
     struct pw_treader ra, rb;   /* ra: everything, to send; rb: the in side */
     struct pw_trec next;
     int have_next, a_done, b_done, played;
+    uv_poll_t in;               /* standard input read live (replay_live) */
+    int in_fd, in_flags;
     struct pw_wsc *ws;
     struct pw_url url;
     /* http(s):// — the in side is an SSE subscription, out messages are POSTs */
@@ -160,6 +200,8 @@ static void replay_finish(int code)
     handle_close((uv_handle_t *)&R.t_close);
     handle_close((uv_handle_t *)&R.sigint);
     handle_close((uv_handle_t *)&R.sigterm);
+    if (R.in_fd >= 0)
+        handle_close((uv_handle_t *)&R.in);
     if (R.ws) {
         struct pw_wsc *ws = R.ws;
         R.ws = NULL;
@@ -319,6 +361,17 @@ static void play_end(void)
 
 static int post_start(int binary, const uint8_t *data, size_t len);
 
+static void play_step(void);
+
+static void in_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status; /* an error: the read says what it is */
+    (void)events;
+    uv_poll_stop(h);
+    pw_treader_readable(&R.ra);
+    play_step();
+}
+
 static void play_step(void)
 {
     if (R.finished || R.closing || R.post_wait)
@@ -328,6 +381,10 @@ static void play_step(void)
     for (int i = 0; i < REPLAY_BATCH; i++) {
         if (!R.have_next) {
             int rc = pw_treader_next(&R.ra, &R.next);
+            if (rc == PW_TREADER_WAIT) { /* standard input: in_cb goes on */
+                uv_poll_start(&R.in, UV_READABLE, in_cb);
+                return;
+            }
             if (rc < 0) {
                 replay_finish(replay_bad_line(R.o->file, &R.ra, rc));
                 return;
@@ -646,6 +703,11 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
     if (!R.fa)
         return PW_EXIT_FAIL;
     pw_treader_init(&R.ra, R.fa, o->max_line);
+    R.in_fd = replay_live(&R.ra, R.fa, &R.in_flags);
+    if (R.in_fd >= 0 && uv_poll_init(R.loop, &R.in, R.in_fd) != 0)
+        R.in_fd = -1; /* not pollable after all: blocking reads, as for a file */
+    if (R.in_fd < 0)
+        R.ra.live = 0;
     if (o->expect) {
         R.fb = replay_open(o->file);
         if (!R.fb) {
@@ -703,6 +765,7 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
         replay_finish(R.exit_code);
     uv_run(R.loop, UV_RUN_DEFAULT);
     uv_loop_close(R.loop);
+    replay_live_end(R.in_fd, R.in_flags);
     fflush(stdout);
     if (R.diffs) {
         pw_err("replay", "%lu of the expected messages differ%s (%lu sent, %lu expected, %lu arrived)",

@@ -34,6 +34,8 @@ static struct {
     uint64_t t0;
     FILE *f;
     struct pw_treader r;
+    uv_poll_t in;                /* standard input read live (replay_live) */
+    int in_fd, in_flags;
     struct pw_trec next;
     int have_next;
     const char *channel;         /* default channel */
@@ -41,6 +43,7 @@ static struct {
 } F;
 
 static void feed_cb(uv_timer_t *t);
+static void in_cb(uv_poll_t *h, int status, int events);
 
 static void kick_cb(uv_idle_t *h) { (void)h; }
 
@@ -87,6 +90,15 @@ static void feed_end(int rc)
     }
 }
 
+static void in_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status; /* an error: the read says what it is */
+    (void)events;
+    uv_poll_stop(h);
+    pw_treader_readable(&F.r);
+    feed_cb(NULL);
+}
+
 static void feed_cb(uv_timer_t *t)
 {
     (void)t;
@@ -98,6 +110,10 @@ static void feed_cb(uv_timer_t *t)
             int rc;
             while ((rc = pw_treader_next(&F.r, &F.next)) == 1 && F.next.out)
                 ;
+            if (rc == PW_TREADER_WAIT) { /* standard input: in_cb goes on */
+                uv_poll_start(&F.in, UV_READABLE, in_cb);
+                return;
+            }
             if (rc != 1) {
                 feed_end(rc);
                 return;
@@ -110,10 +126,13 @@ static void feed_cb(uv_timer_t *t)
             uv_timer_start(&F.timer, feed_cb, due - now, 0);
             return;
         }
-        const char *ch = F.o->channel ? F.o->channel
-                         : F.next.channel && pw_channel_valid(F.next.channel, strlen(F.next.channel))
-                             ? F.next.channel
-                             : F.channel;
+        if ((F.failed = replay_bad_channel(F.o, &F.next, F.r.line))) {
+            /* standard input, which is not checked before the play */
+            pw_err("replay", "the feed stopped at that line; clients keep what they got");
+            F.done = 1;
+            return;
+        }
+        const char *ch = F.o->channel ? F.o->channel : F.next.channel ? F.next.channel : F.channel;
         struct pw_msg *m = pw_msg_new(ch, strlen(ch), F.next.event, F.next.data, F.next.len,
                                       F.next.type == PW_TREC_BINARY);
         if (!m || F.inner->ops->publish(F.inner, m, NULL, NULL) != 0) {
@@ -209,6 +228,10 @@ static void on_ready(void *ud, uv_loop_t *loop)
     uv_unref((uv_handle_t *)&F.kick);
     uv_check_init(loop, &F.kicked);
     uv_unref((uv_handle_t *)&F.kicked);
+    if (F.in_fd >= 0 && uv_poll_init(loop, &F.in, F.in_fd) == 0)
+        uv_unref((uv_handle_t *)&F.in);
+    else
+        F.r.live = 0, F.in_fd = -1; /* not pollable after all: blocking reads */
     F.timer_init = 1;
 }
 
@@ -236,6 +259,7 @@ int replay_serve_main(const struct replay_opts *o)
     if (!F.f)
         return PW_EXIT_FAIL;
     pw_treader_init(&F.r, F.f, o->max_line);
+    F.in_fd = replay_live(&F.r, F.f, &F.in_flags);
     F.inner = pw_backlog_new(o->backlog, NULL);
     if (!F.inner) {
         pw_err("replay", "out of memory");
@@ -271,6 +295,7 @@ int replay_serve_main(const struct replay_opts *o)
     int rc = pw_server_run(&so, err, sizeof err);
     F.inner->ops->destroy(F.inner);
     pw_treader_free(&F.r);
+    replay_live_end(F.in_fd, F.in_flags);
     if (F.f != stdin)
         fclose(F.f);
     if (rc) {

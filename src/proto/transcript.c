@@ -2,9 +2,11 @@
  * See transcript.h for the format. */
 #include "transcript.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base64.h"
 #include "msg.h"
@@ -116,7 +118,10 @@ static int pw__trec_fields(const struct pw_json *root, double *last_t, struct pw
     const struct pw_json *t = pw_json_get(root, "t");
     if (pw_json_number(t, &rec->t))
         return pw__why(PW_ETR_TYPE, why, whysz, "\"t\" must be a number, not %s", pw__jtype(t));
-    if (!(rec->t >= 0) || !isfinite(rec->t))
+    if (!isfinite(rec->t))
+        return pw__why(PW_ETR_TIME, why, whysz,
+                       "\"t\" is too large for a double: it must be seconds since the start");
+    if (!(rec->t >= 0))
         return pw__why(PW_ETR_TIME, why, whysz, "\"t\" is %g: it must be 0 or more", rec->t);
     if (rec->t < *last_t)
         return pw__why(PW_ETR_BACKWARDS, why, whysz,
@@ -211,6 +216,7 @@ void pw_treader_init(struct pw_treader *r, FILE *f, size_t max_line)
 {
     memset(r, 0, sizeof *r);
     r->f = f;
+    r->fd = -1;
     r->max_line = max_line ? max_line : PW_TREADER_MAX_LINE_DEFAULT;
     pw_buf_init(&r->cur, r->max_line);
     pw_buf_init(&r->data, 0);
@@ -224,24 +230,59 @@ void pw_treader_free(struct pw_treader *r)
     pw_buf_free(&r->data);
 }
 
-/* The next line into r->cur (without '\n').  1, 0 at EOF, or an error. */
+void pw_treader_live(struct pw_treader *r, int fd)
+{
+    r->fd = fd;
+    r->live = 1;
+}
+
+void pw_treader_readable(struct pw_treader *r) { r->may_read = 1; }
+
+/* One block into r->blk: fread, or in live mode one read(2) when allowed
+ * (PW_TREADER_WAIT when not).  The bytes, 0 at EOF, or an error. */
+static ssize_t pw__treader_fill(struct pw_treader *r)
+{
+    if (!r->live) {
+        size_t got = fread(r->blk, 1, sizeof r->blk, r->f);
+        return got == 0 && ferror(r->f) ? -1 : (ssize_t)got;
+    }
+    if (!r->may_read)
+        return -PW_TREADER_WAIT;
+    r->may_read = 0;
+    ssize_t got;
+    do
+        got = read(r->fd, r->blk, sizeof r->blk);
+    while (got < 0 && errno == EINTR);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return -PW_TREADER_WAIT;
+    return got < 0 ? -1 : got;
+}
+
+/* The next line into r->cur (without '\n').  1, 0 at EOF, PW_TREADER_WAIT
+ * (live mode: the line so far is kept for the next call), or an error. */
 static int pw__treader_line(struct pw_treader *r)
 {
-    r->cur.len = 0;
+    if (!r->resume)
+        r->cur.len = 0;
+    r->resume = 0;
     for (;;) {
         if (r->blk_pos == r->blk_len) {
             if (r->eof)
                 return r->cur.len ? 1 : 0;
-            size_t got = fread(r->blk, 1, sizeof r->blk, r->f);
-            if (got == 0) {
-                if (ferror(r->f))
+            ssize_t got = pw__treader_fill(r);
+            if (got == -PW_TREADER_WAIT) {
+                r->resume = 1;
+                return PW_TREADER_WAIT;
+            }
+            if (got <= 0) {
+                if (got < 0)
                     return pw__why(PW_ETR_READ, r->why, sizeof r->why, "read error");
                 r->eof = 1;
                 /* a last line without '\n' still counts */
                 return r->cur.len ? 1 : 0;
             }
             r->blk_pos = 0;
-            r->blk_len = got;
+            r->blk_len = (size_t)got;
         }
         const uint8_t *p = r->blk + r->blk_pos;
         size_t avail = r->blk_len - r->blk_pos;
@@ -273,8 +314,8 @@ int pw_treader_next(struct pw_treader *r, struct pw_trec *rec)
     for (;;) {
         /* count the line even when it is too long, so the error names it */
         int rc = pw__treader_line(r);
-        if (rc == 0)
-            return 0;
+        if (rc == 0 || rc == PW_TREADER_WAIT)
+            return rc;
         r->line++;
         if (rc < 0)
             return r->err = rc;

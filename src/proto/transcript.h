@@ -80,6 +80,8 @@ int pw_trec_write(struct pw_buf *b, const struct pw_trec *r);
 /* ---- reader ---- */
 
 #define PW_TREADER_MAX_LINE_DEFAULT (16u << 20)
+/* pw_treader_next in live mode: no whole line yet (nothing is lost) */
+#define PW_TREADER_WAIT 2
 
 struct pw_treader {
     /* public, read-only */
@@ -95,14 +97,24 @@ struct pw_treader {
     uint8_t blk[65536];       /* read-ahead */
     size_t blk_pos, blk_len;
     int eof;
+    int fd;                   /* live mode: read(2) on it, once per pw_treader_readable */
+    int live, may_read, resume;
     struct pw_json *root;
 };
 
 /* f stays the caller's (not closed).  max_line 0 means the default. */
 void pw_treader_init(struct pw_treader *r, FILE *f, size_t max_line);
-/* 1 and *rec filled; 0 at the end of the file; or a negative PW_ETR_* code
- * with r->line and r->why set.  Errors are sticky. */
+/* 1 and *rec filled; 0 at the end of the file; PW_TREADER_WAIT (live mode
+ * only, below); or a negative PW_ETR_* code with r->line and r->why set.
+ * Errors are sticky. */
 int pw_treader_next(struct pw_treader *r, struct pw_trec *rec);
+/* Live mode, for a pipe, FIFO, socket or terminal read as it is written:
+ * the reader takes fd with read(2) instead of f, and reads at most once
+ * after each pw_treader_readable, so a call never blocks.  pw_treader_next
+ * then also returns PW_TREADER_WAIT: call pw_treader_readable when fd is
+ * readable (poll it), and pw_treader_next again. */
+void pw_treader_live(struct pw_treader *r, int fd);
+void pw_treader_readable(struct pw_treader *r);
 void pw_treader_free(struct pw_treader *r);
 
 /* Parses one line (no '\n') on its own; t is checked against *last_t (which

@@ -512,6 +512,113 @@ EOF
     assert_output "one"
 }
 
+@test "replay --serve: a channel that is not a channel name is refused with its line, not put on another" {
+    need_serve
+    printf '%s\n' '{"t":0,"dir":"in","type":"text","channel":"news","data":"one"}' \
+        '{"t":0.01,"dir":"in","type":"text","channel":"room/1","data":"two"}' >"$D/chan.jsonl"
+    run timeout 10 "$PW" replay "$D/chan.jsonl" --serve 127.0.0.1:0
+    assert_failure 3
+    assert_output --partial "'$D/chan.jsonl' line 2: \"channel\" is \"room/1\": not a channel name"
+    assert_output --partial "--channel NAME puts the whole feed on one"
+    refute_output --partial "listening"
+    # --channel puts every record on one channel: the file is fine then
+    start_replay_serve "$D/chan.jsonl" --channel all
+    run timeout 10 "$PW" connect --no-stdin --count 2 "ws://$RS_URL/ws/all"
+    assert_success
+    assert_output "$(printf 'one\ntwo')"
+}
+
+@test "replay --serve: from standard input, a bad channel stops the feed at its line" {
+    need_serve
+    RS_LOG=$D/stdin.log
+    mkfifo "$D/in"
+    "$PW" replay - --serve 127.0.0.1:0 <"$D/in" 2>"$RS_LOG" >/dev/null &
+    RS_PID=$!
+    exec 5>"$D/in"
+    printf '%s\n' '{"t":0,"dir":"in","type":"text","channel":"news","data":"one"}' >&5
+    RS_PORT=$(wait_listen "$RS_LOG" replay "$RS_PID")
+    run timeout 10 "$PW" connect --no-stdin --count 1 "ws://127.0.0.1:$RS_PORT/ws/news"
+    assert_success
+    assert_output "one"
+    printf '%s\n' '{"t":0.01,"dir":"in","type":"text","channel":"a b","data":"two"}' >&5
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'feed stopped' "$RS_LOG" && break
+        sleep 0.1
+    done
+    run cat "$RS_LOG"
+    assert_output --partial "'-' line 2: \"channel\" is \"a b\": not a channel name"
+    assert_output --partial "the feed stopped at that line"
+    # nothing was put on the default channel instead
+    run timeout 2 "$PW" connect --no-stdin --count 1 "ws://127.0.0.1:$RS_PORT/ws/default"
+    refute_output --partial "two"
+    exec 5>&-
+    local rc=0
+    kill -TERM "$RS_PID"
+    wait "$RS_PID" || rc=$?
+    RS_PID=
+    [ "$rc" = 3 ]
+}
+
+@test "replay --serve: standard input is played as it is written (a pipe that pauses does not stop the server)" {
+    need_serve
+    RS_LOG=$D/live.log
+    mkfifo "$D/in"
+    "$PW" replay - --serve 127.0.0.1:0 <"$D/in" 2>"$RS_LOG" >/dev/null &
+    RS_PID=$!
+    exec 5>"$D/in"
+    printf '%s\n' '{"t":0,"dir":"in","type":"text","channel":"news","data":"one"}' >&5
+    RS_PORT=$(wait_listen "$RS_LOG" replay "$RS_PID")
+    # the writer keeps the pipe open: the first message must come anyway
+    run timeout 10 "$PW" connect --no-stdin --count 1 "ws://127.0.0.1:$RS_PORT/ws/news"
+    assert_success
+    assert_output "one"
+    run curl -s --max-time 5 "http://127.0.0.1:$RS_PORT/healthz"
+    assert_success
+    # a line written in two pieces is one message
+    printf '%s' '{"t":0.01,"dir":"in","type":"text",' >&5
+    run curl -s --max-time 5 "http://127.0.0.1:$RS_PORT/healthz"
+    assert_success
+    printf '%s\n' '"channel":"news","data":"two"}' >&5
+    run timeout 10 "$PW" connect --no-stdin --count 1 --last-event-id 0 --json "http://127.0.0.1:$RS_PORT/sse/news"
+    assert_success
+    exec 5>&-
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'transcript ended' "$RS_LOG" && break
+        sleep 0.1
+    done
+    run cat "$RS_LOG"
+    assert_output --partial "the transcript ended: 2 messages published"
+}
+
+@test "replay: standard input is sent as it is written, each reply before the next line comes" {
+    need_serve
+    "$PW" serve --listen 127.0.0.1:0 --echo 2>"$D/echo.log" &
+    local echo_pid=$! port
+    port=$(wait_listen "$D/echo.log" serve "$echo_pid")
+    mkfifo "$D/in"
+    "$PW" replay - "ws://127.0.0.1:$port/ws/x" -v <"$D/in" >"$D/out" 2>"$D/err" &
+    local rp=$! i
+    exec 5>"$D/in"
+    printf '%s\n' '{"t":0,"dir":"out","type":"text","data":"a"}' >&5
+    for ((i = 0; i < 100; i++)); do
+        grep -q '< text "a"' "$D/err" && break
+        sleep 0.1
+    done
+    run cat "$D/err"
+    assert_output --partial '< text "a"'
+    printf '%s\n' '{"t":0.01,"dir":"out","type":"text","data":"b"}' >&5
+    exec 5>&-
+    local rc=0
+    wait "$rp" || rc=$?
+    stop_pid "$echo_pid"
+    [ "$rc" = 0 ]
+    run cat "$D/err"
+    assert_output --partial '< text "b"'
+    assert_output --partial "2 sent, 2 arrived"
+}
+
 @test "replay --serve: SIGTERM ends it with status 0" {
     need_embedded
     kill -TERM "$RS_PID"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "proto/transcript.h"
@@ -119,6 +120,8 @@ static void test_refused(void)
             "a string", "t a string");
     refused("{\"t\":-1,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_TIME, 1,
             "0 or more", "t negative");
+    refused("{\"t\":1e400,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n", PW_ETR_TIME, 1,
+            "too large", "t past a double");
     refused("{\"t\":2,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n"
             "{\"t\":1.5,\"dir\":\"in\",\"type\":\"text\",\"data\":\"x\"}\n",
             PW_ETR_BACKWARDS, 2, "backwards", "t going backwards");
@@ -246,6 +249,71 @@ static void test_huge_time(void)
     pw_buf_free(&b);
 }
 
+/* Live mode (a pipe read as it is written): no call blocks, a line split
+ * across reads is whole when it comes, a line past max_line is still
+ * refused, the end of the pipe is the end. */
+static void test_live(void)
+{
+    int p[2];
+    if (pipe(p)) {
+        OK(0, "pipe");
+        return;
+    }
+    struct pw_treader r;
+    struct pw_trec rec;
+    pw_treader_init(&r, NULL, 120);
+    pw_treader_live(&r, p[0]);
+    IS(pw_treader_next(&r, &rec), PW_TREADER_WAIT, "live: nothing read until readable");
+    const char *a = "{\"t\":0,\"dir\":\"in\",\"type\":\"text\",\"data\":\"one\"}\n{\"t\":1,\"dir\":\"in\",";
+    const char *b = "\"type\":\"text\",\"data\":\"two\"}\n";
+    OK(write(p[1], a, strlen(a)) == (ssize_t)strlen(a), "write a");
+    pw_treader_readable(&r);
+    int rc = pw_treader_next(&r, &rec);
+    OK(rc == 1 && rec.len == 3 && memcmp(rec.data, "one", 3) == 0 && r.line == 1, "live: the whole line (rc %d)", rc);
+    IS(pw_treader_next(&r, &rec), PW_TREADER_WAIT, "live: half a line waits, without reading again");
+    IS(pw_treader_next(&r, &rec), PW_TREADER_WAIT, "live: and again");
+    OK(write(p[1], b, strlen(b)) == (ssize_t)strlen(b), "write b");
+    pw_treader_readable(&r);
+    rc = pw_treader_next(&r, &rec);
+    OK(rc == 1 && rec.len == 3 && memcmp(rec.data, "two", 3) == 0 && r.line == 2 && rec.t == 1,
+       "live: the line split across reads is whole (rc %d line %lu)", rc, r.line);
+    /* 130 bytes in three writes: refused as line 3, past max_line 120 */
+    char big[50];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 3; i++) {
+        OK(write(p[1], big, sizeof big) == (ssize_t)sizeof big, "write big %d", i);
+        pw_treader_readable(&r);
+        rc = pw_treader_next(&r, &rec);
+        if (rc != PW_TREADER_WAIT)
+            break;
+    }
+    OK(rc == PW_ETR_LINE && r.line == 3, "live: a line past max_line over several reads (rc %d line %lu)", rc, r.line);
+    pw_treader_free(&r);
+
+    /* the end of the pipe ends the transcript; a last line without \n counts */
+    close(p[0]);
+    close(p[1]);
+    int q[2];
+    if (pipe(q)) {
+        OK(0, "pipe");
+        return;
+    }
+    pw_treader_init(&r, NULL, 0);
+    pw_treader_live(&r, q[0]);
+    const char *c = "{\"t\":0,\"dir\":\"out\",\"type\":\"text\",\"data\":\"z\"}";
+    OK(write(q[1], c, strlen(c)) == (ssize_t)strlen(c), "write c");
+    close(q[1]);
+    pw_treader_readable(&r);
+    IS(pw_treader_next(&r, &rec), PW_TREADER_WAIT, "live: no newline yet, the pipe not seen ended");
+    pw_treader_readable(&r);
+    rc = pw_treader_next(&r, &rec);
+    OK(rc == 1 && rec.out && rec.len == 1, "live: the last line without a newline (rc %d)", rc);
+    pw_treader_readable(&r);
+    IS(pw_treader_next(&r, &rec), 0, "live: then the end");
+    pw_treader_free(&r);
+    close(q[0]);
+}
+
 int main(void)
 {
     test_huge_time();
@@ -255,6 +323,7 @@ int main(void)
     test_refused();
     test_line_limit();
     test_many();
+    test_live();
     STREQ(pw_strerror(PW_ETR_BACKWARDS), "t goes backwards", "errors are in the table");
     return tap_done();
 }
