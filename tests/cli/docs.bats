@@ -102,3 +102,26 @@ applets() { "$PW" help --gen=applets; }
         grep -q "pushwire $a" "$TOP/README.md" || fail "README has no example of $a"
     done
 }
+
+@test "every example whose output README.md or a man page shows prints that output (handshake, frame)" {
+    # the applets that need no server, no network and no host limits; the
+    # shown output is standard output then standard error, compared with
+    # runs of white space as one space (a man page wraps a long line)
+    bin=$BATS_TEST_TMPDIR/bin
+    mkdir -p "$bin"
+    ln -s "$PW" "$bin/pushwire"
+    norm() { tr -s ' \t\r\n' '    ' | sed 's/^ //; s/ $//'; }
+    local n=0 cmd want got
+    for f in "$TOP/README.md" "$TOP"/man/*.1; do
+        while IFS=$'\037' read -r -d $'\036' cmd want; do
+            for a in $(grep -oE 'pushwire [a-z]+' <<<"$cmd" | cut -d' ' -f2); do
+                [[ $a == handshake || $a == frame ]] || continue 2
+            done
+            got=$(cd "$BATS_TEST_TMPDIR" && PATH=$bin:$PATH bash -c "$cmd" 2>"$BATS_TEST_TMPDIR/err"; cat "$BATS_TEST_TMPDIR/err")
+            [ "$(norm <<<"$got")" = "$(norm <<<"$want")" ] ||
+                fail "${f#"$TOP"/}: \$ $cmd"$'\n'"shows:"$'\n'"$want"$'\n'"prints:"$'\n'"$got"
+            n=$((n + 1))
+        done < <(awk -f "$TOP/tests/cli/examples.awk" "$f")
+    done
+    [ "$n" -ge 8 ] || fail "only $n examples with output found"
+}
