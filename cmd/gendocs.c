@@ -3,14 +3,28 @@
 #include <stdio.h>
 #include <string.h>
 
-/* mdoc text: escape backslashes, and keep a leading '.' or '\'' from being
- * read as a request. */
+/* mdoc text: escape backslashes, keep a leading '.' or '\'' from being
+ * read as a request, and write a character past ASCII as \[uXXXX]: groff
+ * reads a page as Latin-1 unless preconv runs first ("invalid input
+ * character"), mandoc and groff both know the escape. */
 static void mdoc_text(const char *s)
 {
     if (*s == '.' || *s == '\'')
         fputs("\\&", stdout);
     for (; *s; s++) {
-        if (*s == '\\')
+        const unsigned char *u = (const unsigned char *)s;
+        int n = u[0] >= 0xf5 ? 0 : u[0] >= 0xf0 ? 3 : u[0] >= 0xe0 ? 2 : u[0] >= 0xc2 ? 1 : 0;
+        unsigned long cp = n == 3 ? u[0] & 0x07u : n == 2 ? u[0] & 0x0fu : u[0] & 0x1fu;
+        int ok = n > 0;
+        for (int i = 1; ok && i <= n; i++) {
+            ok = (u[i] & 0xc0) == 0x80;
+            cp = cp << 6 | (u[i] & 0x3fu);
+        }
+        if (ok && cp >= (n == 3 ? 0x10000ul : n == 2 ? 0x800ul : 0x80ul) && cp <= 0x10ffff &&
+            (cp < 0xd800 || cp > 0xdfff)) {
+            printf("\\[u%04lX]", cp);
+            s += n;
+        } else if (*s == '\\')
             fputs("\\e", stdout);
         else
             putchar(*s);

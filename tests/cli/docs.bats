@@ -14,6 +14,29 @@ applets() { "$PW" help --gen=applets; }
     done
 }
 
+@test "every man page renders with groff -man -ww: no warning" {
+    command -v groff >/dev/null || missing "groff is not installed"
+    # the classes seen: a long literal with no break point ("can't break
+    # line": give it \: after its commas), a byte past ASCII, which groff
+    # reads as Latin-1 without preconv ("invalid input character": the
+    # generator writes \[uXXXX])
+    for f in "$TOP"/man/*.1; do
+        for dev in utf8 ps; do
+            run groff -man -ww -z -T"$dev" "$f"
+            # groff 1.22's mdoc package on '.Ql ;' (a delimiter alone) in
+            # SECURITY/Tokens, whose text another change rewrites: drop
+            # this exception once it is '.Ql \&;'
+            output=$(grep -v "pushwire-serve.1:[0-9]*: warning: number register 'doc-type0' not defined" <<<"$output" || true)
+            assert_output ''
+        done
+    done
+}
+
+@test "no man page macro has a quoted argument glued to more text (mandoc splits it: \"gap\":true shows as gap :true)" {
+    run grep -nE '^\.[A-Z][a-z]([^"]* )?"[^"]*"[^ ]' "$TOP"/man/*.1
+    assert_output ''
+}
+
 @test "every applet has a man page and pushwire(1) names it" {
     for a in $(applets); do
         [ -f "$TOP/man/pushwire-$a.1" ] || fail "man/pushwire-$a.1 is missing"
