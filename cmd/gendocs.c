@@ -360,19 +360,22 @@ int pw_gendocs(const char *fmt, const char *name)
             printf("%s\n", as[i]->name);
     else if (strcmp(fmt, "check") == 0)
         return gen_check(as, n);
-    else if (!a) {
-        fprintf(stderr, "pushwire help: --gen=%s needs an applet name\n", fmt);
+    else if (strcmp(fmt, "options") != 0 && strcmp(fmt, "mdoc-options") != 0 &&
+             strcmp(fmt, "mdoc-synopsis") != 0) {
+        fprintf(stderr, "pushwire help: unknown generator '%s'\n", fmt);
+        return PW_EXIT_USAGE;
+    } else if (!a) {
+        if (name)
+            fprintf(stderr, "pushwire help: '%s' is not an applet; see 'pushwire --help'\n", name);
+        else
+            fprintf(stderr, "pushwire help: --gen=%s needs an applet name\n", fmt);
         return PW_EXIT_USAGE;
     } else if (strcmp(fmt, "mdoc-options") == 0)
         gen_mdoc_options(a);
     else if (strcmp(fmt, "mdoc-synopsis") == 0)
         gen_mdoc_synopsis(a);
-    else if (strcmp(fmt, "options") == 0)
+    else
         for (size_t i = 0; a->opts[i].lng; i++)
             printf("--%s\n", a->opts[i].lng);
-    else {
-        fprintf(stderr, "pushwire help: unknown generator '%s'\n", fmt);
-        return PW_EXIT_USAGE;
-    }
     return pw_finish_stdout("help", 0);
 }

@@ -62,6 +62,22 @@ first_applet() { applets | head -n 1; }
     assert_output --partial "'nosuchapplet' is not an applet"
 }
 
+@test "help --gen=FORMAT (pushwire(1)): an unknown FORMAT or applet is named as such, exit 2" {
+    # both were 'needs an applet name', the applet given or not
+    run "$PW" help --gen=nope
+    assert_failure 2
+    assert_output "pushwire help: unknown generator 'nope'"
+    run "$PW" help --gen=options nope
+    assert_failure 2
+    assert_output "pushwire help: 'nope' is not an applet; see 'pushwire --help'"
+    run "$PW" help --gen=options
+    assert_failure 2
+    assert_output "pushwire help: --gen=options needs an applet name"
+    run "$PW" help --gen=options frame
+    assert_success
+    assert_line --index 0 -- --help
+}
+
 @test "dispatch by link name: APPLET and pushwire-APPLET" {
     a=$(first_applet)
     [ -n "$a" ] || fail "no applet registered"
