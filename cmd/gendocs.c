@@ -225,17 +225,28 @@ static void gen_zsh(const struct pw_applet *const *as, size_t n)
                 }
             }
             const char *eq = o->v.arg == PW_OPTARG ? "=-" : o->v.arg == PW_REQARG ? "=" : "";
+            /* an option its help calls repeatable is offered again after
+             * it was given ('*'); any other once, its short and long
+             * forms excluding each other */
+            int rep = o->help && strstr(o->help, "repeatable") != NULL;
             printf("        '");
-            if (o->shrt)
+            if (o->shrt && rep)
+                printf("*'{-%c,--%s%s}'", o->shrt, o->lng, eq);
+            else if (o->shrt)
                 printf("(-%c --%s)'{-%c,--%s%s}'", o->shrt, o->lng, o->shrt, o->lng, eq);
             else
-                printf("--%s%s", o->lng, eq);
+                printf("%s--%s%s", rep ? "*" : "", o->lng, eq);
             char doc[512];
             printf("[");
             zsh_quote(pw_opt_doc(o, doc, sizeof doc));
             printf("]");
-            if (o->v.arg != PW_NOARG)
-                printf(":%s:%s", o->v.argname, act);
+            if (o->v.arg != PW_NOARG) {
+                /* the message too: ADDR:PORT has a colon, 'NAME: VALUE'
+                 * quotes and a space */
+                printf(":");
+                zsh_quote(o->v.argname);
+                printf(":%s", act);
+            }
             printf("' \\\n");
         }
         printf("        '*:argument:_files'\n}\n\n");

@@ -112,6 +112,36 @@ applets() { "$PW" help --gen=applets; }
     assert_success
 }
 
+@test "the zsh completion gives _arguments one well-formed spec per option form; a repeatable option may come again" {
+    command -v zsh >/dev/null || missing "zsh is not installed"
+    # _arguments replaced by a stub that prints the words it gets: a space
+    # in an argument name ('NAME: VALUE') split a spec in two, a colon in
+    # one (ADDR:PORT) made the rest an action to run; an option without
+    # '*' is not offered again once given (--listen, --header ...)
+    for a in $(applets); do
+        run zsh -f -c '_arguments() { local w; for w in "$@"; do print -r -- "$w"; done }
+            service=pushwire-$2; source "$1"' zsh "$TOP/completions/_pushwire" "$a"
+        assert_success
+        specs=$output
+        help=$("$PW" "$a" --help)
+        while IFS= read -r spec; do
+            [[ $spec == -s || $spec == '*:argument:_files' ]] && continue
+            [[ $spec =~ ^(\*|\([^\)]*\))?-[-a-zA-Z0-9]*=?-?\[ ]] || fail "$a: not an option spec: $spec"
+            t=${spec//\\[/}
+            t=${t//\\]/}
+            t=${t#*]}
+            t=${t//\\:/}
+            c=${t//[^:]/}
+            [[ ${#c} == 0 || ${#c} == 2 ]] || fail "$a: message and action not two fields: $spec"
+        done <<<"$specs"
+        for o in $("$PW" help --gen=options "$a"); do
+            line=$(grep -E -- "(^ *|, )$o( |\$)" <<<"$help" || true)
+            [[ $line == *repeatable* ]] || continue
+            grep -qE -- "^\*[^[]*$o=" <<<"$specs" || fail "$a: $o is repeatable, its zsh spec is not '*'"
+        done
+    done
+}
+
 @test "the fish completion is syntactically valid" {
     command -v fish >/dev/null || missing "fish is not installed"
     run fish -n "$TOP/completions/pushwire.fish"
