@@ -189,7 +189,8 @@ install: pushwire
 	install -m 644 completions/_pushwire $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pushwire
 	install -m 644 completions/pushwire.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pushwire.fish
 	for a in $(APPLETS); do \
-	  ln -sf pushwire $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire-$$a; done
+	  ln -sf pushwire $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire-$$a; \
+	  ln -sf pushwire.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pushwire-$$a.fish; done
 
 install-links:
 	install -d $(DESTDIR)$(BINDIR)
@@ -209,7 +210,8 @@ install-unit:
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pushwire $(DESTDIR)$(UNITDIR)/pushwire.service
 	for a in $(APPLETS); do rm -f $(DESTDIR)$(BINDIR)/pushwire-$$a \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire-$$a; done
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire-$$a \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pushwire-$$a.fish; done
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(wildcard man/*.1)) \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pushwire \
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pushwire \

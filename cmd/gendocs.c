@@ -3,14 +3,28 @@
 #include <stdio.h>
 #include <string.h>
 
-/* mdoc text: escape backslashes, and keep a leading '.' or '\'' from being
- * read as a request. */
+/* mdoc text: escape backslashes, keep a leading '.' or '\'' from being
+ * read as a request, and write a character past ASCII as \[uXXXX]: groff
+ * reads a page as Latin-1 unless preconv runs first ("invalid input
+ * character"), mandoc and groff both know the escape. */
 static void mdoc_text(const char *s)
 {
     if (*s == '.' || *s == '\'')
         fputs("\\&", stdout);
     for (; *s; s++) {
-        if (*s == '\\')
+        const unsigned char *u = (const unsigned char *)s;
+        int n = u[0] >= 0xf5 ? 0 : u[0] >= 0xf0 ? 3 : u[0] >= 0xe0 ? 2 : u[0] >= 0xc2 ? 1 : 0;
+        unsigned long cp = n == 3 ? u[0] & 0x07u : n == 2 ? u[0] & 0x0fu : u[0] & 0x1fu;
+        int ok = n > 0;
+        for (int i = 1; ok && i <= n; i++) {
+            ok = (u[i] & 0xc0) == 0x80;
+            cp = cp << 6 | (u[i] & 0x3fu);
+        }
+        if (ok && cp >= (n == 3 ? 0x10000ul : n == 2 ? 0x800ul : 0x80ul) && cp <= 0x10ffff &&
+            (cp < 0xd800 || cp > 0xdfff)) {
+            printf("\\[u%04lX]", cp);
+            s += n;
+        } else if (*s == '\\')
             fputs("\\e", stdout);
         else
             putchar(*s);
@@ -211,17 +225,28 @@ static void gen_zsh(const struct pw_applet *const *as, size_t n)
                 }
             }
             const char *eq = o->v.arg == PW_OPTARG ? "=-" : o->v.arg == PW_REQARG ? "=" : "";
+            /* an option its help calls repeatable is offered again after
+             * it was given ('*'); any other once, its short and long
+             * forms excluding each other */
+            int rep = o->help && strstr(o->help, "repeatable") != NULL;
             printf("        '");
-            if (o->shrt)
+            if (o->shrt && rep)
+                printf("*'{-%c,--%s%s}'", o->shrt, o->lng, eq);
+            else if (o->shrt)
                 printf("(-%c --%s)'{-%c,--%s%s}'", o->shrt, o->lng, o->shrt, o->lng, eq);
             else
-                printf("--%s%s", o->lng, eq);
+                printf("%s--%s%s", rep ? "*" : "", o->lng, eq);
             char doc[512];
             printf("[");
             zsh_quote(pw_opt_doc(o, doc, sizeof doc));
             printf("]");
-            if (o->v.arg != PW_NOARG)
-                printf(":%s:%s", o->v.argname, act);
+            if (o->v.arg != PW_NOARG) {
+                /* the message too: ADDR:PORT has a colon, 'NAME: VALUE'
+                 * quotes and a space */
+                printf(":");
+                zsh_quote(o->v.argname);
+                printf(":%s", act);
+            }
             printf("' \\\n");
         }
         printf("        '*:argument:_files'\n}\n\n");
@@ -346,19 +371,22 @@ int pw_gendocs(const char *fmt, const char *name)
             printf("%s\n", as[i]->name);
     else if (strcmp(fmt, "check") == 0)
         return gen_check(as, n);
-    else if (!a) {
-        fprintf(stderr, "pushwire help: --gen=%s needs an applet name\n", fmt);
+    else if (strcmp(fmt, "options") != 0 && strcmp(fmt, "mdoc-options") != 0 &&
+             strcmp(fmt, "mdoc-synopsis") != 0) {
+        fprintf(stderr, "pushwire help: unknown generator '%s'\n", fmt);
+        return PW_EXIT_USAGE;
+    } else if (!a) {
+        if (name)
+            fprintf(stderr, "pushwire help: '%s' is not an applet; see 'pushwire --help'\n", name);
+        else
+            fprintf(stderr, "pushwire help: --gen=%s needs an applet name\n", fmt);
         return PW_EXIT_USAGE;
     } else if (strcmp(fmt, "mdoc-options") == 0)
         gen_mdoc_options(a);
     else if (strcmp(fmt, "mdoc-synopsis") == 0)
         gen_mdoc_synopsis(a);
-    else if (strcmp(fmt, "options") == 0)
+    else
         for (size_t i = 0; a->opts[i].lng; i++)
             printf("--%s\n", a->opts[i].lng);
-    else {
-        fprintf(stderr, "pushwire help: unknown generator '%s'\n", fmt);
-        return PW_EXIT_USAGE;
-    }
     return pw_finish_stdout("help", 0);
 }

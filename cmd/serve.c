@@ -26,7 +26,7 @@
       "listen here, repeatable; [::1]:8080 for IPv6, tls://ADDR:PORT for TLS, port 0 picks one") \
     X(TLS_CERT, 0, "tls-cert", PW_FILE,                                                       \
       "certificate chain (PEM) for tls:// listeners; repeatable, chosen by SNI, first is default") \
-    X(TLS_KEY, 0, "tls-key", PW_FILE, "private key (PEM) of the --tls-cert of the same rank")  \
+    X(TLS_KEY, 0, "tls-key", PW_FILE, "private key (PEM) of the --tls-cert of the same rank; repeatable")  \
     X(CHANNEL, 'c', "channel", PW_STR("NAME", "default", NULL), "channel for stdin lines")    \
     X(STDIN, 0, "stdin", PW_FLAG, "publish stdin lines even when stdin is a terminal")        \
     X(ECHO, 0, "echo", PW_FLAG, "WebSocket: echo each message to its sender only")            \

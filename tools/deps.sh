@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD="gcc make libc6-dev pkg-config libssl-dev libcurl4-openssl-dev libuv1-dev zlib1g-dev libhiredis-dev"
 # every peer a test needs is here: in CI (.ci/run) a missing one fails its
 # test instead of skipping it (tests/cli/helper.bash `missing`)
-TEST="clang libclang-rt-14-dev bats bats-assert bats-support mandoc valgrind curl openssl python3 python3-websockets
+TEST="clang libclang-rt-14-dev bats bats-assert bats-support mandoc groff-base valgrind curl openssl python3 python3-websockets
  nodejs npm chromium nginx libnginx-mod-nchan websocketd redis-server tinyproxy microsocks procps iproute2 jq
  dpkg-dev lintian systemd bsdutils util-linux zsh fish"
 

@@ -296,7 +296,10 @@ void srv_sse_expire(struct srv_conn *c)
     pw_buf_init(&d, SRV_ERROR_BODY_MAX);
     pw_buf_init(&ev, 0);
     srv_auth_expired(c);
-    if (pwmsg_error_encode(&d, &e) == 0 && pw_sse_encode(&ev, NULL, "expired", d.p, d.len, -1) == 0)
+    /* the body's closing newline is no part of the data: it would be an
+     * empty data: line, and a '\n' at the end of the page's event.data */
+    if (pwmsg_error_encode(&d, &e) == 0 &&
+        pw_sse_encode(&ev, NULL, "expired", d.p, d.len && d.p[d.len - 1] == '\n' ? d.len - 1 : d.len, -1) == 0)
         srv_out(c, ev.p, ev.len);
     pw_buf_free(&d);
     pw_buf_free(&ev);

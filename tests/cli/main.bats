@@ -62,6 +62,22 @@ first_applet() { applets | head -n 1; }
     assert_output --partial "'nosuchapplet' is not an applet"
 }
 
+@test "help --gen=FORMAT (pushwire(1)): an unknown FORMAT or applet is named as such, exit 2" {
+    # both were 'needs an applet name', the applet given or not
+    run "$PW" help --gen=nope
+    assert_failure 2
+    assert_output "pushwire help: unknown generator 'nope'"
+    run "$PW" help --gen=options nope
+    assert_failure 2
+    assert_output "pushwire help: 'nope' is not an applet; see 'pushwire --help'"
+    run "$PW" help --gen=options
+    assert_failure 2
+    assert_output "pushwire help: --gen=options needs an applet name"
+    run "$PW" help --gen=options frame
+    assert_success
+    assert_line --index 0 -- --help
+}
+
 @test "dispatch by link name: APPLET and pushwire-APPLET" {
     a=$(first_applet)
     [ -n "$a" ] || fail "no applet registered"
@@ -98,6 +114,26 @@ first_applet() { applets | head -n 1; }
     run bash -c '"$PW" --help >/dev/full'
     assert_failure 1
     assert_output --partial 'write error on stdout'
+}
+
+@test "installed, fish completes a pushwire-APPLET link by itself (fish loads completions by command name); uninstall removes it" {
+    command -v fish >/dev/null || missing "fish is not installed"
+    d=$(mktemp -d)
+    run make -C "$TOP" -s install install-links DESTDIR="$d" PREFIX=/opt/pw
+    assert_success
+    # a fresh fish, which has not loaded pushwire.fish for `pushwire` first
+    run fish --no-config -c 'set PATH $argv[1] $PATH; set fish_complete_path $argv[2] $fish_complete_path
+        complete -C "pushwire-serve --lis"; complete -C "pushwire-frame --ro"' \
+        "$d/opt/pw/bin" "$d/opt/pw/share/fish/vendor_completions.d"
+    assert_success
+    [ -n "$output" ] || fail "fish completed nothing for pushwire-serve and pushwire-frame"
+    assert_line --partial $'--listen\t'
+    assert_line --partial $'--role\t'
+    run make -C "$TOP" -s uninstall DESTDIR="$d" PREFIX=/opt/pw
+    assert_success
+    run find "$d" -type f -o -type l
+    assert_output ''
+    rm -rf "$d"
 }
 
 @test "make install honours DESTDIR and PREFIX; install-links adds pushwire-APPLET" {

@@ -473,8 +473,10 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     t=$(hs '{"exp":@+2,"pushwire":{"subscribe":["*"]}}')
     run C -N --max-time 10 "$SERVE_URL/sse/news.a?token=$t"
     assert_success # the server ended it, not curl's timeout
-    assert_line 'event: expired'
-    assert_line --partial 'data: {"error":"token expired","status":401'
+    # as docs/PROTOCOL.md shows it: one data: line, no empty one after it
+    # (the body's newline made one: the page's event.data ended in '\n')
+    [ "$(sed -n '/^event: expired$/,$p' <<<"$output")" = "$(printf '%s\n' 'event: expired' \
+        'data: {"error":"token expired","status":401,"rule":"RFC 7519 §4.1.4"}')" ]
     t=$(hs '{"exp":@+2,"pushwire":{"subscribe":["*"]}}')
     run C -i --max-time 10 "$SERVE_URL/poll/news.a?timeout=60&token=$t"
     assert_line --partial 'HTTP/1.1 200'

@@ -198,6 +198,31 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     serve_stop
 }
 
+@test "the ACL SETUSER of docs/REDIS.md, run as written, is enough: the server comes up, publishes, delivers and resumes" {
+    # Redis applies ACL rules left to right: a resetchannels written after
+    # &pw:* took the channels away again (NOPERM at setup, every publish 503)
+    redis_start
+    ch=$(chan)
+    acl=$(sed -n '/^ACL SETUSER/,/^```/p' "$TOP/docs/REDIS.md" | sed '$d' | tr -s ' \n' '  ')
+    [[ $acl == "ACL SETUSER pushwire on >PASS "* ]] || fail "no ACL SETUSER in docs/REDIS.md: $acl"
+    read -r -a words <<<"${acl//>PASS/>s3cret}"
+    run redis-cli -p "$REDIS_PORT" "${words[@]}"
+    assert_output OK
+    REDIS_URL="redis://pushwire:s3cret@127.0.0.1:$REDIS_PORT"
+    node A
+    sub "$BATS_TEST_TMPDIR/sse" "$A_HTTP/sse/$ch" -n 2 --since 0; p=$LAST_BG
+    pub_to "$A_HTTP" "$ch" one >/dev/null
+    pub_to "$A_HTTP" "$ch" two >/dev/null
+    wait "$p"
+    [ "$(datas "$BATS_TEST_TMPDIR/sse")" = "$(printf 'one\ntwo')" ]
+    first=$(ids "$BATS_TEST_TMPDIR/sse" | head -n 1)
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=$first"
+    assert_output --partial '"data":"two"'
+    assert_output --partial '"gap":false'
+    refute grep -q NOPERM "$A_LOG"
+    node_stop A
+}
+
 @test "a read-only replica given is refused at setup (/healthz 503 says so), not a 503 on every publish beside a 200 /healthz; a primary made a replica while serving (READONLY) is the same; made a primary again, publishing goes on" {
     redis_start
     prim=$REDIS_PORT
