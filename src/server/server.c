@@ -1398,6 +1398,7 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
             srv_log(s, NULL, "reopen", 0, 0, "SIGHUP: log reopened");
         if (s->tls)
             srv_tls_reload(s);
+        srv_auth_reload(s);
         return;
     }
     srv__stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");

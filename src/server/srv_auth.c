@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include "keyring.h"
 #include "proto/jwt.h"
 
 #define SRV_IPT_IDLE 16384        /* addresses without connections remembered, beyond --max-conns */
@@ -27,6 +28,8 @@ static const char *const srv__why_name[SRV_WHY_N] = {"token",        "scope",   
 
 struct srv_auth {
     const struct pw_access *a;
+    struct pw_keyset *ks;         /* the tokens and keys in force in this worker; NULL: none */
+    uint64_t hups;                /* SIGHUPs seen (pw_keyring_hup) */
     struct pw_iptable ipt;
     unsigned ticks;
     uint64_t refused[SRV_WHY_N];
@@ -45,6 +48,10 @@ int srv_auth_init(struct srv *s)
     if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
         seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)au;
     au->a = s->o->access;
+    if (au->a->keys && !(au->ks = pw_keyring_get(au->a->keys))) {
+        free(au);
+        return PW_ENOMEM;
+    }
     pw_iptable_init(&au->ipt, s->o->max_conns + SRV_IPT_IDLE, seed);
     s->auth = au;
     return 0;
@@ -55,6 +62,7 @@ void srv_auth_free(struct srv *s)
     if (!s->auth)
         return;
     pw_iptable_free(&s->auth->ipt);
+    pw_keyset_unref(s->auth->ks);
     free(s->auth);
     s->auth = NULL;
 }
@@ -319,21 +327,21 @@ static int srv__check_token(struct srv_conn *c, const char *tok, size_t n, const
                             struct srv__grant *g, struct srv_deny *no)
 {
     const struct pw_access *a = c->srv->auth->a;
+    const struct pw_keyset *ks = c->srv->auth->ks;
     memset(g, 0, sizeof *g);
-    if (a->pub_token && pw_token_eq(tok, n, a->pub_token, a->pub_token_len)) {
-        g->sub = g->pub = 1;
-        return 0;
-    }
-    if (a->token && pw_token_eq(tok, n, a->token, a->token_len)) {
+    int i = pw_keyset_token(ks, tok, n, 0);
+    if (i >= 0) {
+        /* a publish token subscribes too; a subscribe token publishes
+         * when there is no publish token */
         g->sub = 1;
-        g->pub = !a->pub_token;
+        g->pub = ks->c[i].kind == PW_KR_PUB || !ks->npub;
         return 0;
     }
-    if (!a->jwt)
+    if (!ks || !ks->nkeys)
         return srv__deny(c, no, SRV_WHY_TOKEN, 401, "invalid token",
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"invalid_token\"\r\n");
     struct pw_jwt j;
-    int rc = pw_jwt_verify(a->jwt, tok, n, srv__wallclock(), a->jwt_aud, &j);
+    int rc = pw_keyset_jwt(ks, tok, n, srv__wallclock(), a->jwt_aud, &j, &i);
     if (rc) {
         /* the description is one of jwt.h's fixed messages: never the token */
         srv__deny(c, no, SRV_WHY_TOKEN, 401, pw_strerror(rc),
@@ -375,8 +383,9 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
     c->no_publish = 0;
     if (act == SRV_ACT_NONE)
         return 0;
-    const struct pw_access *a = c->srv->auth->a;
-    int need_sub = a->token || a->jwt, need_pub = need_sub || a->pub_token;
+    const struct pw_keyset *ks = c->srv->auth->ks;
+    /* a set never loses a kind: a file in use always holds a token */
+    int need_sub = ks && (ks->nsub || ks->nkeys), need_pub = need_sub || (ks && ks->npub);
     if (!need_pub)
         return 0; /* no token is asked for anything */
     char tok[PW_JWT_MAX + 1];
@@ -410,10 +419,9 @@ int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struc
 {
     if (!c->srv->auth)
         return 0;
-    const struct pw_access *a = c->srv->auth->a;
-    const char *want = a->pub_token ? a->pub_token : a->token;
-    size_t wlen = a->pub_token ? a->pub_token_len : a->token_len;
-    if (!want)
+    const struct pw_keyset *ks = c->srv->auth->ks;
+    enum pw_kr_kind want = ks && ks->npub ? PW_KR_PUB : PW_KR_SUB;
+    if (!ks || !(ks->npub || ks->nsub))
         return 0;
     char tok[PW_JWT_MAX + 1];
     size_t n = 0;
@@ -422,7 +430,7 @@ int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struc
         return srv__bad_request(c, have, no);
     if (!have)
         return srv__no_token(c, no);
-    if (!pw_token_eq(tok, n, want, wlen))
+    if (pw_keyset_token(ks, tok, n, want) < 0)
         return srv__deny(c, no, SRV_WHY_TOKEN, 401, "invalid token",
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"invalid_token\"\r\n");
     return 0;
@@ -451,6 +459,55 @@ void srv_auth_expired(struct srv_conn *c)
     if (c->srv->auth)
         c->srv->auth->expired++;
     srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
+}
+
+/* "2 subscribe tokens, 1 publish token, 2 JWT keys (HS256, ES256)": what
+ * a set holds, never a secret. */
+static void srv__describe(const struct pw_keyring *kr, const struct pw_keyset *ks, char *out, size_t sz)
+{
+    size_t at = 0;
+    out[0] = 0;
+#define SRV__ADD(...)                                                                     \
+    do {                                                                                 \
+        int w_ = snprintf(out + at, sz - at, __VA_ARGS__);                               \
+        at = w_ < 0 ? at : (size_t)w_ >= sz - at ? sz - 1 : at + (size_t)w_;             \
+    } while (0)
+    if (kr->token_file)
+        SRV__ADD("%zu subscribe token%s", ks->nsub, ks->nsub == 1 ? "" : "s");
+    if (kr->pub_file)
+        SRV__ADD("%s%zu publish token%s", at ? ", " : "", ks->npub, ks->npub == 1 ? "" : "s");
+    if (ks->nkeys) {
+        SRV__ADD("%s%zu JWT key%s (", at ? ", " : "", ks->nkeys, ks->nkeys == 1 ? "" : "s");
+        for (size_t i = 0, k = 0; i < ks->n; i++)
+            if (ks->c[i].kind == PW_KR_JWT)
+                SRV__ADD("%s%s", k++ ? ", " : "", pw_jwt_alg_name(pw_jwt_key_alg(ks->c[i].key)));
+        SRV__ADD(")");
+    }
+#undef SRV__ADD
+}
+
+void srv_auth_reload(struct srv *s)
+{
+    struct srv_auth *au = s->auth;
+    if (!au || !au->a->keys)
+        return;
+    char err[512];
+    struct pw_keyset *nw = NULL;
+    if (pw_keyring_hup(au->a->keys, &au->hups, &nw, err, sizeof err)) {
+        if (err[0]) {
+            srv_log(s, NULL, "error", 0, 0, "SIGHUP: %s; keeping the tokens loaded before", err);
+        } else if (nw) {
+            char what[256];
+            srv__describe(au->a->keys, nw, what, sizeof what);
+            srv_log(s, NULL, "reload", 0, 0, "SIGHUP: tokens reread: %s", what);
+        }
+    }
+    if (!nw || nw == au->ks) {
+        pw_keyset_unref(nw);
+        return;
+    }
+    pw_keyset_unref(au->ks);
+    au->ks = nw;
 }
 
 /* ---- metrics, logs ---- */

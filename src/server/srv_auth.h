@@ -71,6 +71,10 @@ const char *srv_auth_cors(const struct srv_conn *c, char *out, size_t outsz);
 int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s);
 /* A long-lived connection's token expired (counted; the transport ends it). */
 void srv_auth_expired(struct srv_conn *c);
+/* server.c, on SIGHUP: rereads the token files and JWT keys (keyring.h; the
+ * first worker to see the signal reads, logs a reload or an error line, the
+ * others take the same set).  Connections already open keep going. */
+void srv_auth_reload(struct srv *s);
 
 /* srv_http.c: the access families of /metrics. */
 void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *t);
