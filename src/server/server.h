@@ -44,7 +44,7 @@ struct pw_log {
     const char *event;      /* "listen", "open", "tls", "request", "upgrade", "close",
                                "reject", "slow", "timeout", "wire", "stdin",
                                "shutdown", "reopen", "reload", "error",
-                               "expired" */
+                               "expired", "revoked" */
     uint64_t conn;          /* connection number, 0 if none */
     const char *peer;       /* "127.0.0.1:5555" */
     const char *transport;  /* "http", "ws", "sse", "poll" */

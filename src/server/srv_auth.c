@@ -33,7 +33,7 @@ struct srv_auth {
     struct pw_iptable ipt;
     unsigned ticks;
     uint64_t refused[SRV_WHY_N];
-    uint64_t expired;
+    uint64_t expired, revoked;
 };
 
 int srv_auth_init(struct srv *s)
@@ -319,6 +319,7 @@ static double srv__wallclock(void)
 struct srv__grant {
     uint8_t sub, pub;
     uint8_t has_exp;
+    uint8_t cred;                 /* srv_conn.cred */
     double exp;
 };
 
@@ -335,6 +336,7 @@ static int srv__check_token(struct srv_conn *c, const char *tok, size_t n, const
          * when there is no publish token */
         g->sub = 1;
         g->pub = ks->c[i].kind == PW_KR_PUB || !ks->npub;
+        g->cred = (uint8_t)(i + 1);
         return 0;
     }
     if (!ks || !ks->nkeys)
@@ -355,6 +357,7 @@ static int srv__check_token(struct srv_conn *c, const char *tok, size_t n, const
     g->pub = (uint8_t)pw_jwt_allows(&j, PW_JWT_PUBLISH, ch, chlen);
     g->has_exp = j.has_exp;
     g->exp = j.exp;
+    g->cred = (uint8_t)(i + 1);
     pw_jwt_free(&j);
     return 0;
 }
@@ -378,6 +381,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                      size_t chlen, struct srv_deny *no)
 {
     c->t_expire = 0;
+    c->cred = 0;
     if (!c->srv->auth)
         return 0;
     c->no_publish = 0;
@@ -393,7 +397,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
     int have = srv__bearer(req, tok, sizeof tok, &n);
     if (have < 0)
         return srv__bad_request(c, have, no);
-    struct srv__grant g = {(uint8_t)!need_sub, (uint8_t)!need_pub, 0, 0};
+    struct srv__grant g = {(uint8_t)!need_sub, (uint8_t)!need_pub, 0, 0, 0};
     if (have && srv__check_token(c, tok, n, ch, chlen, &g, no))
         return no->status;
     int want_pub = act == SRV_ACT_PUBLISH;
@@ -406,6 +410,8 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"insufficient_scope\"\r\n");
     }
     c->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
+    if (!want_pub)
+        c->cred = g.cred;
     if (g.has_exp && !want_pub) {
         double left_ms = ceil((g.exp - srv__wallclock()) * 1000);
         if (!(left_ms < SRV_EXPIRE_MAX_MS)) /* an exp of 1e20 or 1e400 (inf): past uint64_t ms */
@@ -454,11 +460,19 @@ int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s)
     return 0;
 }
 
-void srv_auth_expired(struct srv_conn *c)
+int srv_auth_expired(struct srv_conn *c)
 {
-    if (c->srv->auth)
+    int revoked = c->cred == SRV_CRED_REVOKED;
+    if (c->srv->auth && revoked)
+        c->srv->auth->revoked++;
+    else if (c->srv->auth)
         c->srv->auth->expired++;
-    srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
+    if (revoked)
+        srv_log(c->srv, c, "revoked", 0, 0, "its token is no longer in the token files or its JWT's key "
+                                            "no longer a --jwt-key (SIGHUP)");
+    else
+        srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
+    return revoked;
 }
 
 /* "2 subscribe tokens, 1 publish token, 2 JWT keys (HS256, ES256)": what
@@ -506,6 +520,25 @@ void srv_auth_reload(struct srv *s)
         pw_keyset_unref(nw);
         return;
     }
+    /* where each credential of the old set is in the new one; a connection
+     * whose credential is gone ends as an expired one does */
+    uint8_t map[PW_KR_CREDS_MAX + 1] = {0};
+    for (size_t i = 0; i < au->ks->n; i++) {
+        int j = pw_keyset_find(nw, &au->ks->c[i]);
+        map[i + 1] = (uint8_t)(j + 1);
+    }
+    for (struct srv_conn *c = s->conns.next; c != &s->conns; c = c->next) {
+        if (!c->cred || c->cred == SRV_CRED_REVOKED)
+            continue;
+        uint8_t to = c->cred <= PW_KR_CREDS_MAX ? map[c->cred] : 0;
+        if (to)
+            c->cred = to;
+        else if (c->ops->expire && !c->close_after && !c->closing) {
+            c->cred = SRV_CRED_REVOKED;
+            c->t_expire = 1; /* the next tick: ops->expire */
+        } else
+            c->cred = 0;
+    }
     pw_keyset_unref(au->ks);
     au->ks = nw;
 }
@@ -520,6 +553,7 @@ void srv_auth_counts(const struct srv *s, struct srv_counts *t)
     for (int i = 0; i < SRV_WHY_N; i++)
         t->refused[i] = au ? au->refused[i] : 0;
     t->tokens_expired = au ? au->expired : 0;
+    t->tokens_revoked = au ? au->revoked : 0;
     t->client_addrs = au ? au->ipt.count : 0;
     t->addrs_evicted = au ? au->ipt.evicted : 0;
 }
@@ -536,12 +570,16 @@ void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *
     pw_buf_printf(b,
                   "# HELP pushwire_tokens_expired_total Long-lived connections ended because their token expired.\n"
                   "# TYPE pushwire_tokens_expired_total counter\npushwire_tokens_expired_total %llu\n"
+                  "# HELP pushwire_tokens_revoked_total Long-lived connections ended because a reload "
+                  "(SIGHUP) took their token or JWT key away.\n"
+                  "# TYPE pushwire_tokens_revoked_total counter\npushwire_tokens_revoked_total %llu\n"
                   "# HELP pushwire_client_addresses Client addresses remembered for the per-address limits.\n"
                   "# TYPE pushwire_client_addresses gauge\npushwire_client_addresses %zu\n"
                   "# HELP pushwire_client_addresses_evicted_total Idle addresses forgotten because the table "
                   "was full.\n# TYPE pushwire_client_addresses_evicted_total counter\n"
                   "pushwire_client_addresses_evicted_total %llu\n",
-                  (unsigned long long)t->tokens_expired, (size_t)t->client_addrs,
+                  (unsigned long long)t->tokens_expired, (unsigned long long)t->tokens_revoked,
+                  (size_t)t->client_addrs,
                   (unsigned long long)t->addrs_evicted);
 }
 

@@ -2,8 +2,10 @@
 # serve_auth_reload.bats — rotating tokens and JWT keys without a restart
 # (pushwire-serve(1) Tokens): SIGHUP rereads --token-file,
 # --publish-token-file and every --jwt-key, all or nothing; a token file
-# holds several tokens; --jwt-key repeats.  Peers: curl, auth_peer.py (raw
-# sockets), JWTs from jwt.py; --workers 2 as well.
+# holds several tokens; --jwt-key repeats; open streams let in by a token
+# the reload took away end (WebSocket 1008 "token revoked", a `revoked`
+# event, a held poll answered).  Peers: curl, auth_peer.py (raw sockets),
+# JWTs from jwt.py; --workers 2 as well.
 load helper
 
 PEER="/usr/bin/python3 $BATS_TEST_DIRNAME/auth_peer.py"
@@ -54,6 +56,16 @@ hup() {
     done
     echo "no reload line after SIGHUP" >&2
     cat "$SERVE_LOG" >&2
+    return 1
+}
+# opened FILE — wait (5 s at most) for a peer to print `open` into FILE
+opened() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^open' "$1" && return 0
+        sleep 0.05
+    done
+    cat "$1" >&2
     return 1
 }
 
@@ -167,6 +179,8 @@ hup() {
     [ "$(sub "$B")" = 200 ]
     [ "$(sub "$N")" = 401 ]
     [ "$(sub '%23')" = 401 ] # not the comment
+    run C -H "Authorization: Bearer $B" "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_revoked_total 0'
 }
 
 @test "at start, a token file over the bounds (17 tokens, a 4097-byte line) or with no token is a usage error that says which" {
@@ -243,13 +257,122 @@ hup() {
     [ "$(sub "$($JWT ES256 "$K/ec.pem" "$ALL")")" = 200 ]
 }
 
-# ---- --workers ----
+# ---- 3. revocation of open connections ----
 
-@test "--workers 2: every worker takes the reload (the new token publishes on both, the old is refused on both); one reload line" {
+@test "a WebSocket let in by a token the reload removed is closed 1008 token revoked; one with a token kept stays open" {
+    tokfile "$T/tok" "$A" "$B"
+    start_serve --token-file "$T/tok" --ping 0
+    $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$A" 10 >"$T/a" 3>&- &
+    local pa=$!
+    $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$B" 3 >"$T/b" 3>&- &
+    local pb=$!
+    opened "$T/a"
+    opened "$T/b"
+    tokfile "$T/tok" "$B" "$N"
+    hup
+    wait "$pa"
+    wait "$pb"
+    run cat "$T/a"
+    assert_line 'close 1008 token revoked'
+    run cat "$T/b"
+    assert_line 'still open'
+    run C -H "Authorization: Bearer $B" "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_revoked_total 1'
+    assert_output --partial 'pushwire_tokens_expired_total 0'
+    run grep -c ' revoked: its token is no longer in the token files' "$SERVE_LOG"
+    assert_output 1
+}
+
+@test "an event stream let in by a removed token gets a revoked event and ends; a held long poll is answered and the next is 401" {
     tokfile "$T/tok" "$A"
-    start_serve --workers 2 --token-file "$T/tok"
+    tokfile "$T/ptok" "$P"
+    start_serve --token-file "$T/tok" --publish-token-file "$T/ptok" --heartbeat 0
+    curl -s -N --max-time 10 "$SERVE_URL/sse/a?token=$A" >"$T/sse" 2>&1 &
+    local ps=$!
+    curl -s -i --max-time 10 "$SERVE_URL/poll/a?timeout=60&token=$A" >"$T/poll" 2>&1 &
+    local pp=$!
+    for ((i = 0; i < 100; i++)); do
+        [ "$(C -H "Authorization: Bearer $P" "$SERVE_URL/metrics" | grep -c '^pushwire_connections{transport="\(sse\|poll\)"} 1$')" = 2 ] && break
+        sleep 0.05
+    done
     tokfile "$T/tok" "$N"
     hup
+    wait "$ps" # the server ended it, not curl's timeout (28)
+    wait "$pp"
+    run cat "$T/sse"
+    assert_line 'event: revoked'
+    assert_line 'data: {"error":"token revoked","status":401,"rule":"docs/PROTOCOL.md#access"}'
+    run cat "$T/poll"
+    assert_line --partial 'HTTP/1.1 200'
+    assert_output --partial '"messages":[]'
+    [ "$(sub "$A")" = 401 ]
+    [ "$(sub "$N")" = 200 ]
+    run C -H "Authorization: Bearer $P" "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_revoked_total 2'
+}
+
+@test "a JWT stream whose key the reload removed ends (1008 token revoked); one whose key stayed is kept" {
+    cp "$K/hs1.key" "$T/one.key"
+    chmod 600 "$T/one.key"
+    start_serve --jwt-key "$T/one.key" --jwt-key "$K/ec.pub" --ping 0 --heartbeat 0
+    t1=$($JWT HS256 "$K/hs1.key" "$ALL")
+    t2=$($JWT ES256 "$K/ec.pem" "$ALL")
+    $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$t1" 10 >"$T/one" 3>&- &
+    local p1=$!
+    $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$t2" 3 >"$T/two" 3>&- &
+    local p2=$!
+    opened "$T/one"
+    opened "$T/two"
+    cp "$K/hs2.key" "$T/one.key"
+    hup
+    wait "$p1"
+    wait "$p2"
+    run cat "$T/one"
+    assert_line 'close 1008 token revoked'
+    run cat "$T/two"
+    assert_line 'still open'
+}
+
+@test "a reload that changes nothing, or fails, ends no stream" {
+    tokfile "$T/tok" "$A"
+    start_serve --token-file "$T/tok" --ping 0
+    $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$A" 2 >"$T/a" 3>&- &
+    local pa=$!
+    opened "$T/a"
+    tokfile "$T/tok" '# the same token, reformatted' '' "$A" ''
+    hup
+    chmod 644 "$T/tok"
+    hup
+    wait "$pa"
+    run cat "$T/a"
+    assert_line 'still open'
+    run grep -c 'error: SIGHUP' "$SERVE_LOG"
+    assert_output 1
+}
+
+# ---- --workers ----
+
+@test "--workers 2: every worker takes the reload (the new token publishes on both, the old is refused on both) and revokes its streams; one reload line" {
+    tokfile "$T/tok" "$A"
+    start_serve --workers 2 --token-file "$T/tok" --ping 0
+    local -a peers=()
+    for ((i = 0; i < 24; i++)); do
+        $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$A" 10 >"$T/ws$i" 3>&- &
+        peers+=($!)
+        opened "$T/ws$i"
+        m=$(C -H "Authorization: Bearer $A" "$SERVE_URL/metrics")
+        w0=$(sed -n 's/^pushwire_worker_connections{worker="0"} //p' <<<"$m")
+        w1=$(sed -n 's/^pushwire_worker_connections{worker="1"} //p' <<<"$m")
+        [ "$w0" -ge 2 ] && [ "$w1" -ge 2 ] && break # a WebSocket on each, beside this request
+    done
+    [ "$w0" -ge 2 ] && [ "$w1" -ge 2 ] || { echo "the WebSockets did not spread: $w0 $w1"; return 1; }
+    tokfile "$T/tok" "$N"
+    hup
+    for p in "${peers[@]}"; do wait "$p"; done
+    for f in "$T"/ws*; do
+        run cat "$f"
+        assert_line 'close 1008 token revoked'
+    done
     for i in $(seq 30); do
         [ "$(status -H "Authorization: Bearer $A" -d "old$i" "$SERVE_URL/pub/a")" = 401 ]
         [ "$(status -H "Authorization: Bearer $N" -d "new$i" "$SERVE_URL/pub/a")" = 200 ]
@@ -258,16 +381,23 @@ hup() {
     w0=$(sed -n 's/^pushwire_worker_messages_in_total{worker="0"} //p' <<<"$output")
     w1=$(sed -n 's/^pushwire_worker_messages_in_total{worker="1"} //p' <<<"$output")
     [ "$w0" -ge 1 ] && [ "$w1" -ge 1 ] && [ $((w0 + w1)) = 30 ] || { echo "publishes per worker: $w0 $w1"; return 1; }
+    assert_output --partial "pushwire_tokens_revoked_total ${#peers[@]}"
     run grep -c 'SIGHUP: tokens reread' "$SERVE_LOG"
     assert_output 1
 }
 
-@test "--workers 2 under ThreadSanitizer (make build-tsan): reloads while both workers serve and check tokens: no race reported, exit 0" {
+@test "--workers 2 under ThreadSanitizer (make build-tsan): reloads while both workers serve, check tokens and revoke: no race reported, exit 0" {
     local tsan=${PW_TSAN:-$TOP/build/tsan/pushwire} # PW_TSAN: another build's, to compare
     [ -x "$tsan" ] || missing "build/tsan/pushwire (make build-tsan)"
     tokfile "$T/tok" "$A"
     PW="$tsan" TSAN_OPTIONS="halt_on_error=0 exitcode=66" \
-        start_serve --workers 2 --token-file "$T/tok"
+        start_serve --workers 2 --token-file "$T/tok" --ping 0
+    local -a peers=()
+    for ((i = 0; i < 6; i++)); do
+        $PEER ws-wait "$SERVE_PORT" "/ws/a?token=$A" 20 >"$T/ws$i" 3>&- &
+        peers+=($!)
+    done
+    for ((i = 0; i < 6; i++)); do opened "$T/ws$i"; done
     (for i in $(seq 40); do C -o /dev/null "$SERVE_URL/poll/a?timeout=0&token=$A"; done) &
     local load=$!
     tokfile "$T/tok" "$A" "$B"
@@ -277,8 +407,12 @@ hup() {
     tokfile "$T/tok" "$N" "$B"
     hup
     wait "$load"
+    for p in "${peers[@]}"; do wait "$p"; done
+    for ((i = 0; i < 6; i++)); do
+        run cat "$T/ws$i"
+        assert_line 'close 1008 token revoked'
+    done
     [ "$(sub "$N")" = 200 ]
-    [ "$(sub "$A")" = 401 ]
     kill -TERM "$SERVE_PID"
     rc=0
     wait "$SERVE_PID" || rc=$?
