@@ -101,6 +101,7 @@ $(BT)/pushwire: $(CMD:%.c=$(BT)/%.o) $(call LIBS_OF,$(BT))
 LAYER_test_backlog = server
 LAYER_test_feed = server
 LAYER_test_iptable = server
+LAYER_test_keyring = server
 LAYER_test_slab = server
 LAYER_test_limits = host
 LAYER_test_tls = tls

@@ -77,10 +77,11 @@
     X(REDIS, 0, "redis", PW_STR("URL", NULL, NULL),                                           \
       "share channels through Redis: redis://[USER:PASS@]HOST[:PORT][/DB] or unix:///PATH")   \
     X(TOKEN_FILE, 0, "token-file", PW_FILE,                                                   \
-      "subscribing and publishing need the token in FILE (Bearer or ?token=)")               \
-    X(PUBLISH_TOKEN_FILE, 0, "publish-token-file", PW_FILE, "publishing needs the token in FILE") \
+      "subscribing and publishing need a token of FILE, one a line (Bearer or ?token=); reread on SIGHUP") \
+    X(PUBLISH_TOKEN_FILE, 0, "publish-token-file", PW_FILE,                                   \
+      "publishing needs a token of FILE, one a line; reread on SIGHUP")                       \
     X(JWT_KEY, 0, "jwt-key", PW_FILE,                                                         \
-      "JWTs signed with FILE's key are tokens: an HS256 secret, an RS256/ES256 public key (PEM)") \
+      "JWTs signed with FILE's key are tokens: an HS256 secret, an RS256/ES256 public key (PEM); repeatable (8), reread on SIGHUP") \
     X(JWT_AUD, 0, "jwt-aud", PW_STR("AUD", NULL, NULL), "JWTs must name AUD in their aud claim") \
     X(ORIGIN, 0, "origin", PW_STR("LIST", NULL, NULL),                                        \
       "allowed Origins, comma-separated, repeatable (https://*.example.com: its subdomains); others 403") \

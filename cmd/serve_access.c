@@ -2,20 +2,11 @@
  * command line (which `ps` shows to every user). */
 #include "serve_access.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include "proto/auth.h"
-#include "proto/jwt.h"
-
-#define SERVE_SECRET_FILE_MAX (64 * 1024) /* a token or key file, at most */
 
 void serve_access_init(struct serve_access *sa)
 {
@@ -23,111 +14,45 @@ void serve_access_init(struct serve_access *sa)
     sa->a.origins = (const char *const *)sa->origins;
     sa->a.proxies = sa->proxies;
     sa->a.exempt = sa->exempt;
-}
-
-static void serve__wipe(char **p, size_t n)
-{
-    if (*p)
-        OPENSSL_cleanse(*p, n);
-    free(*p);
-    *p = NULL;
+    pw_keyring_init(&sa->keys);
 }
 
 void serve_access_free(struct serve_access *sa)
 {
-    serve__wipe(&sa->token, sa->a.token_len);
-    serve__wipe(&sa->pub_token, sa->a.pub_token_len);
-    pw_jwt_key_free(sa->jwt);
+    pw_keyring_free(&sa->keys);
     for (size_t i = 0; i < sa->a.norigins; i++)
         free(sa->origins[i]);
     memset(sa, 0, sizeof *sa);
 }
 
-/* Reads a whole file of at most SERVE_SECRET_FILE_MAX bytes into *out
- * (heap, NUL-terminated), without one trailing LF or CRLF.  `secret`: refuse
- * a file other users may read or write.  0, or -1 with the problem in what. */
-static int serve__slurp(const char *path, int secret, char **out, size_t *len, char *what, size_t wsz)
+/* Reads st->arg as a file of `kind` alone, to say at once what is wrong
+ * with it, and records it: 0 or the exit code. */
+static int serve__keyfile(struct serve_access *sa, const struct pw_optstate *st, enum pw_kr_kind kind)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb)) {
-        snprintf(what, wsz, "not readable (%s)", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (!S_ISREG(sb.st_mode) || (secret && (sb.st_mode & S_IRWXO))) {
-        snprintf(what, wsz, S_ISREG(sb.st_mode) ? "open to every user (mode %04o)" : "not a file",
-                 (unsigned)(sb.st_mode & 07777));
-        close(fd);
-        return -1;
-    }
-    char *buf = malloc(SERVE_SECRET_FILE_MAX + 1);
-    ssize_t n = buf ? read(fd, buf, SERVE_SECRET_FILE_MAX + 1) : -1;
-    close(fd);
-    if (n < 0 || n > SERVE_SECRET_FILE_MAX) {
-        snprintf(what, wsz, n < 0 ? "not readable" : "larger than 64 KiB");
-        free(buf);
-        return -1;
-    }
-    if (n && buf[n - 1] == '\n')
-        n--;
-    if (n && buf[n - 1] == '\r')
-        n--;
-    buf[n] = 0;
-    *out = buf;
-    *len = (size_t)n;
+    struct pw_keyset *ks = pw_keyset_new();
+    if (!ks)
+        return pw_badarg(st, "too much", "less (out of memory)");
+    struct pw_kr_why why;
+    int rc = pw_keyring_read(st->arg, kind, ks, &why);
+    pw_keyset_unref(ks);
+    if (rc == PW_ENOMEM)
+        return pw_badarg(st, "too much (out of memory)", "%s", why.want);
+    if (rc)
+        return pw_badarg(st, why.what, "%s", why.want);
+    if (pw_keyring_file(&sa->keys, kind, st->arg))
+        return pw_badarg(st, "one key too many", "at most %d --jwt-key", PW_KR_KEYS_MAX);
+    sa->a.keys = &sa->keys;
     return 0;
 }
 
-#define SERVE_PRIVATE_WANT "a file only its owner and group may use (chmod o= FILE)"
-
 int serve_access_token(struct serve_access *sa, const struct pw_optstate *st, int pub)
 {
-    char what[128], *t = NULL;
-    size_t n = 0;
-    if (serve__slurp(st->arg, 1, &t, &n, what, sizeof what))
-        return pw_badarg(st, what, SERVE_PRIVATE_WANT);
-    if (pw_token_check(t, n)) {
-        serve__wipe(&t, n);
-        return pw_badarg(st, "not a token (one line)", "%s", pw_strerror(PW_EAUTH_TOKEN));
-    }
-    char **slot = pub ? &sa->pub_token : &sa->token;
-    size_t *lslot = pub ? &sa->a.pub_token_len : &sa->a.token_len;
-    serve__wipe(slot, *lslot); /* the last one given counts */
-    *slot = t;
-    *lslot = n;
-    if (pub)
-        sa->a.pub_token = t;
-    else
-        sa->a.token = t;
-    return 0;
+    return serve__keyfile(sa, st, pub ? PW_KR_PUB : PW_KR_SUB);
 }
 
 int serve_access_jwt(struct serve_access *sa, const struct pw_optstate *st)
 {
-    char what[160], *p = NULL;
-    size_t n = 0;
-    if (serve__slurp(st->arg, 0, &p, &n, what, sizeof what))
-        return pw_badarg(st, what, "an HS256 secret, or an RS256/ES256 public key in PEM");
-    struct stat sb;
-    int pem = strstr(p, "-----BEGIN") != NULL;
-    if (!pem && stat(st->arg, &sb) == 0 && (sb.st_mode & S_IRWXO)) {
-        /* an HMAC secret signs tokens as well as it checks them */
-        snprintf(what, sizeof what, "an HS256 secret open to every user (mode %04o)", (unsigned)(sb.st_mode & 07777));
-        serve__wipe(&p, n);
-        return pw_badarg(st, what, SERVE_PRIVATE_WANT);
-    }
-    struct pw_jwt_key *k;
-    int rc = pw_jwt_key_new(p, n, &k, what, sizeof what);
-    serve__wipe(&p, n);
-    if (rc)
-        return pw_badarg(st, rc == PW_ENOMEM ? "too much (out of memory)" : what,
-                         "an HS256 secret of 32 bytes or more, or a PEM public key (RSA 2048+ or P-256)");
-    pw_jwt_key_free(sa->jwt);
-    sa->jwt = k;
-    sa->a.jwt = k;
-    return 0;
+    return serve__keyfile(sa, st, PW_KR_JWT);
 }
 
 /* Calls fn on each element of a comma-separated list: 0, or fn's rc. */
@@ -197,13 +122,13 @@ int serve_access_cidrs(struct serve_access *sa, const struct pw_optstate *st, in
 
 int serve_access_finish(struct serve_access *sa)
 {
-    if (sa->a.jwt_aud && !sa->jwt) {
+    if (sa->a.jwt_aud && !sa->keys.njwt) {
         pw_err("serve", "--jwt-aud needs --jwt-key");
         return PW_EXIT_USAGE;
     }
-    if (sa->token && sa->pub_token && pw_token_eq(sa->token, sa->a.token_len, sa->pub_token, sa->a.pub_token_len)) {
-        pw_err("serve", "--token-file and --publish-token-file hold the same token: "
-                        "everyone who may subscribe could publish; use two tokens");
+    char err[512];
+    if (sa->a.keys && pw_keyring_start(&sa->keys, err, sizeof err)) {
+        pw_err("serve", "%s", err);
         return PW_EXIT_USAGE;
     }
     return 0;

@@ -38,6 +38,29 @@ enum pw_jwt_alg pw_jwt_key_alg(const struct pw_jwt_key *k)
     return k->alg;
 }
 
+int pw_jwt_key_id(const struct pw_jwt_key *k, uint8_t out[32])
+{
+    const char *name = pw_jwt_alg_name(k->alg);
+    uint8_t *der = NULL;
+    const uint8_t *p = k->secret;
+    size_t n = k->slen;
+    if (k->pkey) {
+        int len = i2d_PUBKEY(k->pkey, &der);
+        if (len <= 0)
+            return PW_ENOMEM;
+        p = der;
+        n = (size_t)len;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned olen = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, name, strlen(name) + 1) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
+             EVP_DigestFinal_ex(ctx, out, &olen) == 1 && olen == 32;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    return ok ? 0 : PW_ENOMEM;
+}
+
 void pw_jwt_key_free(struct pw_jwt_key *k)
 {
     if (!k)

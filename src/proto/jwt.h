@@ -67,6 +67,10 @@ int pw_jwt_key_new(const void *p, size_t n, struct pw_jwt_key **out, char *why, 
 void pw_jwt_key_free(struct pw_jwt_key *k);
 enum pw_jwt_alg pw_jwt_key_alg(const struct pw_jwt_key *k);
 const char *pw_jwt_alg_name(enum pw_jwt_alg a); /* "HS256" … */
+/* The key's identity, whatever its file looked like (PEM line breaks, a
+ * trailing newline): SHA-256 over the algorithm's name and the HS256 secret
+ * or the public key's DER (SubjectPublicKeyInfo).  0, or PW_ENOMEM. */
+int pw_jwt_key_id(const struct pw_jwt_key *k, uint8_t out[32]);
 
 /* A verified token's claims. */
 struct pw_jwt {

@@ -496,7 +496,7 @@ static void srv__counts_own(const struct srv *s, uint64_t v[PW_HUB_NCOUNT])
 {
     struct srv_counts t = {s->m_accepted, s->m_msgs_in, s->m_msgs_out, s->m_bytes_in,
                            s->m_bytes_out, s->m_slow, s->m_rejected_conns, s->m_requests,
-                           s->m_proto_errors, s->m_timeouts, {0}, 0, 0, {0}, 0, 0, 0, 0, 0};
+                           s->m_proto_errors, s->m_timeouts, {0}, 0, 0, {0}, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < SRV_NSLOTS; i++)
         t.by_slot[i] = s->m_by_slot[i];
     t.stream_writes = s->m_stream_writes;
@@ -1398,6 +1398,7 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
             srv_log(s, NULL, "reopen", 0, 0, "SIGHUP: log reopened");
         if (s->tls)
             srv_tls_reload(s);
+        srv_auth_reload(s);
         return;
     }
     srv__stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -1468,6 +1469,8 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
     s.lim.max_headers = o->max_headers;
     s.conns.next = s.conns.prev = &s.conns;
     s.rbuf = malloc(SRV_RBUF);
+    /* docs/SERVER.md "What an idle connection holds" promises this size */
+    _Static_assert(sizeof(void *) != 8 || sizeof(struct srv_conn) <= 264, "struct srv_conn grew");
     pw_slab_init(&s.conn_slab, sizeof(struct srv_conn));
     pw_slab_init(&s.feed_slab, sizeof(struct pw_feed));
     pw_strslab_init(&s.chan_slab);

@@ -15,17 +15,17 @@
 #include "proto/auth.h"
 
 struct pw_pubsub;
-struct pw_jwt_key;
+struct pw_keyring;
 
 /* Who may subscribe and publish, and the abuse limits (pushwire-serve(1)
  * SECURITY, docs/PROTOCOL.md#access).  Everything is the caller's and must
  * outlive pw_server_run. */
 struct pw_access {
-    const char *token;              /* --token-file: subscribing and publishing need it; NULL: none */
-    size_t token_len;
-    const char *pub_token;          /* --publish-token-file: publishing needs it */
-    size_t pub_token_len;
-    const struct pw_jwt_key *jwt;   /* --jwt-key: JWTs signed with it are tokens too */
+    /* --token-file (subscribing and publishing need one of its tokens),
+     * --publish-token-file (publishing needs one of its), --jwt-key (JWTs
+     * signed with one of them are tokens too): the files and the set in
+     * force (keyring.h), reread on SIGHUP; NULL: none of them */
+    struct pw_keyring *keys;
     const char *jwt_aud;            /* --jwt-aud: the audience JWTs must name; NULL: none */
     const char *const *origins;     /* --origin patterns (auth.h); none: any Origin, CORS "*" */
     size_t norigins;
@@ -43,7 +43,8 @@ struct pw_access {
 struct pw_log {
     const char *event;      /* "listen", "open", "tls", "request", "upgrade", "close",
                                "reject", "slow", "timeout", "wire", "stdin",
-                               "shutdown", "reopen", "reload", "error" */
+                               "shutdown", "reopen", "reload", "error",
+                               "expired", "revoked" */
     uint64_t conn;          /* connection number, 0 if none */
     const char *peer;       /* "127.0.0.1:5555" */
     const char *transport;  /* "http", "ws", "sse", "poll" */

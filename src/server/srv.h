@@ -229,6 +229,8 @@ struct srv_client {
     struct pw_bucket pub;         /* --max-pub-rate */
 };
 
+#define SRV_CRED_REVOKED 0xff       /* srv_conn.cred: ended at the next tick (ops->expire) */
+
 struct srv_conn {
     struct srv *srv;
     struct srv_conn *next, *prev; /* all connections */
@@ -276,6 +278,10 @@ struct srv_conn {
      * qmany in a later turn too (the loop fell behind: it is held after its
      * write) */
     unsigned q1 : 1, qmany : 1, qturn : 8;
+    /* the credential that let it subscribe: 1 + its index in the worker's
+     * token set (srv_auth.c), SRV_CRED_REVOKED once a reload took it away,
+     * 0 none.  In the padding before qbytes: the struct does not grow */
+    uint8_t cred;
     size_t qbytes;
     const struct srv_ops *ops;    /* the transport */
     struct srv_exec *exec;        /* --exec: the connection's program (srv_exec.c), or NULL */
@@ -378,10 +384,10 @@ struct srv_counts {
     uint64_t stream_writes;
     uint64_t conn_bytes;          /* the slabs' objects out: connections, feeds, channel names */
     /* srv_auth_counts, srv_tls_counts: what the access rules refused by
-     * reason, tokens expired, client addresses held and forgotten, TLS
+     * reason, tokens expired and revoked, client addresses held and forgotten, TLS
      * handshakes done and failed */
     uint64_t refused[SRV_NREFUSED];
-    uint64_t tokens_expired, client_addrs, addrs_evicted;
+    uint64_t tokens_expired, tokens_revoked, client_addrs, addrs_evicted;
     uint64_t tls_handshakes, tls_failures;
 };
 void srv_counts(const struct srv *s, struct srv_counts *out);

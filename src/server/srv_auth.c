@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include "keyring.h"
 #include "proto/jwt.h"
 
 #define SRV_IPT_IDLE 16384        /* addresses without connections remembered, beyond --max-conns */
@@ -27,10 +28,12 @@ static const char *const srv__why_name[SRV_WHY_N] = {"token",        "scope",   
 
 struct srv_auth {
     const struct pw_access *a;
+    struct pw_keyset *ks;         /* the tokens and keys in force in this worker; NULL: none */
+    uint64_t hups;                /* SIGHUPs seen (pw_keyring_hup) */
     struct pw_iptable ipt;
     unsigned ticks;
     uint64_t refused[SRV_WHY_N];
-    uint64_t expired;
+    uint64_t expired, revoked;
 };
 
 int srv_auth_init(struct srv *s)
@@ -45,6 +48,10 @@ int srv_auth_init(struct srv *s)
     if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
         seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)au;
     au->a = s->o->access;
+    if (au->a->keys && !(au->ks = pw_keyring_get(au->a->keys))) {
+        free(au);
+        return PW_ENOMEM;
+    }
     pw_iptable_init(&au->ipt, s->o->max_conns + SRV_IPT_IDLE, seed);
     s->auth = au;
     return 0;
@@ -55,6 +62,7 @@ void srv_auth_free(struct srv *s)
     if (!s->auth)
         return;
     pw_iptable_free(&s->auth->ipt);
+    pw_keyset_unref(s->auth->ks);
     free(s->auth);
     s->auth = NULL;
 }
@@ -311,6 +319,7 @@ static double srv__wallclock(void)
 struct srv__grant {
     uint8_t sub, pub;
     uint8_t has_exp;
+    uint8_t cred;                 /* srv_conn.cred */
     double exp;
 };
 
@@ -319,21 +328,22 @@ static int srv__check_token(struct srv_conn *c, const char *tok, size_t n, const
                             struct srv__grant *g, struct srv_deny *no)
 {
     const struct pw_access *a = c->srv->auth->a;
+    const struct pw_keyset *ks = c->srv->auth->ks;
     memset(g, 0, sizeof *g);
-    if (a->pub_token && pw_token_eq(tok, n, a->pub_token, a->pub_token_len)) {
-        g->sub = g->pub = 1;
-        return 0;
-    }
-    if (a->token && pw_token_eq(tok, n, a->token, a->token_len)) {
+    int i = pw_keyset_token(ks, tok, n, 0);
+    if (i >= 0) {
+        /* a publish token subscribes too; a subscribe token publishes
+         * when there is no publish token */
         g->sub = 1;
-        g->pub = !a->pub_token;
+        g->pub = ks->c[i].kind == PW_KR_PUB || !ks->npub;
+        g->cred = (uint8_t)(i + 1);
         return 0;
     }
-    if (!a->jwt)
+    if (!ks || !ks->nkeys)
         return srv__deny(c, no, SRV_WHY_TOKEN, 401, "invalid token",
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"invalid_token\"\r\n");
     struct pw_jwt j;
-    int rc = pw_jwt_verify(a->jwt, tok, n, srv__wallclock(), a->jwt_aud, &j);
+    int rc = pw_keyset_jwt(ks, tok, n, srv__wallclock(), a->jwt_aud, &j, &i);
     if (rc) {
         /* the description is one of jwt.h's fixed messages: never the token */
         srv__deny(c, no, SRV_WHY_TOKEN, 401, pw_strerror(rc),
@@ -347,6 +357,7 @@ static int srv__check_token(struct srv_conn *c, const char *tok, size_t n, const
     g->pub = (uint8_t)pw_jwt_allows(&j, PW_JWT_PUBLISH, ch, chlen);
     g->has_exp = j.has_exp;
     g->exp = j.exp;
+    g->cred = (uint8_t)(i + 1);
     pw_jwt_free(&j);
     return 0;
 }
@@ -370,13 +381,15 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                      size_t chlen, struct srv_deny *no)
 {
     c->t_expire = 0;
+    c->cred = 0;
     if (!c->srv->auth)
         return 0;
     c->no_publish = 0;
     if (act == SRV_ACT_NONE)
         return 0;
-    const struct pw_access *a = c->srv->auth->a;
-    int need_sub = a->token || a->jwt, need_pub = need_sub || a->pub_token;
+    const struct pw_keyset *ks = c->srv->auth->ks;
+    /* a set never loses a kind: a file in use always holds a token */
+    int need_sub = ks && (ks->nsub || ks->nkeys), need_pub = need_sub || (ks && ks->npub);
     if (!need_pub)
         return 0; /* no token is asked for anything */
     char tok[PW_JWT_MAX + 1];
@@ -384,7 +397,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
     int have = srv__bearer(req, tok, sizeof tok, &n);
     if (have < 0)
         return srv__bad_request(c, have, no);
-    struct srv__grant g = {(uint8_t)!need_sub, (uint8_t)!need_pub, 0, 0};
+    struct srv__grant g = {(uint8_t)!need_sub, (uint8_t)!need_pub, 0, 0, 0};
     if (have && srv__check_token(c, tok, n, ch, chlen, &g, no))
         return no->status;
     int want_pub = act == SRV_ACT_PUBLISH;
@@ -397,6 +410,8 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"insufficient_scope\"\r\n");
     }
     c->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
+    if (!want_pub)
+        c->cred = g.cred;
     if (g.has_exp && !want_pub) {
         double left_ms = ceil((g.exp - srv__wallclock()) * 1000);
         if (!(left_ms < SRV_EXPIRE_MAX_MS)) /* an exp of 1e20 or 1e400 (inf): past uint64_t ms */
@@ -410,10 +425,9 @@ int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struc
 {
     if (!c->srv->auth)
         return 0;
-    const struct pw_access *a = c->srv->auth->a;
-    const char *want = a->pub_token ? a->pub_token : a->token;
-    size_t wlen = a->pub_token ? a->pub_token_len : a->token_len;
-    if (!want)
+    const struct pw_keyset *ks = c->srv->auth->ks;
+    enum pw_kr_kind want = ks && ks->npub ? PW_KR_PUB : PW_KR_SUB;
+    if (!ks || !(ks->npub || ks->nsub))
         return 0;
     char tok[PW_JWT_MAX + 1];
     size_t n = 0;
@@ -422,7 +436,7 @@ int srv_auth_metrics_ok(struct srv_conn *c, const struct pw_http_req *req, struc
         return srv__bad_request(c, have, no);
     if (!have)
         return srv__no_token(c, no);
-    if (!pw_token_eq(tok, n, want, wlen))
+    if (pw_keyset_token(ks, tok, n, want) < 0)
         return srv__deny(c, no, SRV_WHY_TOKEN, 401, "invalid token",
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"invalid_token\"\r\n");
     return 0;
@@ -446,11 +460,87 @@ int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s)
     return 0;
 }
 
-void srv_auth_expired(struct srv_conn *c)
+int srv_auth_expired(struct srv_conn *c)
 {
-    if (c->srv->auth)
+    int revoked = c->cred == SRV_CRED_REVOKED;
+    if (c->srv->auth && revoked)
+        c->srv->auth->revoked++;
+    else if (c->srv->auth)
         c->srv->auth->expired++;
-    srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
+    if (revoked)
+        srv_log(c->srv, c, "revoked", 0, 0, "its token is no longer in the token files or its JWT's key "
+                                            "no longer a --jwt-key (SIGHUP)");
+    else
+        srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
+    return revoked;
+}
+
+/* "2 subscribe tokens, 1 publish token, 2 JWT keys (HS256, ES256)": what
+ * a set holds, never a secret. */
+static void srv__describe(const struct pw_keyring *kr, const struct pw_keyset *ks, char *out, size_t sz)
+{
+    size_t at = 0;
+    out[0] = 0;
+#define SRV__ADD(...)                                                                     \
+    do {                                                                                 \
+        int w_ = snprintf(out + at, sz - at, __VA_ARGS__);                               \
+        at = w_ < 0 ? at : (size_t)w_ >= sz - at ? sz - 1 : at + (size_t)w_;             \
+    } while (0)
+    if (kr->token_file)
+        SRV__ADD("%zu subscribe token%s", ks->nsub, ks->nsub == 1 ? "" : "s");
+    if (kr->pub_file)
+        SRV__ADD("%s%zu publish token%s", at ? ", " : "", ks->npub, ks->npub == 1 ? "" : "s");
+    if (ks->nkeys) {
+        SRV__ADD("%s%zu JWT key%s (", at ? ", " : "", ks->nkeys, ks->nkeys == 1 ? "" : "s");
+        for (size_t i = 0, k = 0; i < ks->n; i++)
+            if (ks->c[i].kind == PW_KR_JWT)
+                SRV__ADD("%s%s", k++ ? ", " : "", pw_jwt_alg_name(pw_jwt_key_alg(ks->c[i].key)));
+        SRV__ADD(")");
+    }
+#undef SRV__ADD
+}
+
+void srv_auth_reload(struct srv *s)
+{
+    struct srv_auth *au = s->auth;
+    if (!au || !au->a->keys)
+        return;
+    char err[512];
+    struct pw_keyset *nw = NULL;
+    if (pw_keyring_hup(au->a->keys, &au->hups, &nw, err, sizeof err)) {
+        if (err[0]) {
+            srv_log(s, NULL, "error", 0, 0, "SIGHUP: %s; keeping the tokens loaded before", err);
+        } else if (nw) {
+            char what[256];
+            srv__describe(au->a->keys, nw, what, sizeof what);
+            srv_log(s, NULL, "reload", 0, 0, "SIGHUP: tokens reread: %s", what);
+        }
+    }
+    if (!nw || nw == au->ks) {
+        pw_keyset_unref(nw);
+        return;
+    }
+    /* where each credential of the old set is in the new one; a connection
+     * whose credential is gone ends as an expired one does */
+    uint8_t map[PW_KR_CREDS_MAX + 1] = {0};
+    for (size_t i = 0; i < au->ks->n; i++) {
+        int j = pw_keyset_find(nw, &au->ks->c[i]);
+        map[i + 1] = (uint8_t)(j + 1);
+    }
+    for (struct srv_conn *c = s->conns.next; c != &s->conns; c = c->next) {
+        if (!c->cred || c->cred == SRV_CRED_REVOKED)
+            continue;
+        uint8_t to = c->cred <= PW_KR_CREDS_MAX ? map[c->cred] : 0;
+        if (to)
+            c->cred = to;
+        else if (c->ops->expire && !c->close_after && !c->closing) {
+            c->cred = SRV_CRED_REVOKED;
+            c->t_expire = 1; /* the next tick: ops->expire */
+        } else
+            c->cred = 0;
+    }
+    pw_keyset_unref(au->ks);
+    au->ks = nw;
 }
 
 /* ---- metrics, logs ---- */
@@ -463,6 +553,7 @@ void srv_auth_counts(const struct srv *s, struct srv_counts *t)
     for (int i = 0; i < SRV_WHY_N; i++)
         t->refused[i] = au ? au->refused[i] : 0;
     t->tokens_expired = au ? au->expired : 0;
+    t->tokens_revoked = au ? au->revoked : 0;
     t->client_addrs = au ? au->ipt.count : 0;
     t->addrs_evicted = au ? au->ipt.evicted : 0;
 }
@@ -479,12 +570,16 @@ void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *
     pw_buf_printf(b,
                   "# HELP pushwire_tokens_expired_total Long-lived connections ended because their token expired.\n"
                   "# TYPE pushwire_tokens_expired_total counter\npushwire_tokens_expired_total %llu\n"
+                  "# HELP pushwire_tokens_revoked_total Long-lived connections ended because a reload "
+                  "(SIGHUP) took their token or JWT key away.\n"
+                  "# TYPE pushwire_tokens_revoked_total counter\npushwire_tokens_revoked_total %llu\n"
                   "# HELP pushwire_client_addresses Client addresses remembered for the per-address limits.\n"
                   "# TYPE pushwire_client_addresses gauge\npushwire_client_addresses %zu\n"
                   "# HELP pushwire_client_addresses_evicted_total Idle addresses forgotten because the table "
                   "was full.\n# TYPE pushwire_client_addresses_evicted_total counter\n"
                   "pushwire_client_addresses_evicted_total %llu\n",
-                  (unsigned long long)t->tokens_expired, (size_t)t->client_addrs,
+                  (unsigned long long)t->tokens_expired, (unsigned long long)t->tokens_revoked,
+                  (size_t)t->client_addrs,
                   (unsigned long long)t->addrs_evicted);
 }
 

@@ -49,7 +49,8 @@ void srv_auth_closed(struct srv_conn *c);
  *   CORS answer says (srv_auth_cors).
  * channel: the credentials of a request that acts on channel ch (401, 403,
  *   400 for a token given twice); on success the connection's
- *   cl.no_publish and t_expire say what the token allows and until when.
+ *   cl.no_publish and t_expire say what the token allows and until when,
+ *   and cred which credential let it in (for a reload to revoke).
  * metrics: /metrics needs the publish token (or the token) when one is set. */
 int srv_auth_admit(struct srv_conn *c, struct srv_deny *no);
 int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no);
@@ -69,8 +70,17 @@ const char *srv_auth_cors(const struct srv_conn *c, char *out, size_t outsz);
  * c is a WebSocket whose credentials do not allow publishing.  Refusals are
  * counted. */
 int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s);
-/* A long-lived connection's token expired (counted; the transport ends it). */
-void srv_auth_expired(struct srv_conn *c);
+/* A long-lived connection's ops->expire: its token expired, or a reload
+ * took it away (c->cred is SRV_CRED_REVOKED).  Counted and logged; returns
+ * 1 when revoked, 0 when expired, for the transport to say which as it
+ * ends the connection. */
+int srv_auth_expired(struct srv_conn *c);
+#define SRV_REVOKED_MSG "token revoked" /* the close reason, the revoked event's error */
+/* server.c, on SIGHUP: rereads the token files and JWT keys (keyring.h; the
+ * first worker to see the signal reads, logs a reload or an error line, the
+ * others take the same set).  Open connections let in by a credential the
+ * new set lacks are marked to end at the next tick (ops->expire). */
+void srv_auth_reload(struct srv *s);
 
 /* srv_http.c: the access families of /metrics. */
 void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *t);

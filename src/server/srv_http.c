@@ -55,6 +55,7 @@ static void srv__response_done(struct srv_conn *c)
     srv_unsubscribe(c);
     srv_channel_drop(c);
     c->t_expire = 0;
+    c->cred = 0;
     if (c->ops != &srv_http_ops)
         srv_set_ops(c, &srv_http_ops);
     if (c->keepalive && !c->srv->stopping) {
@@ -288,18 +289,22 @@ static void srv__http_free(struct srv_conn *c)
 /* The token the stream was opened with expired: an `expired` event (a
  * pushwire error body, and no id, like a gap) tells the page why before
  * the stream ends, so that it can come back with a new token instead of
- * letting EventSource reconnect with the old one. */
+ * letting EventSource reconnect with the old one.  A token a reload took
+ * away (SIGHUP) ends it alike, with a `revoked` event. */
 void srv_sse_expire(struct srv_conn *c)
 {
+    int revoked = srv_auth_expired(c);
     struct pwmsg_error e = {401, pw_strerror(PW_EJWT_EXPIRED), pw_errrule(PW_EJWT_EXPIRED), NULL};
+    if (revoked)
+        e = (struct pwmsg_error){401, SRV_REVOKED_MSG, "docs/PROTOCOL.md#access", NULL};
     struct pw_buf d, ev;
     pw_buf_init(&d, SRV_ERROR_BODY_MAX);
     pw_buf_init(&ev, 0);
-    srv_auth_expired(c);
     /* the body's closing newline is no part of the data: it would be an
      * empty data: line, and a '\n' at the end of the page's event.data */
     if (pwmsg_error_encode(&d, &e) == 0 &&
-        pw_sse_encode(&ev, NULL, "expired", d.p, d.len && d.p[d.len - 1] == '\n' ? d.len - 1 : d.len, -1) == 0)
+        pw_sse_encode(&ev, NULL, revoked ? "revoked" : "expired", d.p,
+                      d.len && d.p[d.len - 1] == '\n' ? d.len - 1 : d.len, -1) == 0)
         srv_out(c, ev.p, ev.len);
     pw_buf_free(&d);
     pw_buf_free(&ev);

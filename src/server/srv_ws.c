@@ -823,8 +823,7 @@ static void srv__ws_slow(struct srv_conn *c)
 
 void srv_ws_expire(struct srv_conn *c)
 {
-    srv_auth_expired(c);
-    srv_ws_close(c, PW_WS_CLOSE_POLICY, "token expired");
+    srv_ws_close(c, PW_WS_CLOSE_POLICY, srv_auth_expired(c) ? SRV_REVOKED_MSG : "token expired");
 }
 
 static const struct srv_ops srv__ws_ops = {
