@@ -122,10 +122,16 @@ static const char *pw__notwhat(enum pw_optty t)
     }
 }
 
+#define PW_BADARG_SHOW 200 /* bytes of a refused value shown */
+
 int pw_badarg(const struct pw_optstate *st, const char *what, const char *want_fmt, ...)
 {
-    fprintf(stderr, "pushwire %s: bad value for --%s: '%s' is %s", st->applet->name,
-            st->opt ? st->opt->lng : "?", st->arg ? st->arg : "", what);
+    /* a value can be 4 KiB (a --exec command): the start says which */
+    const char *v = st->arg ? st->arg : "";
+    int n = (int)strnlen(v, PW_BADARG_SHOW + 1);
+    fprintf(stderr, "pushwire %s: bad value for --%s: '%.*s%s' is %s", st->applet->name,
+            st->opt ? st->opt->lng : "?", n > PW_BADARG_SHOW ? PW_BADARG_SHOW : n, v,
+            n > PW_BADARG_SHOW ? "..." : "", what);
     if (want_fmt && *want_fmt) {
         va_list ap;
         va_start(ap, want_fmt);

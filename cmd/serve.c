@@ -422,8 +422,11 @@ static int serve_main(int argc, char **argv)
         case OPT_MAX_PUB_RATE: sa.a.max_pub_rate = st.d; break;
         case OPT_EXEC:
             pw_argv_free(&cmd);
-            if ((rc = pw_argv_split(a, &cmd)) != 0)
-                rc = pw_badarg(&st, pw_strerror(rc), "a command and its arguments, quoted as in sh");
+            if ((rc = pw_argv_split(a, &cmd)) != 0) {
+                char why[96];
+                snprintf(why, sizeof why, "not a command: %s", pw_strerror(rc));
+                rc = pw_badarg(&st, why, "a command and its arguments, quoted as in sh");
+            }
             break;
         case OPT_MAX_PROCS: o.max_procs = (size_t)st.u; break;
         case OPT_EXEC_GRACE: o.exec_grace = st.d; break;

@@ -24,7 +24,7 @@
 #define PW_ARGV_ERRORS(X)                                                      \
     X(ARGV_QUOTE, -940, NULL, "a quote is not closed")                         \
     X(ARGV_ESCAPE, -941, NULL, "a backslash ends the command")                 \
-    X(ARGV_EMPTY, -942, NULL, "no command: only spaces")                       \
+    X(ARGV_EMPTY, -942, NULL, "empty or only spaces")                       \
     X(ARGV_WORDS, -943, NULL, "more than 64 words")                            \
     X(ARGV_LONG, -944, NULL, "longer than 4096 bytes")
 

@@ -160,9 +160,14 @@ PYEOF
 @test "exec: a bad --exec is a usage error; a missing program answers 500" {
     run pw serve --exec "sh -c 'unclosed"
     assert_failure 2
-    assert_output --partial "a quote is not closed"
+    assert_output --partial "'sh -c 'unclosed' is not a command: a quote is not closed; want"
     run pw serve --exec "   "
     assert_failure 2
+    assert_output --partial "is not a command: empty or only spaces"
+    # a long value is shown by its start
+    run pw serve --exec "$(printf 'x%.0s' {1..300})'"
+    assert_failure 2
+    assert_output --regexp "'x{200}\.\.\.' is not a command: a quote is not closed"
     serve_start --exec /nonexistent/program
     run curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$SERVE_HTTP/sse/x"
     assert_output 500
