@@ -528,9 +528,11 @@ EOF
     assert_output "$(printf 'one\ntwo')"
 }
 
-@test "replay --serve: from standard input, a bad channel stops the feed at its line" {
-    need_serve
-    RS_LOG=$D/stdin.log
+# replay --serve reading standard input from the FIFO $D/in, held open on fd 5
+# by the test (so the input does not end): one line on channel news written,
+# and a client has it (RS_PORT, RS_LOG)
+replay_fifo_one() {
+    RS_LOG=$D/fifo.log
     mkfifo "$D/in"
     "$PW" replay - --serve 127.0.0.1:0 <"$D/in" 2>"$RS_LOG" >/dev/null &
     RS_PID=$!
@@ -540,12 +542,21 @@ EOF
     run timeout 10 "$PW" connect --no-stdin --count 1 "ws://127.0.0.1:$RS_PORT/ws/news"
     assert_success
     assert_output "one"
-    printf '%s\n' '{"t":0.01,"dir":"in","type":"text","channel":"a b","data":"two"}' >&5
+}
+
+log_waits() { # PATTERN FILE: until FILE has PATTERN, 10 s at most
     local i
     for ((i = 0; i < 100; i++)); do
-        grep -q 'feed stopped' "$RS_LOG" && break
+        grep -qF -- "$1" "$2" && return 0
         sleep 0.1
     done
+}
+
+@test "replay --serve: from standard input, a bad channel stops the feed at its line" {
+    need_serve
+    replay_fifo_one
+    printf '%s\n' '{"t":0.01,"dir":"in","type":"text","channel":"a b","data":"two"}' >&5
+    log_waits 'feed stopped' "$RS_LOG"
     run cat "$RS_LOG"
     assert_output --partial "'-' line 2: \"channel\" is \"a b\": not a channel name"
     assert_output --partial "the feed stopped at that line"
@@ -562,17 +573,7 @@ EOF
 
 @test "replay --serve: standard input is played as it is written (a pipe that pauses does not stop the server)" {
     need_serve
-    RS_LOG=$D/live.log
-    mkfifo "$D/in"
-    "$PW" replay - --serve 127.0.0.1:0 <"$D/in" 2>"$RS_LOG" >/dev/null &
-    RS_PID=$!
-    exec 5>"$D/in"
-    printf '%s\n' '{"t":0,"dir":"in","type":"text","channel":"news","data":"one"}' >&5
-    RS_PORT=$(wait_listen "$RS_LOG" replay "$RS_PID")
-    # the writer keeps the pipe open: the first message must come anyway
-    run timeout 10 "$PW" connect --no-stdin --count 1 "ws://127.0.0.1:$RS_PORT/ws/news"
-    assert_success
-    assert_output "one"
+    replay_fifo_one
     run curl -s --max-time 5 "http://127.0.0.1:$RS_PORT/healthz"
     assert_success
     # a line written in two pieces is one message
@@ -583,11 +584,7 @@ EOF
     run timeout 10 "$PW" connect --no-stdin --count 1 --last-event-id 0 --json "http://127.0.0.1:$RS_PORT/sse/news"
     assert_success
     exec 5>&-
-    local i
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'transcript ended' "$RS_LOG" && break
-        sleep 0.1
-    done
+    log_waits 'transcript ended' "$RS_LOG"
     run cat "$RS_LOG"
     assert_output --partial "the transcript ended: 2 messages published"
 }
@@ -599,13 +596,10 @@ EOF
     port=$(wait_listen "$D/echo.log" serve "$echo_pid")
     mkfifo "$D/in"
     "$PW" replay - "ws://127.0.0.1:$port/ws/x" -v <"$D/in" >"$D/out" 2>"$D/err" &
-    local rp=$! i
+    local rp=$!
     exec 5>"$D/in"
     printf '%s\n' '{"t":0,"dir":"out","type":"text","data":"a"}' >&5
-    for ((i = 0; i < 100; i++)); do
-        grep -q '< text "a"' "$D/err" && break
-        sleep 0.1
-    done
+    log_waits '< text "a"' "$D/err"
     run cat "$D/err"
     assert_output --partial '< text "a"'
     printf '%s\n' '{"t":0.01,"dir":"out","type":"text","data":"b"}' >&5
