@@ -17,6 +17,7 @@ teardown() {
 # start_listener [PEERS_FILE] — a TCP listener that accepts and holds; sets LPORT
 start_listener() {
     local pf="$BATS_TEST_TMPDIR/lport"
+    : >"$pf" # before the listener's shell opens it: head must find a file
     timeout 300 "$PY" "$TOP/tests/cli/tcp_hold.py" "$@" >"$pf" 2>/dev/null 3>&- &
     LISTEN_PID=$!
     local i
