@@ -71,7 +71,10 @@ void pw_keyset_unref(struct pw_keyset *ks)
  * 0, or -1 with why->what. */
 static int kr__slurp(const char *path, int secret, char **out, size_t *len, struct pw_kr_why *why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO (or a device) put at the path must not block the
+     * loop, and the mutex every worker's SIGHUP takes, until a writer comes;
+     * it is refused below as not a file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb)) {
         snprintf(why->what, sizeof why->what, "not readable (%s)", strerror(errno));
@@ -82,6 +85,8 @@ static int kr__slurp(const char *path, int secret, char **out, size_t *len, stru
     if (!S_ISREG(sb.st_mode) || (secret && (sb.st_mode & S_IRWXO))) {
         snprintf(why->what, sizeof why->what, S_ISREG(sb.st_mode) ? "open to every user (mode %04o)" : "not a file",
                  (unsigned)(sb.st_mode & 07777));
+        if (!S_ISREG(sb.st_mode))
+            why->want = "a regular file (not a directory, FIFO or device)";
         close(fd);
         return -1;
     }

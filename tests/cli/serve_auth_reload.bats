@@ -131,6 +131,34 @@ opened() {
     in_not_out "$A" "$N"
 }
 
+@test "a FIFO put where a token file or JWT key was is refused as not a file, at start and on SIGHUP: the server does not wait for a writer" {
+    mkfifo -m 600 "$T/fifo"
+    run timeout 5 "$PW" serve --token-file "$T/fifo"
+    assert_failure 2
+    assert_output --partial "'$T/fifo' is not a file; want a regular file (not a directory, FIFO or device)"
+    run timeout 5 "$PW" serve --jwt-key "$T/fifo"
+    assert_failure 2
+    assert_output --partial "'$T/fifo' is not a file"
+    tokfile "$T/tok" "$A"
+    cp "$K/hs1.key" "$T/jwt.key"
+    start_serve --token-file "$T/tok" --jwt-key "$T/jwt.key"
+    rm "$T/tok"
+    mkfifo -m 600 "$T/tok"
+    hup
+    run grep -c "error: SIGHUP: --token-file '$T/tok' is not a file; .*keeping the tokens loaded before" "$SERVE_LOG"
+    assert_output 1
+    [ "$(sub "$A")" = 200 ]
+    tokfile "$T/tok.new" "$N"
+    mv "$T/tok.new" "$T/tok"
+    rm "$T/jwt.key"
+    mkfifo -m 600 "$T/jwt.key"
+    hup
+    run grep -c "error: SIGHUP: --jwt-key '$T/jwt.key' is not a file; " "$SERVE_LOG"
+    assert_output 1
+    [ "$(sub "$A")" = 200 ]
+    [ "$(sub "$N")" = 401 ]
+}
+
 @test "SIGHUP is all or nothing: a good token file and a bad JWT key keep both as they were; the same token in both files is refused" {
     tokfile "$T/tok" "$A"
     tokfile "$T/ptok" "$P"
