@@ -229,7 +229,7 @@ struct srv_client {
     struct pw_bucket pub;         /* --max-pub-rate */
 };
 
-#define SRV_CRED_REVOKED 0xff       /* srv_conn.cred: ended at the next tick (ops->expire) */
+#define SRV_CRED_REVOKED 0xff       /* srv_conn.cred: a reload took it away (ops->expire ran) */
 
 struct srv_conn {
     struct srv *srv;

@@ -521,13 +521,21 @@ void srv_auth_reload(struct srv *s)
         return;
     }
     /* where each credential of the old set is in the new one; a connection
-     * whose credential is gone ends as an expired one does */
+     * whose credential is gone ends as an expired one does, now: left to
+     * the next tick, a WebSocket published (and every stream received)
+     * for up to 250 ms more with what was revoked.  As the tick does, the
+     * next connection is taken first (ops->expire may close this one). */
     uint8_t map[PW_KR_CREDS_MAX + 1] = {0};
     for (size_t i = 0; i < au->ks->n; i++) {
         int j = pw_keyset_find(nw, &au->ks->c[i]);
         map[i + 1] = (uint8_t)(j + 1);
     }
-    for (struct srv_conn *c = s->conns.next; c != &s->conns; c = c->next) {
+    /* in force before any expire runs: a poll it answers may go on to the
+     * next request the client pipelined */
+    pw_keyset_unref(au->ks);
+    au->ks = nw;
+    for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
+        nx = c->next;
         if (!c->cred || c->cred == SRV_CRED_REVOKED)
             continue;
         uint8_t to = c->cred <= PW_KR_CREDS_MAX ? map[c->cred] : 0;
@@ -535,12 +543,11 @@ void srv_auth_reload(struct srv *s)
             c->cred = to;
         else if (c->ops->expire && !c->close_after && !c->closing) {
             c->cred = SRV_CRED_REVOKED;
-            c->t_expire = 1; /* the next tick: ops->expire */
+            c->t_expire = 0;
+            c->ops->expire(c);
         } else
             c->cred = 0;
     }
-    pw_keyset_unref(au->ks);
-    au->ks = nw;
 }
 
 /* ---- metrics, logs ---- */

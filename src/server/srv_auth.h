@@ -79,7 +79,7 @@ int srv_auth_expired(struct srv_conn *c);
 /* server.c, on SIGHUP: rereads the token files and JWT keys (keyring.h; the
  * first worker to see the signal reads, logs a reload or an error line, the
  * others take the same set).  Open connections let in by a credential the
- * new set lacks are marked to end at the next tick (ops->expire). */
+ * new set lacks end at once (ops->expire, as at a token's exp). */
 void srv_auth_reload(struct srv *s);
 
 /* srv_http.c: the access families of /metrics. */

@@ -12,6 +12,9 @@ Authorization, X-Forwarded-For) is the test's.  Every wait is bounded.
   auth_peer.py ws-wait PORT PATH SECS [HEADER...]
       opens and prints `close CODE REASON` when the server closes within
       SECS, else `still open`
+  auth_peer.py ws-flood PORT PATH SECS [HEADER...]
+      opens, prints `open`, then sends a text message every 5 ms until the
+      server closes (`close CODE REASON`) or SECS pass (`no close`)
   auth_peer.py big PORT PATH header|query SIZE
       a request whose token is SIZE bytes of 'a', in the Authorization
       header or in ?token=, sent while the answer is read; prints the
@@ -153,6 +156,46 @@ def sc_ws_wait(port, path, secs, *headers):
     print("open")
     sys.stdout.flush()
     report(wait_close(s, bytearray(head.split(b"\r\n\r\n", 1)[1]), float(secs)))
+
+
+def sc_ws_flood(port, path, secs, *headers):
+    """Opens, prints `open`, then sends a text message (`m1`, `m2`, ...)
+    every 5 ms until the server's close frame (or SECS): `close CODE
+    REASON` (or `no close`), and how many it sent."""
+    s, head = ws_open(int(port), path, headers)
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise SystemExit("no 101: " + head.decode("latin-1"))
+    print("open")
+    sys.stdout.flush()
+    buf, sent, r = bytearray(head.split(b"\r\n\r\n", 1)[1]), 0, None
+    s.settimeout(0.005)
+    end = time.time() + float(secs)
+    while r is None and time.time() < end:
+        try:
+            sent += 1
+            s.sendall(frame(1, b"m%d" % sent))
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+        while len(buf) >= 2 and r is None:
+            op, n, j = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if n == 126:
+                n, j = struct.unpack("!H", buf[2:4])[0], 4
+            elif n == 127:
+                n, j = struct.unpack("!Q", buf[2:10])[0], 10
+            if len(buf) < j + n:
+                break
+            p = bytes(buf[j:j + n])
+            del buf[:j + n]
+            if op == 8:
+                r = (struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005, p[2:].decode("utf-8", "replace"))
+    report(r)
+    print("sent", sent)
 
 
 def sc_big(port, path, where, size):

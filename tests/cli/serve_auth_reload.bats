@@ -306,6 +306,25 @@ opened() {
     assert_output 1
 }
 
+@test "a revoked WebSocket publishes nothing after the reload line: it is closed in the reload, not at the next tick" {
+    tokfile "$T/tok" "$A" "$B"
+    start_serve --token-file "$T/tok" --ping 0 --verbose
+    $PEER ws-flood "$SERVE_PORT" "/ws/a?token=$A" 10 >"$T/a" 3>&- &
+    local pa=$!
+    opened "$T/a"
+    tokfile "$T/tok" "$B"
+    hup
+    wait "$pa"
+    run cat "$T/a"
+    assert_line 'close 1008 token revoked'
+    # the peer sends every 5 ms: none of its messages is taken (logged as
+    # read, then published) between the reload line and its close
+    run awk '/SIGHUP: tokens reread/ { r = 1; next } r && / ws .a. close-sent/ { exit } r && /< text message/ { n++ } END { print n + 0 }' "$SERVE_LOG"
+    assert_output 0
+    run grep -c ' ws .a. close-sent code 1008: token revoked' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "an event stream let in by a removed token gets a revoked event and ends; a held long poll is answered and the next is 401" {
     tokfile "$T/tok" "$A"
     tokfile "$T/ptok" "$P"
