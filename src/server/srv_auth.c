@@ -410,8 +410,7 @@ int srv_auth_channel(struct srv_conn *c, const struct pw_http_req *req, enum srv
                          "WWW-Authenticate: Bearer realm=\"" SRV_REALM "\", error=\"insufficient_scope\"\r\n");
     }
     c->no_publish = act == SRV_ACT_WEBSOCKET && !g.pub;
-    if (!want_pub)
-        c->cred = g.cred;
+    c->cred = g.cred; /* a POST's too: its body may come after a reload */
     if (g.has_exp && !want_pub) {
         double left_ms = ceil((g.exp - srv__wallclock()) * 1000);
         if (!(left_ms < SRV_EXPIRE_MAX_MS)) /* an exp of 1e20 or 1e400 (inf): past uint64_t ms */
@@ -473,6 +472,17 @@ int srv_auth_expired(struct srv_conn *c)
     else
         srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
     return revoked;
+}
+
+int srv_auth_revoked(struct srv_conn *c)
+{
+    if (c->cred != SRV_CRED_REVOKED)
+        return 0;
+    if (c->srv->auth)
+        c->srv->auth->revoked++;
+    srv_log(c->srv, c, "revoked", 0, 0, "a publish whose token is no longer in the token files or whose JWT's key "
+                                        "is no longer a --jwt-key (SIGHUP) while its body came");
+    return 1;
 }
 
 /* "2 subscribe tokens, 1 publish token, 2 JWT keys (HS256, ES256)": what
@@ -541,12 +551,16 @@ void srv_auth_reload(struct srv *s)
         uint8_t to = c->cred <= PW_KR_CREDS_MAX ? map[c->cred] : 0;
         if (to)
             c->cred = to;
-        else if (c->ops->expire && !c->close_after && !c->closing) {
+        else if (c->close_after || c->closing)
+            c->cred = 0;
+        else {
+            /* a stream ends; a request whose body is still coming is
+             * refused when it has come (srv_auth_revoked) */
             c->cred = SRV_CRED_REVOKED;
             c->t_expire = 0;
-            c->ops->expire(c);
-        } else
-            c->cred = 0;
+            if (c->ops->expire)
+                c->ops->expire(c);
+        }
     }
 }
 
@@ -577,8 +591,8 @@ void srv_auth_metrics(struct srv *s, struct pw_buf *b, const struct srv_counts *
     pw_buf_printf(b,
                   "# HELP pushwire_tokens_expired_total Long-lived connections ended because their token expired.\n"
                   "# TYPE pushwire_tokens_expired_total counter\npushwire_tokens_expired_total %llu\n"
-                  "# HELP pushwire_tokens_revoked_total Long-lived connections ended because a reload "
-                  "(SIGHUP) took their token or JWT key away.\n"
+                  "# HELP pushwire_tokens_revoked_total Long-lived connections ended, and publishes refused "
+                  "as their body came, because a reload (SIGHUP) took their token or JWT key away.\n"
                   "# TYPE pushwire_tokens_revoked_total counter\npushwire_tokens_revoked_total %llu\n"
                   "# HELP pushwire_client_addresses Client addresses remembered for the per-address limits.\n"
                   "# TYPE pushwire_client_addresses gauge\npushwire_client_addresses %zu\n"

@@ -76,6 +76,9 @@ int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s);
  * ends the connection. */
 int srv_auth_expired(struct srv_conn *c);
 #define SRV_REVOKED_MSG "token revoked" /* the close reason, the revoked event's error */
+/* srv_http.c, as a POST's body has come: 1 (counted, logged) when a reload
+ * took its token away since its head was let in (answer 401), else 0. */
+int srv_auth_revoked(struct srv_conn *c);
 /* server.c, on SIGHUP: rereads the token files and JWT keys (keyring.h; the
  * first worker to see the signal reads, logs a reload or an error line, the
  * others take the same set).  Open connections let in by a credential the

@@ -623,6 +623,14 @@ static void srv__pub_finish(struct srv_conn *c, const uint8_t *data, size_t len)
     struct srv *s = c->srv;
     struct srv_pub *pb = c->u.h.pub; /* ours now: data may point into its body */
     c->u.h.pub = NULL;
+    if (srv_auth_revoked(c)) {
+        pw_buf_free(&pb->body);
+        free(pb->event);
+        free(pb);
+        srv__error(c, 401, SRV_REVOKED_MSG, "docs/PROTOCOL.md#access",
+                   "WWW-Authenticate: Bearer realm=\"pushwire\", error=\"invalid_token\"\r\n");
+        return;
+    }
     int binary = pb->binary || !pw_utf8_valid(data, len);
     srv_set_ops(c, &srv__wait_ops);
     int rc = srv_publish(s, c->channel, strlen(c->channel), pb->event, data, len, binary, srv__pub_ack, c);

@@ -15,6 +15,9 @@ Authorization, X-Forwarded-For) is the test's.  Every wait is bounded.
   auth_peer.py ws-flood PORT PATH SECS [HEADER...]
       opens, prints `open`, then sends a text message every 5 ms until the
       server closes (`close CODE REASON`) or SECS pass (`no close`)
+  auth_peer.py post-split PORT PATH GOFILE FIRST REST [HEADER...]
+      POSTs FIRST + REST: the head and FIRST at once (prints `sent`), REST
+      once GOFILE exists; prints the answer's status line and body
   auth_peer.py big PORT PATH header|query SIZE
       a request whose token is SIZE bytes of 'a', in the Authorization
       header or in ?token=, sent while the answer is read; prints the
@@ -196,6 +199,28 @@ def sc_ws_flood(port, path, secs, *headers):
                 r = (struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005, p[2:].decode("utf-8", "replace"))
     report(r)
     print("sent", sent)
+
+
+def sc_post_split(port, path, gofile, first, rest, *headers):
+    """POSTs FIRST + REST to PATH: the head and FIRST at once (prints
+    `sent`), REST once GOFILE exists (10 s at most); prints the answer's
+    status line and body."""
+    body = (first + rest).encode()
+    h = f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(body)}\r\n"
+    for x in headers:
+        h += x + "\r\n"
+    s = socket.create_connection((HOST, int(port)), timeout=5)
+    s.sendall((h + "\r\n").encode() + first.encode())
+    print("sent")
+    sys.stdout.flush()
+    end = time.time() + 10
+    while not os.path.exists(gofile) and time.time() < end:
+        time.sleep(0.01)
+    s.sendall(rest.encode())
+    head = read_head(s)
+    text = head.decode("latin-1")
+    print(text.split("\r\n", 1)[0])
+    print(text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else "")
 
 
 def sc_big(port, path, where, size):

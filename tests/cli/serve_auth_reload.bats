@@ -353,6 +353,37 @@ opened() {
     assert_output --partial 'pushwire_tokens_revoked_total 2'
 }
 
+@test "a publish whose body was still arriving when the reload removed its token is refused 401 token revoked; one with a kept token goes through" {
+    tokfile "$T/ptok" "$P" "$B"
+    start_serve --publish-token-file "$T/ptok"
+    $PEER post-split "$SERVE_PORT" /pub/a "$T/go" 'half of ' 'the message' "Authorization: Bearer $P" >"$T/p" 3>&- &
+    local pp=$!
+    $PEER post-split "$SERVE_PORT" /pub/a "$T/go" 'half of ' 'the other' "Authorization: Bearer $B" >"$T/b" 3>&- &
+    local pb=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^sent' "$T/p" && grep -q '^sent' "$T/b" &&
+            C -H "Authorization: Bearer $B" "$SERVE_URL/metrics" | grep -qx 'pushwire_connections{transport="http"} 3' && break
+        sleep 0.05
+    done
+    tokfile "$T/ptok" "$B"
+    hup
+    touch "$T/go"
+    wait "$pp"
+    wait "$pb"
+    run cat "$T/p"
+    assert_line 'HTTP/1.1 401 Unauthorized'
+    assert_output --partial '"error":"token revoked"'
+    run cat "$T/b"
+    assert_line 'HTTP/1.1 200 OK'
+    run C "$SERVE_URL/poll/a?cursor=0&timeout=0"
+    assert_output --partial 'half of the other'
+    refute_output --partial 'half of the message'
+    run C -H "Authorization: Bearer $B" "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_revoked_total 1'
+    run grep -c ' revoked: a publish whose token is no longer in the token files' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "a JWT stream whose key the reload removed ends (1008 token revoked); one whose key stayed is kept" {
     cp "$K/hs1.key" "$T/one.key"
     chmod 600 "$T/one.key"
