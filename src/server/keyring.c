@@ -95,6 +95,8 @@ static int kr__slurp(const char *path, int secret, char **out, size_t *len, stru
     close(fd);
     if (n < 0 || n > PW_KR_FILE_MAX) {
         snprintf(why->what, sizeof why->what, n < 0 ? "not readable" : "larger than 64 KiB");
+        if (buf && n > 0) /* 64 KiB of a file that may be a secret, as kr__wipe does */
+            OPENSSL_cleanse(buf, (size_t)n);
         free(buf);
         return -1;
     }

@@ -109,6 +109,11 @@ opened() {
     hup
     run grep -c 'a file holding no token' "$SERVE_LOG"
     assert_output 1
+    # a file that grew past 64 KiB (comment lines: only the size is wrong)
+    tokfile "$T/tok" "$N" $(seq -f '#%01000g' 66)
+    hup
+    run grep -c "error: SIGHUP: --token-file '$T/tok' is larger than 64 KiB; want" "$SERVE_LOG"
+    assert_output 1
     rm "$T/tok"
     hup
     run grep -c "is not readable (No such file or directory)" "$SERVE_LOG"
