@@ -823,6 +823,10 @@ static void srv__ws_slow(struct srv_conn *c)
 
 void srv_ws_expire(struct srv_conn *c)
 {
+    /* closing already (our close frame sent, the peer's awaited): nothing
+     * is left to end, nor to count as expired or revoked */
+    if (srv__ws(c)->close_sent)
+        return;
     srv_ws_close(c, PW_WS_CLOSE_POLICY, srv_auth_expired(c) ? SRV_REVOKED_MSG : "token expired");
 }
 

@@ -15,6 +15,9 @@ Authorization, X-Forwarded-For) is the test's.  Every wait is bounded.
   auth_peer.py ws-flood PORT PATH SECS [HEADER...]
       opens, prints `open`, then sends a text message every 5 ms until the
       server closes (`close CODE REASON`) or SECS pass (`no close`)
+  auth_peer.py ws-mute PORT PATH SECS [MSG...]
+      opens, sends each MSG, prints the server's `close CODE REASON` but
+      does not answer it, holding the connection SECS
   auth_peer.py post-split PORT PATH GOFILE FIRST REST [HEADER...]
       POSTs FIRST + REST: the head and FIRST at once (prints `sent`), REST
       once GOFILE exists; prints the answer's status line and body
@@ -199,6 +202,44 @@ def sc_ws_flood(port, path, secs, *headers):
                 r = (struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005, p[2:].decode("utf-8", "replace"))
     report(r)
     print("sent", sent)
+
+
+def sc_ws_mute(port, path, secs, *msgs):
+    """Opens, sends each MSG, then reads until the server's close frame:
+    prints `close CODE REASON` and does not answer it, holding the
+    connection open SECS (or until the server drops it)."""
+    s, head = ws_open(int(port), path, [])
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise SystemExit("no 101: " + head.decode("latin-1"))
+    for m in msgs:
+        s.sendall(frame(1, m.encode()))
+    buf, end = bytearray(head.split(b"\r\n\r\n", 1)[1]), time.time() + float(secs)
+    s.settimeout(0.05)
+    said = False
+    while time.time() < end:
+        while not said and len(buf) >= 2:
+            op, n, j = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if n == 126:
+                n, j = struct.unpack("!H", buf[2:4])[0], 4
+            if len(buf) < j + n:
+                break
+            p = bytes(buf[j:j + n])
+            del buf[:j + n]
+            if op == 8:
+                print("close", struct.unpack("!H", p[:2])[0], p[2:].decode("utf-8", "replace"))
+                sys.stdout.flush()
+                said = True
+        try:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+    if not said:
+        print("no close")
 
 
 def sc_post_split(port, path, gofile, first, rest, *headers):

@@ -358,6 +358,35 @@ opened() {
     assert_output --partial 'pushwire_tokens_revoked_total 2'
 }
 
+@test "a WebSocket already closing (its close sent, the peer's awaited) when a reload removes its token is not counted nor logged as revoked" {
+    tokfile "$T/tok" "$A" "$B"
+    tokfile "$T/ptok" "$P"
+    start_serve --token-file "$T/tok" --publish-token-file "$T/ptok" --ping 0
+    # a subscribe token may not publish: the message closes it (1008)
+    $PEER ws-mute "$SERVE_PORT" "/ws/a?token=$A" 4 hello >"$T/a" 3>&- &
+    local pa=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^close' "$T/a" && break
+        sleep 0.05
+    done
+    run cat "$T/a"
+    assert_line 'close 1008 the token does not allow publishing on this channel'
+    tokfile "$T/tok" "$B"
+    hup
+    # until the server gives up waiting for the peer's close (2 s)
+    for ((i = 0; i < 100; i++)); do
+        grep -q ' ws .a. close: close handshake timed out' "$SERVE_LOG" && break
+        sleep 0.05
+    done
+    run grep -c ' ws .a. close: close handshake timed out' "$SERVE_LOG"
+    assert_output 1
+    run C -H "Authorization: Bearer $P" "$SERVE_URL/metrics"
+    assert_output --partial 'pushwire_tokens_revoked_total 0'
+    run grep -c ' revoked: ' "$SERVE_LOG"
+    assert_output 0
+    wait "$pa"
+}
+
 @test "a publish whose body was still arriving when the reload removed its token is refused 401 token revoked; one with a kept token goes through" {
     tokfile "$T/ptok" "$P" "$B"
     start_serve --publish-token-file "$T/ptok"
