@@ -890,23 +890,46 @@ static int srv__prefix(struct pw_str path, const char *pre, const char **ch, siz
 }
 
 /* GET /: the page, with serve's --channel as the channel it watches when its
- * URL has no ?channel= (written into <meta name="pushwire-channel">).  A
- * channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
+ * URL has no ?channel= (written into <meta name="pushwire-channel">), and the
+ * WebSocket subprotocol the server selects (<meta name="pushwire-ws">:
+ * pushwire.v1, or empty with --echo and --exec, whose messages are plain:
+ * a browser fails the handshake when a protocol it offered is not selected).
+ * A channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
 static void srv__page(struct srv_conn *c, const struct pw_http_req *req, const char *unused, size_t len)
 {
     (void)req, (void)unused, (void)len;
-    static const char mark[] = "{{channel}}";
-    const char *ch = c->srv->o->stdin_channel ? c->srv->o->stdin_channel : "default";
-    const char *at = strstr(srv_page_html, mark);
-    if (!at || !pw_channel_valid(ch, strlen(ch))) {
-        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
-        return;
-    }
+    const struct pw_server_opts *o = c->srv->o;
+    const char *ch = o->stdin_channel ? o->stdin_channel : "default";
+    if (!pw_channel_valid(ch, strlen(ch)))
+        ch = "default";
+    const struct { const char *mark, *value; } sub[] = {
+        {"{{channel}}", ch},
+        {"{{ws}}", o->echo || o->exec ? "" : "pushwire.v1"},
+    };
     struct pw_buf b;
-    pw_buf_init(&b, 0);
-    size_t pre = (size_t)(at - srv_page_html);
-    if (pw_buf_append(&b, srv_page_html, pre) || pw_buf_append(&b, ch, strlen(ch)) ||
-        pw_buf_append(&b, at + sizeof mark - 1, srv_page_len - pre - (sizeof mark - 1))) {
+    pw_buf_init(&b, srv_page_len + 256);
+    const char *p = srv_page_html, *end = srv_page_html + srv_page_len;
+    int err = 0;
+    while (!err && p < end) {
+        const char *at = strstr(p, "{{");
+        size_t i, n = sizeof sub / sizeof sub[0];
+        for (i = 0; at && i < n; i++)
+            if (strncmp(at, sub[i].mark, strlen(sub[i].mark)) == 0)
+                break;
+        if (!at) {
+            err = pw_buf_append(&b, p, (size_t)(end - p));
+            break;
+        }
+        if (i == n) {             /* not one of ours: kept as it is */
+            err = pw_buf_append(&b, p, (size_t)(at - p) + 2);
+            p = at + 2;
+            continue;
+        }
+        err = pw_buf_append(&b, p, (size_t)(at - p)) ||
+              pw_buf_append(&b, sub[i].value, strlen(sub[i].value));
+        p = at + strlen(sub[i].mark);
+    }
+    if (err) {
         pw_buf_free(&b);
         srv_http_error(c, 500, "out of memory", NULL);
         return;

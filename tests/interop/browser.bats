@@ -81,6 +81,30 @@ scenario() {
     scenario longpoll
 }
 
+# a test that starts its own serve stops it (not setup_file's)
+teardown() {
+    serve_teardown
+}
+
+@test "browser: the page against serve --echo: the WebSocket panel connects without pushwire.v1 and shows plain text and binary echoes" {
+    serve_start --echo --ping 0
+    run env PLAIN_MODE=echo timeout 180 "$NODE" "$INTEROP/browser.js" page-plain "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok page-plain"
+    grep -q 'name="pushwire-ws" content=""' <(curl -s "$SERVE_HTTP/")
+    serve_stop
+}
+
+@test "browser: the page against serve --exec cat: the WebSocket panel connects without pushwire.v1 and shows the program's lines" {
+    serve_start --exec cat --ping 0
+    run env PLAIN_MODE=exec timeout 180 "$NODE" "$INTEROP/browser.js" page-plain "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok page-plain"
+    serve_stop
+}
+
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
     gap_serve serve_alive

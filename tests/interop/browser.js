@@ -4,11 +4,13 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
-//             websocket | eventsource-drop | eventsource-restart | longpoll
+//             websocket | eventsource-drop | eventsource-restart | longpoll |
+//             page-tls | page-plain (these two only by name)
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
 //   env TLS_PORT, TLS_SPKI: page-tls opens the page from this tls:// listener of
 //     the same serve, the certificate accepted by its SPKI hash (base64 SHA-256)
+//   env PLAIN_MODE: echo or exec, for page-plain (a serve --echo or --exec cat)
 //   env PW: the pushwire binary, for eventsource-restart (it runs its own serve)
 //
 // One browser runs the scenarios in turn; each prints `ok NAME: what was
@@ -598,15 +600,47 @@ async function pageToken(ctx) {
   }
 }
 
+// The page against serve --echo or --exec cat (env PLAIN_MODE): the server
+// selects no subprotocol there, so the WebSocket panel must not offer
+// pushwire.v1 (Chromium fails a handshake whose offered protocol is not
+// selected) and shows the plain messages: what the page sends comes back, a
+// binary one as its base64.
+async function pagePlain(ctx) {
+  const mode = process.env.PLAIN_MODE || 'echo';
+  const { p, seen } = await openPage(ctx, `${HTTP}/`);
+  await until(() => p.evaluate(() => /^open/.test(document.querySelector('#ws .state').textContent)),
+              'the WebSocket panel to open', 10000)
+    .catch(async (e) => fail(`${e.message}; its state: ${await p.evaluate(() => document.querySelector('#ws .state').textContent)}`));
+  const text = `plain-${uniq}`;
+  await p.fill('#msg', text);
+  await p.click('#wssend');
+  const plain = () => p.evaluate(() => Array.from(document.querySelectorAll('#ws ol li.plain')).map((li) => li.textContent));
+  await until(async () => (await plain()).includes(text), `'${text}' back in the WebSocket panel`);
+  const want = [text];
+  if (mode === 'echo') {
+    // a binary message is echoed as binary: the panel shows its base64
+    await p.evaluate(() => panels.ws.conn.send(new Uint8Array([0, 1, 255])));
+    want.push('AAH/ (base64)');
+    await until(async () => (await plain()).length >= 2, 'the binary echo in the WebSocket panel');
+  }
+  await sleep(300);
+  const got = await plain();
+  check(JSON.stringify(got) === JSON.stringify(want), `the WebSocket panel shows ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+  const st = await p.evaluate(() => document.querySelector('#ws .state').textContent);
+  check(/^open/.test(st), `the WebSocket panel's state is '${st}'`);
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-plain: against serve --${mode} the WebSocket panel opened without pushwire.v1 and showed ${JSON.stringify(got)}`);
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
-                    'page-tls': pageTls };
+                    'page-tls': pageTls, 'page-plain': pagePlain };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
 
 (async () => {
-  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'page-tls') : [scenario];
+  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'page-tls' && n !== 'page-plain') : [scenario];
   if (!names.every((n) => SCENARIOS[n]) || !PORT) {
     console.error(`usage: node browser.js all|${Object.keys(SCENARIOS).join('|')} PORT`);
     process.exit(2);
