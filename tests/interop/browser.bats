@@ -105,6 +105,15 @@ teardown() {
     serve_stop
 }
 
+@test "browser: the page's EventSource panel, refused with 503 (--max-procs), opens again by itself as the WebSocket panel does" {
+    serve_start --exec cat --max-procs 2 --ping 0
+    run timeout 180 "$NODE" "$INTEROP/browser.js" page-refused "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok page-refused"
+    serve_stop
+}
+
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
     gap_serve serve_alive

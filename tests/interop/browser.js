@@ -5,7 +5,7 @@
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
-//             page-tls | page-plain (these two only by name)
+//             page-tls | page-plain | page-refused (these three only by name)
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
 //   env TLS_PORT, TLS_SPKI: page-tls opens the page from this tls:// listener of
@@ -632,15 +632,43 @@ async function pagePlain(ctx) {
   console.log(`ok page-plain: against serve --${mode} the WebSocket panel opened without pushwire.v1 and showed ${JSON.stringify(got)}`);
 }
 
+// The page's EventSource panel after a refusal: against serve --exec cat
+// --max-procs 2 whose two programs are taken by event streams held here, the
+// page's WebSocket and EventSource are answered 503.  The browser's
+// EventSource gives up for good on a non-200 answer; once the slots are free
+// both panels must open again by themselves (the WebSocket one always did).
+async function pageRefused(ctx) {
+  const held = [];
+  for (let i = 0; i < 2; i++)
+    held.push(await new Promise((ok, ko) => {
+      const req = http.get({ host: '127.0.0.1', port: PORT, path: `/sse/held${i}`, timeout: 5000 }, (res) => {
+        if (res.statusCode !== 200) ko(new Error(`held stream ${i}: ${res.statusCode}`)); else ok(req);
+      });
+      req.on('error', ko);
+    }));
+  const { p } = await openPage(ctx, `${HTTP}/`);
+  const refused = new Set();
+  p.on('response', (r) => { const u = new URL(r.url()); if (r.status() === 503) refused.add(u.pathname.split('/')[1]); });
+  p.on('websocket', (w) => w.on('socketerror', () => refused.add('ws')));
+  await until(() => refused.has('sse'), 'the page\'s event stream to be answered 503');
+  await until(() => p.evaluate(() => !/^open/.test(document.querySelector('#ws .state').textContent)), 'the WebSocket panel to be refused');
+  for (const req of held) req.destroy();
+  const states = () => p.evaluate(() => ['ws', 'sse'].map((id) => document.querySelector(`#${id} .state`).textContent));
+  await until(async () => (await states()).every((s) => /^open/.test(s)), 'the WebSocket and EventSource panels to open again', 15000)
+    .catch(async (e) => fail(`${e.message}; their states: ${JSON.stringify(await states())}`));
+  console.log(`ok page-refused: the page's WebSocket and EventSource were refused with 503 (--max-procs), and both panels opened again once the programs were gone`);
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
-                    'page-tls': pageTls, 'page-plain': pagePlain };
+                    'page-tls': pageTls, 'page-plain': pagePlain,
+                    'page-refused': pageRefused };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
 
 (async () => {
-  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'page-tls' && n !== 'page-plain') : [scenario];
+  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => !['page-tls', 'page-plain', 'page-refused'].includes(n)) : [scenario];
   if (!names.every((n) => SCENARIOS[n]) || !PORT) {
     console.error(`usage: node browser.js all|${Object.keys(SCENARIOS).join('|')} PORT`);
     process.exit(2);
