@@ -114,6 +114,15 @@ teardown() {
     serve_stop
 }
 
+@test "browser: a page's WebSocket message over --max-message is closed 1009 with a reason naming --max-message, compressed or not" {
+    serve_start --max-message 1000 --ping 0
+    run env MAX_MESSAGE=1000 timeout 180 "$NODE" "$INTEROP/browser.js" ws-too-big "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok ws-too-big"
+    serve_stop
+}
+
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
     gap_serve serve_alive

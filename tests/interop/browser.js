@@ -5,7 +5,8 @@
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
-//             page-tls | page-plain | page-refused (these three only by name)
+//             page-tls | page-plain | page-refused | ws-too-big (these four only by name)
+//   env MAX_MESSAGE: the serve's --max-message, for ws-too-big
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
 //   env TLS_PORT, TLS_SPKI: page-tls opens the page from this tls:// listener of
@@ -659,16 +660,47 @@ async function pageRefused(ctx) {
   console.log(`ok page-refused: the page's WebSocket and EventSource were refused with 503 (--max-procs), and both panels opened again once the programs were gone`);
 }
 
+// A page's WebSocket message over --max-message (env MAX_MESSAGE): closed
+// with 1009 and a reason that names the limit, as a POST's 413 does, whether
+// Chromium sent it compressed (text) or not (random bytes); one at the limit
+// is published.
+async function wsTooBig(ctx) {
+  const { p } = await blank(ctx);
+  const max = Number(process.env.MAX_MESSAGE);
+  const r = await p.evaluate(async ({ port, max, WAIT_MS }) => {
+    const close = (payload) => new Promise((ok) => {
+      const w = new WebSocket(`ws://127.0.0.1:${port}/ws/too-big`);
+      const t = setTimeout(() => { w.close(); ok({ code: 0, reason: 'not closed' }); }, WAIT_MS);
+      w.onopen = () => w.send(payload);
+      w.onclose = (e) => { clearTimeout(t); ok({ code: e.code, reason: e.reason }); };
+    });
+    const rnd = new Uint8Array(max + 1);
+    crypto.getRandomValues(rnd);
+    const at = await new Promise((ok) => {
+      const w = new WebSocket(`ws://127.0.0.1:${port}/ws/too-big`);
+      const t = setTimeout(() => ok('not echoed'), WAIT_MS);
+      w.onopen = () => w.send('z'.repeat(max));
+      w.onmessage = (e) => { clearTimeout(t); w.close(); ok(e.data.length); };
+    });
+    return { text: await close('x'.repeat(max + 1)), binary: await close(rnd), at };
+  }, { port: PORT, max, WAIT_MS });
+  const want = `message larger than --max-message (${max} bytes)`;
+  for (const k of ['text', 'binary'])
+    check(r[k].code === 1009 && r[k].reason === want, `a ${k} message of ${max + 1} bytes: close ${r[k].code} '${r[k].reason}', expected 1009 '${want}'`);
+  check(r.at === max, `a message of ${max} bytes: ${r.at}`);
+  console.log(`ok ws-too-big: a page's text and binary messages over --max-message ${max} closed 1009 '${want}'; one of ${max} bytes went through`);
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
-                    'page-refused': pageRefused };
+                    'page-refused': pageRefused, 'ws-too-big': wsTooBig };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
 
 (async () => {
-  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => !['page-tls', 'page-plain', 'page-refused'].includes(n)) : [scenario];
+  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => !['page-tls', 'page-plain', 'page-refused', 'ws-too-big'].includes(n)) : [scenario];
   if (!names.every((n) => SCENARIOS[n]) || !PORT) {
     console.error(`usage: node browser.js all|${Object.keys(SCENARIOS).join('|')} PORT`);
     process.exit(2);
