@@ -359,6 +359,40 @@ void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *af
         c->t_tick = srv_in(s, s->o->heartbeat);
 }
 
+/* A stream without Last-Event-ID starts where the channel is: its newest
+ * id, sent first as an event with an id and no data (a browser dispatches
+ * nothing but takes the id as its last event id), then the feed after it.
+ * So a browser whose stream drops before its first message resumes after
+ * that id when it reconnects by itself: what was published meanwhile comes
+ * (or a gap after a restart), where with no id it would be lost silently. */
+static void srv__sse_position_page(void *ud, const struct pw_page *pg)
+{
+    struct srv_conn *c = ud;
+    c->u.h.fetching = 0;
+    if (c->ops != &srv__sse_ops || c->closing)
+        return;
+    /* the backend cannot say where the channel is (Redis down or busy):
+     * live from whenever it can, as a stream with no id always was, rather
+     * than ending streams that browsers would all open again at once */
+    const char *at = pg->rc ? NULL : pg->last;
+    if (at)
+        srv_outf(c, "id: %s\n\n", at);
+    if (srv_feed_start(c, at, &srv__sse_feed))
+        srv_end(c);
+}
+
+static void srv__sse_position(struct srv_conn *c)
+{
+    struct pw_pubsub *ps = c->srv->ps;
+    struct pw_fetch_req rq = {c->channel, strlen(c->channel), NULL, 1, 1, srv__sse_position_page, c};
+    c->u.h.fetching = 1;
+    if (ps->ops->fetch(ps, &rq)) {
+        c->u.h.fetching = 0;
+        if (srv_feed_start(c, NULL, &srv__sse_feed))
+            srv_end(c);
+    }
+}
+
 /* Every id is taken: one that names nothing held here (another epoch, never
  * issued, unreadable) is a gap in the stream, never an error status, which
  * would make a browser's EventSource give up for good. */
@@ -371,6 +405,10 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     srv_sse_begin(c, &srv__sse_ops, after);
+    if (!after) {
+        srv__sse_position(c);
+        return;
+    }
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
     if (srv_feed_start(c, after, &srv__sse_feed))

@@ -123,6 +123,15 @@ teardown() {
     serve_stop
 }
 
+@test "browser: an EventSource whose stream ends before its first message gets what was published before it reconnected (no silent loss)" {
+    serve_start --idle-timeout 1 --retry 3000 --ping 0
+    run timeout 180 "$NODE" "$INTEROP/browser.js" eventsource-quiet "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok eventsource-quiet"
+    serve_stop
+}
+
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
     gap_serve serve_alive

@@ -5,7 +5,8 @@
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
-//             page-tls | page-plain | page-refused | ws-too-big (these four only by name)
+//             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
+//             (these five only by name)
 //   env MAX_MESSAGE: the serve's --max-message, for ws-too-big
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
@@ -691,16 +692,53 @@ async function wsTooBig(ctx) {
   console.log(`ok ws-too-big: a page's text and binary messages over --max-message ${max} closed 1009 '${want}'; one of ${max} bytes went through`);
 }
 
+// An EventSource on a quiet channel whose stream ends before its first
+// message (serve --idle-timeout 1 --retry 3000): a message published while the
+// browser waits to reconnect must come after it reconnects by itself.  The
+// stream starts with the channel's position as an id-only event, so the
+// browser has a Last-Event-ID to resume from even before any message.
+async function eventsourceQuiet(ctx) {
+  const { p } = await blank(ctx);
+  const ch = `bquiet-${uniq}`;
+  const r = await p.evaluate(async ({ ch, WAIT_MS }) => {
+    const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+    const log = [];
+    const es = new EventSource(`/sse/${ch}`);
+    let opens = 0, ends = 0;
+    es.onopen = () => { opens++; log.push('open'); };
+    es.onerror = () => { if (es.readyState === 0) ends++; log.push(`error ${es.readyState}`); };
+    es.onmessage = (e) => log.push(`m ${e.data} ${e.lastEventId}`);
+    es.addEventListener('gap', (e) => log.push(`gap ${e.data}`));
+    const end = Date.now() + WAIT_MS;
+    while (ends < 1 && Date.now() < end) await sleep(20);
+    if (ends < 1) return { log, why: 'the stream did not end (--idle-timeout)' };
+    // the browser waits --retry (3 s) before it reconnects: publish now
+    const pub = await fetch(`/pub/${ch}`, { method: 'POST', body: 'while-away' });
+    log.push(`published ${pub.status} reconnected ${opens > 1}`);
+    while (!log.some((l) => l.startsWith('m ')) && opens < 3 && Date.now() < end) await sleep(20);
+    await sleep(300);
+    es.close();
+    return { log, lastEventId: null };
+  }, { ch, WAIT_MS });
+  check(!r.why, `${r.why}: ${r.log.join(' | ')}`);
+  check(r.log.includes('published 200 reconnected false'), `the publish did not fall in the reconnect wait: ${r.log.join(' | ')}`);
+  const msgs = r.log.filter((l) => l.startsWith('m ') || l.startsWith('gap '));
+  check(msgs.length === 1 && /^m while-away [a-z0-9]{12}:\d+$/.test(msgs[0]),
+        `the message published while the browser was away: ${r.log.join(' | ')}`);
+  console.log(`ok eventsource-quiet: a stream ended before its first message; what was published before the browser reconnected came once (${msgs[0]})`);
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
-                    'page-refused': pageRefused, 'ws-too-big': wsTooBig };
+                    'page-refused': pageRefused, 'ws-too-big': wsTooBig,
+                    'eventsource-quiet': eventsourceQuiet };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
 
 (async () => {
-  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => !['page-tls', 'page-plain', 'page-refused', 'ws-too-big'].includes(n)) : [scenario];
+  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => !['page-tls', 'page-plain', 'page-refused', 'ws-too-big', 'eventsource-quiet'].includes(n)) : [scenario];
   if (!names.every((n) => SCENARIOS[n]) || !PORT) {
     console.error(`usage: node browser.js all|${Object.keys(SCENARIOS).join('|')} PORT`);
     process.exit(2);
