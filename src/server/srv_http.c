@@ -359,6 +359,40 @@ void srv_sse_begin(struct srv_conn *c, const struct srv_ops *ops, const char *af
         c->t_tick = srv_in(s, s->o->heartbeat);
 }
 
+/* A stream without Last-Event-ID starts where the channel is: its newest
+ * id, sent first as an event with an id and no data (a browser dispatches
+ * nothing but takes the id as its last event id), then the feed after it.
+ * So a browser whose stream drops before its first message resumes after
+ * that id when it reconnects by itself: what was published meanwhile comes
+ * (or a gap after a restart), where with no id it would be lost silently. */
+static void srv__sse_position_page(void *ud, const struct pw_page *pg)
+{
+    struct srv_conn *c = ud;
+    c->u.h.fetching = 0;
+    if (c->ops != &srv__sse_ops || c->closing)
+        return;
+    /* the backend cannot say where the channel is (Redis down or busy):
+     * live from whenever it can, as a stream with no id always was, rather
+     * than ending streams that browsers would all open again at once */
+    const char *at = pg->rc ? NULL : pg->last;
+    if (at)
+        srv_outf(c, "id: %s\n\n", at);
+    if (srv_feed_start(c, at, &srv__sse_feed))
+        srv_end(c);
+}
+
+static void srv__sse_position(struct srv_conn *c)
+{
+    struct pw_pubsub *ps = c->srv->ps;
+    struct pw_fetch_req rq = {c->channel, strlen(c->channel), NULL, 1, 1, srv__sse_position_page, c};
+    c->u.h.fetching = 1;
+    if (ps->ops->fetch(ps, &rq)) {
+        c->u.h.fetching = 0;
+        if (srv_feed_start(c, NULL, &srv__sse_feed))
+            srv_end(c);
+    }
+}
+
 /* Every id is taken: one that names nothing held here (another epoch, never
  * issued, unreadable) is a gap in the stream, never an error status, which
  * would make a browser's EventSource give up for good. */
@@ -371,6 +405,10 @@ static void srv__sse(struct srv_conn *c, const struct pw_http_req *req, const ch
         return;
     }
     srv_sse_begin(c, &srv__sse_ops, after);
+    if (!after) {
+        srv__sse_position(c);
+        return;
+    }
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
     if (srv_feed_start(c, after, &srv__sse_feed))
@@ -898,23 +936,46 @@ static int srv__prefix(struct pw_str path, const char *pre, const char **ch, siz
 }
 
 /* GET /: the page, with serve's --channel as the channel it watches when its
- * URL has no ?channel= (written into <meta name="pushwire-channel">).  A
- * channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
+ * URL has no ?channel= (written into <meta name="pushwire-channel">), and the
+ * WebSocket subprotocol the server selects (<meta name="pushwire-ws">:
+ * pushwire.v1, or empty with --echo and --exec, whose messages are plain:
+ * a browser fails the handshake when a protocol it offered is not selected).
+ * A channel name needs no HTML escaping: [A-Za-z0-9._~-] only. */
 static void srv__page(struct srv_conn *c, const struct pw_http_req *req, const char *unused, size_t len)
 {
     (void)req, (void)unused, (void)len;
-    static const char mark[] = "{{channel}}";
-    const char *ch = c->srv->o->stdin_channel ? c->srv->o->stdin_channel : "default";
-    const char *at = strstr(srv_page_html, mark);
-    if (!at || !pw_channel_valid(ch, strlen(ch))) {
-        srv_http_response(c, 200, "text/html; charset=utf-8", NULL, srv_page_html, srv_page_len);
-        return;
-    }
+    const struct pw_server_opts *o = c->srv->o;
+    const char *ch = o->stdin_channel ? o->stdin_channel : "default";
+    if (!pw_channel_valid(ch, strlen(ch)))
+        ch = "default";
+    const struct { const char *mark, *value; } sub[] = {
+        {"{{channel}}", ch},
+        {"{{ws}}", o->echo || o->exec ? "" : "pushwire.v1"},
+    };
     struct pw_buf b;
-    pw_buf_init(&b, 0);
-    size_t pre = (size_t)(at - srv_page_html);
-    if (pw_buf_append(&b, srv_page_html, pre) || pw_buf_append(&b, ch, strlen(ch)) ||
-        pw_buf_append(&b, at + sizeof mark - 1, srv_page_len - pre - (sizeof mark - 1))) {
+    pw_buf_init(&b, srv_page_len + 256);
+    const char *p = srv_page_html, *end = srv_page_html + srv_page_len;
+    int err = 0;
+    while (!err && p < end) {
+        const char *at = strstr(p, "{{");
+        size_t i, n = sizeof sub / sizeof sub[0];
+        for (i = 0; at && i < n; i++)
+            if (strncmp(at, sub[i].mark, strlen(sub[i].mark)) == 0)
+                break;
+        if (!at) {
+            err = pw_buf_append(&b, p, (size_t)(end - p));
+            break;
+        }
+        if (i == n) {             /* not one of ours: kept as it is */
+            err = pw_buf_append(&b, p, (size_t)(at - p) + 2);
+            p = at + 2;
+            continue;
+        }
+        err = pw_buf_append(&b, p, (size_t)(at - p)) ||
+              pw_buf_append(&b, sub[i].value, strlen(sub[i].value));
+        p = at + strlen(sub[i].mark);
+    }
+    if (err) {
         pw_buf_free(&b);
         srv_http_error(c, 500, "out of memory", NULL);
         return;

@@ -81,6 +81,57 @@ scenario() {
     scenario longpoll
 }
 
+# a test that starts its own serve stops it (not setup_file's)
+teardown() {
+    serve_teardown
+}
+
+@test "browser: the page against serve --echo: the WebSocket panel connects without pushwire.v1 and shows plain text and binary echoes" {
+    serve_start --echo --ping 0
+    run env PLAIN_MODE=echo timeout 180 "$NODE" "$INTEROP/browser.js" page-plain "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok page-plain"
+    grep -q 'name="pushwire-ws" content=""' <(curl -s "$SERVE_HTTP/")
+    serve_stop
+}
+
+@test "browser: the page against serve --exec cat: the WebSocket panel connects without pushwire.v1 and shows the program's lines" {
+    serve_start --exec cat --ping 0
+    run env PLAIN_MODE=exec timeout 180 "$NODE" "$INTEROP/browser.js" page-plain "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok page-plain"
+    serve_stop
+}
+
+@test "browser: the page's EventSource panel, refused with 503 (--max-procs), opens again by itself as the WebSocket panel does" {
+    serve_start --exec cat --max-procs 2 --ping 0
+    run timeout 180 "$NODE" "$INTEROP/browser.js" page-refused "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok page-refused"
+    serve_stop
+}
+
+@test "browser: a page's WebSocket message over --max-message is closed 1009 with a reason naming --max-message, compressed or not" {
+    serve_start --max-message 1000 --ping 0
+    run env MAX_MESSAGE=1000 timeout 180 "$NODE" "$INTEROP/browser.js" ws-too-big "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok ws-too-big"
+    serve_stop
+}
+
+@test "browser: an EventSource whose stream ends before its first message gets what was published before it reconnected (no silent loss)" {
+    serve_start --idle-timeout 1 --retry 3000 --ping 0
+    run timeout 180 "$NODE" "$INTEROP/browser.js" eventsource-quiet "$SERVE_PORT"
+    echo "$output"
+    assert_success
+    assert_output --partial "ok eventsource-quiet"
+    serve_stop
+}
+
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
     gap_serve serve_alive

@@ -4,11 +4,15 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
-//             websocket | eventsource-drop | eventsource-restart | longpoll
+//             websocket | eventsource-drop | eventsource-restart | longpoll |
+//             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
+//             (these five only by name)
+//   env MAX_MESSAGE: the serve's --max-message, for ws-too-big
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
 //   env TLS_PORT, TLS_SPKI: page-tls opens the page from this tls:// listener of
 //     the same serve, the certificate accepted by its SPKI hash (base64 SHA-256)
+//   env PLAIN_MODE: echo or exec, for page-plain (a serve --echo or --exec cat)
 //   env PW: the pushwire binary, for eventsource-restart (it runs its own serve)
 //
 // One browser runs the scenarios in turn; each prints `ok NAME: what was
@@ -598,15 +602,143 @@ async function pageToken(ctx) {
   }
 }
 
+// The page against serve --echo or --exec cat (env PLAIN_MODE): the server
+// selects no subprotocol there, so the WebSocket panel must not offer
+// pushwire.v1 (Chromium fails a handshake whose offered protocol is not
+// selected) and shows the plain messages: what the page sends comes back, a
+// binary one as its base64.
+async function pagePlain(ctx) {
+  const mode = process.env.PLAIN_MODE || 'echo';
+  const { p, seen } = await openPage(ctx, `${HTTP}/`);
+  await until(() => p.evaluate(() => /^open/.test(document.querySelector('#ws .state').textContent)),
+              'the WebSocket panel to open', 10000)
+    .catch(async (e) => fail(`${e.message}; its state: ${await p.evaluate(() => document.querySelector('#ws .state').textContent)}`));
+  const text = `plain-${uniq}`;
+  await p.fill('#msg', text);
+  await p.click('#wssend');
+  const plain = () => p.evaluate(() => Array.from(document.querySelectorAll('#ws ol li.plain')).map((li) => li.textContent));
+  await until(async () => (await plain()).includes(text), `'${text}' back in the WebSocket panel`);
+  const want = [text];
+  if (mode === 'echo') {
+    // a binary message is echoed as binary: the panel shows its base64
+    await p.evaluate(() => panels.ws.conn.send(new Uint8Array([0, 1, 255])));
+    want.push('AAH/ (base64)');
+    await until(async () => (await plain()).length >= 2, 'the binary echo in the WebSocket panel');
+  }
+  await sleep(300);
+  const got = await plain();
+  check(JSON.stringify(got) === JSON.stringify(want), `the WebSocket panel shows ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+  const st = await p.evaluate(() => document.querySelector('#ws .state').textContent);
+  check(/^open/.test(st), `the WebSocket panel's state is '${st}'`);
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-plain: against serve --${mode} the WebSocket panel opened without pushwire.v1 and showed ${JSON.stringify(got)}`);
+}
+
+// The page's EventSource panel after a refusal: against serve --exec cat
+// --max-procs 2 whose two programs are taken by event streams held here, the
+// page's WebSocket and EventSource are answered 503.  The browser's
+// EventSource gives up for good on a non-200 answer; once the slots are free
+// both panels must open again by themselves (the WebSocket one always did).
+async function pageRefused(ctx) {
+  const held = [];
+  for (let i = 0; i < 2; i++)
+    held.push(await new Promise((ok, ko) => {
+      const req = http.get({ host: '127.0.0.1', port: PORT, path: `/sse/held${i}`, timeout: 5000 }, (res) => {
+        if (res.statusCode !== 200) ko(new Error(`held stream ${i}: ${res.statusCode}`)); else ok(req);
+      });
+      req.on('error', ko);
+    }));
+  const { p } = await openPage(ctx, `${HTTP}/`);
+  const refused = new Set();
+  p.on('response', (r) => { const u = new URL(r.url()); if (r.status() === 503) refused.add(u.pathname.split('/')[1]); });
+  p.on('websocket', (w) => w.on('socketerror', () => refused.add('ws')));
+  await until(() => refused.has('sse'), 'the page\'s event stream to be answered 503');
+  await until(() => p.evaluate(() => !/^open/.test(document.querySelector('#ws .state').textContent)), 'the WebSocket panel to be refused');
+  for (const req of held) req.destroy();
+  const states = () => p.evaluate(() => ['ws', 'sse'].map((id) => document.querySelector(`#${id} .state`).textContent));
+  await until(async () => (await states()).every((s) => /^open/.test(s)), 'the WebSocket and EventSource panels to open again', 15000)
+    .catch(async (e) => fail(`${e.message}; their states: ${JSON.stringify(await states())}`));
+  console.log(`ok page-refused: the page's WebSocket and EventSource were refused with 503 (--max-procs), and both panels opened again once the programs were gone`);
+}
+
+// A page's WebSocket message over --max-message (env MAX_MESSAGE): closed
+// with 1009 and a reason that names the limit, as a POST's 413 does, whether
+// Chromium sent it compressed (text) or not (random bytes); one at the limit
+// is published.
+async function wsTooBig(ctx) {
+  const { p } = await blank(ctx);
+  const max = Number(process.env.MAX_MESSAGE);
+  const r = await p.evaluate(async ({ port, max, WAIT_MS }) => {
+    const close = (payload) => new Promise((ok) => {
+      const w = new WebSocket(`ws://127.0.0.1:${port}/ws/too-big`);
+      const t = setTimeout(() => { w.close(); ok({ code: 0, reason: 'not closed' }); }, WAIT_MS);
+      w.onopen = () => w.send(payload);
+      w.onclose = (e) => { clearTimeout(t); ok({ code: e.code, reason: e.reason }); };
+    });
+    const rnd = new Uint8Array(max + 1);
+    crypto.getRandomValues(rnd);
+    const at = await new Promise((ok) => {
+      const w = new WebSocket(`ws://127.0.0.1:${port}/ws/too-big`);
+      const t = setTimeout(() => ok('not echoed'), WAIT_MS);
+      w.onopen = () => w.send('z'.repeat(max));
+      w.onmessage = (e) => { clearTimeout(t); w.close(); ok(e.data.length); };
+    });
+    return { text: await close('x'.repeat(max + 1)), binary: await close(rnd), at };
+  }, { port: PORT, max, WAIT_MS });
+  const want = `message larger than --max-message (${max} bytes)`;
+  for (const k of ['text', 'binary'])
+    check(r[k].code === 1009 && r[k].reason === want, `a ${k} message of ${max + 1} bytes: close ${r[k].code} '${r[k].reason}', expected 1009 '${want}'`);
+  check(r.at === max, `a message of ${max} bytes: ${r.at}`);
+  console.log(`ok ws-too-big: a page's text and binary messages over --max-message ${max} closed 1009 '${want}'; one of ${max} bytes went through`);
+}
+
+// An EventSource on a quiet channel whose stream ends before its first
+// message (serve --idle-timeout 1 --retry 3000): a message published while the
+// browser waits to reconnect must come after it reconnects by itself.  The
+// stream starts with the channel's position as an id-only event, so the
+// browser has a Last-Event-ID to resume from even before any message.
+async function eventsourceQuiet(ctx) {
+  const { p } = await blank(ctx);
+  const ch = `bquiet-${uniq}`;
+  const r = await p.evaluate(async ({ ch, WAIT_MS }) => {
+    const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+    const log = [];
+    const es = new EventSource(`/sse/${ch}`);
+    let opens = 0, ends = 0;
+    es.onopen = () => { opens++; log.push('open'); };
+    es.onerror = () => { if (es.readyState === 0) ends++; log.push(`error ${es.readyState}`); };
+    es.onmessage = (e) => log.push(`m ${e.data} ${e.lastEventId}`);
+    es.addEventListener('gap', (e) => log.push(`gap ${e.data}`));
+    const end = Date.now() + WAIT_MS;
+    while (ends < 1 && Date.now() < end) await sleep(20);
+    if (ends < 1) return { log, why: 'the stream did not end (--idle-timeout)' };
+    // the browser waits --retry (3 s) before it reconnects: publish now
+    const pub = await fetch(`/pub/${ch}`, { method: 'POST', body: 'while-away' });
+    log.push(`published ${pub.status} reconnected ${opens > 1}`);
+    while (!log.some((l) => l.startsWith('m ')) && opens < 3 && Date.now() < end) await sleep(20);
+    await sleep(300);
+    es.close();
+    return { log, lastEventId: null };
+  }, { ch, WAIT_MS });
+  check(!r.why, `${r.why}: ${r.log.join(' | ')}`);
+  check(r.log.includes('published 200 reconnected false'), `the publish did not fall in the reconnect wait: ${r.log.join(' | ')}`);
+  const msgs = r.log.filter((l) => l.startsWith('m ') || l.startsWith('gap '));
+  check(msgs.length === 1 && /^m while-away [a-z0-9]{12}:\d+$/.test(msgs[0]),
+        `the message published while the browser was away: ${r.log.join(' | ')}`);
+  console.log(`ok eventsource-quiet: a stream ended before its first message; what was published before the browser reconnected came once (${msgs[0]})`);
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
-                    'page-tls': pageTls };
+                    'page-tls': pageTls, 'page-plain': pagePlain,
+                    'page-refused': pageRefused, 'ws-too-big': wsTooBig,
+                    'eventsource-quiet': eventsourceQuiet };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };
 
 (async () => {
-  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'page-tls') : [scenario];
+  const names = scenario === 'all' ? Object.keys(SCENARIOS).filter((n) => !['page-tls', 'page-plain', 'page-refused', 'ws-too-big', 'eventsource-quiet'].includes(n)) : [scenario];
   if (!names.every((n) => SCENARIOS[n]) || !PORT) {
     console.error(`usage: node browser.js all|${Object.keys(SCENARIOS).join('|')} PORT`);
     process.exit(2);
