@@ -79,26 +79,46 @@ def frame(op, payload):
     return h + k + bytes(c ^ k[i % 4] for i, c in enumerate(payload))
 
 
+def take_frame(buf):
+    """The first whole frame of the bytearray buf, taken out of it:
+    (opcode, payload), or None while it is not all there."""
+    if len(buf) < 2:
+        return None
+    op, n, j = buf[0] & 0x0F, buf[1] & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, j = struct.unpack("!H", buf[2:4])[0], 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, j = struct.unpack("!Q", buf[2:10])[0], 10
+    if len(buf) < j + n:
+        return None
+    p = bytes(buf[j:j + n])
+    del buf[:j + n]
+    return op, p
+
+
+def close_of(p):
+    """A close frame's payload as (code, reason)."""
+    return (struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005, p[2:].decode("utf-8", "replace"))
+
+
 def wait_close(s, buf, secs):
     """Reads frames until a close frame: (code, reason) or None."""
     end = time.time() + secs
     while time.time() < end:
-        while len(buf) >= 2:
-            op, n, j = buf[0] & 0x0F, buf[1] & 0x7F, 2
-            if n == 126:
-                n, j = struct.unpack("!H", buf[2:4])[0], 4
-            elif n == 127:
-                n, j = struct.unpack("!Q", buf[2:10])[0], 10
-            if len(buf) < j + n:
-                break
-            p, buf = buf[j:j + n], buf[j + n:]
+        f = take_frame(buf)
+        while f:
+            op, p = f
             if op == 8:
-                code = struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005
                 try:
                     s.sendall(frame(8, p[:2]))
                 except OSError:
                     pass
-                return code, p[2:].decode("utf-8", "replace")
+                return close_of(p)
+            f = take_frame(buf)
         s.settimeout(max(0.05, end - time.time()))
         try:
             d = s.recv(65536)
@@ -188,18 +208,12 @@ def sc_ws_flood(port, path, secs, *headers):
             pass
         except OSError:
             break
-        while len(buf) >= 2 and r is None:
-            op, n, j = buf[0] & 0x0F, buf[1] & 0x7F, 2
-            if n == 126:
-                n, j = struct.unpack("!H", buf[2:4])[0], 4
-            elif n == 127:
-                n, j = struct.unpack("!Q", buf[2:10])[0], 10
-            if len(buf) < j + n:
+        f = take_frame(buf) if r is None else None
+        while f:
+            if f[0] == 8:
+                r = close_of(f[1])
                 break
-            p = bytes(buf[j:j + n])
-            del buf[:j + n]
-            if op == 8:
-                r = (struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005, p[2:].decode("utf-8", "replace"))
+            f = take_frame(buf)
     report(r)
     print("sent", sent)
 
@@ -217,18 +231,14 @@ def sc_ws_mute(port, path, secs, *msgs):
     s.settimeout(0.05)
     said = False
     while time.time() < end:
-        while not said and len(buf) >= 2:
-            op, n, j = buf[0] & 0x0F, buf[1] & 0x7F, 2
-            if n == 126:
-                n, j = struct.unpack("!H", buf[2:4])[0], 4
-            if len(buf) < j + n:
-                break
-            p = bytes(buf[j:j + n])
-            del buf[:j + n]
-            if op == 8:
-                print("close", struct.unpack("!H", p[:2])[0], p[2:].decode("utf-8", "replace"))
+        f = take_frame(buf) if not said else None
+        while f:
+            if f[0] == 8:
+                print("close", *close_of(f[1]))
                 sys.stdout.flush()
                 said = True
+                break
+            f = take_frame(buf)
         try:
             d = s.recv(65536)
             if not d:
