@@ -105,6 +105,27 @@ def close_of(p):
     return (struct.unpack("!H", p[:2])[0] if len(p) >= 2 else 1005, p[2:].decode("utf-8", "replace"))
 
 
+def recv_into(s, buf):
+    """One recv into buf; False once the peer is gone (a timeout is not)."""
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+    buf += d
+    return bool(d)
+
+
+def close_in(buf):
+    """Takes the whole frames out of buf up to a close frame: its (code,
+    reason), or None when none is there yet."""
+    f = take_frame(buf)
+    while f and f[0] != 8:
+        f = take_frame(buf)
+    return close_of(f[1]) if f else None
+
+
 def wait_close(s, buf, secs):
     """Reads frames until a close frame: (code, reason) or None."""
     end = time.time() + secs
@@ -197,23 +218,14 @@ def sc_ws_flood(port, path, secs, *headers):
     s.settimeout(0.005)
     end = time.time() + float(secs)
     while r is None and time.time() < end:
+        sent += 1
         try:
-            sent += 1
             s.sendall(frame(1, b"m%d" % sent))
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        except socket.timeout:
-            pass
         except OSError:
             break
-        f = take_frame(buf) if r is None else None
-        while f:
-            if f[0] == 8:
-                r = close_of(f[1])
-                break
-            f = take_frame(buf)
+        if not recv_into(s, buf):
+            break
+        r = close_in(buf)
     report(r)
     print("sent", sent)
 
@@ -231,22 +243,12 @@ def sc_ws_mute(port, path, secs, *msgs):
     s.settimeout(0.05)
     said = False
     while time.time() < end:
-        f = take_frame(buf) if not said else None
-        while f:
-            if f[0] == 8:
-                print("close", *close_of(f[1]))
-                sys.stdout.flush()
-                said = True
-                break
-            f = take_frame(buf)
-        try:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        except socket.timeout:
-            pass
-        except OSError:
+        c = None if said else close_in(buf)
+        if c:
+            print("close", *c)
+            sys.stdout.flush()
+            said = True
+        if not recv_into(s, buf):
             break
     if not said:
         print("no close")
