@@ -459,29 +459,33 @@ int srv_auth_pub_take(struct srv_conn *c, unsigned *retry_s)
     return 0;
 }
 
+/* c's credential went in a reload: counted and logged, WHO being what
+ * held it ("its", "a publish whose") */
+static void srv__revoked(struct srv_conn *c, const char *who, const char *when)
+{
+    if (c->srv->auth)
+        c->srv->auth->revoked++;
+    srv_log(c->srv, c, "revoked", 0, 0, "%s token is no longer in the token files or its JWT's key "
+                                        "no longer a --jwt-key (SIGHUP)%s", who, when);
+}
+
 int srv_auth_expired(struct srv_conn *c)
 {
-    int revoked = c->cred == SRV_CRED_REVOKED;
-    if (c->srv->auth && revoked)
-        c->srv->auth->revoked++;
-    else if (c->srv->auth)
+    if (c->cred == SRV_CRED_REVOKED) {
+        srv__revoked(c, "its", "");
+        return 1;
+    }
+    if (c->srv->auth)
         c->srv->auth->expired++;
-    if (revoked)
-        srv_log(c->srv, c, "revoked", 0, 0, "its token is no longer in the token files or its JWT's key "
-                                            "no longer a --jwt-key (SIGHUP)");
-    else
-        srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
-    return revoked;
+    srv_log(c->srv, c, "expired", 0, 0, "the token's exp has passed");
+    return 0;
 }
 
 int srv_auth_revoked(struct srv_conn *c)
 {
     if (c->cred != SRV_CRED_REVOKED)
         return 0;
-    if (c->srv->auth)
-        c->srv->auth->revoked++;
-    srv_log(c->srv, c, "revoked", 0, 0, "a publish whose token is no longer in the token files or whose JWT's key "
-                                        "is no longer a --jwt-key (SIGHUP) while its body came");
+    srv__revoked(c, "a publish whose", " while its body came");
     return 1;
 }
 
