@@ -47,6 +47,7 @@
     X(UNTIL, 0, "until", PW_STR("REGEX", NULL, NULL), "exit 0 after the first message matching REGEX (POSIX ERE)") \
     X(TIMEOUT, 0, "timeout", PW_SECS(NULL, "1ms", "365d"), "give up after SECS seconds in all (exit 7)") \
     X(IDLE, 0, "idle", PW_SECS(NULL, "1ms", "365d"), "give up when nothing arrives for SECS seconds (exit 7)") \
+    X(CONNECT_TIMEOUT, 0, "connect-timeout", PW_SECS(PWC_CONNECT_TIMEOUT_DEFAULT, "0", "365d"), "give up on a connection not open after SECS: TCP, TLS, the server's answer (exit 7; 0: never)") \
     X(POLL, 0, "poll", PW_FLAG, "http(s) URL: long polling instead of SSE")    \
     X(LAST_EVENT_ID, 0, "last-event-id", PW_STR("ID", NULL, NULL), "resume after ID") \
     X(SINCE, 0, "since", PW_STR("ID", NULL, NULL), "same as --last-event-id")  \
@@ -196,6 +197,11 @@ int pwc_exit_for(int err)
     default:
         return pw_errrule(err)[0] ? PW_EXIT_PROTO : PW_EXIT_FAIL;
     }
+}
+
+void pwc_connect_timed_out(const struct pwc *c, const char *phase)
+{
+    pwc_info(c, "gave up after %g s (--connect-timeout) %s", c->o.connect_timeout_s, phase);
 }
 
 /* ---- timers, signals, stdout ------------------------------------------------ */
@@ -413,6 +419,7 @@ static int opt_one(struct pwc_opts *o, int id, struct pw_optstate *st)
     case OPT_COUNT: o->count = st->u; break;
     case OPT_TIMEOUT: o->timeout_s = st->d; break;
     case OPT_IDLE: o->idle_s = st->d; break;
+    case OPT_CONNECT_TIMEOUT: o->connect_timeout_s = st->d; break;
     case OPT_POLL: o->poll = 1; break;
     case OPT_RECONNECT:
         o->reconnect = 1;

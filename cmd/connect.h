@@ -30,6 +30,7 @@
 #define PWC_STDIN_MAX_LINE (64u << 20) /* a longer stdin record ends the run */
 #define PWC_STDIN_HIGH_WATER (4u << 20) /* bytes queued for the peer: stdin pauses */
 #define PWC_LINGER_DEFAULT "1"       /* --linger, seconds */
+#define PWC_CONNECT_TIMEOUT_DEFAULT "30" /* --connect-timeout, seconds */
 
 struct pwc;
 
@@ -71,7 +72,7 @@ struct pwc_opts {
     const char *origin, *cacert, *cert, *key, *unix_socket;
     const char *cursor_file, *record_path, *write_out, *proxy_str, *start_id;
     const char *url_str, *proxy_url_str;
-    double ping_s, timeout_s, idle_s, linger_s;
+    double ping_s, timeout_s, idle_s, linger_s, connect_timeout_s;
     uint64_t max_message, count;
     regex_t until;
     int until_set;
@@ -137,6 +138,11 @@ void pwc_stop(struct pwc *c, unsigned code, const char *reason);
 void pwc_activity(struct pwc *c);
 /* a connection attempt's error → exit status (pushwire(1)) */
 int pwc_exit_for(int err);
+/* --connect-timeout ran out before an attempt was open: said with the
+ * phase it was in ("in the TLS handshake with ..."); the caller has dropped
+ * the attempt and goes on as for any failed one (PW_ECL_TIMEOUT: retried
+ * with --reconnect, else exit 7) */
+void pwc_connect_timed_out(const struct pwc *c, const char *phase);
 
 /* ---- connect_io.c: in and out ---- */
 /* Every message from any transport ends here; 1 when the run is over

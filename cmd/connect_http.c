@@ -14,6 +14,8 @@ void pwc_http_init(struct pwc_http *x, struct pwc *c, const struct pwc_http_kind
     x->k = k;
     pw_buf_init(&x->body, body_max);
     pw_buf_init(&x->origin, 0);
+    uv_timer_init(c->loop, &x->t_open);
+    x->t_open.data = x;
 }
 
 void pwc_http_free(struct pwc_http *x)
@@ -22,7 +24,17 @@ void pwc_http_free(struct pwc_http *x)
     pw_buf_free(&x->origin);
 }
 
+static void pwc_http_cancel(struct pwc_http *x);
+
 void pwc_http_drop(struct pwc_http *x)
+{
+    if (x->t_open.loop && !uv_is_closing((uv_handle_t *)&x->t_open))
+        uv_close((uv_handle_t *)&x->t_open, NULL);
+    pwc_http_cancel(x);
+}
+
+/* the request under way goes, the transport stays */
+static void pwc_http_cancel(struct pwc_http *x)
 {
     if (x->h) {
         pw_httpc_free(x->h); /* deferred: safe inside its callbacks */
@@ -58,6 +70,7 @@ static void on_wire(struct pw_httpc *h, int out, const char *p, size_t n)
 static int on_head(struct pw_httpc *h)
 {
     struct pwc_http *x = h->ud;
+    uv_timer_stop(&x->t_open);
     x->c->res.http_status = (int)h->status;
     x->body.len = 0;
     return x->k->head(x, h);
@@ -97,6 +110,7 @@ static void on_done(struct pw_httpc *h, int err)
 {
     struct pwc_http *x = h->ud;
     struct pwc *c = x->c;
+    uv_timer_stop(&x->t_open);
     if (x->h == h)
         x->h = NULL;
     if (c->finished) {
@@ -135,6 +149,42 @@ static void on_done(struct pw_httpc *h, int err)
 
 /* ---- the request ------------------------------------------------------------- */
 
+/* --connect-timeout ran out before the answer's head: give up on this
+ * attempt, saying where it was.  A long poll whose request is out is being
+ * held, which is its way of waiting for a message: not bounded here
+ * (--idle bounds it). */
+static void open_timeout_cb(uv_timer_t *t)
+{
+    struct pwc_http *x = t->data;
+    struct pwc *c = x->c;
+    if (!x->h || c->finished)
+        return;
+    const char *u = "";
+    int ph = pw_httpc_phase(x->h, &u);
+    if (ph == PW_HTTPC_ANSWERED || (ph == PW_HTTPC_WAIT && c->o.poll))
+        return;
+    char hop[300] = "", phase[700];
+    struct pw_url url;
+    const char *why = "";
+    if (c->o.unix_socket)
+        snprintf(hop, sizeof hop, "the Unix socket '%s'", c->o.unix_socket);
+    else if (pw_url_parse(u, &url, &why) == 0)
+        snprintf(hop, sizeof hop, "'%s' port %s", url.host, url.port);
+    else
+        snprintf(hop, sizeof hop, "'%.250s'", u);
+    const char *via = c->o.has_proxy ? " through the proxy" : "";
+    if (ph == PW_HTTPC_CONNECT)
+        snprintf(phase, sizeof phase, "connecting to %s (TCP)%s", hop, via);
+    else if (ph == PW_HTTPC_TLS)
+        snprintf(phase, sizeof phase, "in the TLS handshake with %s%s", hop, via);
+    else
+        snprintf(phase, sizeof phase, "waiting for the server's answer (HTTP head) from %s", hop);
+    pwc_connect_timed_out(c, phase);
+    pwc_http_cancel(x);
+    if (!pwc_retry(c, PW_ECL_TIMEOUT))
+        pwc_finish(c, PW_EXIT_TIMEOUT);
+}
+
 void pwc_http_get(struct pwc_http *x, const char *url, const char *const *extra, size_t nextra)
 {
     struct pwc *c = x->c;
@@ -167,5 +217,7 @@ void pwc_http_get(struct pwc_http *x, const char *url, const char *const *extra,
     if (!x->h) {
         pwc_info(c, "cannot start an HTTP request (out of memory)");
         pwc_finish(c, PW_EXIT_FAIL);
+    } else if (c->o.connect_timeout_s > 0) {
+        uv_timer_start(&x->t_open, open_timeout_cb, pwc_ms(c->o.connect_timeout_s), 0);
     }
 }

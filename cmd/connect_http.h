@@ -38,6 +38,7 @@ struct pwc_http {
     struct pwc *c;
     const struct pwc_http_kind *k;
     struct pw_httpc *h;      /* the request under way, or NULL */
+    uv_timer_t t_open;       /* --connect-timeout: no answer yet */
     int mode;                /* enum pwc_http_mode */
     int err;                 /* a failure found while reading */
     struct pw_buf body;      /* a refusal's body, or the kind's (poll) */

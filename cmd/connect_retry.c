@@ -24,6 +24,7 @@ static int retryable(const struct pwc *c, int err)
     case PW_ECL_ABNORMAL:
     case PW_ECL_IO:
     case PW_ECL_TLS: /* a handshake cut short; a verification failure is not */
+    case PW_ECL_TIMEOUT: /* --connect-timeout */
         return 1;
     case PW_ECL_REJECTED:
         return c->res.http_status >= 500 || c->res.http_status == 429;

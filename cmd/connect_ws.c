@@ -20,6 +20,7 @@ struct ws {
     struct pwc *c;
     struct pw_wsc *ws;
     uv_timer_t t_ping, t_close;
+    uv_timer_t t_open;      /* --connect-timeout: the attempt is not open yet */
     int closing_by_us;
     int since_dropped;      /* after close 4410: reconnect without ?since= */
     int awaiting;           /* --ping ticks since a ping went unanswered */
@@ -158,6 +159,7 @@ static void on_open(struct pw_wsc *ws)
     struct pwc *c = w->c;
     c->res.http_status = ws->http_status;
     c->res.rtt_ms = ws->handshake_ms;
+    uv_timer_stop(&w->t_open);
     pwc_verbose(c, "* connected to %s%s%s", ws->st.peer, ws->protocol[0] ? ", subprotocol " : "",
                 ws->protocol);
     w->ping_outstanding = 0;
@@ -263,6 +265,7 @@ static void on_drain(struct pw_wsc *ws)
 /* The connection is gone: another attempt, or the end with exit_code. */
 static void lost(struct ws *w, int err, int exit_code)
 {
+    uv_timer_stop(&w->t_open);
     uv_timer_stop(&w->t_ping);
     uv_timer_stop(&w->t_close);
     pwc_lost(w->c);
@@ -375,6 +378,45 @@ static void on_end(struct pw_wsc *ws, int err)
 
 /* ---- starting ----------------------------------------------------------------------- */
 
+/* --connect-timeout ran out: where the attempt was, in words */
+static void open_phase(const struct pw_wsc *ws, char *out, size_t n)
+{
+    const struct pw_stream *st = &ws->st;
+    const struct pw_url *dest = st->has_proxy ? &st->proxy : &st->url;
+    const char *proxy = st->has_proxy ? "proxy " : "";
+    if (st->o.unix_path && st->state < PW_ST_TLS)
+        snprintf(out, n, "connecting to the Unix socket '%s'", st->o.unix_path);
+    else if (st->state == PW_ST_RESOLVE)
+        snprintf(out, n, "resolving %s'%s'", proxy, dest->host);
+    else if (st->state == PW_ST_CONNECT)
+        snprintf(out, n, "connecting to %s'%s' port %s (TCP)", proxy, dest->host, dest->port);
+    else if (st->state == PW_ST_PROXY)
+        snprintf(out, n, "waiting for the proxy '%s' port %s to open the tunnel", dest->host,
+                 dest->port);
+    else if (st->state == PW_ST_TLS)
+        snprintf(out, n, "in the TLS handshake with '%s' port %s", st->url.host, st->url.port);
+    else if (ws->http_status)
+        snprintf(out, n, "reading the body of the server's %d answer", ws->http_status);
+    else
+        snprintf(out, n, "waiting for the server's answer to the WebSocket upgrade from '%s' port %s",
+                 st->url.host, st->url.port);
+}
+
+static void open_timeout_cb(uv_timer_t *t)
+{
+    struct ws *w = t->data;
+    struct pwc *c = w->c;
+    if (!w->ws || w->ws->state >= PW_WSC_OPEN || c->finished)
+        return;
+    char phase[400];
+    open_phase(w->ws, phase, sizeof phase);
+    pwc_connect_timed_out(c, phase);
+    struct pw_wsc *ws = w->ws;
+    w->ws = NULL;
+    pw_wsc_free(ws);
+    lost(w, PW_ECL_TIMEOUT, PW_EXIT_TIMEOUT);
+}
+
 /* The URL's target with since=ID (replacing one already there), whole;
  * NULL when the URL's own target will do. */
 static const char *resume_target(struct ws *w)
@@ -427,6 +469,8 @@ static void ws_start(struct pwc *c)
     if (!w->ws) {
         pwc_info(c, "out of memory");
         pwc_finish(c, PW_EXIT_FAIL);
+    } else if (c->o.connect_timeout_s > 0) {
+        uv_timer_start(&w->t_open, open_timeout_cb, pwc_ms(c->o.connect_timeout_s), 0);
     }
 }
 
@@ -441,7 +485,8 @@ static int ws_init(struct pwc *c)
     pw_buf_init(&w->target, 0);
     uv_timer_init(c->loop, &w->t_ping);
     uv_timer_init(c->loop, &w->t_close);
-    w->t_ping.data = w->t_close.data = w;
+    uv_timer_init(c->loop, &w->t_open);
+    w->t_ping.data = w->t_close.data = w->t_open.data = w;
     c->tp_state = w;
     return 0;
 }
@@ -471,6 +516,8 @@ static void ws_drop(struct pwc *c)
         uv_close((uv_handle_t *)&w->t_ping, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->t_close))
         uv_close((uv_handle_t *)&w->t_close, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->t_open))
+        uv_close((uv_handle_t *)&w->t_open, NULL);
 }
 
 static void ws_free(struct pwc *c)

@@ -53,6 +53,9 @@ _pushwire()
         --idle )
             COMPREPLY=()
             return ;;
+        --connect-timeout )
+            COMPREPLY=()
+            return ;;
         --last-event-id )
             COMPREPLY=()
             return ;;
@@ -84,7 +87,7 @@ _pushwire()
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet --json -0 --null -H --header --origin --subprotocol --compress --binary --no-stdin --linger --wait --send --ping --max-message -n --count --until --timeout --idle --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --unix-socket --cacert -k --insecure --cert --key" ;;
+        opts="-h --help -v --verbose -q --quiet --json -0 --null -H --header --origin --subprotocol --compress --binary --no-stdin --linger --wait --send --ping --max-message -n --count --until --timeout --idle --connect-timeout --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --unix-socket --cacert -k --insecure --cert --key" ;;
     frame)
         case "$prev" in
         --role|-r)

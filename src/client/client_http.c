@@ -407,6 +407,29 @@ const char *pw_httpc_url(const struct pw_httpc *h)
     return h->url;
 }
 
+int pw_httpc_phase(const struct pw_httpc *h, const char **url)
+{
+    char *u = NULL, *scheme = NULL;
+    if (curl_easy_getinfo(h->easy, CURLINFO_EFFECTIVE_URL, &u) != CURLE_OK)
+        u = NULL;
+    *url = u ? u : "";
+    if (h->head_seen)
+        return PW_HTTPC_ANSWERED;
+    /* the peer's address is known once TCP is up; the request goes out
+     * (pretransfer) once TLS is up too (libcurl 7.88 stamps its connect
+     * time only then) */
+    curl_off_t sent = 0;
+    char *ip = NULL;
+    if (curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &sent) == CURLE_OK && sent > 0)
+        return PW_HTTPC_WAIT;
+    if (curl_easy_getinfo(h->easy, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || !ip || !ip[0])
+        return PW_HTTPC_CONNECT;
+    if (curl_easy_getinfo(h->easy, CURLINFO_SCHEME, &scheme) == CURLE_OK && scheme &&
+        strcasecmp(scheme, "https") == 0)
+        return PW_HTTPC_TLS;
+    return PW_HTTPC_WAIT;
+}
+
 void pw_httpc_free(struct pw_httpc *h)
 {
     if (!h || h->freed)

@@ -80,4 +80,11 @@ void pw_httpc_free(struct pw_httpc *h);
  * h, valid until pw_httpc_free); NULL before on_head. */
 const char *pw_httpc_url(const struct pw_httpc *h);
 
+/* How far the request got (for a timeout's message): connecting (name,
+ * TCP, a proxy), the TLS handshake, the request sent and its answer
+ * awaited, or the final answer's head is in.  *url is the hop's URL
+ * (owned by libcurl, valid until the next call on h). */
+enum pw_httpc_phase { PW_HTTPC_CONNECT, PW_HTTPC_TLS, PW_HTTPC_WAIT, PW_HTTPC_ANSWERED };
+int pw_httpc_phase(const struct pw_httpc *h, const char **url);
+
 #endif

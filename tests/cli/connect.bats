@@ -155,3 +155,78 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1
     assert_failure 1
     assert_output 'pushwire connect: write error on stdout: No space left on device'
 }
+
+# stall MODE — tests/cli/stall_peer.py in the background: STALL_PORT, STALL_PID
+stall() {
+    /usr/bin/python3 "$BATS_TEST_DIRNAME/stall_peer.py" "$1" >"$BATS_TEST_TMPDIR/stall.port" 3>&- &
+    STALL_PID=$!
+    local i
+    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/stall.port" ] && break; sleep 0.05; done
+    STALL_PORT=$(cat "$BATS_TEST_TMPDIR/stall.port")
+    [ -n "$STALL_PORT" ]
+}
+
+teardown() {
+    [ -z "${STALL_PID:-}" ] || { kill "$STALL_PID" 2>/dev/null; wait "$STALL_PID" 2>/dev/null; } || true
+}
+
+@test "--connect-timeout: a peer that never answers is given up, naming the step, for every transport (exit 7)" {
+    stall silent
+    u=127.0.0.1:$STALL_PORT
+    run timeout 10 "$PW" connect --no-stdin --connect-timeout 0.2 "ws://$u/"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) waiting for the server's answer to the WebSocket upgrade from '127.0.0.1' port $STALL_PORT"
+    run timeout 10 "$PW" connect --no-stdin --connect-timeout 0.2 "wss://$u/"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) in the TLS handshake with '127.0.0.1' port $STALL_PORT"
+    run timeout 10 "$PW" connect --connect-timeout 0.2 "http://$u/sse/x"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) waiting for the server's answer (HTTP head) from '127.0.0.1' port $STALL_PORT"
+    run timeout 10 "$PW" connect --connect-timeout 0.2 "https://$u/sse/x"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) in the TLS handshake with '127.0.0.1' port $STALL_PORT"
+    run timeout 10 "$PW" connect --poll --connect-timeout 0.2 "https://$u/poll/x"
+    assert_failure 7
+    assert_output --partial "(--connect-timeout) in the TLS handshake with '127.0.0.1' port $STALL_PORT"
+    # a long poll being held is its answer's wait, not a handshake
+    run timeout 10 "$PW" connect --poll --connect-timeout 0.2 --timeout 1 "http://$u/poll/x"
+    kill "$STALL_PID"
+    assert_failure 7
+    assert_output "pushwire connect: timed out after 1 s (--timeout)"
+}
+
+@test "--connect-timeout bounds the TCP handshake, and the default is 30 s" {
+    stall backlog
+    run timeout 10 "$PW" connect --no-stdin --connect-timeout 0.2 "ws://127.0.0.1:$STALL_PORT/"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) connecting to '127.0.0.1' port $STALL_PORT (TCP)"
+    run timeout 10 "$PW" connect --connect-timeout 0.2 "http://127.0.0.1:$STALL_PORT/sse/x"
+    kill "$STALL_PID"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) connecting to '127.0.0.1' port $STALL_PORT (TCP)"
+    run pw connect --help
+    assert_output --partial "--connect-timeout SECS"
+    assert_output --partial "(0..365d; default 30)"
+    run pw connect --connect-timeout soon ws://127.0.0.1/
+    assert_failure 2
+    assert_output --partial "bad value for --connect-timeout"
+}
+
+@test "--connect-timeout: a refusal whose body never comes is bounded too; with --reconnect each attempt counts" {
+    stall short
+    run timeout 10 "$PW" connect --no-stdin --connect-timeout 0.2 "ws://127.0.0.1:$STALL_PORT/"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) reading the body of the server's 403 answer"
+    kill "$STALL_PID"
+    stall silent
+    run timeout 10 "$PW" connect --no-stdin --connect-timeout 0.2 --reconnect=1 "ws://127.0.0.1:$STALL_PORT/"
+    assert_failure 7
+    assert_line --index 0 --partial "gave up after 0.2 s (--connect-timeout)"
+    assert_line --index 1 --partial "reconnecting in"
+    assert_line --index 2 --partial "gave up after 0.2 s (--connect-timeout)"
+    assert_line --index 3 "pushwire connect: giving up after 1 reconnect attempts"
+    run timeout 10 "$PW" connect --connect-timeout 0.2 --reconnect=1 "http://127.0.0.1:$STALL_PORT/sse/x"
+    kill "$STALL_PID"
+    assert_failure 7
+    assert_line --index 3 "pushwire connect: giving up after 1 reconnect attempts"
+}
