@@ -127,14 +127,38 @@ static void words(const struct pw_applet *a, int with_short)
     }
 }
 
+/* The bash action for an option's value (cur is what is typed of it). */
+static void bash_value(const struct pw_opt *o, const char *indent)
+{
+    if (o->v.compl && strcmp(o->v.compl, "@file") == 0)
+        printf("%sCOMPREPLY=($(compgen -f -- \"$cur\"))", indent);
+    else if (o->v.compl && strcmp(o->v.compl, "@dir") == 0)
+        printf("%sCOMPREPLY=($(compgen -d -- \"$cur\"))", indent);
+    else if (o->v.compl)
+        printf("%sCOMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))", indent, o->v.compl);
+    else
+        printf("%sCOMPREPLY=()", indent);
+}
+
 static void gen_bash(const struct pw_applet *const *as, size_t n)
 {
     printf("# bash completion for pushwire — generated from the option tables by\n"
            "# tools/gendocs.sh; do not edit.\n"
            "_pushwire()\n{\n"
-           "    local cur prev applet opts i=1\n"
+           "    local cur prev applet opts eq= pre= val= r i=1\n"
            "    cur=${COMP_WORDS[COMP_CWORD]}\n"
            "    prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+           "    # --opt=VALUE: with '=' in COMP_WORDBREAKS (the default) bash makes\n"
+           "    # '=' a word, and the current one is '=' itself or what follows it;\n"
+           "    # without, the word is --opt=VALUE whole and each reply carries --opt=\n"
+           "    if [[ $cur == = && $prev == -* ]]; then\n"
+           "        cur= eq=1\n"
+           "    elif [[ $prev == = && $COMP_CWORD -ge 2 ]]; then\n"
+           "        prev=${COMP_WORDS[COMP_CWORD-2]} eq=1\n"
+           "    elif [[ $cur == --*=* ]]; then\n"
+           "        prev=${cur%%%%=*} cur=${cur#*=} eq=1\n"
+           "        pre=$prev=\n"
+           "    fi\n"
            "    applet=${COMP_WORDS[0]##*/}\n"
            "    applet=${applet#pushwire-}\n"
            "    if [ \"$applet\" = pushwire ]; then\n"
@@ -157,29 +181,33 @@ static void gen_bash(const struct pw_applet *const *as, size_t n)
         printf("    %s)\n        case \"$prev\" in\n", a->name);
         for (size_t j = 0; a->opts[j].lng; j++) {
             const struct pw_opt *o = &a->opts[j];
-            if (o->v.arg != PW_REQARG)
-                continue;
-            printf("        --%s%s%c)\n", o->lng, o->shrt ? "|-" : "", o->shrt ? o->shrt : ' ');
-            if (o->v.compl && strcmp(o->v.compl, "@file") == 0)
-                printf("            COMPREPLY=($(compgen -f -- \"$cur\"))\n");
-            else if (o->v.compl && strcmp(o->v.compl, "@dir") == 0)
-                printf("            COMPREPLY=($(compgen -d -- \"$cur\"))\n");
-            else if (o->v.compl)
-                printf("            COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))\n", o->v.compl);
-            else
-                printf("            COMPREPLY=()\n");
-            printf("            return ;;\n");
+            if (o->v.arg == PW_REQARG) {
+                printf("        --%s%s%c)\n", o->lng, o->shrt ? "|-" : "", o->shrt ? o->shrt : ' ');
+                bash_value(o, "            ");
+                printf("\n            val=1 ;;\n");
+            } else if (o->v.arg == PW_OPTARG) { /* a value only after '=' */
+                printf("        --%s)\n            if [ -n \"$eq\" ]; then\n", o->lng);
+                bash_value(o, "                ");
+                printf("\n                val=1\n            fi ;;\n");
+            }
         }
         printf("        esac\n        opts=\"");
         words(a, 1);
         printf("\" ;;\n");
     }
     printf("    *) return ;;\n    esac\n"
-           "    if [[ \"$cur\" == -* ]]; then\n"
+           "    if [ -n \"$val\" ]; then\n"
+           "        :\n"
+           "    elif [ -n \"$eq\" ]; then\n"
+           "        COMPREPLY=() # a flag has no value; an unknown option, none to offer\n"
+           "    elif [[ \"$cur\" == -* ]]; then\n"
            "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
            "    else\n"
            "        COMPREPLY=($(compgen -f -- \"$cur\"))\n"
            "    fi\n"
+           "    for r in \"${!COMPREPLY[@]}\"; do\n"
+           "        COMPREPLY[r]=$pre${COMPREPLY[r]}\n"
+           "    done\n"
            "    (( i ))\n"
            "}\n"
            "complete -F _pushwire pushwire");

@@ -2,9 +2,20 @@
 # tools/gendocs.sh; do not edit.
 _pushwire()
 {
-    local cur prev applet opts i=1
+    local cur prev applet opts eq= pre= val= r i=1
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
+    # --opt=VALUE: with '=' in COMP_WORDBREAKS (the default) bash makes
+    # '=' a word, and the current one is '=' itself or what follows it;
+    # without, the word is --opt=VALUE whole and each reply carries --opt=
+    if [[ $cur == = && $prev == -* ]]; then
+        cur= eq=1
+    elif [[ $prev == = && $COMP_CWORD -ge 2 ]]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]} eq=1
+    elif [[ $cur == --*=* ]]; then
+        prev=${cur%%=*} cur=${cur#*=} eq=1
+        pre=$prev=
+    fi
     applet=${COMP_WORDS[0]##*/}
     applet=${applet#pushwire-}
     if [ "$applet" = pushwire ]; then
@@ -22,309 +33,321 @@ _pushwire()
         case "$prev" in
         --header|-H)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --origin )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --subprotocol )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --linger )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --send )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --ping )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-message )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --count|-n)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --until )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --timeout )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --idle )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --connect-timeout )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --last-event-id )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --since )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
+        --reconnect)
+            if [ -n "$eq" ]; then
+                COMPREPLY=()
+                val=1
+            fi ;;
         --cursor-file )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --record )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --write-out|-w)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --proxy )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --unix-socket )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --cacert )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --cert )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --key )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         esac
         opts="-h --help -v --verbose -q --quiet --json -0 --null -H --header --origin --subprotocol --compress --binary --no-stdin --linger --wait --send --ping --max-message -n --count --until --timeout --idle --connect-timeout --poll --last-event-id --since --reconnect --fail-on-gap --cursor-file --record -w --write-out --proxy --no-proxy --unix-socket --cacert -k --insecure --cert --key" ;;
     frame)
         case "$prev" in
         --role|-r)
             COMPREPLY=($(compgen -W "client server" -- "$cur"))
-            return ;;
+            val=1 ;;
         --opcode|-o)
             COMPREPLY=($(compgen -W "text binary continuation close ping pong" -- "$cur"))
-            return ;;
+            val=1 ;;
         --mask|-m)
             COMPREPLY=($(compgen -W "random" -- "$cur"))
-            return ;;
+            val=1 ;;
         --close-code|-c)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --len-form|-l)
             COMPREPLY=($(compgen -W "7 16 64" -- "$cur"))
-            return ;;
+            val=1 ;;
         --file|-f)
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --id|-i)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --event|-e)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --retry )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         esac
         opts="-h --help -v --verbose -q --quiet -d --decode -x --hex -j --json -r --role -o --opcode --no-fin --rsv1 --rsv2 --rsv3 -m --mask -n --no-mask -c --close-code -l --len-form -f --file -s --sse -i --id -e --event --retry" ;;
     handshake)
         case "$prev" in
         --response|-R)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --subprotocol|-p)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --extension|-e)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --header|-H)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --origin )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --cacert )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         esac
         opts="-h --help -v --verbose -q --quiet -g --gen-key -r --request -R --response -p --subprotocol -e --extension -j --json --lenient -H --header --origin --cacert -k --insecure" ;;
     portcheck)
         case "$prev" in
         --target|-t)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --connections|-n)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --source|-s)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --ws )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --hold )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --rate|-r)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --parallel|-p)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --timeout )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         esac
         opts="-h --help -v --verbose -q --quiet --json -t --target --server -n --connections -s --source --ws --hold -r --rate -p --parallel --timeout" ;;
     replay)
         case "$prev" in
         --speed )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --wait )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-diffs )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --serve )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --channel )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --backlog )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-line )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --cacert )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         esac
         opts="-h --help -v --verbose -q --quiet --speed --no-delay --expect --wait --max-diffs --serve --channel --backlog --max-line --cacert -k --insecure" ;;
     serve)
         case "$prev" in
         --listen|-l)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --tls-cert )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --tls-key )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --channel|-c)
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --backlog )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --history-bytes )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --message-ttl )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-channels )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --heartbeat )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --retry )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --poll-timeout )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --ping )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-message )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-conns )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-header-size )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-headers )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --send-buffer )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --write-delay )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --deflate-window )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --handshake-timeout )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --idle-timeout )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --log )
             COMPREPLY=($(compgen -W "text json" -- "$cur"))
-            return ;;
+            val=1 ;;
         --log-file )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --record )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --redis )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --token-file )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --publish-token-file )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --jwt-key )
             COMPREPLY=($(compgen -f -- "$cur"))
-            return ;;
+            val=1 ;;
         --jwt-aud )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --origin )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --trusted-proxy )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-conns-per-ip )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-conn-rate )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-pub-rate )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --limit-exempt )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --exec )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --max-procs )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --exec-grace )
             COMPREPLY=()
-            return ;;
+            val=1 ;;
         --workers )
             COMPREPLY=($(compgen -W "auto" -- "$cur"))
-            return ;;
+            val=1 ;;
         esac
         opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --write-delay --write-delay-adaptive --deflate-context --deflate-window --handshake-timeout --idle-timeout --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt --exec --max-procs --exec-grace --workers" ;;
     *) return ;;
     esac
-    if [[ "$cur" == -* ]]; then
+    if [ -n "$val" ]; then
+        :
+    elif [ -n "$eq" ]; then
+        COMPREPLY=() # a flag has no value; an unknown option, none to offer
+    elif [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
+    for r in "${!COMPREPLY[@]}"; do
+        COMPREPLY[r]=$pre${COMPREPLY[r]}
+    done
     (( i ))
 }
 complete -F _pushwire pushwire pushwire-connect pushwire-frame pushwire-handshake pushwire-portcheck pushwire-replay pushwire-serve

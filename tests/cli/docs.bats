@@ -102,6 +102,40 @@ applets() { "$PW" help --gen=applets; }
     assert_line --index 1 '--help'
 }
 
+@test "the bash completion completes a value after --opt= (files, words), whether or not '=' breaks words" {
+    cd "$BATS_TEST_TMPDIR"
+    touch cert.pem
+    # comp WORD... — the words as bash splits the line, the last one the
+    # current: one reply per line
+    run bash -c 'source "$0"
+        comp() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _pushwire; printf "[%s]\n" "${COMPREPLY[*]}"; }
+        comp pushwire serve --tls-cert =
+        comp pushwire serve --tls-cert = ce
+        comp pushwire serve --tls-cert=ce
+        comp pushwire serve --log =
+        comp pushwire serve --log = j
+        comp pushwire serve --log=j
+        comp pushwire-serve --log = t
+        comp pushwire serve --echo =
+        comp pushwire connect --cursor-file=c
+        comp pushwire connect --reconnect = c
+        comp pushwire serve --log j
+        comp pushwire serve --tls-c' "$TOP/completions/pushwire.bash"
+    assert_success
+    assert_line --index 0 "[cert.pem]"
+    assert_line --index 1 "[cert.pem]"
+    assert_line --index 2 "[--tls-cert=cert.pem]"
+    assert_line --index 3 "[text json]"
+    assert_line --index 4 "[json]"
+    assert_line --index 5 "[--log=json]"
+    assert_line --index 6 "[text]"
+    assert_line --index 7 "[]"
+    assert_line --index 8 "[--cursor-file=cert.pem]"
+    assert_line --index 9 "[]"
+    assert_line --index 10 "[json]"
+    assert_line --index 11 "[--tls-cert]"
+}
+
 @test "the zsh completion is syntactically valid" {
     command -v zsh >/dev/null || missing "zsh is not installed"
     run zsh -n "$TOP/completions/_pushwire"
