@@ -136,6 +136,41 @@ applets() { "$PW" help --gen=applets; }
     assert_line --index 11 "[--tls-cert]"
 }
 
+# complete_in SHELL — tests/cli/complete_pty.py types lines with TABs into a
+# real interactive SHELL with the completions loaded (zsh: compinit) and
+# prints what each line became; here, in a directory holding one file
+complete_in() {
+    command -v "$1" >/dev/null || { missing "$1 is not installed"; return; }
+    cd "$BATS_TEST_TMPDIR"
+    touch cert.pem
+    run timeout 60 /usr/bin/python3 "$BATS_TEST_DIRNAME/complete_pty.py" "$1" "$TOP/completions" \
+        $'pushwire ser\t--log=j\t' $'pushwire serve --tls-cert=ce\t' $'pushwire serve --tls-cert ce\t' \
+        $'pushwire help fr\t' $'pushwire-frame --role=se\t' $'pushwire-serve --log j\t' \
+        $'pushwire connect -n 3 --connect-t\t1' $'pushwire connect --reconnect=\t'
+    assert_success
+    assert_line --index 0 'ARGS:serve --log=json'
+    assert_line --index 1 'ARGS:serve --tls-cert=cert.pem'
+    assert_line --index 2 'ARGS:serve --tls-cert cert.pem'
+    assert_line --index 3 'ARGS:help frame'
+    assert_line --index 4 'ARGS:--role=server'
+    assert_line --index 5 'ARGS:--log json'
+    # zsh offers an option that takes a value as --opt= (getopt takes both)
+    assert_line --index 6 --regexp '^ARGS:connect -n 3 --connect-timeout[ =]1$'
+    assert_line --index 7 'ARGS:connect --reconnect='
+}
+
+@test "bash completes options, values and --opt=VALUE at a real prompt" {
+    complete_in bash
+}
+
+@test "zsh completes options, values and --opt=VALUE at a real prompt (compinit)" {
+    complete_in zsh
+}
+
+@test "fish completes options, values and --opt=VALUE at a real prompt" {
+    complete_in fish
+}
+
 @test "the zsh completion is syntactically valid" {
     command -v zsh >/dev/null || missing "zsh is not installed"
     run zsh -n "$TOP/completions/_pushwire"
