@@ -3,10 +3,13 @@
  * pushwire-APPLET).  Also `--help`, `--version`, `help [APPLET]` and the
  * hidden `help --gen=FORMAT` used by tools/gendocs.sh to generate the man
  * page OPTIONS sections and shell completions from the option tables. */
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "applets.h"
 #include "gendocs.h"
@@ -94,8 +97,28 @@ static int help(int argc, char **argv)
     return pw_finish_stdout(a->name, 0);
 }
 
+/* A standard descriptor the caller closed (cron, `2>&-`) would be the next
+ * descriptor opened — a socket, libuv's epoll or signal pipe — and then
+ * output meant for stdout or stderr would go there, and libuv asserts that
+ * it never closes 0, 1 or 2.  Each closed one is taken by /dev/null first:
+ * stdin reads as empty; stdout and stderr are opened read-only, so a write
+ * fails with EBADF as it did on the closed descriptor. */
+static void std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", O_RDONLY);
+        if (n >= 0 && n != fd) { /* (cannot be: fd was the lowest free one) */
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    std_fds();
     /* a closed reader is reported through write errors, not a signal */
     signal(SIGPIPE, SIG_IGN);
     char self[256];

@@ -168,6 +168,7 @@ stall() {
 
 teardown() {
     [ -z "${STALL_PID:-}" ] || { kill "$STALL_PID" 2>/dev/null; wait "$STALL_PID" 2>/dev/null; } || true
+    stop_serve
 }
 
 @test "--connect-timeout: a peer that never answers is given up, naming the step, for every transport (exit 7)" {
@@ -229,4 +230,22 @@ teardown() {
     kill "$STALL_PID"
     assert_failure 7
     assert_line --index 3 "pushwire connect: giving up after 1 reconnect attempts"
+}
+
+@test "a closed stdin, stdout or stderr is not taken by a socket: no abort, stdout's write error said" {
+    start_serve --echo
+    u=ws://127.0.0.1:$SERVE_PORT/ws/echo
+    # stdout closed: the first message is a write error (EBADF), as for frame
+    run bash -c 'echo hi | timeout 10 "$PW" connect "$0" >&-' "$u"
+    assert_failure 1
+    assert_output 'pushwire connect: write error on stdout: Bad file descriptor'
+    # stderr closed: -v has nowhere to go, the echo still comes
+    run bash -c 'echo hi | timeout 10 "$PW" connect -v "$0" 2>&-' "$u"
+    assert_success
+    assert_output hi
+    # stdin closed: read as empty
+    run bash -c 'timeout 10 "$PW" connect --linger 0 -w "%{close_code}" "$0" <&-' "$u"
+    stop_serve_clean
+    assert_success
+    assert_output 1000
 }
