@@ -172,13 +172,19 @@ static void open_timeout_cb(uv_timer_t *t)
         snprintf(hop, sizeof hop, "'%s' port %s", url.host, url.port);
     else
         snprintf(hop, sizeof hop, "'%.250s'", u);
-    const char *via = c->o.has_proxy ? " through the proxy" : "";
+    char proxy[300] = "", via[320] = "";
+    if (c->o.has_proxy) {
+        snprintf(proxy, sizeof proxy, "the proxy '%s' port %s", c->o.proxy.host, c->o.proxy.port);
+        snprintf(via, sizeof via, " through %s", proxy);
+    }
     if (ph == PW_HTTPC_CONNECT)
-        snprintf(phase, sizeof phase, "connecting to %s (TCP)%s", hop, via);
+        snprintf(phase, sizeof phase, "connecting to %s (TCP)", proxy[0] ? proxy : hop);
     else if (ph == PW_HTTPC_TLS)
         snprintf(phase, sizeof phase, "in the TLS handshake with %s%s", hop, via);
+    else if (ph == PW_HTTPC_SETUP && proxy[0])
+        snprintf(phase, sizeof phase, "waiting for %s to open the tunnel", proxy);
     else
-        snprintf(phase, sizeof phase, "waiting for the server's answer (HTTP head) from %s", hop);
+        snprintf(phase, sizeof phase, "waiting for the server's answer (HTTP head) from %s%s", hop, via);
     pwc_connect_timed_out(c, phase);
     pwc_http_cancel(x);
     if (!pwc_retry(c, PW_ECL_TIMEOUT))

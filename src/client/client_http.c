@@ -427,7 +427,7 @@ int pw_httpc_phase(const struct pw_httpc *h, const char **url)
     if (curl_easy_getinfo(h->easy, CURLINFO_SCHEME, &scheme) == CURLE_OK && scheme &&
         strcasecmp(scheme, "https") == 0)
         return PW_HTTPC_TLS;
-    return PW_HTTPC_WAIT;
+    return PW_HTTPC_SETUP;
 }
 
 void pw_httpc_free(struct pw_httpc *h)

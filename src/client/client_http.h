@@ -81,10 +81,13 @@ void pw_httpc_free(struct pw_httpc *h);
 const char *pw_httpc_url(const struct pw_httpc *h);
 
 /* How far the request got (for a timeout's message): connecting (name,
- * TCP, a proxy), the TLS handshake, the request sent and its answer
- * awaited, or the final answer's head is in.  *url is the hop's URL
- * (owned by libcurl, valid until the next call on h). */
-enum pw_httpc_phase { PW_HTTPC_CONNECT, PW_HTTPC_TLS, PW_HTTPC_WAIT, PW_HTTPC_ANSWERED };
+ * TCP), the TLS handshake (https), connected but the request not out yet
+ * (a proxy's tunnel or SOCKS), the request out and its answer awaited, or
+ * the final answer's head is in.  *url is the hop's URL (owned by
+ * libcurl, valid until the next call on h). */
+enum pw_httpc_phase {
+    PW_HTTPC_CONNECT, PW_HTTPC_TLS, PW_HTTPC_SETUP, PW_HTTPC_WAIT, PW_HTTPC_ANSWERED
+};
 int pw_httpc_phase(const struct pw_httpc *h, const char **url);
 
 #endif

@@ -227,9 +227,16 @@ teardown() {
     assert_line --index 2 --partial "gave up after 0.2 s (--connect-timeout)"
     assert_line --index 3 "pushwire connect: giving up after 1 reconnect attempts"
     run timeout 10 "$PW" connect --connect-timeout 0.2 --reconnect=1 "http://127.0.0.1:$STALL_PORT/sse/x"
-    kill "$STALL_PID"
     assert_failure 7
     assert_line --index 3 "pushwire connect: giving up after 1 reconnect attempts"
+    # a proxy that never opens the tunnel, over both stacks
+    run timeout 10 "$PW" connect --no-stdin --connect-timeout 0.2 --proxy "http://u:secret@127.0.0.1:$STALL_PORT" ws://127.0.0.1:1/
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) waiting for the proxy '127.0.0.1' port $STALL_PORT to open the tunnel"
+    run timeout 10 "$PW" connect --connect-timeout 0.2 --proxy "socks5h://127.0.0.1:$STALL_PORT" http://127.0.0.1:1/sse/x
+    kill "$STALL_PID"
+    assert_failure 7
+    assert_output "pushwire connect: gave up after 0.2 s (--connect-timeout) waiting for the proxy '127.0.0.1' port $STALL_PORT to open the tunnel"
 }
 
 @test "a closed stdin, stdout or stderr is not taken by a socket: no abort, stdout's write error said" {
