@@ -133,6 +133,8 @@ static int ended_short(struct pwc *c, int code)
     return code == PW_EXIT_OK ? PW_EXIT_FAIL : code;
 }
 
+static void signals_end(struct pwc *c);
+
 void pwc_finish(struct pwc *c, int code)
 {
     if (c->finished)
@@ -145,8 +147,7 @@ void pwc_finish(struct pwc *c, int code)
     close_handle((uv_handle_t *)&c->t_idle);
     close_handle((uv_handle_t *)&c->t_linger);
     close_handle((uv_handle_t *)&c->t_retry);
-    close_handle((uv_handle_t *)&c->sigint);
-    close_handle((uv_handle_t *)&c->sigterm);
+    signals_end(c);
     close_handle((uv_handle_t *)&c->flush);
 }
 
@@ -231,14 +232,71 @@ static void idle_cb(uv_timer_t *t)
 
 void pwc_activity(struct pwc *c) { c->last_activity = uv_now(c->loop); }
 
-static void signal_cb(uv_signal_t *s, int signum)
+/* SIGINT and SIGTERM have a handler of ours rather than uv_signal's: the
+ * loop may be stuck in a write to a stdout nobody reads (a stalled pipe
+ * or FIFO), where no loop callback runs, and a second signal must still
+ * end the run.  The first asks the loop for the closing handshake (1000);
+ * the second ends the run through the loop too, and a loop that has not
+ * exited one second later (stuck in that write, or in the last flush) is
+ * left with _exit(128 + the signal). */
+#define SIGNAL_GRACE_S 1
+static uv_async_t *volatile sig_async;
+static volatile sig_atomic_t sig_count, sig_last;
+
+static void on_alarm(int signum)
 {
-    struct pwc *c = s->data;
-    if (c->interrupted++) {
-        pwc_finish(c, 128 + signum);
+    (void)signum;
+    _exit(128 + sig_last);
+}
+
+static void on_signal(int signum)
+{
+    sig_last = signum;
+    if (++sig_count == 2) /* (once: more signals do not put it off) */
+        alarm(SIGNAL_GRACE_S);
+    uv_async_t *a = sig_async;
+    if (a)
+        uv_async_send(a); /* async-signal-safe */
+}
+
+static void signal_cb(uv_async_t *h)
+{
+    struct pwc *c = h->data;
+    if (c->finished)
+        return;
+    if (sig_count >= 2) {
+        pwc_finish(c, 128 + sig_last);
         return;
     }
-    pwc_stop(c, PW_WS_CLOSE_NORMAL, "");
+    if (!c->interrupted++)
+        pwc_stop(c, PW_WS_CLOSE_NORMAL, "");
+}
+
+static void signals_begin(struct pwc *c)
+{
+    uv_async_init(c->loop, &c->sig, signal_cb);
+    c->sig.data = c;
+    uv_unref((uv_handle_t *)&c->sig);
+    sig_async = &c->sig;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* a write in progress goes on */
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* From the end of the run on, a signal has its default effect; an alarm
+ * already set still cuts a last flush that does not return. */
+static void signals_end(struct pwc *c)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sig_async = NULL;
+    close_handle((uv_handle_t *)&c->sig);
 }
 
 /* The transcript's lines reach the file at each turn of the loop, as
@@ -575,13 +633,7 @@ static void loop_setup(struct pwc *c)
     timer(c, &c->t_idle);
     timer(c, &c->t_linger);
     timer(c, &c->t_retry);
-    uv_signal_init(c->loop, &c->sigint);
-    uv_signal_init(c->loop, &c->sigterm);
-    c->sigint.data = c->sigterm.data = c;
-    uv_signal_start(&c->sigint, signal_cb, SIGINT);
-    uv_signal_start(&c->sigterm, signal_cb, SIGTERM);
-    uv_unref((uv_handle_t *)&c->sigint);
-    uv_unref((uv_handle_t *)&c->sigterm);
+    signals_begin(c);
     uv_prepare_init(c->loop, &c->flush);
     c->flush.data = c;
     uv_prepare_start(&c->flush, flush_cb);

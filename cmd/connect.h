@@ -98,7 +98,7 @@ struct pwc {
 
     uv_loop_t *loop;
     uv_timer_t t_timeout, t_idle, t_linger, t_retry;
-    uv_signal_t sigint, sigterm;
+    uv_async_t sig;          /* SIGINT, SIGTERM: connect.c on_signal */
     uv_prepare_t flush;
     struct pw_stdin in;
     int in_started, stdin_eof, stdin_tty;

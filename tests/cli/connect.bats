@@ -256,3 +256,48 @@ teardown() {
     assert_success
     assert_output 1000
 }
+
+# ends PID — sends SIGTERM every 0.1 s (50 at most) until PID is gone; its
+# exit status in ENDED (SIGKILL and 255 when it never went)
+ends() {
+    local i
+    for i in $(seq 50); do
+        kill -TERM "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1"
+        wait "$1" 2>/dev/null || true
+        ENDED=255
+        return 0
+    fi
+    ENDED=0
+    wait "$1" || ENDED=$?
+}
+
+@test "SIGTERM closes with 1000 (exit 0); a second one ends the run with 128+15, also while stdout is stuck" {
+    start_serve
+    "$PW" connect --no-stdin -w '%{close_code}' "ws://127.0.0.1:$SERVE_PORT/ws/sig0" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+    pid=$!
+    wait_metric 'pushwire_connections{transport="ws"} 1'
+    kill -TERM "$pid"
+    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    st=0
+    wait "$pid" || st=$?
+    [ "$st" = 0 ] || fail "one SIGTERM: exit $st"
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = 1000 ] || fail "one SIGTERM: $(cat "$BATS_TEST_TMPDIR/out")"
+    # stdout a FIFO that a reader holds open and never reads: the loop is
+    # stuck in a write once the pipe is full, and no callback of it runs
+    mkfifo "$BATS_TEST_TMPDIR/fifo"
+    exec 7<>"$BATS_TEST_TMPDIR/fifo"
+    "$PW" connect --no-stdin "ws://127.0.0.1:$SERVE_PORT/ws/sig0" >"$BATS_TEST_TMPDIR/fifo" 2>/dev/null &
+    pid=$!
+    wait_metric 'pushwire_connections{transport="ws"} 1'
+    run /usr/bin/python3 "$BATS_TEST_DIRNAME/pub_many.py" "$SERVE_PORT" sig 400 1000 1
+    assert_output '200 400'
+    for i in $(seq 100); do grep -q pipe_write "/proc/$pid/wchan" 2>/dev/null && break; sleep 0.05; done
+    ends "$pid"
+    exec 7<&-
+    stop_serve_clean
+    [ "$ENDED" = 143 ] || fail "SIGTERM again and again with stdout stuck: exit $ENDED (255: never ended)"
+}
