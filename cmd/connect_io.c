@@ -390,8 +390,10 @@ static void in_long(struct pw_stdin *in, size_t max)
 static void in_end(struct pw_stdin *in, int err)
 {
     struct pwc *c = in->data;
-    if (err)
+    if (err) { /* what came before is sent and answered; the run has failed */
         pwc_info(c, "reading stdin: %s", uv_strerror(err));
+        c->exit_code = PW_EXIT_FAIL;
+    }
     c->stdin_eof = 1;
     pwc_stdin_close(c);
     after_stdin(c);

@@ -301,3 +301,13 @@ ends() {
     stop_serve_clean
     [ "$ENDED" = 143 ] || fail "SIGTERM again and again with stdout stuck: exit $ENDED (255: never ended)"
 }
+
+@test "a read error on stdin is exit 1, after a polite close" {
+    start_serve --echo
+    # a directory: read(2) fails with EISDIR
+    run bash -c 'timeout 10 "$PW" connect --linger 0 -w "%{close_code}\n" "ws://127.0.0.1:$0/ws/echo" </' "$SERVE_PORT"
+    stop_serve_clean
+    assert_failure 1
+    assert_line --index 0 'pushwire connect: reading stdin: illegal operation on a directory'
+    assert_line --index 1 1000
+}
