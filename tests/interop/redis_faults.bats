@@ -229,6 +229,29 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     node_stop A
 }
 
+@test "Redis busy (BUSY) while 20 channels get their first subscriber: their commands are retried with a backoff and one probe a tick, not each channel every 250 ms; once the script is killed every channel is subscribed" {
+    redis_start --busy-reply-threshold 50
+    node A
+    timeout 20 redis-cli -p "$REDIS_PORT" EVAL 'while true do end' 0 >/dev/null 2>&1 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    wait_for sh -c "redis-cli -p $REDIS_PORT PING 2>&1 | grep -q BUSY"
+    for ((i = 1; i <= 20; i++)); do
+        curl -sN --max-time 30 "$A_HTTP/sse/busy-$i" >/dev/null 2>&1 3>&- &
+        BG_PIDS="${BG_PIDS:-} $!"
+    done
+    sleep 4
+    redis-cli -p "$REDIS_PORT" SCRIPT KILL >/dev/null
+    # each channel's SUBSCRIBE and catch-up, refused: retried every 250 ms
+    # that is ~32 refusals a channel in 4 s; backing off, ~8 and the probes
+    wait_for sh -c "redis-cli -p $REDIS_PORT INFO commandstats | grep -q '^cmdstat_subscribe:calls=20,'"
+    refused=$(redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_\(subscribe\|evalsha\):.*rejected_calls=\([0-9]*\).*/\2/p' | awk '{ n += $1 } END { print n + 0 }')
+    echo "refused: $refused" >&3
+    [ "$refused" -gt 0 ]
+    [ "$refused" -lt 400 ]
+    node_stop A
+}
+
 @test "Redis out of memory (maxmemory, noeviction) refuses writes on a link that works: POST 503 and /healthz 503 say Redis's OOM, one log line; reading goes on; once it takes writes, a publish is 200 and /healthz 200" {
     redis_start
     ch=$(chan)
