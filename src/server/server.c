@@ -22,6 +22,7 @@
 
 static void srv__dirty(struct srv_conn *c);
 static void srv__idle_cb(uv_idle_t *h);
+static void srv__wake(struct srv *s);
 static void srv__pump_ready(struct srv *s);
 static void srv__hold_cb(uv_timer_t *t);
 
@@ -632,9 +633,7 @@ static void srv__hold_cb(uv_timer_t *t)
     if (!s->held)
         s->held_tail = NULL;
     srv__hold_arm(s);
-    /* the check phase writes them: do not sleep in the poll before it */
-    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
-        uv_idle_start(&s->idle, srv__idle_cb);
+    srv__wake(s);
 }
 
 /* Urgent output came for held connections (srv__dirty): written now; they
@@ -1183,6 +1182,14 @@ void srv__accepted(struct srv_listener *l, int fd)
 
 /* ---- timers ---- */
 
+/* From a timer or a signal: the check phase writes what was queued; do not
+ * sleep in the poll before it (up to the next timer). */
+static void srv__wake(struct srv *s)
+{
+    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
+        uv_idle_start(&s->idle, srv__idle_cb);
+}
+
 static void srv__maybe_finish(struct srv *s);
 
 /* A connection whose reading is held (srv_read_hold) would not see its
@@ -1294,6 +1301,7 @@ static void srv__tick_cb(uv_timer_t *t)
                 c->t_tick = 0;
         }
     }
+    srv__wake(s);
 }
 
 /* ---- stdin ---- */
