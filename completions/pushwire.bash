@@ -259,6 +259,9 @@ _pushwire()
         --idle-timeout )
             COMPREPLY=()
             return ;;
+        --drain )
+            COMPREPLY=()
+            return ;;
         --log )
             COMPREPLY=($(compgen -W "text json" -- "$cur"))
             return ;;
@@ -314,7 +317,7 @@ _pushwire()
             COMPREPLY=($(compgen -W "auto" -- "$cur"))
             return ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --write-delay --write-delay-adaptive --deflate-context --deflate-window --handshake-timeout --idle-timeout --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt --exec --max-procs --exec-grace --workers" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --write-delay --write-delay-adaptive --deflate-context --deflate-window --handshake-timeout --idle-timeout --drain --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt --exec --max-procs --exec-grace --workers" ;;
     *) return ;;
     esac
     if [[ "$cur" == -* ]]; then

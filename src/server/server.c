@@ -1191,6 +1191,7 @@ static void srv__wake(struct srv *s)
 }
 
 static void srv__maybe_finish(struct srv *s);
+static void srv__drain_step(struct srv *s, uint64_t now);
 
 /* A connection whose reading is held (srv_read_hold) would not see its
  * client leave: the kernel's TCP state tells (FIN: CLOSE_WAIT; RST: CLOSE). */
@@ -1248,12 +1249,14 @@ static void srv__tick_cb(uv_timer_t *t)
     srv__maybe_finish(s);
     if (s->finished)
         return;
+    uint64_t now = uv_now(s->loop);
+    if (s->drain_end)
+        srv__drain_step(s, now);
     srv_auth_tick(s);
     srv__pool_trim(s);
     if (s->o->message_ttl > 0 && s->ps->ops->stats)
         srv__expire_tick(s);
     srv__trim_tick(s);
-    uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
@@ -1354,12 +1357,21 @@ static void srv__walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* No more signals taken: another SIGINT/SIGTERM ends the process. */
+static void srv__close_signals(struct srv *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
+            uv_close((uv_handle_t *)&s->sig[i], NULL);
+}
+
 /* Once stopping and the last connection is gone, the loop may end. */
 static void srv__maybe_finish(struct srv *s)
 {
     if (!s->stopping || s->nconns || s->finished)
         return;
     s->finished = 1;
+    srv__close_signals(s);
     srv_io_stop(s);
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
@@ -1368,26 +1380,69 @@ static void srv__maybe_finish(struct srv *s)
     uv_close((uv_handle_t *)&s->hold_timer, NULL);
 }
 
+/* --drain: the streams not told to end yet, a share of them at each step
+ * (the tick) so that the last is told at drain_end: clients reconnecting
+ * elsewhere come over the drain, not all in one moment.  Until its turn a
+ * stream is served as before.  At drain_end, what is left, then the grace. */
+static void srv__drain_step(struct srv *s, uint64_t now)
+{
+    size_t n = SIZE_MAX; /* at the end: all that is left */
+    if (now < s->drain_end) {
+        uint64_t due = (uint64_t)s->drain_n * (now - s->drain_start) / (s->drain_end - s->drain_start);
+        n = due > s->drain_told ? (size_t)(due - s->drain_told) : 0;
+    }
+    for (struct srv_conn *c = s->conns.next, *nx; n && c != &s->conns; c = nx) {
+        nx = c->next;
+        if (c->drained || c->close_after)
+            continue;
+        c->drained = 1;
+        n--;
+        s->drain_told++;
+        c->ops->shutdown(c);
+    }
+    if (now >= s->drain_end) {
+        s->drain_end = 0;
+        uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
+        srv__close_signals(s);
+    }
+}
+
 static void srv__stop(struct srv *s, const char *why)
 {
+    if (s->stopping && s->drain_end) { /* a second signal: the rest now, then the grace */
+        s->drain_end = uv_now(s->loop);
+        srv__drain_step(s, s->drain_end);
+        srv__maybe_finish(s);
+        return;
+    }
     if (s->stopping) {
         srv__hard_stop_cb(&s->hard_stop);
         return;
     }
     s->stopping = 1;
     if (s->wid == 0) /* every worker gets the signal: one line */
-        srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
+        srv_log(s, NULL, "shutdown", 0, 0, "%s%s", why, s->o->drain > 0 ? ": draining (--drain)" : "");
     for (size_t i = 0; i < s->nls; i++)
         srv_io_unlisten(&s->ls[i]);
     pw_stdin_close(&s->in);
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
-        if (!c->close_after)
+        /* with --drain, a connection with no stream (a request, keep-alive) now */
+        if (!c->close_after && (s->o->drain <= 0 || c->ops->slot == SRV_SLOT_HTTP)) {
+            c->drained = 1;
             c->ops->shutdown(c);
+        }
     }
-    uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
-    for (int i = 0; i < 3; i++)
-        uv_close((uv_handle_t *)&s->sig[i], NULL);
+    if (s->o->drain > 0) { /* signals still taken: a second one ends the drain */
+        s->drain_start = uv_now(s->loop);
+        s->drain_end = s->drain_start + srv_ms(s->o->drain);
+        s->drain_n = 0;
+        for (struct srv_conn *c = s->conns.next; c != &s->conns; c = c->next)
+            s->drain_n += !c->drained && !c->close_after;
+    } else {
+        uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
+        srv__close_signals(s);
+    }
     srv__maybe_finish(s);
 }
 

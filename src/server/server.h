@@ -76,6 +76,7 @@ struct pw_server_opts {
     double ping;                 /* WebSocket ping interval (s); 0 = off */
     double handshake_timeout;    /* a request head must arrive within this (s) */
     double idle_timeout;         /* nothing in or out for this long closes; 0 = off */
+    double drain;                /* SIGTERM/SIGINT: end the streams spread over this (s); 0 = at once */
     size_t max_message;          /* bytes; WebSocket 1009, HTTP 413 */
     size_t max_conns;            /* beyond it: 503 */
     size_t max_head, max_headers;/* request head bytes / header count: 431 */

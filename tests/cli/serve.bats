@@ -790,6 +790,45 @@ wide_fan() {
     assert_output 1
 }
 
+@test "SIGTERM with --drain 2: the streams are ended spread over the drain, each served until its turn (a subscriber told later got more of what a WebSocket went on publishing); a second signal ends the rest at once; exit 0" {
+    start_serve --drain 2
+    for i in 1 2 3 4 5 6 7 8; do
+        C -N --max-time 20 "$SERVE_URL/sse/dr" >"$BATS_TEST_TMPDIR/sse$i" &
+        eval "spid$i=\$!"
+        for j in $(seq 50); do [ "$(grep -c "sse 'dr'" "$SERVE_LOG")" -ge "$i" ] && break; sleep 0.1; done
+    done
+    # the publisher connects last: it is told last, and publishes until then
+    (for i in $(seq 80); do echo "m$i"; sleep 0.1; done) | "$PW" connect -q "ws://127.0.0.1:$SERVE_PORT/ws/dr" >/dev/null 2>&1 &
+    for j in $(seq 50); do grep -q '^data: m3$' "$BATS_TEST_TMPDIR/sse8" 2>/dev/null && break; sleep 0.1; done
+    kill -TERM "$SERVE_PID"
+    wait $spid1 $spid8
+    grep -q 'SIGTERM: draining (--drain)' "$SERVE_LOG"
+    first=$(grep -c '^data: m' "$BATS_TEST_TMPDIR/sse1")
+    last=$(grep -c '^data: m' "$BATS_TEST_TMPDIR/sse8")
+    echo "first told got $first, the last $last" >&3
+    [ "$last" -gt "$first" ]
+    run timeout 8 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
+    assert_success
+    wait "$SERVE_PID"; rc=$?
+    SERVE_PID=
+    [ "$rc" -eq 0 ]
+    # a second SIGTERM while draining: the rest at once, then the usual grace
+    start_serve --drain 600
+    C -N --max-time 20 "$SERVE_URL/sse/dr" >/dev/null &
+    spid=$!
+    for j in $(seq 50); do grep -q "sse 'dr'" "$SERVE_LOG" && break; sleep 0.1; done
+    kill -TERM "$SERVE_PID"
+    sleep 0.5
+    kill -0 "$SERVE_PID" # still draining
+    kill -TERM "$SERVE_PID"
+    run timeout 8 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
+    assert_success
+    wait "$SERVE_PID"; rc=$?
+    SERVE_PID=
+    [ "$rc" -eq 0 ]
+    wait $spid
+}
+
 @test "SIGTERM: WebSocket clients get 1001, SSE ends, exit 0" {
     start_serve
     $PEER ws-wait-close "$SERVE_PORT" /ws/bye >"$BATS_TEST_TMPDIR/ws" &
