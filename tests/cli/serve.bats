@@ -790,6 +790,16 @@ wide_fan() {
     assert_output 1
 }
 
+# exits_clean SECS — the server (SERVE_PID), signalled, is gone within SECS
+# with exit status 0
+exits_clean() {
+    timeout "$1" sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done" || { echo "serve still running after $1 s" >&2; return 1; }
+    local rc=0
+    wait "$SERVE_PID" || rc=$?
+    SERVE_PID=
+    [ "$rc" -eq 0 ] || { echo "serve exited $rc" >&2; return 1; }
+}
+
 @test "SIGTERM with --drain 2: the streams are ended spread over the drain, each served until its turn (a subscriber told later got more of what a WebSocket went on publishing); a second signal ends the rest at once; exit 0" {
     start_serve --drain 2
     for i in 1 2 3 4 5 6 7 8; do
@@ -807,11 +817,7 @@ wide_fan() {
     last=$(grep -c '^data: m' "$BATS_TEST_TMPDIR/sse8")
     echo "first told got $first, the last $last" >&3
     [ "$last" -gt "$first" ]
-    run timeout 8 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
-    assert_success
-    wait "$SERVE_PID"; rc=$?
-    SERVE_PID=
-    [ "$rc" -eq 0 ]
+    exits_clean 8
     # a second SIGTERM while draining: the rest at once, then the usual grace
     start_serve --drain 600
     C -N --max-time 20 "$SERVE_URL/sse/dr" >/dev/null &
@@ -821,11 +827,7 @@ wide_fan() {
     sleep 0.5
     kill -0 "$SERVE_PID" # still draining
     kill -TERM "$SERVE_PID"
-    run timeout 8 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
-    assert_success
-    wait "$SERVE_PID"; rc=$?
-    SERVE_PID=
-    [ "$rc" -eq 0 ]
+    exits_clean 8
     wait $spid
 }
 
@@ -837,11 +839,7 @@ wide_fan() {
     spid=$!
     for i in $(seq 50); do grep -q open "$BATS_TEST_TMPDIR/ws" 2>/dev/null && grep -q "sse 'bye'" "$SERVE_LOG" && break; sleep 0.1; done
     kill -TERM "$SERVE_PID"
-    run timeout 6 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
-    assert_success
-    wait "$SERVE_PID"; rc=$?
-    SERVE_PID=
-    [ "$rc" -eq 0 ]
+    exits_clean 6
     wait $wpid
     run cat "$BATS_TEST_TMPDIR/ws"
     assert_line 'close 1001'
