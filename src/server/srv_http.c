@@ -683,6 +683,10 @@ static size_t srv__body_input(struct srv_conn *c, uint8_t *p, size_t n)
 {
     struct srv_pub *pb = c->u.h.pub;
     size_t k = n < pb->body_need ? n : pb->body_need;
+    /* a body may take as long as it needs while it keeps coming: the
+     * deadline is --handshake-timeout since its last bytes (a total bound
+     * cut a 1 MiB publish on a 60 kB/s uplink after 10 s, with no answer) */
+    c->t_deadline = srv_in(c->srv, c->srv->o->handshake_timeout);
     if (pb->body.len == 0 && k == pb->body_need) {
         pb->body_need = 0;
         srv__pub_finish(c, p, k);
@@ -1184,8 +1188,12 @@ static void srv__http_deadline(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     s->m_timeouts++;
-    srv_log(s, c, "timeout", 0, 0, "no complete request within %gs (--handshake-timeout)",
-            s->o->handshake_timeout);
+    if (c->u.h.pub)
+        srv_log(s, c, "timeout", 0, 0, "no more of the request body for %gs (--handshake-timeout)",
+                s->o->handshake_timeout);
+    else
+        srv_log(s, c, "timeout", 0, 0, "no complete request within %gs (--handshake-timeout)",
+                s->o->handshake_timeout);
     srv_close(c, "handshake timeout");
 }
 
