@@ -1144,8 +1144,9 @@ static size_t srv__http_input(struct srv_conn *c, uint8_t *p, size_t n)
         return n;
     }
     c->keepalive = srv__keepalive(&req);
-    if (req.content_length > 0 && !pw_str_eq(req.method, "POST"))
-        c->keepalive = 0; /* we will not read that body */
+    if ((req.content_length > 0 || req.chunked) && !pw_str_eq(req.method, "POST"))
+        c->keepalive = 0; /* we will not read that body: read as the next
+                             request, a chunked one desyncs a proxy in front */
     char target[SRV_LOG_TARGET_MAX];
     if (s->o->verbose)
         srv_log(s, c, "wire", 0, 0, "< %.*s %s HTTP/1.%d (%zu headers)", (int)req.method.len, req.method.p,
