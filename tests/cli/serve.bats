@@ -233,6 +233,20 @@ teardown() { stop_serve; }
     assert_line --regexp '^pushwire_timeouts_total [1-9]'
 }
 
+@test "a POST body may take longer than --handshake-timeout while it keeps coming; a stalled one is dropped" {
+    start_serve --handshake-timeout 2
+    # 12 bytes, one every 0.25 s: 3 s in all, never 2 s without one
+    run timeout 30 $PEER trickle "$SERVE_PORT" 12 0.25
+    assert_output 'HTTP/1.1 200 OK'
+    run C "$SERVE_URL/poll/slow?cursor=0&timeout=0"
+    assert_output --partial '"data":"bbbbbbbbbbbb"'
+    # half of it, then nothing: dropped, and the log says it was the body
+    run timeout 30 $PEER trickle "$SERVE_PORT" 12 0 15
+    assert_output 'dropped after 6 bytes'
+    run grep -c 'no more of the request body for 2s (--handshake-timeout)' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "CORS: preflight allows Last-Event-ID; responses carry Allow-Origin *" {
     start_serve
     run C -i -X OPTIONS -H 'Origin: http://elsewhere' -H 'Access-Control-Request-Method: POST' "$SERVE_URL/pub/x"
