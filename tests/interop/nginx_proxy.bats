@@ -1,12 +1,20 @@
 #!/usr/bin/env bats
 # pushwire serve behind nginx as a reverse proxy, as serve(1)'s "behind
-# nginx" example runs it (--trusted-proxy): X-Forwarded-For from the proxy,
+# nginx" example runs it (--trusted-proxy) and with README.md's nginx lines: X-Forwarded-For from the proxy,
 # WebSocket upgrades and event streams through it.  nginx runs in the
 # foreground in a temp dir on a free 127.0.0.1 port and is stopped by its
 # pid.  Clients connect from 127.0.0.2 and 127.0.0.3 (loopback, not the
 # trusted 127.0.0.1), so nginx names them as it would an address on the
 # internet.
 load helper
+
+# readme_nginx http|location — README.md's nginx lines for the proxy, with
+# the server's port: the map and upstream lines (http), or the location block
+readme_nginx() {
+    awk '/^```nginx$/ { f = 1; next } /^```$/ { f = 0 } f' "$BATS_TEST_DIRNAME/../../README.md" |
+        sed "s/127\.0\.0\.1:8080/127.0.0.1:$SERVE_PORT/" |
+        if [ "$1" = http ]; then grep -E '^(map|upstream) '; else sed -n '/^    location \/ {$/,/^    }$/p'; fi
+}
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -32,21 +40,10 @@ http {
     fastcgi_temp_path $d/tmp/fastcgi;
     uwsgi_temp_path $d/tmp/uwsgi;
     scgi_temp_path $d/tmp/scgi;
-    map \$http_upgrade \$connection_upgrade { default upgrade; '' ''; }
-    upstream pw { server 127.0.0.1:$SERVE_PORT; keepalive 8; }
+$(readme_nginx http)
     server {
         listen 127.0.0.1:$NPORT;
-        location / {
-            proxy_pass http://pw;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection \$connection_upgrade;
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_buffering off;
-            proxy_request_buffering off;
-            proxy_read_timeout 60s;
-        }
+$(readme_nginx location)
     }
 }
 CONF
