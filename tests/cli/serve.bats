@@ -632,6 +632,8 @@ teardown() { stop_serve; }
     assert_output 1007
     run timeout 10 $PEER ws-bad "$SERVE_PORT" big
     assert_output 1009
+    # the log names the option, as the close reason does
+    grep -q 'error code 1009: message larger than --max-message (1000 bytes) (RFC 6455' "$SERVE_LOG" || { cat "$SERVE_LOG"; false; }
 }
 
 @test "WebSocket: --ping pings, and a peer that never answers is closed" {
