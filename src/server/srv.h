@@ -273,6 +273,8 @@ struct srv_conn {
                                      paused, and is fed once the queue drains (srv.ready) */
     unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
     unsigned hurry : 1;           /* what is queued is urgent: not held by --write-delay */
+    unsigned unread : 1;          /* refused at accept, before a request was read: its
+                                     CORS answer cannot echo an Origin (srv_auth_cors) */
     /* --write-delay-adaptive: since its last write, messages were queued for it
      * while it waited for the loop (not while held): q1 in loop turn qturn,
      * qmany in a later turn too (the loop fell behind: it is held after its
