@@ -65,6 +65,10 @@ scenario() {
     scenario page-metrics
 }
 
+@test "browser: the page's publish form says the id, or the status and the server's reason (401, 403, 413)" {
+    scenario page-publish
+}
+
 @test "browser: WebSocket text and binary between two browser sockets, POST delivery, pushwire.v1 resume, close 1000" {
     scenario websocket
 }

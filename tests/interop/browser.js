@@ -4,6 +4,7 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
+//             page-publish |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
 //             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
 //             (these five only by name)
@@ -728,7 +729,47 @@ async function eventsourceQuiet(ctx) {
   console.log(`ok eventsource-quiet: a stream ended before its first message; what was published before the browser reconnected came once (${msgs[0]})`);
 }
 
+// The form says what became of a publish: the id, or the status and the
+// server's reason (401 without a token, 403 with a subscribe-only token, 413
+// over --max-message).
+async function pagePublish(ctx) {
+  check(process.env.PW, 'PW (the pushwire binary) is not set');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-pub-'));
+  const sub = `sub-${uniq}`, pub = `pub-${uniq}`;
+  fs.writeFileSync(path.join(dir, 'sub'), `${sub}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'pub'), `${pub}\n`, { mode: 0o600 });
+  const a = await spawnServe(0, ['--token-file', path.join(dir, 'sub'), '--publish-token-file', path.join(dir, 'pub'),
+                                 '--max-message', '100']);
+  const said = [];
+  try {
+    const ch = `bpub-${uniq}`;
+    const form = async (token, msg, want, what) => {
+      const p = await ctx.newPage();
+      await p.goto(`http://127.0.0.1:${a.port}/?channel=${ch}${token ? `&token=${token}` : ''}`, { timeout: WAIT_MS });
+      await p.fill('#msg', msg);
+      await p.press('#msg', 'Enter');
+      const st = await until(async () => {
+        const t = await p.evaluate(() => { const e = document.querySelector('#pubstate'); return e ? e.textContent : '(no #pubstate)'; });
+        return /^(published|refused|not sent)/.test(t) && t;
+      }, `the form to say what became of the publish (${what})`)
+        .catch(async (e) => fail(`${e.message}: ${await p.evaluate(() => { const e = document.querySelector('#pubstate'); return e ? e.textContent : '(no #pubstate)'; })}`));
+      check(want.test(st), `${what}: the form says '${st}'`);
+      said.push(st);
+      await p.close();
+    };
+    await form('', 'x', /^refused: 401 a token is needed/, 'no token');
+    await form(sub, 'x', /^refused: 403 the token does not allow publishing/, 'a subscribe-only token');
+    await form(pub, 'y'.repeat(200), /^refused: 413 /, 'a body over --max-message');
+    await form(pub, 'fits', /^published as [a-z0-9]+:1$/, 'the publish token');
+    console.log(`ok page-publish: the form showed ${said.map((t) => `'${t}'`).join(', ')}`);
+  } finally {
+    await stopServe(a).catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
+                    'page-publish': pagePublish,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
                     'page-refused': pageRefused, 'ws-too-big': wsTooBig,
