@@ -65,6 +65,10 @@ scenario() {
     scenario page-metrics
 }
 
+@test "browser: the page's EventSource panel shows messages published with ?event=NAME, in order, as the other panels do" {
+    scenario page-event
+}
+
 @test "browser: the page's publish form says the id, or the status and the server's reason (401, 403, 413)" {
     scenario page-publish
 }

@@ -4,7 +4,7 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
-//             page-publish |
+//             page-event | page-publish |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
 //             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
 //             (these five only by name)
@@ -729,6 +729,29 @@ async function eventsourceQuiet(ctx) {
   console.log(`ok eventsource-quiet: a stream ended before its first message; what was published before the browser reconnected came once (${msgs[0]})`);
 }
 
+// Messages published with ?event=NAME: an EventSource hands a named event
+// only to a listener for that name.  The page learns the names from its
+// WebSocket and long-poll panels; its EventSource panel must show them too,
+// in order, whether they were in the backlog when it opened or came live.
+async function pageEvent(ctx) {
+  const ch = `bev-${uniq}`;
+  await publish(ch, 'm1');
+  await publish(`${ch}?event=tick`, 'n0');
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  const want = ['m1', '[tick] n0']; // a panel shows the name of an event that is not 'message'
+  const same = (l, w) => JSON.stringify(msgData(l)) === JSON.stringify(w);
+  await untilPanels(p, PANELS, (l) => same(l, want), `the backlog ${want} in the three panels`)
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(Object.fromEntries(Object.entries(await panelLines(p)).map(([k, v]) => [k, msgData(v)])))}`));
+  await publish(`${ch}?event=tock`, 'n1');
+  await publish(ch, 'm2');
+  want.push('[tock] n1', 'm2');
+  await untilPanels(p, PANELS, (l) => same(l, want), `${want} in the three panels`)
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(Object.fromEntries(Object.entries(await panelLines(p)).map(([k, v]) => [k, msgData(v)])))}`));
+  const sse = msgData((await panelLines(p)).sse);
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-event: messages published with ?event=tick (in the backlog) and ?event=tock (live) show in order in every panel, the EventSource one included: ${sse.join(' | ')}`);
+}
+
 // The form says what became of a publish: the id, or the status and the
 // server's reason (401 without a token, 403 with a subscribe-only token, 413
 // over --max-message).
@@ -769,7 +792,7 @@ async function pagePublish(ctx) {
 }
 
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
-                    'page-publish': pagePublish,
+                    'page-event': pageEvent, 'page-publish': pagePublish,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
                     'page-refused': pageRefused, 'ws-too-big': wsTooBig,
