@@ -73,6 +73,10 @@ scenario() {
     scenario page-publish
 }
 
+@test "browser: a hidden tab of the page closes its event stream and long poll, and resumes them after the last id when shown" {
+    scenario page-hidden
+}
+
 @test "browser: WebSocket text and binary between two browser sockets, POST delivery, pushwire.v1 resume, close 1000" {
     scenario websocket
 }

@@ -4,7 +4,7 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
-//             page-event | page-publish |
+//             page-event | page-publish | page-hidden |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
 //             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
 //             (these five only by name)
@@ -791,8 +791,41 @@ async function pagePublish(ctx) {
   }
 }
 
+// A hidden tab gives back its event stream and long poll (Chromium allows
+// 6 connections per host for all its tabs: three tabs of the page held
+// them all) and resumes after its last id when shown again, losing nothing.
+// Headless Chromium never hides a tab: visibilityState is set in the page.
+async function pageHidden(ctx) {
+  const ch = `bhid-${uniq}`;
+  await publish(ch, 'h1');
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  await panelsOpen(p);
+  await untilPanels(p, PANELS, (l) => msgData(l).length === 1, 'h1 in the three panels');
+  const held = async () => {
+    const r = await fetch(`${HTTP}/metrics`).then((x) => x.text());
+    const v = (t) => Number((new RegExp(`^pushwire_connections\\{transport="${t}"\\} (\\d+)$`, 'm').exec(r) || [])[1]);
+    return { sse: v('sse'), poll: v('poll') };
+  };
+  await until(async () => { const h = await held(); return h.sse >= 1 && h.poll >= 1; }, 'the event stream and the long poll on the server');
+  const show = (state) => p.evaluate((state) => {
+    Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+  await show('hidden');
+  await until(async () => { const h = await held(); return h.sse === 0 && h.poll === 0; }, 'the hidden tab to close its event stream and long poll')
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(await held())}`));
+  await publish(ch, 'h2');
+  await publish(ch, 'h3');
+  await show('visible');
+  const want = JSON.stringify(['h1', 'h2', 'h3']);
+  await untilPanels(p, PANELS, (l) => JSON.stringify(msgData(l)) === want, 'h1 h2 h3 once in each panel')
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(Object.fromEntries(Object.entries(await panelLines(p)).map(([k, v]) => [k, msgData(v)])))}`));
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log('ok page-hidden: hidden, the tab closed its event stream and long poll (0 of each on the server); shown again, both resumed: h2 and h3 published meanwhile came once, in order, in every panel');
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
-                    'page-event': pageEvent, 'page-publish': pagePublish,
+                    'page-event': pageEvent, 'page-publish': pagePublish, 'page-hidden': pageHidden,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
                     'page-refused': pageRefused, 'ws-too-big': wsTooBig,
