@@ -346,6 +346,9 @@ static int serve_main(int argc, char **argv)
     struct pw_argv cmd = {0};
     struct pw_redis_opts ro = {0};
     int use_redis = 0;
+    /* a SIGHUP from here on waits for the server to take it (a reload as
+     * soon as it runs), rather than ending the process while it starts */
+    pw_server_hold_hup();
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {

@@ -11,6 +11,8 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <malloc.h>
@@ -1467,6 +1469,47 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
     srv__stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* ---- SIGHUP held until every worker listens for it ---- */
+
+void pw_server_hold_hup(void)
+{
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
+}
+
+/* The workers still starting: each passes once its SIGHUP handler is in
+ * (or it failed before that), then waits for the others, so that a SIGHUP
+ * is taken by all of them or, before, by none (the reload's count of the
+ * SIGHUPs each worker saw, keyring.h pw_keyring_hup, stays the same in
+ * every worker).  A few milliseconds at start, once. */
+struct srv__gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned left;
+};
+
+/* One worker fewer to wait for (wait: until there are none), then this
+ * thread takes SIGHUP. */
+static void srv__gate_pass(struct srv__gate *g, int wait)
+{
+    if (g) {
+        pthread_mutex_lock(&g->mu);
+        if (g->left && --g->left == 0)
+            pthread_cond_broadcast(&g->cv);
+        while (wait && g->left)
+            pthread_cond_wait(&g->cv, &g->mu);
+        pthread_mutex_unlock(&g->mu);
+    }
+    if (wait) {
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
+    }
+}
+
 /* ---- run ---- */
 
 /* fds: sockets bound already (--workers: one set per worker), or NULL. */
@@ -1517,7 +1560,7 @@ struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o)
 /* One event loop serving until stopped: the whole server, or worker wid
  * of a hub (ps its view, fds its bound listeners). */
 static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned wid,
-                    const int *fds, char *err, size_t errsz)
+                    const int *fds, struct srv__gate *gate, char *err, size_t errsz)
 {
     struct srv s;
     memset(&s, 0, sizeof s);
@@ -1558,6 +1601,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
             uv_loop_close(&loop);
         }
         snprintf(err, errsz, "out of memory");
+        srv__gate_pass(gate, 1);
         return PW_ENOMEM;
     }
     s.loop = &loop;
@@ -1585,12 +1629,15 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
             s.sig[i].data = &s;
             uv_signal_start(&s.sig[i], srv__signal_cb, sigs[i]);
         }
+        srv__gate_pass(gate, 1);
         if (o->read_stdin && wid == 0)
             srv__stdin_start(&s);
         if (o->on_ready)
             o->on_ready(o->ud, &loop);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
+    if (rc)
+        srv__gate_pass(gate, 1);
     /* close whatever is left (bind errors, a file read still pending) */
     if (!s.stopping)
         for (size_t i = 0; i < s.nls; i++)
@@ -1663,6 +1710,7 @@ struct srv__worker {
     struct pw_hub *hub;
     unsigned wid;
     const int *fds;
+    struct srv__gate *gate;
     int rc;
     char err[256];
     uv_thread_t th;
@@ -1672,7 +1720,7 @@ struct srv__worker {
 static void srv__worker_main(void *arg)
 {
     struct srv__worker *w = arg;
-    w->rc = srv__run(w->o, w->hub, w->wid, w->fds, w->err, sizeof w->err);
+    w->rc = srv__run(w->o, w->hub, w->wid, w->fds, w->gate, w->err, sizeof w->err);
 }
 
 static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t errsz)
@@ -1686,6 +1734,7 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
                                     o->max_channels, NULL, 1};
     struct pw_hub *hub = pw_hub_new(n, &lim);
+    struct srv__gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n};
     int rc = fds && w && hub ? 0 : PW_ENOMEM;
     if (rc)
         snprintf(err, errsz, "out of memory");
@@ -1694,16 +1743,17 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     if (rc == 0)
         rc = srv__bind_all(o, n, fds, err, errsz);
     for (unsigned i = 1; rc == 0 && i < n; i++) {
-        w[i] = (struct srv__worker){o, hub, i, fds + (size_t)i * o->nlisten, 0, "", 0, 0};
+        w[i] = (struct srv__worker){o, hub, i, fds + (size_t)i * o->nlisten, &gate, 0, "", 0, 0};
         w[i].started = uv_thread_create(&w[i].th, srv__worker_main, &w[i]) == 0;
         if (!w[i].started) { /* serve with the others: this one gets nothing */
+            srv__gate_pass(&gate, 0);
             pw_hub_leave(hub, i);
             for (size_t k = 0; k < o->nlisten; k++)
                 close(w[i].fds[k]);
         }
     }
     if (rc == 0) {
-        w[0] = (struct srv__worker){o, hub, 0, fds, 0, "", 0, 1};
+        w[0] = (struct srv__worker){o, hub, 0, fds, &gate, 0, "", 0, 1};
         srv__worker_main(&w[0]);
         rc = w[0].rc;
         snprintf(err, errsz, "%s", w[0].err);
@@ -1729,7 +1779,8 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
 
 int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
 {
+    pw_server_hold_hup();
     if (o->workers > 1 && !o->pubsub)
         return srv__run_workers(o, err, errsz);
-    return srv__run(o, NULL, 0, NULL, err, errsz);
+    return srv__run(o, NULL, 0, NULL, NULL, err, errsz);
 }

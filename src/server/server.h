@@ -131,6 +131,14 @@ struct pw_server_opts {
 /* The embedded backlog that the options describe, or NULL (out of memory). */
 struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o);
 
+/* Blocks SIGHUP in the calling thread (and so in the threads it starts):
+ * a SIGHUP that comes before the server listens for it then waits, and
+ * pw_server_run takes it once every worker has its handler, instead of
+ * the default action ending the process or a worker that was not ready
+ * missing the reload.  Called by pw_server_run too; a caller that reads
+ * files the reload rereads (tokens, the log) calls it before them. */
+void pw_server_hold_hup(void);
+
 /* Runs until SIGINT or SIGTERM, then closes every connection cleanly
  * (WebSocket 1001, SSE/poll responses ended) within a few seconds and
  * returns 0.  Errors before serving (bad address, bind) return a negative

@@ -349,6 +349,8 @@ struct srv {
     size_t nconns;
     uint64_t next_id;
     int stopping, finished;
+    int unread;                   /* a connection is refused at accept, before a request was
+                                     read: its CORS answer cannot echo an Origin (srv_auth_cors) */
     uint64_t drain_start, drain_end; /* --drain: when it began and ends (0 once every
                                         stream was told) */
     size_t drain_n, drain_told;   /* the streams open when it began; told since */

@@ -219,6 +219,8 @@ int srv_auth_admit(struct srv_conn *c, struct srv_deny *no)
     return srv__admit(c, no);
 }
 
+static int srv__origin_match(struct srv_conn *c, const struct pw_http_req *req);
+
 int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
 {
     if (!c->srv->auth || !c->cl || !c->cl->proxied)
@@ -234,17 +236,22 @@ int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct s
     srv__uncount(c);
     srv__set_client(c, client);
     c->cl->proxied = 2;
-    return srv__admit(c, no);
+    int rc = srv__admit(c, no);
+    if (rc) /* refused before srv_auth_origin: its CORS answer still names an allowed Origin */
+        srv__origin_match(c, req);
+    return rc;
 }
 
 /* ---- Origin and CORS ---- */
 
-int srv_auth_origin(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
+/* c->u.h.origin: the request's Origin when --origin allows it, else NULL.
+ * 1 allowed (or the server has no --origin), 0 no Origin, -1 not allowed. */
+static int srv__origin_match(struct srv_conn *c, const struct pw_http_req *req)
 {
     free(c->u.h.origin);
     c->u.h.origin = NULL;
     if (!c->srv->auth || !c->srv->auth->a->norigins)
-        return 0;
+        return 1;
     const struct pw_access *a = c->srv->auth->a;
     int count = 0;
     const struct pw_str *o = pw_http_header_get(req->headers, req->nheaders, "Origin", &count);
@@ -253,15 +260,36 @@ int srv_auth_origin(struct srv_conn *c, const struct pw_http_req *req, struct sr
     for (size_t i = 0; count == 1 && o->len <= PW_ORIGIN_MAX && i < a->norigins; i++) {
         if (pw_origin_match(a->origins[i], strlen(a->origins[i]), o->p, o->len)) {
             c->u.h.origin = strndup(o->p, o->len); /* NULL: no CORS echo, the browser refuses */
-            return 0;
+            return 1;
         }
     }
+    return -1;
+}
+
+int srv_auth_origin(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
+{
+    if (srv__origin_match(c, req) >= 0)
+        return 0;
     return srv__deny(c, no, SRV_WHY_ORIGIN, 403, "origin not allowed (--origin)", NULL);
 }
 
 const char *srv_auth_cors(const struct srv_conn *c, char *out, size_t outsz)
 {
-    if (!c->srv->auth || !c->srv->auth->a->norigins)
+    const struct pw_access *a = c->srv->auth ? c->srv->auth->a : NULL;
+    if (!a || !a->norigins)
+        snprintf(out, outsz, "Access-Control-Allow-Origin: *\r\n");
+    else if (c->srv->unread && a->norigins == 1 && !strchr(a->origins[0], '*'))
+        /* refused at accept (--max-conns, --max-conns-per-ip, --max-conn-rate):
+         * no request was read, so no Origin to check, and the answer is the
+         * same for everyone ("full"): the one origin --origin names may read
+         * it, with credentials as its other answers */
+        snprintf(out, outsz,
+                 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
+                 a->origins[0]);
+    else if (c->srv->unread)
+        /* several origins, or a pattern: which one asked is not known; any
+         * page may read that the server is full, none with credentials
+         * (what it says, any page learns by opening a WebSocket) */
         snprintf(out, outsz, "Access-Control-Allow-Origin: *\r\n");
     else if (c->u.h.origin)
         /* an origin of --origin may send credentials (EventSource's

@@ -1178,11 +1178,13 @@ static void srv__http_open(struct srv_conn *c)
     struct srv *s = c->srv;
     c->t_deadline = srv_in(s, s->o->handshake_timeout);
     struct srv_deny no;
+    s->unread = 1;
     if (srv_conns_total(s) > s->o->max_conns) {
         s->m_rejected_conns++;
         srv_http_error(c, 503, "too many connections (--max-conns)", NULL);
     } else if (srv_auth_admit(c, &no))
         srv__refuse(c, &no);
+    s->unread = 0;
 }
 
 static void srv__http_deadline(struct srv_conn *c)

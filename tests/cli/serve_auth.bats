@@ -385,6 +385,56 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     wait "$held" # not a bare wait: that would wait for the server too
 }
 
+# held_ws FILE PATH [HEADER...] — a WebSocket held open 3 s in the
+# background (HELD its pid), once it is open (5 s at most)
+held_ws() {
+    local f=$1 path=$2 i
+    shift 2
+    $PEER ws-wait "$SERVE_PORT" "$path" 3 "$@" >"$f" 3>&- &
+    HELD=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^open' "$f" && return 0
+        sleep 0.05
+    done
+    cat "$f" >&2
+    return 1
+}
+
+@test "--origin: a connection refused before its request is read (--max-conns-per-ip, --max-conns) is readable by a page: the one --origin with credentials, or * for several; behind a --trusted-proxy the 429 names the allowed Origin" {
+    start_serve --origin http://app.example --max-conns-per-ip 1 --limit-exempt none --max-conn-rate 0
+    held_ws "$BATS_TEST_TMPDIR/held" /ws/a 'Origin: http://app.example'
+    run C -i -H 'Origin: http://app.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 429'
+    assert_line $'Access-Control-Allow-Origin: http://app.example\r'
+    assert_line $'Access-Control-Allow-Credentials: true\r'
+    assert_line $'Access-Control-Expose-Headers: Retry-After, WWW-Authenticate\r'
+    assert_line $'Retry-After: 1\r'
+    wait "$HELD"
+    stop_serve
+    # several origins: which one asks is not known before the request; *, no credentials
+    start_serve --origin 'http://app.example,https://*.example.org' --max-conns 1
+    held_ws "$BATS_TEST_TMPDIR/held" /ws/a
+    run C -i -H 'Origin: http://app.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 503'
+    assert_line $'Access-Control-Allow-Origin: *\r'
+    refute_line --partial 'Access-Control-Allow-Credentials'
+    assert_output --partial 'too many connections (--max-conns)'
+    wait "$HELD"
+    stop_serve
+    # behind a proxy the limit is applied once the request is read: its Origin
+    start_serve --origin 'http://app.example,https://*.example.org' --max-conns-per-ip 1 --limit-exempt none \
+        --trusted-proxy 127.0.0.1 --max-conn-rate 0
+    held_ws "$BATS_TEST_TMPDIR/held" /ws/a 'X-Forwarded-For: 198.51.100.7'
+    run C -i -H 'X-Forwarded-For: 198.51.100.7' -H 'Origin: https://a.example.org' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 429'
+    assert_line $'Access-Control-Allow-Origin: https://a.example.org\r'
+    assert_line $'Access-Control-Allow-Credentials: true\r'
+    run C -i -H 'X-Forwarded-For: 198.51.100.7' -H 'Origin: https://evil.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 429'
+    refute_line --partial 'Access-Control-Allow-Origin'
+    wait "$HELD"
+}
+
 @test "--max-conn-rate: a new connection over the rate is 429 with Retry-After" {
     start_serve --max-conn-rate 0.01 --limit-exempt none
     [ "$(status "$SERVE_URL/healthz")" = 200 ]
