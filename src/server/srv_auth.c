@@ -158,6 +158,15 @@ void srv_auth_closed(struct srv_conn *c)
         srv__uncount(c);
 }
 
+/* A proxy's pooled connection waits for its next request: it is no
+ * client's (the next may come from anyone); its last client is kept, so
+ * that one's next request on it takes no --max-conn-rate token. */
+void srv_auth_idle(struct srv_conn *c)
+{
+    if (c->srv->auth && c->cl && c->cl->proxied)
+        srv__uncount(c);
+}
+
 /* Fills *no, counts the refusal, logs it; returns the status. */
 __attribute__((format(printf, 6, 7)))
 static int srv__deny(struct srv_conn *c, struct srv_deny *no, enum srv_why why, int status, const char *msg,
@@ -183,8 +192,10 @@ static int srv__deny(struct srv_conn *c, struct srv_deny *no, enum srv_why why, 
     return status;
 }
 
-/* Counts a new connection of c's client, or refuses it (429). */
-static int srv__admit(struct srv_conn *c, struct srv_deny *no)
+/* Counts a new connection of c's client, or refuses it (429); rate: it
+ * takes a --max-conn-rate token (not for the next request of the client a
+ * proxy's connection carried last). */
+static int srv__admit(struct srv_conn *c, struct srv_deny *no, int rate)
 {
     struct srv_auth *au = c->srv->auth;
     const struct pw_access *a = au->a;
@@ -201,7 +212,7 @@ static int srv__admit(struct srv_conn *c, struct srv_deny *no)
         return no->status;
     }
     unsigned retry = 1;
-    if (!pw_bucket_take(&e->rate, a->max_conn_rate, a->max_conn_rate, uv_now(c->srv->loop), &retry))
+    if (rate && !pw_bucket_take(&e->rate, a->max_conn_rate, a->max_conn_rate, uv_now(c->srv->loop), &retry))
         return srv__deny(c, no, SRV_WHY_RATE, 429, "too many new connections from this address (--max-conn-rate)",
                          "Retry-After: %u\r\n", retry);
     if (a->max_conns_per_ip && e->conns >= a->max_conns_per_ip)
@@ -216,7 +227,7 @@ int srv_auth_admit(struct srv_conn *c, struct srv_deny *no)
 {
     if (!c->srv->auth || (c->cl && c->cl->proxied))
         return 0; /* behind a proxy: at the request, once the client is known */
-    return srv__admit(c, no);
+    return srv__admit(c, no, 1);
 }
 
 static int srv__origin_match(struct srv_conn *c, const struct pw_http_req *req);
@@ -231,12 +242,13 @@ int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct s
         return 0;
     /* garbage in X-Forwarded-For: the proxy that passed it is the client */
     pw_xff_client(req->headers, req->nheaders, peer, a->proxies, a->nproxies, client);
-    if (c->cl->proxied == 2 && memcmp(client, c->cl->addr, 16) == 0)
+    int same = c->cl->proxied == 2 && memcmp(client, c->cl->addr, 16) == 0;
+    if (same && c->cl->counted)
         return 0; /* the same client as the last request on this connection */
     srv__uncount(c);
     srv__set_client(c, client);
     c->cl->proxied = 2;
-    int rc = srv__admit(c, no);
+    int rc = srv__admit(c, no, !same);
     if (rc) /* refused before srv_auth_origin: its CORS answer still names an allowed Origin */
         srv__origin_match(c, req);
     return rc;

@@ -61,6 +61,7 @@ static void srv__response_done(struct srv_conn *c)
     if (c->keepalive && !c->srv->stopping) {
         c->t_tick = 0;
         c->t_deadline = srv_in(c->srv, c->srv->o->handshake_timeout);
+        srv_auth_idle(c);
     } else {
         srv_end(c);
     }

@@ -492,6 +492,35 @@ held_ws() {
     assert_line '429 1'
 }
 
+@test "behind a --trusted-proxy, a pooled connection waiting for its next request counts for no client: its last client may hold a poll on another; the limit still holds for the pooled one's next request" {
+    start_serve --max-conns-per-ip 1 --limit-exempt none --trusted-proxy 127.0.0.1 --max-conn-rate 0
+    # as nginx's upstream keepalive does: one connection carries a client's
+    # /healthz and stays open; the same client's poll comes on another
+    run timeout 15 /usr/bin/python3 - "$SERVE_PORT" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+def req(s, path):
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.20\r\n\r\n" % path).encode())
+def status(s):
+    s.settimeout(2)
+    try:
+        return s.recv(4096).split(b"\r\n")[0].decode()
+    except socket.timeout:
+        return "held"
+pooled = socket.create_connection(("127.0.0.1", port))
+req(pooled, "/healthz")
+print(status(pooled))
+poll = socket.create_connection(("127.0.0.1", port))
+req(poll, "/poll/pooled?timeout=10")
+print(status(poll))
+req(pooled, "/healthz")
+print(status(pooled))
+EOF
+    assert_line --index 0 'HTTP/1.1 200 OK'
+    assert_line --index 1 'held'
+    assert_line --index 2 'HTTP/1.1 429 Too Many Requests'
+}
+
 # ---- expiry during a connection ----
 
 @test "a WebSocket whose JWT expires mid-stream is closed with 1008 token expired" {
