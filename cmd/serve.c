@@ -70,6 +70,8 @@
       "the TLS handshake and a request head must arrive within SECS")                        \
     X(IDLE_TIMEOUT, 0, "idle-timeout", PW_SECS("0", "0", "365d"),                            \
       "close WebSocket/SSE connections idle this long; 0 never")                             \
+    X(DRAIN, 0, "drain", PW_SECS("0", "0", "1h"),                                              \
+      "on SIGTERM/SIGINT end the open streams spread over SECS, not all at once")             \
     X(LOG, 0, "log", PW_ENUM("FORMAT", "text", "text json"), "log format")                   \
     X(LOG_FILE, 0, "log-file", PW_FILE, "log to FILE (reopened on SIGHUP)")                   \
     X(RECORD, 0, "record", PW_FILE,                                                           \
@@ -344,6 +346,9 @@ static int serve_main(int argc, char **argv)
     struct pw_argv cmd = {0};
     struct pw_redis_opts ro = {0};
     int use_redis = 0;
+    /* a SIGHUP from here on waits for the server to take it (a reload as
+     * soon as it runs), rather than ending the process while it starts */
+    pw_server_hold_hup();
     pw_opt_begin(&st, &pw_applet_serve, argc, argv);
     int c, rc = 0;
     while (rc == 0 && (c = pw_opt_next(&st)) != PW_OPT_END) {
@@ -389,6 +394,7 @@ static int serve_main(int argc, char **argv)
         case OPT_PING: o.ping = st.d; break;
         case OPT_HANDSHAKE_TIMEOUT: o.handshake_timeout = st.d; break;
         case OPT_IDLE_TIMEOUT: o.idle_timeout = st.d; break;
+        case OPT_DRAIN: o.drain = st.d; break;
         case OPT_RETRY: o.retry_ms = a; break; /* sent as written: digits only */
         case OPT_MAX_MESSAGE: o.max_message = (size_t)st.u; break;
         case OPT_MAX_CONNS: o.max_conns = (size_t)st.u; break;

@@ -278,6 +278,9 @@ _pushwire()
         --idle-timeout )
             COMPREPLY=()
             val=1 ;;
+        --drain )
+            COMPREPLY=()
+            val=1 ;;
         --log )
             COMPREPLY=($(compgen -W "text json" -- "$cur"))
             val=1 ;;
@@ -333,7 +336,7 @@ _pushwire()
             COMPREPLY=($(compgen -W "auto" -- "$cur"))
             val=1 ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --write-delay --write-delay-adaptive --deflate-context --deflate-window --handshake-timeout --idle-timeout --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt --exec --max-procs --exec-grace --workers" ;;
+        opts="-h --help -v --verbose -q --quiet -l --listen --tls-cert --tls-key -c --channel --stdin --echo --read-only --backlog --history-bytes --message-ttl --max-channels --metrics-per-channel --heartbeat --retry --poll-timeout --ping --max-message --max-conns --max-header-size --max-headers --send-buffer --write-delay --write-delay-adaptive --deflate-context --deflate-window --handshake-timeout --idle-timeout --drain --log --log-file --record --redis --token-file --publish-token-file --jwt-key --jwt-aud --origin --trusted-proxy --max-conns-per-ip --max-conn-rate --max-pub-rate --limit-exempt --exec --max-procs --exec-grace --workers" ;;
     *) return ;;
     esac
     if [ -n "$val" ]; then

@@ -267,6 +267,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from serve" -l handshake-timeout
 complete -c pushwire-serve -l handshake-timeout -x -d 'the TLS handshake and a request head must arrive within SECS (1ms..365d; default 10)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l idle-timeout -x -d 'close WebSocket/SSE connections idle this long; 0 never (0..365d; default 0)'
 complete -c pushwire-serve -l idle-timeout -x -d 'close WebSocket/SSE connections idle this long; 0 never (0..365d; default 0)'
+complete -c pushwire -n "__fish_seen_subcommand_from serve" -l drain -x -d 'on SIGTERM/SIGINT end the open streams spread over SECS, not all at once (0..1h; default 0)'
+complete -c pushwire-serve -l drain -x -d 'on SIGTERM/SIGINT end the open streams spread over SECS, not all at once (0..1h; default 0)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l log -x -a 'text json' -d 'log format (text or json; default text)'
 complete -c pushwire-serve -l log -x -a 'text json' -d 'log format (text or json; default text)'
 complete -c pushwire -n "__fish_seen_subcommand_from serve" -l log-file -r -F -d 'log to FILE (reopened on SIGHUP)'

@@ -67,9 +67,10 @@ void pw_keyset_unref(struct pw_keyset *ks)
 /* ---- reading files ---- */
 
 /* Reads a whole file of at most PW_KR_FILE_MAX bytes into buf (heap,
- * NUL-terminated).  `secret`: refuse a file other users may read or write.
- * 0, or -1 with why->what. */
-static int kr__slurp(const char *path, int secret, char **out, size_t *len, struct pw_kr_why *why)
+ * NUL-terminated), and *mode, the mode of the file read (fstat on the fd
+ * read: the path may name another file by now).  `secret`: refuse a file
+ * other users may read or write.  0, or -1 with why->what. */
+static int kr__slurp(const char *path, int secret, char **out, size_t *len, mode_t *mode, struct pw_kr_why *why)
 {
     /* O_NONBLOCK: a FIFO (or a device) put at the path must not block the
      * loop, and the mutex every worker's SIGHUP takes, until a writer comes;
@@ -103,6 +104,7 @@ static int kr__slurp(const char *path, int secret, char **out, size_t *len, stru
     buf[n] = 0;
     *out = buf;
     *len = (size_t)n;
+    *mode = sb.st_mode;
     return 0;
 }
 
@@ -153,7 +155,7 @@ bad:
     return -1;
 }
 
-static int kr__key(const char *path, const char *p, size_t n, struct pw_keyset *ks, struct pw_kr_why *why)
+static int kr__key(mode_t mode, const char *p, size_t n, struct pw_keyset *ks, struct pw_kr_why *why)
 {
     why->want = KR_KEY_WANT;
     /* one trailing LF or CRLF is not part of the key */
@@ -161,11 +163,10 @@ static int kr__key(const char *path, const char *p, size_t n, struct pw_keyset *
         n--;
     if (n && p[n - 1] == '\r')
         n--;
-    struct stat sb;
-    if (!memmem(p, n, "-----BEGIN", 10) && stat(path, &sb) == 0 && (sb.st_mode & S_IRWXO)) {
+    if (!memmem(p, n, "-----BEGIN", 10) && (mode & S_IRWXO)) {
         /* an HMAC secret signs tokens as well as it checks them */
         snprintf(why->what, sizeof why->what, "an HS256 secret open to every user (mode %04o)",
-                 (unsigned)(sb.st_mode & 07777));
+                 (unsigned)(mode & 07777));
         why->want = KR_PRIVATE_WANT;
         return -1;
     }
@@ -192,6 +193,7 @@ int pw_keyring_read(const char *path, enum pw_kr_kind kind, struct pw_keyset *ks
 {
     char *p = NULL;
     size_t n = 0;
+    mode_t mode = 0;
     why->what[0] = 0;
     why->want = kind == PW_KR_JWT ? KR_KEYFILE_WANT : KR_PRIVATE_WANT;
     if (kind == PW_KR_JWT && ks->nkeys == PW_KR_KEYS_MAX) {
@@ -199,9 +201,9 @@ int pw_keyring_read(const char *path, enum pw_kr_kind kind, struct pw_keyset *ks
         why->want = "at most 8 --jwt-key";
         return -1;
     }
-    if (kr__slurp(path, kind != PW_KR_JWT, &p, &n, why))
+    if (kr__slurp(path, kind != PW_KR_JWT, &p, &n, &mode, why))
         return -1;
-    int rc = kind == PW_KR_JWT ? kr__key(path, p, n, ks, why) : kr__tokens(p, n, kind, ks, why);
+    int rc = kind == PW_KR_JWT ? kr__key(mode, p, n, ks, why) : kr__tokens(p, n, kind, ks, why);
     kr__wipe(p, n);
     if (rc == 0) {
         size_t *count = kind == PW_KR_SUB ? &ks->nsub : kind == PW_KR_PUB ? &ks->npub : &ks->nkeys;

@@ -16,6 +16,8 @@
 #define RD_BACKOFF_MAX 5000
 #define RD_PING_MS 1000
 #define RD_TICK_MS 250
+#define RD_RETRY_MAX 2000            /* channels' commands Redis refuses: retried at
+                                        most this far apart (250 ms, doubling) */
 #define RD_NOTE_MAX 4096             /* notes kept per channel while it catches up */
 #define RD_NOTE_BYTES (8u << 20)
 #define RD_SYNC_BYTES (8u << 20)     /* about this much data per page of a catch-up */
@@ -169,6 +171,8 @@ struct rd {
     size_t sync_count, reader_max;
     int was_up;                 /* for one log line per state change */
     int stalled;                /* a channel's command could not be sent: the tick retries */
+    unsigned retry_ms;          /* while Redis refuses them: the retry's interval (0: every tick) */
+    uint64_t retry_at;          /* and the uv_now before which the tick does not retry */
     uint64_t t_down;            /* uv_now when it went down */
     char why[160];              /* why it is down */
     char refused[160];          /* the last setup refusal logged ("" once up) */
@@ -785,6 +789,15 @@ static void rl_connect(struct rlink *l)
         rl_drop(l, uv_strerror(rc));
 }
 
+/* Commands sent and not answered yet, on every link. */
+static size_t rd_queued(const struct rd *r)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < r->nlinks; k++)
+        n += r->link[k]->qn;
+    return n;
+}
+
 /* Every tick: a command unanswered too long drops its link (a partition
  * shows no error); an idle subscriber link is pinged so that one is seen. */
 static void rd_tick_cb(uv_timer_t *t)
@@ -805,12 +818,21 @@ static void rd_tick_cb(uv_timer_t *t)
             rl_sendv(l, &p, 1, "PING");
         }
     }
-    if (r->stalled) { /* channels whose commands did not fit: again */
+    if (r->stalled && now >= r->retry_at) { /* channels whose commands did not fit or were refused: again */
         r->stalled = 0;
         for (size_t i = 0; i < r->nbuckets; i++)
             for (struct rchan *c = r->tab[i]; c; c = c->next) {
                 rd_chan_advance(r, c);
                 rd_chan_subscribe(r, c);
+            }
+    } else if (r->stalled) { /* backing off (rd_retry_pace): one channel's command, a probe */
+        size_t q = rd_queued(r);
+        for (size_t i = 0; i < r->nbuckets; i++)
+            for (struct rchan *c = r->tab[i]; c; c = c->next) {
+                rd_chan_advance(r, c);
+                rd_chan_subscribe(r, c);
+                if (rd_queued(r) != q)
+                    return;
             }
     }
 }
@@ -1258,6 +1280,31 @@ static void rd_refusal(struct rlink *l, const struct rpend *p, const redisReply 
     }
 }
 
+/* A channel's catch-up or SUBSCRIBE answered.  Refused (BUSY, LOADING, a
+ * Cluster's TRYAGAIN…), every channel waiting is tried again from the tick
+ * 250 ms after the first refusal, then twice as long after each such retry
+ * refused again, up to RD_RETRY_MAX, with up to a quarter more at random so
+ * that nodes drift apart; meanwhile each tick sends one channel's command
+ * as a probe.  So a Redis that is loading or running a script gets about
+ * four commands a second from a node, not four per channel, and the first
+ * one it takes (a probe) brings every channel back at the next tick. */
+static void rd_retry_pace(struct rd *r, int refused)
+{
+    if (!refused) {
+        r->retry_ms = 0;
+        r->retry_at = 0;
+        return;
+    }
+    uint64_t now = uv_now(r->loop);
+    if (now < r->retry_at)
+        return; /* another answer to the same retry */
+    r->retry_ms = r->retry_ms ? r->retry_ms * 2 : RD_TICK_MS;
+    if (r->retry_ms > RD_RETRY_MAX)
+        r->retry_ms = RD_RETRY_MAX;
+    unsigned jitter = (unsigned)((uv_hrtime() ^ (uintptr_t)r) % (r->retry_ms / 4 + 1));
+    r->retry_at = now + r->retry_ms + jitter;
+}
+
 static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
 {
     struct rd *r = l->rd;
@@ -1287,6 +1334,8 @@ static void rd_reply(struct rlink *l, struct rpend *p, redisReply *y)
         }
     }
     rd_refusal(l, p, y);
+    if (p->kind == RP_TAIL || p->kind == RP_SYNC || p->kind == RP_SUBSCRIBE)
+        rd_retry_pace(r, rd_is_err(y));
     switch (p->kind) {
     case RP_SETUP:
     case RP_SETUP_LAST: rd_setup_reply(l, p, y); break;

@@ -11,6 +11,8 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <malloc.h>
@@ -22,6 +24,7 @@
 
 static void srv__dirty(struct srv_conn *c);
 static void srv__idle_cb(uv_idle_t *h);
+static void srv__wake(struct srv *s);
 static void srv__pump_ready(struct srv *s);
 static void srv__hold_cb(uv_timer_t *t);
 
@@ -632,9 +635,7 @@ static void srv__hold_cb(uv_timer_t *t)
     if (!s->held)
         s->held_tail = NULL;
     srv__hold_arm(s);
-    /* the check phase writes them: do not sleep in the poll before it */
-    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
-        uv_idle_start(&s->idle, srv__idle_cb);
+    srv__wake(s);
 }
 
 /* Urgent output came for held connections (srv__dirty): written now; they
@@ -1183,7 +1184,16 @@ void srv__accepted(struct srv_listener *l, int fd)
 
 /* ---- timers ---- */
 
+/* From a timer or a signal: the check phase writes what was queued; do not
+ * sleep in the poll before it (up to the next timer). */
+static void srv__wake(struct srv *s)
+{
+    if (s->dirty && !uv_is_active((uv_handle_t *)&s->idle) && !s->finished)
+        uv_idle_start(&s->idle, srv__idle_cb);
+}
+
 static void srv__maybe_finish(struct srv *s);
+static void srv__drain_step(struct srv *s, uint64_t now);
 
 /* A connection whose reading is held (srv_read_hold) would not see its
  * client leave: the kernel's TCP state tells (FIN: CLOSE_WAIT; RST: CLOSE). */
@@ -1241,12 +1251,14 @@ static void srv__tick_cb(uv_timer_t *t)
     srv__maybe_finish(s);
     if (s->finished)
         return;
+    uint64_t now = uv_now(s->loop);
+    if (s->drain_end)
+        srv__drain_step(s, now);
     srv_auth_tick(s);
     srv__pool_trim(s);
     if (s->o->message_ttl > 0 && s->ps->ops->stats)
         srv__expire_tick(s);
     srv__trim_tick(s);
-    uint64_t now = uv_now(s->loop);
     double idle = s->o->idle_timeout;
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
@@ -1294,6 +1306,7 @@ static void srv__tick_cb(uv_timer_t *t)
                 c->t_tick = 0;
         }
     }
+    srv__wake(s);
 }
 
 /* ---- stdin ---- */
@@ -1346,12 +1359,21 @@ static void srv__walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* No more signals taken: another SIGINT/SIGTERM ends the process. */
+static void srv__close_signals(struct srv *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (!uv_is_closing((uv_handle_t *)&s->sig[i]))
+            uv_close((uv_handle_t *)&s->sig[i], NULL);
+}
+
 /* Once stopping and the last connection is gone, the loop may end. */
 static void srv__maybe_finish(struct srv *s)
 {
     if (!s->stopping || s->nconns || s->finished)
         return;
     s->finished = 1;
+    srv__close_signals(s);
     srv_io_stop(s);
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
@@ -1360,26 +1382,69 @@ static void srv__maybe_finish(struct srv *s)
     uv_close((uv_handle_t *)&s->hold_timer, NULL);
 }
 
+/* --drain: the streams not told to end yet, a share of them at each step
+ * (the tick) so that the last is told at drain_end: clients reconnecting
+ * elsewhere come over the drain, not all in one moment.  Until its turn a
+ * stream is served as before.  At drain_end, what is left, then the grace. */
+static void srv__drain_step(struct srv *s, uint64_t now)
+{
+    size_t n = SIZE_MAX; /* at the end: all that is left */
+    if (now < s->drain_end) {
+        uint64_t due = (uint64_t)s->drain_n * (now - s->drain_start) / (s->drain_end - s->drain_start);
+        n = due > s->drain_told ? (size_t)(due - s->drain_told) : 0;
+    }
+    for (struct srv_conn *c = s->conns.next, *nx; n && c != &s->conns; c = nx) {
+        nx = c->next;
+        if (c->drained || c->close_after)
+            continue;
+        c->drained = 1;
+        n--;
+        s->drain_told++;
+        c->ops->shutdown(c);
+    }
+    if (now >= s->drain_end) {
+        s->drain_end = 0;
+        uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
+        srv__close_signals(s);
+    }
+}
+
 static void srv__stop(struct srv *s, const char *why)
 {
+    if (s->stopping && s->drain_end) { /* a second signal: the rest now, then the grace */
+        s->drain_end = uv_now(s->loop);
+        srv__drain_step(s, s->drain_end);
+        srv__maybe_finish(s);
+        return;
+    }
     if (s->stopping) {
         srv__hard_stop_cb(&s->hard_stop);
         return;
     }
     s->stopping = 1;
     if (s->wid == 0) /* every worker gets the signal: one line */
-        srv_log(s, NULL, "shutdown", 0, 0, "%s", why);
+        srv_log(s, NULL, "shutdown", 0, 0, "%s%s", why, s->o->drain > 0 ? ": draining (--drain)" : "");
     for (size_t i = 0; i < s->nls; i++)
         srv_io_unlisten(&s->ls[i]);
     pw_stdin_close(&s->in);
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
-        if (!c->close_after)
+        /* with --drain, a connection with no stream (a request, keep-alive) now */
+        if (!c->close_after && (s->o->drain <= 0 || c->ops->slot == SRV_SLOT_HTTP)) {
+            c->drained = 1;
             c->ops->shutdown(c);
+        }
     }
-    uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
-    for (int i = 0; i < 3; i++)
-        uv_close((uv_handle_t *)&s->sig[i], NULL);
+    if (s->o->drain > 0) { /* signals still taken: a second one ends the drain */
+        s->drain_start = uv_now(s->loop);
+        s->drain_end = s->drain_start + srv_ms(s->o->drain);
+        s->drain_n = 0;
+        for (struct srv_conn *c = s->conns.next; c != &s->conns; c = c->next)
+            s->drain_n += !c->drained && !c->close_after;
+    } else {
+        uv_timer_start(&s->hard_stop, srv__hard_stop_cb, SRV_STOP_GRACE_MS, 0);
+        srv__close_signals(s);
+    }
     srv__maybe_finish(s);
 }
 
@@ -1402,6 +1467,47 @@ static void srv__signal_cb(uv_signal_t *h, int signum)
         return;
     }
     srv__stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* ---- SIGHUP held until every worker listens for it ---- */
+
+void pw_server_hold_hup(void)
+{
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
+}
+
+/* The workers still starting: each passes once its SIGHUP handler is in
+ * (or it failed before that), then waits for the others, so that a SIGHUP
+ * is taken by all of them or, before, by none (the reload's count of the
+ * SIGHUPs each worker saw, keyring.h pw_keyring_hup, stays the same in
+ * every worker).  A few milliseconds at start, once. */
+struct srv__gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned left;
+};
+
+/* One worker fewer to wait for (wait: until there are none), then this
+ * thread takes SIGHUP. */
+static void srv__gate_pass(struct srv__gate *g, int wait)
+{
+    if (g) {
+        pthread_mutex_lock(&g->mu);
+        if (g->left && --g->left == 0)
+            pthread_cond_broadcast(&g->cv);
+        while (wait && g->left)
+            pthread_cond_wait(&g->cv, &g->mu);
+        pthread_mutex_unlock(&g->mu);
+    }
+    if (wait) {
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
+    }
 }
 
 /* ---- run ---- */
@@ -1454,7 +1560,7 @@ struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o)
 /* One event loop serving until stopped: the whole server, or worker wid
  * of a hub (ps its view, fds its bound listeners). */
 static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned wid,
-                    const int *fds, char *err, size_t errsz)
+                    const int *fds, struct srv__gate *gate, char *err, size_t errsz)
 {
     struct srv s;
     memset(&s, 0, sizeof s);
@@ -1495,6 +1601,7 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
             uv_loop_close(&loop);
         }
         snprintf(err, errsz, "out of memory");
+        srv__gate_pass(gate, 1);
         return PW_ENOMEM;
     }
     s.loop = &loop;
@@ -1522,12 +1629,15 @@ static int srv__run(const struct pw_server_opts *o, struct pw_hub *hub, unsigned
             s.sig[i].data = &s;
             uv_signal_start(&s.sig[i], srv__signal_cb, sigs[i]);
         }
+        srv__gate_pass(gate, 1);
         if (o->read_stdin && wid == 0)
             srv__stdin_start(&s);
         if (o->on_ready)
             o->on_ready(o->ud, &loop);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
+    if (rc)
+        srv__gate_pass(gate, 1);
     /* close whatever is left (bind errors, a file read still pending) */
     if (!s.stopping)
         for (size_t i = 0; i < s.nls; i++)
@@ -1600,6 +1710,7 @@ struct srv__worker {
     struct pw_hub *hub;
     unsigned wid;
     const int *fds;
+    struct srv__gate *gate;
     int rc;
     char err[256];
     uv_thread_t th;
@@ -1609,7 +1720,7 @@ struct srv__worker {
 static void srv__worker_main(void *arg)
 {
     struct srv__worker *w = arg;
-    w->rc = srv__run(w->o, w->hub, w->wid, w->fds, w->err, sizeof w->err);
+    w->rc = srv__run(w->o, w->hub, w->wid, w->fds, w->gate, w->err, sizeof w->err);
 }
 
 static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t errsz)
@@ -1623,6 +1734,7 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     struct pw_backlog_limits lim = {o->backlog, o->history_bytes, srv_ms(o->message_ttl),
                                     o->max_channels, NULL, 1};
     struct pw_hub *hub = pw_hub_new(n, &lim);
+    struct srv__gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n};
     int rc = fds && w && hub ? 0 : PW_ENOMEM;
     if (rc)
         snprintf(err, errsz, "out of memory");
@@ -1631,16 +1743,17 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
     if (rc == 0)
         rc = srv__bind_all(o, n, fds, err, errsz);
     for (unsigned i = 1; rc == 0 && i < n; i++) {
-        w[i] = (struct srv__worker){o, hub, i, fds + (size_t)i * o->nlisten, 0, "", 0, 0};
+        w[i] = (struct srv__worker){o, hub, i, fds + (size_t)i * o->nlisten, &gate, 0, "", 0, 0};
         w[i].started = uv_thread_create(&w[i].th, srv__worker_main, &w[i]) == 0;
         if (!w[i].started) { /* serve with the others: this one gets nothing */
+            srv__gate_pass(&gate, 0);
             pw_hub_leave(hub, i);
             for (size_t k = 0; k < o->nlisten; k++)
                 close(w[i].fds[k]);
         }
     }
     if (rc == 0) {
-        w[0] = (struct srv__worker){o, hub, 0, fds, 0, "", 0, 1};
+        w[0] = (struct srv__worker){o, hub, 0, fds, &gate, 0, "", 0, 1};
         srv__worker_main(&w[0]);
         rc = w[0].rc;
         snprintf(err, errsz, "%s", w[0].err);
@@ -1666,7 +1779,8 @@ static int srv__run_workers(const struct pw_server_opts *o, char *err, size_t er
 
 int pw_server_run(const struct pw_server_opts *o, char *err, size_t errsz)
 {
+    pw_server_hold_hup();
     if (o->workers > 1 && !o->pubsub)
         return srv__run_workers(o, err, errsz);
-    return srv__run(o, NULL, 0, NULL, err, errsz);
+    return srv__run(o, NULL, 0, NULL, NULL, err, errsz);
 }

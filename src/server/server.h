@@ -76,6 +76,7 @@ struct pw_server_opts {
     double ping;                 /* WebSocket ping interval (s); 0 = off */
     double handshake_timeout;    /* a request head must arrive within this (s) */
     double idle_timeout;         /* nothing in or out for this long closes; 0 = off */
+    double drain;                /* SIGTERM/SIGINT: end the streams spread over this (s); 0 = at once */
     size_t max_message;          /* bytes; WebSocket 1009, HTTP 413 */
     size_t max_conns;            /* beyond it: 503 */
     size_t max_head, max_headers;/* request head bytes / header count: 431 */
@@ -129,6 +130,14 @@ struct pw_server_opts {
 
 /* The embedded backlog that the options describe, or NULL (out of memory). */
 struct pw_pubsub *pw_server_backlog(const struct pw_server_opts *o);
+
+/* Blocks SIGHUP in the calling thread (and so in the threads it starts):
+ * a SIGHUP that comes before the server listens for it then waits, and
+ * pw_server_run takes it once every worker has its handler, instead of
+ * the default action ending the process or a worker that was not ready
+ * missing the reload.  Called by pw_server_run too; a caller that reads
+ * files the reload rereads (tokens, the log) calls it before them. */
+void pw_server_hold_hup(void);
 
 /* Runs until SIGINT or SIGTERM, then closes every connection cleanly
  * (WebSocket 1001, SSE/poll responses ended) within a few seconds and

@@ -273,6 +273,7 @@ struct srv_conn {
                                      paused, and is fed once the queue drains (srv.ready) */
     unsigned no_publish : 1;      /* a WebSocket whose credentials do not allow publishing */
     unsigned hurry : 1;           /* what is queued is urgent: not held by --write-delay */
+    unsigned drained : 1;         /* stopping with --drain: told to end (ops->shutdown) */
     /* --write-delay-adaptive: since its last write, messages were queued for it
      * while it waited for the loop (not while held): q1 in loop turn qturn,
      * qmany in a later turn too (the loop fell behind: it is held after its
@@ -348,6 +349,11 @@ struct srv {
     size_t nconns;
     uint64_t next_id;
     int stopping, finished;
+    int unread;                   /* a connection is refused at accept, before a request was
+                                     read: its CORS answer cannot echo an Origin (srv_auth_cors) */
+    uint64_t drain_start, drain_end; /* --drain: when it began and ends (0 once every
+                                        stream was told) */
+    size_t drain_n, drain_told;   /* the streams open when it began; told since */
     uint8_t *rbuf;                /* SRV_RBUF bytes */
     /* what a connection keeps while it lives, packed apart from the heap's
      * temporaries (slab.h): the struct, its feed, its channel name */

@@ -158,6 +158,15 @@ void srv_auth_closed(struct srv_conn *c)
         srv__uncount(c);
 }
 
+/* A proxy's pooled connection waits for its next request: it is no
+ * client's (the next may come from anyone); its last client is kept, so
+ * that one's next request on it takes no --max-conn-rate token. */
+void srv_auth_idle(struct srv_conn *c)
+{
+    if (c->srv->auth && c->cl && c->cl->proxied)
+        srv__uncount(c);
+}
+
 /* Fills *no, counts the refusal, logs it; returns the status. */
 __attribute__((format(printf, 6, 7)))
 static int srv__deny(struct srv_conn *c, struct srv_deny *no, enum srv_why why, int status, const char *msg,
@@ -183,8 +192,10 @@ static int srv__deny(struct srv_conn *c, struct srv_deny *no, enum srv_why why, 
     return status;
 }
 
-/* Counts a new connection of c's client, or refuses it (429). */
-static int srv__admit(struct srv_conn *c, struct srv_deny *no)
+/* Counts a new connection of c's client, or refuses it (429); rate: it
+ * takes a --max-conn-rate token (not for the next request of the client a
+ * proxy's connection carried last). */
+static int srv__admit(struct srv_conn *c, struct srv_deny *no, int rate)
 {
     struct srv_auth *au = c->srv->auth;
     const struct pw_access *a = au->a;
@@ -201,7 +212,7 @@ static int srv__admit(struct srv_conn *c, struct srv_deny *no)
         return no->status;
     }
     unsigned retry = 1;
-    if (!pw_bucket_take(&e->rate, a->max_conn_rate, a->max_conn_rate, uv_now(c->srv->loop), &retry))
+    if (rate && !pw_bucket_take(&e->rate, a->max_conn_rate, a->max_conn_rate, uv_now(c->srv->loop), &retry))
         return srv__deny(c, no, SRV_WHY_RATE, 429, "too many new connections from this address (--max-conn-rate)",
                          "Retry-After: %u\r\n", retry);
     if (a->max_conns_per_ip && e->conns >= a->max_conns_per_ip)
@@ -216,8 +227,10 @@ int srv_auth_admit(struct srv_conn *c, struct srv_deny *no)
 {
     if (!c->srv->auth || (c->cl && c->cl->proxied))
         return 0; /* behind a proxy: at the request, once the client is known */
-    return srv__admit(c, no);
+    return srv__admit(c, no, 1);
 }
+
+static int srv__origin_match(struct srv_conn *c, const struct pw_http_req *req);
 
 int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
 {
@@ -229,22 +242,28 @@ int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct s
         return 0;
     /* garbage in X-Forwarded-For: the proxy that passed it is the client */
     pw_xff_client(req->headers, req->nheaders, peer, a->proxies, a->nproxies, client);
-    if (c->cl->proxied == 2 && memcmp(client, c->cl->addr, 16) == 0)
+    int same = c->cl->proxied == 2 && memcmp(client, c->cl->addr, 16) == 0;
+    if (same && c->cl->counted)
         return 0; /* the same client as the last request on this connection */
     srv__uncount(c);
     srv__set_client(c, client);
     c->cl->proxied = 2;
-    return srv__admit(c, no);
+    int rc = srv__admit(c, no, !same);
+    if (rc) /* refused before srv_auth_origin: its CORS answer still names an allowed Origin */
+        srv__origin_match(c, req);
+    return rc;
 }
 
 /* ---- Origin and CORS ---- */
 
-int srv_auth_origin(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
+/* c->u.h.origin: the request's Origin when --origin allows it, else NULL.
+ * 1 allowed (or the server has no --origin), 0 no Origin, -1 not allowed. */
+static int srv__origin_match(struct srv_conn *c, const struct pw_http_req *req)
 {
     free(c->u.h.origin);
     c->u.h.origin = NULL;
     if (!c->srv->auth || !c->srv->auth->a->norigins)
-        return 0;
+        return 1;
     const struct pw_access *a = c->srv->auth->a;
     int count = 0;
     const struct pw_str *o = pw_http_header_get(req->headers, req->nheaders, "Origin", &count);
@@ -253,15 +272,36 @@ int srv_auth_origin(struct srv_conn *c, const struct pw_http_req *req, struct sr
     for (size_t i = 0; count == 1 && o->len <= PW_ORIGIN_MAX && i < a->norigins; i++) {
         if (pw_origin_match(a->origins[i], strlen(a->origins[i]), o->p, o->len)) {
             c->u.h.origin = strndup(o->p, o->len); /* NULL: no CORS echo, the browser refuses */
-            return 0;
+            return 1;
         }
     }
+    return -1;
+}
+
+int srv_auth_origin(struct srv_conn *c, const struct pw_http_req *req, struct srv_deny *no)
+{
+    if (srv__origin_match(c, req) >= 0)
+        return 0;
     return srv__deny(c, no, SRV_WHY_ORIGIN, 403, "origin not allowed (--origin)", NULL);
 }
 
 const char *srv_auth_cors(const struct srv_conn *c, char *out, size_t outsz)
 {
-    if (!c->srv->auth || !c->srv->auth->a->norigins)
+    const struct pw_access *a = c->srv->auth ? c->srv->auth->a : NULL;
+    if (!a || !a->norigins)
+        snprintf(out, outsz, "Access-Control-Allow-Origin: *\r\n");
+    else if (c->srv->unread && a->norigins == 1 && !strchr(a->origins[0], '*'))
+        /* refused at accept (--max-conns, --max-conns-per-ip, --max-conn-rate):
+         * no request was read, so no Origin to check, and the answer is the
+         * same for everyone ("full"): the one origin --origin names may read
+         * it, with credentials as its other answers */
+        snprintf(out, outsz,
+                 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
+                 a->origins[0]);
+    else if (c->srv->unread)
+        /* several origins, or a pattern: which one asked is not known; any
+         * page may read that the server is full, none with credentials
+         * (what it says, any page learns by opening a WebSocket) */
         snprintf(out, outsz, "Access-Control-Allow-Origin: *\r\n");
     else if (c->u.h.origin)
         /* an origin of --origin may send credentials (EventSource's

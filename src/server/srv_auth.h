@@ -38,6 +38,9 @@ void srv_auth_tick(struct srv *s);
  * 0 or PW_ENOMEM) / is closing (uncounted). */
 int srv_auth_accepted(struct srv_conn *c);
 void srv_auth_closed(struct srv_conn *c);
+/* srv_http.c: a response is done and the connection waits for the next
+ * request; behind a --trusted-proxy it counts for no client until then. */
+void srv_auth_idle(struct srv_conn *c);
 
 /* srv_http.c.  Each returns 0 (go on) or the HTTP status with *no filled;
  * a refusal is counted in /metrics.

@@ -391,14 +391,15 @@ static size_t srv__fail(struct srv_conn *c, int err, size_t n)
 {
     unsigned code = pw_ws_close_code_for(err);
     c->srv->m_proto_errors++;
-    srv_log(c->srv, c, "error", 0, (int)code, "%s (%s)", pw_strerror(err), pw_errrule(err));
-    srv_unsubscribe(c);
     char why[80];
     const char *reason = pw_strerror(err);
     if (code == PW_WS_CLOSE_TOO_BIG) { /* name the limit, as a POST's 413 does */
         snprintf(why, sizeof why, "message larger than --max-message (%zu bytes)", c->srv->o->max_message);
         reason = why;
     }
+    srv_log(c->srv, c, "error", 0, (int)code, "%s%s (%s)", err == PW_EWSD_TOOBIG ? "decompressed " : "",
+            reason, pw_errrule(err));
+    srv_unsubscribe(c);
     if (!srv__ws(c)->close_sent)
         srv__send_close(c, code, reason);
     srv_end(c);

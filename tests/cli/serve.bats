@@ -233,6 +233,20 @@ teardown() { stop_serve; }
     assert_line --regexp '^pushwire_timeouts_total [1-9]'
 }
 
+@test "a POST body may take longer than --handshake-timeout while it keeps coming; a stalled one is dropped" {
+    start_serve --handshake-timeout 2
+    # 12 bytes, one every 0.25 s: 3 s in all, never 2 s without one
+    run timeout 30 $PEER trickle "$SERVE_PORT" 12 0.25
+    assert_output 'HTTP/1.1 200 OK'
+    run C "$SERVE_URL/poll/slow?cursor=0&timeout=0"
+    assert_output --partial '"data":"bbbbbbbbbbbb"'
+    # half of it, then nothing: dropped, and the log says it was the body
+    run timeout 30 $PEER trickle "$SERVE_PORT" 12 0 15
+    assert_output 'dropped after 6 bytes'
+    run grep -c 'no more of the request body for 2s (--handshake-timeout)' "$SERVE_LOG"
+    assert_output 1
+}
+
 @test "CORS: preflight allows Last-Event-ID; responses carry Allow-Origin *" {
     start_serve
     run C -i -X OPTIONS -H 'Origin: http://elsewhere' -H 'Access-Control-Request-Method: POST' "$SERVE_URL/pub/x"
@@ -618,6 +632,8 @@ teardown() { stop_serve; }
     assert_output 1007
     run timeout 10 $PEER ws-bad "$SERVE_PORT" big
     assert_output 1009
+    # the log names the option, as the close reason does
+    grep -q 'error code 1009: message larger than --max-message (1000 bytes) (RFC 6455' "$SERVE_LOG" || { cat "$SERVE_LOG"; false; }
 }
 
 @test "WebSocket: --ping pings, and a peer that never answers is closed" {
@@ -790,6 +806,47 @@ wide_fan() {
     assert_output 1
 }
 
+# exits_clean SECS — the server (SERVE_PID), signalled, is gone within SECS
+# with exit status 0
+exits_clean() {
+    timeout "$1" sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done" || { echo "serve still running after $1 s" >&2; return 1; }
+    local rc=0
+    wait "$SERVE_PID" || rc=$?
+    SERVE_PID=
+    [ "$rc" -eq 0 ] || { echo "serve exited $rc" >&2; return 1; }
+}
+
+@test "SIGTERM with --drain 2: the streams are ended spread over the drain, each served until its turn (a subscriber told later got more of what a WebSocket went on publishing); a second signal ends the rest at once; exit 0" {
+    start_serve --drain 2
+    for i in 1 2 3 4 5 6 7 8; do
+        C -N --max-time 20 "$SERVE_URL/sse/dr" >"$BATS_TEST_TMPDIR/sse$i" &
+        eval "spid$i=\$!"
+        for j in $(seq 50); do [ "$(grep -c "sse 'dr'" "$SERVE_LOG")" -ge "$i" ] && break; sleep 0.1; done
+    done
+    # the publisher connects last: it is told last, and publishes until then
+    (for i in $(seq 80); do echo "m$i"; sleep 0.1; done) | "$PW" connect -q "ws://127.0.0.1:$SERVE_PORT/ws/dr" >/dev/null 2>&1 &
+    for j in $(seq 50); do grep -q '^data: m3$' "$BATS_TEST_TMPDIR/sse8" 2>/dev/null && break; sleep 0.1; done
+    kill -TERM "$SERVE_PID"
+    wait $spid1 $spid8
+    grep -q 'SIGTERM: draining (--drain)' "$SERVE_LOG"
+    first=$(grep -c '^data: m' "$BATS_TEST_TMPDIR/sse1")
+    last=$(grep -c '^data: m' "$BATS_TEST_TMPDIR/sse8")
+    echo "first told got $first, the last $last" >&3
+    [ "$last" -gt "$first" ]
+    exits_clean 8
+    # a second SIGTERM while draining: the rest at once, then the usual grace
+    start_serve --drain 600
+    C -N --max-time 20 "$SERVE_URL/sse/dr" >/dev/null &
+    spid=$!
+    for j in $(seq 50); do grep -q "sse 'dr'" "$SERVE_LOG" && break; sleep 0.1; done
+    kill -TERM "$SERVE_PID"
+    sleep 0.5
+    kill -0 "$SERVE_PID" # still draining
+    kill -TERM "$SERVE_PID"
+    exits_clean 8
+    wait $spid
+}
+
 @test "SIGTERM: WebSocket clients get 1001, SSE ends, exit 0" {
     start_serve
     $PEER ws-wait-close "$SERVE_PORT" /ws/bye >"$BATS_TEST_TMPDIR/ws" &
@@ -798,11 +855,7 @@ wide_fan() {
     spid=$!
     for i in $(seq 50); do grep -q open "$BATS_TEST_TMPDIR/ws" 2>/dev/null && grep -q "sse 'bye'" "$SERVE_LOG" && break; sleep 0.1; done
     kill -TERM "$SERVE_PID"
-    run timeout 6 sh -c "while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
-    assert_success
-    wait "$SERVE_PID"; rc=$?
-    SERVE_PID=
-    [ "$rc" -eq 0 ]
+    exits_clean 6
     wait $wpid
     run cat "$BATS_TEST_TMPDIR/ws"
     assert_line 'close 1001'

@@ -385,6 +385,56 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     wait "$held" # not a bare wait: that would wait for the server too
 }
 
+# held_ws FILE PATH [HEADER...] — a WebSocket held open 3 s in the
+# background (HELD its pid), once it is open (5 s at most)
+held_ws() {
+    local f=$1 path=$2 i
+    shift 2
+    $PEER ws-wait "$SERVE_PORT" "$path" 3 "$@" >"$f" 3>&- &
+    HELD=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^open' "$f" && return 0
+        sleep 0.05
+    done
+    cat "$f" >&2
+    return 1
+}
+
+@test "--origin: a connection refused before its request is read (--max-conns-per-ip, --max-conns) is readable by a page: the one --origin with credentials, or * for several; behind a --trusted-proxy the 429 names the allowed Origin" {
+    start_serve --origin http://app.example --max-conns-per-ip 1 --limit-exempt none --max-conn-rate 0
+    held_ws "$BATS_TEST_TMPDIR/held" /ws/a 'Origin: http://app.example'
+    run C -i -H 'Origin: http://app.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 429'
+    assert_line $'Access-Control-Allow-Origin: http://app.example\r'
+    assert_line $'Access-Control-Allow-Credentials: true\r'
+    assert_line $'Access-Control-Expose-Headers: Retry-After, WWW-Authenticate\r'
+    assert_line $'Retry-After: 1\r'
+    wait "$HELD"
+    stop_serve
+    # several origins: which one asks is not known before the request; *, no credentials
+    start_serve --origin 'http://app.example,https://*.example.org' --max-conns 1
+    held_ws "$BATS_TEST_TMPDIR/held" /ws/a
+    run C -i -H 'Origin: http://app.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 503'
+    assert_line $'Access-Control-Allow-Origin: *\r'
+    refute_line --partial 'Access-Control-Allow-Credentials'
+    assert_output --partial 'too many connections (--max-conns)'
+    wait "$HELD"
+    stop_serve
+    # behind a proxy the limit is applied once the request is read: its Origin
+    start_serve --origin 'http://app.example,https://*.example.org' --max-conns-per-ip 1 --limit-exempt none \
+        --trusted-proxy 127.0.0.1 --max-conn-rate 0
+    held_ws "$BATS_TEST_TMPDIR/held" /ws/a 'X-Forwarded-For: 198.51.100.7'
+    run C -i -H 'X-Forwarded-For: 198.51.100.7' -H 'Origin: https://a.example.org' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 429'
+    assert_line $'Access-Control-Allow-Origin: https://a.example.org\r'
+    assert_line $'Access-Control-Allow-Credentials: true\r'
+    run C -i -H 'X-Forwarded-For: 198.51.100.7' -H 'Origin: https://evil.example' "$SERVE_URL/poll/a?timeout=0"
+    assert_line --partial 'HTTP/1.1 429'
+    refute_line --partial 'Access-Control-Allow-Origin'
+    wait "$HELD"
+}
+
 @test "--max-conn-rate: a new connection over the rate is 429 with Retry-After" {
     start_serve --max-conn-rate 0.01 --limit-exempt none
     [ "$(status "$SERVE_URL/healthz")" = 200 ]
@@ -440,6 +490,35 @@ SUBNEWS='{"pushwire":{"subscribe":["news.*"]}}'
     run $PEER hold "$SERVE_PORT" 2 /sse/a 10 'X-Forwarded-For: 198.51.100.10'
     assert_line '200 1'
     assert_line '429 1'
+}
+
+@test "behind a --trusted-proxy, a pooled connection waiting for its next request counts for no client: its last client may hold a poll on another; the limit still holds for the pooled one's next request" {
+    start_serve --max-conns-per-ip 1 --limit-exempt none --trusted-proxy 127.0.0.1 --max-conn-rate 0
+    # as nginx's upstream keepalive does: one connection carries a client's
+    # /healthz and stays open; the same client's poll comes on another
+    run timeout 15 /usr/bin/python3 - "$SERVE_PORT" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+def req(s, path):
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.20\r\n\r\n" % path).encode())
+def status(s):
+    s.settimeout(2)
+    try:
+        return s.recv(4096).split(b"\r\n")[0].decode()
+    except socket.timeout:
+        return "held"
+pooled = socket.create_connection(("127.0.0.1", port))
+req(pooled, "/healthz")
+print(status(pooled))
+poll = socket.create_connection(("127.0.0.1", port))
+req(poll, "/poll/pooled?timeout=10")
+print(status(poll))
+req(pooled, "/healthz")
+print(status(pooled))
+EOF
+    assert_line --index 0 'HTTP/1.1 200 OK'
+    assert_line --index 1 'held'
+    assert_line --index 2 'HTTP/1.1 429 Too Many Requests'
 }
 
 # ---- expiry during a connection ----

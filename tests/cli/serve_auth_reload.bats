@@ -29,7 +29,10 @@ setup() {
     K=$BATS_FILE_TMPDIR
     T=$BATS_TEST_TMPDIR
 }
-teardown() { stop_serve_clean; }
+teardown() {
+    [ -z "${CAT_PID:-}" ] || kill "$CAT_PID" 2>/dev/null || true # a FIFO's reader
+    stop_serve_clean
+}
 
 # status URL [curl args…] — the HTTP status only
 status() { C -o /dev/null -w '%{http_code}' "$@"; }
@@ -491,6 +494,90 @@ opened() {
     assert_output --partial "pushwire_tokens_revoked_total ${#peers[@]}"
     run grep -c 'SIGHUP: tokens reread' "$SERVE_LOG"
     assert_output 1
+}
+
+# holding PID — 0 once PID, exec'd (no longer the shell that forked it),
+# blocks or catches SIGHUP (serve from its start holds it until every
+# worker has its handler), 1 after 5 s
+holding() {
+    local i k v blk cgt sh comm
+    read -r sh <"/proc/$$/comm"
+    for ((i = 0; i < 5000; i++)); do
+        comm= blk=0 cgt=0
+        read -r comm <"/proc/$1/comm" 2>/dev/null || return 1
+        if [ "$comm" != "$sh" ]; then
+            while read -r k v; do
+                case $k in SigBlk:) blk=$v ;; SigCgt:) cgt=$v ;; esac
+            done <"/proc/$1/status" 2>/dev/null || return 1
+            (((0x$blk | 0x$cgt) & 1)) && return 0
+        fi
+        ((i < 1000)) || sleep 0.004
+    done
+    return 1
+}
+# all_new PORT — 16 fresh connections (spread over the workers): the old
+# token is 401 and the new one 200 on each
+all_new() {
+    local i
+    for ((i = 0; i < 16; i++)); do
+        [ "$(status "http://127.0.0.1:$1/poll/a?timeout=0&token=$A")" = 401 ] || return 1
+        [ "$(status "http://127.0.0.1:$1/poll/a?timeout=0&token=$N")" = 200 ] || return 1
+    done
+}
+
+@test "--workers 2: a SIGHUP while serve starts waits until every worker has its handler: the process lives, one reload, every worker on the new tokens" {
+    # serve waits in the open of a --log-file FIFO until it has a reader:
+    # its token file is read by then, no worker listens for SIGHUP yet
+    tokfile "$T/tok" "$A"
+    mkfifo "$T/log"
+    SERVE_LOG=$T/err
+    "$PW" serve --listen 127.0.0.1:0 --workers 2 --token-file "$T/tok" --log-file "$T/log" </dev/null 2>"$SERVE_LOG" >/dev/null &
+    SERVE_PID=$!
+    local i w=
+    for ((i = 0; i < 100; i++)); do
+        w=$(cat "/proc/$SERVE_PID/wchan" 2>/dev/null || true)
+        [ "$w" = wait_for_partner ] || [ "$(cut -d' ' -f1 "/proc/$SERVE_PID/syscall" 2>/dev/null)" = 257 ] && break
+        sleep 0.05
+    done
+    [ $i -lt 100 ] || { echo "serve never waited in the log's open ($w)"; return 1; }
+    tokfile "$T/tok" "$N"
+    kill -HUP "$SERVE_PID"
+    timeout 30 cat "$T/log" >"$T/log.out" 3>&- &
+    CAT_PID=$!
+    SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID") || { echo "serve ended on the SIGHUP"; return 1; }
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'SIGHUP: tokens reread' "$T/log.out" && break
+        kill -0 "$SERVE_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$SERVE_PID" || { echo "serve ended on the SIGHUP"; return 1; }
+    run grep -c 'SIGHUP: tokens reread: 1 subscribe token$' "$T/log.out"
+    assert_output 1
+    all_new "$SERVE_PORT"
+    stop_serve
+    wait "$CAT_PID" || true
+    CAT_PID=
+    # and a SIGHUP as soon as the process holds (or, before, catches) it,
+    # a few times: the race with the second worker's handler
+    for ((r = 0; r < 3; r++)); do
+        tokfile "$T/tok" "$A"
+        SERVE_LOG=$T/err$r
+        "$PW" serve --listen 127.0.0.1:0 --workers 2 --token-file "$T/tok" </dev/null 2>"$SERVE_LOG" >/dev/null &
+        SERVE_PID=$!
+        holding "$SERVE_PID"
+        tokfile "$T/tok.new" "$N"
+        mv "$T/tok.new" "$T/tok"
+        kill -HUP "$SERVE_PID"
+        SERVE_PORT=$(wait_listen "$SERVE_LOG" serve "$SERVE_PID")
+        for ((i = 0; i < 100; i++)); do
+            grep -q 'SIGHUP: tokens reread' "$SERVE_LOG" && break
+            sleep 0.05
+        done
+        run grep -c 'SIGHUP: tokens reread' "$SERVE_LOG"
+        assert_output 1
+        all_new "$SERVE_PORT"
+        stop_serve
+    done
 }
 
 @test "--workers 2 under ThreadSanitizer (make build-tsan): reloads while both workers serve, check tokens and revoke: no race reported, exit 0" {

@@ -154,6 +154,29 @@ def sc_dribble(port, secs="8"):
     print("still open")
 
 
+def sc_trickle(port, pieces, gap, stall="0"):
+    """POST /pub/slow with a body of PIECES bytes, one byte every GAP s
+    (then, with STALL, stop after half of it for up to STALL s); print the
+    answer's status line, or 'dropped after N bytes' when the server closes
+    first"""
+    n = int(pieces)
+    s = connect(port)
+    s.sendall(b"POST /pub/slow HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % n)
+    stop = n // 2 if float(stall) > 0 else n
+    for i in range(stop):
+        time.sleep(float(gap))
+        try:
+            s.sendall(b"b")
+        except OSError:
+            print("dropped after %d bytes" % i)
+            return
+    d = read_until_close(s, float(stall) if stop < n else 10)
+    if not d.startswith(b"HTTP/"):
+        print("dropped after %d bytes" % stop)
+    else:
+        print(d.split(b"\r\n", 1)[0].decode("latin-1"))
+
+
 def sc_ws_bad(port, kind):
     """a WebSocket that breaks a rule; prints the close code the server sent"""
     s = ws_open(port, "/ws/bad")

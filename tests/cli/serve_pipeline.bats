@@ -21,6 +21,29 @@ wait_metric_gone() {
     return 1
 }
 
+# ---- a body the server does not read ----
+
+@test "a GET with a body (Content-Length or chunked) is answered, then the connection closes: its body is never a request" {
+    start_serve
+    # the chunked body holds a whole request; read as the next one it was
+    # answered 400 (RFC 9112 §3.1, its chunk-size line), an answer a proxy
+    # in front never asked for
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 1 \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' \
+        '22\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n'
+    assert_output $'200 ok\neof'
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 1 \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 34\r\n\r\n' \
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_output $'200 ok\neof'
+    # a long poll's body waits behind it as a pipelined request would
+    run timeout 20 $EDGE pipe "$SERVE_PORT" 1 \
+        'GET /poll/te?timeout=0.2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' \
+        '22\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n'
+    assert_line --index 0 --regexp '^200 \{"cursor":'
+    assert_line --index 1 eof
+}
+
 # ---- pipelining behind a parked long poll ----
 
 @test "pipelining: a request behind a parked poll is answered after it, in order" {

@@ -61,6 +61,26 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
     serve_stop
 }
 
+@test "browser: a page of the one --origin reads a refusal given before any request was read (--max-conns-per-ip: 429, Retry-After), plain and with credentials" {
+    [ -x /usr/bin/chromium ] || missing "/usr/bin/chromium"
+    [ -d "$INTEROP/node_modules/playwright-core" ] || missing "playwright-core in tests/interop/node_modules"
+    # without CORS on it fetch saw a network error: nothing to back off by
+    local pp
+    pp=$(free_port)
+    serve_start --origin "http://127.0.0.1:$pp" --max-conns-per-ip 1 --limit-exempt none --max-conn-rate 0
+    "$PW" serve --listen "127.0.0.1:$pp" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/page.log" 3>&- &
+    PAGE_PID=$!
+    wait_for grep -q "listening on 127.0.0.1:$pp" "$BATS_TEST_TMPDIR/page.log"
+    run timeout 180 "$NODE" "$INTEROP/auth_full.js" "$pp" "$SERVE_PORT"
+    kill "$PAGE_PID"
+    wait "$PAGE_PID" || true
+    echo "$output"
+    assert_success
+    assert_line --partial 'ok fetch:'
+    assert_line --partial 'ok fetch-credentials:'
+    serve_stop
+}
+
 @test "10 000 connections from one address: --max-conns-per-ip (256 by default) lets 256 in and answers the rest 429; serve stays up and small" {
     [ "$(ulimit -n)" -ge 10300 ] || missing "an open-files limit of 10300 (ulimit -n is $(ulimit -n))"
     serve_start --limit-exempt none --max-conn-rate 0

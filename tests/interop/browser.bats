@@ -65,6 +65,18 @@ scenario() {
     scenario page-metrics
 }
 
+@test "browser: the page's EventSource panel shows messages published with ?event=NAME, in order, as the other panels do" {
+    scenario page-event
+}
+
+@test "browser: the page's publish form says the id, or the status and the server's reason (401, 403, 413)" {
+    scenario page-publish
+}
+
+@test "browser: a hidden tab of the page closes its event stream and long poll, and resumes them after the last id when shown" {
+    scenario page-hidden
+}
+
 @test "browser: WebSocket text and binary between two browser sockets, POST delivery, pushwire.v1 resume, close 1000" {
     scenario websocket
 }

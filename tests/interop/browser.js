@@ -4,6 +4,7 @@
 //
 //   node browser.js all|SCENARIO PORT
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
+//             page-event | page-publish | page-hidden |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
 //             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
 //             (these five only by name)
@@ -728,7 +729,103 @@ async function eventsourceQuiet(ctx) {
   console.log(`ok eventsource-quiet: a stream ended before its first message; what was published before the browser reconnected came once (${msgs[0]})`);
 }
 
+// Messages published with ?event=NAME: an EventSource hands a named event
+// only to a listener for that name.  The page learns the names from its
+// WebSocket and long-poll panels; its EventSource panel must show them too,
+// in order, whether they were in the backlog when it opened or came live.
+async function pageEvent(ctx) {
+  const ch = `bev-${uniq}`;
+  await publish(ch, 'm1');
+  await publish(`${ch}?event=tick`, 'n0');
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  const want = ['m1', '[tick] n0']; // a panel shows the name of an event that is not 'message'
+  const same = (l, w) => JSON.stringify(msgData(l)) === JSON.stringify(w);
+  await untilPanels(p, PANELS, (l) => same(l, want), `the backlog ${want} in the three panels`)
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(Object.fromEntries(Object.entries(await panelLines(p)).map(([k, v]) => [k, msgData(v)])))}`));
+  await publish(`${ch}?event=tock`, 'n1');
+  await publish(ch, 'm2');
+  want.push('[tock] n1', 'm2');
+  await untilPanels(p, PANELS, (l) => same(l, want), `${want} in the three panels`)
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(Object.fromEntries(Object.entries(await panelLines(p)).map(([k, v]) => [k, msgData(v)])))}`));
+  const sse = msgData((await panelLines(p)).sse);
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-event: messages published with ?event=tick (in the backlog) and ?event=tock (live) show in order in every panel, the EventSource one included: ${sse.join(' | ')}`);
+}
+
+// The form says what became of a publish: the id, or the status and the
+// server's reason (401 without a token, 403 with a subscribe-only token, 413
+// over --max-message).
+async function pagePublish(ctx) {
+  check(process.env.PW, 'PW (the pushwire binary) is not set');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-pub-'));
+  const sub = `sub-${uniq}`, pub = `pub-${uniq}`;
+  fs.writeFileSync(path.join(dir, 'sub'), `${sub}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'pub'), `${pub}\n`, { mode: 0o600 });
+  const a = await spawnServe(0, ['--token-file', path.join(dir, 'sub'), '--publish-token-file', path.join(dir, 'pub'),
+                                 '--max-message', '100']);
+  const said = [];
+  try {
+    const ch = `bpub-${uniq}`;
+    const form = async (token, msg, want, what) => {
+      const p = await ctx.newPage();
+      await p.goto(`http://127.0.0.1:${a.port}/?channel=${ch}${token ? `&token=${token}` : ''}`, { timeout: WAIT_MS });
+      await p.fill('#msg', msg);
+      await p.press('#msg', 'Enter');
+      const st = await until(async () => {
+        const t = await p.evaluate(() => { const e = document.querySelector('#pubstate'); return e ? e.textContent : '(no #pubstate)'; });
+        return /^(published|refused|not sent)/.test(t) && t;
+      }, `the form to say what became of the publish (${what})`)
+        .catch(async (e) => fail(`${e.message}: ${await p.evaluate(() => { const e = document.querySelector('#pubstate'); return e ? e.textContent : '(no #pubstate)'; })}`));
+      check(want.test(st), `${what}: the form says '${st}'`);
+      said.push(st);
+      await p.close();
+    };
+    await form('', 'x', /^refused: 401 a token is needed/, 'no token');
+    await form(sub, 'x', /^refused: 403 the token does not allow publishing/, 'a subscribe-only token');
+    await form(pub, 'y'.repeat(200), /^refused: 413 /, 'a body over --max-message');
+    await form(pub, 'fits', /^published as [a-z0-9]+:1$/, 'the publish token');
+    console.log(`ok page-publish: the form showed ${said.map((t) => `'${t}'`).join(', ')}`);
+  } finally {
+    await stopServe(a).catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// A hidden tab gives back its event stream and long poll (Chromium allows
+// 6 connections per host for all its tabs: three tabs of the page held
+// them all) and resumes after its last id when shown again, losing nothing.
+// Headless Chromium never hides a tab: visibilityState is set in the page.
+async function pageHidden(ctx) {
+  const ch = `bhid-${uniq}`;
+  await publish(ch, 'h1');
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  await panelsOpen(p);
+  await untilPanels(p, PANELS, (l) => msgData(l).length === 1, 'h1 in the three panels');
+  const held = async () => {
+    const r = await fetch(`${HTTP}/metrics`).then((x) => x.text());
+    const v = (t) => Number((new RegExp(`^pushwire_connections\\{transport="${t}"\\} (\\d+)$`, 'm').exec(r) || [])[1]);
+    return { sse: v('sse'), poll: v('poll') };
+  };
+  await until(async () => { const h = await held(); return h.sse >= 1 && h.poll >= 1; }, 'the event stream and the long poll on the server');
+  const show = (state) => p.evaluate((state) => {
+    Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+  await show('hidden');
+  await until(async () => { const h = await held(); return h.sse === 0 && h.poll === 0; }, 'the hidden tab to close its event stream and long poll')
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(await held())}`));
+  await publish(ch, 'h2');
+  await publish(ch, 'h3');
+  await show('visible');
+  const want = JSON.stringify(['h1', 'h2', 'h3']);
+  await untilPanels(p, PANELS, (l) => JSON.stringify(msgData(l)) === want, 'h1 h2 h3 once in each panel')
+    .catch(async (e) => fail(`${e.message}: ${JSON.stringify(Object.fromEntries(Object.entries(await panelLines(p)).map(([k, v]) => [k, msgData(v)])))}`));
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log('ok page-hidden: hidden, the tab closed its event stream and long poll (0 of each on the server); shown again, both resumed: h2 and h3 published meanwhile came once, in order, in every panel');
+}
+
 const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 'page-drop': pageDrop, 'page-gap': pageGap, 'page-metrics': pageMetrics,
+                    'page-event': pageEvent, 'page-publish': pagePublish, 'page-hidden': pageHidden,
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
                     'page-refused': pageRefused, 'ws-too-big': wsTooBig,

@@ -198,6 +198,36 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     node_stop A
 }
 
+@test "rolling restart with --drain: node A, stopped with SIGTERM, ends its 6 SSE clients over 2 s while B publishes; each got what Redis carried until its turn, and resumed on B from its cursor: 0 lost, 0 twice; exit 0" {
+    redis_start
+    ch=$(chan)
+    node A --drain 2
+    node B
+    for i in 1 2 3 4 5 6; do
+        echo 0 >"$BATS_TEST_TMPDIR/s$i.cursor"
+        client "s$i" "$A_HTTP/sse/$ch"
+        wait_for sh -c "[ \$(grep -c \"sse '$ch'\" '$A_LOG') -ge $i ]"
+    done
+    publisher "$B_HTTP" "$ch" b 150 "$BATS_TEST_TMPDIR/acked-b"; pb=$LAST_BG
+    wait_for sh -c "[ \$(cat '$BATS_TEST_TMPDIR/acked-b' 2>/dev/null | wc -l) -ge 10 ]"
+    node_stop A # SIGTERM, exit 0
+    for i in 1 2 3 4 5 6; do eval "wait \$s${i}_CPID" || true; done
+    grep -q 'draining (--drain)' "$A_LOG"
+    first=$(datas "$BATS_TEST_TMPDIR/s1.out" | wc -l)
+    last=$(datas "$BATS_TEST_TMPDIR/s6.out" | wc -l)
+    echo "on A: the first told got $first, the last $last" >&3
+    [ "$last" -gt "$first" ]
+    wait "$pb"
+    [ "$(lines "$BATS_TEST_TMPDIR/acked-b")" -eq 150 ]
+    # each resumes on B from its cursor, up to what B publishes next
+    for i in 1 2 3 4 5 6; do client "s$i" "$B_HTTP/sse/$ch" --until '^c-20$'; done
+    publisher "$B_HTTP" "$ch" c 20 "$BATS_TEST_TMPDIR/acked-c"
+    for i in 1 2 3 4 5 6; do eval "wait \$s${i}_CPID" || { cat "$BATS_TEST_TMPDIR/s$i.err"; false; }; done
+    curl -s --max-time 5 "$B_HTTP/poll/$ch?cursor=0" | jq -r '.messages[].id' >"$BATS_TEST_TMPDIR/held"
+    for i in 1 2 3 4 5 6; do ids "$BATS_TEST_TMPDIR/s$i.out" | diff "$BATS_TEST_TMPDIR/held" -; done
+    node_stop B
+}
+
 @test "Redis busy with a script (BUSY) when a channel's first subscriber comes: its SUBSCRIBE and catch-up are refused, and tried again (/healthz 503 with BUSY meanwhile); once the script is killed, the subscriber goes live: it gets what is published, once, in order" {
     redis_start --busy-reply-threshold 50
     ch=$(chan)
@@ -226,6 +256,29 @@ lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
     # from the first it got to the last published: each once, in order
     k=$(datas "$BATS_TEST_TMPDIR/sse.out" | head -1 | sed 's/^after-//')
     [ "$(datas "$BATS_TEST_TMPDIR/sse.out")" = "$(seq "$k" "$i" | sed 's/^/after-/')" ]
+    node_stop A
+}
+
+@test "Redis busy (BUSY) while 20 channels get their first subscriber: their commands are retried with a backoff and one probe a tick, not each channel every 250 ms; once the script is killed every channel is subscribed" {
+    redis_start --busy-reply-threshold 50
+    node A
+    timeout 20 redis-cli -p "$REDIS_PORT" EVAL 'while true do end' 0 >/dev/null 2>&1 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    wait_for sh -c "redis-cli -p $REDIS_PORT PING 2>&1 | grep -q BUSY"
+    for ((i = 1; i <= 20; i++)); do
+        curl -sN --max-time 30 "$A_HTTP/sse/busy-$i" >/dev/null 2>&1 3>&- &
+        BG_PIDS="${BG_PIDS:-} $!"
+    done
+    sleep 4
+    redis-cli -p "$REDIS_PORT" SCRIPT KILL >/dev/null
+    # each channel's SUBSCRIBE and catch-up, refused: retried every 250 ms
+    # that is ~32 refusals a channel in 4 s; backing off, ~8 and the probes
+    wait_for sh -c "redis-cli -p $REDIS_PORT INFO commandstats | grep -q '^cmdstat_subscribe:calls=20,'"
+    refused=$(redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_\(subscribe\|evalsha\):.*rejected_calls=\([0-9]*\).*/\2/p' | awk '{ n += $1 } END { print n + 0 }')
+    echo "refused: $refused" >&3
+    [ "$refused" -gt 0 ]
+    [ "$refused" -lt 400 ]
     node_stop A
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -62,6 +63,22 @@ static char *hs256(const char *secret, const char *payload)
     pw_buf_free(&b);
     pw_buf_free(&s);
     return out;
+}
+
+/* A key file renamed over between its read and its mode check: while
+ * swap_from is set, the next read(2) that returns bytes then renames
+ * swap_from to swap_path, as a process with the directory may.  The
+ * keyring must judge the mode of the file it read. */
+static const char *swap_from, *swap_path;
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+    ssize_t r = syscall(SYS_read, fd, buf, n);
+    if (swap_from && r > 0) {
+        rename(swap_from, swap_path);
+        swap_from = NULL;
+    }
+    return r;
 }
 
 #define S1 "hs256-secret-number-one-of-32-bytes-or-more"
@@ -131,6 +148,15 @@ int main(void)
     pw_keyset_unref(ks);
 
     /* ---- keys ---- */
+    ks = fresh();
+    swap_path = file("open.key", S1, 0644);
+    swap_from = file("private.key", S2, 0600);
+    OK(pw_keyring_read(swap_path, PW_KR_JWT, ks, &why) == -1 &&
+           strstr(why.what, "an HS256 secret open to every user (mode 0644)"),
+       "mode of the key read, not of the file renamed over it after: %s", why.what);
+    OK(!swap_from && ks->n == 0, "renamed after the read, and nothing kept");
+    unlink(swap_path);
+    pw_keyset_unref(ks);
     ks = fresh();
     const char *k1 = file("k1", S1 "\n", 0600), *k2 = file("k2", S2, 0600);
     IS(pw_keyring_read(k1, PW_KR_JWT, ks, &why), 0, "key: HS256");
