@@ -12,6 +12,7 @@
  * syscalls, not millions.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <regex.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <uv.h>
 
@@ -149,6 +152,7 @@ void pwc_finish(struct pwc *c, int code)
     close_handle((uv_handle_t *)&c->t_retry);
     signals_end(c);
     close_handle((uv_handle_t *)&c->flush);
+    close_handle((uv_handle_t *)&c->out_gone);
 }
 
 void pwc_close(struct pwc *c, unsigned code, const char *reason)
@@ -325,6 +329,46 @@ static void flush_cb(uv_prepare_t *h)
         pw_stdout_failed = 1; /* said once: not again at exit */
         pwc_finish(c, PW_EXIT_FAIL);
     }
+}
+
+/* stdout a pipe whose reader has gone (`connect ... | head -1`): the run
+ * ends as at a write that fails with EPIPE, at once rather than at the
+ * next message, which on a quiet channel may never come (and the shell
+ * waits for every command of the pipeline).  The write end of a pipe polls
+ * as an error once no reader holds the other end. */
+static void out_gone_cb(uv_poll_t *p, int status, int events)
+{
+    struct pwc *c = p->data;
+    (void)events;
+    if (status == 0)
+        return;
+    uv_poll_stop(p);
+    if (c->finished)
+        return;
+    pw_stdout_failed = 1; /* (said as EPIPE is: not at all) */
+    pwc_finish(c, PW_EXIT_FAIL);
+}
+
+static void out_gone_watch(struct pwc *c)
+{
+    struct stat st;
+    int fl = fcntl(1, F_GETFL);
+    /* a pipe open for writing only: one also open for reading (1<>fifo)
+     * would poll readable with our own output */
+    if (fl < 0 || (fl & O_ACCMODE) != O_WRONLY || fstat(1, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return;
+    if (uv_poll_init(c->loop, &c->out_gone, 1) != 0)
+        return;
+    c->out_gone.data = c;
+    if (!(fl & O_NONBLOCK)) { /* uv_poll_init made it so; stdio writes it blocking */
+        int off = 0;
+        ioctl(1, FIONBIO, &off);
+    }
+    if (uv_poll_start(&c->out_gone, UV_READABLE, out_gone_cb) != 0) {
+        uv_close((uv_handle_t *)&c->out_gone, NULL);
+        return;
+    }
+    uv_unref((uv_handle_t *)&c->out_gone);
 }
 
 /* ---- write-out ---------------------------------------------------------------- */
@@ -638,6 +682,7 @@ static void loop_setup(struct pwc *c)
     c->flush.data = c;
     uv_prepare_start(&c->flush, flush_cb);
     uv_unref((uv_handle_t *)&c->flush);
+    out_gone_watch(c);
     if (c->o.timeout_s > 0)
         uv_timer_start(&c->t_timeout, timeout_cb, pwc_ms(c->o.timeout_s), 0);
     pwc_activity(c);

@@ -100,6 +100,7 @@ struct pwc {
     uv_timer_t t_timeout, t_idle, t_linger, t_retry;
     uv_async_t sig;          /* SIGINT, SIGTERM: connect.c on_signal */
     uv_prepare_t flush;
+    uv_poll_t out_gone;      /* stdout a pipe: its reader leaving (connect.c) */
     struct pw_stdin in;
     int in_started, stdin_eof, stdin_tty;
     FILE *record;

@@ -311,3 +311,19 @@ ends() {
     assert_line --index 0 'pushwire connect: reading stdin: illegal operation on a directory'
     assert_line --index 1 1000
 }
+
+@test "connect | head -1 ends when head does, also when no other message comes" {
+    start_serve
+    # the pipeline's statuses once it is over (the shell waits for both)
+    bash -c 'timeout 10 "$PW" connect --no-stdin "$0" | head -1 >"$1"; echo "${PIPESTATUS[*]}" >"$2"' \
+        "ws://127.0.0.1:$SERVE_PORT/ws/quiet" "$BATS_TEST_TMPDIR/line" "$BATS_TEST_TMPDIR/st" &
+    pid=$!
+    wait_metric 'pushwire_connections{transport="ws"} 1'
+    C -d one "$SERVE_URL/pub/quiet" >/dev/null
+    for i in $(seq 300); do [ -s "$BATS_TEST_TMPDIR/st" ] && break; sleep 0.05; done
+    wait "$pid" || true
+    stop_serve_clean
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/line")" one
+    # 124: connect stayed until timeout 10 (the channel said nothing more)
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/st")" "1 0"
+}
