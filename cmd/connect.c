@@ -360,11 +360,9 @@ static void out_gone_watch(struct pwc *c)
     if (uv_poll_init(c->loop, &c->out_gone, 1) != 0)
         return;
     c->out_gone.data = c;
-    if (!(fl & O_NONBLOCK)) { /* uv_poll_init made it so; stdio writes it blocking */
-        int off = 0;
-        ioctl(1, FIONBIO, &off);
-    }
-    if (uv_poll_start(&c->out_gone, UV_READABLE, out_gone_cb) != 0) {
+    int off = 0; /* uv_poll_init made it non-blocking; stdio writes it blocking */
+    if ((!(fl & O_NONBLOCK) && ioctl(1, FIONBIO, &off) != 0) ||
+        uv_poll_start(&c->out_gone, UV_READABLE, out_gone_cb) != 0) {
         uv_close((uv_handle_t *)&c->out_gone, NULL);
         return;
     }
