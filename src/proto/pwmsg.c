@@ -79,6 +79,23 @@ int pwmsg_gap_envelope_encode(struct pw_buf *b, const char *channel, size_t chle
     return rc;
 }
 
+int pwmsg_position_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
+                                   const char *id)
+{
+    size_t saved = b->len;
+    int rc = pw_json_begin(b, '{');
+    rc = rc ? rc : pw_json_kcstr(b, "event", "position");
+    if (channel)
+        rc = rc ? rc : pw_json_kstr(b, "channel", channel, chlen);
+    else
+        rc = rc ? rc : pw_json_kcstr(b, "channel", NULL);
+    rc = rc ? rc : pw_json_kcstr(b, "id", id);
+    rc = rc ? rc : pw_json_end(b, '}');
+    if (rc)
+        b->len = saved;
+    return rc;
+}
+
 int pwmsg_sse_gap_encode(struct pw_buf *b, const struct pwmsg_gap *g)
 {
     size_t saved = b->len;
@@ -363,6 +380,14 @@ int pwmsg_envelope_decode(struct pwmsg_dec *d, const void *text, size_t len,
         return rc;
     if (ev && strcmp(ev, "gap") == 0)
         return pw__gap_envelope(d, out);
+    if (ev && strcmp(ev, "position") == 0 && !pw_json_get(d->root, "data")) {
+        /* no data: not a message whose event is named position */
+        size_t max = d->lim.max_field;
+        out->position = 1;
+        out->m.event = "position";
+        rc = pw__str(d, d->root, "id", PW__NUM_ID, max, "", &out->m.id);
+        return rc ? rc : pw__str(d, d->root, "channel", -1, max, "", &out->m.channel);
+    }
     return pw__item(d, d->root, "", 1, &out->m);
 }
 

@@ -113,6 +113,11 @@ int pwmsg_envelope_encode(struct pw_buf *b, const struct pw_msg *m);
 /* {"event":"gap","channel":…,"after":…,"first":…}; channel NULL is null */
 int pwmsg_gap_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
                               const struct pwmsg_gap *g);
+/* {"event":"position","channel":…,"id":…}: where the channel is, sent
+ * first to a pushwire.v1 subscriber that gave no ?since= (no data: not a
+ * message); channel NULL is null */
+int pwmsg_position_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
+                                   const char *id);
 /* A poll body's ITEM {"id":…,"event":…,"data":…[,"encoding":"base64"]}:
  * the server builds it once per message and keeps it. */
 int pwmsg_poll_item_encode(struct pw_buf *b, const struct pw_msg *m);
@@ -161,6 +166,8 @@ void pwmsg_dec_free(struct pwmsg_dec *d);
 
 struct pwmsg_envelope {
     int gap;               /* 1: a gap signal ("event":"gap"): g is set */
+    int position;          /* 1: the channel's position ("event":"position" with no
+                              "data"): m.id (NULL when absent), m.channel, no data */
     struct pwmsg_item m;   /* the message; for a gap only m.channel/m.event */
     struct pwmsg_gap g;
 };

@@ -11,6 +11,8 @@ EDGE="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_edge.py"
 pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
 
 teardown() {
+    [ -z "${CONNECT_PID:-}" ] || { kill "$CONNECT_PID" 2>/dev/null; wait "$CONNECT_PID" 2>/dev/null; } || true
+    [ -z "${RELAY_PID:-}" ] || { kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; } || true
     [ -z "${CURL_PID:-}" ] || { kill "$CURL_PID" 2>/dev/null; wait "$CURL_PID" 2>/dev/null; } || true
     [ -z "${RSS_PID:-}" ] || { kill "$RSS_PID" 2>/dev/null; wait "$RSS_PID" 2>/dev/null; } || true
     stop_serve_clean
@@ -74,6 +76,71 @@ restarted() {
     new=$(id_epoch "$(pub quiet m1)")
     run C "$SERVE_URL/poll/quiet?cursor=$cur&timeout=0"
     assert_output "{\"cursor\":\"$new:1\",\"messages\":[{\"id\":\"$new:1\",\"event\":\"message\",\"data\":\"m1\"}],\"gap\":true,\"after\":\"$cur\",\"first\":\"$new:1\"}"
+}
+
+# ---- away before the first message: the cursor a client starts with ----
+
+# relay_start — tests/cli/tcp_relay.py in front of the server: RELAY_PID,
+# RELAY_PORT (SIGUSR1 cuts its connections and refuses, SIGUSR2 relays)
+relay_start() {
+    local out=$BATS_TEST_TMPDIR/relay.port i
+    /usr/bin/python3 "$BATS_TEST_DIRNAME/tcp_relay.py" "$SERVE_PORT" >"$out" &
+    RELAY_PID=$!
+    for i in $(seq 100); do
+        RELAY_PORT=$(head -n 1 "$out")
+        [ -n "$RELAY_PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "the relay never said its port" >&2
+    return 1
+}
+
+# away_and_back TRANSPORT URL_PATH [CONNECT_ARGS…] — connect --reconnect
+# (through the relay, --cursor-file) to a channel holding one message; once
+# its cursor file holds the channel's position (5 s at most) the relay cuts
+# it, before any message; m1 and m2 are published while it is away, then it
+# may come back.  It must print m1 and m2 (--count 2), nothing else: the
+# messages of its absence are not lost, and the position is no message.
+away_and_back() {
+    local t=$1 path=$2 cur=$BATS_TEST_TMPDIR/cur.$1 i
+    shift 2
+    start_serve
+    ep=$(id_epoch "$(pub c m0)")
+    relay_start
+    local scheme=http
+    [ "$t" != ws ] || scheme=ws
+    timeout 30 "$PW" connect --reconnect --no-stdin --count 2 --cursor-file "$cur" "$@" \
+        "$scheme://127.0.0.1:$RELAY_PORT$path" >"$BATS_TEST_TMPDIR/out.$t" 2>"$BATS_TEST_TMPDIR/err.$t" &
+    CONNECT_PID=$!
+    for i in $(seq 50); do
+        [ -s "$cur" ] && break
+        sleep 0.1
+    done
+    run cat "$cur"
+    assert_output "$ep:1"
+    kill -USR1 "$RELAY_PID"
+    wait_metric "pushwire_connections{transport=\"$t\"} 0"
+    pub c m1 >/dev/null
+    pub c m2 >/dev/null
+    kill -USR2 "$RELAY_PID"
+    local st=0
+    wait "$CONNECT_PID" || st=$?
+    CONNECT_PID=
+    [ "$st" = 0 ] || { echo "connect exited $st"; cat "$BATS_TEST_TMPDIR/err.$t"; false; }
+    run cat "$BATS_TEST_TMPDIR/out.$t"
+    assert_output "$(printf 'm1\nm2')"
+    run cat "$cur"
+    assert_output "$ep:3"
+}
+
+@test "connect --reconnect over WebSocket, cut before its first message: what was published while it was away comes when it is back (pushwire.v1's position envelope is its cursor)" {
+    away_and_back ws /ws/c
+    run grep -c gap "$BATS_TEST_TMPDIR/err.ws"
+    assert_output 0
+}
+
+@test "connect --reconnect over SSE, cut before its first message: what was published while it was away comes when it is back" {
+    away_and_back sse /sse/c
 }
 
 # ---- a resume of any size, in one connection ----

@@ -60,14 +60,21 @@ static void fuzz_envelope(const uint8_t *p, size_t n)
     check_rc(rc, &d);
     if (rc == 0) {
         B.len = 0;
+        size_t chlen = e.m.channel ? strlen(e.m.channel) : 0;
+        check(!(e.gap && e.position));
         if (e.gap)
-            check(pwmsg_gap_envelope_encode(&B, e.m.channel, e.m.channel ? strlen(e.m.channel) : 0, &e.g) == 0);
+            check(pwmsg_gap_envelope_encode(&B, e.m.channel, chlen, &e.g) == 0);
+        else if (e.position) /* no data, an id or none */
+            check(!e.m.data && e.m.len == 0 &&
+                  pwmsg_position_envelope_encode(&B, e.m.channel, chlen, e.m.id) == 0);
         else
             check(pwmsg_item_encode(&B, &e.m, 1) == 0);
-        check(pwmsg_envelope_decode(&d2, B.p, B.len, &e2) == 0 && e2.gap == e.gap);
+        check(pwmsg_envelope_decode(&d2, B.p, B.len, &e2) == 0 && e2.gap == e.gap && e2.position == e.position);
         check(same(e.m.channel, e2.m.channel));
         if (e.gap)
             check(same(e.g.after, e2.g.after) && same(e.g.first, e2.g.first));
+        else if (e.position)
+            check(same(e.m.id, e2.m.id));
         else
             check_item(&e.m, &e2.m, 1);
     }
