@@ -143,6 +143,10 @@ away_and_back() {
     away_and_back sse /sse/c
 }
 
+@test "connect --reconnect --poll, cut before its first message: what was published while it was away comes when it is back (its first request asks where the channel is)" {
+    away_and_back poll /poll/c --poll
+}
+
 # ---- a resume of any size, in one connection ----
 
 N=200000
