@@ -272,16 +272,14 @@ static int pw__str(struct pwmsg_dec *d, const struct pw_json *o, const char *key
     return 0;
 }
 
-/* after and first of a gap, members of o; first "" is NULL (none held) */
+/* after and first of a gap, members of o, as said: first "" (none held)
+ * stays "", NULL is not said */
 static int pw__gap(struct pwmsg_dec *d, const struct pw_json *o, const char *where,
                    struct pwmsg_gap *g)
 {
     size_t max = d->lim.max_field;
     int rc = pw__str(d, o, "after", PW__NUM_AFTER, max, where, &g->after);
-    rc = rc ? rc : pw__str(d, o, "first", PW__NUM_FIRST, max, where, &g->first);
-    if (g->first && !g->first[0])
-        g->first = NULL;
-    return rc;
+    return rc ? rc : pw__str(d, o, "first", PW__NUM_FIRST, max, where, &g->first);
 }
 
 /* The base64 data of an item: checked, and with `decode` decoded into
@@ -476,6 +474,8 @@ int pwmsg_gap_reason_decode(struct pwmsg_dec *d, unsigned code, const char *reas
     out->after = pw__copy(d, a, (size_t)(end - a));
     if (h && h + sizeof held - 1 < e)
         out->first = pw__copy(d, h + sizeof held - 1, (size_t)(e - h - (sizeof held - 1)));
+    else if (z)
+        out->first = pw__copy(d, "", 0); /* nothing held: "", as the other signals say it */
     return 0;
 }
 

@@ -93,7 +93,8 @@ struct pwmsg_item {
 
 struct pwmsg_gap {
     const char *after;     /* the id asked to resume after; NULL: not said */
-    const char *first;     /* the first id still held; NULL: none held */
+    const char *first;     /* the first id still held; "": none held; NULL: not said
+                              (encoders write NULL as "") */
 };
 
 struct pwmsg_error {
@@ -191,8 +192,8 @@ int pwmsg_poll_at(struct pwmsg_dec *d, const struct pwmsg_poll *p, size_t i,
 int pwmsg_sse_gap_decode(struct pwmsg_dec *d, const void *text, size_t len, struct pwmsg_gap *out);
 /* PW_EPWMSG_REASON unless code is 4410 and the reason starts "gap: after ".
  * after ends at the first ", first held " (first is the rest), else before a
- * final ", nothing held"; a reason cut short (neither) gives what is there
- * as after, first NULL. */
+ * final ", nothing held" (first ""); a reason cut short (neither) gives what
+ * is there as after, first NULL. */
 int pwmsg_gap_reason_decode(struct pwmsg_dec *d, unsigned code, const char *reason, size_t len,
                             struct pwmsg_gap *out);
 int pwmsg_error_decode(struct pwmsg_dec *d, const void *text, size_t len, struct pwmsg_error *out);

@@ -78,6 +78,21 @@ restarted() {
     assert_output "{\"cursor\":\"$new:1\",\"messages\":[{\"id\":\"$new:1\",\"event\":\"message\",\"data\":\"m1\"}],\"gap\":true,\"after\":\"$cur\",\"first\":\"$new:1\"}"
 }
 
+@test "connect --json: a gap on an empty channel says \"first\":\"\" as the server did (nothing held), over WebSocket (pushwire.v1 and close 4410), SSE and long poll" {
+    start_serve
+    cur=$(C "$SERVE_URL/poll/quiet?timeout=0" | sed 's/.*"cursor":"\([^"]*\)".*/\1/')
+    stop_serve
+    start_serve
+    for u in "ws://127.0.0.1:$SERVE_PORT/ws/quiet" "ws://127.0.0.1:$SERVE_PORT/ws/quiet --subprotocol x" \
+             "$SERVE_URL/sse/quiet" "$SERVE_URL/poll/quiet --poll"; do
+        run timeout 10 "$PW" connect --no-stdin --json --fail-on-gap --since "$cur" $u
+        [ "$status" = 9 ] || { echo "$u: exit $status"; echo "$output"; false; }
+        line=$(printf '%s\n' "$output" | grep '"type":"gap"')
+        [ "$(printf '%s' "$line" | jq -c '[.after, .first]')" = "[\"$cur\",\"\"]" ] || { echo "$u: $line"; false; }
+        assert_output --partial "gap: messages after '$cur' are gone; nothing is held"
+    done
+}
+
 # ---- away before the first message: the cursor a client starts with ----
 
 # relay_start — tests/cli/tcp_relay.py in front of the server: RELAY_PID,
