@@ -376,7 +376,9 @@ int pwmsg_envelope_decode(struct pwmsg_dec *d, const void *text, size_t len,
     rc = rc ? rc : pw__str(d, d->root, "event", -1, d->lim.max_field, "", &ev);
     if (rc)
         return rc;
-    if (ev && strcmp(ev, "gap") == 0)
+    /* the server's gap has no id: a message published with ?event=gap has one */
+    const struct pw_json *id = pw_json_get(d->root, "id");
+    if (ev && strcmp(ev, "gap") == 0 && (!id || pw_json_is_null(id)))
         return pw__gap_envelope(d, out);
     if (ev && strcmp(ev, "position") == 0 && !pw_json_get(d->root, "data")) {
         /* no data: not a message whose event is named position */

@@ -166,7 +166,8 @@ void pwmsg_dec_init(struct pwmsg_dec *d, const struct pwmsg_limits *lim);
 void pwmsg_dec_free(struct pwmsg_dec *d);
 
 struct pwmsg_envelope {
-    int gap;               /* 1: a gap signal ("event":"gap"): g is set */
+    int gap;               /* 1: a gap signal ("event":"gap" and no id; with an id it is
+                              a message whose event is named gap): g is set */
     int position;          /* 1: the channel's position ("event":"position" with no
                               "data"): m.id (NULL when absent), m.channel, no data */
     struct pwmsg_item m;   /* the message; for a gap only m.channel/m.event */

@@ -93,6 +93,20 @@ restarted() {
     done
 }
 
+@test "a message published with ?event=gap is a message to connect (PROTOCOL: the server's gaps have no id): printed, counted, its id kept, no gap reported, over WebSocket (pushwire.v1), SSE and long poll" {
+    start_serve
+    ep=$(id_epoch "$(C -d '{"after":"x","first":"y"}' "$SERVE_URL/pub/c?event=gap")")
+    pub c after >/dev/null
+    for u in "ws://127.0.0.1:$SERVE_PORT/ws/c" "$SERVE_URL/sse/c" "$SERVE_URL/poll/c --poll"; do
+        run timeout 10 "$PW" connect --no-stdin --json --fail-on-gap --since 0 -n 2 -w '%{last_id}\n' $u
+        [ "$status" = 0 ] || { echo "$u: exit $status"; echo "$output"; false; }
+        assert_line "{\"id\":\"$ep:1\",\"event\":\"gap\",\"data\":\"{\\\"after\\\":\\\"x\\\",\\\"first\\\":\\\"y\\\"}\",\"type\":\"text\"}"
+        assert_line "{\"id\":\"$ep:2\",\"event\":\"message\",\"data\":\"after\",\"type\":\"text\"}"
+        assert_line "$ep:2"
+        refute_output --partial 'gap: messages after'
+    done
+}
+
 # ---- away before the first message: the cursor a client starts with ----
 
 # relay_start — tests/cli/tcp_relay.py in front of the server: RELAY_PID,

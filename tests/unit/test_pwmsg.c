@@ -302,6 +302,11 @@ static void test_tolerated(void)
        "gap envelope: inside data as a JSON string, first as a number");
     OK(env("{\"event\":\"gap\"}", &e) == 0 && e.gap && !e.g.after && !e.g.first,
        "gap envelope: nothing said is still a gap");
+    OK(env("{\"id\":\"ep:4\",\"channel\":\"c\",\"event\":\"gap\",\"data\":\"{\\\"after\\\":\\\"1\\\"}\"}", &e) == 0 &&
+           !e.gap && same_str(e.m.id, "ep:4") && same_str(e.m.event, "gap") && e.m.len == 13,
+       "an envelope with \"event\":\"gap\" and an id is a message published with ?event=gap");
+    OK(env("{\"id\":null,\"event\":\"gap\",\"after\":\"1\"}", &e) == 0 && e.gap && same_str(e.g.after, "1"),
+       "a null id is no id: a gap");
     struct pwmsg_poll p;
     const char *t = "{\"messages\":[{\"data\":\"a\"},{\"id\":3,\"data\":\"b\"}],\"cursor\":3}";
     OK(pwmsg_poll_decode(&D, t, strlen(t), &p) == 0 && same_str(p.cursor, "3") && !p.gap && p.count == 2,
