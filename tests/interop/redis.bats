@@ -144,6 +144,27 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop A
 }
 
+@test "a resume after 0 once --backlog trimmed the stream is a gap, as without Redis; so 0, the position of a channel never published to, cannot hide a trim (long poll, SSE, WebSocket)" {
+    redis_start --stream-node-max-entries 1
+    ch=$(chan)
+    node A --backlog 3
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?timeout=0"
+    assert_output '{"cursor":"0","messages":[],"gap":false}'
+    for i in 1 2 3; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0"
+    assert_output --partial '"gap":false'
+    for i in 4 5 6 7; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0"
+    assert_output --partial '"gap":true,"after":"0","first":"'"${id[5]}"'"'
+    run sse_upto "id: ${id[7]}" -H "Last-Event-ID: 0" "$A_HTTP/sse/$ch"
+    assert_line "event: gap"
+    assert_line "data: {\"after\":\"0\",\"first\":\"${id[5]}\"}"
+    run timeout 10 "$PW" connect --json -q --no-stdin -n 3 --since 0 "$A_WS/ws/$ch"
+    assert_success
+    [ "$(printf '%s\n' "$output" | jq -r '.event + " " + (.id // .after)')" = "$(printf 'gap 0\nmessage %s\nmessage %s\nmessage %s' "${id[5]}" "${id[6]}" "${id[7]}")" ]
+    node_stop A
+}
+
 @test "Redis stopped and left down: POST 503, WebSocket publisher closed 1013, /healthz 503 with the reason; subscribers stay and catch up when it is back (AOF)" {
     redis_start --appendonly yes --appendfsync always
     ch=$(chan)
