@@ -178,8 +178,10 @@ int pwc_url_with(struct pw_buf *b, const char *url, const char *name, const char
 void pwc_gap(struct pwc *c, const char *after, const char *first, const char *raw)
 {
     c->gaps++;
+    int held = first && first[0];
     pwc_info(c, "gap: messages after '%s' are gone%s%s%s", after ? after : "?",
-             first ? "; the first one still held is '" : "", first ? first : "", first ? "'" : "");
+             held ? "; the first one still held is '" : first ? "; nothing is held" : "",
+             held ? first : "", held ? "'" : "");
     if (c->o.json) {
         struct pw_buf *b = &c->line;
         b->len = 0;

@@ -20,6 +20,7 @@ struct poll {
     char etag[256], last_mod[128];
     struct pw_buf url;        /* the URL with cursor=ID */
     struct pw_buf hdr[2];     /* If-None-Match, If-Modified-Since */
+    int answered;             /* an answer came: no more asking where the channel is */
 };
 
 static struct poll *P(const struct pwc *c) { return c->tp_state; }
@@ -148,6 +149,8 @@ static void poll_done(struct pwc_http *x, struct pw_httpc *h, int err)
 {
     struct poll *s = (struct poll *)x;
     struct pwc *c = x->c;
+    if (x->mode == PWC_HTTP_OK && !err)
+        s->answered = 1;
     if (x->mode == PWC_HTTP_OK && !err && !poll_pushwire(x)) {
         if (x->body.len > c->o.max_message) { /* one message, too large */
             pw_httpc_free(h);
@@ -179,12 +182,35 @@ static const struct pwc_http_kind poll_kind = {poll_head, poll_data, poll_fail, 
 
 /* ---- the request --------------------------------------------------------------- */
 
+/* 1 if the URL's query has NAME= */
+static int url_has(const char *url, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *q = strchr(url, '?');
+    for (const char *p = q ? q + 1 : ""; *p && *p != '#';) {
+        size_t l = strcspn(p, "&#");
+        if (l > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
+            return 1;
+        p += l + (p[l] == '&');
+    }
+    return 0;
+}
+
 /* The URL with cursor=ID (replacing one there), whole; the URL as given
- * before there is an id, or when the server resumes by ETag/Last-Modified. */
+ * before there is an id, or when the server resumes by ETag/Last-Modified.
+ * With --reconnect or --cursor-file and no id yet, the first request has
+ * timeout=0: a pushwire server answers at once with the channel's position
+ * as the cursor, and the next request waits after it.  (A request with no
+ * cursor waits for the next message: cut before it came, it would leave no
+ * cursor to resume after, and what was published until the next request
+ * would be lost silently.) */
 static const char *poll_url(struct poll *s)
 {
     const struct pwc *c = s->x.c;
     const char *u = c->o.url_str, *id = pwc_last_id(c);
+    if (!id[0] && !s->answered && !s->etag[0] && !s->last_mod[0] &&
+        (c->o.reconnect || c->o.cursor_file) && !url_has(u, "cursor"))
+        return pwc_url_with(&s->url, u, "timeout", "0") ? u : (const char *)s->url.p;
     if (!id[0] || s->etag[0] || s->last_mod[0])
         return u;
     return pwc_url_with(&s->url, u, "cursor", id) ? u : (const char *)s->url.p;

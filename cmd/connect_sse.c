@@ -41,7 +41,9 @@ static void on_event(void *ud, const struct pw_sse_event *ev)
     }
     if (id)
         s->id_changed = 0; /* pwc_message keeps it, after printing the event */
-    if (strcmp(ev->event, "gap") == 0) {
+    /* a server's gap has no id: field; a message published with ?event=gap
+     * has one, and is a message */
+    if (strcmp(ev->event, "gap") == 0 && !ev->own_id) {
         /* a gap whose data cannot be read is still a gap */
         struct pwmsg_dec d;
         struct pwmsg_gap g;

@@ -197,8 +197,9 @@ static int too_big(struct ws *w, size_t len)
     return 1;
 }
 
-/* A text message under pushwire.v1: an envelope, a gap, or plain text from
- * a server that sends something else (shown as it came, never dropped). */
+/* A text message under pushwire.v1: an envelope, a gap, the channel's
+ * position, or plain text from a server that sends something else (shown
+ * as it came, never dropped). */
 static void envelope(struct ws *w, const uint8_t *data, size_t len)
 {
     struct pwc *c = w->c;
@@ -217,6 +218,12 @@ static void envelope(struct ws *w, const uint8_t *data, size_t len)
         char raw[GAP_RAW + 1];
         snprintf(raw, sizeof raw, "%.*s", (int)(len < GAP_RAW ? len : GAP_RAW), (const char *)data);
         pwc_gap(c, e.g.after, e.g.first, raw);
+    } else if (e.position) {
+        /* no message: the id to resume after if the connection drops
+         * before the first one (what was published meanwhile then comes) */
+        pwc_verbose(c, "* position: %s", e.m.id ? e.m.id : "(none)");
+        if (e.m.id)
+            pwc_set_last_id(c, e.m.id);
     } else if (!too_big(w, e.m.len)) {
         pwc_message(c, e.m.binary, e.m.id, e.m.event, e.m.data, e.m.len);
     }

@@ -79,6 +79,23 @@ int pwmsg_gap_envelope_encode(struct pw_buf *b, const char *channel, size_t chle
     return rc;
 }
 
+int pwmsg_position_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
+                                   const char *id)
+{
+    size_t saved = b->len;
+    int rc = pw_json_begin(b, '{');
+    rc = rc ? rc : pw_json_kcstr(b, "event", "position");
+    if (channel)
+        rc = rc ? rc : pw_json_kstr(b, "channel", channel, chlen);
+    else
+        rc = rc ? rc : pw_json_kcstr(b, "channel", NULL);
+    rc = rc ? rc : pw_json_kcstr(b, "id", id);
+    rc = rc ? rc : pw_json_end(b, '}');
+    if (rc)
+        b->len = saved;
+    return rc;
+}
+
 int pwmsg_sse_gap_encode(struct pw_buf *b, const struct pwmsg_gap *g)
 {
     size_t saved = b->len;
@@ -255,16 +272,14 @@ static int pw__str(struct pwmsg_dec *d, const struct pw_json *o, const char *key
     return 0;
 }
 
-/* after and first of a gap, members of o; first "" is NULL (none held) */
+/* after and first of a gap, members of o, as said: first "" (none held)
+ * stays "", NULL is not said */
 static int pw__gap(struct pwmsg_dec *d, const struct pw_json *o, const char *where,
                    struct pwmsg_gap *g)
 {
     size_t max = d->lim.max_field;
     int rc = pw__str(d, o, "after", PW__NUM_AFTER, max, where, &g->after);
-    rc = rc ? rc : pw__str(d, o, "first", PW__NUM_FIRST, max, where, &g->first);
-    if (g->first && !g->first[0])
-        g->first = NULL;
-    return rc;
+    return rc ? rc : pw__str(d, o, "first", PW__NUM_FIRST, max, where, &g->first);
 }
 
 /* The base64 data of an item: checked, and with `decode` decoded into
@@ -361,8 +376,18 @@ int pwmsg_envelope_decode(struct pwmsg_dec *d, const void *text, size_t len,
     rc = rc ? rc : pw__str(d, d->root, "event", -1, d->lim.max_field, "", &ev);
     if (rc)
         return rc;
-    if (ev && strcmp(ev, "gap") == 0)
+    /* the server's gap has no id: a message published with ?event=gap has one */
+    const struct pw_json *id = pw_json_get(d->root, "id");
+    if (ev && strcmp(ev, "gap") == 0 && (!id || pw_json_is_null(id)))
         return pw__gap_envelope(d, out);
+    if (ev && strcmp(ev, "position") == 0 && !pw_json_get(d->root, "data")) {
+        /* no data: not a message whose event is named position */
+        size_t max = d->lim.max_field;
+        out->position = 1;
+        out->m.event = "position";
+        rc = pw__str(d, d->root, "id", PW__NUM_ID, max, "", &out->m.id);
+        return rc ? rc : pw__str(d, d->root, "channel", -1, max, "", &out->m.channel);
+    }
     return pw__item(d, d->root, "", 1, &out->m);
 }
 
@@ -451,6 +476,8 @@ int pwmsg_gap_reason_decode(struct pwmsg_dec *d, unsigned code, const char *reas
     out->after = pw__copy(d, a, (size_t)(end - a));
     if (h && h + sizeof held - 1 < e)
         out->first = pw__copy(d, h + sizeof held - 1, (size_t)(e - h - (sizeof held - 1)));
+    else if (z)
+        out->first = pw__copy(d, "", 0); /* nothing held: "", as the other signals say it */
     return 0;
 }
 

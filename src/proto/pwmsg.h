@@ -93,7 +93,8 @@ struct pwmsg_item {
 
 struct pwmsg_gap {
     const char *after;     /* the id asked to resume after; NULL: not said */
-    const char *first;     /* the first id still held; NULL: none held */
+    const char *first;     /* the first id still held; "": none held; NULL: not said
+                              (encoders write NULL as "") */
 };
 
 struct pwmsg_error {
@@ -113,6 +114,11 @@ int pwmsg_envelope_encode(struct pw_buf *b, const struct pw_msg *m);
 /* {"event":"gap","channel":…,"after":…,"first":…}; channel NULL is null */
 int pwmsg_gap_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
                               const struct pwmsg_gap *g);
+/* {"event":"position","channel":…,"id":…}: where the channel is, sent
+ * first to a pushwire.v1 subscriber that gave no ?since= (no data: not a
+ * message); channel NULL is null */
+int pwmsg_position_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
+                                   const char *id);
 /* A poll body's ITEM {"id":…,"event":…,"data":…[,"encoding":"base64"]}:
  * the server builds it once per message and keeps it. */
 int pwmsg_poll_item_encode(struct pw_buf *b, const struct pw_msg *m);
@@ -160,7 +166,10 @@ void pwmsg_dec_init(struct pwmsg_dec *d, const struct pwmsg_limits *lim);
 void pwmsg_dec_free(struct pwmsg_dec *d);
 
 struct pwmsg_envelope {
-    int gap;               /* 1: a gap signal ("event":"gap"): g is set */
+    int gap;               /* 1: a gap signal ("event":"gap" and no id; with an id it is
+                              a message whose event is named gap): g is set */
+    int position;          /* 1: the channel's position ("event":"position" with no
+                              "data"): m.id (NULL when absent), m.channel, no data */
     struct pwmsg_item m;   /* the message; for a gap only m.channel/m.event */
     struct pwmsg_gap g;
 };
@@ -184,8 +193,8 @@ int pwmsg_poll_at(struct pwmsg_dec *d, const struct pwmsg_poll *p, size_t i,
 int pwmsg_sse_gap_decode(struct pwmsg_dec *d, const void *text, size_t len, struct pwmsg_gap *out);
 /* PW_EPWMSG_REASON unless code is 4410 and the reason starts "gap: after ".
  * after ends at the first ", first held " (first is the rest), else before a
- * final ", nothing held"; a reason cut short (neither) gives what is there
- * as after, first NULL. */
+ * final ", nothing held" (first ""); a reason cut short (neither) gives what
+ * is there as after, first NULL. */
 int pwmsg_gap_reason_decode(struct pwmsg_dec *d, unsigned code, const char *reason, size_t len,
                             struct pwmsg_gap *out);
 int pwmsg_error_decode(struct pwmsg_dec *d, const void *text, size_t len, struct pwmsg_error *out);

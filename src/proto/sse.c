@@ -76,6 +76,8 @@ static int pw__dispatch(struct pw_sse_parser *p)
         return rc;
     if (changed && p->cb.on_last_id)
         p->cb.on_last_id(p->ud, ev.id);
+    ev.own_id = p->id_field;
+    p->id_field = 0;
     /* 2. no data: reset the type and dispatch nothing */
     if (p->data.len == 0) {
         pw_buf_reset(&p->event);
@@ -134,6 +136,7 @@ static int pw__field(struct pw_sse_parser *p, const uint8_t *name, size_t nl, co
     if (nl == 2 && memcmp(name, "id", 2) == 0) {
         if (vl && memchr(v, 0, vl))
             return 0; /* an id with NULL is ignored */
+        p->id_field = 1;
         return pw__set(&p->id, v, vl);
     }
     if (nl == 5 && memcmp(name, "retry", 5) == 0)
@@ -254,6 +257,7 @@ static void pw__discard(struct pw_sse_parser *p)
     pw_buf_reset(&p->data);
     pw_buf_reset(&p->event);
     p->last_cr = 0;
+    p->id_field = 0;
     if (pw__set(&p->id, p->last_id.p, p->last_id.len))
         pw_buf_reset(&p->id);
 }

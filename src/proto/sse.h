@@ -67,6 +67,8 @@ struct pw_sse_event {
     const char *event;    /* type; "message" when none was given */
     const char *data;     /* data, NUL-terminated; may contain NUL itself: use data_len */
     size_t data_len;
+    int own_id;           /* 1: the event had an id: field of its own (an empty one
+                             too), not only the last event id carried over */
 };
 
 struct pw_sse_callbacks {
@@ -86,6 +88,7 @@ struct pw_sse_parser {
     int bom_state;        /* 0 = at stream start, checking BOM */
     int last_cr;          /* previous chunk ended with CR */
     int err;
+    int id_field;         /* an id: field came since the last dispatch */
     struct pw_buf line, data, event, id, last_id;
     struct pw_buf fix;    /* a line with its invalid UTF-8 replaced */
 };

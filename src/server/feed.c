@@ -12,6 +12,7 @@ struct pw__feed_catchup {
     const char *channel;
     size_t chlen, page_msgs, page_bytes;
     char pos[PW_ID_MAX];         /* resume after this: posk as a string ("": format it) */
+    uint8_t at_newest;           /* ops->position: the first fetch asks only where the channel is */
     struct pw_msgid live_last;   /* the newest live id noted while catching up */
 };
 
@@ -123,6 +124,23 @@ static void pw__feed_page(void *ud, const struct pw_page *pg)
     f->fetching = 0;
     if (f->state != PW_FEED_CATCHUP)
         return;
+    if (f->cu->at_newest) {
+        /* where the channel is: the position, then what follows it (live
+         * messages noted since the subscription went past it: fetch on) */
+        f->cu->at_newest = 0;
+        const char *at = pg->rc || !pg->last || !pg->last[0] ? NULL : pg->last;
+        if (at)
+            pw__feed_set_pos(f, at);
+        if (f->ops->position(f, at) || f->state != PW_FEED_CATCHUP)
+            return;
+        if (!at || !pw__feed_behind(f)) {
+            f->state = PW_FEED_LIVE;
+            pw__feed_cu_free(f);
+            return;
+        }
+        f->ops->hungry(f);
+        return;
+    }
     if (pg->rc) {
         pw_feed_stop(f);
         f->ops->failed(f, pg->rc);
@@ -162,8 +180,8 @@ void pw_feed_pump(struct pw_feed *f)
     struct pw__feed_catchup *cu = f->cu;
     if (!cu->pos[0] && f->pos_ok && !pw_msgid_format(cu->pos, &f->posk))
         f->pos_ok = 0;
-    struct pw_fetch_req rq = {cu->channel, cu->chlen, cu->pos, cu->page_msgs, cu->page_bytes,
-                              pw__feed_page, f};
+    struct pw_fetch_req rq = {cu->channel, cu->chlen, cu->at_newest ? NULL : cu->pos,
+                              cu->at_newest ? 1 : cu->page_msgs, cu->page_bytes, pw__feed_page, f};
     f->fetching = 1;
     uint8_t outer = f->pumping; /* a pump inside a fetch (hungry pumping at once) */
     f->pumping = 1;
@@ -187,21 +205,24 @@ int pw_feed_start(struct pw_feed *f, struct pw_pubsub *ps, const char *ch, size_
     f->ops = ops;
     f->ud = ud;
     f->sub.deliver = pw__feed_deliver;
-    if (after) {
+    int at_newest = !after && ops->position;
+    if (after || at_newest) {
         if (!(f->cu = calloc(1, sizeof *f->cu)))
             return PW_ENOMEM;
         f->cu->channel = ch;
         f->cu->chlen = chlen;
         f->cu->page_msgs = page_msgs ? page_msgs : 1;
         f->cu->page_bytes = page_bytes;
-        pw__feed_set_pos(f, after);
+        f->cu->at_newest = (uint8_t)at_newest;
+        if (after)
+            pw__feed_set_pos(f, after);
     }
     int rc = ps->ops->subscribe(ps, ch, chlen, &f->sub);
     if (rc) {
         pw__feed_cu_free(f);
         return rc;
     }
-    if (!after) {
+    if (!after && !at_newest) {
         f->state = PW_FEED_LIVE;
         return 0;
     }

@@ -58,6 +58,15 @@ struct pw_feed_ops {
     /* A page could not be fetched (rc: PW_ENET_BACKEND, PW_ENOMEM): the feed
      * has stopped; the transport ends the stream. */
     void (*failed)(struct pw_feed *f, int rc);
+    /* Optional.  When set, a feed started with no `after` does not go live
+     * at once: it asks the backend where the channel is and calls position
+     * with its newest id ("EPOCH:0", or "0", when it holds nothing) before
+     * any message, then gives every message after that id (so a client
+     * told the position loses nothing published after it, even before the
+     * first message comes).  id NULL: the backend could not say (down,
+     * busy); the feed is then live from now, as without position.
+     * Nonzero: stop (the transport ends the stream). */
+    int (*position)(struct pw_feed *f, const char *id);
 };
 
 enum pw_feed_state { PW_FEED_OFF = 0, PW_FEED_CATCHUP, PW_FEED_LIVE };
@@ -85,7 +94,8 @@ struct pw_feed {
 
 /* Subscribes to the channel and, when after is not NULL, starts the resume
  * after it (the first page may come, and ops may be called, before this
- * returns).  page_msgs/page_bytes: the size of a page asked of the backend
+ * returns); with no after, live at once, or with ops->position, after the
+ * channel's position once the backend has said it.  page_msgs/page_bytes: the size of a page asked of the backend
  * (messages, data bytes).  0, or PW_ENET_CHANNEL / PW_ENOMEM (nothing
  * started). */
 int pw_feed_start(struct pw_feed *f, struct pw_pubsub *ps, const char *ch, size_t chlen,

@@ -44,7 +44,9 @@ static const char rd_pub_lua[] =
  * MAXLEN leaves no trace of what it took, max-deleted-entry-id stays 0-0,
  * so an id that was itself trimmed is a gap even if the one after it is
  * still held), or something after it was deleted (max-deleted-entry-id:
- * XDEL); the entries then start at the oldest held. */
+ * XDEL); for "0", when the stream ever lost an entry (entries-added, Redis
+ * 7, above its length), as the embedded backlog says a gap after 0 once its
+ * first message is gone; the entries then start at the oldest held. */
 static const char rd_page_lua[] =
     "local function cn(a, b)\n"
     "  if #a ~= #b then return #a < #b and -1 or 1 end\n"
@@ -63,11 +65,13 @@ static const char rd_page_lua[] =
     "  return {'', '', '0-0', '', ARGV[1] == '' and 0 or 1, {}}\n"
     "end\n"
     "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
-    "local last, first, maxdel = '0-0', '', ''\n"
+    "local last, first, maxdel, len, added = '0-0', '', '', 0, nil\n"
     "for i = 1, #info, 2 do\n"
     "  local k, v = info[i], info[i + 1]\n"
     "  if k == 'last-generated-id' then last = v\n"
     "  elseif k == 'max-deleted-entry-id' then maxdel = v\n"
+    "  elseif k == 'length' then len = v\n"
+    "  elseif k == 'entries-added' then added = v\n"
     "  elseif k == 'first-entry' and v then first = v[1] end\n"
     "end\n"
     "local gap, x = 1, ARGV[2]\n"
@@ -75,7 +79,8 @@ static const char rd_page_lua[] =
     "  gap = 0\n"
     "  if ci(x, last) > 0 then gap = 1\n"
     "  elseif maxdel ~= '' and ci(maxdel, x) > 0 then gap = 1\n"
-    "  elseif ARGV[1] ~= '' and first ~= '' and ci(x, first) < 0 then gap = 1 end\n"
+    "  elseif ARGV[1] ~= '' and first ~= '' and ci(x, first) < 0 then gap = 1\n"
+    "  elseif ARGV[1] == '' and added and added > len then gap = 1 end\n"
     "end\n"
     "local e = {}\n"
     "if ARGV[3] ~= '0' then\n"

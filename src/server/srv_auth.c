@@ -248,6 +248,8 @@ int srv_auth_request(struct srv_conn *c, const struct pw_http_req *req, struct s
     srv__uncount(c);
     srv__set_client(c, client);
     c->cl->proxied = 2;
+    if (!same) /* --max-pub-rate: per connection and client, not shared by a proxy's clients */
+        memset(&c->cl->pub, 0, sizeof c->cl->pub);
     int rc = srv__admit(c, no, !same);
     if (rc) /* refused before srv_auth_origin: its CORS answer still names an allowed Origin */
         srv__origin_match(c, req);

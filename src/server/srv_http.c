@@ -245,7 +245,7 @@ static void srv__sse_failed(struct pw_feed *f, int rc)
 }
 
 static const struct pw_feed_ops srv__sse_feed = {srv__sse_msg, srv__sse_gap, srv__sse_hungry,
-                                                 srv__sse_failed};
+                                                 srv__sse_failed, NULL};
 
 void srv_sse_heartbeat(struct srv_conn *c)
 {

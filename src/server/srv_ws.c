@@ -345,7 +345,30 @@ static void srv__ws_failed(struct pw_feed *f, int rc)
 }
 
 static const struct pw_feed_ops srv__ws_feed = {srv__ws_msg, srv__ws_gap, srv__ws_hungry,
-                                                srv__ws_failed};
+                                                srv__ws_failed, NULL};
+
+/* pushwire.v1 without ?since=: the channel's position first, an envelope
+ * with its newest id ("EPOCH:0" when it holds nothing) and no data, then
+ * what follows it (feed.h).  A client whose connection drops before the
+ * first message resumes after it: what was published meanwhile comes (or a
+ * gap after a restart), where with no id it would be lost silently.  When
+ * the backend cannot say (Redis down or busy) nothing is sent and the
+ * stream is live from now, as one without ?since= always was. */
+static int srv__ws_position(struct pw_feed *f, const char *id)
+{
+    struct srv_conn *c = f->ud;
+    if (!id || srv__ws(c)->close_sent)
+        return 0;
+    struct pw_buf b;
+    pw_buf_init(&b, 0);
+    if (pwmsg_position_envelope_encode(&b, c->channel, strlen(c->channel), id) == 0)
+        srv_ws_send_data(c, PW_WS_OP_TEXT, b.p, b.len);
+    pw_buf_free(&b);
+    return 0;
+}
+
+static const struct pw_feed_ops srv__ws_feed_v1 = {srv__ws_msg, srv__ws_gap, srv__ws_hungry,
+                                                   srv__ws_failed, srv__ws_position};
 
 /* ---- closing ---- */
 
@@ -801,7 +824,7 @@ int srv_ws_upgrade(struct srv_conn *c, const struct pw_http_req *req, const char
         return 0;
     /* the gap (if any), then what is held, page by page as the client
      * reads, then live */
-    if (srv_feed_start(c, a.since, &srv__ws_feed))
+    if (srv_feed_start(c, a.since, a.envelope ? &srv__ws_feed_v1 : &srv__ws_feed))
         srv_ws_close(c, PW_WS_CLOSE_INTERNAL, "cannot subscribe");
     return 0;
 }

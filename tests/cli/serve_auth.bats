@@ -521,6 +521,28 @@ EOF
     assert_line --index 2 'HTTP/1.1 429 Too Many Requests'
 }
 
+@test "behind a --trusted-proxy, --max-pub-rate is each client's on a connection the proxy shares: another client's publish on it is not refused for the first one's" {
+    start_serve --max-pub-rate 1 --limit-exempt none --trusted-proxy 127.0.0.1 --max-conn-rate 0
+    run timeout 15 /usr/bin/python3 - "$SERVE_PORT" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(5)
+for xff in ("198.51.100.30", "198.51.100.31", "198.51.100.31"):
+    s.sendall(("POST /pub/pr HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: %s\r\nContent-Length: 1\r\n\r\nm" % xff).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while n:
+        n -= len(s.recv(n))
+    print(xff, head.split(b"\r\n")[0].decode())
+EOF
+    assert_line --index 0 '198.51.100.30 HTTP/1.1 200 OK'
+    assert_line --index 1 '198.51.100.31 HTTP/1.1 200 OK'
+    assert_line --index 2 '198.51.100.31 HTTP/1.1 429 Too Many Requests'
+}
+
 # ---- expiry during a connection ----
 
 @test "a WebSocket whose JWT expires mid-stream is closed with 1008 token expired" {

@@ -11,6 +11,8 @@ EDGE="/usr/bin/python3 $BATS_TEST_DIRNAME/serve_edge.py"
 pub() { C -d "$2" "$SERVE_URL/pub/$1"; }
 
 teardown() {
+    [ -z "${CONNECT_PID:-}" ] || { kill "$CONNECT_PID" 2>/dev/null; wait "$CONNECT_PID" 2>/dev/null; } || true
+    [ -z "${RELAY_PID:-}" ] || { kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; } || true
     [ -z "${CURL_PID:-}" ] || { kill "$CURL_PID" 2>/dev/null; wait "$CURL_PID" 2>/dev/null; } || true
     [ -z "${RSS_PID:-}" ] || { kill "$RSS_PID" 2>/dev/null; wait "$RSS_PID" 2>/dev/null; } || true
     stop_serve_clean
@@ -74,6 +76,104 @@ restarted() {
     new=$(id_epoch "$(pub quiet m1)")
     run C "$SERVE_URL/poll/quiet?cursor=$cur&timeout=0"
     assert_output "{\"cursor\":\"$new:1\",\"messages\":[{\"id\":\"$new:1\",\"event\":\"message\",\"data\":\"m1\"}],\"gap\":true,\"after\":\"$cur\",\"first\":\"$new:1\"}"
+}
+
+@test "connect --json: a gap on an empty channel says \"first\":\"\" as the server did (nothing held), over WebSocket (pushwire.v1 and close 4410), SSE and long poll" {
+    start_serve
+    cur=$(C "$SERVE_URL/poll/quiet?timeout=0" | sed 's/.*"cursor":"\([^"]*\)".*/\1/')
+    stop_serve
+    start_serve
+    for u in "ws://127.0.0.1:$SERVE_PORT/ws/quiet" "ws://127.0.0.1:$SERVE_PORT/ws/quiet --subprotocol x" \
+             "$SERVE_URL/sse/quiet" "$SERVE_URL/poll/quiet --poll"; do
+        run timeout 10 "$PW" connect --no-stdin --json --fail-on-gap --since "$cur" $u
+        [ "$status" = 9 ] || { echo "$u: exit $status"; echo "$output"; false; }
+        line=$(printf '%s\n' "$output" | grep '"type":"gap"')
+        [ "$(printf '%s' "$line" | jq -c '[.after, .first]')" = "[\"$cur\",\"\"]" ] || { echo "$u: $line"; false; }
+        assert_output --partial "gap: messages after '$cur' are gone; nothing is held"
+    done
+}
+
+@test "a message published with ?event=gap is a message to connect (PROTOCOL: the server's gaps have no id): printed, counted, its id kept, no gap reported, over WebSocket (pushwire.v1), SSE and long poll" {
+    start_serve
+    ep=$(id_epoch "$(C -d '{"after":"x","first":"y"}' "$SERVE_URL/pub/c?event=gap")")
+    pub c after >/dev/null
+    for u in "ws://127.0.0.1:$SERVE_PORT/ws/c" "$SERVE_URL/sse/c" "$SERVE_URL/poll/c --poll"; do
+        run timeout 10 "$PW" connect --no-stdin --json --fail-on-gap --since 0 -n 2 -w '%{last_id}\n' $u
+        [ "$status" = 0 ] || { echo "$u: exit $status"; echo "$output"; false; }
+        assert_line "{\"id\":\"$ep:1\",\"event\":\"gap\",\"data\":\"{\\\"after\\\":\\\"x\\\",\\\"first\\\":\\\"y\\\"}\",\"type\":\"text\"}"
+        assert_line "{\"id\":\"$ep:2\",\"event\":\"message\",\"data\":\"after\",\"type\":\"text\"}"
+        assert_line "$ep:2"
+        refute_output --partial 'gap: messages after'
+    done
+}
+
+# ---- away before the first message: the cursor a client starts with ----
+
+# relay_start — tests/cli/tcp_relay.py in front of the server: RELAY_PID,
+# RELAY_PORT (SIGUSR1 cuts its connections and refuses, SIGUSR2 relays)
+relay_start() {
+    local out=$BATS_TEST_TMPDIR/relay.port i
+    /usr/bin/python3 "$BATS_TEST_DIRNAME/tcp_relay.py" "$SERVE_PORT" >"$out" &
+    RELAY_PID=$!
+    for i in $(seq 100); do
+        RELAY_PORT=$(head -n 1 "$out")
+        [ -n "$RELAY_PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "the relay never said its port" >&2
+    return 1
+}
+
+# away_and_back TRANSPORT URL_PATH [CONNECT_ARGS…] — connect --reconnect
+# (through the relay, --cursor-file) to a channel holding one message; once
+# its cursor file holds the channel's position (5 s at most) the relay cuts
+# it, before any message; m1 and m2 are published while it is away, then it
+# may come back.  It must print m1 and m2 (--count 2), nothing else: the
+# messages of its absence are not lost, and the position is no message.
+away_and_back() {
+    local t=$1 path=$2 cur=$BATS_TEST_TMPDIR/cur.$1 i
+    shift 2
+    start_serve
+    ep=$(id_epoch "$(pub c m0)")
+    relay_start
+    local scheme=http
+    [ "$t" != ws ] || scheme=ws
+    timeout 30 "$PW" connect --reconnect --no-stdin --count 2 --cursor-file "$cur" "$@" \
+        "$scheme://127.0.0.1:$RELAY_PORT$path" >"$BATS_TEST_TMPDIR/out.$t" 2>"$BATS_TEST_TMPDIR/err.$t" &
+    CONNECT_PID=$!
+    for i in $(seq 50); do
+        [ -s "$cur" ] && break
+        sleep 0.1
+    done
+    run cat "$cur"
+    assert_output "$ep:1"
+    kill -USR1 "$RELAY_PID"
+    wait_metric "pushwire_connections{transport=\"$t\"} 0"
+    pub c m1 >/dev/null
+    pub c m2 >/dev/null
+    kill -USR2 "$RELAY_PID"
+    local st=0
+    wait "$CONNECT_PID" || st=$?
+    CONNECT_PID=
+    [ "$st" = 0 ] || { echo "connect exited $st"; cat "$BATS_TEST_TMPDIR/err.$t"; false; }
+    run cat "$BATS_TEST_TMPDIR/out.$t"
+    assert_output "$(printf 'm1\nm2')"
+    run cat "$cur"
+    assert_output "$ep:3"
+}
+
+@test "connect --reconnect over WebSocket, cut before its first message: what was published while it was away comes when it is back (pushwire.v1's position envelope is its cursor)" {
+    away_and_back ws /ws/c
+    run grep -c gap "$BATS_TEST_TMPDIR/err.ws"
+    assert_output 0
+}
+
+@test "connect --reconnect over SSE, cut before its first message: what was published while it was away comes when it is back" {
+    away_and_back sse /sse/c
+}
+
+@test "connect --reconnect --poll, cut before its first message: what was published while it was away comes when it is back (its first request asks where the channel is)" {
+    away_and_back poll /poll/c --poll
 }
 
 # ---- a resume of any size, in one connection ----

@@ -60,14 +60,21 @@ static void fuzz_envelope(const uint8_t *p, size_t n)
     check_rc(rc, &d);
     if (rc == 0) {
         B.len = 0;
+        size_t chlen = e.m.channel ? strlen(e.m.channel) : 0;
+        check(!(e.gap && e.position));
         if (e.gap)
-            check(pwmsg_gap_envelope_encode(&B, e.m.channel, e.m.channel ? strlen(e.m.channel) : 0, &e.g) == 0);
+            check(pwmsg_gap_envelope_encode(&B, e.m.channel, chlen, &e.g) == 0);
+        else if (e.position) /* no data, an id or none */
+            check(!e.m.data && e.m.len == 0 &&
+                  pwmsg_position_envelope_encode(&B, e.m.channel, chlen, e.m.id) == 0);
         else
             check(pwmsg_item_encode(&B, &e.m, 1) == 0);
-        check(pwmsg_envelope_decode(&d2, B.p, B.len, &e2) == 0 && e2.gap == e.gap);
+        check(pwmsg_envelope_decode(&d2, B.p, B.len, &e2) == 0 && e2.gap == e.gap && e2.position == e.position);
         check(same(e.m.channel, e2.m.channel));
-        if (e.gap)
-            check(same(e.g.after, e2.g.after) && same(e.g.first, e2.g.first));
+        if (e.gap) /* (a first not said is written "": nothing held) */
+            check(same(e.g.after, e2.g.after) && same(e.g.first ? e.g.first : "", e2.g.first));
+        else if (e.position)
+            check(same(e.m.id, e2.m.id));
         else
             check_item(&e.m, &e2.m, 1);
     }
@@ -97,7 +104,7 @@ static void fuzz_poll(const uint8_t *p, size_t n)
         check(pwmsg_poll_encode(&B, a.cursor, list.p, list.len, a.gap ? &a.g : NULL) == 0);
         check(pwmsg_poll_decode(&d2, B.p, B.len, &b) == 0);
         check(same(a.cursor, b.cursor) && a.gap == b.gap && a.count == b.count);
-        check(!a.gap || (same(a.g.after, b.g.after) && same(a.g.first, b.g.first)));
+        check(!a.gap || (same(a.g.after, b.g.after) && same(a.g.first ? a.g.first : "", b.g.first)));
         for (size_t i = 0; i < a.count; i++) {
             check(pwmsg_poll_at(&d, &a, i, &x) == 0 && pwmsg_poll_at(&d2, &b, i, &y) == 0);
             check_item(&x, &y, 0);
@@ -121,7 +128,7 @@ static void fuzz_sse_gap(const uint8_t *p, size_t n)
         B.len = 0;
         check(pwmsg_sse_gap_encode(&B, &a) == 0);
         check(pwmsg_sse_gap_decode(&d2, B.p, B.len, &b) == 0);
-        check(same(a.after, b.after) && same(a.first, b.first));
+        check(same(a.after, b.after) && same(a.first ? a.first : "", b.first));
     }
     pwmsg_dec_free(&d);
     pwmsg_dec_free(&d2);
@@ -139,7 +146,7 @@ static void fuzz_reason(const uint8_t *p, size_t n)
     check(rc || code == PW_WS_CLOSE_GAP);
     if (rc == 0) {
         char r[PWMSG_REASON_MAX + 1];
-        size_t full = 11 + strlen(a.after) + (a.first ? 13 + strlen(a.first) : 14);
+        size_t full = 11 + strlen(a.after) + (a.first && a.first[0] ? 13 + strlen(a.first) : 14);
         size_t k = pwmsg_gap_reason(r, &a);
         check(k <= PWMSG_REASON_MAX && strlen(r) == k);
         check(pw_utf8_valid((const uint8_t *)r, k) || !pw_utf8_valid(p, n));
@@ -147,7 +154,7 @@ static void fuzz_reason(const uint8_t *p, size_t n)
         if (full <= PWMSG_REASON_MAX) {
             check(k == full);
             check(pwmsg_gap_reason_decode(&d2, code, r, k, &b) == 0);
-            check(same(a.after, b.after) && same(a.first, b.first));
+            check(same(a.after, b.after) && same(a.first && a.first[0] ? a.first : "", b.first));
         }
     }
     pwmsg_dec_free(&d);

@@ -144,6 +144,10 @@ teardown() {
     serve_stop
 }
 
+@test "browser: a message published with ?event=gap is a message in the page's three panels, not a gap (the server's gaps have no id)" {
+    scenario page-gap-named
+}
+
 @test "browser: serve survived the browser sessions and exits 0 on SIGTERM" {
     serve_alive
     gap_serve serve_alive

@@ -6,8 +6,8 @@
 //   SCENARIO: page | page-channel | page-token | page-drop | page-gap | page-metrics |
 //             page-event | page-publish | page-hidden |
 //             websocket | eventsource-drop | eventsource-restart | longpoll |
-//             page-tls | page-plain | page-refused | ws-too-big | eventsource-quiet
-//             (these five only by name)
+//             page-gap-named | page-tls | page-plain | page-refused | ws-too-big |
+//             eventsource-quiet (these five only by name)
 //   env MAX_MESSAGE: the serve's --max-message, for ws-too-big
 //   env PAGE_CHANNEL: the serve's --channel (the page's default channel)
 //   env GAP_PORT: a second serve with a tiny --backlog, for page-gap
@@ -181,6 +181,25 @@ async function pageChannel(ctx) {
   check(!seen.urls.some((u) => /^\/(ws|sse|poll)\//.test(u) && !u.includes(`/${ch}`)), `the page also watched another channel: ${seen.urls.join(' ')}`);
   check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
   console.log(`ok page-channel: /?channel=${ch} watched ${ch} only, from the start (since=0, lastEventId=0, cursor=0), and showed its 3 backlog messages once per panel`);
+}
+
+// a message published with ?event=gap is a message in every panel, not a
+// gap: the server's gaps have no id (PROTOCOL), the message has one
+async function pageGapNamed(ctx) {
+  const ch = `bg-${uniq}`;
+  const a = await publish(`${ch}?event=gap`, '{"after":"x","first":"y"}');
+  const b = await publish(ch, 'after-it');
+  const { p, seen } = await openPage(ctx, `${HTTP}/?channel=${ch}`);
+  await untilPanels(p, PANELS, (l) => l.some((x) => x.id === b.id), `${b.id} in the three panels`);
+  await sleep(300);
+  const all = await panelLines(p);
+  for (const id of PANELS) {
+    check(!all[id].some((l) => l.cls === 'gap'), `${id} panel shows a gap: ${JSON.stringify(all[id])}`);
+    check(all[id].filter((l) => l.id).map((l) => l.id).join(' ') === `${a.id} ${b.id}`,
+          `${id} panel shows ${JSON.stringify(all[id])}, expected ${a.id} then ${b.id}`);
+  }
+  check(seen.errors.length === 0, `page errors: ${seen.errors.join(' | ')}`);
+  console.log(`ok page-gap-named: a message published with ?event=gap (${a.id}) shows as a message in the three panels, no gap line`);
 }
 
 // drop and resume: messages published while a panel is dropped arrive once,
@@ -829,7 +848,7 @@ const SCENARIOS = { page, 'page-channel': pageChannel, 'page-token': pageToken, 
                     websocket, 'eventsource-drop': eventsourceDrop, 'eventsource-restart': eventsourceRestart, longpoll,
                     'page-tls': pageTls, 'page-plain': pagePlain,
                     'page-refused': pageRefused, 'ws-too-big': wsTooBig,
-                    'eventsource-quiet': eventsourceQuiet };
+                    'eventsource-quiet': eventsourceQuiet, 'page-gap-named': pageGapNamed };
 
 const T0 = Date.now();
 const trace = (what) => { if (process.env.BROWSER_TRACE) console.error(`browser.js: ${what} at ${Date.now() - T0} ms`); };

@@ -88,6 +88,40 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     node_stop B
 }
 
+@test "pushwire.v1 without ?since= starts with the channel's position, the same id on every node (0 for a channel never used); connect --reconnect on B, whose node stops before the first message while A publishes, gets those messages once B is back: once each, no gap" {
+    redis_start
+    ch=$(chan)
+    node A
+    node B
+    run timeout 10 "$PW" connect -v --no-stdin --subprotocol pushwire.v1 --idle 0.5 "$B_WS/ws/$ch"
+    assert_line '* position: 0'
+    last=$(pub_to "$A_HTTP" "$ch" m0)
+    for n in A B; do
+        eval "ws=\$${n}_WS"
+        run timeout 10 "$PW" connect -v --no-stdin --subprotocol pushwire.v1 --idle 0.5 "$ws/ws/$ch"
+        assert_line "* position: $last"
+        refute_line --partial 'm0'
+    done
+    cur=$BATS_TEST_TMPDIR/cur
+    port=${B_HTTP##*:}
+    "$PW" connect --reconnect --no-stdin -n 2 --timeout 30 --cursor-file "$cur" "$B_WS/ws/$ch" \
+        >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    p=$!
+    BG_PIDS="${BG_PIDS:-} $p"
+    wait_for test -s "$cur"
+    [ "$(cat "$cur")" = "$last" ]
+    node_stop B
+    pub_to "$A_HTTP" "$ch" m1 >/dev/null
+    pub_to "$A_HTTP" "$ch" m2 >/dev/null
+    SERVE_PORT_WANT=$port node B
+    wait "$p"
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(printf 'm1\nm2')" ] || { cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"; false; }
+    run grep -c gap "$BATS_TEST_TMPDIR/err"
+    assert_output 0
+    node_stop A
+    node_stop B
+}
+
 @test "resume after an id --backlog trimmed: long poll, SSE and WebSocket get a gap after it, first the oldest held; the id just before the oldest held is one too (Redis keeps no trace of a trim); one still held is not" {
     # one entry per stream node: MAXLEN ~ trims exactly
     redis_start --stream-node-max-entries 1
@@ -107,6 +141,27 @@ sub() { # sub OUT URL [connect args...]: a background `connect --json`
     run timeout 10 "$PW" connect --json -q --no-stdin -n 3 --since "${id[2]}" --subprotocol pushwire.v1 "$A_WS/ws/$ch"
     assert_success
     [ "$(printf '%s\n' "$output" | jq -r '.event + " " + (.id // .after)')" = "$(printf 'gap %s\nmessage %s\nmessage %s\nmessage %s' "${id[2]}" "${id[4]}" "${id[5]}" "${id[6]}")" ]
+    node_stop A
+}
+
+@test "a resume after 0 once --backlog trimmed the stream is a gap, as without Redis; so 0, the position of a channel never published to, cannot hide a trim (long poll, SSE, WebSocket)" {
+    redis_start --stream-node-max-entries 1
+    ch=$(chan)
+    node A --backlog 3
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?timeout=0"
+    assert_output '{"cursor":"0","messages":[],"gap":false}'
+    for i in 1 2 3; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0"
+    assert_output --partial '"gap":false'
+    for i in 4 5 6 7; do id[$i]=$(pub_to "$A_HTTP" "$ch" "m-$i"); done
+    run curl -s --max-time 5 "$A_HTTP/poll/$ch?cursor=0&timeout=0"
+    assert_output --partial '"gap":true,"after":"0","first":"'"${id[5]}"'"'
+    run sse_upto "id: ${id[7]}" -H "Last-Event-ID: 0" "$A_HTTP/sse/$ch"
+    assert_line "event: gap"
+    assert_line "data: {\"after\":\"0\",\"first\":\"${id[5]}\"}"
+    run timeout 10 "$PW" connect --json -q --no-stdin -n 3 --since 0 "$A_WS/ws/$ch"
+    assert_success
+    [ "$(printf '%s\n' "$output" | jq -r '.event + " " + (.id // .after)')" = "$(printf 'gap 0\nmessage %s\nmessage %s\nmessage %s' "${id[5]}" "${id[6]}" "${id[7]}")" ]
     node_stop A
 }
 

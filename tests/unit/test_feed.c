@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/pw_errio.h"
 #include "server/feed.h"
 #include "tap.h"
 
@@ -201,7 +202,7 @@ static void tr_failed(struct pw_feed *f, int rc)
     ((struct tr *)f->ud)->failed++;
 }
 
-static const struct pw_feed_ops tr_ops = {tr_msg, tr_gap, tr_hungry, tr_failed};
+static const struct pw_feed_ops tr_ops = {tr_msg, tr_gap, tr_hungry, tr_failed, NULL};
 
 static struct tr *tr_new(size_t room)
 {
@@ -465,8 +466,111 @@ static void test_lost_live(void)
     lazy_free();
 }
 
+/* ---- ops->position: a feed with no id starts where the channel is ---- */
+
+struct trp {
+    struct tr t;                    /* first: the callbacks take f->ud as a tr */
+    char pos[PW_ID_MAX];
+    size_t positions, n_at_position; /* messages given before it (must be 0) */
+    int null_pos;
+};
+
+static int tr_position(struct pw_feed *f, const char *id)
+{
+    struct trp *p = f->ud;
+    p->positions++;
+    p->n_at_position = p->t.n;
+    p->null_pos = id == NULL;
+    snprintf(p->pos, sizeof p->pos, "%s", id ? id : "");
+    return 0;
+}
+
+static const struct pw_feed_ops trp_ops = {tr_msg, tr_gap, tr_hungry, tr_failed, tr_position};
+
+static void test_position(void)
+{
+    /* the embedded backend: the position at once, then live after it */
+    struct pw_pubsub *ps = pw_backlog_new(1000, "ep");
+    pub(ps, 5);
+    struct trp *p = calloc(1, sizeof *p);
+    p->t.room = 100;
+    IS(pw_feed_start(&p->t.f, ps, "c", 1, NULL, &trp_ops, p, 10, 1000), 0, "a feed with position started");
+    OK(p->positions == 1 && strcmp(p->pos, "ep:5") == 0 && p->t.n == 0, "its position first: ep:5, no message");
+    IS(p->t.f.state, PW_FEED_LIVE, "then live");
+    pub(ps, 2);
+    OK(got_range(&p->t, 6, 7) && p->t.gaps == 0, "6, 7 live, once each");
+    pw_feed_stop(&p->t.f);
+    free(p);
+    /* an empty channel: EPOCH:0 */
+    p = calloc(1, sizeof *p);
+    p->t.room = 100;
+    pw_feed_start(&p->t.f, ps, "e", 1, NULL, &trp_ops, p, 10, 1000);
+    OK(p->positions == 1 && strcmp(p->pos, "ep:0") == 0, "an empty channel's position: ep:0");
+    pw_feed_stop(&p->t.f);
+    free(p);
+    /* with a resume id, no position */
+    p = calloc(1, sizeof *p);
+    p->t.room = 100;
+    pw_feed_start(&p->t.f, ps, "c", 1, "ep:5", &trp_ops, p, 10, 1000);
+    OK(p->positions == 0 && got_range(&p->t, 6, 7), "a resume has no position");
+    pw_feed_stop(&p->t.f);
+    free(p);
+    ps->ops->destroy(ps);
+
+    /* a backend that answers later: messages published between the
+     * subscription and the answer, and while the answer was read, are not
+     * lost nor doubled */
+    lazy_init(1000, 0);
+    pub(L.inner, 3);
+    p = calloc(1, sizeof *p);
+    p->t.room = 100;
+    pw_feed_start(&p->t.f, &L.base, "c", 1, NULL, &trp_ops, p, 10, 1000);
+    OK(p->positions == 0 && L.nq == 1 && !L.q[0].has_after, "the position is asked (no after)");
+    struct pw_fetch_req rq = L.q[0].rq;
+    L.nq = 0;
+    pub(L.inner, 2); /* 4, 5: delivered live before the answer, which says ep:3 */
+    struct pw_page pg = {0, 0, "", "ep:3", NULL, 0, 1};
+    rq.done(rq.ud, &pg);
+    OK(p->positions == 1 && strcmp(p->pos, "ep:3") == 0 && p->t.n == 0, "position ep:3, nothing given before it");
+    IS(p->t.f.state, PW_FEED_CATCHUP, "4, 5 came meanwhile: fetch them");
+    for (int i = 0; i < 5 && p->t.f.state == PW_FEED_CATCHUP; i++) {
+        pump(&p->t);
+        run_pages();
+    }
+    OK(got_range(&p->t, 4, 5) && p->t.f.state == PW_FEED_LIVE, "4, 5 fetched after the position, then live");
+    pub(L.inner, 1);
+    OK(got_range(&p->t, 4, 6) && p->t.gaps == 0, "6 live: each once, in order, no gap");
+    pw_feed_stop(&p->t.f);
+    free(p);
+
+    /* the backend cannot say: no position, live from now */
+    p = calloc(1, sizeof *p);
+    p->t.room = 100;
+    pw_feed_start(&p->t.f, &L.base, "c", 1, NULL, &trp_ops, p, 10, 1000);
+    rq = L.q[0].rq;
+    L.nq = 0;
+    struct pw_page down = {PW_ENET_BACKEND, 0, "", "0", NULL, 0, 1};
+    rq.done(rq.ud, &down);
+    OK(p->positions == 1 && p->null_pos && p->t.failed == 0, "backend down: position NULL, not a failure");
+    IS(p->t.f.state, PW_FEED_LIVE, "live from now");
+    pub(L.inner, 1);
+    OK(got_range(&p->t, 7, 7), "then live messages");
+    /* stopped while the position is on its way: nothing comes */
+    struct trp *q = calloc(1, sizeof *q);
+    q->t.room = 100;
+    pw_feed_start(&q->t.f, &L.base, "c", 1, NULL, &trp_ops, q, 10, 1000);
+    pw_feed_stop(&q->t.f);
+    IS(L.nq, 0, "stop cancels the position's fetch");
+    OK(q->positions == 0 && q->t.n == 0, "and nothing comes");
+    pw_feed_stop(&p->t.f);
+    free(p);
+    free(q);
+    lazy_free();
+}
+
 int main(void)
 {
+    test_position();
     test_sync();
     test_async();
     test_lagging_live();

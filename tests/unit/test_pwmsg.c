@@ -110,6 +110,31 @@ static void test_bytes_gaps(void)
     STREQ(r, "gap: after 5, nothing held", "4410: nothing held (NULL)");
 }
 
+/* pushwire.v1's position: an envelope with an id and no data, which is no
+ * message; a message whose event is named position has data */
+static void test_position(void)
+{
+    struct pwmsg_envelope e;
+    B.len = 0;
+    pwmsg_position_envelope_encode(&B, "news", 4, "k3x9q2mv7c1a:2");
+    STREQ(text(), "{\"event\":\"position\",\"channel\":\"news\",\"id\":\"k3x9q2mv7c1a:2\"}",
+          "position envelope: bytes");
+    int rc = pwmsg_envelope_decode(&D, B.p, B.len, &e);
+    OK(rc == 0 && e.position && !e.gap && same_str(e.m.id, "k3x9q2mv7c1a:2") && same_str(e.m.channel, "news") &&
+           same_str(e.m.event, "position") && !e.m.data && e.m.len == 0,
+       "position envelope: read back as the position, no data");
+    const char *msg = "{\"id\":\"7\",\"channel\":\"c\",\"event\":\"position\",\"data\":\"x\"}";
+    rc = pwmsg_envelope_decode(&D, msg, strlen(msg), &e);
+    OK(rc == 0 && !e.position && !e.gap && same_str(e.m.id, "7") && same_str(e.m.event, "position") && e.m.len == 1,
+       "a message published with ?event=position is a message");
+    const char *noid = "{\"event\":\"position\",\"channel\":\"c\"}";
+    rc = pwmsg_envelope_decode(&D, noid, strlen(noid), &e);
+    OK(rc == 0 && e.position && !e.m.id, "a position with no id: a position, id NULL");
+    B.len = 0;
+    pwmsg_position_envelope_encode(&B, NULL, 0, "ep:0");
+    STREQ(text(), "{\"event\":\"position\",\"channel\":null,\"id\":\"ep:0\"}", "position envelope: no channel");
+}
+
 static void test_bytes_errors(void)
 {
     struct pwmsg_error e = {411, "POST needs a Content-Length", "RFC 9112 §6.3", NULL};
@@ -194,8 +219,8 @@ static void test_roundtrip_items(void)
 
 static void roundtrip_gap(const struct pwmsg_gap *g, const char *name)
 {
-    /* first "" reads back as NULL: nothing held */
-    const char *first = g->first && g->first[0] ? g->first : NULL;
+    /* nothing held reads back as "", as the server says it (NULL is written "") */
+    const char *first = g->first ? g->first : "";
     struct pwmsg_envelope e;
     struct pwmsg_gap r;
     B.len = 0;
@@ -277,6 +302,11 @@ static void test_tolerated(void)
        "gap envelope: inside data as a JSON string, first as a number");
     OK(env("{\"event\":\"gap\"}", &e) == 0 && e.gap && !e.g.after && !e.g.first,
        "gap envelope: nothing said is still a gap");
+    OK(env("{\"id\":\"ep:4\",\"channel\":\"c\",\"event\":\"gap\",\"data\":\"{\\\"after\\\":\\\"1\\\"}\"}", &e) == 0 &&
+           !e.gap && same_str(e.m.id, "ep:4") && same_str(e.m.event, "gap") && e.m.len == 13,
+       "an envelope with \"event\":\"gap\" and an id is a message published with ?event=gap");
+    OK(env("{\"id\":null,\"event\":\"gap\",\"after\":\"1\"}", &e) == 0 && e.gap && same_str(e.g.after, "1"),
+       "a null id is no id: a gap");
     struct pwmsg_poll p;
     const char *t = "{\"messages\":[{\"data\":\"a\"},{\"id\":3,\"data\":\"b\"}],\"cursor\":3}";
     OK(pwmsg_poll_decode(&D, t, strlen(t), &p) == 0 && same_str(p.cursor, "3") && !p.gap && p.count == 2,
@@ -475,6 +505,7 @@ int main(void)
     test_bytes_messages();
     test_bytes_poll();
     test_bytes_gaps();
+    test_position();
     test_bytes_errors();
     test_roundtrip_items();
     test_roundtrip_gaps();

@@ -338,6 +338,34 @@ static void test_last_id_changes(void)
     pw_buf_free(&got);
 }
 
+/* own_id: the event had an id: field itself (a pushwire gap has none) */
+static void on_own_ev(void *ud, const struct pw_sse_event *ev)
+{
+    pw_buf_printf(ud, "[%s:%s:%d]", ev->event, ev->id, ev->own_id);
+}
+
+static void test_own_id(void)
+{
+    struct pw_buf got;
+    pw_buf_init(&got, 0);
+    static const struct pw_sse_callbacks ocb = {on_own_ev, NULL, NULL, NULL};
+    struct pw_sse_parser p;
+    pw_sse_parser_init(&p, &ocb, &got, 0, 0);
+    static const char in[] = "id: 7\n\nevent: gap\ndata: {}\n\nid: 8\nevent: gap\ndata: m\n\n"
+                             "id: 8\ndata: again\n\nid: x\0y\ndata: n\n\nid\ndata: e\n\nid: 9\nretry: 1";
+    IS(pw_sse_parser_feed(&p, (const uint8_t *)in, sizeof in - 1), 0, "own_id: the stream parses");
+    STREQ(cs(&got), "[gap:7:0][gap:8:1][message:8:1][message:8:0][message::1]",
+          "own_id: not after an id-only event, set by an id: field (the same value again too), not by a "
+          "NUL id (ignored), set by an empty id:");
+    pw_sse_parser_reset(&p); /* the unterminated "id: 9" does not carry over */
+    pw_buf_reset(&got);
+    const char *s = "data: z\n\n";
+    pw_sse_parser_feed(&p, (const uint8_t *)s, strlen(s));
+    STREQ(cs(&got), "[message::0]", "own_id: a new connection starts without");
+    pw_sse_parser_free(&p);
+    pw_buf_free(&got);
+}
+
 static void test_last_id(void)
 {
     struct pw_buf got;
@@ -511,6 +539,7 @@ int main(void)
     test_limits();
     test_last_id();
     test_last_id_changes();
+    test_own_id();
     test_big_event();
     test_content_type();
     test_encoder();
