@@ -135,3 +135,27 @@ id_epoch() {
     [ -n "$e" ] || { echo "not an id EPOCH:SEQ: $1" >&2; return 1; }
     echo "$e"
 }
+
+# nginx_start DIR PATH — nginx with DIR/nginx.conf (listening on
+# 127.0.0.1:$NPORT), in the foreground, prefix DIR; waits (5 s at most) until
+# PATH answers; sets NGINX_PID and BASE (127.0.0.1:$NPORT).  nginx_stop in
+# teardown.
+nginx_start() {
+    local d=$1 i
+    nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" 3>&- &
+    NGINX_PID=$!
+    for i in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$NPORT$2" && break
+        kill -0 "$NGINX_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    curl -s -o /dev/null "http://127.0.0.1:$NPORT$2" || { cat "$d/error.log" >&2; return 1; }
+    BASE=127.0.0.1:$NPORT
+}
+
+nginx_stop() {
+    if [ -n "${NGINX_PID:-}" ]; then
+        kill "$NGINX_PID" 2>/dev/null || true
+        wait "$NGINX_PID" 2>/dev/null || true
+    fi
+}

@@ -52,22 +52,11 @@ http {
     }
 }
 CONF
-    nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" 3>&- &
-    NGINX_PID=$!
-    for i in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$NPORT/" && break
-        kill -0 "$NGINX_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    curl -s -o /dev/null "http://127.0.0.1:$NPORT/" || { cat "$d/error.log" >&2; return 1; }
-    BASE=127.0.0.1:$NPORT
+    nginx_start "$d" /
 }
 
 teardown() {
-    if [ -n "${NGINX_PID:-}" ]; then
-        kill "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-    fi
+    nginx_stop
 }
 
 # publish CHANNEL MESSAGE — one message through the publisher location
