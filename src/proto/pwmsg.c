@@ -62,16 +62,21 @@ static int pw__gap_members(struct pw_buf *b, const struct pwmsg_gap *g)
     return rc ? rc : pw_json_kcstr(b, "first", g->first ? g->first : "");
 }
 
+/* '{"event":EVENT,"channel":CHANNEL' (null when there is none) */
+static int pw__envelope_head(struct pw_buf *b, const char *event, const char *channel, size_t chlen)
+{
+    int rc = pw_json_begin(b, '{');
+    rc = rc ? rc : pw_json_kcstr(b, "event", event);
+    if (channel)
+        return rc ? rc : pw_json_kstr(b, "channel", channel, chlen);
+    return rc ? rc : pw_json_kcstr(b, "channel", NULL);
+}
+
 int pwmsg_gap_envelope_encode(struct pw_buf *b, const char *channel, size_t chlen,
                               const struct pwmsg_gap *g)
 {
     size_t saved = b->len;
-    int rc = pw_json_begin(b, '{');
-    rc = rc ? rc : pw_json_kcstr(b, "event", "gap");
-    if (channel)
-        rc = rc ? rc : pw_json_kstr(b, "channel", channel, chlen);
-    else
-        rc = rc ? rc : pw_json_kcstr(b, "channel", NULL);
+    int rc = pw__envelope_head(b, "gap", channel, chlen);
     rc = rc ? rc : pw__gap_members(b, g);
     rc = rc ? rc : pw_json_end(b, '}');
     if (rc)
@@ -83,12 +88,7 @@ int pwmsg_position_envelope_encode(struct pw_buf *b, const char *channel, size_t
                                    const char *id)
 {
     size_t saved = b->len;
-    int rc = pw_json_begin(b, '{');
-    rc = rc ? rc : pw_json_kcstr(b, "event", "position");
-    if (channel)
-        rc = rc ? rc : pw_json_kstr(b, "channel", channel, chlen);
-    else
-        rc = rc ? rc : pw_json_kcstr(b, "channel", NULL);
+    int rc = pw__envelope_head(b, "position", channel, chlen);
     rc = rc ? rc : pw_json_kcstr(b, "id", id);
     rc = rc ? rc : pw_json_end(b, '}');
     if (rc)
