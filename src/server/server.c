@@ -1429,10 +1429,13 @@ static void srv__stop(struct srv *s, const char *why)
     pw_stdin_close(&s->in);
     for (struct srv_conn *c = s->conns.next, *nx; c != &s->conns; c = nx) {
         nx = c->next;
-        /* with --drain, a connection with no stream (a request, keep-alive) now */
+        /* with --drain, a connection with no stream (keep-alive) now; one
+         * whose request is still coming ends after its answer (stopping: no
+         * keep-alive), within its deadline */
         if (!c->close_after && (s->o->drain <= 0 || c->ops->slot == SRV_SLOT_HTTP)) {
             c->drained = 1;
-            c->ops->shutdown(c);
+            if (s->o->drain <= 0 || c->ops != &srv_http_ops || !(c->in.len || c->u.h.pub))
+                c->ops->shutdown(c);
         }
     }
     if (s->o->drain > 0) { /* signals still taken: a second one ends the drain */

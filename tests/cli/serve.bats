@@ -847,6 +847,38 @@ exits_clean() {
     wait $spid
 }
 
+@test "SIGTERM with --drain: a publish whose body is still coming is answered and delivered, then its connection ends; an idle keep-alive ends at once" {
+    start_serve --drain 3
+    C -N --max-time 20 "$SERVE_URL/sse/dp" >"$BATS_TEST_TMPDIR/sse" &
+    spid=$!
+    for j in $(seq 50); do grep -q "sse 'dp'" "$SERVE_LOG" && break; sleep 0.1; done
+    /usr/bin/python3 - "$SERVE_PORT" "$SERVE_PID" >"$BATS_TEST_TMPDIR/pub" <<'EOF' &
+import os, signal, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+idle = socket.create_connection(("127.0.0.1", port))
+idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+idle.settimeout(5)
+idle.recv(4096)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"POST /pub/dp HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf-")
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.5)
+s.sendall(b"done.")
+s.settimeout(5)
+print(s.recv(4096).split(b"\r\n")[0].decode())
+print("idle:", "closed" if idle.recv(4096) == b"" else "open")
+EOF
+    ppid=$!
+    wait $ppid
+    run cat "$BATS_TEST_TMPDIR/pub"
+    assert_line --index 0 'HTTP/1.1 200 OK'
+    assert_line --index 1 'idle: closed'
+    wait $spid
+    grep -q '^data: half-done.$' "$BATS_TEST_TMPDIR/sse"
+    exits_clean 8
+}
+
 @test "SIGTERM: WebSocket clients get 1001, SSE ends, exit 0" {
     start_serve
     $PEER ws-wait-close "$SERVE_PORT" /ws/bye >"$BATS_TEST_TMPDIR/ws" &
