@@ -136,12 +136,23 @@ id_epoch() {
     echo "$e"
 }
 
-# nginx_start DIR PATH — nginx with DIR/nginx.conf (listening on
-# 127.0.0.1:$NPORT), in the foreground, prefix DIR; waits (5 s at most) until
-# PATH answers; sets NGINX_PID and BASE (127.0.0.1:$NPORT).  nginx_stop in
-# teardown.
+# nginx_start DIR PATH [TOP] — nginx in the foreground, prefix DIR, with a
+# DIR/nginx.conf of its own: TOP (e.g. a load_module line), then an http
+# block with its logs and temp paths under DIR and, inside it, what comes on
+# standard input (the servers, listening on 127.0.0.1:$NPORT).  Waits (5 s at
+# most) until PATH answers; sets NGINX_PID and BASE (127.0.0.1:$NPORT).
+# nginx_stop in teardown.
 nginx_start() {
-    local d=$1 i
+    local d=$1 i t
+    mkdir -p "$d/tmp"
+    {
+        printf '%s\n' "${3:-}" 'daemon off;' 'master_process off;' 'worker_processes 1;' "pid $d/nginx.pid;" \
+            "error_log $d/error.log warn;" 'events { worker_connections 64; }' 'http {' \
+            "    access_log $d/access.log;"
+        for t in body proxy fastcgi uwsgi scgi; do printf '    %s_temp_path %s;\n' "${t/body/client_body}" "$d/tmp/$t"; done
+        cat
+        printf '}\n'
+    } >"$d/nginx.conf"
     nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" 3>&- &
     NGINX_PID=$!
     for i in $(seq 100); do

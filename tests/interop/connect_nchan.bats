@@ -10,24 +10,8 @@ NCHAN_SO=/usr/lib/nginx/modules/ngx_nchan_module.so
 setup() {
     [ -r "$NCHAN_SO" ] || missing "libnginx-mod-nchan is not installed"
     command -v nginx >/dev/null || missing "nginx is not installed"
-    local d=$BATS_TEST_TMPDIR/nginx i
-    mkdir -p "$d/tmp"
     NPORT=$(free_port)
-    cat >"$d/nginx.conf" <<CONF
-load_module $NCHAN_SO;
-daemon off;
-master_process off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log $d/access.log;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+    nginx_start "$BATS_TEST_TMPDIR/nginx" / "load_module $NCHAN_SO;" <<CONF
     server {
         listen 127.0.0.1:$NPORT;
         location ~ ^/pub/(\w+)$ {
@@ -50,9 +34,7 @@ http {
             nchan_subscriber_first_message oldest;
         }
     }
-}
 CONF
-    nginx_start "$d" /
 }
 
 teardown() {

@@ -23,31 +23,14 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 start_both() {
     command -v nginx >/dev/null || { missing "nginx is not installed"; return 1; }
     serve_start --trusted-proxy 127.0.0.1 -v "$@"
-    local d=$BATS_TEST_TMPDIR/nginx i
-    mkdir -p "$d/tmp"
     NPORT=$(free_port)
-    cat >"$d/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+    nginx_start "$BATS_TEST_TMPDIR/nginx" /healthz <<CONF
 $(readme_nginx http)
     server {
         listen 127.0.0.1:$NPORT;
 $(readme_nginx location)
     }
-}
 CONF
-    nginx_start "$d" /healthz
 }
 
 teardown() {
