@@ -8,7 +8,9 @@
 #
 #   bench/ab_echo.sh A B [SIZE [K]]
 #     A, B   a pushwire binary (run as `serve --echo`), `tcp` for the raw
-#            TCP echo (bench/tcp_echo.c) or `ws` for the least a WebSocket
+#            TCP echo (bench/tcp_echo.c) driven with bare bytes, `tcpf` for
+#            the same driven by `loadgen tcp --framed` (the client's work of
+#            a WebSocket echo: the fair reference), or `ws` for the least a WebSocket
 #            echo can do (bench/ws_echo_min.c); SIZE bytes per message (4096),
 #            K messages in flight per connection (16), 100 connections
 # Env: BENCH_SECS (3) per round, BENCH_REPS (9) rounds.
@@ -19,15 +21,17 @@ cd "$(dirname "$0")/.."
 : "${BENCH_SECS:=3}" "${BENCH_REPS:=9}"
 . bench/lib.sh
 bench_init ab_echo
-[ $# -ge 2 ] || { echo "usage: bench/ab_echo.sh A B [SIZE [K]]  (A, B: a pushwire binary, tcp or ws)" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bench/ab_echo.sh A B [SIZE [K]]  (A, B: a pushwire binary, tcp, tcpf or ws)" >&2; exit 2; }
 SIZE=${3:-4096} K=${4:-16}
 bench_need "$B/loadgen" "$B/tcp_echo" "$B/ws_echo_min"
 
 # serve NAME BIN -> PID, PORT, MODE (loadgen's)
 serve() {
-    if [ "$2" = tcp ]; then
+    FLAG=
+    if [ "$2" = tcp ] || [ "$2" = tcpf ]; then
         start "$1" "$B/tcp_echo" 0
         MODE=tcp
+        [ "$2" = tcpf ] && FLAG=--framed
     elif [ "$2" = ws ]; then
         start "$1" "$B/ws_echo_min" 0
         MODE="echo"
@@ -37,8 +41,8 @@ serve() {
         MODE="echo"
     fi
 }
-serve a "$1"; APID=$PID APORT=$PORT AMODE=$MODE
-serve b "$2"; BPID=$PID BPORT=$PORT BMODE=$MODE
+serve a "$1"; APID=$PID APORT=$PORT AMODE=$MODE AFLAG=$FLAG
+serve b "$2"; BPID=$PID BPORT=$PORT BMODE=$MODE BFLAG=$FLAG
 ut() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 echo "ab_echo: A=$1 B=$2, $SIZE B x$K in flight, 100 connections, $SECS s x $REPS rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -46,9 +50,9 @@ rc=() rs=() rr=()
 for ((i = 1; i <= REPS; i++)); do
     read -r au0 as0 < <(ut "$APID")
     read -r bu0 bs0 < <(ut "$BPID")
-    "$B/loadgen" "$AMODE" --port "$APORT" -c 100 -k "$K" -s "$SIZE" -d "$SECS" >"$tmp/la" 2>&1 &
+    "$B/loadgen" "$AMODE" $AFLAG --port "$APORT" -c 100 -k "$K" -s "$SIZE" -d "$SECS" >"$tmp/la" 2>&1 &
     la=$!
-    "$B/loadgen" "$BMODE" --port "$BPORT" -c 100 -k "$K" -s "$SIZE" -d "$SECS" >"$tmp/lb" 2>&1 &
+    "$B/loadgen" "$BMODE" $BFLAG --port "$BPORT" -c 100 -k "$K" -s "$SIZE" -d "$SECS" >"$tmp/lb" 2>&1 &
     lb=$!
     wait "$la" "$lb"
     read -r au1 as1 < <(ut "$APID")

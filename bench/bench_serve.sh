@@ -5,7 +5,12 @@
 #   echo      pushwire serve --echo  vs  Node ws (bench/node_ws_echo.js)  vs
 #             the raw TCP echo ceiling (bench/tcp_echo.c); 100 connections,
 #             32 B and 4 KiB, 1 and 16 messages in flight; the CPU table also
-#             against bench/ws_echo_min.c (the least a WebSocket echo does)
+#             against bench/ws_echo_min.c (the least a WebSocket echo does).
+#             The raw TCP echo is driven twice: by `loadgen tcp --framed`,
+#             whose client does what it does for a WebSocket server (masked
+#             frames out, frames parsed in), so both servers get the same
+#             load: the verdicts; and by plain `loadgen tcp` (bare bytes,
+#             a cheaper client that sends bigger batches): printed beside
 #   idle      RSS growth per open WebSocket (10 000 connections, opened 256 at a
 #             time, and again all at once) vs Node ws,
 #             and per SSE subscriber and parked long poll
@@ -66,40 +71,44 @@ if [[ " $ONLY " == *" echo "* ]]; then
     echo
     echo "echo: 100 connections (pushwire serve --echo | Node ws | raw TCP echo ceiling)"
     echo "(msgs/s and p99 round trip; k/cpu-s = messages echoed per second of the server's own CPU time,"
-    echo " which stays meaningful when other work shares the machine; each figure the median of $REPS runs)"
-    printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s  %s\n' case pushwire p99_us k/cpu-s node p99_us k/cpu-s ratio tcp k/cpu-s ratio "idle (pw/node/tcp); targets"
+    echo " which stays meaningful when other work shares the machine; each figure the median of $REPS runs."
+    echo " tcp: the raw TCP echo driven by 'loadgen tcp --framed', a client doing for it what it does for a"
+    echo " WebSocket server (masked frames out, frames parsed in): the same load, the verdicts; tcp-raw: the"
+    echo " same server driven with bare bytes, a cheaper client sending bigger batches, for comparison)"
+    printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s %9s %7s  %s\n' case pushwire p99_us k/cpu-s node p99_us k/cpu-s ratio tcp k/cpu-s ratio tcp-raw ratio "idle (pw/node/tcp); targets"
     cpm_rows=()
     for spec in "32 1 2.0 0.98" "32 16 20 0.98" "4096 1 4 0.98" "4096 16 4 0.98"; do
         read -r size k tnode ttcp <<<"$spec"
         run_echo() { # PORT MODE PID -> sets OUT IDLE EFF CPM
             local c0 t0 dt
             cpu_mark; c0=$(cpu_of "$3"); t0=$(now_ns)
-            OUT=$("$B/loadgen" "$2" --port "$1" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1)
+            OUT=$("$B/loadgen" $2 --port "$1" -c 100 -k "$k" -s "$size" -d "$SECS" 2>&1)
             dt=$(($(cpu_of "$3") - c0))
             EFF=$(per_cpu "$(field rate "$OUT")" $(($(now_ns) - t0)) "$dt")
             CPM=$(cpu_per_m "$(field msgs "$OUT")" "$dt")
             IDLE=$(cpu_idle)
         }
         # REPS rounds, the three servers taking turns; each keeps its median run
-        pa=() na=() ta=() pc=() tc=() wc=()
+        pa=() na=() ta=() ra=() pc=() tc=() rc_=() wc=()
         for ((rep = 0; rep < REPS; rep++)); do
             run_echo "$PW_PORT" echo "$PW_PID"; pa+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); pc+=("$CPM")
             run_echo "$NODE_PORT" echo "$NODE_PID"; na+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF")
-            run_echo "$TCP_PORT" tcp "$TCP_PID"; ta+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); tc+=("$CPM")
+            run_echo "$TCP_PORT" "tcp --framed" "$TCP_PID"; ta+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); tc+=("$CPM")
+            run_echo "$TCP_PORT" tcp "$TCP_PID"; ra+=("$(field rate "$OUT") $OUT"); rc_+=("$CPM")
             run_echo "$WSMIN_PORT" echo "$WSMIN_PID"; wc+=("$CPM")
         done
-        pcm=$(median_of "${pc[@]}") tcm=$(median_of "${tc[@]}") wcm=$(median_of "${wc[@]}")
-        rc=$(ratio "$pcm" "$tcm") rw=$(ratio "$pcm" "$wcm") rwt=$(ratio "$wcm" "$tcm")
-        cpm_rows+=("$(printf '%-13s %12s %12s %7s %12s %7s %7s  %s' "${size}B k=$k" "$pcm" "$tcm" "${rc}x" "$wcm" "${rw}x" "${rwt}x" "<= 1.1x tcp: $(verdict "$rc" 1.1 le); <= 1.1x ws_min: $(verdict "$rw" 1.1 le) (each the median of $REPS: ${pc[*]} | ${tc[*]} | ${wc[*]})")")
-        p=$(median "${pa[@]}") n=$(median "${na[@]}") t=$(median "${ta[@]}")
+        pcm=$(median_of "${pc[@]}") tcm=$(median_of "${tc[@]}") rcm=$(median_of "${rc_[@]}") wcm=$(median_of "${wc[@]}")
+        rc=$(ratio "$pcm" "$tcm") rw=$(ratio "$pcm" "$wcm") rwt=$(ratio "$wcm" "$tcm") rcr=$(ratio "$pcm" "$rcm")
+        cpm_rows+=("$(printf '%-13s %12s %12s %7s %12s %7s %7s %12s %7s  %s' "${size}B k=$k" "$pcm" "$tcm" "${rc}x" "$wcm" "${rw}x" "${rwt}x" "$rcm" "${rcr}x" "<= 1.1x tcp: $(verdict "$rc" 1.1 le); <= 1.1x ws_min: $(verdict "$rw" 1.1 le) (each the median of $REPS: ${pc[*]} | ${tc[*]} | ${wc[*]} | ${rc_[*]})")")
+        p=$(median "${pa[@]}") n=$(median "${na[@]}") t=$(median "${ta[@]}") r=$(median "${ra[@]}")
         ip=$(field idle "$p") ep=$(field eff "$p") inode=$(field idle "$n") en=$(field eff "$n") itcp=$(field idle "$t") et=$(field eff "$t")
-        pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t")
+        pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t"); rr=$(field rate "$r")
         pp=$(field p99_us "$p"); np=$(field p99_us "$n")
-        rn=$(ratio "$pr" "$nr"); rt=$(ratio "$pr" "$tr")
+        rn=$(ratio "$pr" "$nr"); rt=$(ratio "$pr" "$tr"); rtr=$(ratio "$pr" "$rr")
         tgt="vs node >=${tnode}x: $(verdict "$rn" "$tnode")"
         [ "$ttcp" = - ] || tgt+="; vs tcp >=${ttcp}x: $(verdict "$rt" "$ttcp")"
         [ "$k" != 1 ] || [ "$size" != 32 ] || tgt+="; p99 <= node/2: $(verdict "$(ratio "$pp" "$np")" 0.5 le)"
-        printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s  %s/%s/%s; %s\n' "${size}B k=$k" "$pr" "$pp" "$ep" "$nr" "$np" "$en" "${rn}x" "$tr" "$et" "${rt}x" "$ip" "$inode" "$itcp" "$tgt"
+        printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s %9s %7s  %s/%s/%s; %s\n' "${size}B k=$k" "$pr" "$pp" "$ep" "$nr" "$np" "$en" "${rn}x" "$tr" "$et" "${rt}x" "$rr" "${rtr}x" "$ip" "$inode" "$itcp" "$tgt"
         [ -n "$pr" ] && [ "$(field failed "$p")" = 0 ] || echo "  pushwire run: ${p:-no output}"
         [ -n "$nr" ] || echo "  node run: ${n:-no output}"
     done
@@ -107,7 +116,7 @@ if [[ " $ONLY " == *" echo "* ]]; then
     echo " on how the cores are shared), pushwire serve --echo vs the raw TCP echo, and vs ws_echo_min"
     echo " (bench/ws_echo_min.c: the raw TCP echo's loop plus only what WebSocket itself asks — headers,"
     echo " unmasking; ws_min/tcp is what the protocol costs, pushwire/ws_min what pushwire adds)"
-    printf '%-13s %12s %12s %7s %12s %7s %7s  %s\n' case pushwire tcp pw/tcp ws_min pw/ws ws/tcp target
+    printf '%-13s %12s %12s %7s %12s %7s %7s %12s %7s  %s\n' case pushwire tcp pw/tcp ws_min pw/ws ws/tcp tcp-raw pw/raw target
     printf '%s\n' "${cpm_rows[@]}"
     stop "$PW_PID"; stop "$NODE_PID"; stop "$TCP_PID"; stop "$WSMIN_PID"
 fi
