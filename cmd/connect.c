@@ -39,7 +39,7 @@
     X(ORIGIN, 0, "origin", PW_STR("ORIGIN", NULL, NULL), "send this Origin header") \
     X(SUBPROTOCOL, 0, "subprotocol", PW_STR("NAME", NULL, NULL), "offer a WebSocket subprotocol (repeatable)") \
     X(COMPRESS, 0, "compress", PW_FLAG, "offer permessage-deflate")          \
-    X(BINARY, 0, "binary", PW_FLAG, "send stdin as binary messages, one per read chunk") \
+    X(BINARY, 0, "binary", PW_FLAG, "stdin and stdout are byte streams: each stdin read is sent as one binary message, each message received is written as it came, nothing after it") \
     X(NO_STDIN, 0, "no-stdin", PW_FLAG, "do not read stdin")                   \
     X(LINGER, 0, "linger", PW_SECS(PWC_LINGER_DEFAULT, "0", "365d"), "after stdin ends, close once nothing arrived for SECS (0: at once)") \
     X(WAIT, 0, "wait", PW_FLAG, "after stdin ends, keep receiving until the server closes") \
@@ -591,6 +591,12 @@ static int check_target(struct pwc_opts *o, int argc, char **argv, int ind)
     if (ws_only && o->url.scheme[0] == 'h') {
         pw_err("connect", "%s is for WebSocket (ws:// or wss://); with '%s' (%s) pushwire only receives",
                ws_only, o->url_str, o->poll ? "long polling" : "Server-Sent Events");
+        return PW_EXIT_USAGE;
+    }
+    if (o->binary && !o->sep && !o->json) {
+        pw_err("connect", "-0/--null and --binary exclude each other: --binary reads stdin and "
+                          "writes stdout as byte streams, with no separator (with --json, -0 "
+                          "ends each JSON line with NUL)");
         return PW_EXIT_USAGE;
     }
     if (o->key && !o->cert) {

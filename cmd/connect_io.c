@@ -1,7 +1,8 @@
 /* connect_io.c — what goes in and out of `connect`, whatever the
  * transport: messages to stdout (plain or JSON Lines, newline or NUL after
- * each), the transcript, the last id and --cursor-file, gaps; stdin records
- * to the transport, the terminal's slash commands, and what happens when
+ * each; with --binary and no --json, the data alone, back to back), the
+ * transcript, the last id and --cursor-file, gaps; stdin records to the
+ * transport, the terminal's slash commands, and what happens when
  * stdin ends (--linger, --count, --wait). */
 #include <ctype.h>
 #include <errno.h>
@@ -58,7 +59,8 @@ static void emit(struct pwc *c, int binary, const char *id, const char *event, c
         return;
     }
     fwrite_unlocked(data, 1, len, stdout);
-    putc_unlocked(c->o.sep, stdout);
+    if (!c->o.binary) /* --binary: stdout is a byte stream, as stdin is */
+        putc_unlocked(c->o.sep, stdout);
 }
 
 /* ---- transcript ------------------------------------------------------------ */

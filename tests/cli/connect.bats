@@ -312,6 +312,45 @@ ends() {
     assert_line --index 1 1000
 }
 
+# --binary: stdin and stdout are byte streams.  Sizes around the 64 KiB read
+# chunk (one message each) and a few MiB; "$PW" serve --echo sends each
+# message back as it came.
+@test "--binary: random data through serve --echo comes back byte for byte (0, 1, 64 KiB, 64 KiB + 1, 3 MiB)" {
+    start_serve --echo
+    u=ws://127.0.0.1:$SERVE_PORT/ws/echo
+    d=$BATS_TEST_TMPDIR
+    for n in 0 1 65536 65537 3145731; do
+        head -c "$n" /dev/urandom >"$d/in"
+        timeout 20 "$PW" connect --binary "$u" <"$d/in" >"$d/out" || fail "$n bytes from a file: exit $?"
+        cmp "$d/in" "$d/out" || fail "$n bytes from a file came back as $(wc -c <"$d/out") bytes"
+    done
+    # from a pipe (reads of any size), into a pipe
+    cat "$d/in" | timeout 20 "$PW" connect --binary "$u" | cat >"$d/out"
+    cmp "$d/in" "$d/out" || fail "3 MiB through pipes came back as $(wc -c <"$d/out") bytes"
+    stop_serve_clean
+}
+
+@test "--binary: small writes and text messages come out back to back; --json keeps its lines; -0 is refused" {
+    start_serve --echo
+    u=ws://127.0.0.1:$SERVE_PORT/ws/echo
+    # three writes (three messages, or fewer: any split is the same stream);
+    # --send's text message comes back first and is written as it came too
+    run bash -c '{ printf a; sleep 0.2; printf "b\n"; sleep 0.2; printf c; } | timeout 10 "$PW" connect --binary --send "é" "$0"' "$u"
+    assert_success
+    assert_output $'éab\nc'
+    run bash -c 'printf ab | timeout 10 "$PW" connect --binary --json --send t "$0"' "$u"
+    assert_success
+    assert_line --index 0 '{"id":null,"event":"message","data":"t","type":"text"}'
+    assert_line --index 1 '{"id":null,"event":"message","data":"YWI=","type":"binary","encoding":"base64"}'
+    run bash -c 'printf ab | timeout 10 "$PW" connect --binary --json -0 "$0" | tr "\0" "#"' "$u"
+    assert_success
+    assert_output '{"id":null,"event":"message","data":"YWI=","type":"binary","encoding":"base64"}#'
+    stop_serve_clean
+    run pw connect --binary -0 ws://127.0.0.1:1/
+    assert_failure 2
+    assert_output "pushwire connect: -0/--null and --binary exclude each other: --binary reads stdin and writes stdout as byte streams, with no separator (with --json, -0 ends each JSON line with NUL)"
+}
+
 @test "connect | head -1 ends when head does, also when no other message comes" {
     start_serve
     # the pipeline's statuses once it is over (the shell waits for both)

@@ -32,6 +32,18 @@ teardown() { peers_stop; }
     assert_output '{"id":null,"event":"message","data":"AAH/","type":"binary","encoding":"base64"}'
 }
 
+# python3-websockets drops what it has not echoed once a close arrives: the
+# last replies must be in before --linger closes
+@test "--binary is a byte stream both ways: random data comes back byte for byte (0, 1, 64 KiB, 64 KiB + 1, 3 MiB)" {
+    ws_py echo
+    local d=$BATS_TEST_TMPDIR n
+    for n in 0 1 65536 65537 3145731; do
+        head -c "$n" /dev/urandom >"$d/in"
+        timeout 20 "$PW" connect --binary "$WS_URL" <"$d/in" >"$d/out" || fail "$n bytes: exit $?"
+        cmp "$d/in" "$d/out" || fail "$n bytes came back as $(wc -c <"$d/out") bytes"
+    done
+}
+
 @test "a server close 1000 after N messages: --count-free run exits 0 with everything printed" {
     ws_py count 3
     run timeout 10 "$PW" connect --no-stdin -w '%{close_code} %{close_reason} %{messages_in}\n' "$WS_URL"
