@@ -465,6 +465,14 @@ rs_epoch() {
     [ "$RS_PORT" -gt 0 ]
 }
 
+@test "replay --serve: OPTIONS * is answered as serve answers it (200, Allow, no body)" {
+    need_embedded
+    run C -i -X OPTIONS --request-target '*' "http://$RS_URL/"
+    assert_line --index 0 --partial 'HTTP/1.1 200'
+    assert_line --partial 'Content-Length: 0'
+    assert_line --partial 'Allow: GET, HEAD, POST, OPTIONS'
+}
+
 @test "replay --serve: a WebSocket client gets the in messages in order, text and binary" {
     need_embedded
     run timeout 10 "$PW" connect --no-stdin --count 4 --json "ws://$RS_URL/ws/default"
