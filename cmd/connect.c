@@ -50,7 +50,7 @@
     X(UNTIL, 0, "until", PW_STR("REGEX", NULL, NULL), "exit 0 after the first message matching REGEX (POSIX ERE)") \
     X(TIMEOUT, 0, "timeout", PW_SECS(NULL, "1ms", "365d"), "give up after SECS seconds in all (exit 7)") \
     X(IDLE, 0, "idle", PW_SECS(NULL, "1ms", "365d"), "give up when nothing arrives for SECS seconds (exit 7)") \
-    X(CONNECT_TIMEOUT, 0, "connect-timeout", PW_SECS(PWC_CONNECT_TIMEOUT_DEFAULT, "0", "365d"), "give up on a connection not open after SECS: TCP, TLS, the server's answer (exit 7; 0: never)") \
+    PWC_CONNECT_TIMEOUT_OPT(X)                                                 \
     X(POLL, 0, "poll", PW_FLAG, "http(s) URL: long polling instead of SSE")    \
     X(LAST_EVENT_ID, 0, "last-event-id", PW_STR("ID", NULL, NULL), "resume after ID") \
     X(SINCE, 0, "since", PW_STR("ID", NULL, NULL), "same as --last-event-id")  \

@@ -31,6 +31,11 @@
 #define PWC_STDIN_HIGH_WATER (4u << 20) /* bytes queued for the peer: stdin pauses */
 #define PWC_LINGER_DEFAULT "1"       /* --linger, seconds */
 #define PWC_CONNECT_TIMEOUT_DEFAULT "30" /* --connect-timeout, seconds */
+/* the --connect-timeout row of an option table (opt.h): connect's and
+ * replay's, which share its meaning (pwc_connect_timed_out's message, exit 7) */
+#define PWC_CONNECT_TIMEOUT_OPT(X)                                                                   \
+    X(CONNECT_TIMEOUT, 0, "connect-timeout", PW_SECS(PWC_CONNECT_TIMEOUT_DEFAULT, "0", "365d"),      \
+      "give up on a connection not open after SECS: TCP, TLS, the server's answer (exit 7; 0: never)")
 
 struct pwc;
 

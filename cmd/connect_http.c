@@ -159,32 +159,11 @@ static void open_timeout_cb(uv_timer_t *t)
     struct pwc *c = x->c;
     if (!x->h || c->finished)
         return;
-    const char *u = "";
-    int ph = pw_httpc_phase(x->h, &u);
+    char phase[700];
+    int ph = pw_httpc_phase_text(x->h, c->o.unix_socket, c->o.has_proxy ? &c->o.proxy : NULL, phase,
+                                 sizeof phase);
     if (ph == PW_HTTPC_ANSWERED || (ph == PW_HTTPC_WAIT && c->o.poll))
         return;
-    char hop[300] = "", phase[700];
-    struct pw_url url;
-    const char *why = "";
-    if (c->o.unix_socket)
-        snprintf(hop, sizeof hop, "the Unix socket '%s'", c->o.unix_socket);
-    else if (pw_url_parse(u, &url, &why) == 0)
-        snprintf(hop, sizeof hop, "'%s' port %s", url.host, url.port);
-    else
-        snprintf(hop, sizeof hop, "'%.250s'", u);
-    char proxy[300] = "", via[320] = "";
-    if (c->o.has_proxy) {
-        snprintf(proxy, sizeof proxy, "the proxy '%s' port %s", c->o.proxy.host, c->o.proxy.port);
-        snprintf(via, sizeof via, " through %s", proxy);
-    }
-    if (ph == PW_HTTPC_CONNECT)
-        snprintf(phase, sizeof phase, "connecting to %s (TCP)", proxy[0] ? proxy : hop);
-    else if (ph == PW_HTTPC_TLS)
-        snprintf(phase, sizeof phase, "in the TLS handshake with %s%s", hop, via);
-    else if (ph == PW_HTTPC_SETUP && proxy[0])
-        snprintf(phase, sizeof phase, "waiting for %s to open the tunnel", proxy);
-    else
-        snprintf(phase, sizeof phase, "waiting for the server's answer (HTTP head) from %s%s", hop, via);
     pwc_connect_timed_out(c, phase);
     pwc_http_cancel(x);
     if (!pwc_retry(c, PW_ECL_TIMEOUT))

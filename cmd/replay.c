@@ -24,7 +24,8 @@
 #include "client/client_http.h"
 #include "client/client_ws.h"
 #include "proto/base64.h"
-#include "connect.h" /* pwc_exit_for: one error → exit status map for every client */
+#include "connect.h" /* pwc_exit_for (one error → exit status map for every client),
+                       * --connect-timeout's option row */
 #include "proto/json.h"
 #include "opt.h"
 #include "replay.h"
@@ -41,6 +42,7 @@
     X(CHANNEL, 0, "channel", PW_STR("NAME", NULL, NULL), "with --serve: the channel of the feed (default: the transcript's, else default)") \
     X(BACKLOG, 0, "backlog", PW_COUNT("N", "1024", "1", "100000000"), "with --serve: messages kept for resuming clients") \
     X(MAX_LINE, 0, "max-line", PW_BYTES("16M", "64", "1G"), "longest transcript line accepted") \
+    PWC_CONNECT_TIMEOUT_OPT(X)                                                 \
     PW_TLS_CLIENT_OPTS(X)
 
 enum { REPLAY_OPTS(PW_OPT_ENUM) };
@@ -173,6 +175,9 @@ static struct {
     char pub_url[4400];
     struct pw_buf b64;
     uv_timer_t t_play, t_wait, t_close;
+    uv_timer_t t_open;          /* --connect-timeout: the WebSocket, the event
+                                   stream or a POST is not answered yet */
+    struct pw_httpc *opening;   /* the request t_open bounds (R.sse, R.post) */
     uv_signal_t sigint, sigterm;
     uint64_t t0;
     unsigned long sent, in_total, got, diffs, missing;
@@ -198,6 +203,8 @@ static void replay_finish(int code)
     handle_close((uv_handle_t *)&R.t_play);
     handle_close((uv_handle_t *)&R.t_wait);
     handle_close((uv_handle_t *)&R.t_close);
+    handle_close((uv_handle_t *)&R.t_open);
+    R.opening = NULL;
     handle_close((uv_handle_t *)&R.sigint);
     handle_close((uv_handle_t *)&R.sigterm);
     if (R.in_fd >= 0)
@@ -459,6 +466,7 @@ static void on_drain(struct pw_wsc *ws)
 static void on_open(struct pw_wsc *ws)
 {
     (void)ws;
+    uv_timer_stop(&R.t_open);
     R.opened = 1;
     uv_update_time(R.loop);
     R.t0 = uv_now(R.loop);
@@ -522,6 +530,48 @@ static void on_end(struct pw_wsc *ws, int err)
     replay_finish(R.diffs && code == PW_EXIT_FAIL ? PW_EXIT_FAIL : code);
 }
 
+/* ---- --connect-timeout ------------------------------------------------------ */
+
+/* Ran out: the WebSocket is not open, or R.opening (the event stream, a
+ * POST) has no answer's head yet.  Said as connect says it; exit 7.
+ * Nothing was played when the connection never opened: no diff. */
+static void open_timeout_cb(uv_timer_t *t)
+{
+    (void)t;
+    char phase[700];
+    if (R.finished || R.closing)
+        return;
+    if (R.ws && R.ws->state < PW_WSC_OPEN)
+        pw_wsc_phase(R.ws, phase, sizeof phase);
+    else if (!R.opening ||
+             pw_httpc_phase_text(R.opening, NULL, NULL, phase, sizeof phase) == PW_HTTPC_ANSWERED)
+        return;
+    if (R.opening && R.opening == R.post)
+        pw_err("replay", "POST '%s' (line %lu): gave up after %g s (--connect-timeout) %s", R.pub_url,
+               R.post_line, R.o->connect_timeout_s, phase);
+    else
+        pw_err("replay", "gave up after %g s (--connect-timeout) %s", R.o->connect_timeout_s, phase);
+    replay_finish(PW_EXIT_TIMEOUT);
+}
+
+/* h (the event stream or a POST) is under way: it has --connect-timeout
+ * to be answered (0: no limit) */
+static void bound_open(struct pw_httpc *h)
+{
+    R.opening = h;
+    if (R.o->connect_timeout_s > 0)
+        uv_timer_start(&R.t_open, open_timeout_cb, pwc_ms(R.o->connect_timeout_s), 0);
+}
+
+/* h's answer came (or it ended): no longer bounded */
+static void answered(const struct pw_httpc *h)
+{
+    if (R.opening != h)
+        return;
+    R.opening = NULL;
+    uv_timer_stop(&R.t_open);
+}
+
 /* ---- http(s)://: SSE in, POST out ----------------------------------------- */
 
 /* what never came, once nothing more can arrive */
@@ -546,6 +596,7 @@ static void sse_event(void *ud, const struct pw_sse_event *ev)
 
 static int sse_head(struct pw_httpc *h)
 {
+    answered(h);
     if (h->status / 100 != 2) {
         pw_err("replay", "server answered HTTP %ld to the SSE subscription '%s'", h->status, R.o->url);
         replay_finish(PW_EXIT_REJECTED);
@@ -582,6 +633,7 @@ static void sse_done(struct pw_httpc *h, int err)
 {
     if (R.finished || R.closing || h != R.sse)
         return;
+    answered(h);
     R.sse = NULL;
     int code;
     if (R.parser_err) {
@@ -602,6 +654,7 @@ static void sse_done(struct pw_httpc *h, int err)
 
 static int post_head(struct pw_httpc *h)
 {
+    answered(h);
     if (h->status / 100 != 2) {
         pw_err("replay", "server answered HTTP %ld to POST '%s' (line %lu)", h->status, R.pub_url,
                R.post_line);
@@ -621,6 +674,7 @@ static void post_done(struct pw_httpc *h, int err)
 {
     if (h != R.post)
         return;
+    answered(h);
     R.post = NULL;
     if (err && !R.finished) {
         pw_err("replay", "POST '%s' (line %lu): %s", R.pub_url, R.post_line,
@@ -661,6 +715,7 @@ static int post_start(int binary, const uint8_t *data, size_t len)
         replay_finish(PW_EXIT_FAIL);
         return -1;
     }
+    bound_open(R.post);
     return 0;
 }
 
@@ -722,6 +777,7 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
     uv_timer_init(R.loop, &R.t_play);
     uv_timer_init(R.loop, &R.t_wait);
     uv_timer_init(R.loop, &R.t_close);
+    uv_timer_init(R.loop, &R.t_open);
     uv_signal_init(R.loop, &R.sigint);
     uv_signal_init(R.loop, &R.sigterm);
     uv_signal_start(&R.sigint, signal_cb, SIGINT);
@@ -755,10 +811,14 @@ static int replay_client(const struct replay_opts *o, const struct pw_url *url)
         if (!R.sse) {
             pw_err("replay", "out of memory");
             replay_finish(PW_EXIT_FAIL);
+        } else {
+            bound_open(R.sse);
         }
     } else if (!(R.ws = pw_wsc_new(R.loop, &wo, &cb, NULL))) {
         pw_err("replay", "out of memory");
         replay_finish(PW_EXIT_FAIL);
+    } else if (o->connect_timeout_s > 0) {
+        uv_timer_start(&R.t_open, open_timeout_cb, pwc_ms(o->connect_timeout_s), 0);
     }
     uv_run(R.loop, UV_RUN_DEFAULT);
     if (!R.finished)
@@ -816,6 +876,7 @@ static int replay_main(int argc, char **argv)
             break;
         case OPT_BACKLOG: o.backlog = (size_t)st.u; break;
         case OPT_MAX_LINE: o.max_line = (size_t)st.u; break;
+        case OPT_CONNECT_TIMEOUT: o.connect_timeout_s = st.d; break;
         case OPT_CACERT: o.cacert = st.arg; break;
         case OPT_INSECURE: o.insecure = 1; break;
         }

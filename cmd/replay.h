@@ -23,6 +23,7 @@ struct replay_opts {
     size_t backlog;           /* --serve: messages kept */
     size_t max_line;
     size_t max_diffs;
+    double connect_timeout_s; /* client mode: --connect-timeout, 0: no limit */
     const char *cacert;
     int insecure;
     int verbose;

@@ -208,11 +208,14 @@ _pushwire()
         --max-line )
             COMPREPLY=()
             val=1 ;;
+        --connect-timeout )
+            COMPREPLY=()
+            val=1 ;;
         --cacert )
             COMPREPLY=($(compgen -f -- "$cur"))
             val=1 ;;
         esac
-        opts="-h --help -v --verbose -q --quiet --speed --no-delay --expect --wait --max-diffs --serve --channel --backlog --max-line --cacert -k --insecure" ;;
+        opts="-h --help -v --verbose -q --quiet --speed --no-delay --expect --wait --max-diffs --serve --channel --backlog --max-line --connect-timeout --cacert -k --insecure" ;;
     serve)
         case "$prev" in
         --listen|-l)

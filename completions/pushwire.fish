@@ -202,6 +202,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from replay" -l backlog -x -d 'w
 complete -c pushwire-replay -l backlog -x -d 'with --serve: messages kept for resuming clients (1..100000000; default 1024)'
 complete -c pushwire -n "__fish_seen_subcommand_from replay" -l max-line -x -d 'longest transcript line accepted (64..1G; default 16M)'
 complete -c pushwire-replay -l max-line -x -d 'longest transcript line accepted (64..1G; default 16M)'
+complete -c pushwire -n "__fish_seen_subcommand_from replay" -l connect-timeout -x -d 'give up on a connection not open after SECS: TCP, TLS, the server\'s answer (exit 7; 0: never) (0..365d; default 30)'
+complete -c pushwire-replay -l connect-timeout -x -d 'give up on a connection not open after SECS: TCP, TLS, the server\'s answer (exit 7; 0: never) (0..365d; default 30)'
 complete -c pushwire -n "__fish_seen_subcommand_from replay" -l cacert -r -F -d 'trust the CA certificates in FILE (PEM)'
 complete -c pushwire-replay -l cacert -r -F -d 'trust the CA certificates in FILE (PEM)'
 complete -c pushwire -n "__fish_seen_subcommand_from replay" -s k -l insecure -d 'do not verify the server certificate'

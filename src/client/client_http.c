@@ -430,6 +430,37 @@ int pw_httpc_phase(const struct pw_httpc *h, const char **url)
     return PW_HTTPC_SETUP;
 }
 
+int pw_httpc_phase_text(const struct pw_httpc *h, const char *unix_socket, const struct pw_url *proxy,
+                        char *out, size_t n)
+{
+    const char *u = "";
+    int ph = pw_httpc_phase(h, &u);
+    char hop[300] = "", px[300] = "", via[320] = "";
+    struct pw_url url;
+    const char *why = "";
+    if (unix_socket)
+        snprintf(hop, sizeof hop, "the Unix socket '%s'", unix_socket);
+    else if (pw_url_parse(u, &url, &why) == 0)
+        snprintf(hop, sizeof hop, "'%s' port %s", url.host, url.port);
+    else
+        snprintf(hop, sizeof hop, "'%.250s'", u);
+    if (proxy) {
+        snprintf(px, sizeof px, "the proxy '%s' port %s", proxy->host, proxy->port);
+        snprintf(via, sizeof via, " through %s", px);
+    }
+    if (ph == PW_HTTPC_ANSWERED)
+        snprintf(out, n, "with the answer's head in from %s%s", hop, via);
+    else if (ph == PW_HTTPC_CONNECT)
+        snprintf(out, n, "connecting to %s (TCP)", px[0] ? px : hop);
+    else if (ph == PW_HTTPC_TLS)
+        snprintf(out, n, "in the TLS handshake with %s%s", hop, via);
+    else if (ph == PW_HTTPC_SETUP && px[0])
+        snprintf(out, n, "waiting for %s to open the tunnel", px);
+    else
+        snprintf(out, n, "waiting for the server's answer (HTTP head) from %s%s", hop, via);
+    return ph;
+}
+
 void pw_httpc_free(struct pw_httpc *h)
 {
     if (!h || h->freed)

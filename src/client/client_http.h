@@ -26,6 +26,7 @@
 #define PW_HTTPC_MAX_REDIRECTS 20 /* fetch's limit */
 
 struct pw_httpc;
+struct pw_url;
 
 struct pw_httpc_opts {
     const char *url;
@@ -89,5 +90,12 @@ enum pw_httpc_phase {
     PW_HTTPC_CONNECT, PW_HTTPC_TLS, PW_HTTPC_SETUP, PW_HTTPC_WAIT, PW_HTTPC_ANSWERED
 };
 int pw_httpc_phase(const struct pw_httpc *h, const char **url);
+/* The same in words, for a timeout's message (cut to n): "connecting to
+ * 'HOST' port P (TCP)", "in the TLS handshake with 'HOST' port P", "waiting
+ * for the proxy 'HOST' port P to open the tunnel", "waiting for the
+ * server's answer (HTTP head) from 'HOST' port P"; unix_socket and proxy
+ * (NULL: none) as the request was made.  Returns pw_httpc_phase's phase. */
+int pw_httpc_phase_text(const struct pw_httpc *h, const char *unix_socket, const struct pw_url *proxy,
+                        char *out, size_t n);
 
 #endif

@@ -493,3 +493,30 @@ void pw_wsc_free(struct pw_wsc *ws)
     ws->freed = 1;
     pw_stream_close(&ws->st);
 }
+
+void pw_wsc_phase(const struct pw_wsc *ws, char *out, size_t n)
+{
+    const struct pw_stream *st = &ws->st;
+    const struct pw_url *dest = st->has_proxy ? &st->proxy : &st->url;
+    const char *proxy = st->has_proxy ? "proxy " : "";
+    char where[300];
+    if (st->o.unix_path)
+        snprintf(where, sizeof where, "the Unix socket '%s'", st->o.unix_path);
+    else
+        snprintf(where, sizeof where, "'%s' port %s", st->url.host, st->url.port);
+    if (st->o.unix_path && st->state < PW_ST_TLS)
+        snprintf(out, n, "connecting to %s", where);
+    else if (st->state == PW_ST_RESOLVE)
+        snprintf(out, n, "resolving %s'%s'", proxy, dest->host);
+    else if (st->state == PW_ST_CONNECT)
+        snprintf(out, n, "connecting to %s'%s' port %s (TCP)", proxy, dest->host, dest->port);
+    else if (st->state == PW_ST_PROXY)
+        snprintf(out, n, "waiting for the proxy '%s' port %s to open the tunnel", dest->host,
+                 dest->port);
+    else if (st->state == PW_ST_TLS)
+        snprintf(out, n, "in the TLS handshake with %s", where);
+    else if (ws->http_status)
+        snprintf(out, n, "reading the body of the server's %d answer", ws->http_status);
+    else
+        snprintf(out, n, "waiting for the server's answer to the WebSocket upgrade from %s", where);
+}

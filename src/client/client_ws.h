@@ -121,5 +121,10 @@ void pw_wsc_pause(struct pw_wsc *ws, int paused);
 /* Tears the connection down (no more callbacks) and frees it once its
  * handles are closed. */
 void pw_wsc_free(struct pw_wsc *ws);
+/* Where a connection that is not open yet is, in words, for a timeout's
+ * message: "resolving 'HOST'", "connecting to 'HOST' port P (TCP)", "in the
+ * TLS handshake with 'HOST' port P", "waiting for the server's answer to the
+ * WebSocket upgrade from 'HOST' port P", ... (cut to n bytes). */
+void pw_wsc_phase(const struct pw_wsc *ws, char *out, size_t n);
 
 #endif

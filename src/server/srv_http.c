@@ -1077,6 +1077,29 @@ static const struct srv__route *srv__find(struct pw_str path, const char **ch, s
     return NULL;
 }
 
+/* OPTIONS * (RFC 9110 §9.3.7) asks about the server as a whole: 200 with
+ * Allow, every method some endpoint takes (from srv__routes), and no body,
+ * as Apache answers it.  No preflight fields: a browser never sends "*"
+ * (fetch's targets are origin-form), so there is no cross-origin request
+ * to allow; the Access-Control-Allow-Origin of every answer is there. */
+static void srv__options_server(struct srv_conn *c)
+{
+    static const char *const methods[] = {"GET", "HEAD", "POST", "OPTIONS"};
+    char allow[96] = "Allow: ";
+    size_t n = strlen(allow);
+    for (size_t m = 0; m < sizeof methods / sizeof *methods; m++) {
+        struct pw_str ms = {methods[m], strlen(methods[m])};
+        size_t i = 0, nr = sizeof srv__routes / sizeof *srv__routes;
+        while (i < nr && !srv__allowed(ms, srv__routes[i].allow))
+            i++;
+        int w = i < nr ? snprintf(allow + n, sizeof allow - n, "%s%s", n > 7 ? ", " : "", methods[m]) : 0;
+        if (w > 0 && (size_t)w < sizeof allow - n - 2)
+            n += (size_t)w; /* (room for the CRLF is kept: the four fit) */
+    }
+    snprintf(allow + n, sizeof allow - n, "\r\n");
+    srv_http_response(c, 200, NULL, allow, "", 0);
+}
+
 static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
 {
     const char *ch = NULL;
@@ -1085,6 +1108,8 @@ static void srv__route(struct srv_conn *c, const struct pw_http_req *req)
     c->head_only = pw_str_eq(req->method, "HEAD");
     if (srv_auth_origin(c, req, &no))
         return srv__refuse(c, &no); /* on every path: a page of another site gets nothing */
+    if (req->target.len == 1 && req->target.p[0] == '*')
+        return srv__options_server(c); /* the parser takes "*" with OPTIONS only */
     const struct srv__route *r = srv__find(req->path, &ch, &chlen);
     if (!r) {
         srv_http_error(c, 404, "no such endpoint: try /ws/CHANNEL, /sse/CHANNEL, /poll/CHANNEL, "

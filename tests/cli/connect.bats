@@ -156,18 +156,8 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1
     assert_output 'pushwire connect: write error on stdout: No space left on device'
 }
 
-# stall MODE — tests/cli/stall_peer.py in the background: STALL_PORT, STALL_PID
-stall() {
-    /usr/bin/python3 "$BATS_TEST_DIRNAME/stall_peer.py" "$1" >"$BATS_TEST_TMPDIR/stall.port" 3>&- &
-    STALL_PID=$!
-    local i
-    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/stall.port" ] && break; sleep 0.05; done
-    STALL_PORT=$(cat "$BATS_TEST_TMPDIR/stall.port")
-    [ -n "$STALL_PORT" ]
-}
-
 teardown() {
-    [ -z "${STALL_PID:-}" ] || { kill "$STALL_PID" 2>/dev/null; wait "$STALL_PID" 2>/dev/null; } || true
+    stop_stall
     stop_serve
 }
 

@@ -71,6 +71,23 @@ stop_pid() {
     wait "$1" 2>/dev/null || true
 }
 
+# stall MODE — tests/cli/stall_peer.py MODE in the background (a peer that
+# never completes an opening handshake): STALL_PORT, STALL_PID.  stop_stall
+# ends the last one (teardown).
+stall() {
+    /usr/bin/python3 "$BATS_TEST_DIRNAME/stall_peer.py" "$1" >"$BATS_TEST_TMPDIR/stall.port" 3>&- &
+    STALL_PID=$!
+    local i
+    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/stall.port" ] && break; sleep 0.05; done
+    STALL_PORT=$(cat "$BATS_TEST_TMPDIR/stall.port")
+    [ -n "$STALL_PORT" ]
+}
+
+stop_stall() {
+    [ -z "${STALL_PID:-}" ] || { kill "$STALL_PID" 2>/dev/null; wait "$STALL_PID" 2>/dev/null; } || true
+    STALL_PID=
+}
+
 # C ARGS — curl, quiet, bounded to 5 s
 C() { curl -s --max-time 5 "$@"; }
 

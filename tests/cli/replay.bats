@@ -15,6 +15,7 @@ setup() {
 }
 
 teardown() {
+    stop_stall
     stop_serve
     stop_replay_serve
 }
@@ -369,6 +370,45 @@ EOF
     assert_failure 4
 }
 
+@test "replay --connect-timeout: a peer that accepts and never answers is given up, naming the step, for every transport (exit 7, no diff)" {
+    feed
+    stall silent
+    u=127.0.0.1:$STALL_PORT
+    for t in "ws://$u/ws/x|waiting for the server's answer to the WebSocket upgrade from" \
+        "wss://$u/ws/x|in the TLS handshake with" \
+        "http://$u/sse/x|waiting for the server's answer (HTTP head) from" \
+        "https://$u/sse/x|in the TLS handshake with"; do
+        run --separate-stderr timeout 10 "$PW" replay --expect --connect-timeout 0.5 "$D/feed.jsonl" "${t%%|*}"
+        assert_failure 7
+        assert_output '' # nothing was played: no diff
+        [ "$stderr" = "pushwire replay: gave up after 0.5 s (--connect-timeout) ${t#*|} '127.0.0.1' port $STALL_PORT" ] ||
+            fail "${t%%|*}: $stderr"
+    done
+}
+
+@test "replay --connect-timeout: over http, a POST never answered is given up with its line (exit 7)" {
+    feed
+    stall stream # the event stream opens; the POST of line 1 gets nothing
+    run --separate-stderr timeout 10 "$PW" replay --connect-timeout 0.5 "$D/feed.jsonl" "http://127.0.0.1:$STALL_PORT/sse/x"
+    assert_failure 7
+    [ "$stderr" = "pushwire replay: POST 'http://127.0.0.1:$STALL_PORT/pub/x' (line 1): gave up after 0.5 s (--connect-timeout) waiting for the server's answer (HTTP head) from '127.0.0.1' port $STALL_PORT" ] || fail "$stderr"
+}
+
+@test "replay --connect-timeout 0 waits on for a peer that never answers; the default is 30 s as connect's" {
+    feed
+    stall silent
+    # still waiting when timeout(1) ends it: its status is 124, not replay's
+    run --separate-stderr timeout 1.5 "$PW" replay --connect-timeout 0 "$D/feed.jsonl" "ws://127.0.0.1:$STALL_PORT/ws/x"
+    assert_failure 124
+    [ "$stderr" = "pushwire replay: interrupted (SIGTERM)" ] || fail "$stderr"
+    run pw replay --help
+    assert_output --partial "--connect-timeout SECS"
+    assert_output --partial "(0..365d; default 30)"
+    run pw replay --connect-timeout soon "$D/feed.jsonl" ws://127.0.0.1:1/
+    assert_failure 2
+    assert_output --partial "bad value for --connect-timeout"
+}
+
 @test "replay: binary messages are sent as binary and compared as binary" {
     need_serve
     start_serve
@@ -423,6 +463,14 @@ rs_epoch() {
 @test "replay --serve: prints the listening line for port 0" {
     need_embedded
     [ "$RS_PORT" -gt 0 ]
+}
+
+@test "replay --serve: OPTIONS * is answered as serve answers it (200, Allow, no body)" {
+    need_embedded
+    run C -i -X OPTIONS --request-target '*' "http://$RS_URL/"
+    assert_line --index 0 --partial 'HTTP/1.1 200'
+    assert_line --partial 'Content-Length: 0'
+    assert_line --partial 'Allow: GET, HEAD, POST, OPTIONS'
 }
 
 @test "replay --serve: a WebSocket client gets the in messages in order, text and binary" {

@@ -163,6 +163,28 @@ teardown() { stop_serve; }
     assert_output 405
 }
 
+@test "OPTIONS * (the server as a whole, RFC 9110 §9.3.7) is 200 with Allow and no body, the connection kept; other targets that are not origin-form answer as before" {
+    start_serve
+    run $PEER raw "$SERVE_PORT" 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    out=$(printf '%s' "$output" | tr -d '\r')
+    # the first answer is all head; the second request is answered on the same connection
+    assert_equal "$(printf '%s' "$out" | sed -n '1,/^$/p')" "$(printf '%s\n' 'HTTP/1.1 200 OK' 'Content-Length: 0' \
+        'Access-Control-Allow-Origin: *' 'Cache-Control: no-cache' 'Connection: keep-alive' \
+        'Allow: GET, HEAD, POST, OPTIONS' '')"
+    [ "$(printf '%s\n' "$out" | sed -n '/^$/{n;p;q}')" = 'HTTP/1.1 200 OK' ] || fail "$out"
+    assert_line ok
+    run C -i -X OPTIONS --request-target '*' "$SERVE_URL/"
+    assert_line --index 0 --partial 'HTTP/1.1 200'
+    assert_line --partial 'Allow: GET, HEAD, POST, OPTIONS'
+    # absolute-form keeps routing by its path; "*" with another method is a bad request
+    run $PEER raw "$SERVE_PORT" 'OPTIONS http://x/nowhere HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 --partial 'HTTP/1.1 404'
+    run $PEER raw "$SERVE_PORT" 'OPTIONS http://x/pub/x HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 --partial 'HTTP/1.1 204'
+    run $PEER raw "$SERVE_PORT" 'GET * HTTP/1.1\r\nHost: x\r\n\r\n'
+    assert_line --index 0 --partial 'HTTP/1.1 400'
+}
+
 @test "a body over --max-message is 413" {
     start_serve --max-message 10
     run C -o /dev/null -w '%{http_code}' -d 0123456789 "$SERVE_URL/pub/x"

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 # stall_peer.py MODE — a TCP peer on 127.0.0.1:0 that never completes an
-# opening handshake, for connect's --connect-timeout tests; prints its port.
+# opening handshake, for the --connect-timeout tests of connect and replay;
+# prints its port.
 #   silent   accepts, reads what comes (a request, a TLS ClientHello) and
 #            never answers
 #   backlog  never accepts, and its accept queue is full: a connect() stays
 #            in the TCP handshake (the kernel drops the SYNs)
 #   short    answers each request's head with a 403 whose body never comes
+#   stream   answers a GET with an event stream's head (and keeps it open,
+#            saying nothing more); any other request (a POST) never answered
 # It exits after 60 seconds at most; the tests kill it sooner.
 import select, socket, sys, time
 
@@ -45,3 +48,5 @@ while time.monotonic() < deadline:
             x.close()
         elif mode == "short" and b"\r\n\r\n" in data:
             x.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nnot all")
+        elif mode == "stream" and data.startswith(b"GET "):
+            x.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
