@@ -5,6 +5,7 @@
  * 1000. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "client/client.h"
@@ -176,6 +177,29 @@ int pw_hs_url(const struct pw_hs_url_opts *o)
     uv_loop_close(loop);
 
     int ok = R.opened;
+    /* a redirect: say where to, as it is not followed */
+    if (!ok && R.status >= 300 && R.status < 400) {
+        const char *p = (const char *)R.resp.p, *e = p + R.resp.len;
+        while (p && p < e) {
+            const char *nl = memchr(p, '\n', (size_t)(e - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(e - p);
+            if (l == 0 || (l == 1 && p[0] == '\r'))
+                break; /* end of the head */
+            if (l > 9 && strncasecmp(p, "location:", 9) == 0) {
+                const char *v = p + 9, *ve = p + l;
+                while (v < ve && (*v == ' ' || *v == '\t'))
+                    v++;
+                while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                    ve--;
+                size_t dl = strlen(R.detail);
+                snprintf(R.detail + dl, sizeof R.detail - dl,
+                         "; it redirects to '%.*s', which is not followed (give that URL)",
+                         (int)(ve - v < 300 ? ve - v : 300), v);
+                break;
+            }
+            p += l + 1;
+        }
+    }
     /* a TLS record (handshake 0x16 or alert 0x15, version 3.x) where an HTTP
      * head should be: the port speaks TLS */
     if (!ok && !R.status && R.resp.len >= 2 && (R.resp.p[0] == 0x16 || R.resp.p[0] == 0x15) &&

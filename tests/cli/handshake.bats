@@ -78,6 +78,24 @@ refused() {
     assert_failure 3
 }
 
+@test "KEY: the refusal says what is wrong with a key that is almost right" {
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZQ
+    assert_failure 3
+    [[ $stderr == *"not valid base64: the '=' padding is missing (16 bytes are 24 characters ending in '==') (RFC 6455 §4.2.1 item 5)"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZQ=
+    [[ $stderr == *"the '=' padding is missing"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake 'dGhlIHNhbXBsZSBub25jZQ== '
+    [[ $stderr == *"not valid base64: it contains whitespace"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZQ-_
+    [[ $stderr == *"'-' and '_' are base64url"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZR==
+    [[ $stderr == *"sets bits past the 16 bytes"* ]] || fail "stderr: $stderr"
+    # --response checks its KEY the same way
+    run --separate-stderr "$PW" handshake --response dGhlIHNhbXBsZSBub25jZQ </dev/null
+    assert_failure 3
+    [[ $stderr == *"the '=' padding is missing"* ]] || fail "stderr: $stderr"
+}
+
 @test "KEY --lenient: computes anyway, warns, exit 0" {
     run --separate-stderr "$PW" handshake --lenient hello
     assert_success
@@ -476,6 +494,18 @@ stop_peer() { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true
     assert_failure 3
     assert_line '< \x15\x03\x01\x00\x02\x02(\xffé'
     [[ $stderr == *"the answer is a TLS record: try wss://"* ]] || fail "stderr: $stderr"
+}
+
+@test "URL: a redirect is exit 6 and the error names where it leads" {
+    reply_peer "$(printf 'HTTP/1.1 301 Moved Permanently\r\nlocation:  wss://example.com/ws \r\nContent-Length: 0\r\n\r\n' | od -An -tx1)"
+    run --separate-stderr "$PW" handshake "ws://127.0.0.1:$PEER_PORT/"
+    assert_failure 6
+    assert_line '< location:  wss://example.com/ws '
+    [[ $stderr == *"server answered 301 instead of 101; it redirects to 'wss://example.com/ws', which is not followed"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake --json "ws://127.0.0.1:$PEER_PORT/"
+    stop_peer
+    assert_failure 6
+    [[ $(jget error <<<"$output") == *"redirects to 'wss://example.com/ws'"* ]] || fail "$output"
 }
 
 @test "--response: empty input is exit 3" {
