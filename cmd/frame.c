@@ -29,6 +29,8 @@
 #include "proto/json.h"
 #include "opt.h"
 #include "proto/sse.h"
+#include "proto/utf8.h"
+#include "proto/ws_deflate.h"
 #include "proto/ws_frame.h"
 
 #define FRAME_MAX_INPUT ((size_t)64 << 20) /* bytes to encode, payload shown */
@@ -50,6 +52,8 @@
     X(RSV1, 0, "rsv1", PW_FLAG, "set RSV1")                                    \
     X(RSV2, 0, "rsv2", PW_FLAG, "set RSV2")                                    \
     X(RSV3, 0, "rsv3", PW_FLAG, "set RSV3")                                    \
+    X(DEFLATE, 0, "deflate", PW_FLAG,                                          \
+      "permessage-deflate: compress DATA and set RSV1; with --decode, inflate messages with RSV1") \
     X(MASK, 'm', "mask", PW_STR("KEY", NULL, "random"),                        \
       "mask with KEY (8 hex digits) or a random key ('random')")               \
     X(NO_MASK, 'n', "no-mask", PW_FLAG, "do not mask (a server's frame)")      \
@@ -72,9 +76,10 @@ static int frame_main(int argc, char **argv);
 const struct pw_applet pw_applet_frame = {
     .name = "frame",
     .summary = "build and take apart WebSocket frames and SSE events",
-    .synopsis = "[--opcode OP] [--no-fin] [--rsv1] [--rsv2] [--rsv3] [--mask KEY | --no-mask] "
+    .synopsis = "[--opcode OP] [--no-fin] [--rsv1] [--rsv2] [--rsv3] [--deflate] "
+                "[--mask KEY | --no-mask] "
                 "[--close-code N] [--len-form BITS] [--hex] [DATA | --file FILE | -]\n"
-                "--decode [--hex] [--json] [--role ROLE] [FILE | -]\n"
+                "--decode [--hex] [--json] [--role ROLE] [--deflate] [FILE | -]\n"
                 "--sse [--id ID] [--event NAME] [--retry MS] [--hex] [DATA | --file FILE | -]\n"
                 "--sse --decode [--hex] [--json] [FILE | -]",
     .description =
@@ -92,7 +97,7 @@ static unsigned opt_modes(int id)
 {
     switch (id) {
     case OPT_JSON: return M_DEC | M_SSE_DEC;
-    case OPT_ROLE: return M_ENC | M_DEC;
+    case OPT_ROLE: case OPT_DEFLATE: return M_ENC | M_DEC;
     case OPT_ID: case OPT_EVENT: case OPT_RETRY: return M_SSE_ENC;
     case OPT_OPCODE: case OPT_NO_FIN: case OPT_RSV1: case OPT_RSV2: case OPT_RSV3:
     case OPT_MASK: case OPT_NO_MASK: case OPT_CLOSE_CODE: case OPT_LEN_FORM:
@@ -105,6 +110,7 @@ enum { MASK_DEFAULT, MASK_KEY, MASK_RANDOM, MASK_NONE };
 
 struct cfg {
     int decode, hex, json, sse, verbose;
+    int deflate;           /* permessage-deflate negotiated (RFC 7692) */
     int role;              /* -1: not given, else PW_WS_FROM_CLIENT/SERVER */
     int opcode;            /* -1: not given */
     int fin;
@@ -313,6 +319,15 @@ struct wsdec {
     int closed;                  /* a close frame was seen */
     int warn;                    /* encoding: each violation is a warning */
     struct pw_buf ob;            /* output of one frame */
+    /* --deflate: the compressed message being read (RFC 7692 §7.2.2) */
+    struct pw_wsd z;             /* the inflater, context taken over */
+    int z_on;                    /* z is set up */
+    int zmsg;                    /* the open data message has RSV1: its payload is compressed */
+    int zop;                     /* its opcode */
+    int infl;                    /* being inflated (no error so far) */
+    int infl_done;               /* the frame just read ends it: show the message */
+    int infl_big;                /* inflated past FRAME_MAX_INPUT: not shown */
+    struct pw_buf inflated;      /* the inflated message */
 };
 
 static void add_viol(struct wsdec *d, const char *rule, const char *msg)
@@ -335,6 +350,18 @@ static void add_err(struct wsdec *d, int code)
     add_viol(d, pw_errrule(code), pw_strerror(code));
 }
 
+/* An error of the message layer; with --deflate an RSV error there is RSV1
+ * where permessage-deflate does not allow it. */
+static void add_msg_err(struct wsdec *d, int code, int op)
+{
+    if (code == PW_EWS_RSV && d->c->deflate)
+        add_viol(d, "RFC 7692 §6.1", pw_ws_is_control(op)
+                                         ? "RSV1 on a control frame (control frames are not compressed)"
+                                         : "RSV1 on a continuation frame (only a message's first frame has it)");
+    else
+        add_err(d, code);
+}
+
 static int is_data(int op)
 {
     return op == PW_WS_OP_CONT || op == PW_WS_OP_TEXT || op == PW_WS_OP_BINARY;
@@ -351,11 +378,57 @@ static void check_header(struct wsdec *d, const struct pw_ws_header *h)
 {
     int errs[8];
     int n = pw_ws_header_violations(h, d->c->role < 0 ? PW_WS_FROM_ANY : (enum pw_ws_role)d->c->role,
-                                    0, errs, 8);
+                                    d->c->deflate ? 4u : 0u, errs, 8);
     for (int i = 0; i < n; i++)
         add_err(d, errs[i]);
     if (d->closed && is_data(h->opcode))
         add_viol(d, "RFC 6455 §5.5.1", "data frame after a close frame");
+}
+
+/* --deflate: a fresh inflater (context takeover, 15-bit windows: it
+ * inflates what any negotiated parameters produce). */
+static int z_setup(struct wsdec *d)
+{
+    if (d->z_on)
+        pw_wsd_free(&d->z);
+    d->z_on = 0;
+    struct pw_wsd_params zp = {.server_max_window_bits = 15, .client_max_window_bits = 15};
+    if (pw_wsd_init(&d->z, &zp, d->c->role == PW_WS_FROM_CLIENT, -1, FRAME_MAX_INPUT) < 0)
+        return -1;
+    d->z_on = 1;
+    return 0;
+}
+
+/* --deflate: inflates the compressed message as its payload arrives; at its
+ * last frame, checks a text message's UTF-8 (§8.1) on the inflated bytes. */
+static void z_feed(struct wsdec *d, const struct pw_ws_event *ev)
+{
+    int last = ev->type == PW_WS_EV_END && ev->hdr.fin;
+    if (!d->infl || (ev->type != PW_WS_EV_PAYLOAD && !last))
+        return;
+    int r = d->z_on ? pw_wsd_decompress(&d->z, ev->type == PW_WS_EV_PAYLOAD ? ev->data : NULL,
+                                        ev->type == PW_WS_EV_PAYLOAD ? ev->len : 0, last,
+                                        &d->inflated)
+                    : PW_EWSD_ZLIB;
+    if (r == PW_EWSD_TOOBIG) {
+        d->infl_big = 1;
+        r = 0;
+    }
+    if (r < 0) {
+        add_err(d, r);
+        d->infl = 0;
+        /* the stream is lost: later messages get a fresh inflater */
+        (void)z_setup(d);
+        return;
+    }
+    if (last || d->infl_big) {
+        d->infl = 0;
+        d->infl_done = 1;
+        if (d->infl_big)
+            (void)z_setup(d);
+        else if (d->zop == PW_WS_OP_TEXT && !pw_utf8_valid(d->inflated.p, d->inflated.len))
+            add_viol(d, "RFC 6455 §8.1", "inflated text is not valid UTF-8");
+    }
 }
 
 /* Feeds the message layer; a data message that broke a rule is not checked
@@ -364,9 +437,11 @@ static void msg_feed(struct wsdec *d, const struct pw_ws_event *ev)
 {
     struct pw_ws_event e = *ev;
     int op = ev->hdr.opcode;
-    /* no extension is negotiated here: RSV bits were reported as such and
-     * must not turn off the UTF-8 check (RSV1 = compressed) */
-    e.hdr.rsv = 0;
+    /* without --deflate no extension is negotiated: RSV bits were reported
+     * as such and must not turn off the UTF-8 check (RSV1 = compressed);
+     * with it, RSV1 marks a compressed message, and on a control or
+     * continuation frame it is the message layer's error (RFC 7692 §6.1) */
+    e.hdr.rsv = d->c->deflate ? ev->hdr.rsv & 4 : 0;
     if (is_reserved(op))
         return;
     /* a frame built alone may continue a message we do not see */
@@ -380,7 +455,7 @@ static void msg_feed(struct wsdec *d, const struct pw_ws_event *ev)
         int was = d->mc.err;
         int r = pw_ws_msg_event(&d->mc, &e);
         if (r < 0 && !was)
-            add_err(d, r);
+            add_msg_err(d, r, op);
         return;
     }
     if (ev->type == PW_WS_EV_HEADER) {
@@ -398,13 +473,26 @@ static void msg_feed(struct wsdec *d, const struct pw_ws_event *ev)
     }
     int r = pw_ws_msg_event(&d->m, &e);
     if (r < 0) {
-        add_err(d, r);
+        add_msg_err(d, r, op);
         pw_ws_msg_init(&d->m, 0);
         if (ev->type != PW_WS_EV_END) {
             d->frame_skip = 1;
             d->msg_skip = !ev->hdr.fin;
         }
+        if (d->infl) { /* the message is not inflated further */
+            d->infl = 0;
+            (void)z_setup(d);
+        }
+        return;
     }
+    if (d->c->deflate && ev->type == PW_WS_EV_HEADER && op != PW_WS_OP_CONT) {
+        d->zmsg = (ev->hdr.rsv & 4) != 0;
+        d->zop = op;
+        d->infl = d->zmsg;
+        d->infl_big = 0;
+        pw_buf_reset(&d->inflated);
+    }
+    z_feed(d, ev);
 }
 
 static void frame_begin(struct wsdec *d, const struct pw_ws_header *h)
@@ -419,6 +507,8 @@ static void frame_begin(struct wsdec *d, const struct pw_ws_header *h)
 static int payload_is_text(const struct wsdec *d)
 {
     int op = d->hdr.opcode;
+    if (d->zmsg && is_data(op)) /* compressed bytes */
+        return 0;
     if (op == PW_WS_OP_BINARY || (op == PW_WS_OP_CONT && d->msg_op == PW_WS_OP_BINARY))
         return 0;
     return d->pay.len == 0 || pw_utf8_valid(d->pay.p, d->pay.len);
@@ -498,6 +588,24 @@ static void print_plain(struct wsdec *d, int truncated)
         if (truncated)
             pw_buf_printf(b, "  truncated: %llu of %llu payload bytes\n",
                           (unsigned long long)d->got, (unsigned long long)h->len);
+        if (d->infl_done && d->infl_big) {
+            pw_buf_printf(b, "  message inflated: over the %zu MiB limit, not shown\n",
+                          FRAME_MAX_INPUT >> 20);
+        } else if (d->infl_done) {
+            size_t n = d->inflated.len;
+            if (!d->c->verbose && n > FRAME_SHOW_PLAIN)
+                n = FRAME_SHOW_PLAIN;
+            int text = d->zop == PW_WS_OP_TEXT && pw_utf8_valid(d->inflated.p, d->inflated.len);
+            pw_buf_printf(b, "  message inflated (%zu bytes, %s): ", d->inflated.len,
+                          text ? "text" : "hex");
+            if (text)
+                pw_json_str(b, d->inflated.p, n);
+            else
+                put_hex(b, d->inflated.p, n);
+            if (n < d->inflated.len)
+                pw_buf_printf(b, " ... (%zu more bytes; -v shows all)", d->inflated.len - n);
+            pw_buf_printf(b, "\n");
+        }
     }
     for (int i = 0; i < d->nv; i++)
         pw_buf_printf(b, "  violation: %s: %s\n", d->v[i].rule, d->v[i].msg);
@@ -561,6 +669,19 @@ static void print_json(struct wsdec *d, int truncated)
         pw_json_end(b, '}');
     }
     pw_json_end(b, ']');
+    /* --deflate: the message this frame ends, inflated */
+    pw_json_key(b, "inflated");
+    const char *ienc = NULL;
+    if (!d->infl_done || d->infl_big) {
+        pw_json_null(b);
+    } else if (d->zop == PW_WS_OP_TEXT && pw_utf8_valid(d->inflated.p, d->inflated.len)) {
+        pw_json_str(b, d->inflated.p, d->inflated.len);
+        ienc = "text";
+    } else {
+        pw_json_b64(b, d->inflated.p, d->inflated.len);
+        ienc = "base64";
+    }
+    pw_json_kcstr(b, "inflated_encoding", ienc);
     pw_json_end(b, '}');
     pw_buf_putc(b, '\n');
 }
@@ -583,11 +704,12 @@ static int frame_done(struct wsdec *d, int truncated)
         if ((op == PW_WS_OP_TEXT || op == PW_WS_OP_BINARY) && !d->hdr.fin)
             d->msg_op = op;
         else if (is_data(op) && d->hdr.fin)
-            d->msg_op = 0;
+            d->msg_op = d->zmsg = 0;
         if (op == PW_WS_OP_CLOSE)
             d->closed = 1;
     }
     d->in_frame = d->have_hdr = 0;
+    d->infl_done = 0;
     d->got = 0;
     d->nv = 0;
     pw_buf_reset(&d->pay);
@@ -607,12 +729,18 @@ static void wsdec_init(struct wsdec *d, const struct cfg *c, FILE *out)
     pw_ws_msg_init(&d->m, 0);
     pw_buf_init(&d->pay, FRAME_MAX_INPUT);
     pw_buf_init(&d->ob, 0);
+    pw_buf_init(&d->inflated, 0); /* bounded by the inflater's max_message */
+    if (c->deflate && z_setup(d) < 0)
+        pw_err("frame", "cannot set up zlib: messages will not be inflated");
 }
 
 static void wsdec_free(struct wsdec *d)
 {
     pw_buf_free(&d->pay);
     pw_buf_free(&d->ob);
+    pw_buf_free(&d->inflated);
+    if (d->z_on)
+        pw_wsd_free(&d->z);
 }
 
 /* Feeds n bytes (unmasked in place).  0, or -1 when decoding cannot go on
@@ -785,7 +913,31 @@ static int encode_ws(const struct cfg *c, const uint8_t *data, size_t len)
     }
     if (len)
         memcpy(payload + extra, data, len);
-    ssize_t n = pw_ws_encode(frame, cap, c->fin, c->rsv, op, mask, payload, plen, c->len_form);
+    unsigned rsv = c->rsv;
+    if (c->deflate) {
+        /* the whole message, from a fresh state, without the 00 00 ff ff
+         * tail (RFC 7692 §7.2.1); RSV1 on this, its first frame */
+        struct pw_wsz z;
+        struct pw_buf zb;
+        pw_buf_init(&zb, 0);
+        int zr = pw_wsz_init(&z, 15, -1);
+        if (zr == 0)
+            zr = pw_wsz_compress(&z, payload, plen, &zb);
+        pw_wsz_free(&z);
+        uint8_t *nf = zr == 0 ? realloc(frame, 14 + zb.len) : NULL;
+        if (!nf) {
+            pw_buf_free(&zb);
+            pw_err("frame", "cannot compress the payload (zlib)");
+            goto out;
+        }
+        frame = nf;
+        free(payload);
+        payload = zb.p; /* owned from here; freed below */
+        plen = zb.len;
+        cap = 14 + plen;
+        rsv |= 4;
+    }
+    ssize_t n = pw_ws_encode(frame, cap, c->fin, rsv, op, mask, payload, plen, c->len_form);
     if (n < 0) {
         pw_err("frame", "a payload of %zu bytes does not fit the %d-bit length form; "
                         "use --len-form %s",
@@ -958,6 +1110,7 @@ static int take_opt(struct pw_optstate *st, int id, struct cfg *c)
     case OPT_SSE: c->sse = 1; break;
     case OPT_NO_FIN: c->fin = 0; break;
     case OPT_RSV1: c->rsv |= 4; break;
+    case OPT_DEFLATE: c->deflate = 1; break;
     case OPT_RSV2: c->rsv |= 2; break;
     case OPT_RSV3: c->rsv |= 1; break;
     case OPT_NO_MASK: c->mask_mode = MASK_NONE; break;
@@ -1012,6 +1165,11 @@ static int check_combination(const struct cfg *c, int noperands)
         }
     if (c->used[OPT_MASK] && c->used[OPT_NO_MASK]) {
         pw_err("frame", "--mask and --no-mask contradict each other; give one");
+        return PW_EXIT_USAGE;
+    }
+    if (c->deflate && !c->decode && c->opcode == PW_WS_OP_CONT) {
+        pw_err("frame", "--deflate compresses a whole message into its first frame, not a "
+                        "continuation frame (RFC 7692 §6.1: only the first frame has RSV1)");
         return PW_EXIT_USAGE;
     }
     if (c->close_code >= 0 && c->opcode >= 0 && c->opcode != PW_WS_OP_CLOSE) {

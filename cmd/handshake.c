@@ -240,18 +240,37 @@ static void hs_print_ext(FILE *f, const struct pw_ws_ext *e)
 
 /* ---- KEY and --gen-key ---- */
 
+/* Why a key that is not strict base64 was refused, in the cases a user
+ * meets: padding dropped (base64url tools, some libraries), base64url's
+ * alphabet, whitespace pasted along.  "" when none of them. */
+static const char *hs_key_hint(const char *key)
+{
+    size_t n = strlen(key), b64 = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    if (strpbrk(key, " \t\r\n"))
+        return ": it contains whitespace";
+    if (strpbrk(key, "-_"))
+        return ": '-' and '_' are base64url, not the base64 of RFC 4648 §4";
+    size_t pad = strspn(key + b64, "=");
+    if (b64 + pad == n && b64 == 22 && pad < 2)
+        return ": the '=' padding is missing (16 bytes are 24 characters ending in '==')";
+    if (b64 + pad == n && b64 == 22 && pad == 2)
+        return ": its 22nd character sets bits past the 16 bytes (not canonical, RFC 4648 §3.5)";
+    return "";
+}
+
 static int hs_key(const struct hs_cfg *c)
 {
     const char *key = c->key;
     int bad = pw_ws_key_check(key, strlen(key));
     char acc[PW_WS_ACCEPT_LEN + 1];
     int have = (!bad || c->lenient) && pw_ws_accept_key(key, strlen(key), acc) == 0;
+    const char *hint = bad == PW_EHS_KEY_B64 ? hs_key_hint(key) : "";
     if (bad && c->lenient)
-        pw_err(HS_NAME, "warning: key '%s': %s (%s); computing the accept value anyway",
-               key, pw_strerror(bad), pw_errrule(bad));
+        pw_err(HS_NAME, "warning: key '%s': %s%s (%s); computing the accept value anyway",
+               key, pw_strerror(bad), hint, pw_errrule(bad));
     else if (bad)
-        pw_err(HS_NAME, "key '%s': %s (%s); use --lenient to compute the accept value anyway",
-               key, pw_strerror(bad), pw_errrule(bad));
+        pw_err(HS_NAME, "key '%s': %s%s (%s); use --lenient to compute the accept value anyway",
+               key, pw_strerror(bad), hint, pw_errrule(bad));
     if (have && c->verbose && !pw_quiet)
         fprintf(stderr, "* accept = base64(SHA-1(\"%s\" \"%s\"))\n", key, PW_WS_GUID);
     if (c->json) {
@@ -476,8 +495,8 @@ static int hs_response(const struct hs_cfg *c)
     const char *key = c->key;
     int bad = pw_ws_key_check(key, strlen(key));
     if (bad && !c->lenient) {
-        pw_err(HS_NAME, "key '%s': %s (%s); use --lenient to check against it anyway", key,
-               pw_strerror(bad), pw_errrule(bad));
+        pw_err(HS_NAME, "key '%s': %s%s (%s); use --lenient to check against it anyway", key,
+               pw_strerror(bad), bad == PW_EHS_KEY_B64 ? hs_key_hint(key) : "", pw_errrule(bad));
         if (c->json)
             hs_response_json(key, NULL, bad, NULL, NULL, (struct pw_str){"", 0});
         return PW_EXIT_PROTO;
@@ -598,7 +617,7 @@ static int hs_operands(struct hs_cfg *c, int nops, char **ops)
     switch (c->mode) {
     case HS_KEY:
         if (nops == 0) {
-            pw_err(HS_NAME, "nothing to do: give a KEY, --gen-key, --request or --response; %s",
+            pw_err(HS_NAME, "nothing to do: give a KEY, a ws:// or wss:// URL, --gen-key, --request or --response; %s",
                    usage);
             return PW_EXIT_USAGE;
         }

@@ -5,12 +5,14 @@
  * 1000. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "client/client.h"
 #include "client/client_ws.h"
 #include "handshake_url.h"
 #include "proto/json.h"
+#include "proto/utf8.h"
 #include "opt.h"
 
 #define HSU_TIMEOUT_MS 10000
@@ -32,9 +34,19 @@ static void hsu_head(struct pw_wsc *ws, int out, const char *text, size_t len)
     pw_buf_append(out ? &R.req : &R.resp, text, len);
 }
 
+/* What came back when it is not a complete HTTP head (an SSH banner, a TLS
+ * record, a head cut short): the bytes as received, so that the user sees
+ * what the server said. */
+static void hsu_keep_partial(const struct pw_wsc *ws)
+{
+    if (R.resp.len == 0 && ws->response.len > 0)
+        pw_buf_append(&R.resp, ws->response.p, ws->response.len);
+}
+
 static void hsu_end(struct pw_wsc *ws, int err)
 {
     if (!R.opened) {
+        hsu_keep_partial(ws);
         R.err = err;
         snprintf(R.detail, sizeof R.detail, "%s", ws->detail);
         R.status = ws->http_status;
@@ -70,7 +82,14 @@ static void hsu_timeout(uv_timer_t *t)
     (void)t;
     if (!R.opened) {
         R.err = PW_ECL_TIMEOUT;
-        snprintf(R.detail, sizeof R.detail, "no handshake response within %d s", HSU_TIMEOUT_MS / 1000);
+        if (hsu_ws && !R.done)
+            hsu_keep_partial(hsu_ws);
+        if (R.resp.len && !R.status)
+            snprintf(R.detail, sizeof R.detail,
+                     "handshake response incomplete after %d s: %zu bytes and no end of head "
+                     "(RFC 9112 §2.1)", HSU_TIMEOUT_MS / 1000, R.resp.len);
+        else
+            snprintf(R.detail, sizeof R.detail, "no handshake response within %d s", HSU_TIMEOUT_MS / 1000);
     }
     if (hsu_ws && !R.done)
         pw_wsc_free(hsu_ws);
@@ -79,14 +98,36 @@ static void hsu_timeout(uv_timer_t *t)
         uv_close((uv_handle_t *)&R.t, NULL);
 }
 
+/* One line of the wire, after its prefix: valid UTF-8 as it is, a tab as
+ * it is, any other control byte and any byte that is not UTF-8 as \xNN. */
+static void hsu_print_line(const char *prefix, const uint8_t *p, size_t n)
+{
+    fputs(prefix, stdout);
+    for (size_t i = 0; i < n;) {
+        uint8_t c = p[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (c >= 0x80 && i + k <= n && c >= 0xC2 && c <= 0xF4 && pw_utf8_valid(p + i, k)) {
+            fwrite(p + i, 1, k, stdout);
+            i += k;
+            continue;
+        }
+        if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7F)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+        i++;
+    }
+    putchar('\n');
+}
+
 static void hsu_print_head(const char *prefix, const struct pw_buf *b)
 {
-    const char *p = (const char *)b->p, *e = p + b->len;
+    const uint8_t *p = b->p, *e = p + b->len;
     while (p && p < e) {
-        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        const uint8_t *nl = memchr(p, '\n', (size_t)(e - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(e - p);
         size_t shown = l && p[l - 1] == '\r' ? l - 1 : l;
-        printf("%s%.*s\n", prefix, (int)shown, p);
+        hsu_print_line(prefix, p, shown);
         p += l + 1;
     }
 }
@@ -136,6 +177,36 @@ int pw_hs_url(const struct pw_hs_url_opts *o)
     uv_loop_close(loop);
 
     int ok = R.opened;
+    /* a redirect: say where to, as it is not followed */
+    if (!ok && R.status >= 300 && R.status < 400) {
+        const char *p = (const char *)R.resp.p, *e = p + R.resp.len;
+        while (p && p < e) {
+            const char *nl = memchr(p, '\n', (size_t)(e - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(e - p);
+            if (l == 0 || (l == 1 && p[0] == '\r'))
+                break; /* end of the head */
+            if (l > 9 && strncasecmp(p, "location:", 9) == 0) {
+                const char *v = p + 9, *ve = p + l;
+                while (v < ve && (*v == ' ' || *v == '\t'))
+                    v++;
+                while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                    ve--;
+                size_t dl = strlen(R.detail);
+                snprintf(R.detail + dl, sizeof R.detail - dl,
+                         "; it redirects to '%.*s', which is not followed (give that URL)",
+                         (int)(ve - v < 300 ? ve - v : 300), v);
+                break;
+            }
+            p += l + 1;
+        }
+    }
+    /* a TLS record (handshake 0x16 or alert 0x15, version 3.x) where an HTTP
+     * head should be: the port speaks TLS */
+    if (!ok && !R.status && R.resp.len >= 2 && (R.resp.p[0] == 0x16 || R.resp.p[0] == 0x15) &&
+        R.resp.p[1] == 0x03 && strcmp(u.scheme, "ws") == 0) {
+        size_t l = strlen(R.detail);
+        snprintf(R.detail + l, sizeof R.detail - l, "; the answer is a TLS record: try wss://");
+    }
     int rc = ok ? PW_EXIT_OK : pwc_exit_for(R.err);
     if (o->json) {
         struct pw_buf b;

@@ -699,6 +699,26 @@ static void print_text(const struct pc_opts *o, const struct pw_probe_stats *st,
         row(o, "upgraded", "%zu", st->upgraded);
     row(o, "held at once", "%zu", st->held);
     row(o, "failed", "%zu", st->failed);
+    if (st->failed) { /* every cause, not only the first error's */
+        const struct { const char *k; size_t n; } c[] = {
+            {"emfile", st->err_emfile},   {"enfile", st->err_enfile},
+            {"eaddrnotavail", st->err_addrnotavail}, {"econnrefused", st->err_refused},
+            {"timeout", st->err_timeout}, {"reset", st->err_reset},
+            {"upgrade", st->err_upgrade}, {"nomem", st->err_nomem},
+            {"other", st->err_other},
+        };
+        char line[256];
+        size_t l = 0;
+        line[0] = 0;
+        for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+            if (!c[i].n || l >= sizeof line)
+                continue;
+            int w = snprintf(line + l, sizeof line - l, "%s%s %zu", l ? ", " : "", c[i].k, c[i].n);
+            if (w > 0)
+                l += (size_t)w;
+        }
+        row(o, "failed by cause", "%s", line);
+    }
     if (o->hold > 0 || st->dropped)
         row(o, "dropped while held", "%zu (held %g s)", st->dropped, o->hold);
     row(o, "time to open", "%.3f s, %.0f connections/s", st->open_secs, rate);

@@ -134,7 +134,7 @@ _pushwire()
             COMPREPLY=()
             val=1 ;;
         esac
-        opts="-h --help -v --verbose -q --quiet -d --decode -x --hex -j --json -r --role -o --opcode --no-fin --rsv1 --rsv2 --rsv3 -m --mask -n --no-mask -c --close-code -l --len-form -f --file -s --sse -i --id -e --event --retry" ;;
+        opts="-h --help -v --verbose -q --quiet -d --decode -x --hex -j --json -r --role -o --opcode --no-fin --rsv1 --rsv2 --rsv3 --deflate -m --mask -n --no-mask -c --close-code -l --len-form -f --file -s --sse -i --id -e --event --retry" ;;
     handshake)
         case "$prev" in
         --response|-R)

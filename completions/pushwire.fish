@@ -103,6 +103,8 @@ complete -c pushwire -n "__fish_seen_subcommand_from frame" -l rsv2 -d 'set RSV2
 complete -c pushwire-frame -l rsv2 -d 'set RSV2'
 complete -c pushwire -n "__fish_seen_subcommand_from frame" -l rsv3 -d 'set RSV3'
 complete -c pushwire-frame -l rsv3 -d 'set RSV3'
+complete -c pushwire -n "__fish_seen_subcommand_from frame" -l deflate -d 'permessage-deflate: compress DATA and set RSV1; with --decode, inflate messages with RSV1'
+complete -c pushwire-frame -l deflate -d 'permessage-deflate: compress DATA and set RSV1; with --decode, inflate messages with RSV1'
 complete -c pushwire -n "__fish_seen_subcommand_from frame" -s m -l mask -x -a 'random' -d 'mask with KEY (8 hex digits) or a random key (\'random\')'
 complete -c pushwire-frame -s m -l mask -x -a 'random' -d 'mask with KEY (8 hex digits) or a random key (\'random\')'
 complete -c pushwire -n "__fish_seen_subcommand_from frame" -s n -l no-mask -d 'do not mask (a server\'s frame)'

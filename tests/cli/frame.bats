@@ -383,7 +383,7 @@ bytes() { head -c "$1" /dev/zero | tr '\0' a; }
 @test "options: --help lists every option" {
     run "$PW" frame --help
     assert_success
-    for o in decode hex json role opcode no-fin rsv1 rsv2 rsv3 mask no-mask close-code \
+    for o in decode hex json role opcode no-fin rsv1 rsv2 rsv3 deflate mask no-mask close-code \
              len-form file sse id event retry; do
         assert_output --partial -- "--$o"
     done
@@ -567,7 +567,7 @@ frame 2: offset 5, 4 bytes
 @test "json: one object per frame with stable keys" {
     run "$PW" frame --decode --hex --json "$VEC/rfc6455-5.7-masked-text.hex"
     assert_success
-    assert_output '{"frame":1,"offset":0,"size":11,"fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"opcode":1,"opcode_name":"text","masked":true,"mask_key":"37fa213d","length":5,"length_form":7,"length_minimal":true,"payload":"Hello","encoding":"text","close_code":null,"close_meaning":null,"close_reason":null,"truncated":false,"violations":[]}'
+    assert_output '{"frame":1,"offset":0,"size":11,"fin":true,"rsv1":false,"rsv2":false,"rsv3":false,"opcode":1,"opcode_name":"text","masked":true,"mask_key":"37fa213d","length":5,"length_form":7,"length_minimal":true,"payload":"Hello","encoding":"text","close_code":null,"close_meaning":null,"close_reason":null,"truncated":false,"violations":[],"inflated":null,"inflated_encoding":null}'
 }
 
 @test "json: the keys come in the order pushwire-frame(1) lists them" {
@@ -603,6 +603,93 @@ for line in sys.stdin:
 print(n)"' "$VEC"
     assert_success
     assert_output 8
+}
+
+# ---------- permessage-deflate (RFC 7692) ----------
+
+# deflate_peer MODE [MSG...] — a python3-websockets server with compression,
+# through tests/cli/deflate_peer.py: the raw bytes it sent after the 101
+deflate_peer() { timeout 20 /usr/bin/python3 "$BATS_TEST_DIRNAME/deflate_peer.py" "$@"; }
+
+@test "deflate: a real server's compressed messages are inflated, context taken over" {
+    # python3-websockets compresses with context takeover and a 12-bit
+    # window: the second "Hello" refers to the first
+    deflate_peer send Hello Hello "$(bytes 3000)" 'héllo wörld' >"$BATS_TEST_TMPDIR/cap.bin"
+    run --separate-stderr "$PW" frame --decode --deflate --role server --json "$BATS_TEST_TMPDIR/cap.bin"
+    assert_success
+    run jq -c '[.opcode_name, .rsv1, .inflated_encoding, .violations]' <<<"$output"
+    assert_line --index 0 '["text",true,"text",[]]'
+    assert_line --index 3 '["text",true,"text",[]]'
+    assert_line --index 4 '["close",false,null,[]]'
+    run bash -c '"$PW" frame --decode --deflate --role server --json "$0" | jq -r .inflated' "$BATS_TEST_TMPDIR/cap.bin"
+    assert_line --index 0 Hello
+    assert_line --index 1 Hello
+    assert_line --index 2 "$(bytes 3000)"
+    assert_line --index 3 'héllo wörld'
+    # without --deflate the same capture breaks RFC 6455 (no extension)
+    run --separate-stderr "$PW" frame --decode --role server "$BATS_TEST_TMPDIR/cap.bin"
+    assert_failure 3
+    assert_output --partial 'RSV bit set without a negotiated extension'
+}
+
+@test "deflate: frames built with --deflate are inflated by a real peer, which echoes them" {
+    { "$PW" frame --deflate 'Hello, deflate'
+      "$PW" frame --deflate --no-fin 'in two '
+      "$PW" frame -o continuation ''
+      "$PW" frame --deflate -o binary --file "$TOP/README.md"; } >"$BATS_TEST_TMPDIR/out.bin"
+    deflate_peer echo <"$BATS_TEST_TMPDIR/out.bin" >"$BATS_TEST_TMPDIR/echo.bin"
+    run bash -c '"$PW" frame --decode --deflate --role server --json "$0" | jq -r ".inflated // empty"' \
+        "$BATS_TEST_TMPDIR/echo.bin"
+    assert_success
+    assert_line --index 0 'Hello, deflate'
+    assert_line --index 1 'in two '
+    assert_line --index 2 "$(base64 -w0 "$TOP/README.md")"
+    # and our own decoder inflates what we built
+    run bash -c '"$PW" frame --decode --deflate --json "$0" | jq -r ".inflated // empty"' \
+        "$BATS_TEST_TMPDIR/out.bin"
+    assert_line --index 0 'Hello, deflate'
+}
+
+@test "deflate: the examples of RFC 7692 §7.2.3 inflate with no violation" {
+    # one frame, two fragments, a second message that refers to the first,
+    # and a message in a stored (uncompressed) block
+    run --separate-stderr "$PW" frame --decode --hex --deflate <<<'c1 07 f2 48 cd c9 c9 07 00
+        41 03 f2 48 cd 80 04 c9 c9 07 00  c1 05 f2 00 11 00 00
+        c1 0b 00 05 00 fa ff 48 65 6c 6c 6f 00'
+    assert_success
+    run bash -c 'grep -c "message inflated (5 bytes, text): \"Hello\"" <<<"$0"' "$output"
+    assert_output 4
+}
+
+@test "deflate: RSV1 where RFC 7692 forbids it and bad DEFLATE data are named, and decoding goes on" {
+    run --separate-stderr "$PW" frame --decode --hex --deflate <<<'41 03 f2 48 cd c0 04 c9 c9 07 00
+        c9 00  c1 02 ff ff  e1 02 48 69  81 02 48 69'
+    assert_failure 3
+    assert_output --partial 'violation: RFC 7692 §6.1: RSV1 on a continuation frame'
+    assert_output --partial 'violation: RFC 7692 §6.1: RSV1 on a control frame'
+    assert_output --partial 'violation: RFC 7692 §7.2.2: compressed message is not valid DEFLATE data'
+    # RSV2 is still no extension's
+    assert_output --partial 'violation: RFC 6455 §5.2: RSV bit set without a negotiated extension'
+    assert_output --partial 'payload (text): "Hi"'
+    [[ $stderr == *"(5 violations in all)"* ]] || fail "stderr: $stderr"
+}
+
+@test "deflate: text that is not UTF-8 once inflated is named (§8.1)" {
+    # raw DEFLATE of the two bytes ff fe, final 00 00 ff ff cut
+    z=$(python3 -c 'import zlib; c = zlib.compressobj(6, zlib.DEFLATED, -15); print((c.compress(b"\xff\xfe") + c.flush(zlib.Z_SYNC_FLUSH))[:-4].hex())')
+    run --separate-stderr "$PW" frame --decode --hex --deflate <<<"c1 $(printf '%02x' $((${#z} / 2))) $z"
+    assert_failure 3
+    assert_output --partial 'message inflated (2 bytes, hex): ff fe'
+    assert_output --partial 'violation: RFC 6455 §8.1: inflated text is not valid UTF-8'
+}
+
+@test "deflate: encoding a continuation frame with --deflate is a usage error naming RFC 7692 §6.1" {
+    run --separate-stderr "$PW" frame --deflate -o continuation x
+    assert_failure 2
+    [[ $stderr == *"RFC 7692 §6.1"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" frame --deflate --role server --hex Hello
+    assert_success
+    assert_output 'c1 07 f2 48 cd c9 c9 07 00'
 }
 
 # ---------- decoding: violations (exit 3, rule named) ----------

@@ -9,7 +9,7 @@ ACCEPT=s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
 GUID=258EAFA5-E914-47DA-95CA-C5AB0DC85B11
 
 setup() { T=$(mktemp -d); }
-teardown() { rm -rf "$T"; }
+teardown() { [ -z "${PEER_PID:-}" ] || stop_peer; rm -rf "$T"; }
 
 # the accept value computed by openssl(1), independently of pushwire
 accept_of() { printf '%s%s' "$1" "$GUID" | openssl sha1 -binary | base64; }
@@ -76,6 +76,24 @@ refused() {
 @test "KEY: unpadded base64 is refused" {
     run pw handshake dGhlIHNhbXBsZSBub25jZQ
     assert_failure 3
+}
+
+@test "KEY: the refusal says what is wrong with a key that is almost right" {
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZQ
+    assert_failure 3
+    [[ $stderr == *"not valid base64: the '=' padding is missing (16 bytes are 24 characters ending in '==') (RFC 6455 §4.2.1 item 5)"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZQ=
+    [[ $stderr == *"the '=' padding is missing"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake 'dGhlIHNhbXBsZSBub25jZQ== '
+    [[ $stderr == *"not valid base64: it contains whitespace"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZQ-_
+    [[ $stderr == *"'-' and '_' are base64url"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake dGhlIHNhbXBsZSBub25jZR==
+    [[ $stderr == *"sets bits past the 16 bytes"* ]] || fail "stderr: $stderr"
+    # --response checks its KEY the same way
+    run --separate-stderr "$PW" handshake --response dGhlIHNhbXBsZSBub25jZQ </dev/null
+    assert_failure 3
+    [[ $stderr == *"the '=' padding is missing"* ]] || fail "stderr: $stderr"
 }
 
 @test "KEY --lenient: computes anyway, warns, exit 0" {
@@ -444,6 +462,50 @@ refused() {
     assert_equal "$(jget rule <<<"$output")" null
     assert_equal "$(jget exit <<<"$output")" 4
     [[ $(jget error <<<"$output") == *"connection refused"* ]]
+}
+
+# reply_peer HEX [MODE] — starts tests/cli/reply_peer.py, sets PEER_PID, PEER_PORT
+reply_peer() {
+    coproc PEER { exec /usr/bin/python3 "$BATS_TEST_DIRNAME/reply_peer.py" "$@"; }
+    PEER_PID=$PEER_PID
+    read -r -t 5 PEER_PORT <&"${PEER[0]}" || fail "reply_peer did not start"
+}
+stop_peer() { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; }
+
+@test "URL: an answer that is not HTTP is shown as it came, and --json keeps it" {
+    # an SSH server behind the port: the user must see what it said
+    reply_peer "$(printf 'SSH-2.0-OpenSSH_9.6\r\n' | od -An -tx1)"
+    run --separate-stderr "$PW" handshake "ws://127.0.0.1:$PEER_PORT/"
+    assert_failure 3
+    assert_line '< SSH-2.0-OpenSSH_9.6'
+    [[ $stderr == *"malformed handshake response"*"(RFC 9112 §2.3)"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake --json "ws://127.0.0.1:$PEER_PORT/"
+    stop_peer
+    assert_failure 3
+    assert_equal "$(jget response <<<"$output")" '"SSH-2.0-OpenSSH_9.6\r\n"'
+    assert_equal "$(jget status <<<"$output")" null
+}
+
+@test "URL: a TLS server behind ws:// is shown escaped, with a hint to use wss://" {
+    # a TLS alert record, then a byte that is not UTF-8 and one that is
+    reply_peer '15 03 01 00 02 02 28 ff c3 a9'
+    run --separate-stderr "$PW" handshake "ws://127.0.0.1:$PEER_PORT/"
+    stop_peer
+    assert_failure 3
+    assert_line '< \x15\x03\x01\x00\x02\x02(\xffé'
+    [[ $stderr == *"the answer is a TLS record: try wss://"* ]] || fail "stderr: $stderr"
+}
+
+@test "URL: a redirect is exit 6 and the error names where it leads" {
+    reply_peer "$(printf 'HTTP/1.1 301 Moved Permanently\r\nlocation:  wss://example.com/ws \r\nContent-Length: 0\r\n\r\n' | od -An -tx1)"
+    run --separate-stderr "$PW" handshake "ws://127.0.0.1:$PEER_PORT/"
+    assert_failure 6
+    assert_line '< location:  wss://example.com/ws '
+    [[ $stderr == *"server answered 301 instead of 101; it redirects to 'wss://example.com/ws', which is not followed"* ]] || fail "stderr: $stderr"
+    run --separate-stderr "$PW" handshake --json "ws://127.0.0.1:$PEER_PORT/"
+    stop_peer
+    assert_failure 6
+    [[ $(jget error <<<"$output") == *"redirects to 'wss://example.com/ws'"* ]] || fail "$output"
 }
 
 @test "--response: empty input is exit 3" {

@@ -288,6 +288,36 @@ ns_probe() {
     assert_output --partial 'refused the WebSocket upgrade with status 404'
 }
 
+@test "failures of several causes are all counted in the text report, not only the first" {
+    # the first upgrade gets a 503, the next two a reset: three causes of
+    # failure a user must see, where the first error names only one
+    local pf="$BATS_TEST_TMPDIR/mport"
+    : >"$pf"
+    timeout 60 "$PY" -c '
+import socket, struct
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16); print(s.getsockname()[1], flush=True)
+s.settimeout(30)
+for i in range(3):
+    c, _ = s.accept(); c.settimeout(5); c.recv(65536)
+    if i == 0:
+        c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+    else:
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+' >"$pf" 2>/dev/null 3>&- &
+    LISTEN_PID=$!
+    for i in $(seq 100); do
+        p=$(head -n 1 "$pf"); [ -n "$p" ] && break; sleep 0.05
+    done
+    [ -n "$p" ] || fail "the test peer did not start"
+    run "$PW" portcheck "127.0.0.1:$p" --connections 3 --parallel 1 --ws /x
+    assert_failure 6
+    assert_line 'failed: 3'
+    assert_line 'failed by cause: reset 2, upgrade 1'
+    assert_output --partial 'first error: HTTP 503'
+}
+
 @test "an upgrade that is never answered times out and exits 7" {
     start_listener
     run "$PW" portcheck "127.0.0.1:$LPORT" --connections 5 --ws /ws/x --timeout 0.5
