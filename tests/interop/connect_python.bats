@@ -166,6 +166,20 @@ teardown() { peers_stop; }
     assert_output --partial '> Origin: http://o.example'
 }
 
+@test "user:pass@ in a ws:// URL is sent as Basic authentication (percent-decoded); -H Authorization wins" {
+    ws_py basicauth 'm e' 'p@ss:w'
+    url=ws://m%20e:p%40ss%3Aw@127.0.0.1:$WS_PORT/
+    run timeout 10 "$PW" connect --no-stdin "$url"
+    assert_success
+    assert_output 'welcome m e'
+    run timeout 10 "$PW" connect --no-stdin "ws://m%20e:wrong@127.0.0.1:$WS_PORT/"
+    assert_failure 6
+    assert_output --partial '401 Unauthorized'
+    run timeout 10 "$PW" connect --no-stdin -H 'Authorization: Bearer x' "$url"
+    assert_failure 6
+    assert_output --partial "bad credentials: 'Bearer x'"
+}
+
 @test "--send messages go first" {
     ws_py echo
     run timeout 10 "$PW" connect --no-stdin --send one --send two --count 2 "$WS_URL"
