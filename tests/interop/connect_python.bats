@@ -104,6 +104,14 @@ teardown() { peers_stop; }
     assert_output --partial 'go away: no token'
 }
 
+@test "a 302 refusal is exit 6, naming where it points: redirects are not followed" {
+    ws_py redirect ws://127.0.0.1:9/elsewhere
+    run timeout 10 "$PW" connect --no-stdin "$WS_URL"
+    assert_failure 6
+    assert_line --index 0 'pushwire connect: server refused the WebSocket upgrade: 302 Found (Location: ws://127.0.0.1:9/elsewhere; redirects are not followed)'
+    assert_line --index 1 'moved elsewhere'
+}
+
 @test "invalid UTF-8 from the server: exit 3, close 1007, rule named" {
     ws_py badutf8
     run timeout 10 "$PW" connect --no-stdin -v "$WS_URL"

@@ -10,7 +10,8 @@ TCP after the first message); reset (echoes the first message, then
 cuts TCP with a RST: SO_LINGER 0); badutf8 / badframe (protocol violations);
 basicauth USER PASS (HTTP Basic authentication, RFC 7617: 401 with a body
 unless the request's Authorization decodes to USER:PASS; then sends the
-user name it saw and closes 1000).
+user name it saw and closes 1000); redirect URL (HTTP 302 to URL, with a
+body).
 """
 import asyncio
 import http
@@ -83,6 +84,9 @@ async def handler(ws, path=None):
 async def process_request(path, headers):
     if mode == "reject":
         return (http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/plain")], b"go away: no token\n")
+    if mode == "redirect":
+        return (http.HTTPStatus.FOUND, [("Location", args[0]), ("Content-Type", "text/plain")],
+                b"moved elsewhere\n")
     if mode == "basicauth":
         import base64
         auth = headers.get("Authorization", "")
