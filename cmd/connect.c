@@ -242,20 +242,36 @@ void pwc_activity(struct pwc *c) { c->last_activity = uv_now(c->loop); }
  * end the run.  The first asks the loop for the closing handshake (1000);
  * the second ends the run through the loop too, and a loop that has not
  * exited one second later (stuck in that write, or in the last flush) is
- * left with _exit(128 + the signal). */
+ * left with _exit(128 + the signal).
+ * A run that SIGINT ended dies of SIGINT once it is over (close sent,
+ * output flushed): a shell running it in a loop or a script sees it was
+ * killed and stops too, as for curl, websocat or wscat; one that exited 0
+ * or 130 would make the shell go on with the next command (bash's "wait
+ * and cooperative exit"), so Ctrl-C could not stop `while :; do pushwire
+ * connect URL; done`. */
 #define SIGNAL_GRACE_S 1
 static uv_async_t *volatile sig_async;
-static volatile sig_atomic_t sig_count, sig_last;
+static volatile sig_atomic_t sig_count, sig_last, sig_int;
+
+static void die_of_sigint(void)
+{
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+}
 
 static void on_alarm(int signum)
 {
     (void)signum;
+    if (sig_int)
+        die_of_sigint();
     _exit(128 + sig_last);
 }
 
 static void on_signal(int signum)
 {
     sig_last = signum;
+    if (signum == SIGINT)
+        sig_int = 1;
     if (++sig_count == 2) /* (once: more signals do not put it off) */
         alarm(SIGNAL_GRACE_S);
     uv_async_t *a = sig_async;
@@ -756,10 +772,18 @@ static int connect_main(int argc, char **argv)
         setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER);
     c.t0 = (double)uv_hrtime() / 1e9;
     run(&c);
+    int sigint = c.interrupted && sig_int;
+    if (sigint)
+        c.exit_code = 128 + SIGINT; /* as -w %{exitcode} and the shell see it */
     fflush(stdout);
     write_out(&c);
     if (record_flush(&c) != 0 && !c.exit_code)
         c.exit_code = PW_EXIT_FAIL;
     state_free(&c);
+    if (sigint) {
+        pw_finish_stdout("connect", 0);
+        fflush(stderr);
+        die_of_sigint();
+    }
     return c.exit_code;
 }

@@ -186,8 +186,9 @@ void pwc_stdin_close(struct pwc *c);
  * PW_ECL_REJECTED with res.http_status), and it is scheduled (the caller
  * returns); 0 when the run should end. */
 int pwc_retry(struct pwc *c, int err);
-/* the next request at once (long polling's next poll) */
+/* the next request at once (long polling's next poll), or in ms */
 void pwc_next_now(struct pwc *c);
+void pwc_next_in(struct pwc *c, uint64_t ms);
 /* a connection worked: the backoff starts over */
 void pwc_retry_reset(struct pwc *c);
 

@@ -4,7 +4,9 @@
  * are printed and its cursor is the next request's ?cursor=.  Another
  * server's body is one message, resumed with ETag / Last-Modified
  * (If-None-Match / If-Modified-Since), as nchan does it.  The next request
- * goes out as soon as an answer is in. */
+ * goes out as soon as an answer is in; after an answer with nothing in it
+ * (204, 304, 408), not before POLL_EMPTY_MS from the last request's start,
+ * so a server that answers "nothing" at once is not asked in a busy loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "proto/pwmsg.h"
 
 #define GAP_RAW 500 /* bytes of a gap answer kept for --json */
+#define POLL_EMPTY_MS 1000 /* at most one request a second that gets nothing */
 
 struct poll {
     struct pwc_http x;        /* first: the shared HTTP part */
@@ -21,6 +24,7 @@ struct poll {
     struct pw_buf url;        /* the URL with cursor=ID */
     struct pw_buf hdr[2];     /* If-None-Match, If-Modified-Since */
     int answered;             /* an answer came: no more asking where the channel is */
+    uint64_t sent_ms;         /* when the last request started (uv_now) */
 };
 
 static struct poll *P(const struct pwc *c) { return c->tp_state; }
@@ -34,7 +38,10 @@ static int poll_head(struct pwc_http *x, struct pw_httpc *h)
         snprintf(s->etag, sizeof s->etag, "%s", h->etag);
     if (h->last_modified[0])
         snprintf(s->last_mod, sizeof s->last_mod, "%s", h->last_modified);
-    if (h->status == 304 || h->status == 408) { /* nothing new: ask again */
+    /* nothing new, ask again: 304 (the ETag still holds), 408 (the server
+     * held the request as long as it would) and 204 (no content: a long
+     * poll that timed out, for many servers; it is no empty message) */
+    if (h->status == 204 || h->status == 304 || h->status == 408) {
         x->mode = PWC_HTTP_NOTHING;
         return 0;
     }
@@ -175,6 +182,11 @@ static void poll_done(struct pwc_http *x, struct pw_httpc *h, int err)
             pwc_finish(c, PW_EXIT_ABNORMAL);
         return;
     }
+    if (x->mode == PWC_HTTP_NOTHING) {
+        uint64_t held = uv_now(c->loop) - s->sent_ms;
+        pwc_next_in(c, held < POLL_EMPTY_MS ? POLL_EMPTY_MS - held : 0);
+        return;
+    }
     pwc_next_now(c);
 }
 
@@ -234,6 +246,7 @@ static void poll_start(struct pwc *c)
             pw_buf_putc(&s->hdr[1], 0) == 0)
             extra[n++] = (const char *)s->hdr[1].p;
     }
+    s->sent_ms = uv_now(c->loop);
     pwc_http_get(&s->x, poll_url(s), extra, n);
 }
 

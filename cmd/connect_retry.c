@@ -84,10 +84,12 @@ int pwc_retry(struct pwc *c, int err)
     return 1;
 }
 
-void pwc_next_now(struct pwc *c)
+void pwc_next_now(struct pwc *c) { pwc_next_in(c, 0); }
+
+void pwc_next_in(struct pwc *c, uint64_t ms)
 {
     if (!c->finished)
-        uv_timer_start(&c->t_retry, retry_cb, 0, 0);
+        uv_timer_start(&c->t_retry, retry_cb, ms, 0);
 }
 
 void pwc_retry_reset(struct pwc *c) { c->attempts = 0; }

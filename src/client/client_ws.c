@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "client_ws.h"
+#include "proto/base64.h"
 #include "proto/http1.h"
 #include "proto/ws_handshake.h"
 
@@ -243,6 +244,15 @@ static void pw__wsc_stream_open(struct pw_stream *s)
         char offer[128];
         if (pw_wsd_client_offer(&ws->wsd_cfg, offer, sizeof offer) > 0)
             pw_buf_printf(r, "Sec-WebSocket-Extensions: %s\r\n", offer);
+    }
+    /* user:pass@ in the URL is Basic authentication, as curl, Node's ws and
+     * python3-websockets send it; an -H Authorization wins */
+    if (ws->url.user[0] && !pw__has_header(&ws->o, "Authorization")) {
+        char up[sizeof ws->url.user + sizeof ws->url.pass + 1], b64[4 * sizeof up / 3 + 8];
+        int ul = snprintf(up, sizeof up, "%s:%s", ws->url.user, ws->url.pass);
+        if (ul > 0 && (size_t)ul < sizeof up &&
+            pw_base64((const uint8_t *)up, (size_t)ul, b64, sizeof b64) > 0)
+            pw_buf_printf(r, "Authorization: Basic %s\r\n", b64);
     }
     if (!pw__has_header(&ws->o, "User-Agent"))
         pw_buf_printf(r, "User-Agent: pushwire\r\n");

@@ -292,6 +292,14 @@ ends() {
     [ "$ENDED" = 143 ] || fail "SIGTERM again and again with stdout stuck: exit $ENDED (255: never ended)"
 }
 
+@test "SIGINT (Ctrl-C) closes with 1000, then connect dies of SIGINT (130), so a shell loop around it stops too" {
+    start_serve
+    run /usr/bin/python3 "$BATS_TEST_DIRNAME/sigint_loop.py" "$SERVE_PORT" \
+        "$PW" connect --no-stdin -w '%{exitcode} %{close_code}\n' "ws://127.0.0.1:$SERVE_PORT/ws/int"
+    stop_serve_clean
+    assert_output $'130 1000\nbash: killed by SIGINT'
+}
+
 @test "a read error on stdin is exit 1, after a polite close" {
     start_serve --echo
     # a directory: read(2) fails with EISDIR

@@ -104,6 +104,14 @@ teardown() { peers_stop; }
     assert_output --partial 'go away: no token'
 }
 
+@test "a 302 refusal is exit 6, naming where it points: redirects are not followed" {
+    ws_py redirect ws://127.0.0.1:9/elsewhere
+    run timeout 10 "$PW" connect --no-stdin "$WS_URL"
+    assert_failure 6
+    assert_line --index 0 'pushwire connect: server refused the WebSocket upgrade: 302 Found (Location: ws://127.0.0.1:9/elsewhere; redirects are not followed)'
+    assert_line --index 1 'moved elsewhere'
+}
+
 @test "invalid UTF-8 from the server: exit 3, close 1007, rule named" {
     ws_py badutf8
     run timeout 10 "$PW" connect --no-stdin -v "$WS_URL"
@@ -164,6 +172,20 @@ teardown() { peers_stop; }
     run bash -c 'timeout 10 "$PW" connect -v --no-stdin --timeout 0.5 -H "X-A: b" --origin http://o.example "$0" 2>&1' "$WS_URL"
     assert_output --partial '> X-A: b'
     assert_output --partial '> Origin: http://o.example'
+}
+
+@test "user:pass@ in a ws:// URL is sent as Basic authentication (percent-decoded); -H Authorization wins" {
+    ws_py basicauth 'm e' 'p@ss:w'
+    url=ws://m%20e:p%40ss%3Aw@127.0.0.1:$WS_PORT/
+    run timeout 10 "$PW" connect --no-stdin "$url"
+    assert_success
+    assert_output 'welcome m e'
+    run timeout 10 "$PW" connect --no-stdin "ws://m%20e:wrong@127.0.0.1:$WS_PORT/"
+    assert_failure 6
+    assert_output --partial '401 Unauthorized'
+    run timeout 10 "$PW" connect --no-stdin -H 'Authorization: Bearer x' "$url"
+    assert_failure 6
+    assert_output --partial "bad credentials: 'Bearer x'"
 }
 
 @test "--send messages go first" {

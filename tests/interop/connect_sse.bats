@@ -95,6 +95,20 @@ sse_py() { peer_start SSE "$PY" "$INTEROP/sse_server.py" "$@"; SSE_URL=http://12
     assert_line --index 2 '{"id":"\"v3\"","event":"message","data":"update 3 (if-none-match=\"v2\")","type":"text"}'
 }
 
+@test "long polling: a 204 answer is no message, the poll is asked again, at most once a second" {
+    sse_py nocontent
+    run timeout 10 "$PW" connect --poll --count 1 "$SSE_URL"
+    assert_success
+    assert_output 'hello after 3 requests'
+    # a server that has nothing, at once, every time: not a busy loop (on
+    # a slow machine there are fewer requests, never more)
+    run timeout 10 "$PW" connect --poll --timeout 2.5 -w '%{messages_in}\n' "$SSE_URL"
+    assert_failure 7
+    assert_line '0'
+    n=$(grep -c '^request' "$BATS_TEST_TMPDIR/SSE.err")
+    [ "$n" -le 7 ] || fail "$n requests in all, 3 before and at most 4 in 2.5 s"
+}
+
 @test "--record keeps a message that is not UTF-8 as base64 (the transcript's rule)" {
     sse_py bytes
     run timeout 10 "$PW" connect -q --poll --count 1 --record "$BATS_TEST_TMPDIR/t.jsonl" "$SSE_URL"

@@ -11,6 +11,9 @@ html: answers 200 text/html.   e404: answers 404 with a body.
 poll: a plain long-poll resource with ETag (nchan-like): each request with
   If-None-Match of the current tag waits, then a new body + tag.
 bytes: answers every request with a body that is not UTF-8 (and an ETag).
+nocontent: a long poll that answers 204 No Content at once to requests 1
+  and 2, then 200 "hello after N requests", then 204 again; each request
+  is a line "request N" on stderr.
 """
 import http.server
 import sys
@@ -58,6 +61,18 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if mode == "nocontent":
+            sys.stderr.write("request %d\n" % count)
+            sys.stderr.flush()
+            body = ("hello after %d requests" % count).encode()
+            self.send_response(200 if count == 3 else 204)
+            if count == 3:
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if count == 3:
+                self.wfile.write(body)
             return
         if mode == "poll":
             tag = '"v%d"' % count

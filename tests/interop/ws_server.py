@@ -7,7 +7,11 @@ once with ARG 'now'); ping (sends a ping, echoes, reports pongs as
 messages); proto (answers with the chosen subprotocol); count N (sends
 N messages, then closes 1000); reject (HTTP 403 with a body); drop (cuts
 TCP after the first message); reset (echoes the first message, then
-cuts TCP with a RST: SO_LINGER 0); badutf8 / badframe (protocol violations).
+cuts TCP with a RST: SO_LINGER 0); badutf8 / badframe (protocol violations);
+basicauth USER PASS (HTTP Basic authentication, RFC 7617: 401 with a body
+unless the request's Authorization decodes to USER:PASS; then sends the
+user name it saw and closes 1000); redirect URL (HTTP 302 to URL, with a
+body).
 """
 import asyncio
 import http
@@ -34,6 +38,9 @@ async def handler(ws, path=None):
         async for m in ws:
             await ws.close(code, reason)
             return
+    elif mode == "basicauth":
+        await ws.send("welcome " + args[0])
+        await ws.close(1000, "")
     elif mode == "ping":
         pong = await ws.ping(b"abc")
         await asyncio.wait_for(pong, 5)
@@ -77,6 +84,21 @@ async def handler(ws, path=None):
 async def process_request(path, headers):
     if mode == "reject":
         return (http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/plain")], b"go away: no token\n")
+    if mode == "redirect":
+        return (http.HTTPStatus.FOUND, [("Location", args[0]), ("Content-Type", "text/plain")],
+                b"moved elsewhere\n")
+    if mode == "basicauth":
+        import base64
+        auth = headers.get("Authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        try:
+            ok = scheme.lower() == "basic" and base64.b64decode(cred, validate=True) == \
+                (args[0] + ":" + args[1]).encode()
+        except ValueError:
+            ok = False
+        if not ok:
+            return (http.HTTPStatus.UNAUTHORIZED, [("WWW-Authenticate", 'Basic realm="t"')],
+                    ("bad credentials: %r\n" % auth).encode())
     return None
 
 
