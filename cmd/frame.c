@@ -611,6 +611,21 @@ static void print_plain(struct wsdec *d, int truncated)
         pw_buf_printf(b, "  violation: %s: %s\n", d->v[i].rule, d->v[i].msg);
 }
 
+/* "KEY": the data as text (when it is) or base64, and "ENCKEY": which;
+ * both null when the data is not shown */
+static void json_data(struct pw_buf *b, const char *key, const char *enckey, int shown, int text,
+                      const uint8_t *p, size_t len)
+{
+    pw_json_key(b, key);
+    if (!shown)
+        pw_json_null(b);
+    else if (text)
+        pw_json_str(b, p, len);
+    else
+        pw_json_b64(b, p, len);
+    pw_json_kcstr(b, enckey, !shown ? NULL : text ? "text" : "base64");
+}
+
 static void print_json(struct wsdec *d, int truncated)
 {
     struct pw_buf *b = &d->ob;
@@ -637,18 +652,8 @@ static void print_json(struct wsdec *d, int truncated)
     KBOOL("length_minimal", h->minimal);
 #undef KBOOL
 #undef KINT
-    pw_json_key(b, "payload");
-    const char *enc = NULL;
-    if (!k || d->got != d->pay.len) {
-        pw_json_null(b);
-    } else if (payload_is_text(d)) {
-        pw_json_str(b, d->pay.p, d->pay.len);
-        enc = "text";
-    } else {
-        pw_json_b64(b, d->pay.p, d->pay.len);
-        enc = "base64";
-    }
-    pw_json_kcstr(b, "encoding", enc);
+    json_data(b, "payload", "encoding", k && d->got == d->pay.len, payload_is_text(d), d->pay.p,
+              d->pay.len);
     long code;
     const uint8_t *reason;
     size_t rlen;
@@ -670,18 +675,9 @@ static void print_json(struct wsdec *d, int truncated)
     }
     pw_json_end(b, ']');
     /* --deflate: the message this frame ends, inflated */
-    pw_json_key(b, "inflated");
-    const char *ienc = NULL;
-    if (!d->infl_done || d->infl_big) {
-        pw_json_null(b);
-    } else if (d->zop == PW_WS_OP_TEXT && pw_utf8_valid(d->inflated.p, d->inflated.len)) {
-        pw_json_str(b, d->inflated.p, d->inflated.len);
-        ienc = "text";
-    } else {
-        pw_json_b64(b, d->inflated.p, d->inflated.len);
-        ienc = "base64";
-    }
-    pw_json_kcstr(b, "inflated_encoding", ienc);
+    json_data(b, "inflated", "inflated_encoding", d->infl_done && !d->infl_big,
+              d->zop == PW_WS_OP_TEXT && pw_utf8_valid(d->inflated.p, d->inflated.len),
+              d->inflated.p, d->inflated.len);
     pw_json_end(b, '}');
     pw_buf_putc(b, '\n');
 }

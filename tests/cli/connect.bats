@@ -315,16 +315,7 @@ ends() {
 # message back as it came.
 @test "--binary: random data through serve --echo comes back byte for byte (0, 1, 64 KiB, 64 KiB + 1, 3 MiB)" {
     start_serve --echo
-    u=ws://127.0.0.1:$SERVE_PORT/ws/echo
-    d=$BATS_TEST_TMPDIR
-    for n in 0 1 65536 65537 3145731; do
-        head -c "$n" /dev/urandom >"$d/in"
-        timeout 20 "$PW" connect --binary "$u" <"$d/in" >"$d/out" || fail "$n bytes from a file: exit $?"
-        cmp "$d/in" "$d/out" || fail "$n bytes from a file came back as $(wc -c <"$d/out") bytes"
-    done
-    # from a pipe (reads of any size), into a pipe
-    cat "$d/in" | timeout 20 "$PW" connect --binary "$u" | cat >"$d/out"
-    cmp "$d/in" "$d/out" || fail "3 MiB through pipes came back as $(wc -c <"$d/out") bytes"
+    binary_roundtrip "ws://127.0.0.1:$SERVE_PORT/ws/echo" pipes
     stop_serve_clean
 }
 

@@ -187,3 +187,19 @@ nginx_stop() {
         wait "$NGINX_PID" 2>/dev/null || true
     fi
 }
+
+# binary_roundtrip URL [pipes] — `connect --binary` sends random data of 0,
+# 1, 64 KiB, 64 KiB + 1 and 3 MiB (around its 64 KiB read chunk) to the echo
+# at URL, which must send back the very bytes; with "pipes", the 3 MiB also
+# from a pipe into a pipe (reads of any size).
+binary_roundtrip() {
+    local u=$1 d=$BATS_TEST_TMPDIR n
+    for n in 0 1 65536 65537 3145731; do
+        head -c "$n" /dev/urandom >"$d/in"
+        timeout 20 "$PW" connect --binary "$u" <"$d/in" >"$d/out" || fail "$n bytes from a file: exit $?"
+        cmp "$d/in" "$d/out" || fail "$n bytes from a file came back as $(wc -c <"$d/out") bytes"
+    done
+    [ "${2:-}" = pipes ] || return 0
+    cat "$d/in" | timeout 20 "$PW" connect --binary "$u" | cat >"$d/out"
+    cmp "$d/in" "$d/out" || fail "3 MiB through pipes came back as $(wc -c <"$d/out") bytes"
+}

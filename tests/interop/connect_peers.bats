@@ -33,14 +33,7 @@ node_echo() { # [--deflate]
 
 @test "node ws: --binary is a byte stream both ways (0, 1, 64 KiB, 64 KiB + 1, 3 MiB of random data)" {
     node_echo
-    local d=$BATS_TEST_TMPDIR n
-    for n in 0 1 65536 65537 3145731; do
-        head -c "$n" /dev/urandom >"$d/in"
-        timeout 20 "$PW" connect --binary "$NODE_URL" <"$d/in" >"$d/out" || fail "$n bytes: exit $?"
-        cmp "$d/in" "$d/out" || fail "$n bytes came back as $(wc -c <"$d/out") bytes"
-    done
-    cat "$d/in" | timeout 20 "$PW" connect --binary "$NODE_URL" | cat >"$d/out"
-    cmp "$d/in" "$d/out" || fail "3 MiB through pipes came back as $(wc -c <"$d/out") bytes"
+    binary_roundtrip "$NODE_URL" pipes
 }
 
 @test "node ws: permessage-deflate with --compress" {

@@ -36,12 +36,7 @@ teardown() { peers_stop; }
 # last replies must be in before --linger closes
 @test "--binary is a byte stream both ways: random data comes back byte for byte (0, 1, 64 KiB, 64 KiB + 1, 3 MiB)" {
     ws_py echo
-    local d=$BATS_TEST_TMPDIR n
-    for n in 0 1 65536 65537 3145731; do
-        head -c "$n" /dev/urandom >"$d/in"
-        timeout 20 "$PW" connect --binary "$WS_URL" <"$d/in" >"$d/out" || fail "$n bytes: exit $?"
-        cmp "$d/in" "$d/out" || fail "$n bytes came back as $(wc -c <"$d/out") bytes"
-    done
+    binary_roundtrip "$WS_URL"
 }
 
 @test "a server close 1000 after N messages: --count-free run exits 0 with everything printed" {
