@@ -74,8 +74,9 @@ if [[ " $ONLY " == *" echo "* ]]; then
     echo " which stays meaningful when other work shares the machine; each figure the median of $REPS runs."
     echo " tcp: the raw TCP echo driven by 'loadgen tcp --framed', a client doing for it what it does for a"
     echo " WebSocket server (masked frames out, frames parsed in): the same load, the verdicts; tcp-raw: the"
-    echo " same server driven with bare bytes, a cheaper client sending bigger batches, for comparison)"
-    printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s %9s %7s  %s\n' case pushwire p99_us k/cpu-s node p99_us k/cpu-s ratio tcp k/cpu-s ratio tcp-raw ratio "idle (pw/node/tcp); targets"
+    echo " same server driven with bare bytes, a cheaper client sending bigger batches, for comparison;"
+    echo " ws_min: bench/ws_echo_min.c, the least a WebSocket echo does, and its rate beside tcp's)"
+    printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s %9s %7s %9s %7s  %s\n' case pushwire p99_us k/cpu-s node p99_us k/cpu-s ratio tcp k/cpu-s ratio tcp-raw ratio ws_min ws/tcp "idle (pw/node/tcp); targets"
     cpm_rows=()
     for spec in "32 1 2.0 0.98" "32 16 20 0.98" "4096 1 4 0.98" "4096 16 4 0.98"; do
         read -r size k tnode ttcp <<<"$spec"
@@ -89,26 +90,26 @@ if [[ " $ONLY " == *" echo "* ]]; then
             IDLE=$(cpu_idle)
         }
         # REPS rounds, the three servers taking turns; each keeps its median run
-        pa=() na=() ta=() ra=() pc=() tc=() rc_=() wc=()
+        pa=() na=() ta=() ra=() wa=() pc=() tc=() rc_=() wc=()
         for ((rep = 0; rep < REPS; rep++)); do
             run_echo "$PW_PORT" echo "$PW_PID"; pa+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); pc+=("$CPM")
             run_echo "$NODE_PORT" echo "$NODE_PID"; na+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF")
             run_echo "$TCP_PORT" "tcp --framed" "$TCP_PID"; ta+=("$(field rate "$OUT") $OUT idle=$IDLE eff=$EFF"); tc+=("$CPM")
             run_echo "$TCP_PORT" tcp "$TCP_PID"; ra+=("$(field rate "$OUT") $OUT"); rc_+=("$CPM")
-            run_echo "$WSMIN_PORT" echo "$WSMIN_PID"; wc+=("$CPM")
+            run_echo "$WSMIN_PORT" echo "$WSMIN_PID"; wa+=("$(field rate "$OUT") $OUT"); wc+=("$CPM")
         done
         pcm=$(median_of "${pc[@]}") tcm=$(median_of "${tc[@]}") rcm=$(median_of "${rc_[@]}") wcm=$(median_of "${wc[@]}")
         rc=$(ratio "$pcm" "$tcm") rw=$(ratio "$pcm" "$wcm") rwt=$(ratio "$wcm" "$tcm") rcr=$(ratio "$pcm" "$rcm")
         cpm_rows+=("$(printf '%-13s %12s %12s %7s %12s %7s %7s %12s %7s  %s' "${size}B k=$k" "$pcm" "$tcm" "${rc}x" "$wcm" "${rw}x" "${rwt}x" "$rcm" "${rcr}x" "<= 1.1x tcp: $(verdict "$rc" 1.1 le); <= 1.1x ws_min: $(verdict "$rw" 1.1 le) (each the median of $REPS: ${pc[*]} | ${tc[*]} | ${wc[*]} | ${rc_[*]})")")
-        p=$(median "${pa[@]}") n=$(median "${na[@]}") t=$(median "${ta[@]}") r=$(median "${ra[@]}")
+        p=$(median "${pa[@]}") n=$(median "${na[@]}") t=$(median "${ta[@]}") r=$(median "${ra[@]}") w=$(median "${wa[@]}")
         ip=$(field idle "$p") ep=$(field eff "$p") inode=$(field idle "$n") en=$(field eff "$n") itcp=$(field idle "$t") et=$(field eff "$t")
-        pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t"); rr=$(field rate "$r")
+        pr=$(field rate "$p"); nr=$(field rate "$n"); tr=$(field rate "$t"); rr=$(field rate "$r"); wr=$(field rate "$w")
         pp=$(field p99_us "$p"); np=$(field p99_us "$n")
-        rn=$(ratio "$pr" "$nr"); rt=$(ratio "$pr" "$tr"); rtr=$(ratio "$pr" "$rr")
+        rn=$(ratio "$pr" "$nr"); rt=$(ratio "$pr" "$tr"); rtr=$(ratio "$pr" "$rr"); rwt_=$(ratio "$wr" "$tr")
         tgt="vs node >=${tnode}x: $(verdict "$rn" "$tnode")"
         [ "$ttcp" = - ] || tgt+="; vs tcp >=${ttcp}x: $(verdict "$rt" "$ttcp")"
         [ "$k" != 1 ] || [ "$size" != 32 ] || tgt+="; p99 <= node/2: $(verdict "$(ratio "$pp" "$np")" 0.5 le)"
-        printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s %9s %7s  %s/%s/%s; %s\n' "${size}B k=$k" "$pr" "$pp" "$ep" "$nr" "$np" "$en" "${rn}x" "$tr" "$et" "${rt}x" "$rr" "${rtr}x" "$ip" "$inode" "$itcp" "$tgt"
+        printf '%-13s %9s %8s %8s %9s %8s %8s %7s %9s %8s %7s %9s %7s %9s %7s  %s/%s/%s; %s\n' "${size}B k=$k" "$pr" "$pp" "$ep" "$nr" "$np" "$en" "${rn}x" "$tr" "$et" "${rt}x" "$rr" "${rtr}x" "$wr" "${rwt_}x" "$ip" "$inode" "$itcp" "$tgt"
         [ -n "$pr" ] && [ "$(field failed "$p")" = 0 ] || echo "  pushwire run: ${p:-no output}"
         [ -n "$nr" ] || echo "  node run: ${n:-no output}"
     done
