@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "client/client_ws.h"
 #include "connect.h"
@@ -332,26 +331,10 @@ static void show_refusal(const struct pwc *c, const struct pw_wsc *ws)
     const char *eol = sp ? memchr(sp, '\r', ws->head_len - (size_t)(sp - head)) : NULL;
     /* a redirect is not followed (a browser does not follow one for a
      * WebSocket, nor Node's ws unless asked): where it points is said */
-    const char *loc = NULL;
-    int ll = 0;
-    if (ws->http_status / 100 == 3)
-        for (const char *p = head; p && p < head + ws->head_len;) {
-            const char *e = memchr(p, '\n', ws->head_len - (size_t)(p - head));
-            if (!e)
-                break;
-            if (e - p > 9 && strncasecmp(p, "Location:", 9) == 0) {
-                loc = p + 9;
-                loc += strspn(loc, " \t");
-                ll = (int)(e - loc);
-                while (ll > 0 && (loc[ll - 1] == '\r' || loc[ll - 1] == ' ' || loc[ll - 1] == '\t'))
-                    ll--;
-                break;
-            }
-            p = e + 1;
-        }
-    pwc_info(c, "server refused the WebSocket upgrade: %.*s%s%.*s%s", sp && eol ? (int)(eol - sp - 1) : 3,
-             sp && eol ? sp + 1 : "???", loc ? " (Location: " : "", loc ? ll : 0, loc ? loc : "",
-             loc ? "; redirects are not followed)" : "");
+    const char *loc = ws->location;
+    pwc_info(c, "server refused the WebSocket upgrade: %.*s%s%s%s", sp && eol ? (int)(eol - sp - 1) : 3,
+             sp && eol ? sp + 1 : "???", loc[0] ? " (Location: " : "", loc,
+             loc[0] ? "; redirects are not followed)" : "");
     if (bl && !pw_quiet) {
         fwrite(body, 1, bl, stderr);
         if (body[bl - 1] != '\n')

@@ -652,8 +652,8 @@ static void print_json(struct wsdec *d, int truncated)
     KBOOL("length_minimal", h->minimal);
 #undef KBOOL
 #undef KINT
-    json_data(b, "payload", "encoding", k && d->got == d->pay.len, payload_is_text(d), d->pay.p,
-              d->pay.len);
+    int shown = k && d->got == d->pay.len;
+    json_data(b, "payload", "encoding", shown, shown && payload_is_text(d), d->pay.p, d->pay.len);
     long code;
     const uint8_t *reason;
     size_t rlen;
@@ -675,8 +675,9 @@ static void print_json(struct wsdec *d, int truncated)
     }
     pw_json_end(b, ']');
     /* --deflate: the message this frame ends, inflated */
-    json_data(b, "inflated", "inflated_encoding", d->infl_done && !d->infl_big,
-              d->zop == PW_WS_OP_TEXT && pw_utf8_valid(d->inflated.p, d->inflated.len),
+    int ishown = d->infl_done && !d->infl_big;
+    json_data(b, "inflated", "inflated_encoding", ishown,
+              ishown && d->zop == PW_WS_OP_TEXT && pw_utf8_valid(d->inflated.p, d->inflated.len),
               d->inflated.p, d->inflated.len);
     pw_json_end(b, '}');
     pw_buf_putc(b, '\n');

@@ -240,11 +240,14 @@ static void hs_print_ext(FILE *f, const struct pw_ws_ext *e)
 
 /* ---- KEY and --gen-key ---- */
 
-/* Why a key that is not strict base64 was refused, in the cases a user
- * meets: padding dropped (base64url tools, some libraries), base64url's
- * alphabet, whitespace pasted along.  "" when none of them. */
-static const char *hs_key_hint(const char *key)
+/* Why a key that is not strict base64 (bad, pw_ws_key_check's) was refused,
+ * in the cases a user meets: padding dropped (base64url tools, some
+ * libraries), base64url's alphabet, whitespace pasted along.  "" when none
+ * of them, or for another fault. */
+static const char *hs_key_hint(int bad, const char *key)
 {
+    if (bad != PW_EHS_KEY_B64)
+        return "";
     size_t n = strlen(key), b64 = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
     if (strpbrk(key, " \t\r\n"))
         return ": it contains whitespace";
@@ -264,7 +267,7 @@ static int hs_key(const struct hs_cfg *c)
     int bad = pw_ws_key_check(key, strlen(key));
     char acc[PW_WS_ACCEPT_LEN + 1];
     int have = (!bad || c->lenient) && pw_ws_accept_key(key, strlen(key), acc) == 0;
-    const char *hint = bad == PW_EHS_KEY_B64 ? hs_key_hint(key) : "";
+    const char *hint = hs_key_hint(bad, key);
     if (bad && c->lenient)
         pw_err(HS_NAME, "warning: key '%s': %s%s (%s); computing the accept value anyway",
                key, pw_strerror(bad), hint, pw_errrule(bad));
@@ -496,7 +499,7 @@ static int hs_response(const struct hs_cfg *c)
     int bad = pw_ws_key_check(key, strlen(key));
     if (bad && !c->lenient) {
         pw_err(HS_NAME, "key '%s': %s%s (%s); use --lenient to check against it anyway", key,
-               pw_strerror(bad), bad == PW_EHS_KEY_B64 ? hs_key_hint(key) : "", pw_errrule(bad));
+               pw_strerror(bad), hs_key_hint(bad, key), pw_errrule(bad));
         if (c->json)
             hs_response_json(key, NULL, bad, NULL, NULL, (struct pw_str){"", 0});
         return PW_EXIT_PROTO;

@@ -5,7 +5,6 @@
  * 1000. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <uv.h>
 
 #include "client/client.h"
@@ -21,7 +20,7 @@ static struct {
     int err, opened, done;
     uv_timer_t t;
     struct pw_buf req, resp;
-    char protocol[128], extensions[256], detail[512];
+    char protocol[128], extensions[256], detail[512], location[300];
     int status;
     double ms;
 } R;
@@ -50,6 +49,7 @@ static void hsu_end(struct pw_wsc *ws, int err)
         R.err = err;
         snprintf(R.detail, sizeof R.detail, "%s", ws->detail);
         R.status = ws->http_status;
+        snprintf(R.location, sizeof R.location, "%s", ws->location);
         if (err == PW_ECL_REJECTED && ws->response.len > ws->head_len) {
             R.resp.len = 0;
             pw_buf_append(&R.resp, ws->response.p, ws->response.len);
@@ -178,27 +178,10 @@ int pw_hs_url(const struct pw_hs_url_opts *o)
 
     int ok = R.opened;
     /* a redirect: say where to, as it is not followed */
-    if (!ok && R.status >= 300 && R.status < 400) {
-        const char *p = (const char *)R.resp.p, *e = p + R.resp.len;
-        while (p && p < e) {
-            const char *nl = memchr(p, '\n', (size_t)(e - p));
-            size_t l = nl ? (size_t)(nl - p) : (size_t)(e - p);
-            if (l == 0 || (l == 1 && p[0] == '\r'))
-                break; /* end of the head */
-            if (l > 9 && strncasecmp(p, "location:", 9) == 0) {
-                const char *v = p + 9, *ve = p + l;
-                while (v < ve && (*v == ' ' || *v == '\t'))
-                    v++;
-                while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-                    ve--;
-                size_t dl = strlen(R.detail);
-                snprintf(R.detail + dl, sizeof R.detail - dl,
-                         "; it redirects to '%.*s', which is not followed (give that URL)",
-                         (int)(ve - v < 300 ? ve - v : 300), v);
-                break;
-            }
-            p += l + 1;
-        }
+    if (!ok && R.location[0]) {
+        size_t dl = strlen(R.detail);
+        snprintf(R.detail + dl, sizeof R.detail - dl,
+                 "; it redirects to '%s', which is not followed (give that URL)", R.location);
     }
     /* a TLS record (handshake 0x16 or alert 0x15, version 3.x) where an HTTP
      * head should be: the port speaks TLS */

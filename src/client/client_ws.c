@@ -296,6 +296,11 @@ static void pw__wsc_head(struct pw_wsc *ws)
     if (ws->cb.on_head)
         ws->cb.on_head(ws, 0, (const char *)ws->response.p, (size_t)hl);
     if (resp.status != 101) {
+        const struct pw_str *loc = resp.status / 100 == 3
+                                       ? pw_http_header_get(resp.headers, resp.nheaders, "Location", NULL)
+                                       : NULL;
+        if (loc)
+            snprintf(ws->location, sizeof ws->location, "%.*s", (int)loc->len, loc->p);
         /* keep the body for the user: Content-Length bytes, or until EOF */
         size_t have = ws->response.len - (size_t)hl;
         long long want = resp.content_length >= 0 ? resp.content_length : -1;

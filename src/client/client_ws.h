@@ -78,6 +78,7 @@ struct pw_wsc {
     size_t head_len;            /* bytes of response that are the head */
     char protocol[128];         /* negotiated subprotocol, "" if none */
     char extensions[256];       /* Sec-WebSocket-Extensions as answered */
+    char location[300];         /* a 3xx answer's Location (not followed), "" if none */
     int deflate;                /* permessage-deflate in use */
     int close_in;               /* code the server sent, -1 none yet (1005: empty) */
     char close_in_reason[128];
